@@ -1,0 +1,14 @@
+"""Shared test fixtures: seeded generators, float64 by default where gradients are checked."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: Real data beside the project (MNIST in IDX format); tests that use it skip without it.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
