@@ -1,0 +1,493 @@
+r"""``Recurrent``: the time loop around a cell -- stacking, directions, masking, state, dropout.
+
+Shapes (batch first): x (B, T, D) -> out (B, T, Dir*H) with ``return_sequences`` else (B, Dir*H)
+(each sequence's last valid step; for the backward direction, the output after reading the
+whole sequence, as Keras' Bidirectional). With ``merge_mode`` sum / mul / ave the last layer's
+two directions are combined to H instead of concatenated. State: h (L*Dir, B, H), or
+``LSTMState(h, c)`` of two such tensors, index l*Dir + d like torch.nn.
+
+Equivalent to the following plain loop for one layer and direction (the loop path)::
+
+    p = cell.project_input(x)                     # (B, T, P), hoisted out of the loop
+    for t in range(T):
+        h_t, new = cell.step(p[:, t], state)      # state's h times the recurrent-dropout mask
+        state = where(t < lengths, new, state)    # padded steps keep the state
+        out[:, t] = where(t < lengths, h_t, 0)    # and output zeros
+
+Paths (``layer.last_path`` records the one that ran):
+
+- ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run on
+  torch.nn's kernel (cuDNN / oneDNN), variable lengths packed internally (rnnkit.nn.fused);
+- ``"fast"``: cells the other engineer's ``rnnkit.nn.fastpath`` supports (one layer and
+  direction at a time; full-length batches, no recurrent dropout);
+- ``"loop"``: the autograd loop above, always available.
+
+``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and
+raise ValueError if unavailable); ``"loop"`` forces the loop.
+
+Dropout (all off in eval mode unless ``mc_dropout=True``, which keeps it on for MC dropout):
+``input_dropout`` drops features of x with one mask per sequence for all steps; ``dropout``
+drops the outputs between stacked layers (torch.nn's meaning; per element and step);
+``recurrent_dropout`` multiplies the h fed back into the cell by one mask per sequence for all
+steps (variational, Gal & Ghahramani 2016; the LSTM c is not dropped).
+
+``stateful=True`` carries the final state (detached: truncated BPTT) into the next call;
+``reset_state()`` clears it. ``go_backwards=True`` reads each sequence from its last valid step
+to its first; the outputs stay in that reading order (Keras' convention).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.nn import fused
+from rnnkit.nn.cells import Cell, State
+from rnnkit.nn.config import from_config as _from_config
+from rnnkit.nn.config import register, to_config
+from rnnkit.nn.masking import last_valid, resolve_lengths, reverse_padded, valid_mask
+
+logger = logging.getLogger(__name__)
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+PATHS = ("auto", "fused", "fast", "loop")
+
+_FASTPATH: Any = None
+_FASTPATH_TRIED = False
+
+
+def get_fastpath() -> Any:
+    """The ``rnnkit.nn.fastpath`` module, or None while it does not exist."""
+    global _FASTPATH, _FASTPATH_TRIED
+    if not _FASTPATH_TRIED:
+        _FASTPATH_TRIED = True
+        try:
+            _FASTPATH = importlib.import_module("rnnkit.nn.fastpath")
+        except ImportError as err:
+            if getattr(err, "name", None) != "rnnkit.nn.fastpath":
+                raise
+            _FASTPATH = None
+    return _FASTPATH
+
+
+def check_rate(name: str, value: Any) -> float:
+    """Return a dropout rate in [0, 1) as float, else raise ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return value
+
+
+# -- state layout helpers: a state is a Tensor or a NamedTuple of tensors ----------------------
+def _fields(state: State) -> tuple[Tensor, ...]:
+    return (state,) if isinstance(state, Tensor) else tuple(state)
+
+
+def _rebuild(like_type: type | None, fields: Sequence[Tensor]) -> State:
+    return fields[0] if like_type is None else like_type(*fields)
+
+
+def merge(a: Tensor, b: Tensor, mode: str) -> Tensor:
+    """Combine the forward and backward outputs: concat on the last axis, sum, mul or ave."""
+    if mode == "concat":
+        return torch.cat([a, b], dim=-1)
+    if mode == "sum":
+        return a + b
+    if mode == "mul":
+        return a * b
+    return (a + b) * 0.5
+
+
+@register
+class Recurrent(nn.Module):
+    """Run a cell (or a stack of cells, one per layer) over sequences; see the module doc.
+
+    Args:
+        cell_or_cells: a :class:`~rnnkit.nn.cells.Cell` (one layer) or a list of cells, one
+            per stacked layer (layer l > 0 reads Dir*H features). All share hidden_size and
+            state structure. With ``bidirectional`` each gets a copy for the backward
+            direction, re-drawn by the cell's ``reset_parameters()``.
+        bidirectional: also run each layer backward in time; outputs concatenated (False).
+        merge_mode: how the last layer's directions combine: concat|sum|mul|ave ("concat").
+        return_sequences: return every step (B, T, .) rather than the last (False).
+        return_state: also return the final state (False).
+        stateful: carry the final state into the next call (False).
+        go_backwards: read the input in reverse (False).
+        dropout: between stacked layers (0.0). input_dropout: on x (0.0).
+        recurrent_dropout: variational, on the h fed back (0.0).
+        mc_dropout: keep dropout active in eval mode (False).
+        path: "auto" | "fused" | "fast" | "loop" ("auto").
+    """
+
+    def __init__(
+        self,
+        cell_or_cells: Cell | Sequence[Cell],
+        *,
+        bidirectional: bool = False,
+        merge_mode: str = "concat",
+        return_sequences: bool = False,
+        return_state: bool = False,
+        stateful: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        mc_dropout: bool = False,
+        path: str = "auto",
+    ) -> None:
+        super().__init__()
+        layers = [cell_or_cells] if isinstance(cell_or_cells, Cell) else list(cell_or_cells)
+        if not layers or not all(isinstance(c, Cell) for c in layers):
+            raise TypeError(
+                "cell_or_cells must be a Cell or a non-empty list of Cells, "
+                f"got {cell_or_cells!r:.100}"
+            )
+        self.bidirectional = check_bool("bidirectional", bidirectional)
+        self.merge_mode = check_choice("merge_mode", merge_mode, MERGE_MODES)
+        self.return_sequences = check_bool("return_sequences", return_sequences)
+        self.return_state = check_bool("return_state", return_state)
+        self.stateful = check_bool("stateful", stateful)
+        self.go_backwards = check_bool("go_backwards", go_backwards)
+        self.dropout = check_rate("dropout", dropout)
+        self.input_dropout = check_rate("input_dropout", input_dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.mc_dropout = check_bool("mc_dropout", mc_dropout)
+        self.path = check_choice("path", path, PATHS)
+        self.num_layers = len(layers)
+        self.num_directions = 2 if self.bidirectional else 1
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                f"dropout={self.dropout} acts between stacked layers and num_layers=1; "
+                "use input_dropout or recurrent_dropout for a single layer",
+                stacklevel=2,
+            )
+        H = layers[0].hidden_size
+        state_type = layers[0].state_type
+        for l, c in enumerate(layers):
+            if c.hidden_size != H or c.state_type is not state_type:
+                raise ValueError(
+                    f"all cells must share hidden_size and state structure; cell {l} has "
+                    f"hidden_size={c.hidden_size}, cell 0 has {H}"
+                )
+            if l > 0 and c.input_size != self.num_directions * H:
+                raise ValueError(
+                    f"cell {l}'s input_size must be {self.num_directions * H} "
+                    f"(Dir*H of the layer below), got {c.input_size}"
+                )
+        cells: list[Cell] = []
+        for c in layers:
+            cells.append(c)
+            if self.bidirectional:
+                back = copy.deepcopy(c)
+                back.reset_parameters()
+                cells.append(back)
+        self.cells = nn.ModuleList(cells)  # torch order: index l*Dir + d
+        self.input_size = layers[0].input_size
+        self.hidden_size = H
+        self.state_type = state_type
+        self.last_path: str | None = None
+        self._state: State | None = None
+        self._mode = fused.stack_mode(cells, self.num_layers, self.num_directions)
+
+    # -- public helpers ---------------------------------------------------------------------
+    @property
+    def output_size(self) -> int:
+        """Features of the output: Dir*H with concat, else H."""
+        concat = self.bidirectional and self.merge_mode == "concat"
+        return 2 * self.hidden_size if concat else self.hidden_size
+
+    def reset_state(self) -> None:
+        """Forget the state a stateful layer carries (start of a new sequence)."""
+        self._state = None
+
+    def initial_state(
+        self, batch_size: int, device: torch.device | None = None, dtype: torch.dtype | None = None
+    ) -> State:
+        """Zero state: h (L*Dir, B, H) or LSTMState of two."""
+        if device is None or dtype is None:
+            w = next(self.parameters(), None)
+            device = device if device is not None or w is None else w.device
+            dtype = dtype if dtype is not None or w is None else w.dtype
+        shape = (len(self.cells), batch_size, self.hidden_size)
+        n = 1 if self.state_type is None else len(self.state_type._fields)
+        return _rebuild(
+            self.state_type, [torch.zeros(shape, device=device, dtype=dtype) for _ in range(n)]
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        step = self.num_directions
+        return {
+            "cell_or_cells": [to_config(c) for c in list(self.cells)[::step]],
+            **self._options(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Recurrent:
+        cfg = dict(config)
+        cells = cfg.pop("cell_or_cells")
+        if isinstance(cells, dict):
+            cells = [cells]
+        return cls([_from_config(c) for c in cells], **cfg)
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "bidirectional": self.bidirectional,
+            "merge_mode": self.merge_mode,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "stateful": self.stateful,
+            "go_backwards": self.go_backwards,
+            "dropout": self.dropout,
+            "input_dropout": self.input_dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "mc_dropout": self.mc_dropout,
+            "path": self.path,
+        }
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
+            f"return_sequences={self.return_sequences}, stateful={self.stateful}, "
+            f"path={self.path!r}"
+        )
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        out = super()._apply(fn, recurse)
+        if self._mode is not None:
+            fused.flatten_cuda_weights(
+                list(self.cells), self._mode, self.num_layers, self.bidirectional
+            )
+        if self._state is not None:
+            self._state = _rebuild(self.state_type, [fn(f) for f in _fields(self._state)])
+        return out
+
+    # -- state stacking ---------------------------------------------------------------------
+    def _stack(self, per: Sequence[State]) -> State:
+        """Per-cell states (B, H) in torch order -> layer state (L*Dir, B, H)."""
+        cols = zip(*(_fields(s) for s in per), strict=True)
+        return _rebuild(self.state_type, [torch.stack(col) for col in cols])
+
+    def _split(self, state: State) -> list[State]:
+        fields = _fields(state)
+        return [_rebuild(self.state_type, [f[i] for f in fields]) for i in range(len(self.cells))]
+
+    def _check_state(self, state: State, B: int) -> State:
+        LD, H = len(self.cells), self.hidden_size
+        want = (LD, B, H)
+        shape = f"(L*Dir={LD}, B={B}, H={H})"
+        if self.state_type is None:
+            if not isinstance(state, Tensor):
+                raise TypeError(f"state must be a tensor h of shape {shape}, got {state!r:.80}")
+            if tuple(state.shape) != want:
+                raise ValueError(f"state must have shape {shape}, got {tuple(state.shape)}")
+            return state
+        names = self.state_type._fields
+        if (
+            isinstance(state, Tensor)
+            or not isinstance(state, (tuple, list))
+            or len(state) != len(names)
+        ):
+            raise TypeError(
+                f"state must be a {self.state_type.__name__}{names} of tensors {shape}, "
+                f"got {type(state).__name__}"
+            )
+        for name, f in zip(names, state, strict=True):
+            if not isinstance(f, Tensor) or tuple(f.shape) != want:
+                got = tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__
+                raise ValueError(f"state.{name} must have shape {shape}, got {got}")
+        return self.state_type(*state)
+
+    # -- the forward pass -------------------------------------------------------------------
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor | tuple[Tensor, State]:
+        """x (B, T, D) -> out (see the module doc); ``(out, state)`` if return_state."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a tensor of shape (B, T, D), got {type(x).__name__}")
+        if x.dim() != 3 or x.shape[2] != self.input_size or x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(
+                f"x must have shape (B, T, D={self.input_size}) with B, T >= 1, "
+                f"got {tuple(x.shape)}"
+            )
+        B, T, _ = x.shape
+        lengths_t = resolve_lengths(lengths, mask, B, T)
+        if state is not None:
+            state = self._check_state(state, B)
+        elif self.stateful and self._state is not None:
+            held = _fields(self._state)[0].shape[1]
+            if held != B:
+                raise ValueError(
+                    f"stateful layer holds a state for batch size {held}, got x with batch "
+                    f"size {B}; call reset_state() first"
+                )
+            state = self._state
+        else:
+            state = self.initial_state(B, x.device, x.dtype)
+
+        active = self.training or self.mc_dropout
+        if active and self.input_dropout > 0:
+            keep = 1.0 - self.input_dropout
+            m = torch.bernoulli(x.new_full((B, 1, x.shape[2]), keep)) / keep  # (B, 1, D)
+            x = x * m  # (B, T, D), one mask for all steps
+        rec_masks = None
+        if active and self.recurrent_dropout > 0:
+            keep = 1.0 - self.recurrent_dropout
+            rec_masks = [
+                torch.bernoulli(x.new_full((B, self.hidden_size), keep)) / keep for _ in self.cells
+            ]  # (B, H) each
+        if self.go_backwards:
+            x = reverse_padded(x, lengths_t)  # (B, T, D)
+
+        path = self._choose_path(x, lengths_t, rec_masks is not None)
+        if path == "fused":
+            out_all, final = fused.run_fused(
+                list(self.cells),
+                self._mode,
+                x,
+                state,
+                lengths_t,
+                num_layers=self.num_layers,
+                bidirectional=self.bidirectional,
+                dropout=self.dropout,
+                train=active,
+            )  # out_all (B, T, Dir*H)
+            H = self.hidden_size
+            out_f = out_all[..., :H]
+            out_b = out_all[..., H:] if self.bidirectional else None
+        else:
+            out_f, out_b, final = self._run_stack(x, state, lengths_t, rec_masks, path, active)
+        self.__dict__["last_path"] = path  # plain attribute; skips Module.__setattr__
+
+        if self.return_sequences:
+            out = out_f if out_b is None else merge(out_f, out_b, self.merge_mode)
+        else:
+            last = last_valid(out_f, lengths_t)  # (B, H)
+            out = last if out_b is None else merge(last, out_b[:, 0], self.merge_mode)
+        if self.stateful:
+            self._state = _rebuild(self.state_type, [f.detach() for f in _fields(final)])
+        if self.return_state:
+            return out, final
+        return out
+
+    def _choose_path(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str:
+        fused_why = None
+        if self._mode is None:
+            fused_why = "standard SimpleRNN/LSTM/GRU cells of one kind and size"
+        elif rec_dropout:
+            fused_why = "no active recurrent_dropout"
+        if self.path in ("auto", "fused"):
+            if fused_why is None:
+                return "fused"
+            if self.path == "fused":
+                raise ValueError(f"path='fused' needs {fused_why}; use path='auto' or 'loop'")
+        if self.path in ("auto", "fast"):
+            fast_why = self._fast_unavailable(x, lengths, rec_dropout)
+            if fast_why is None:
+                return "fast"
+            if self.path == "fast":
+                raise ValueError(f"path='fast' is unavailable: {fast_why}; use 'auto' or 'loop'")
+        return "loop"
+
+    def _fast_unavailable(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str | None:
+        fp = get_fastpath()
+        if fp is None:
+            return "rnnkit.nn.fastpath is not installed"
+        if lengths is not None:
+            return "it takes full-length batches only (lengths/mask given)"
+        if rec_dropout:
+            return "recurrent_dropout is active"
+        B, T, _ = x.shape
+        for c in self.cells:
+            probe = x if c.input_size == x.shape[2] else x.new_empty(B, T, c.input_size)
+            if not fp.supports(c, probe):
+                return f"it does not support {type(c).__name__}"
+        return None
+
+    def _run_stack(
+        self,
+        x: Tensor,
+        state: State,
+        lengths: Tensor | None,
+        rec_masks: list[Tensor] | None,
+        path: str,
+        active: bool,
+    ) -> tuple[Tensor, Tensor | None, State]:
+        """Layer by layer, direction by direction (loop or fast path)."""
+        states = self._split(state)
+        finals: list[State] = []
+        valid = None if lengths is None else valid_mask(lengths, x.shape[1], x.device)  # (B, T)
+        out_f: Tensor = x
+        out_b: Tensor | None = None
+        inp = x  # (B, T, D)
+        for l in range(self.num_layers):
+            if l > 0 and self.dropout > 0:
+                inp = F.dropout(inp, self.dropout, training=active)
+            outs = []
+            for d in range(self.num_directions):
+                i = l * self.num_directions + d
+                seq = inp if d == 0 else reverse_padded(inp, lengths)
+                rm = None if rec_masks is None else rec_masks[i]
+                o, s = self._run_one(self.cells[i], seq, states[i], valid, rm, path)
+                outs.append(o if d == 0 else reverse_padded(o, lengths))  # (B, T, H)
+                finals.append(s)
+            out_f = outs[0]
+            out_b = outs[1] if self.bidirectional else None
+            inp = torch.cat(outs, dim=-1) if self.bidirectional else out_f  # (B, T, Dir*H)
+        return out_f, out_b, self._stack(finals)
+
+    def _run_one(
+        self,
+        cell: Cell,
+        x: Tensor,
+        state: State,
+        valid: Tensor | None,
+        rec_mask: Tensor | None,
+        path: str,
+    ) -> tuple[Tensor, State]:
+        """One layer, one direction, x (B, T, D) in processing order -> (B, T, H), state."""
+        if path == "fast":
+            return get_fastpath().run(cell, x, state)
+        p = cell.project_input(x)  # (B, T, P)
+        outs = []
+        for t in range(x.shape[1]):
+            s_in = state
+            if rec_mask is not None:
+                f = _fields(state)
+                s_in = _rebuild(cell.state_type, [f[0] * rec_mask, *f[1:]])
+            h, new = cell.step(p[:, t], s_in)  # h (B, H)
+            if valid is not None:
+                m = valid[:, t].unsqueeze(1)  # (B, 1)
+                new = _rebuild(
+                    cell.state_type,
+                    [
+                        torch.where(m, a, b)
+                        for a, b in zip(_fields(new), _fields(state), strict=True)
+                    ],
+                )
+                h = torch.where(m, h, torch.zeros_like(h))
+            state = new
+            outs.append(h)
+        return torch.stack(outs, dim=1), state  # (B, T, H)
