@@ -1,0 +1,98 @@
+"""``ModelCheckpoint``: save the model during training (safetensors weights + JSON config).
+
+Each save (re)writes the folder ``directory``::
+
+    config.json        architecture (when every layer is a registered rnnkit.nn module)
+    model.safetensors  the weights
+    checkpoint.json    {"epoch": ..., "monitor": ..., "value": ..., "logs": {...}}
+
+With ``save_best_only=True`` (default) it is written only when ``monitor`` improves, so
+the folder always holds the best model so far; otherwise after every epoch (the latest).
+The folder is built under a temporary name and moved into place (every file is replaced
+atomically), so a crash mid-save leaves the previous checkpoint readable. A model without
+a config (e.g. plain torch layers) is saved as weights + checkpoint.json only; load it with
+:func:`rnnkit.train.load_weights`, a complete one with :func:`rnnkit.train.load_model`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+from rnnkit.errors import ConfigError
+from rnnkit.fileio import atomic_directory, write_json
+from rnnkit.train.callbacks.base import Callback
+from rnnkit.train.callbacks.monitor import Monitor
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.json"
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None  # strict JSON has no NaN
+
+
+class ModelCheckpoint(Callback):
+    """Save the model to ``directory`` when ``monitor`` improves (or every epoch).
+
+    Args:
+        directory: output folder (created).
+        monitor: log key to watch. Default ``"val_loss"``.
+        save_best_only: save only on improvement. Default True.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy, else min).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        monitor: str = "val_loss",
+        save_best_only: bool = True,
+        mode: str = "auto",
+    ) -> None:
+        self.directory = Path(directory)
+        self.tracker = Monitor("ModelCheckpoint", monitor, mode)
+        self.save_best_only = bool(save_best_only)
+        self.saved_epochs: list[int] = []
+        self._with_config = True
+
+    def on_train_begin(self, logs=None) -> None:
+        from rnnkit.train.saving import model_config
+
+        self.tracker.reset()
+        self.saved_epochs = []
+        try:
+            model_config(self.model)
+            self._with_config = True
+        except ConfigError as err:
+            self._with_config = False
+            log.info("ModelCheckpoint saves weights only: %s", err)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs or {}
+        value = self.tracker.value(logs) if (self.save_best_only or
+                                             self.tracker.monitor in logs) else float("nan")
+        if self.save_best_only and not self.tracker.improved(value):
+            return
+        self.tracker.best_epoch = epoch
+        self._save(epoch, value, logs)
+
+    def _save(self, epoch: int, value: float, logs: dict[str, float]) -> None:
+        from rnnkit.train.saving import WEIGHTS_NAME, save_weights, write_model_files
+
+        info = {"epoch": epoch, "monitor": self.tracker.monitor, "value": _finite(value),
+                "logs": {k: _finite(float(v)) for k, v in logs.items()}}
+        with atomic_directory(self.directory) as tmp:
+            if self._with_config:
+                write_model_files(self.model, tmp)
+            else:
+                save_weights(self.model, tmp / WEIGHTS_NAME)
+            write_json(tmp / CHECKPOINT_NAME, info)
+        self.saved_epochs.append(epoch)
+        log.info("epoch %d: saved checkpoint to %s (%s=%.6g)", epoch, self.directory,
+                 self.tracker.monitor, value)
+
+
+__all__ = ["CHECKPOINT_NAME", "ModelCheckpoint"]

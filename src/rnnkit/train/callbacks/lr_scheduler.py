@@ -1,0 +1,43 @@
+"""``LearningRateScheduler``: set the learning rate from ``schedule(epoch, lr)`` each epoch.
+
+As in Keras: before epoch ``e`` (0-based) every parameter group's learning rate becomes
+``schedule(e, current_lr)``. For torch's own schedulers use ``compile(lr_schedule=...)``.
+
+    >>> LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch and epoch % 10 == 0 else lr)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+from rnnkit.train.callbacks.base import Callback
+from rnnkit.train.optim import current_lr
+
+log = logging.getLogger(__name__)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate to ``schedule(epoch, lr)`` at the start of every epoch."""
+
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+        if not callable(schedule):
+            raise TypeError(
+                f"schedule must be a callable f(epoch, lr) -> lr, got {type(schedule).__name__}"
+            )
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        opt = self.trainer.optimizer
+        lr = self.schedule(epoch, current_lr(opt))
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
+            math.isfinite(lr) and lr > 0
+        ):
+            raise ValueError(f"schedule must return a positive number, got {lr!r} at epoch {epoch}")
+        for group in opt.param_groups:
+            group["lr"] = float(lr)
+        log.debug("epoch %d: learning rate %.6g", epoch, lr)
+
+
+__all__ = ["LearningRateScheduler"]

@@ -1,0 +1,341 @@
+"""``Trainer``: the fit loop for any ``nn.Module`` and any iterable of ``(inputs, targets)``.
+
+One training step (per batch of B samples)::
+
+    pred = model(inputs)            # or model(**inputs) when inputs is a dict
+    loss = loss_fn(pred, targets)   # a scalar: the batch mean
+    zero_grad; loss.backward(); clip_grad_norm_(params, clip) if set; optimizer.step()
+
+The epoch's ``loss`` is sum_b B_b * loss_b / sum_b B_b (the exact mean over the samples for
+mean-reduced losses, taken while the weights move, as Keras reports it). Sums are kept as
+tensors on the device and read back once per epoch: the loop adds no host-device
+synchronisation per batch. Validation runs in ``eval()`` mode under ``torch.no_grad()``
+after each epoch; its keys get the prefix ``val_``. ``lr`` is the learning rate used during
+the epoch; a learning-rate scheduler steps after validation.
+
+Batches are ``(inputs, targets)`` pairs; inputs are a tensor or a dict of tensors. A
+DataLoader works as is (tensors are moved to the device with ``non_blocking=True``); for
+in-memory arrays :class:`~rnnkit.train.batches.ArrayBatches` avoids the DataLoader's
+per-sample overhead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from rnnkit.train.batches import CPU_KEYS
+from rnnkit.train.callbacks.base import Callback, overrides
+from rnnkit.train.history import History
+from rnnkit.train.metrics import Metric, get_loss, get_metrics
+from rnnkit.train.optim import current_lr, get_optimizer, get_scheduler
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``torch.device`` from a name; ``"auto"`` picks CUDA when available, else the CPU."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available: torch.cuda.is_available() is False")
+    return dev
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """Move a tensor, or the tensors of a dict/list/tuple, to ``device`` (CPU_KEYS stay)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: (v if k in CPU_KEYS else to_device(v, device)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
+def split_batch(batch: Any) -> tuple[Any, Any]:
+    """``(inputs, targets)`` from a batch: a pair, a 1-tuple, or bare inputs (targets None)."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 2:
+            return batch[0], batch[1]
+        if len(batch) == 1:
+            return batch[0], None
+        raise ValueError(
+            f"a batch must be (inputs, targets) or (inputs,), got a sequence of {len(batch)}"
+        )
+    return batch, None
+
+
+def forward(model: nn.Module, inputs: Any) -> torch.Tensor:
+    """``model(**inputs)`` for a dict, else ``model(inputs)``; a tuple output gives its first."""
+    out = model(**inputs) if isinstance(inputs, dict) else model(inputs)
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    return out
+
+
+def batch_len(inputs: Any, targets: Any) -> int:
+    """Number of samples in a batch (first axis of the targets, else of the inputs)."""
+    ref = targets if isinstance(targets, torch.Tensor) else inputs
+    if isinstance(ref, dict):
+        ref = next(iter(ref.values()))
+    return int(ref.shape[0])
+
+
+def _acc_dtype(device: torch.device) -> torch.dtype:
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def predict_batches(model: nn.Module, loader: Iterable, device: torch.device) -> np.ndarray:
+    """Concatenate ``model``'s outputs over ``loader`` in eval mode (one copy to the host)."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with torch.no_grad():
+            for batch in loader:
+                inputs, _ = split_batch(batch)
+                outs.append(forward(model, to_device(inputs, device)).detach())
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise ValueError("predict got no batches (empty input)")
+    return torch.cat(outs).cpu().numpy()
+
+
+class Trainer:
+    """Train ``model`` with ``loss`` and ``optimizer``; see the module docstring.
+
+    Args:
+        model: any ``nn.Module`` whose forward takes the batch inputs.
+        loss: a name (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``, ``"bce"``) or a
+            callable ``f(pred, target) -> scalar tensor``.
+        optimizer: a name (``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"sgd"``), an Optimizer
+            over ``model``'s parameters, or a callable ``f(params) -> Optimizer``.
+        metrics: names (``"mse"``, ``"mae"``, ``"rmse"``, ``"huber"``, ``"cross_entropy"``,
+            ``"accuracy"``...) or callables ``f(pred, target) -> batch mean``.
+        callbacks: :class:`~rnnkit.train.callbacks.Callback` objects used by every ``fit``.
+        clip_grad_norm: if set, rescale gradients so their global L2 norm is at most this.
+        lr_schedule: a scheduler, or ``f(optimizer) -> scheduler``; stepped once per epoch.
+        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``; the model is moved.
+        lr: learning rate for an optimizer given by name (default: Keras' per optimizer).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: str | Callable,
+        optimizer: str | torch.optim.Optimizer | Callable,
+        metrics: Sequence[str | Callable | Metric] = (),
+        callbacks: Sequence[Callback] = (),
+        clip_grad_norm: float | None = None,
+        lr_schedule: Any = None,
+        device: str | torch.device = "cpu",
+        *,
+        lr: float | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if clip_grad_norm is not None and (
+            isinstance(clip_grad_norm, bool)
+            or not isinstance(clip_grad_norm, (int, float))
+            or not clip_grad_norm > 0
+        ):
+            raise ValueError(
+                f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
+            )
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.loss_fn = get_loss(loss)
+        self.metrics = get_metrics(metrics)
+        self.callbacks = _check_callbacks(callbacks)
+        self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
+        self.optimizer = get_optimizer(optimizer, model.parameters(), lr)
+        self.scheduler = get_scheduler(lr_schedule, self.optimizer)
+        self.stop_training = False
+        self.verbose: str | int = "auto"  # set by Sequential.fit; read by ProgressBar
+        self.history = History()
+        self._params = [p for g in self.optimizer.param_groups for p in g["params"]]
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        train_loader: Iterable,
+        epochs: int = 1,
+        val_loader: Iterable | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+    ) -> History:
+        """Train for ``epochs`` passes over ``train_loader``; return the :class:`History`.
+
+        ``callbacks`` are added to the Trainer's own for this call only.
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        cbs = self.callbacks + _check_callbacks(callbacks)
+        for cb in cbs:
+            cb.set_trainer(self)
+        self.stop_training = False
+        history = self.history = History()
+        history.params = {"epochs": epochs, "steps": _len_or_none(train_loader)}
+        for cb in cbs:
+            cb.on_train_begin({})
+        batch_cbs = [cb for cb in cbs
+                     if overrides(cb, "on_batch_end") and getattr(cb, "wants_batches", True)]
+        try:
+            self._epochs(train_loader, epochs, val_loader, cbs, batch_cbs, history)
+        except BaseException:
+            for cb in cbs:  # close progress bars and event files, then re-raise
+                close = getattr(cb, "close", None)
+                if callable(close):
+                    close()
+            raise
+        for cb in cbs:
+            cb.on_train_end({"history": history})
+        return history
+
+    def _epochs(self, train_loader, epochs, val_loader, cbs, batch_cbs, history) -> None:
+        for epoch in range(epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch, {})
+            logs = self._train_epoch(train_loader, batch_cbs)
+            if val_loader is not None:
+                logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+            logs["lr"] = current_lr(self.optimizer)
+            self._step_scheduler(logs)
+            if not math.isfinite(logs["loss"]):
+                log.warning("epoch %d: training loss is %s", epoch, logs["loss"])
+            history.append(epoch, logs)
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+
+    def _train_epoch(self, loader: Iterable, batch_cbs: list[Callback]) -> dict[str, float]:
+        model, opt, loss_fn, metrics = self.model, self.optimizer, self.loss_fn, self.metrics
+        device, clip, params = self.device, self.clip_grad_norm, self._params
+        acc = _acc_dtype(device)
+        loss_sum = torch.zeros((), dtype=acc, device=device)
+        m_sum = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
+        m_cnt = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
+        count = 0
+        model.train()
+        for i, batch in enumerate(loader):
+            inputs, targets = split_batch(batch)
+            inputs, targets = to_device(inputs, device), to_device(targets, device)
+            pred = forward(model, inputs)
+            loss = loss_fn(pred, targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            opt.step()
+            n = batch_len(inputs, targets)
+            count += n
+            loss_d = loss.detach()
+            loss_sum.add_(loss_d, alpha=n)
+            if metrics:
+                with torch.no_grad():
+                    pred_d = pred.detach()
+                    for j, m in enumerate(metrics):
+                        s, c = m.stat(pred_d, targets)
+                        m_sum[j] += s
+                        m_cnt[j] += c
+            if batch_cbs:
+                blogs = {"batch": i, "size": n, "loss": loss_d}
+                for cb in batch_cbs:
+                    cb.on_batch_end(i, blogs)
+                if self.stop_training:
+                    break
+        if count == 0:
+            raise ValueError("train_loader yielded no batches")
+        return self._finish(loss_sum, count, m_sum, m_cnt)
+
+    def _finish(self, loss_sum, count, m_sum, m_cnt) -> dict[str, float]:
+        values = torch.stack([loss_sum, *m_sum, *m_cnt]).tolist()  # the one sync of the epoch
+        k = len(self.metrics)
+        logs = {"loss": values[0] / count}
+        for j, m in enumerate(self.metrics):
+            logs[m.name] = m.result(values[1 + j], values[1 + k + j])
+        return logs
+
+    def _step_scheduler(self, logs: dict[str, float]) -> None:
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step(logs.get("val_loss", logs["loss"]))
+        else:
+            self.scheduler.step()
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` over ``loader`` in eval mode, no gradients."""
+        model, device, metrics = self.model, self.device, self.metrics
+        acc = _acc_dtype(device)
+        loss_sum = torch.zeros((), dtype=acc, device=device)
+        m_sum = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
+        m_cnt = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
+        count = 0
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for batch in loader:
+                    inputs, targets = split_batch(batch)
+                    inputs, targets = to_device(inputs, device), to_device(targets, device)
+                    pred = forward(model, inputs)
+                    n = batch_len(inputs, targets)
+                    count += n
+                    loss_sum.add_(self.loss_fn(pred, targets), alpha=n)
+                    for j, m in enumerate(metrics):
+                        s, c = m.stat(pred, targets)
+                        m_sum[j] += s
+                        m_cnt[j] += c
+        finally:
+            model.train(was_training)
+        if count == 0:
+            raise ValueError("evaluate got no batches (empty input)")
+        return self._finish(loss_sum, count, m_sum, m_cnt)
+
+    def predict(self, loader: Iterable) -> np.ndarray:
+        """The model's outputs over ``loader`` (eval mode), concatenated on the first axis."""
+        return predict_batches(self.model, loader, self.device)
+
+
+def _len_or_none(loader: Iterable) -> int | None:
+    try:
+        return len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _check_callbacks(callbacks: Sequence[Callback] | None) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    out = list(callbacks)
+    for cb in out:
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                f"callbacks must be rnnkit.train.callbacks.Callback objects, got "
+                f"{type(cb).__name__}"
+            )
+    return out
+
+
+__all__ = ["Trainer", "forward", "predict_batches", "resolve_device", "split_batch",
+           "to_device"]
