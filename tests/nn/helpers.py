@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,3 +39,16 @@ def weighted_loss(out: torch.Tensor, state, gen: torch.Generator) -> torch.Tenso
     for f in fields(state):
         loss = loss + (f * torch.randn(f.shape, generator=gen, dtype=f.dtype)).sum()
     return loss
+
+
+def randomise_ln_(cell) -> None:
+    """Move an LN cell's ln_weight / ln_bias away from 1 / 0 so they matter (no-op otherwise)."""
+    if hasattr(cell, "ln_weight"):
+        with torch.no_grad():
+            cell.ln_weight.uniform_(0.5, 1.5)
+            cell.ln_bias.uniform_(-0.5, 0.5)
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-a)), written out in NumPy for hand-computed expected values."""
+    return 1.0 / (1.0 + np.exp(-a))

@@ -19,7 +19,7 @@ from rnnkit.nn import (
     SimpleRNNCell,
     from_torch,
 )
-from tests.nn.helpers import fields, rel
+from tests.nn.helpers import fields, randomise_ln_, rel, sigmoid
 
 ALL_CELLS = [SimpleRNNCell, LSTMCell, GRUCell, LNSimpleRNNCell, LNLSTMCell, LNGRUCell]
 
@@ -27,10 +27,7 @@ ALL_CELLS = [SimpleRNNCell, LSTMCell, GRUCell, LNSimpleRNNCell, LNLSTMCell, LNGR
 def _cell(cls, **kw):
     torch.manual_seed(0)
     cell = cls(3, 4, **kw).double()
-    if hasattr(cell, "ln_weight"):  # move LN parameters away from 1 / 0 so they matter
-        with torch.no_grad():
-            cell.ln_weight.uniform_(0.5, 1.5)
-            cell.ln_bias.uniform_(-0.5, 0.5)
+    randomise_ln_(cell)
     return cell
 
 
@@ -87,10 +84,6 @@ def test_gradcheck_every_cell(cls):
     assert torch.autograd.gradcheck(step, (x, *s, *params), eps=1e-6, atol=1e-7)
 
 
-def _sig(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
 def _ln(a, g, b):
     mu = a.mean(-1, keepdims=True)
     var = a.var(-1, keepdims=True)  # biased, like the equations
@@ -116,14 +109,14 @@ def test_ln_cells_follow_the_numpy_equations(cls):
         h0, c0 = (f.numpy() for f in state)
         a = x @ Wi.T + bi + h0 @ Wh.T + bh
         i, f, gg, o = (_ln(blk(a, k), blk(g, k), blk(b, k)) for k in range(4))
-        c1 = _sig(f) * c0 + _sig(i) * np.tanh(gg)
-        want = _sig(o) * np.tanh(c1)
+        c1 = sigmoid(f) * c0 + sigmoid(i) * np.tanh(gg)
+        want = sigmoid(o) * np.tanh(c1)
         assert np.allclose(new.c.detach().numpy(), c1, rtol=1e-12, atol=1e-12)
     else:
         h0 = state.numpy()
         ai, ah = x @ Wi.T + bi, h0 @ Wh.T + bh
-        r = _sig(_ln(blk(ai, 0) + blk(ah, 0), blk(g, 0), blk(b, 0)))
-        z = _sig(_ln(blk(ai, 1) + blk(ah, 1), blk(g, 1), blk(b, 1)))
+        r = sigmoid(_ln(blk(ai, 0) + blk(ah, 0), blk(g, 0), blk(b, 0)))
+        z = sigmoid(_ln(blk(ai, 1) + blk(ah, 1), blk(g, 1), blk(b, 1)))
         n = np.tanh(_ln(blk(ai, 2) + r * blk(ah, 2), blk(g, 2), blk(b, 2)))
         want = (1 - z) * n + z * h0
     assert np.allclose(h.detach().numpy(), want, rtol=1e-12, atol=1e-12)

@@ -20,7 +20,7 @@ from rnnkit.nn import (
     load_keras,
     to_torch,
 )
-from tests.nn.helpers import KINDS, as_torch_state, fields, rel
+from tests.nn.helpers import KINDS, as_torch_state, fields, rel, sigmoid
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -61,10 +61,6 @@ def test_layer_methods_and_state_dict_names():
         from_torch(nn.LSTM(3, 4, proj_size=2))
 
 
-def _sig(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
 # Hand-built Keras-layout arrays, D = 2 inputs, H = 2 units (values chosen by hand).
 X = np.array([[0.5, -1.0]])
 H0 = np.array([[0.1, -0.2]])
@@ -97,8 +93,8 @@ def test_keras_lstm_import():
     bias = rng.normal(size=8).round(2)  # (4H,)
     z = X @ kernel + H0 @ rk + bias
     i, f, c, o = (z[:, k * 2 : (k + 1) * 2] for k in range(4))
-    c1 = _sig(f) * C0 + _sig(i) * np.tanh(c)
-    h1 = _sig(o) * np.tanh(c1)
+    c1 = sigmoid(f) * C0 + sigmoid(i) * np.tanh(c)
+    h1 = sigmoid(o) * np.tanh(c1)
     cell = LSTMCell(2, 2).double()
     load_keras(cell, kernel, rk, bias)
     h, new = _step_torch(cell, LSTMState(torch.tensor(H0), torch.tensor(C0)))
@@ -113,8 +109,8 @@ def test_keras_gru_reset_after_import():
     bias = rng.normal(size=(2, 6)).round(2)  # (2, 3H): input bias, recurrent bias
     xk = X @ kernel + bias[0]
     hr = H0 @ rk + bias[1]
-    z = _sig(xk[:, 0:2] + hr[:, 0:2])
-    r = _sig(xk[:, 2:4] + hr[:, 2:4])
+    z = sigmoid(xk[:, 0:2] + hr[:, 0:2])
+    r = sigmoid(xk[:, 2:4] + hr[:, 2:4])
     hh = np.tanh(xk[:, 4:6] + r * hr[:, 4:6])
     want = z * H0 + (1 - z) * hh  # Keras' GRU update
     layer = GRU(2, 2, bidirectional=True).double()
@@ -149,8 +145,8 @@ def test_book_lstm_import():
     b = rng.normal(size=8)
     A = X @ Wx + H0 @ Wh + b
     f, g, i, o = (A[:, k * 2 : (k + 1) * 2] for k in range(4))
-    c1 = _sig(f) * C0 + np.tanh(g) * _sig(i)
-    h1 = _sig(o) * np.tanh(c1)
+    c1 = sigmoid(f) * C0 + np.tanh(g) * sigmoid(i)
+    h1 = sigmoid(o) * np.tanh(c1)
     cell = LSTMCell(2, 2).double()
     load_book_lstm(cell, Wx, Wh, b)
     h, _ = _step_torch(cell, LSTMState(torch.tensor(H0), torch.tensor(C0)))

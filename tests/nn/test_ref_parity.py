@@ -22,7 +22,7 @@ from rnnkit.nn import (
     load_ref,
     to_ref,
 )
-from tests.nn.helpers import fields
+from tests.nn.helpers import fields, randomise_ln_
 
 TOL = 1e-10
 CASES = [
@@ -45,10 +45,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 def test_forward_and_backward_equal_reference_engine(cls, kw, path):
     torch.manual_seed(0)
     layer = cls(3, 4, return_sequences=True, return_state=True, path=path, **kw).double()
-    if hasattr(layer.cells[0], "ln_weight"):
-        with torch.no_grad():
-            layer.cells[0].ln_weight.uniform_(0.5, 1.5)
-            layer.cells[0].ln_bias.uniform_(-0.5, 0.5)
+    randomise_ln_(layer.cells[0])
     rl = to_ref(layer.cells[0], dtype="float64")
     rng = np.random.default_rng(1)
     xs = rng.normal(size=(2, 5, 3))

@@ -20,6 +20,16 @@ def _pair(kind: str, bidirectional: bool, path: str, num_layers: int = 2):
     return ref, ours
 
 
+def _assert_match_then_backward(ours, path, out_o, st_o, out_r, st_r, loss_seed):
+    """Outputs and final states equal torch's; then the same random loss backward on both."""
+    assert ours.last_path == path
+    assert rel(out_o, out_r) < TOL
+    for a, b in zip(fields(st_o), fields(as_torch_state(st_r)), strict=True):
+        assert rel(a, b) < TOL
+    weighted_loss(out_r, st_r, torch.Generator().manual_seed(loss_seed)).backward()
+    weighted_loss(out_o, st_o, torch.Generator().manual_seed(loss_seed)).backward()
+
+
 def _inputs(ref, B=3, T=5, gen_seed=2):
     g = torch.Generator().manual_seed(gen_seed)
     x = torch.randn(B, T, 3, generator=g, dtype=torch.float64)
@@ -40,12 +50,7 @@ def test_forward_and_gradients_match_torch(kind, bidirectional, path):
     s0s = [tuple(s.clone().requires_grad_() for s in fields(state0)) for _ in range(2)]
     out_r, st_r = ref(xs[0], s0s[0] if kind == "lstm" else s0s[0][0])
     out_o, st_o = ours(xs[1], s0s[1] if kind == "lstm" else s0s[1][0])
-    assert ours.last_path == path
-    assert rel(out_o, out_r) < TOL
-    for a, b in zip(fields(st_o), fields(as_torch_state(st_r)), strict=True):
-        assert rel(a, b) < TOL
-    weighted_loss(out_r, st_r, torch.Generator().manual_seed(3)).backward()
-    weighted_loss(out_o, st_o, torch.Generator().manual_seed(3)).backward()
+    _assert_match_then_backward(ours, path, out_o, st_o, out_r, st_r, loss_seed=3)
     assert rel(xs[1].grad, xs[0].grad) < TOL
     for a, b in zip(s0s[1], s0s[0], strict=True):
         assert rel(a.grad, b.grad) < TOL
@@ -72,12 +77,7 @@ def test_variable_lengths_match_torch_packed(kind, path):
     out_p, st_r = ref(packed)
     out_r, _ = pad_packed_sequence(out_p, batch_first=True, total_length=6)
     out_o, st_o = ours(xo, lengths=lengths)
-    assert ours.last_path == path
-    assert rel(out_o, out_r) < TOL
-    for a, b in zip(fields(st_o), fields(as_torch_state(st_r)), strict=True):
-        assert rel(a, b) < TOL
-    weighted_loss(out_r, st_r, torch.Generator().manual_seed(5)).backward()
-    weighted_loss(out_o, st_o, torch.Generator().manual_seed(5)).backward()
+    _assert_match_then_backward(ours, path, out_o, st_o, out_r, st_r, loss_seed=5)
     assert rel(xo.grad, xr.grad) < TOL
     assert rel(ours.cells[1].weight_hh.grad, ref.weight_hh_l0_reverse.grad) < TOL
 

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rnnkit import ref  # noqa: E402
+from tests.ref.helpers import randomise_ln  # noqa: E402
 
 TOLS = {"float64": 1e-10, "float32": 1e-5}
 B, T, D, H = 3, 6, 4, 5
@@ -136,8 +137,7 @@ def test_ln_time_layer_matches_torch_autograd(cls, kind, nl, dtype):
     tol = TOLS[dtype]
     rng = np.random.default_rng(3)
     layer = cls(D, H, dtype=dtype, seed=2, **({"nonlinearity": nl} if nl else {}))
-    layer.params[4][...] = rng.uniform(0.5, 1.5, layer.params[4].shape)
-    layer.params[5][...] = rng.normal(0, 0.3, layer.params[5].shape)
+    randomise_ln(layer, rng)
     lstm = kind == "lstm"
     xs = rng.standard_normal((B, T, D)).astype(dtype)
     s0 = [rng.standard_normal((B, H)).astype(dtype) for _ in range(2 if lstm else 1)]

@@ -20,11 +20,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.nn._checks import check_choice
 from rnnkit.nn.cells import State
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
 from rnnkit.nn.masking import resolve_lengths, reverse_padded
-from rnnkit.nn.recurrent import MERGE_MODES, Recurrent, _fields, _rebuild, check_choice, merge
+from rnnkit.nn.recurrent import MERGE_MODES, Recurrent, _fields, _rebuild, merge
 
 
 @register

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.nn._checks import check_bool, check_positive_int
 from rnnkit.nn.config import register
 from rnnkit.nn.init import check_init, init_recurrent_
 
@@ -38,13 +39,6 @@ class LSTMState(NamedTuple):
 
     h: Tensor
     c: Tensor
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is a positive int (not a bool), else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 class Cell(nn.Module):
@@ -125,9 +119,7 @@ class GatedCell(Cell):
         self, input_size: int, hidden_size: int, *, bias: bool = True, init: str = "keras"
     ) -> None:
         super().__init__(input_size, hidden_size)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.bias = bias
+        self.bias = check_bool("bias", bias)
         self.init = check_init(init)
         GH = self.gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(GH, input_size))  # (G*H, D)
@@ -158,6 +150,14 @@ class GatedCell(Cell):
         """W_hh h + b_hh: (B, H) -> (B, G*H)."""
         return F.linear(h, self.weight_hh, self.bias_hh)
 
+    def normalise(self, a: Tensor, first: int, count: int) -> Tensor:
+        """Hook on the pre-activations a (B, count*H) of gate blocks ``first .. first+count-1``.
+
+        The identity here; the layer-normalised cells (:mod:`rnnkit.nn.ln_cells`) apply their
+        per-block layer norm, so one Elman and one LSTM ``step`` serve both forms.
+        """
+        return a
+
     def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
         return self.step(self.project_input(x_t), state)
 
@@ -182,12 +182,8 @@ def check_nonlinearity(nonlinearity: str) -> str:
     return nonlinearity
 
 
-@register
-class SimpleRNNCell(GatedCell):
-    r"""Elman cell: :math:`h' = \mathrm{act}(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
-
-    act is tanh (default) or relu. weight_ih (H, D), weight_hh (H, H). State: h (B, H).
-    """
+class _ElmanCell(GatedCell):
+    """The Elman step h' = act(normalise(W_ih x + b_ih + W_hh h + b_hh)), act tanh or relu."""
 
     gates = 1
 
@@ -205,15 +201,40 @@ class SimpleRNNCell(GatedCell):
         self.nonlinearity = nonlinearity
 
     def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = ACTIVATIONS[self.nonlinearity](p_t + self.recurrent(state))  # (B, H)
+        a = self.normalise(p_t + self.recurrent(state), 0, 1)  # (B, H)
+        h = ACTIVATIONS[self.nonlinearity](a)  # (B, H)
         return h, h
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
 
+class _LSTMCell(GatedCell):
+    """The LSTM step, gate order i, f, g, o, on normalise(W_ih x + b_ih + W_hh h + b_hh)."""
+
+    gates = 4
+    forget_block = 1
+    state_type = LSTMState
+
+    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        h, c = state
+        a = self.normalise(p_t + self.recurrent(h), 0, 4)  # (B, 4H)
+        i, f, g, o = a.chunk(4, dim=-1)  # (B, H) each
+        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (B, H)
+        h_new = torch.sigmoid(o) * torch.tanh(c_new)  # (B, H)
+        return h_new, LSTMState(h_new, c_new)
+
+
 @register
-class LSTMCell(GatedCell):
+class SimpleRNNCell(_ElmanCell):
+    r"""Elman cell: :math:`h' = \mathrm{act}(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
+
+    act is tanh (default) or relu. weight_ih (H, D), weight_hh (H, H). State: h (B, H).
+    """
+
+
+@register
+class LSTMCell(_LSTMCell):
     r"""LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), torch gate order i, f, g, o.
 
     .. math::
@@ -222,18 +243,6 @@ class LSTMCell(GatedCell):
 
     weight_ih (4H, D), weight_hh (4H, H). State: ``LSTMState(h, c)``, each (B, H).
     """
-
-    gates = 4
-    forget_block = 1
-    state_type = LSTMState
-
-    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        h, c = state
-        a = p_t + self.recurrent(h)  # (B, 4H)
-        i, f, g, o = a.chunk(4, dim=-1)  # (B, H) each
-        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (B, H)
-        h_new = torch.sigmoid(o) * torch.tanh(c_new)  # (B, H)
-        return h_new, LSTMState(h_new, c_new)
 
 
 @register

@@ -36,7 +36,7 @@ beta]`` = ``ln_weight, ln_bias``) in torch layout): :func:`to_ref` / :func:`from
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,8 @@ from rnnkit.nn.rnn import GRU, LSTM, SimpleRNN
 
 _TORCH_LAYERS = {nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: SimpleRNN}
 _TORCH_CELLS = {nn.LSTMCell: LSTMCell, nn.GRUCell: GRUCell, nn.RNNCell: SimpleRNNCell}
+#: a cell's torch-layout weights, in the order torch.nn lists them
+_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _copy_(dst: torch.Tensor, src: Any, name: str) -> None:
@@ -86,6 +88,28 @@ def _pick(target: Cell | Recurrent, layer: int, direction: int) -> GatedCell:
 
 
 # -- torch.nn -------------------------------------------------------------------------------
+def _copy_torch_weights_(cell: GatedCell, module: nn.Module, sfx: str, *, into_cell: bool) -> None:
+    """Copy the weights ``cell`` has to (or, ``into_cell``, from) ``module``'s ``<name><sfx>``."""
+    for name in _WEIGHTS:
+        mine = getattr(cell, name)
+        if mine is None:  # bias=False
+            continue
+        theirs = getattr(module, name + sfx)
+        if into_cell:
+            _copy_(mine, theirs, name + sfx)
+        else:
+            _copy_(theirs, mine, name + sfx)
+
+
+def _torch_layer_cells(
+    cells: Sequence[Cell], num_layers: int, dirs: int
+) -> Iterator[tuple[Any, str]]:
+    """(cell, torch.nn suffix ``_l{l}[_reverse]``) for the cells of a stack, torch order."""
+    for l in range(num_layers):
+        for d in range(dirs):
+            yield cells[l * dirs + d], f"_l{l}" + ("_reverse" if d else "")
+
+
 def from_torch(module: nn.Module, **layer_kwargs: Any) -> Recurrent | GatedCell:
     """An rnnkit layer (or cell) with the weights of a torch.nn LSTM/GRU/RNN (or *Cell).
 
@@ -98,9 +122,7 @@ def from_torch(module: nn.Module, **layer_kwargs: Any) -> Recurrent | GatedCell:
             kw = {"nonlinearity": module.nonlinearity} if tcls is nn.RNNCell else {}
             cell = rcls(module.input_size, module.hidden_size, bias=module.bias, **kw)
             cell.to(dtype=module.weight_ih.dtype, device=module.weight_ih.device)
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                if getattr(module, name, None) is not None:
-                    _copy_(getattr(cell, name), getattr(module, name), name)
+            _copy_torch_weights_(cell, module, "", into_cell=True)
             return cell
     rcls = _TORCH_LAYERS.get(type(module))
     if rcls is None:
@@ -121,13 +143,8 @@ def from_torch(module: nn.Module, **layer_kwargs: Any) -> Recurrent | GatedCell:
     layer = rcls(module.input_size, module.hidden_size, module.num_layers, **kw)
     layer.to(dtype=module.weight_ih_l0.dtype, device=module.weight_ih_l0.device)
     dirs = 2 if module.bidirectional else 1
-    for l in range(module.num_layers):
-        for d in range(dirs):
-            cell = layer.cells[l * dirs + d]
-            sfx = f"_l{l}" + ("_reverse" if d else "")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                if getattr(cell, name) is not None:
-                    _copy_(getattr(cell, name), getattr(module, name + sfx), name + sfx)
+    for cell, sfx in _torch_layer_cells(layer.cells, module.num_layers, dirs):
+        _copy_torch_weights_(cell, module, sfx, into_cell=True)
     return layer
 
 
@@ -142,9 +159,7 @@ def to_torch(target: Recurrent | GatedCell) -> nn.Module:
         w = target.weight_ih
         module = tcls(target.input_size, target.hidden_size, bias=target.bias, **kw)
         module.to(dtype=w.dtype, device=w.device)
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            if getattr(target, name) is not None:
-                _copy_(getattr(module, name), getattr(target, name), name)
+        _copy_torch_weights_(target, module, "", into_cell=False)
         return module
     if not isinstance(target, Recurrent):
         raise TypeError(f"target must be an rnnkit Recurrent layer, got {type(target).__name__}")
@@ -171,14 +186,8 @@ def to_torch(target: Recurrent | GatedCell) -> nn.Module:
         **kw,
     )
     module.to(dtype=c0.weight_ih.dtype, device=c0.weight_ih.device)
-    dirs = target.num_directions
-    for l in range(target.num_layers):
-        for d in range(dirs):
-            cell = target.cells[l * dirs + d]
-            sfx = f"_l{l}" + ("_reverse" if d else "")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                if getattr(cell, name) is not None:
-                    _copy_(getattr(module, name + sfx), getattr(cell, name), name)
+    for cell, sfx in _torch_layer_cells(target.cells, target.num_layers, target.num_directions):
+        _copy_torch_weights_(cell, module, sfx, into_cell=False)
     return module
 
 
@@ -326,7 +335,7 @@ def to_ref(target: Cell | Recurrent, *, dtype: str = "float64", stateful: bool =
 
 
 def _load_ref_params(cell: GatedCell, params: Sequence[Any]) -> None:
-    names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    names = list(_WEIGHTS)
     if isinstance(cell, LNGatedCell):
         names += ["ln_weight", "ln_bias"]
     if len(params) != len(names):

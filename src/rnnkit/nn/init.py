@@ -20,14 +20,14 @@ import math
 import torch
 from torch import nn
 
+from rnnkit.nn._checks import check_choice
+
 INITS = ("keras", "torch")
 
 
 def check_init(init: str) -> str:
     """Return ``init`` if it names a known rule, else raise ``ValueError``."""
-    if init not in INITS:
-        raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
-    return init
+    return check_choice("init", init, INITS)
 
 
 def glorot_uniform_(w: torch.Tensor, fan_in: int, fan_out: int) -> torch.Tensor:

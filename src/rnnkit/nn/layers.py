@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn.cells import check_positive_int
+from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
 from rnnkit.nn.init import check_init, init_dense_
@@ -32,9 +32,8 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax")
 
 
 def check_activation(activation: str | None) -> str | None:
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {[*ACTIVATIONS, None]}, got {activation!r}")
-    return activation
+    """Return ``activation`` if it is a known name or None, else raise ValueError."""
+    return check_choice("activation", activation, (*ACTIVATIONS, None))
 
 
 def activate(x: Tensor, activation: str | None) -> Tensor:
@@ -122,9 +121,7 @@ class Conv1D(nn.Module):
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
         self.stride = check_positive_int("stride", stride)
         self.dilation = check_positive_int("dilation", dilation)
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {list(PADDINGS)}, got {padding!r}")
-        self.padding = padding
+        self.padding = check_choice("padding", padding, PADDINGS)
         self.activation = check_activation(activation)
         self.init = check_init(init)
         self.has_bias = bool(bias)

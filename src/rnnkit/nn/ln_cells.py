@@ -22,18 +22,13 @@ PyTorch has no fused kernel for them; they run on the fast path or the autograd 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn.cells import (
-    ACTIVATIONS,
-    GatedCell,
-    LSTMState,
-    check_nonlinearity,
-)
+from rnnkit.nn.cells import GatedCell, _ElmanCell, _LSTMCell
 from rnnkit.nn.config import register
 
 LN_EPS = 1e-5
@@ -69,50 +64,23 @@ class LNGatedCell(GatedCell):
         b = self.ln_bias[first * H : (first + count) * H].view(count, H)  # (k, H)
         return (a * w + b).reshape(B, count * H)  # (B, k*H)
 
+    def normalise(self, a: Tensor, first: int, count: int) -> Tensor:
+        """The step's pre-activation hook: :meth:`layer_norm` (identity in the standard cells)."""
+        return self.layer_norm(a, first, count)
 
+
+# LNSimpleRNNCell and LNLSTMCell take their step from the standard kind (rnnkit.nn.cells) and
+# the layer norm, through the ``normalise`` hook, from LNGatedCell; neither is a subclass of the
+# standard cell. LNGRUCell keeps its own step: it works on the (r, z) block pair, (B, 2H), where
+# GRUCell works gate by gate, and one shared step moved GRUCell's loop results by an ulp.
 @register
-class LNSimpleRNNCell(LNGatedCell):
+class LNSimpleRNNCell(_ElmanCell, LNGatedCell):
     """Layer-normalised Elman cell: h' = act(LN(W_ih x + b_ih + W_hh h + b_hh)). State h (B, H)."""
 
-    gates = 1
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        nonlinearity: str = "tanh",
-        *,
-        bias: bool = True,
-        init: str = "keras",
-    ) -> None:
-        check_nonlinearity(nonlinearity)
-        super().__init__(input_size, hidden_size, bias=bias, init=init)
-        self.nonlinearity = nonlinearity
-
-    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        a = self.layer_norm(p_t + self.recurrent(state), 0, 1)  # (B, H)
-        h = ACTIVATIONS[self.nonlinearity](a)
-        return h, h
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "nonlinearity": self.nonlinearity}
-
 
 @register
-class LNLSTMCell(LNGatedCell):
+class LNLSTMCell(_LSTMCell, LNGatedCell):
     """Layer-normalised LSTM cell, gate order i, f, g, o. State ``LSTMState(h, c)``."""
-
-    gates = 4
-    forget_block = 1
-    state_type = LSTMState
-
-    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        h, c = state
-        a = self.layer_norm(p_t + self.recurrent(h), 0, 4)  # (B, 4H)
-        i, f, g, o = a.chunk(4, dim=-1)  # (B, H) each
-        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (B, H)
-        h_new = torch.sigmoid(o) * torch.tanh(c_new)  # (B, H)
-        return h_new, LSTMState(h_new, c_new)
 
 
 @register

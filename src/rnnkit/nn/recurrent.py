@@ -18,8 +18,11 @@ Paths (``layer.last_path`` records the one that ran):
 
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run on
   torch.nn's kernel (cuDNN / oneDNN), variable lengths packed internally (rnnkit.nn.fused);
-- ``"fast"``: cells the other engineer's ``rnnkit.nn.fastpath`` supports (one layer and
-  direction at a time; full-length batches, no recurrent dropout);
+- ``"fast"``: cells ``rnnkit.nn.fastpath`` supports, one layer and direction at a time, for
+  full-length batches without recurrent dropout: layer-normalised cells on CPU (float32 /
+  float64) run the reference engine's NumPy kernels (hand-derived BPTT) behind a
+  ``torch.autograd.Function``; elsewhere (LN cells on other devices, user cells with
+  ``project_input`` and ``step``) a torch loop with the input projection hoisted out of it;
 - ``"loop"``: the autograd loop above, always available.
 
 ``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and
@@ -50,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn import fused
+from rnnkit.nn._checks import check_bool, check_choice, check_rate
 from rnnkit.nn.cells import Cell, State
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
@@ -76,25 +80,6 @@ def get_fastpath() -> Any:
                 raise
             _FASTPATH = None
     return _FASTPATH
-
-
-def check_rate(name: str, value: Any) -> float:
-    """Return a dropout rate in [0, 1) as float, else raise ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
-    return value
 
 
 # -- state layout helpers: a state is a Tensor or a NamedTuple of tensors ----------------------

@@ -22,14 +22,24 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from rnnkit.nn.cells import GatedCell, GRUCell, LSTMCell, SimpleRNNCell, check_positive_int
+from rnnkit.nn._checks import check_positive_int
+from rnnkit.nn.cells import GatedCell, GRUCell, LSTMCell, SimpleRNNCell
 from rnnkit.nn.config import register
 from rnnkit.nn.ln_cells import LNGRUCell, LNLSTMCell, LNSimpleRNNCell
 from rnnkit.nn.recurrent import Recurrent
 
 
 class _NamedRecurrent(Recurrent):
+    """``num_layers`` cells of ``cell_class`` under a Recurrent; see the module doc.
+
+    ``options`` are :class:`~rnnkit.nn.recurrent.Recurrent`'s keywords (checked there, with
+    its defaults) plus the cell keywords named in ``cell_defaults`` (SimpleRNN's
+    ``nonlinearity``), which go to every cell.
+    """
+
     cell_class: ClassVar[type[GatedCell]]
+    #: cell-only constructor keywords of this layer and their defaults
+    cell_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -37,24 +47,14 @@ class _NamedRecurrent(Recurrent):
         hidden_size: int,
         num_layers: int = 1,
         *,
-        bidirectional: bool = False,
-        merge_mode: str = "concat",
-        return_sequences: bool = False,
-        return_state: bool = False,
-        stateful: bool = False,
-        go_backwards: bool = False,
-        dropout: float = 0.0,
-        input_dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        mc_dropout: bool = False,
         init: str = "keras",
         bias: bool = True,
-        path: str = "auto",
-        **cell_kwargs: Any,
+        **options: Any,
     ) -> None:
         check_positive_int("num_layers", num_layers)
         check_positive_int("hidden_size", hidden_size)
-        dirs = 2 if bidirectional is True else 1
+        cell_kwargs = {k: options.pop(k, v) for k, v in self.cell_defaults.items()}
+        dirs = 2 if options.get("bidirectional") is True else 1
         cells = [
             self.cell_class(
                 input_size if l == 0 else dirs * hidden_size,
@@ -65,23 +65,10 @@ class _NamedRecurrent(Recurrent):
             )
             for l in range(num_layers)
         ]
-        super().__init__(
-            cells,
-            bidirectional=bidirectional,
-            merge_mode=merge_mode,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            stateful=stateful,
-            go_backwards=go_backwards,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            recurrent_dropout=recurrent_dropout,
-            mc_dropout=mc_dropout,
-            path=path,
-        )
+        super().__init__(cells, **options)
         self.init = init
         self.bias = bias
-        self._cell_kwargs = dict(cell_kwargs)
+        self._cell_kwargs = cell_kwargs
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -117,24 +104,12 @@ class _NamedRecurrent(Recurrent):
         return layer
 
 
-class _ElmanMixin(_NamedRecurrent):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        nonlinearity: str = "tanh",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity=nonlinearity, **kwargs)
-
-
 @register
-class SimpleRNN(_ElmanMixin):
+class SimpleRNN(_NamedRecurrent):
     """Elman RNN layer (SimpleRNNCell); ``nonlinearity="tanh"`` or ``"relu"``. Like torch.nn.RNN."""
 
     cell_class = SimpleRNNCell
+    cell_defaults: ClassVar[dict[str, Any]] = {"nonlinearity": "tanh"}
 
 
 @register
@@ -152,10 +127,11 @@ class GRU(_NamedRecurrent):
 
 
 @register
-class LNSimpleRNN(_ElmanMixin):
+class LNSimpleRNN(_NamedRecurrent):
     """Layer-normalised Elman layer (LNSimpleRNNCell); runs on the fast path or the loop."""
 
     cell_class = LNSimpleRNNCell
+    cell_defaults: ClassVar[dict[str, Any]] = {"nonlinearity": "tanh"}
 
 
 @register

@@ -12,6 +12,8 @@ import numpy as np
 
 #: The dtypes the engine computes in. float32 is the default, float64 is for gradient checks.
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: The activations of the Elman cells and layers.
+NONLINEARITIES = ("tanh", "relu")
 
 
 def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
@@ -30,6 +32,27 @@ def check_size(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A bool (ints such as 1 rejected)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return value
+
+
+def check_rate(value: Any, name: str) -> float:
+    """A dropout rate in [0, 1), as float (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_nonlinearity(value: Any, name: str = "nonlinearity") -> str:
+    """One of :data:`NONLINEARITIES`."""
+    if value not in NONLINEARITIES:
+        raise ValueError(f"{name} must be 'tanh' or 'relu', got {value!r}")
+    return value
 
 
 def as_float_array(x: Any, name: str, ndim: int, dtype: np.dtype) -> np.ndarray:

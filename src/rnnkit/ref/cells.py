@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.ref._checks import as_float_array, check_shape, check_size, resolve_dtype
+from rnnkit.ref._checks import (
+    as_float_array,
+    check_nonlinearity,
+    check_shape,
+    check_size,
+    resolve_dtype,
+)
 from rnnkit.ref.functional import sigmoid
 from rnnkit.ref.layernorm import ln_backward, ln_forward
 from rnnkit.ref.time_base import init_recurrent_params
@@ -105,9 +111,7 @@ class RNNCell(_Cell):
 
     def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh",
                  dtype: Any = "float32", seed: int | None = None) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, dtype=dtype, seed=seed)
 
     def forward(self, x: Any, state: Any = None) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 from rnnkit.ref._checks import (
     as_float_array,
     as_index_array,
+    check_rate,
     check_shape,
     check_size,
     resolve_dtype,
@@ -161,9 +162,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise ValueError(f"p must be a float in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_rate(p, "p")
         self.training = True
         self._rng = np.random.default_rng(seed)
         self._mask: np.ndarray | None = None

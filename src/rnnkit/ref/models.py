@@ -16,13 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.ref.container import Sequential
 from rnnkit.ref.layers import TimeEmbedding, TimeLinear
 from rnnkit.ref.losses import SoftmaxCrossEntropy
 from rnnkit.ref.time_lstm import TimeLSTM
 
 
-class RnnLM:
-    """Embedding -> LSTM -> Linear language model with a softmax cross-entropy loss."""
+class RnnLM(Sequential):
+    """Embedding -> LSTM -> Linear language model with a softmax cross-entropy loss.
+
+    A :class:`~rnnkit.ref.container.Sequential` of its three layers (``params``, ``grads``,
+    ``backward`` and ``reset_state`` come from there); ``loss_layer`` is its ``loss``.
+    """
 
     def __init__(self, vocab_size: int, embed_size: int = 100, hidden_size: int = 100, *,
                  dtype: Any = "float32", seed: int | None = None) -> None:
@@ -32,29 +37,18 @@ class RnnLM:
         self.lstm = TimeLSTM(embed_size, hidden_size, stateful=True, dtype=dtype, seed=s2)
         self.out = TimeLinear(hidden_size, vocab_size, dtype=dtype, seed=s3)
         self.loss_layer = SoftmaxCrossEntropy()
-        self.layers = [self.embed, self.lstm, self.out]
-
-    @property
-    def params(self) -> list[np.ndarray]:
-        return [p for layer in self.layers for p in layer.params]
-
-    @property
-    def grads(self) -> list[np.ndarray]:
-        return [g for layer in self.layers for g in layer.grads]
+        super().__init__(self.embed, self.lstm, self.out, loss=self.loss_layer)
 
     def predict(self, xs: Any) -> np.ndarray:
         """Scores (B, T, V) for ids xs (B, T) (advances the carried LSTM state)."""
-        return self.out.forward(self.lstm.forward(self.embed.forward(xs)))
+        return super().forward(xs)
 
     def forward(self, xs: Any, ts: Any) -> float:
         """Mean cross-entropy of predicting ts (B, T) from xs (B, T)."""
         return self.loss_layer.forward(self.predict(xs), ts)
 
-    def backward(self, dout: float = 1.0) -> None:
-        d = self.loss_layer.backward(dout)  # (B, T, V)
-        d = self.out.backward(d)  # (B, T, H)
-        d = self.lstm.backward(d)  # (B, T, E)
-        self.embed.backward(d)
+    __call__ = forward
 
-    def reset_state(self) -> None:
-        self.lstm.reset_state()
+    def backward(self, dout: float = 1.0) -> None:
+        """Backpropagate the loss (d loss = ``dout``) into ``grads``."""
+        super().backward(dout)

@@ -27,7 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.ref._checks import as_float_array, check_shape, check_size, resolve_dtype
+from rnnkit.ref._checks import (
+    as_float_array,
+    check_bool,
+    check_shape,
+    check_size,
+    resolve_dtype,
+)
 
 State = Any  # np.ndarray (B, H) or tuple[np.ndarray, np.ndarray] for LSTM
 
@@ -66,9 +72,7 @@ class TimeRecurrent:
     ) -> None:
         self.input_size = check_size(input_size, "input_size")
         self.hidden_size = check_size(hidden_size, "hidden_size")
-        if not isinstance(stateful, bool):
-            raise TypeError(f"stateful must be a bool, got {stateful!r}")
-        self.stateful = stateful
+        self.stateful = check_bool(stateful, "stateful")
         self.dtype = resolve_dtype(dtype)
         self.params: list[np.ndarray] = init_recurrent_params(
             self.input_size, self.hidden_size, self.gates, self.layer_norm, self.dtype, seed)

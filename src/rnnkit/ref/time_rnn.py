@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.ref._checks import NONLINEARITIES, check_nonlinearity
 from rnnkit.ref.layernorm import ln_backward, ln_forward
 from rnnkit.ref.time_base import TimeRecurrent
 
-NONLINEARITIES = ("tanh", "relu")
+__all__ = ["NONLINEARITIES", "TimeLNRNN", "TimeRNN"]
 
 
 class TimeRNN(TimeRecurrent):
@@ -41,9 +42,7 @@ class TimeRNN(TimeRecurrent):
 
     def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh",
                  stateful: bool = False, dtype: Any = "float32", seed: int | None = None) -> None:
-        if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, stateful=stateful, dtype=dtype, seed=seed)
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
