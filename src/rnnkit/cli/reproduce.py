@@ -1,0 +1,113 @@
+"""``rnnkit reproduce``: re-run a classic experiment and print our figure beside the published.
+
+    rnnkit reproduce geron                  # Hands-On ML ch. 15 table (all rows, 20 epochs)
+    rnnkit reproduce geron --models naive linear deep_rnn_dense --epochs 5
+    rnnkit reproduce sine                   # the SimpleRNN sine example (reference engine)
+
+``geron`` follows the book's protocol (10,000 two-sine series, 50 steps, 7000/2000/1000
+split, Adam, batch 32, 20 epochs) and prints the validation MSE of each row beside the
+notebook's; ``--out DIR`` also writes ``results.json`` and ``geron.png``. ``sine`` trains
+the reference engine's SimpleRNN on the sine windows and prints the loss before and after
+(``--out DIR`` writes ``sine.png`` and ``sine.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnkit.cli.forecast import set_threads
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from rnnkit.tasks.forecast.geron import ROWS
+
+    p = subparsers.add_parser("reproduce", help="reproduce a published experiment (geron, "
+                              "sine)", description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    p.add_argument("experiment", choices=("geron", "sine"),
+                   help="geron: Hands-On ML ch. 15 forecasting table; sine: SimpleRNN sine")
+    p.add_argument("--models", nargs="+", metavar="ROW", default=None,
+                   help=f"geron rows to run (default: all): {', '.join(ROWS)}")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default: geron 20, sine 100)")
+    p.add_argument("--n-series", type=int, default=10000,
+                   help="geron: series generated (the book: 10,000)")
+    p.add_argument("--seed", type=int, default=42, help="torch seed for weights and shuffling")
+    p.add_argument("--repeats", type=int, default=1, help="geron: train each row with this "
+                   "many seeds (seed, seed+1, ...) and report the mean and range")
+    p.add_argument("--device", default="cpu", help="geron: torch device (cpu, cuda)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--out", metavar="DIR", help="also write results and a figure here")
+    p.set_defaults(func=run)
+
+
+def _run_geron(args: argparse.Namespace) -> int:
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.forecast.geron import ROWS, reproduce
+
+    epochs = 20 if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be a positive int, got {epochs}")
+    if args.n_series < 10:
+        raise ConfigError(f"--n-series must be at least 10, got {args.n_series}")
+    keys = args.models or list(ROWS)
+    for k in keys:
+        if k not in ROWS:
+            raise ConfigError(f"--models: unknown row {k!r}; choose from {', '.join(ROWS)}")
+    print(f"Hands-On ML ch. 15: {args.n_series} series, {epochs} epochs, seed {args.seed}",
+          file=sys.stderr, flush=True)
+    head = f"{'row':<16}{'ours':>9}  {'published':<18}{'seconds':>8}  model"
+    print(head)
+    print("-" * 96)
+
+    def show(r: dict) -> None:
+        spread = (f" [{min(r['runs']):.4f}-{max(r['runs']):.4f}]"
+                  if len(r["runs"]) > 1 else "")
+        print(f"{r['key']:<16}{r['val_mse']:>9.4f}  {r['published']:<18}"
+              f"{r['seconds']:>8.1f}  {r['label']}{spread}", flush=True)
+
+    results = reproduce(keys, epochs=epochs, seed=args.seed, device=args.device,
+                        n_series=args.n_series, repeats=args.repeats, on_row=show)
+    print("validation MSE" + (f" (mean of {args.repeats} seeds, [min-max])"
+                              if args.repeats > 1 else "")
+          + "; seq2seq rows report the last-step MSE (the book's last_time_step_mse)")
+    if args.out:
+        from rnnkit.fileio import atomic_directory, write_json
+        from rnnkit.plots.forecast import plot_metric_bars
+
+        with atomic_directory(args.out) as tmp:
+            write_json(tmp / "results.json", {"epochs": epochs, "seed": args.seed,
+                                               "repeats": args.repeats,
+                                               "n_series": args.n_series, "rows": results})
+            plot_metric_bars(tmp / "geron.png",
+                             {r["key"]: {"val_mse": r["val_mse"]} for r in results},
+                             names=("val_mse",), title="Validation MSE, Hands-On ML ch. 15")
+        print(f"wrote {Path(args.out)}/ (results.json, geron.png)")
+    return 0
+
+
+def _run_sine(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.sine import run_sine
+
+    epochs = 100 if args.epochs is None else args.epochs
+    result = run_sine(epochs=epochs)
+    print(f"sine: SimpleRNN(10) on the reference engine, {epochs} epochs: training MSE "
+          f"{result.loss_before:.4g} before -> {result.loss_after:.4g} after")
+    if args.out:
+        from rnnkit.fileio import atomic_directory, write_json
+        from rnnkit.plots.sine import plot_sine
+
+        with atomic_directory(args.out) as tmp:
+            plot_sine(result, tmp / "sine.png")
+            write_json(tmp / "sine.json", {
+                "epochs": epochs, "loss_before": result.loss_before,
+                "loss_after": result.loss_after, "losses": result.losses,
+                "targets": result.targets.tolist(), "pred_after": result.pred_after.tolist()})
+        print(f"wrote {Path(args.out)}/ (sine.png, sine.json)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    set_threads(args.threads)
+    return _run_geron(args) if args.experiment == "geron" else _run_sine(args)

@@ -1,0 +1,172 @@
+"""Load time series from CSV files (and the bundled data set) into NumPy arrays.
+
+A CSV file has a header row; one or more value columns are read as float64, an optional
+date column is kept as strings (used for labels and plots, never parsed into the model).
+Missing values (an empty cell, ``NA``, ``NaN``, ``null``) raise a :class:`DataError` that
+names the file, column and row, unless ``interpolate=True`` fills them linearly in time
+(values before the first / after the last known one take that nearest value).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.errors import DataError
+
+__all__ = ["BUNDLED", "Series", "bundled_path", "csv_columns", "load_bundled", "load_csv"]
+
+MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
+
+#: Bundled data sets: name -> (file, value column, date column). See bundled/SOURCE.md.
+BUNDLED: dict[str, tuple[str, str, str]] = {
+    "airline_passengers": ("airline_passengers.csv", "passengers", "month"),
+}
+
+
+@dataclass
+class Series:
+    """Values ``(T, D)`` float64 with their column names, optional dates and source."""
+
+    values: np.ndarray
+    columns: list[str]
+    dates: list[str] | None = None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def column(self, name: str | None = None) -> np.ndarray:
+        """One column as ``(T,)``; ``None`` gives the first."""
+        if name is None:
+            return self.values[:, 0]
+        if name not in self.columns:
+            raise DataError(f"{self.source}: column {name!r} not found; columns are "
+                            f"{self.columns}")
+        return self.values[:, self.columns.index(name)]
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _fill(values: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaN along time; edges take the nearest known value."""
+    t = np.arange(len(values))
+    known = ~np.isnan(values)
+    return np.interp(t, t[known], values[known])
+
+
+def csv_columns(path: str | os.PathLike) -> list[str]:
+    """The column names in the header row of a CSV file (DataError if unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            header = f.readline()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+    row = next(csv.reader([header], delimiter=_sniff_delimiter(header)), [])
+    return [h.strip() for h in row]
+
+
+def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
+             date_column: str | None = None, interpolate: bool = False) -> Series:
+    """Read value column(s) of a CSV file with a header row.
+
+    Args:
+        path: the CSV file (comma, semicolon or tab separated; UTF-8).
+        column: a value column name, a list of names, or ``None`` for the first column that
+            is not ``date_column``.
+        date_column: optional column of time labels, kept as strings.
+        interpolate: fill missing values linearly instead of raising.
+
+    Raises:
+        DataError: missing file, unknown column, non-numeric cell, missing values (without
+            ``interpolate``), or no data rows; the message names the file and column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+                        ) from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise DataError(f"{path}: empty file, expected a header row and data rows")
+    rows = list(csv.reader(lines, delimiter=_sniff_delimiter(lines[0])))
+    header = [h.strip() for h in rows[0]]
+    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    if not body:
+        raise DataError(f"{path}: no data rows after the header")
+
+    if date_column is not None and date_column not in header:
+        raise DataError(f"{path}: date column {date_column!r} not found; columns are {header}")
+    if column is None:
+        names = [h for h in header if h != date_column][:1]
+        if not names:
+            raise DataError(f"{path}: no value column besides the date column {date_column!r}")
+    else:
+        names = [column] if isinstance(column, str) else list(column)
+    for name in names:
+        if name not in header:
+            raise DataError(f"{path}: column {name!r} not found; columns are {header}")
+
+    values = np.empty((len(body), len(names)), dtype=np.float64)  # (T, D)
+    for j, name in enumerate(names):
+        k = header.index(name)
+        for t, (line_no, row) in enumerate(body):
+            cell = row[k].strip() if k < len(row) else ""
+            if cell.lower() in MISSING:
+                values[t, j] = np.nan
+                continue
+            try:
+                values[t, j] = float(cell)
+            except ValueError:
+                raise DataError(f"{path}: column {name!r}, line {line_no}: {cell!r} is not a "
+                                f"number") from None
+            if not np.isfinite(values[t, j]):
+                raise DataError(f"{path}: column {name!r}, line {line_no}: {cell!r} is not a "
+                                f"finite number")
+        missing = np.isnan(values[:, j])
+        if missing.any():
+            first = body[int(np.argmax(missing))][0]
+            if missing.all():
+                raise DataError(f"{path}: column {name!r} has no values, all "
+                                f"{len(body)} are missing")
+            if not interpolate:
+                raise DataError(f"{path}: column {name!r} has {int(missing.sum())} missing "
+                                f"value(s) (first on line {first}); fill them or ask for "
+                                f"interpolation (interpolate=True, --interpolate)")
+            values[:, j] = _fill(values[:, j])
+
+    dates = None
+    if date_column is not None:
+        k = header.index(date_column)
+        dates = [row[k].strip() if k < len(row) else "" for _, row in body]
+    return Series(values=values, columns=names, dates=dates, source=str(path))
+
+
+def bundled_path(name: str = "airline_passengers") -> Path:
+    """Path of a bundled CSV file (see ``rnnkit/data/bundled/SOURCE.md``)."""
+    if name not in BUNDLED:
+        raise ValueError(f"name must be one of {sorted(BUNDLED)}, got {name!r}")
+    return Path(str(resources.files("rnnkit.data") / "bundled" / BUNDLED[name][0]))
+
+
+def load_bundled(name: str = "airline_passengers") -> Series:
+    """The bundled series ``name`` (default: airline passengers, monthly 1949-1960)."""
+    _, column, date_column = BUNDLED.get(name, (None, None, None))
+    return load_csv(bundled_path(name), column=column, date_column=date_column)

@@ -1,0 +1,94 @@
+"""Forecast figures (PNG): history + forecasts with interval bands, loss curves, metric bars."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from rnnkit.plots import plt, save_figure
+
+__all__ = ["plot_forecasts", "plot_losses", "plot_metric_bars"]
+
+
+def plot_forecasts(path: str | os.PathLike, history: np.ndarray,
+                   forecasts: Mapping[str, np.ndarray], start: int,
+                   actual: np.ndarray | None = None,
+                   bands: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                   labels: Sequence[str] | None = None, title: str = "Forecast") -> None:
+    """The observed series and each model's forecast of the steps ``start, start+1, ...``.
+
+    ``history (T,)`` is drawn in full (it may include the forecast period, then pass
+    ``actual=None``); ``forecasts[name] (H,)``; ``bands[name] = (lower, upper)`` shades an
+    interval; ``labels`` (T + H,) optional x tick labels (dates).
+    """
+    history = np.asarray(history, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.plot(np.arange(len(history)), history, color="black", lw=1.2, label="observed")
+    if actual is not None:
+        actual = np.asarray(actual, dtype=np.float64)
+        ax.plot(start + np.arange(len(actual)), actual, color="black", lw=1.2, ls=":",
+                label="actual")
+    for name, values in forecasts.items():
+        values = np.asarray(values, dtype=np.float64)
+        t = start + np.arange(len(values))
+        (line,) = ax.plot(t, values, lw=1.5, marker=".", label=name)
+        if bands and name in bands:
+            lo, hi = bands[name]
+            ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.2,
+                            label=f"{name} interval")
+    ax.axvline(start - 0.5, color="grey", lw=0.8, ls="--")
+    if labels is not None:
+        n = len(labels)
+        ticks = np.linspace(0, n - 1, min(n, 8)).round().astype(int)
+        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=30, ha="right")
+    ax.set_title(title)
+    ax.set_xlabel("time step" if labels is None else "")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def plot_losses(path: str | os.PathLike, histories: Mapping[str, Mapping[str, Sequence[float]]],
+                title: str = "Training curves (scaled MSE)") -> None:
+    """``loss`` (solid) and ``val_loss`` (dashed) per epoch for each model (log scale)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    drawn = False
+    for name, hist in histories.items():
+        if not hist.get("loss"):
+            continue
+        (line,) = ax.plot(np.arange(1, len(hist["loss"]) + 1), hist["loss"], label=name)
+        if hist.get("val_loss"):
+            ax.plot(np.arange(1, len(hist["val_loss"]) + 1), hist["val_loss"], ls="--",
+                    color=line.get_color(), label=f"{name} (val)")
+        drawn = True
+    if drawn:
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no trained model", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def plot_metric_bars(path: str | os.PathLike, metrics: Mapping[str, Mapping[str, float]],
+                     names: Sequence[str] = ("mae", "rmse", "smape", "mase"),
+                     title: str = "Test metrics by model (lower is better)") -> None:
+    """One panel per metric, one bar per model."""
+    models = list(metrics)
+    names = [n for n in names if all(n in metrics[m] for m in models)]
+    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 3.6),
+                             squeeze=False)
+    for ax, name in zip(axes[0], names, strict=False):
+        values = [metrics[m][name] for m in models]
+        ax.bar(range(len(models)), values, color=plt.cm.tab10(np.arange(len(models)) % 10))
+        ax.set_xticks(range(len(models)), models, rotation=40, ha="right")
+        ax.set_title(name.upper() if name != "smape" else "sMAPE (%)")
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title)
+    save_figure(fig, path)

@@ -1,0 +1,347 @@
+"""``Forecaster``: the public estimator over the forecasting models, strategies and scalers.
+
+    fc = Forecaster(model="lstm", input_len=24, horizon=12, strategy="direct", epochs=200)
+    fc.fit(series)                 # (T,) or (T, D) array, or a list of series (one global model)
+    fc.predict()                   # (H,) the next H values after the training series
+    fc.predict(other_series)       # (H,) after the end of another series (or (S, H) for many)
+    fc.predict_intervals(n_samples=100)   # MC-dropout mean/std/quantiles (needs dropout > 0)
+    fc.save("model_dir"); Forecaster.load("model_dir")
+
+Fitting: the last ``valid`` part of each series (fraction or count) is held out in time order
+for the validation loss (and early stopping when ``patience`` is set); the scaler is fitted on
+the training part only; windows follow :mod:`rnnkit.data.windowing`'s no-leakage rule.
+Learned state ends in ``_``: ``model_``, ``scaler_``, ``history_``, ``last_window_``,
+``n_features_``, ``fit_seconds_``. Saved as ``rnnkit.train.save_model`` (JSON config +
+safetensors) with the settings, scaler and last input window in its ``extra`` (JSON).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.data.scalers import make_scaler, scaler_from_dict
+from rnnkit.data.windowing import Windowing, as_series_list, time_split
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.forecast import metrics as fmetrics
+from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
+from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
+from rnnkit.tasks.forecast.strategies import check_strategy, forecast, training_windows
+
+__all__ = ["Forecaster"]
+
+log = logging.getLogger(__name__)
+
+#: Settings saved with the model (the constructor arguments).
+PARAMS = ("model", "input_len", "horizon", "strategy", "epochs", "batch_size", "lr", "hidden",
+          "layers", "dropout", "scaler", "level", "valid", "patience", "season",
+          "target_col", "seed", "device", "verbose")
+LEVELS = ("last", "none")
+
+
+class Forecaster:
+    """Forecast the next ``horizon`` values of a series from its last ``input_len`` values.
+
+    Args:
+        model: a name from :data:`rnnkit.tasks.forecast.models.MODELS` (default "lstm").
+        input_len: L, input steps (default 24). horizon: H, steps ahead (default 12).
+        strategy: "direct" (default), "recursive" or "seq2seq".
+        epochs, batch_size, lr: Adam training (defaults 100, 32, 1e-3).
+        hidden, layers, dropout, season: passed to ``build_model``. With ``dropout > 0``
+            the point forecast runs with dropout off and :meth:`predict_intervals` turns the
+            layers' ``mc_dropout`` on for its stochastic passes.
+        scaler: "standard" (default), "log" (log, then standardise; positive series with a
+            multiplicative trend or season), "minmax" or "none"; fitted on the training part.
+        level: "last" (default) subtracts each window's last input value from its inputs and
+            targets (after scaling) and adds it back to the forecasts, so the network learns
+            changes relative to the current level and trending series leave the scaler's
+            range less; "none" feeds the scaled values as they are.
+        valid: validation part at the end of each series, fraction or count (default 0.15;
+            0 trains on everything). patience: early stopping on val_loss (default None).
+        target_col: forecast column of multi-column series (default 0).
+        seed: seeds the weights and shuffling (default 0). device: "cpu" or "cuda".
+        verbose: passed to ``fit`` (0 silent, 1 progress bar).
+    """
+
+    def __init__(self, model: str = "lstm", input_len: int = 24, horizon: int = 12,
+                 strategy: str = "direct", epochs: int = 100, batch_size: int = 32,
+                 lr: float = 1e-3, hidden: int = 32, layers: int = 1, dropout: float = 0.0,
+                 scaler: str = "standard", level: str = "last",
+                 valid: float | int = 0.15, patience: int | None = None, season: int = 12,
+                 target_col: int = 0, seed: int | None = 0, device: str = "cpu",
+                 verbose: int | str = 0) -> None:
+        self.model = model
+        self.input_len = input_len
+        self.horizon = horizon
+        self.strategy = strategy
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.hidden = hidden
+        self.layers = layers
+        self.dropout = dropout
+        self.scaler = scaler
+        self.level = level
+        self.valid = valid
+        self.patience = patience
+        self.season = season
+        self.target_col = target_col
+        self.seed = seed
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ settings
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-serialisable)."""
+        return {name: getattr(self, name) for name in PARAMS}
+
+    def _check_params(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"model must be one of {sorted(MODELS)}, got {self.model!r}")
+        check_strategy(self.strategy)
+        for name in ("input_len", "horizon", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
+            raise ConfigError(f"epochs must be a non-negative int, got {self.epochs!r}")
+        if self.level not in LEVELS:
+            raise ConfigError(f"level must be one of {LEVELS}, got {self.level!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("model", "input_len", "horizon",
+                                                               "strategy", "epochs"))
+        return f"Forecaster({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def _scale(self, items: list[np.ndarray]) -> list[np.ndarray]:
+        return [self.scaler_.transform(a).astype(np.float32) for a in items]  # (T, D)
+
+    def _unscale(self, z: np.ndarray) -> np.ndarray:
+        return self.scaler_.inverse_column(z, self.target_col % self.n_features_)
+
+    def _level(self, x: np.ndarray) -> np.ndarray:
+        """The level subtracted from a window: its last target-column input, ``(N,)``."""
+        if self.level == "none":
+            return np.zeros(len(x), dtype=x.dtype)
+        return x[:, -1, self.target_col]
+
+    def _inputs_of(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        x = batch["x"]  # (N, L, D)
+        return x - x[:, -1:, :] if self.level == "last" else x
+
+    def _targets(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        y = batch["y"]  # (N, O) or (N, L, H)
+        if self.strategy == "seq2seq":
+            y = y[:, output_steps(self.model, self.input_len)]  # (N, T', H)
+        level = self._level(batch["x"])  # (N,)
+        return y - level.reshape((-1,) + (1,) * (y.ndim - 1))
+
+    def fit(self, series: np.ndarray | Sequence[np.ndarray]) -> Forecaster:
+        """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, or ``(S, T, D)``)."""
+        from rnnkit.train import seed_everything
+
+        self._check_params()
+        items = [np.asarray(a, dtype=np.float64) for a in as_series_list(series)]
+        L, H = self.input_len, self.horizon
+        for i, arr in enumerate(items):
+            if not np.all(np.isfinite(arr)):
+                raise DataError(f"series {i} holds NaN or inf values; clean or interpolate "
+                                f"them first")
+            if len(arr) < L + H:
+                raise DataError(f"series {i} has {len(arr)} values, fewer than input_len + "
+                                f"horizon = {L} + {H} = {L + H}")
+        self.n_features_ = items[0].shape[1]
+        splits = [time_split(len(a), valid=self.valid, test=0, min_train=L + H) for a in items]
+        self.scaler_ = make_scaler(self.scaler).fit([a[:s.train_end]
+                                                     for a, s in zip(items, splits, strict=True)])
+        scaled = self._scale(items)
+        win = training_windows(self.strategy, L, H, self.target_col)
+        train = _concat([win(z, 0, s.train_end) for z, s in zip(scaled, splits, strict=True)])
+        val = _concat([win(z, s.train_end, s.valid_end)
+                       for z, s in zip(scaled, splits, strict=True)])
+        if len(train["x"]) == 0:
+            raise DataError(f"no training window: the series are too short for input_len={L} "
+                            f"and horizon={H}")
+        if self.seed is not None:
+            seed_everything(self.seed)
+        self.model_ = build_model(
+            self.model, L, H if self.strategy != "recursive" else 1,
+            in_features=self.n_features_, seq2seq=self.strategy == "seq2seq",
+            hidden=self.hidden, layers=self.layers, dropout=self.dropout,
+            mc_dropout=False, season=self.season, target_col=self.target_col)
+        self.model_.compile(loss="mse", optimizer="adam", lr=self.lr, device=self.device)
+        validation = ((self._inputs_of(val), self._targets(val)) if len(val["x"]) else None)
+        start = time.perf_counter()
+        self.history_: dict[str, list[float]] = {}
+        if self.model not in BASELINES and self.epochs > 0:
+            callbacks = []
+            if self.patience is not None and validation is not None:
+                from rnnkit.train.callbacks import EarlyStopping
+
+                callbacks.append(EarlyStopping(monitor="val_loss", patience=self.patience,
+                                               restore_best_weights=True))
+            hist = self.model_.fit(self._inputs_of(train), self._targets(train), epochs=self.epochs,
+                                   batch_size=self.batch_size, validation_data=validation,
+                                   callbacks=callbacks, shuffle=True, verbose=self.verbose,
+                                   seed=self.seed)
+            self.history_ = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+        self.fit_seconds_ = time.perf_counter() - start
+        self.last_window_ = [z[-L:].tolist() for z in scaled]  # S x (L, D), scaled
+        log.info("fitted %s on %d windows in %.1f s", self.model, len(train["x"]),
+                 self.fit_seconds_)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this Forecaster is not fitted yet; call fit(series) first")
+
+    # ------------------------------------------------------------------ forecasting
+    def _predict_scaled(self, x: np.ndarray) -> np.ndarray:
+        """Forecasts in scaled units from scaled inputs ``x (N, L, D)`` -> ``(N, H)``."""
+        def predict(b: np.ndarray) -> np.ndarray:
+            b = b.astype(np.float32)
+            out = self.model_.predict(self._inputs_of({"x": b}), batch_size=1024)
+            return out + self._level(b).reshape((-1,) + (1,) * (out.ndim - 1))
+
+        return forecast(predict, self.strategy, x, self.horizon)
+
+    def _inputs(self, series: np.ndarray | Sequence[np.ndarray] | None) -> np.ndarray:
+        if series is None:
+            return np.asarray(self.last_window_, dtype=np.float32)  # (S, L, D)
+        items = as_series_list(series)
+        if items[0].shape[1] != self.n_features_:
+            raise DataError(f"series must have {self.n_features_} column(s) like the training "
+                            f"data, got {items[0].shape[1]}")
+        for i, a in enumerate(items):
+            if len(a) < self.input_len:
+                raise DataError(f"series {i} has {len(a)} values, fewer than input_len="
+                                f"{self.input_len}")
+            if not np.all(np.isfinite(a[-self.input_len:])):
+                raise DataError(f"series {i} has NaN or inf among its last {self.input_len} "
+                                f"values")
+        return np.stack(self._scale([a[-self.input_len:] for a in items]))  # (S, L, D)
+
+    def predict(self, series: np.ndarray | Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """The next H values after the end of ``series`` (default: the training series):
+        ``(H,)`` for one series, ``(S, H)`` for many, in the original units."""
+        self._check_fitted()
+        x = self._inputs(series)  # (S, L, D)
+        out = self._unscale(self._predict_scaled(x))  # (S, H)
+        return out[0] if len(out) == 1 else out
+
+    def predict_intervals(self, series: np.ndarray | Sequence[np.ndarray] | None = None,
+                          n_samples: int = 100, quantiles: Sequence[float] = (0.05, 0.95),
+                          seed: int | None = 0) -> dict[str, np.ndarray]:
+        """MC-dropout forecast summary ``{"mean", "std", "lower", "upper", ...}``, each
+        ``(H,)`` (or ``(S, H)``); meaningful for models fitted with ``dropout > 0``."""
+        self._check_fitted()
+        if not self.dropout or not any(hasattr(m, "mc_dropout") for m in self.model_.modules()):
+            log.warning("predict_intervals: model %r has no active dropout layer; the interval "
+                        "has zero width (use a recurrent model fitted with dropout > 0)",
+                        self.model)
+        x = self._inputs(series)
+        with _mc_dropout(self.model_):
+            out = mc_dropout_intervals(lambda: self._unscale(self._predict_scaled(x)),
+                                       n_samples=n_samples, quantiles=quantiles, seed=seed)
+        if len(x) == 1:
+            return {k: v[:, 0] if k == "samples" else v[0] for k, v in out.items()}
+        return out
+
+    def backtest_windows(self, series: np.ndarray, target_start: int = 0,
+                         target_stop: int | None = None) -> dict[str, np.ndarray]:
+        """Forecast every window of ``series`` whose H targets lie in
+        ``[target_start, target_stop)``: ``{"y_true", "y_pred" (N, H), "start" (N,)}``
+        in the original units (inputs may come from before ``target_start``)."""
+        self._check_fitted()
+        items = as_series_list(series)
+        win = Windowing(self.input_len, self.horizon, target_col=self.target_col)
+        batch = _concat([win(z, target_start, target_stop) for z in self._scale(items)])
+        raw = _concat([win(a, target_start, target_stop) for a in items])
+        if len(batch["x"]) == 0:
+            raise DataError(f"no window of input_len={self.input_len} + horizon="
+                            f"{self.horizon} has its targets in [{target_start}, "
+                            f"{target_stop})")
+        y_pred = self._unscale(self._predict_scaled(batch["x"]))  # (N, H)
+        return {"y_true": raw["y"].astype(np.float64), "y_pred": y_pred,
+                "start": batch["start"]}
+
+    def score(self, series: np.ndarray, target_start: int, target_stop: int | None = None,
+              train: np.ndarray | None = None) -> dict[str, float]:
+        """MAE, RMSE, MSE, sMAPE (and MASE against ``train``'s naive scale, with
+        ``season``=1) of the windows whose targets lie in ``[target_start, target_stop)``."""
+        res = self.backtest_windows(series, target_start, target_stop)
+        if train is not None:
+            train = np.asarray(train, dtype=np.float64)
+            train = train if train.ndim == 1 else train[:, self.target_col]
+        return fmetrics.evaluate_all(res["y_true"], res["y_pred"], train=train)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike, data_info: dict[str, Any] | None = None) -> Path:
+        """Write the model folder atomically: weights, layer config, settings, scaler.
+
+        ``data_info`` (JSON-able, e.g. ``{"column": "y", "date_column": "month"}``) is kept
+        for tools that reload the model; :meth:`load` puts it in ``data_info_``.
+        """
+        from rnnkit.train import save_model
+
+        self._check_fitted()
+        extra = {"forecaster": {"params": self.get_params(),
+                                "data_info": data_info or {},
+                                "scaler": self.scaler_.to_dict(),
+                                "n_features": self.n_features_,
+                                "last_window": self.last_window_,
+                                "history": self.history_,
+                                "fit_seconds": self.fit_seconds_}}
+        return save_model(self.model_, path, extra=extra)  # atomic folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Forecaster:
+        """Rebuild a Forecaster saved with :meth:`save` (no pickle: JSON + safetensors)."""
+        from rnnkit.train import load_model
+
+        path = Path(path)
+        if not path.is_dir():
+            raise DataError(f"{path}: not a saved model folder (missing or not a directory)")
+        model, extra = load_model(path, with_extra=True)
+        state = extra.get("forecaster") if isinstance(extra, dict) else None
+        if not state:
+            raise DataError(f"{path}: not a Forecaster folder (no forecaster settings saved)")
+        fc = cls(**state["params"])
+        fc.model_ = model
+        fc.scaler_ = scaler_from_dict(state["scaler"])
+        fc.n_features_ = int(state["n_features"])
+        fc.last_window_ = state["last_window"]
+        fc.history_ = state.get("history", {})
+        fc.fit_seconds_ = float(state.get("fit_seconds", 0.0))
+        fc.data_info_ = state.get("data_info", {})
+        return fc
+
+
+@contextmanager
+def _mc_dropout(model: Any) -> Iterator[None]:
+    """Turn ``mc_dropout`` on in every layer that has it (dropout active in eval mode),
+    and restore the previous values afterwards."""
+    layers = [m for m in model.modules() if hasattr(m, "mc_dropout")]
+    before = [m.mc_dropout for m in layers]
+    for m in layers:
+        m.mc_dropout = True
+    try:
+        yield
+    finally:
+        for m, b in zip(layers, before, strict=True):
+            m.mc_dropout = b
+
+
+def _concat(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate window batches (dicts of arrays) along the first axis."""
+    return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}

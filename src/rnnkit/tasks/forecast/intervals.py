@@ -1,0 +1,61 @@
+"""Monte Carlo dropout prediction intervals (Gal & Ghahramani, 2016).
+
+A model whose recurrent layers were built with ``dropout > 0`` and ``mc_dropout=True`` keeps
+dropping units at inference, so each forward pass is one draw from an approximate posterior
+predictive. Over S passes ŷ^(1..S) (each ``(N, H)``):
+
+    mean = (1/S) Σ_s ŷ^(s)        std = sqrt((1/S) Σ_s (ŷ^(s) - mean)²)
+    q_p  = the p-quantile over s  (linear interpolation), e.g. p = 0.05 and 0.95
+
+A model without active dropout gives S equal passes: std 0 and a zero-width interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["mc_dropout_intervals", "summarise_samples"]
+
+
+def summarise_samples(samples: np.ndarray, quantiles: Sequence[float] = (0.05, 0.95)
+                      ) -> dict[str, np.ndarray]:
+    """``samples (S, N, H)`` -> ``{"mean", "std", "lower", "upper", "q0.05", ...}`` each
+    ``(N, H)``; lower/upper are the smallest and largest requested quantiles."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim < 2 or samples.shape[0] < 1:
+        raise ValueError(f"samples must have shape (S, ...) with S >= 1, got {samples.shape}")
+    qs = sorted(float(q) for q in quantiles)
+    if not qs or any(not 0.0 <= q <= 1.0 for q in qs):
+        raise ValueError(f"quantiles must be numbers in [0, 1], got {list(quantiles)}")
+    out = {"mean": samples.mean(axis=0), "std": samples.std(axis=0)}
+    values = np.quantile(samples, qs, axis=0)  # (Q, N, H)
+    for q, v in zip(qs, values, strict=True):
+        out[f"q{q:g}"] = v
+    out["lower"], out["upper"] = values[0], values[-1]
+    return out
+
+
+def mc_dropout_intervals(sample: Callable[[], np.ndarray], n_samples: int = 100,
+                         quantiles: Sequence[float] = (0.05, 0.95), seed: int | None = 0
+                         ) -> dict[str, np.ndarray]:
+    """Call ``sample()`` (one stochastic forecast ``(N, H)``) ``n_samples`` times and
+    summarise (see :func:`summarise_samples`; also returns ``"samples" (S, N, H)``).
+
+    ``seed`` fixes torch's generator for the dropout masks (restored afterwards).
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    state = torch.get_rng_state()
+    try:
+        if seed is not None:
+            torch.manual_seed(seed)
+        samples = np.stack([np.asarray(sample(), dtype=np.float64)
+                            for _ in range(n_samples)])  # (S, N, H)
+    finally:
+        torch.set_rng_state(state)
+    out = summarise_samples(samples, quantiles)
+    out["samples"] = samples
+    return out

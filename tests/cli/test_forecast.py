@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.tasks.forecast import Forecaster
+
+
+def tiny_csv(tmp_path, n=60, name="tiny.csv"):
+    t = np.arange(n)
+    y = 10 + np.sin(2 * np.pi * t / 6) + 0.05 * t
+    lines = ["when,y,other"] + [f"{2000 + i // 12}-{i % 12 + 1:02d},{v:.4f},x"
+                                for i, v in enumerate(y)]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_forecast_on_tiny_csv(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["forecast", "--data", str(tiny_csv(tmp_path)), "--column", "y",
+               "--date-column", "when", "--horizon", "3", "--input-len", "6", "--epochs", "2",
+               "--hidden", "4", "--models", "naive", "linear", "gru", "--out", str(out),
+               "--intervals", "5"])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert "model" in stdout and "MASE" in stdout and "gru" in stdout
+    for name in ("metrics.json", "forecast.csv", "forecast.png", "future.png", "losses.png",
+                 "metrics.png", "model/config.json", "model/model.safetensors"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [m["model"] for m in metrics["models"]] == ["naive", "linear", "gru"]
+    assert metrics["split"] == {"train": [0, 48], "valid": [48, 54], "test": [54, 60]}
+    assert set(metrics["models"][0]["test"]) == {"mae", "rmse", "mse", "smape", "mase"}
+    rows = (out / "forecast.csv").read_text().splitlines()
+    assert rows[0] == "step,label,forecast,mean,std,lower,upper"
+    assert rows[1].startswith("1,2005-01,") and len(rows) == 4
+    fc = Forecaster.load(out / "model")
+    assert fc.model == metrics["best_model"] and fc.horizon == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+
+
+def test_default_bundled_series_runs(tmp_path, capsys):
+    out = tmp_path / "fc"
+    assert main(["forecast", "--epochs", "2", "--hidden", "4", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    for name in ("naive", "linear", "simple_rnn", "lstm", "gru"):
+        assert f"\n{name} " in table
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_values"] == 144 and metrics["forecast"]["labels"][0] == "1961-01"
+
+
+@pytest.mark.parametrize("content, extra, message", [
+    (None, ["--column", "y"], "file not found"),
+    ("when,y\n2000,1\n", ["--column", "z"], "column 'z' not found"),
+    ("y\n1\n2\nabc\n", ["--column", "y"], "'abc' is not a number"),
+    ("y\n1\n\nNaN\n3\n", ["--column", "y"], "missing value"),
+    ("y\n" + "1\n" * 10, ["--column", "y"], "series has 10 values; need at least"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, content, extra,
+                                                       message):
+    data = tmp_path / "bad.csv"
+    if content is not None:
+        data.write_text(content)
+    out = tmp_path / "out"
+    rc = main(["forecast", "--data", str(data), "--horizon", "2", "--input-len", "3",
+               "--epochs", "1", "--out", str(out), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert err[-1].startswith("rnnkit forecast: error: ") and message in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["bad.csv"] if content else [])
+
+
+def test_unknown_model_is_a_config_error(tmp_path, capsys):
+    rc = main(["forecast", "--models", "naive", "prophet", "--out", str(tmp_path / "o")])
+    assert rc == 2 and "unknown model 'prophet'" in capsys.readouterr().err

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.tasks.forecast import Forecaster
+
+
+@pytest.fixture
+def saved(tmp_path):
+    y = 5 + np.sin(np.arange(40) / 3)
+    fc = Forecaster("gru", input_len=6, horizon=3, epochs=1, hidden=4, dropout=0.2).fit(y)
+    fc.save(tmp_path / "model", data_info={"column": "y"})
+    data = tmp_path / "new.csv"
+    data.write_text("month,other,y\n" + "".join(f"2001-{i + 1:02d},0,{v:.5f}\n"
+                                                for i, v in enumerate(y[:12])))
+    return fc, data
+
+
+def test_predict_writes_csv(tmp_path, saved, capsys):
+    fc, data = saved
+    out = tmp_path / "pred.csv"
+    rc = main(["predict", "--model", str(tmp_path / "model"), "--data", str(data),
+               "--date-column", "month", "--out", str(out)])
+    assert rc == 0
+    rows = out.read_text().splitlines()
+    assert rows[0] == "step,label,forecast"
+    assert [r.split(",")[1] for r in rows[1:]] == ["2002-01", "2002-02", "2002-03"]
+    y12 = np.loadtxt(data, delimiter=",", skiprows=1, usecols=2)
+    expected = fc.predict(y12)
+    got = np.array([float(r.split(",")[2]) for r in rows[1:]])
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_predict_to_stdout_with_intervals(tmp_path, saved, capsys):
+    _, data = saved
+    rc = main(["predict", "--model", str(tmp_path / "model"), "--data", str(data),
+               "--intervals", "5"])
+    assert rc == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "step,label,forecast,mean,std,lower,upper" and len(out) == 4
+
+
+def test_predict_errors(tmp_path, saved, capsys):
+    _, data = saved
+    rc = main(["predict", "--model", str(tmp_path / "nope"), "--data", str(data)])
+    assert rc == 2 and "not a saved model folder" in capsys.readouterr().err
+    short = tmp_path / "short.csv"
+    short.write_text("y\n1\n2\n")
+    rc = main(["predict", "--model", str(tmp_path / "model"), "--data", str(short),
+               "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "has 2 values; the model needs the last input_len=6" in err
+    assert not (tmp_path / "p.csv").exists()

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from rnnkit.data.series import csv_columns, load_bundled, load_csv
+from rnnkit.errors import DataError
+
+
+def test_bundled_airline_passengers_check_numbers():
+    s = load_bundled()
+    y = s.column("passengers")
+    assert y.shape == (144,)
+    assert y.sum() == 40363
+    assert y.mean() == pytest.approx(280.2986, abs=1e-4)
+    assert (y.min(), y.max()) == (104, 622)
+    assert (s.dates[0], y[0], s.dates[-1], y[-1]) == ("1949-01", 112, "1960-12", 432)
+
+
+def write(tmp_path, text, name="data.csv"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_columns_dates_and_delimiters(tmp_path):
+    p = write(tmp_path, "day;a;b\n1;1.5;10\n2;2.5;20\n")
+    s = load_csv(p, column=["b", "a"], date_column="day")
+    np.testing.assert_array_equal(s.values, [[10, 1.5], [20, 2.5]])
+    assert s.dates == ["1", "2"] and s.columns == ["b", "a"]
+    assert load_csv(p, date_column="day").columns == ["a"]  # first non-date column
+    assert csv_columns(p) == ["day", "a", "b"]
+
+
+def test_interpolation(tmp_path):
+    p = write(tmp_path, "y\n\n1\nNA\n3\n4\n\n")
+    with pytest.raises(DataError, match=r"column 'y' has 1 missing value\(s\) \(first on line 4\)"):
+        load_csv(p)
+    np.testing.assert_array_equal(load_csv(p, interpolate=True).column(), [1, 2, 3, 4])
+    p2 = write(tmp_path, "y\nNA\n2\n4\nnan\n", "edges.csv")
+    np.testing.assert_array_equal(load_csv(p2, interpolate=True).column(), [2, 2, 4, 4])
+
+
+@pytest.mark.parametrize("text, kwargs, message", [
+    ("y\n1\nabc\n", {}, r"column 'y', line 3: 'abc' is not a number"),
+    ("y\n1\n2\n", {"column": "z"}, r"column 'z' not found; columns are \['y'\]"),
+    ("y\n1\n", {"date_column": "when"}, r"date column 'when' not found"),
+    ("y\n", {}, "no data rows"),
+    ("", {}, "empty file"),
+    ("y\nNA\nNA\n", {"interpolate": True}, "has no values, all 2 are missing"),
+    ("y\n1\ninf\n", {}, "is not a finite number"),
+])
+def test_bad_files(tmp_path, text, kwargs, message):
+    p = write(tmp_path, text)
+    with pytest.raises(DataError, match=message) as info:
+        load_csv(p, **kwargs)
+    assert str(p) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        load_csv(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="not a UTF-8 text file"):
+        load_csv(write_bytes(tmp_path))
+
+
+def write_bytes(tmp_path):
+    p = tmp_path / "bin.csv"
+    p.write_bytes(b"y\n\xff\xfe\x00\n")
+    return p
