@@ -1,0 +1,138 @@
+"""Labelled sequence loaders: CSV and UCR/UEA .ts on small generated files and corrupt ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.data.labelled import from_arrays, load_labelled, load_sequence_csv, load_ts
+from rnnkit.errors import DataError
+
+
+def test_csv_label_last_no_header(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("1,2,3,b\n4,5,6,a\n7,8,9,b\n")
+    ds = load_sequence_csv(p)
+    assert ds.classes == ["a", "b"]
+    np.testing.assert_array_equal(ds.y, [1, 0, 1])
+    assert len(ds) == 3 and ds.n_features == 1
+    np.testing.assert_array_equal(ds.X[1][:, 0], [4, 5, 6])
+
+
+def test_csv_header_label_first_numeric_classes(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("label,t0,t1\n10,0.5,1.5\n2,2.5,3.5\n")
+    ds = load_sequence_csv(p, label_column=0)
+    assert ds.classes == ["2", "10"]  # numeric labels sort as numbers
+    np.testing.assert_array_equal(ds.y, [1, 0])
+    np.testing.assert_allclose(ds.X[0][:, 0], [0.5, 1.5])
+
+
+def test_csv_ragged_row_is_error(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("1,2,3,a\n4,5,a\n")
+    with pytest.raises(DataError, match=r"r\.csv' line 2: ragged row with 3 fields, expected 4"):
+        load_sequence_csv(p)
+
+
+def test_csv_variable_length_and_padding(tmp_path):
+    p = tmp_path / "v.csv"
+    p.write_text("a,1,2,3\nb,4,,\nb,5,6\n")
+    ds = load_sequence_csv(p, label_column=0, variable_length=True)
+    np.testing.assert_array_equal(ds.lengths, [3, 1, 2])
+    x, lengths = ds.padded()
+    assert x.shape == (3, 3, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:, :, 0], [[1, 2, 3], [4, 0, 0], [5, 6, 0]])
+    np.testing.assert_array_equal(lengths, [3, 1, 2])
+
+
+def test_csv_bad_number_and_unknown_test_label(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("1,2,a\n1,zz,b\n")
+    with pytest.raises(DataError, match=r"x\.csv' line 2: could not convert string to float"):
+        load_sequence_csv(p, header=False)
+    q = tmp_path / "t.csv"
+    q.write_text("1,2,c\n")
+    with pytest.raises(DataError, match=r"labels \['c'\] not among the classes \['a', 'b'\]"):
+        load_sequence_csv(q, classes=["a", "b"])
+
+
+def test_csv_undecodable(tmp_path):
+    p = tmp_path / "u.csv"
+    p.write_bytes(b"1,2,\xe9\n")
+    with pytest.raises(DataError, match="byte offset 4; pass --encoding"):
+        load_sequence_csv(p)
+    assert load_sequence_csv(p, encoding="latin-1").classes == ["é"]
+
+
+UNI = """# a comment
+@problemName Tiny
+@timeStamps false
+@univariate true
+@equalLength true
+@seriesLength 3
+@classLabel true up down
+@data
+1,2,3:up
+3,2,?:down
+"""
+
+MULTI = """@problemName TinyMV
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true 1 2
+@data
+1,2,3:4,5,6:1
+7,8:9,10:2
+"""
+
+
+def test_ts_univariate(tmp_path):
+    p = tmp_path / "u.ts"
+    p.write_text(UNI)
+    ds = load_ts(p)
+    assert ds.classes == ["up", "down"]  # declared order
+    np.testing.assert_array_equal(ds.y, [0, 1])
+    assert ds.X[0].shape == (3, 1)
+    assert np.isnan(ds.X[1][2, 0])
+
+
+def test_ts_multivariate_variable_length(tmp_path):
+    p = tmp_path / "m.ts"
+    p.write_text(MULTI)
+    ds = load_labelled(p)
+    assert [x.shape for x in ds.X] == [(3, 2), (2, 2)]
+    np.testing.assert_array_equal(ds.X[1], [[7, 9], [8, 10]])
+    np.testing.assert_array_equal(ds.y, [0, 1])
+    assert not ds.equal_length
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (MULTI.replace("7,8:9,10:2", "7,8:2"), r"line 8: 1 dimensions, expected 2"),
+    (MULTI.replace("7,8:9,10:2", "7,8:9:2"), r"dimensions of different lengths \[2, 1\]"),
+    (UNI.replace("3,2,?:down", "3,2:down"), r"length 2 but @equalLength true"),
+    (UNI.replace("3,2,?:down", "3,2,1:sideways"), r"labels \['sideways'\] not among"),
+    (UNI.replace("@data\n", ""), r"expected an @ header line or @data"),
+    (UNI.replace("1,2,3:up", "1,x,3:up"), r"line 9 dimension 0: could not convert"),
+    (UNI.replace("@classLabel true up down", "@classLabel false"), r"no class labels"),
+])
+def test_ts_corrupt(tmp_path, body, message):
+    p = tmp_path / "c.ts"
+    p.write_text(body)
+    with pytest.raises(DataError, match=message):
+        load_ts(p)
+
+
+def test_ts_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"\.ts file .*none\.ts' does not exist"):
+        load_ts(tmp_path / "none.ts")
+
+
+def test_from_arrays():
+    ds = from_arrays(np.zeros((4, 5)), ["x", "y", "x", "z"])
+    assert ds.classes == ["x", "y", "z"]
+    np.testing.assert_array_equal(ds.y, [0, 1, 0, 2])
+    assert ds.X[0].shape == (5, 1)
+    with pytest.raises(ValueError, match="X and y must have the same length, got 4 and 3"):
+        from_arrays(np.zeros((4, 5)), [1, 2, 3])

@@ -1,0 +1,79 @@
+"""Labelled-text loaders on small generated folders and CSV files, and on corrupt ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.data.text_datasets import load_text_csv, load_text_folder, load_texts
+from rnnkit.errors import DataError
+
+
+def _folder(tmp_path):
+    for label, docs in {"pos": ["great film", "loved it"], "neg": ["dull"],
+                        "unsup": ["whatever"]}.items():
+        (tmp_path / label).mkdir()
+        for i, d in enumerate(docs):
+            (tmp_path / label / f"{i}_1.txt").write_text(d, encoding="utf-8")
+    (tmp_path / "pos" / "README.md").write_text("not a review")
+    return tmp_path
+
+
+def test_folder_layout(tmp_path):
+    ds = load_text_folder(_folder(tmp_path), classes=["neg", "pos"])
+    assert ds.classes == ["neg", "pos"]
+    assert ds.texts == ["dull", "great film", "loved it"]
+    np.testing.assert_array_equal(ds.y, [0, 1, 1])
+    assert load_texts(tmp_path).classes == ["neg", "pos", "unsup"]
+
+
+def test_folder_undecodable(tmp_path):
+    _folder(tmp_path)
+    (tmp_path / "neg" / "9_2.txt").write_bytes(b"bad \x92 quote")
+    with pytest.raises(DataError, match=r"9_2\.txt' is not valid utf-8.*offset 4.*--encoding"):
+        load_text_folder(tmp_path, classes=["neg", "pos"])
+    ds = load_text_folder(tmp_path, classes=["neg", "pos"], encoding="cp1252")
+    assert "bad \u2019 quote" in ds.texts
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist or is not a folder"):
+        load_text_folder(tmp_path / "none")
+    _folder(tmp_path)
+    with pytest.raises(DataError, match=r"no sub-folder for classes \['meh'\]"):
+        load_text_folder(tmp_path, classes=["neg", "meh"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty' has no \.txt files"):
+        load_text_folder(tmp_path, classes=["neg", "empty"])
+
+
+def test_csv_with_quotes(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text('label,text\npos,"good, really"\nneg,"bad\nand long"\n', encoding="utf-8")
+    ds = load_text_csv(p)
+    assert ds.texts == ["good, really", "bad\nand long"]
+    assert ds.classes == ["neg", "pos"]
+    np.testing.assert_array_equal(ds.y, [1, 0])
+    assert load_texts(p).texts == ds.texts
+
+
+def test_csv_no_header_and_columns(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("hello there,b\nbye,a\n")
+    ds = load_text_csv(p, header=False, label_column=1, text_column=0)
+    assert ds.texts == ["hello there", "bye"]
+    np.testing.assert_array_equal(ds.y, [1, 0])
+
+
+def test_csv_errors(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("lab,txt\na,b\n")
+    with pytest.raises(DataError, match=r"no label column 'label'; columns are \['lab', 'txt'\]"):
+        load_text_csv(p)
+    p.write_text("label,text\na,ok\nb\n")
+    with pytest.raises(DataError, match="row 3: 1 fields, needs a label"):
+        load_text_csv(p)
+    p.write_bytes(b"label,text\na,caf\xe9\n")
+    with pytest.raises(DataError, match=r"t\.csv' is not valid utf-8: undecodable byte 0xe9"):
+        load_text_csv(p)
+    assert load_text_csv(p, encoding="latin-1").texts == ["café"]

@@ -1,0 +1,132 @@
+"""Classification: metrics by hand, user cells vs torch, masking, tiny fits, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.tasks.classify import (
+    MyGRUCell,
+    MyLSTMCell,
+    RNNClassifier,
+    SequenceClassifier,
+    TextClassifier,
+    confusion_matrix,
+    macro_f1,
+)
+from rnnkit.tasks.classify.metrics import classification_report
+
+
+def test_confusion_and_macro_f1_by_hand():
+    y = [0, 0, 1, 1, 2, 2]
+    p = [0, 1, 1, 1, 2, 0]
+    cm = confusion_matrix(y, p)
+    np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 2, 0], [1, 0, 1]])
+    # F1: class0 P=1/2 R=1/2 -> 1/2; class1 P=2/3 R=1 -> 4/5; class2 P=1 R=1/2 -> 2/3
+    assert macro_f1(y, p) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
+    rep = classification_report(y, p, 4)
+    assert rep["accuracy"] == pytest.approx(4 / 6)
+    assert len(rep["confusion_matrix"]) == 4 and rep["f1_per_class"][3] == 0.0
+    with pytest.raises(ValueError, match="same length, got 2 and 1"):
+        confusion_matrix([0, 1], [0])
+
+
+def test_my_lstm_cell_equals_torch_lstm_cell():
+    torch.manual_seed(0)
+    mine = MyLSTMCell(3, 4).double()
+    ref = torch.nn.LSTMCell(3, 4).double()
+    ref.load_state_dict(mine.state_dict())
+    x = torch.randn(2, 3, dtype=torch.float64)
+    st = mine.initial_state(2)
+    st = type(st)(torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64))
+    h, new = mine(x, st)
+    h_ref, c_ref = ref(x, (st.h, st.c))
+    torch.testing.assert_close(h, h_ref)
+    torch.testing.assert_close(new.c, c_ref)
+
+
+def test_my_gru_cell_equals_torch_gru_cell():
+    torch.manual_seed(0)
+    mine = MyGRUCell(3, 4).double()
+    ref = torch.nn.GRUCell(3, 4).double()
+    ref.load_state_dict(mine.state_dict())
+    x = torch.randn(2, 3, dtype=torch.float64)
+    h0 = torch.randn(2, 4, dtype=torch.float64)
+    h, new = mine(x, h0)
+    torch.testing.assert_close(h, ref(x, h0))
+    assert new is h
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm", "bilstm", "gru", "my-lstm", "my-gru"])
+def test_masked_batch_equals_per_sequence(model):
+    torch.manual_seed(0)
+    net = RNNClassifier(2, 3, model=model, hidden_size=5).double().eval()
+    seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (4, 1, 3)]
+    x = torch.zeros(3, 4, 2, dtype=torch.float64)
+    for i, s in enumerate(seqs):
+        x[i, :len(s)] = s
+    x[1, 1:] = 7.0  # garbage in the padding must not matter
+    batch = net(x, lengths=torch.tensor([4, 1, 3]))
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(batch[i], net(s[None])[0])
+
+
+def test_model_errors():
+    with pytest.raises(ValueError, match=r"model must be one of \('rnn', 'lstm'"):
+        RNNClassifier(2, 3, model="transformer")
+    with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
+        RNNClassifier(2, 0)
+
+
+def _toy(n, rng, variable=False):
+    """Class 1 if the sequence rises, 0 if it falls (with noise)."""
+    X, y = [], []
+    for _ in range(n):
+        T = int(rng.integers(3, 9)) if variable else 6
+        up = int(rng.integers(0, 2))
+        slope = 1.0 if up else -1.0
+        X.append((slope * np.linspace(0, 1, T) + 0.1 * rng.standard_normal(T))[:, None])
+        y.append("up" if up else "down")
+    return (X if variable else np.stack(X)), np.asarray(y)
+
+
+@pytest.mark.parametrize(("model", "variable"), [("gru", False), ("my-lstm", True)])
+def test_sequence_classifier_learns_and_roundtrips(tmp_path, rng, model, variable):
+    X, y = _toy(160, rng, variable)
+    clf = SequenceClassifier(model=model, hidden_size=8, epochs=6, batch_size=16, lr=0.03)
+    clf.fit(X[:120], y[:120], validation_data=(X[120:], y[120:]))
+    assert clf.classes_ == ["down", "up"]
+    rep = clf.evaluate(X[120:], y[120:])
+    assert rep["accuracy"] >= 0.9
+    assert "val_loss" in clf.history_.history
+    clf.save(tmp_path / "m")
+    again = SequenceClassifier.load(tmp_path / "m")
+    np.testing.assert_allclose(again.predict_proba(X[120:]), clf.predict_proba(X[120:]),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_text_classifier_learns_tiny_words(tmp_path):
+    rng = np.random.default_rng(0)
+    good, bad, filler = ["great", "fine", "superb"], ["awful", "boring", "bad"], ["the", "a",
+                                                                                   "film", "is"]
+    texts, y = [], []
+    for _ in range(200):
+        lab = int(rng.integers(0, 2))
+        words = list(rng.choice(filler, int(rng.integers(1, 6))))
+        words.insert(int(rng.integers(0, len(words) + 1)), rng.choice(good if lab else bad))
+        texts.append(" ".join(words).capitalize() + ".")
+        y.append(lab)
+    clf = TextClassifier(model="bigru", embed_size=8, hidden_size=8, epochs=6, lr=0.03,
+                         batch_size=16, maxlen=5)
+    clf.fit(texts[:160], y[:160])
+    assert clf.vocab_.id_to_token[:2] == ["<pad>", "<unk>"]
+    assert clf.evaluate(texts[160:], y[160:])["accuracy"] >= 0.85
+    clf.save(tmp_path / "t")
+    again = TextClassifier.load(tmp_path / "t")
+    np.testing.assert_array_equal(again.predict(texts[160:]), clf.predict(texts[160:]))
+
+
+def test_not_fitted():
+    with pytest.raises(ValueError, match="SequenceClassifier is not fitted"):
+        SequenceClassifier().predict(np.zeros((1, 2, 1)))
