@@ -173,16 +173,23 @@ def load_sequence_csv(
     return _finish(seqs, labels, classes, p)
 
 
-def _finish(seqs, labels, classes, p) -> LabelledSequences:
+def encode_labels(labels: Sequence[str], classes: Sequence[str] | None,
+                  path: Path) -> tuple[np.ndarray, list[str]]:
+    """Label strings -> ``(ids (N,) int64, classes)``; classes sorted (numerically if they
+    all are numbers) unless given, and a label outside given classes is an error naming
+    ``path``."""
     if classes is None:
         classes = _sorted_classes(labels)
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({lab for lab in labels if lab not in index})
     if unknown:
-        raise DataError(f"file {str(p)!r} has labels {unknown[:5]} not among the classes "
+        raise DataError(f"file {str(path)!r} has labels {unknown[:5]} not among the classes "
                         f"{list(classes)[:10]}")
-    return LabelledSequences(seqs, np.asarray([index[v] for v in labels], dtype=np.int64),
-                             list(classes))
+    return np.asarray([index[v] for v in labels], dtype=np.int64), list(classes)
+
+
+def _finish(seqs, labels, classes, p) -> LabelledSequences:
+    return LabelledSequences(seqs, *encode_labels(labels, classes, p))
 
 
 def load_ts(path: str | os.PathLike, encoding: str = "utf-8",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.labelled import encode_labels
 from rnnkit.data.text import decode_bytes
 from rnnkit.errors import DataError
 
@@ -115,15 +116,7 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
         texts.append(row[ti])
     if not texts:
         raise DataError(f"CSV file {str(p)!r} has no data rows")
-    if classes is None:
-        classes = sorted(set(labels))
-    index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted({lab for lab in labels if lab not in index})
-    if unknown:
-        raise DataError(f"CSV file {str(p)!r} has labels {unknown[:5]} not among the classes "
-                        f"{list(classes)[:10]}")
-    return LabelledTexts(texts, np.asarray([index[v] for v in labels], dtype=np.int64),
-                         list(classes))
+    return LabelledTexts(texts, *encode_labels(labels, classes, p))
 
 
 def load_texts(path: str | os.PathLike, encoding: str = "utf-8",
