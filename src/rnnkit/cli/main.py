@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+from typing import NoReturn
 
 import rnnkit
 from rnnkit.errors import RnnkitError
@@ -23,9 +24,16 @@ USER_ERRORS = (RnnkitError, ValueError, TypeError, FileNotFoundError, IsADirecto
                PermissionError, UnicodeDecodeError)
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``--help`` still shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="rnnkit",
         description="Recurrent neural networks: forecasting, classification, language "
         "models and seq2seq, on a NumPy reference engine or PyTorch.",
