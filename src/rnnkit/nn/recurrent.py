@@ -457,12 +457,14 @@ class Recurrent(nn.Module):
             return get_fastpath().run(cell, x, state)
         p = cell.project_input(x)  # (B, T, P)
         outs = []
-        for t in range(x.shape[1]):
+        # unbind: one backward node for all steps (indexing p[:, t] per step would add a
+        # full-size zero gradient per step, a cost growing with T^2)
+        for t, p_t in enumerate(p.unbind(1)):  # p_t (B, P)
             s_in = state
             if rec_mask is not None:
                 f = _fields(state)
                 s_in = _rebuild(cell.state_type, [f[0] * rec_mask, *f[1:]])
-            h, new = cell.step(p[:, t], s_in)  # h (B, H)
+            h, new = cell.step(p_t, s_in)  # h (B, H)
             if valid is not None:
                 m = valid[:, t].unsqueeze(1)  # (B, 1)
                 new = _rebuild(
