@@ -1,0 +1,230 @@
+"""Training-step time of every rnnkit layer / path, as a ratio to torch.nn.LSTM, side by side.
+
+A training step is forward + backward of an MSE loss on all outputs (return_sequences), with
+every parameter's gradient, on CPU with ``torch.set_num_threads(2)``. Shapes (B, T, D, H):
+(64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128).
+
+Repetitions are interleaved (A B C ... A B C ...), as many rounds as fit in about a minute per
+shape. Two ratios are printed: best time of the row / best time of torch.nn.LSTM (the least
+disturbed runs; the goals are checked on it) and the median over rounds of the ratio within a
+round (slow drifts of a shared machine cancel). Goals:
+
+- fused path within 1.05x of the bare torch.nn layer (LSTM / GRU / RNN);
+- LNLSTM on the fast path within 1.5x of torch.nn.LSTM at the three larger shapes, 2.5x at
+  (64, 50, 1, 20).
+
+    python benchmarks/layers.py            # about 6 minutes on 2 cores
+    python benchmarks/layers.py --quick    # about 2 minutes
+    python benchmarks/layers.py --rows "LNLSTM fast" --shapes 0,3   # a subset
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, Cell, LSTMState, Recurrent, SimpleRNN
+
+SHAPES = [(64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128)]
+#: rows slower than this many seconds a step run in 3 rounds only (the loops at large shapes)
+SLOW_S = 0.25
+#: rows always measured (the ratios' denominators)
+BASELINES = ("torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN")
+
+
+class UserLSTMCell(Cell):
+    """A user-defined LSTM cell in plain torch ops with the hoisting hooks (gate order i,f,g,o)."""
+
+    state_type = LSTMState
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        k = hidden_size**-0.5
+        G = 4 * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(G, input_size).uniform_(-k, k))  # (4H, D)
+        self.weight_hh = nn.Parameter(torch.empty(G, hidden_size).uniform_(-k, k))  # (4H, H)
+        self.bias = nn.Parameter(torch.zeros(G))  # (4H,)
+
+    def project_input(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight_ih, self.bias)  # (..., D) -> (..., 4H)
+
+    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        h, c = state
+        i, f, g, o = (p_t + h @ self.weight_hh.T).chunk(4, dim=-1)  # (B, H) each
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, LSTMState(h, c)
+
+    def forward(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        return self.step(self.project_input(x_t), state)
+
+
+def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
+    """name -> (module returning (B, T, H) or torch.nn's (out, state), expected last_path)."""
+    seq = {"return_sequences": True}
+    return {
+        "torch.nn.LSTM": (nn.LSTM(D, H, batch_first=True), None),
+        "torch.nn.GRU": (nn.GRU(D, H, batch_first=True), None),
+        "torch.nn.RNN": (nn.RNN(D, H, batch_first=True), None),
+        "LSTM fused": (LSTM(D, H, **seq), "fused"),
+        "GRU fused": (GRU(D, H, **seq), "fused"),
+        "SimpleRNN fused": (SimpleRNN(D, H, **seq), "fused"),
+        "LNLSTM fast": (LNLSTM(D, H, **seq), "fast"),
+        "LNGRU fast": (LNGRU(D, H, **seq), "fast"),
+        "user LSTM cell fast": (Recurrent(UserLSTMCell(D, H), **seq), "fast"),
+        "LNLSTM loop": (LNLSTM(D, H, path="loop", **seq), "loop"),
+        "LNGRU loop": (LNGRU(D, H, path="loop", **seq), "loop"),
+        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), path="loop", **seq), "loop"),
+    }
+
+
+def train_step(module: nn.Module, x: Tensor, y: Tensor) -> Callable[[], None]:
+    def step() -> None:
+        module.zero_grad(set_to_none=True)
+        out = module(x)
+        if isinstance(out, tuple):  # torch.nn layers return (out, state)
+            out = out[0]
+        F.mse_loss(out, y).backward()
+
+    return step
+
+
+def measure(
+    shape: tuple[int, int, int, int], budget_s: float, rounds: int | None, only: list[str] | None
+) -> dict[str, float]:
+    """Time every row in interleaved rounds; ratios to torch.nn.LSTM (see the module doc).
+
+    ``rounds`` None: rounds until about ``budget_s`` seconds have passed (5 to 60); rows slower
+    than SLOW_S a step run in the first 3 rounds only.
+    """
+    B, T, D, H = shape
+    torch.manual_seed(0)
+    x = torch.randn(B, T, D)
+    y = torch.randn(B, T, H)
+    rows = make_rows(D, H)
+    if only:
+        rows = {k: v for k, v in rows.items() if k in (*only, *BASELINES)}
+    steps = {name: train_step(m, x, y) for name, (m, _) in rows.items()}
+    warm: dict[str, float] = {}
+    for name, step in steps.items():  # warm up (kernel buffers, oneDNN primitives)
+        spent = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            step()
+            spent.append(time.perf_counter() - t0)
+        warm[name] = min(spent)
+        want = rows[name][1]
+        got = getattr(rows[name][0], "last_path", None)
+        if want is not None and got != want:
+            raise RuntimeError(f"{name} ran on path {got!r}, expected {want!r}")
+    slow = {name for name, w in warm.items() if w > SLOW_S and name not in BASELINES}
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    base: list[float] = []
+    start = time.perf_counter()
+    r = 0
+    while (
+        (r < rounds) if rounds else (r < 5 or (r < 60 and time.perf_counter() - start < budget_s))
+    ):
+        for name, step in steps.items():
+            if name in slow and r >= 3:
+                continue
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+        base.append(times["torch.nn.LSTM"][-1])
+        r += 1
+    # median over rounds of the ratio within a round, and the ratio of the best times (the
+    # least disturbed run of each row: on a busy machine the more trustworthy figure)
+    ratios = {
+        name: statistics.median(t / b for t, b in zip(ts, base, strict=False))
+        for name, ts in times.items()
+    }
+    for name, ts in times.items():
+        ratios["best " + name] = min(ts) / min(base)
+    ratios["lstm_ms"] = min(base) * 1e3
+    ratios["rounds"] = r
+    for row, bare, key in (
+        ("GRU fused", "torch.nn.GRU", "gru_vs_torch"),
+        ("SimpleRNN fused", "torch.nn.RNN", "rnn_vs_torch"),
+    ):
+        if row in times:
+            pairs = zip(times[row], times[bare], strict=False)
+            ratios[key] = statistics.median(a / b for a, b in pairs)
+            ratios["best " + key] = min(times[row]) / min(times[bare])
+    return ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a short run)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per shape")
+    parser.add_argument("--rows", default=None, help="comma-separated row names (default: all)")
+    parser.add_argument("--shapes", default=None, help="comma-separated shape indices 0-3")
+    args = parser.parse_args()
+    budget = 12.0 if args.quick else 60.0
+    only = None if args.rows is None else [r.strip() for r in args.rows.split(",")]
+    shapes = SHAPES if args.shapes is None else [SHAPES[int(i)] for i in args.shapes.split(",")]
+    torch.set_num_threads(2)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+
+    results = {}
+    for shape in shapes:
+        t0 = time.perf_counter()
+        results[shape] = measure(shape, budget, args.rounds, only)
+        took = time.perf_counter() - t0
+        print(f"measured {shape}: {results[shape]['rounds']} rounds, {took:.0f} s", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f} (ratios are noisy above the core count)")
+    report(results, shapes)
+
+
+def report(results: dict, shapes: list) -> None:
+    """Print the table of ratios and the goals."""
+    first = results[shapes[0]]
+    names = [n for n in make_rows(1, 1) if n in first]
+    extra = [
+        ("GRU fused / torch.nn.GRU", "gru_vs_torch"),
+        ("SimpleRNN fused / nn.RNN", "rnn_vs_torch"),
+    ]
+    width = max(len(n) for n in [*names, *(e[0] for e in extra), "torch.nn.LSTM [ms, median]"]) + 2
+
+    def line(label: str, key: str, fmt: str = ".2f") -> None:
+        cells = "".join(f"{results[s][key]:>22{fmt}}" for s in shapes)
+        print(f"{label:<{width}}{cells}")
+
+    for kind, prefix in (("ratio of best times", "best "), ("median of per-round ratios", "")):
+        print(f"\ntraining step / torch.nn.LSTM's, 2 threads, interleaved rounds: {kind}")
+        print(f"{'(B, T, D, H)':<{width}}" + "".join(f"{s!s:>22}" for s in shapes))
+        if prefix:
+            line("torch.nn.LSTM [ms, best]", "lstm_ms")
+            line("rounds", "rounds", ".0f")
+        for name in names:
+            line(name, prefix + name)
+        for label, key in extra:
+            if key in first:
+                line(label, prefix + key)
+
+    print("\ngoals (ratio of best times; median of per-round ratios in brackets)")
+    for s in shapes:
+        r = results[s]
+        checks = [
+            ("LSTM fused / torch.nn.LSTM", "LSTM fused", 1.05),
+            ("GRU fused / torch.nn.GRU", "gru_vs_torch", 1.05),
+            ("SimpleRNN fused / torch.nn.RNN", "rnn_vs_torch", 1.05),
+            ("LNLSTM fast / torch.nn.LSTM", "LNLSTM fast", 2.5 if s[3] == 20 else 1.5),
+        ]
+        for label, key, goal in checks:
+            if key in r:
+                best, med = r["best " + key], r[key]
+                mark = "ok" if best <= goal else "MISSED"
+                print(f"  {s!s:<20} {label:<32} {best:5.2f} ({med:5.2f}) <= {goal:<4} {mark}")
+
+
+if __name__ == "__main__":
+    main()

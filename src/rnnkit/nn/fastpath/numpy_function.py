@@ -1,0 +1,180 @@
+r"""The CPU fast path: reference-engine kernels behind a ``torch.autograd.Function``.
+
+For a layer-normalised cell on CPU in float32 / float64, :func:`run_numpy` hands the tensors to
+a NumPy time layer of :mod:`rnnkit.ref` without copying (``t.detach().numpy()`` shares memory),
+runs its forward (all T steps, hand-derived BPTT cached), and on ``backward`` runs the layer's
+``backward(dhs, dstate)``, returning torch tensors of dx (B, T, D), the initial-state gradient
+and every parameter gradient. The numbers are the reference engine's, so the fast path agrees
+with the autograd loop to rounding (tests/nn/test_fastpath.py).
+
+Kernels (one per cell class; exact class match, a subclass may change the step):
+
+    LNSimpleRNNCell -> rnnkit.ref.TimeLNRNN(nonlinearity=cell.nonlinearity)
+    LNLSTMCell      -> FastTimeLNLSTM (rnnkit.nn.fastpath.lnlstm_kernel: the reference maths
+                       with fewer, cheaper array calls)
+    LNGRUCell       -> FastTimeLNGRU (rnnkit.nn.fastpath.lngru_kernel, likewise)
+
+Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
+leases one, and it returns to the pool when the autograd graph that used it is freed (after
+``backward``, or at once when no gradient is needed). Double backward raises (the backward is
+hand-written, ``once_differentiable``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from rnnkit.nn.cells import Cell, State
+from rnnkit.nn.fastpath.lngru_kernel import FastTimeLNGRU
+from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
+from rnnkit.nn.ln_cells import LNGRUCell, LNLSTMCell, LNSimpleRNNCell
+from rnnkit.ref import TimeLNRNN
+
+DTYPES = (torch.float32, torch.float64)
+
+KernelFactory = Callable[[Any, str], Any]
+
+#: cell class -> function (cell, "float32" | "float64") -> a fresh reference time layer
+KERNELS: dict[type, KernelFactory] = {
+    LNSimpleRNNCell: lambda c, dt: TimeLNRNN(
+        c.input_size, c.hidden_size, nonlinearity=c.nonlinearity, dtype=dt, seed=0
+    ),
+    LNLSTMCell: lambda c, dt: FastTimeLNLSTM(c.input_size, c.hidden_size, dtype=dt, seed=0),
+    LNGRUCell: lambda c, dt: FastTimeLNGRU(c.input_size, c.hidden_size, dtype=dt, seed=0),
+}
+
+#: cell -> {dtype name: idle kernel layers}; entries vanish with their cell
+_POOL: weakref.WeakKeyDictionary[Cell, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def cell_tensors(cell: Cell) -> list[Tensor | None]:
+    """The cell's parameters in the reference order (None for a missing bias)."""
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "ln_weight", "ln_bias")
+    return [getattr(cell, n) for n in names]
+
+
+def numpy_supports(cell: Cell, x: Tensor) -> bool:
+    """True if a NumPy kernel exists for ``cell`` and x, the state and the parameters are
+    CPU tensors of one dtype, float32 or float64."""
+    if type(cell) not in KERNELS or x.device.type != "cpu" or x.dtype not in DTYPES:
+        return False
+    return all(
+        p is None or (p.device.type == "cpu" and p.dtype == x.dtype) for p in cell_tensors(cell)
+    )
+
+
+class _Lease:
+    """Holds a kernel layer while an autograd graph may still call its backward; gives it
+    back to the cell's pool when that graph (and so this object) is freed."""
+
+    def __init__(self, kernel: Any, pool: list[Any]) -> None:
+        self.kernel = kernel
+        self.pool = pool
+
+    def release(self) -> None:
+        if self.kernel is not None:
+            self.pool.append(self.kernel)
+            self.kernel = None
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def _lease(cell: Cell, dtype: torch.dtype) -> _Lease:
+    name = "float32" if dtype == torch.float32 else "float64"
+    pool = _POOL.setdefault(cell, {}).setdefault(name, [])
+    try:
+        kernel = pool.pop()
+    except IndexError:
+        kernel = KERNELS[type(cell)](cell, name)
+    return _Lease(kernel, pool)
+
+
+def _np(t: Tensor) -> np.ndarray:
+    """A NumPy view of a CPU tensor (no copy)."""
+    return t.detach().numpy()
+
+
+def _set_params(kernel: Any, params: tuple[Tensor | None, ...]) -> None:
+    arrays = []
+    for k, p in enumerate(params):
+        if p is None:  # bias=False: zeros in the kernel, no gradient returned
+            shape = kernel.param_shapes[k]
+            arrays.append(np.zeros(shape, kernel.dtype))
+        else:
+            arrays.append(_np(p))
+    kernel.set_params(arrays)
+
+
+def _run_kernel(
+    kernel: Any, x: Tensor, state: tuple[Tensor, ...], params: tuple[Tensor | None, ...]
+) -> tuple[Tensor, ...]:
+    """Forward of the kernel layer: returns (hs (B, T, H), *final state parts (B, H))."""
+    _set_params(kernel, params)
+    s0 = tuple(_np(s) for s in state)
+    hs = kernel.forward(_np(x), s0 if len(s0) == 2 else s0[0])  # (B, T, H), a new array
+    final = kernel.state if isinstance(kernel.state, tuple) else (kernel.state,)
+    return (torch.from_numpy(hs), *(torch.from_numpy(f) for f in final))
+
+
+class NumpyRecurrence(torch.autograd.Function):
+    """``apply(lease, n_state, x, *state, *params) -> (hs, *final_state)``; see module doc."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, lease: _Lease, n_state: int, x: Tensor, *rest: Tensor | None
+    ) -> tuple[Tensor, ...]:
+        state, params = rest[:n_state], rest[n_state:]
+        outs = _run_kernel(lease.kernel, x, state, params)  # type: ignore[arg-type]
+        ctx.lease = lease
+        ctx.n_state = n_state
+        ctx.has_param = [p is not None for p in params]
+        ctx.set_materialize_grads(False)
+        return outs
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, dhs: Tensor | None, *dfinal: Tensor | None) -> tuple[Any, ...]:
+        kernel = ctx.lease.kernel
+        if kernel is None:
+            raise RuntimeError("the fast path's kernel was released before backward")
+        B, T = kernel._cache["shape"]
+        H, dt = kernel.hidden_size, kernel.dtype
+        dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
+        dstate = None
+        if any(d is not None for d in dfinal):
+            parts = tuple(np.zeros((B, H), dt) if d is None else _np(d) for d in dfinal)
+            dstate = parts if len(parts) == 2 else parts[0]
+        dx = kernel.backward(dhs_np, dstate)  # (B, T, D), a new array
+        d0 = kernel.dstate0 if isinstance(kernel.dstate0, tuple) else (kernel.dstate0,)
+        need = ctx.needs_input_grad  # (lease, n_state, x, *state, *params)
+        n = ctx.n_state
+        grads: list[Tensor | None] = [None, None]
+        grads.append(torch.from_numpy(dx) if need[2] else None)
+        grads += [torch.from_numpy(d.copy()) if need[3 + k] else None for k, d in enumerate(d0)]
+        for k, (has, g) in enumerate(zip(ctx.has_param, kernel.grads, strict=True)):
+            # the kernel overwrites its grads in place on the next backward: copy them out
+            grads.append(torch.from_numpy(g.copy()) if has and need[3 + n + k] else None)
+        return tuple(grads)
+
+
+def run_numpy(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, State]:
+    """One layer, one direction on a NumPy kernel: x (B, T, D) -> hs (B, T, H), final state."""
+    parts = (state,) if isinstance(state, Tensor) else tuple(state)
+    params = tuple(cell_tensors(cell))
+    lease = _lease(cell, x.dtype)
+    inputs = [x, *parts, *(p for p in params if p is not None)]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+        outs = NumpyRecurrence.apply(lease, len(parts), x, *parts, *params)
+    else:  # inference: no graph, give the kernel back at once
+        outs = _run_kernel(lease.kernel, x, parts, params)
+        lease.release()
+    hs, final = outs[0], outs[1:]
+    return hs, (final[0] if cell.state_type is None else cell.state_type(*final))

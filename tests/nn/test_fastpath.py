@@ -1,0 +1,344 @@
+"""The fast path (rnnkit.nn.fastpath): parity with the autograd loop and the reference engine.
+
+Float64 throughout where gradients are compared. Expected values come from code other than
+the fast path: the cells' own torch step run by the autograd loop (path="loop"), and the NumPy
+reference engine's TimeLN* layers run directly on the same weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor, nn
+
+from rnnkit import ref
+from rnnkit.nn import (
+    LNGRU,
+    LNLSTM,
+    Cell,
+    LNGRUCell,
+    LNLSTMCell,
+    LNSimpleRNN,
+    LNSimpleRNNCell,
+    LSTMCell,
+    LSTMState,
+    Recurrent,
+    fastpath,
+)
+from rnnkit.nn.fastpath.lngru_kernel import FastTimeLNGRU
+from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
+from rnnkit.nn.fastpath.torch_loop import run_torch
+
+from .helpers import fields, rel
+
+B, T, D, H = 3, 5, 4, 6
+TOL = 1e-10
+
+#: cell class, its named layer, the reference time layer, cell kwargs
+LN_KINDS = {
+    "lnrnn_tanh": (LNSimpleRNNCell, LNSimpleRNN, ref.TimeLNRNN, {"nonlinearity": "tanh"}),
+    "lnrnn_relu": (LNSimpleRNNCell, LNSimpleRNN, ref.TimeLNRNN, {"nonlinearity": "relu"}),
+    "lnlstm": (LNLSTMCell, LNLSTM, ref.TimeLNLSTM, {}),
+    "lngru": (LNGRUCell, LNGRU, ref.TimeLNGRU, {}),
+}
+
+
+def make_cell(kind: str, d: int = D, h: int = H, seed: int = 0, **kw) -> Cell:
+    """An LN cell in float64 with random (not initial) LN gain and shift and biases."""
+    cell_cls, _, _, kwargs = LN_KINDS[kind]
+    torch.manual_seed(seed)
+    cell = cell_cls(d, h, **kwargs, **kw).double()
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+        cell.ln_weight.add_(1.0)
+    return cell
+
+
+def random_state(cell: Cell, b: int, gen: torch.Generator):
+    h = torch.randn(b, cell.hidden_size, generator=gen, dtype=torch.float64)
+    if cell.state_type is None:
+        return h
+    return cell.state_type(h, torch.randn(b, cell.hidden_size, generator=gen, dtype=torch.float64))
+
+
+def loss_and_grads(layer: Recurrent, x: Tensor, state, seed: int = 1):
+    """Run one layer, weight every output and final-state field randomly, return all grads."""
+    x = x.clone().requires_grad_(True)
+    s0 = tuple(f.clone().requires_grad_(True) for f in fields(state))  # (B, H) each
+    layered = [f.unsqueeze(0) for f in s0]  # (1, B, H): L*Dir = 1
+    out, final = layer(x, layered[0] if layer.state_type is None else layer.state_type(*layered))
+    gen = torch.Generator().manual_seed(seed)
+    loss = (out * torch.randn(out.shape, generator=gen, dtype=out.dtype)).sum()
+    for f in fields(final):
+        loss = loss + (f * torch.randn(f.shape, generator=gen, dtype=f.dtype)).sum()
+    params = list(layer.parameters())
+    grads = torch.autograd.grad(loss, [x, *s0, *params])
+    return out.detach(), [f.detach() for f in fields(final)], grads
+
+
+def one_layer(cell: Cell, path: str) -> Recurrent:
+    return Recurrent(cell, return_sequences=True, return_state=True, path=path)
+
+
+@pytest.mark.parametrize("kind", sorted(LN_KINDS))
+def test_fast_path_equals_loop_and_reference(kind: str) -> None:
+    cell = make_cell(kind)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(B, T, D, generator=gen, dtype=torch.float64)
+    s0 = random_state(cell, B, gen)
+
+    fast = one_layer(cell, "auto")
+    out_f, fin_f, g_f = loss_and_grads(fast, x, s0)
+    assert fast.last_path == "fast"
+    loop = one_layer(cell, "loop")
+    out_l, fin_l, g_l = loss_and_grads(loop, x, s0)
+    assert loop.last_path == "loop"
+
+    assert rel(out_f, out_l) < TOL
+    for a, b in zip(fin_f, fin_l, strict=True):
+        assert rel(a, b) < TOL
+    # x, every initial-state field, weight_ih, weight_hh, bias_ih, bias_hh, ln_weight, ln_bias
+    assert len(g_f) == 1 + len(fields(s0)) + 6
+    for a, b in zip(g_f, g_l, strict=True):
+        assert rel(a, b) < TOL
+
+    # the reference engine, run directly on the same weights with the same upstream gradients
+    _, _, ref_cls, kwargs = LN_KINDS[kind]
+    layer = ref_cls(D, H, **kwargs, dtype="float64")
+    layer.set_params([p.detach().numpy().copy() for p in cell_params(cell)])
+    parts = [f.numpy() for f in fields(s0)]
+    hs = layer.forward(x.numpy(), tuple(parts) if len(parts) == 2 else parts[0])
+    np.testing.assert_allclose(hs, out_f.numpy(), rtol=0, atol=1e-12)
+    gen = torch.Generator().manual_seed(1)
+    dhs = torch.randn(out_f.shape, generator=gen, dtype=torch.float64).numpy()
+    dfin = [torch.randn((1, B, H), generator=gen, dtype=torch.float64).numpy()[0] for _ in fin_f]
+    dx = layer.backward(dhs, tuple(dfin) if len(dfin) == 2 else dfin[0])
+    d0 = layer.dstate0 if isinstance(layer.dstate0, tuple) else (layer.dstate0,)
+    expected = [dx, *d0, *layer.grads]
+    for got, want in zip(g_f, expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def cell_params(cell: Cell) -> list[Tensor]:
+    return [
+        cell.weight_ih,
+        cell.weight_hh,
+        cell.bias_ih,
+        cell.bias_hh,
+        cell.ln_weight,
+        cell.ln_bias,
+    ]
+
+
+@pytest.mark.parametrize("kind", ["lnrnn_tanh", "lnlstm", "lngru"])
+def test_gradcheck_fast_path(kind: str) -> None:
+    cell = make_cell(kind, d=2, h=3)
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    s0 = [f.requires_grad_(True) for f in fields(random_state(cell, 2, gen))]
+    params = list(cell.parameters())
+    n_s = len(s0)
+
+    def f(x, *rest):
+        state = rest[0] if n_s == 1 else LSTMState(*rest[:n_s])
+        hs, final = fastpath.run(cell, x, state)
+        return (hs, *fields(final))
+
+    assert torch.autograd.gradcheck(f, (x, *s0, *params), eps=1e-6, atol=1e-7)
+
+
+def test_double_backward_raises() -> None:
+    cell = make_cell("lnlstm")
+    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    hs, _ = fastpath.run(cell, x, cell.initial_state(B))
+    (gx,) = torch.autograd.grad(hs.pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match=r"once_differentiable|double backward|differentiable"):
+        gx.sum().backward()
+
+
+@pytest.mark.parametrize("kind", sorted(LN_KINDS))
+def test_bias_false_and_float32(kind: str) -> None:
+    cell_cls, _, _, kwargs = LN_KINDS[kind]
+    torch.manual_seed(3)
+    cell = cell_cls(D, H, **kwargs, bias=False)  # float32
+    x = torch.randn(B, T, D)
+    fast, loop = one_layer(cell, "fast"), one_layer(cell, "loop")
+    out_f, _ = fast(x)
+    out_f.sum().backward()
+    g_f = [p.grad.clone() for p in cell.parameters()]
+    cell.zero_grad()
+    out_l, _ = loop(x)
+    out_l.sum().backward()
+    g_l = [p.grad.clone() for p in cell.parameters()]
+    assert fast.last_path == "fast" and out_f.dtype == torch.float32
+    assert rel(out_f, out_l) < 1e-5
+    for a, b in zip(g_f, g_l, strict=True):
+        assert rel(a, b) < 1e-4
+
+
+def test_outputs_survive_the_next_call_and_retain_graph() -> None:
+    """Kernel buffers are reused from call to call: earlier outputs and graphs stay valid."""
+    cell = make_cell("lnlstm")
+    x1 = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    x2 = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    s = cell.initial_state(B)
+    hs1, _ = fastpath.run(cell, x1, s)
+    kept = hs1.detach().clone()
+    hs2, _ = fastpath.run(cell, x2, s)  # a second graph while the first is alive
+    with torch.no_grad():
+        fastpath.run(cell, x2, s)  # inference call in between
+    assert torch.equal(hs1.detach(), kept)
+    (g1,) = torch.autograd.grad(hs1.sum(), x1, retain_graph=True)
+    (g1b,) = torch.autograd.grad(hs1.sum(), x1)  # backward through the same graph again
+    (g2,) = torch.autograd.grad(hs2.sum(), x2)
+    xl = x1.detach().requires_grad_(True)
+    hl, _ = run_loop(cell, xl, s)
+    (gl,) = torch.autograd.grad(hl.sum(), xl)
+    assert rel(g1, gl) < TOL and rel(g1b, gl) < TOL
+    assert not torch.equal(g1, g2)
+
+
+def run_loop(cell: Cell, x: Tensor, state):
+    """The plain loop, written here: one cell step per time step."""
+    outs = []
+    for t in range(x.shape[1]):
+        h, state = cell(x[:, t], state)
+        outs.append(h)
+    return torch.stack(outs, dim=1), state
+
+
+def test_only_final_cell_state_used() -> None:
+    """A gradient that enters through c_T only (h outputs unused)."""
+    cell = make_cell("lnlstm")
+    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    _, (_, c) = fastpath.run(cell, x, cell.initial_state(B))
+    (g,) = torch.autograd.grad(c.pow(2).sum(), x)
+    xl = x.detach().requires_grad_(True)
+    _, (_, cl) = run_loop(cell, xl, cell.initial_state(B))
+    (gl,) = torch.autograd.grad(cl.pow(2).sum(), xl)
+    assert rel(g, gl) < TOL
+
+
+@pytest.mark.parametrize("kind", ["lnlstm", "lngru"])
+def test_stacked_bidirectional_layer_on_fast_path(kind: str) -> None:
+    _, layer_cls, _, _ = LN_KINDS[kind]
+    torch.manual_seed(4)
+    fast = layer_cls(D, H, 2, bidirectional=True, return_sequences=True).double()
+    loop = layer_cls(D, H, 2, bidirectional=True, return_sequences=True, path="loop").double()
+    loop.load_state_dict(fast.state_dict())
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    out_f, out_l = fast(x), loop(x)
+    assert fast.last_path == "fast" and loop.last_path == "loop"
+    assert rel(out_f, out_l) < TOL
+    out_f.pow(2).sum().backward()
+    out_l.pow(2).sum().backward()
+    for (name, a), b in zip(fast.named_parameters(), loop.parameters(), strict=True):
+        assert rel(a.grad, b.grad) < TOL, name
+
+
+@pytest.mark.parametrize(
+    ("fast_cls", "ref_cls"), [(FastTimeLNLSTM, ref.TimeLNLSTM), (FastTimeLNGRU, ref.TimeLNGRU)]
+)
+def test_fast_kernels_large_rows_match_reference(fast_cls, ref_cls) -> None:
+    """Block means switch to torch products above NumPy's single-thread size: same numbers."""
+    rng = np.random.default_rng(5)
+    b, t, d, h = 8, 3, 5, 600  # 8 * 2 * 600 rows*H > 9216
+    ref_layer = ref_cls(d, h, dtype="float64", seed=1)
+    fast = fast_cls(d, h, dtype="float64", seed=0)
+    ref_layer.params[4][:] = rng.uniform(0.5, 1.5, ref_layer.params[4].shape)
+    ref_layer.params[5][:] = rng.uniform(-0.5, 0.5, ref_layer.params[5].shape)
+    fast.set_params([p.copy() for p in ref_layer.params])
+    x = rng.standard_normal((b, t, d))
+    np.testing.assert_allclose(fast.forward(x), ref_layer.forward(x), atol=1e-12)
+    dhs = rng.standard_normal((b, t, h))
+    np.testing.assert_allclose(fast.backward(dhs), ref_layer.backward(dhs), atol=1e-12)
+    for a, w in zip(fast.grads, ref_layer.grads, strict=True):
+        np.testing.assert_allclose(a, w, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", sorted(LN_KINDS))
+def test_torch_loop_implementation_equals_cell_loop(kind: str) -> None:
+    """The implementation used off the CPU (CUDA), exercised here on the CPU."""
+    cell = make_cell(kind)
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(B, T, D, generator=gen, dtype=torch.float64, requires_grad=True)
+    s0 = random_state(cell, B, gen)
+    hs, fin = run_torch(cell, x, s0)
+    hl, finl = run_loop(cell, x, s0)
+    assert rel(hs, hl) < TOL
+    for a, b in zip(fields(fin), fields(finl), strict=True):
+        assert rel(a, b) < TOL
+
+
+class MGUCell(Cell):
+    """Minimal gated unit (Zhou et al. 2016), a user-defined cell with both hooks.
+
+    f = sigmoid(W_f x + U_f h), h~ = tanh(W_h x + U_h (f * h)), h' = (1 - f) h + f h~.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.weight_ih = nn.Parameter(torch.randn(2 * hidden_size, input_size) * 0.5)
+        self.bias_ih = nn.Parameter(torch.randn(2 * hidden_size) * 0.1)
+        self.weight_hh = nn.Parameter(torch.randn(2 * hidden_size, hidden_size) * 0.5)
+
+    def project_input(self, x: Tensor) -> Tensor:
+        return torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)  # (..., 2H)
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        H = self.hidden_size
+        U_f, U_h = self.weight_hh[:H], self.weight_hh[H:]
+        f = torch.sigmoid(p_t[:, :H] + state @ U_f.T)  # (B, H)
+        cand = torch.tanh(p_t[:, H:] + (f * state) @ U_h.T)  # (B, H)
+        h = (1 - f) * state + f * cand
+        return h, h
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        return self.step(self.project_input(x_t), state)
+
+
+def test_user_defined_cell_on_fast_path_equals_its_loop() -> None:
+    torch.manual_seed(7)
+    cell = MGUCell(D, H).double()
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    s0 = torch.randn(B, H, dtype=torch.float64)
+    fast = one_layer(cell, "auto")
+    out_f, fin_f, g_f = loss_and_grads(fast, x, s0)
+    assert fast.last_path == "fast"
+    loop = one_layer(cell, "loop")
+    out_l, fin_l, g_l = loss_and_grads(loop, x, s0)
+    assert rel(out_f, out_l) < TOL and rel(fin_f[0], fin_l[0]) < TOL
+    for a, b in zip(g_f, g_l, strict=True):
+        assert rel(a, b) < TOL
+    # and against the cell's own forward, step by step
+    hl, _ = run_loop(cell, x, s0)
+    assert rel(out_f, hl) < TOL
+
+
+def test_supports() -> None:
+    cell = LNLSTMCell(D, H)
+    assert fastpath.supports(cell, torch.randn(B, T, D))
+    assert fastpath.supports(cell.double(), torch.randn(B, T, D, dtype=torch.float64))
+    assert not fastpath.supports(cell, torch.randn(B, T, D + 1))  # wrong D
+    assert not fastpath.supports(cell, torch.randn(B, T, D, dtype=torch.float32))  # mixed dtypes
+    assert not fastpath.supports(cell.bfloat16(), torch.randn(B, T, D, dtype=torch.bfloat16))
+    assert not fastpath.supports(LSTMCell(D, H), torch.randn(B, T, D))  # fused path's job
+
+    class NoHooks(Cell):
+        def forward(self, x_t, state):  # pragma: no cover - never run
+            return state, state
+
+    assert not fastpath.supports(NoHooks(D, H), torch.randn(B, T, D))
+    with pytest.raises(ValueError, match="cell must be one the fast path supports"):
+        fastpath.run(LSTMCell(D, H), torch.randn(B, T, D), LSTMCell(D, H).initial_state(B))
+
+
+def test_layer_records_fast_path_and_forced_path() -> None:
+    layer = LNLSTM(D, H)
+    x = torch.randn(B, T, D)
+    layer(x)
+    assert layer.last_path == "fast"
+    layer(x, lengths=[T, T - 1, 2])  # variable lengths: the loop
+    assert layer.last_path == "loop"
