@@ -1,4 +1,4 @@
-"""rnnkit: recurrent neural networks, from a hand-derived NumPy reference engine to fast PyTorch layers.
+"""rnnkit: recurrent neural networks, from a hand-derived NumPy engine to fast PyTorch layers.
 
 Sub-packages (see DESIGN.md):
 

@@ -13,9 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: no display is needed or wanted
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from rnnkit.fileio import atomic_path  # noqa: E402
+from rnnkit.fileio import atomic_path
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> None:
