@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/rnnkit forecast
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
