@@ -241,10 +241,14 @@ def test_stacked_bidirectional_layer_on_fast_path(kind: str) -> None:
 @pytest.mark.parametrize(
     ("fast_cls", "ref_cls"), [(FastTimeLNLSTM, ref.TimeLNLSTM), (FastTimeLNGRU, ref.TimeLNGRU)]
 )
-def test_fast_kernels_large_rows_match_reference(fast_cls, ref_cls) -> None:
-    """Block means switch to torch products above NumPy's single-thread size: same numbers."""
+@pytest.mark.parametrize(
+    "b", [8, 32]  # B*4H = 19200: torch broadcasts; 76800: every (B, 4H) step op through torch
+)
+def test_fast_kernels_large_rows_match_reference(fast_cls, ref_cls, b) -> None:
+    """Large arrays switch kernels (block means as torch products above NumPy's single-thread
+    size; element-wise work through torch above the LSTM's thresholds): same numbers."""
     rng = np.random.default_rng(5)
-    b, t, d, h = 8, 3, 5, 600  # 8 * 2 * 600 rows*H > 9216
+    t, d, h = 3, 5, 600
     ref_layer = ref_cls(d, h, dtype="float64", seed=1)
     fast = fast_cls(d, h, dtype="float64", seed=0)
     ref_layer.params[4][:] = rng.uniform(0.5, 1.5, ref_layer.params[4].shape)
@@ -256,6 +260,9 @@ def test_fast_kernels_large_rows_match_reference(fast_cls, ref_cls) -> None:
     np.testing.assert_allclose(fast.backward(dhs), ref_layer.backward(dhs), atol=1e-12)
     for a, w in zip(fast.grads, ref_layer.grads, strict=True):
         np.testing.assert_allclose(a, w, atol=1e-10)
+    as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731  (h) or (h, c)
+    for a, w in zip(as_tuple(fast.dstate0), as_tuple(ref_layer.dstate0), strict=True):
+        np.testing.assert_allclose(a, w, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", sorted(LN_KINDS))

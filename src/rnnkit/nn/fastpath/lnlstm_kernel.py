@@ -15,9 +15,10 @@ benchmarks/layers.py):
 
 - the rows of W_ih, W_hh and b_ih + b_hh are centred within each gate block (their mean row
   over the H units subtracted) once per call, so a = W_ih x + b + W_hh h comes out centred
-  and LN's mean subtraction costs nothing in the loop; in backward, da W_hh with the centred
-  W_hh drops da's block means by itself, and they are removed from the stored da for all
-  steps at once after the loop;
+  and LN's mean subtraction costs nothing in the loop; in backward, da keeps its block means
+  (da W_hh and da W_ih with the centred weights drop them by themselves), and the weight and
+  bias gradients are centred per gate block afterwards instead (small arrays: the block
+  mean rows of da^T x are exactly what the block means of da add);
 - gate blocks are reordered internally to (o, i, f, g) and sigmoid(y) = 0.5 tanh(y/2) + 0.5
   with the 1/2 folded into gamma and beta: one tanh and one affine call for all four gates
   (the g block then holds p = (1 + g) / 2, and i g = 2 i p - i);
@@ -25,7 +26,12 @@ benchmarks/layers.py):
   short last axis cost 3-5x more); gamma and beta are expanded to (B, 4, H) once, so the
   loop's element-wise calls do not broadcast;
 - per-step factors of the backward (activation derivatives times gamma, o (1 - tanh(c)^2),
-  the multipliers of dc) are computed for all steps at once before the loop;
+  the multipliers of dc) are computed for all steps at once before the loop, with torch's
+  element-wise ops (two threads; NumPy's run on one), as are dgamma and dbeta after it;
+- in the loops, broadcast products (B, 4, H) * (B, 4, 1) go through torch from B*4H = 16384
+  (NumPy's broadcasting is 2-3x slower there), and every (B, 4H) call from B*4H = 65536
+  (two threads beat torch's higher call cost); smaller arrays stay in NumPy (about 1 us a
+  call);
 - small per-step products run in NumPy (one OpenBLAS thread, about 1 us per call); larger
   ones and the products over all steps go through torch (MKL, torch's own thread pool), so
   OpenBLAS never starts threads that would fight torch's for the cores;
@@ -39,10 +45,10 @@ Backward (per step, dh = dhs_t + dh_{t+1 -> t}, dc carried; D = activation deriv
     dn    = dy * gamma
     da    = rstd * (dn - mean(dn) - n mean(dn n))            per block
     dh_{t-1} = da @ W_hh,   dc_{t-1} = dc * f
-    (in the loop da is kept up to its block means: da @ centred W_hh equals da @ W_hh)
+    (da is kept up to its block means: da @ centred W_hh equals da @ W_hh)
 
-then, for all steps at once, dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih,
-dgamma = sum dy * n, dbeta = sum dy.
+then, for all steps at once, dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da (each then
+centred per gate block), dx = da (centred W_ih), dgamma = sum dy * n, dbeta = sum dy.
 """
 
 from __future__ import annotations
@@ -59,6 +65,11 @@ LN_EPS = 1e-5
 _NUMPY_GEMV_MAX = 9216
 #: ... and its matrix-matrix product (OpenBLAS' SMP threshold 65536 times its default 4)
 _NUMPY_GEMM_MAX = 262144
+#: from this many elements per (B, 4H) array, the loops' element-wise calls on the gate
+#: arrays go through torch (two threads beat NumPy's one despite torch's higher call cost)
+_TORCH_ELEMWISE_MIN = 65536
+#: ... and from this many, the broadcast products (B, 4, H) * (B, 4, 1) do
+_TORCH_BROADCAST_MIN = 16384
 
 
 def _to_internal(w: np.ndarray, H: int) -> np.ndarray:
@@ -156,6 +167,15 @@ class FastTimeLNLSTM(TimeLNLSTM):
         WhhT = Whh.T  # (H, 4H)
         addmm, matmul = torch.addmm, np.matmul
         small = small_product(B, H, 4 * H)
+        big = B * 4 * H >= _TORCH_ELEMWISE_MIN
+        bcast = B * 4 * H >= _TORCH_BROADCAST_MIN
+        fn = torch.from_numpy
+        ta3, tsq = fn(a3), fn(sq)
+        # per-step torch views, made once (indexing a tensor costs about 1 us)
+        tNs = tRs = tYs = ()
+        if bcast:
+            tNs, tRs, tYs = fn(N).unbind(0), fn(R).unbind(0), fn(Y).unbind(0)
+        tgs, tbs = fn(gs), fn(bs)
         mul, add, sub, tanh, sqrt, recip = (
             np.multiply,
             np.add,
@@ -170,21 +190,33 @@ class FastTimeLNLSTM(TimeLNLSTM):
                 add(a, A[t], a)  # a = A_t + h W_hh^T  (B, 4H)
             else:
                 addmm(tA[t], tHs[t], tWhhT, out=ta)
-            mul(a3, a3, sq)  # a3 is centred (B, 4, H)
+            if big:
+                torch.mul(ta3, ta3, out=tsq)
+            else:
+                mul(a3, a3, sq)  # a3 is centred (B, 4, H)
             r = R[t]  # (B, 4, 1)
             row_mean(sq2, r.reshape(B * 4, 1))
             add(r, LN_EPS, r)
             sqrt(r, r)
             recip(r, r)
             n, y = N[t], Y[t]  # (B, 4, H)
-            mul(a3, r, n)
-            mul(n, gs, y)
-            add(y, bs, y)
-            tanh(y, y)
-            # 0.5 t + 0.5 on all four blocks (one contiguous call each): o, i, f become the
-            # sigmoids, and the g block holds p = (1 + g) / 2, so i g = 2 i p - i
-            mul(y, 0.5, y)
-            add(y, 0.5, y)
+            if bcast:  # n = a r, a broadcast product
+                torch.mul(ta3, tRs[t], out=tNs[t])
+            else:
+                mul(a3, r, n)
+            if big:
+                ty = tYs[t]
+                torch.addcmul(tbs, tNs[t], tgs, out=ty)
+                tanh(y, y)
+                ty.mul_(0.5).add_(0.5)
+            else:
+                mul(n, gs, y)
+                add(y, bs, y)
+                tanh(y, y)
+                # 0.5 t + 0.5 on all four blocks (one contiguous call each): o, i, f become
+                # the sigmoids, and the g block holds p = (1 + g) / 2, so i g = 2 i p - i
+                mul(y, 0.5, y)
+                add(y, 0.5, y)
             c = Cs[t + 1]
             mul(y[:, 2], Cs[t], c)  # f c_{t-1}
             i = y[:, 1]
@@ -207,27 +239,33 @@ class FastTimeLNLSTM(TimeLNLSTM):
         dt = self.dtype
         Hs, Cs, N, R, Y, TC = (self._buffers[k] for k in ("Hs", "Cs", "N", "R", "Y", "TC"))
         Yg = Y[:, :, 3]
+        # element-wise work over all steps in torch (its thread pool; NumPy runs one thread)
+        fn = torch.from_numpy
+        tY, tYg = fn(Y), fn(Yg)  # (T, B, 4, H), (T, B, H)
         if not self._cache["g_is_tanh"]:  # p = (1 + g) / 2 -> g, once per forward
-            np.multiply(Yg, 2, out=Yg)
-            np.subtract(Yg, 1, out=Yg)
+            torch.mul(tYg, 2, out=tYg)
+            torch.sub(tYg, 1, out=tYg)
             self._cache["g_is_tanh"] = True
         # activation derivatives for all steps at once: s (1 - s) for o, i, f; 1 - g^2 for g
         Dv = self._buf("Dv", (T, B, 4, H))
-        np.subtract(1, Y, out=Dv)
-        Dv *= Y
-        Dg = Dv[:, :, 3]
-        np.multiply(Yg, Yg, out=Dg)
-        np.subtract(1, Dg, out=Dg)
+        tDv = fn(Dv)
+        torch.mul(tY, tY, out=tDv)
+        torch.sub(tY, tDv, out=tDv)
+        tDg = tDv[:, :, 3]
+        torch.mul(tYg, tYg, out=tDg)
+        torch.neg(tDg, out=tDg).add_(1.0)
         DvG = self._buf("DvG", (T, B, 4, H))  # D * gamma: dL/d(gate) -> dL/dn
-        np.multiply(Dv, g, out=DvG)
+        torch.mul(tDv, fn(g), out=fn(DvG))
         K = self._buf("K", (T, B, H))  # o (1 - tanh(c)^2): dh -> dc
-        np.multiply(TC, TC, out=K)
-        np.subtract(1, K, out=K)
-        K *= Y[:, :, 0]
+        tK, tTC = fn(K), fn(TC)
+        torch.mul(tTC, tTC, out=tK)
+        torch.neg(tK, out=tK).add_(1.0)
+        tK.mul_(tY[:, :, 0])
         M = self._buf("M", (T, B, 3, H))  # dc -> gate gradients of i, f, g: g, c_{t-1}, i
-        M[:, :, 0] = Yg
-        M[:, :, 1] = Cs[:-1]
-        M[:, :, 2] = Y[:, :, 1]
+        tM = fn(M)
+        tM[:, :, 0] = tYg
+        tM[:, :, 1] = fn(Cs[:-1])
+        tM[:, :, 2] = tY[:, :, 1]
 
         dG = self._buf("dG", (T, B, 4, H))  # gradient w.r.t. the gate values o, i, f, g
         dA = self._buf("dA", (T, B, 4 * H))  # gradient w.r.t. the pre-activations a
@@ -243,7 +281,14 @@ class FastTimeLNLSTM(TimeLNLSTM):
         tdA, tdh, tWhh = torch.from_numpy(dA), torch.from_numpy(dh), torch.from_numpy(Whh)
         mm, matmul = torch.mm, np.matmul
         small = small_product(B, 4 * H, H)
-        mul, add, sub = np.multiply, np.add, np.subtract
+        mul, add = np.multiply, np.add
+        big = B * 4 * H >= _TORCH_ELEMWISE_MIN
+        bcast = B * 4 * H >= _TORCH_BROADCAST_MIN
+        tDvG = tNs = tRs = tdAs = tdGs = ()
+        if bcast:
+            tDvG, tNs, tRs = fn(DvG).unbind(0), fn(N).unbind(0), fn(R).unbind(0)
+            tdAs, tdGs = fn(dA.reshape(T, B, 4, H)).unbind(0), fn(dG).unbind(0)
+        tdn, ttmp, tm2 = fn(dn), fn(tmp), fn(m2)
         for t in range(T - 1, -1, -1):
             add(dh, dH[t], dh)
             mul(dh, K[t], tmpH)
@@ -251,38 +296,40 @@ class FastTimeLNLSTM(TimeLNLSTM):
             dg = dG[t]  # (B, 4, H)
             mul(dh, TC[t], dg[:, 0])  # o
             mul(dc3, M[t], dg[:, 1:])  # i, f, g
-            mul(dg, DvG[t], dn)  # dn = dg * D * gamma
-            n = N[t]
-            mul(dn, n, tmp)
-            row_mean(tmp2, m22)
-            mul(n, m2, tmp)
-            sub(dn, tmp, dn)
             # da up to its block means, rstd (dn - n mean(dn n)); the centred W_hh drops them
-            mul(dn, R[t], dA[t].reshape(B, 4, H))
+            if big:
+                torch.mul(tdGs[t], tDvG[t], out=tdn)  # dn = dg * D * gamma
+                torch.mul(tdn, tNs[t], out=ttmp)
+            else:
+                mul(dg, DvG[t], dn)  # dn = dg * D * gamma
+                mul(dn, N[t], tmp)
+            row_mean(tmp2, m22)
+            if bcast:  # the broadcast products in torch
+                torch.addcmul(tdn, tNs[t], tm2, value=-1, out=tdn)
+                torch.mul(tdn, tRs[t], out=tdAs[t])
+            else:
+                mul(N[t], m2, tmp)
+                np.subtract(dn, tmp, dn)
+                mul(dn, R[t], dA[t].reshape(B, 4, H))
             if small:
                 matmul(dA[t], Whh, dh)  # dh_{t-1} = da W_hh
             else:
                 mm(tdA[t], tWhh, out=tdh)
             mul(dc, Y[t][:, 2], dc)  # dc_{t-1} = dc f
-        dY = dG
-        dY *= Dv  # gradient w.r.t. the LN outputs y, all steps at once
-        # the block means left in dA, removed for all steps at once: da = rstd (dn - mean(dn)
-        # - n mean(dn n)) per block
-        dA4 = dA.reshape(T * B * 4, H)
-        means = _row_mean(T * B * 4, H, dt)
-        mu = self._buf("muA", (T * B * 4, 1))
-        means(dA4, mu)
-        dA4 -= mu
-
+        # dA holds da up to its block means; they need not be removed: the block-centred
+        # W_ih gives dx = da W_ih either way, and dW_ih, dW_hh, db only lose their block mean
+        # rows (mean over the H rows of each gate block), which centring restores
         GH = 4 * H
         tda = tdA.view(T * B, GH)  # (T*B, 4H)
-        dWih = torch.mm(tda.t(), torch.from_numpy(X.reshape(T * B, D))).numpy()  # (4H, D)
-        dWhh = torch.mm(tda.t(), torch.from_numpy(Hs[:-1].reshape(T * B, H))).numpy()  # (4H, H)
-        db = tda.sum(0).numpy()  # (4H,)
-        tdy = torch.from_numpy(dY.reshape(T * B, GH))
+        tdy = fn(dG.reshape(T * B, GH))
+        torch.mul(tdy, fn(Dv.reshape(T * B, GH)), out=tdy)  # gradient w.r.t. the LN outputs y
         dbeta = tdy.sum(0).numpy()
-        dgamma = (tdy * torch.from_numpy(N.reshape(T * B, GH))).sum(0).numpy()
+        torch.mul(tdy, fn(N.reshape(T * B, GH)), out=tdy)
+        dgamma = tdy.sum(0).numpy()
+        dWih = _centre_blocks(torch.mm(tda.t(), fn(X.reshape(T * B, D))).numpy(), H)  # (4H, D)
+        dWhh = _centre_blocks(torch.mm(tda.t(), fn(Hs[:-1].reshape(T * B, H))).numpy(), H)
+        db = _centre_blocks(tda.sum(0).numpy(), H)  # (4H,)
         for k, v in enumerate((dWih, dWhh, db, db, dgamma, dbeta)):
             _to_torch_order(v, H, self.grads[k])
-        dX = torch.mm(tda, torch.from_numpy(Wih)).numpy().reshape(T, B, D)  # (T, B, D)
+        dX = torch.mm(tda, fn(Wih)).numpy().reshape(T, B, D)  # (T, B, D)
         return dX, (dh, dc)
