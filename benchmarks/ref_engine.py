@@ -176,6 +176,11 @@ def bench(shape: tuple[int, int, int, int], rounds: int, torch_mod) -> dict[str,
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            # untimed first call after a switch: the other library's worker threads still
+            # spin for a while after its last call (OpenBLAS and OpenMP both do) and would
+            # slow whichever contender runs next (measured: torch.nn.LSTM 36 ms alone,
+            # 87 ms right after a NumPy step at (64, 100, 64, 128))
+            fn()
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
