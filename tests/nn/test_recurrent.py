@@ -7,7 +7,6 @@ import torch
 
 from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, LNSimpleRNN, LSTMState, Recurrent, SimpleRNN
 from rnnkit.nn.masking import reverse_padded
-from rnnkit.nn.recurrent import get_fastpath
 from tests.nn.helpers import fields, rel
 
 LAYERS = [SimpleRNN, LSTM, GRU, LNSimpleRNN, LNLSTM, LNGRU]
@@ -143,9 +142,7 @@ def test_auto_path_selection():
     assert rd.last_path == "loop"
     ln = LNLSTM(3, 4).double()
     ln(x)
-    fp = get_fastpath()
-    expect = "fast" if fp is not None and fp.supports(ln.cells[0], x) else "loop"
-    assert ln.last_path == expect
+    assert ln.last_path == "fast"  # LN cells on the CPU in float64: the NumPy kernels
     ln(x, lengths=[6, 2, 3])
     assert ln.last_path == "loop"
 

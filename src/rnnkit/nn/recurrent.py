@@ -42,7 +42,6 @@ to its first; the outputs stay in that reading order (Keras' convention).
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import warnings
 from collections.abc import Sequence
@@ -52,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import fused
+from rnnkit.nn import fastpath, fused
 from rnnkit.nn._checks import check_bool, check_choice, check_rate
 from rnnkit.nn.cells import Cell, State
 from rnnkit.nn.config import from_config as _from_config
@@ -64,22 +63,6 @@ logger = logging.getLogger(__name__)
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 PATHS = ("auto", "fused", "fast", "loop")
 
-_FASTPATH: Any = None
-_FASTPATH_TRIED = False
-
-
-def get_fastpath() -> Any:
-    """The ``rnnkit.nn.fastpath`` module, or None while it does not exist."""
-    global _FASTPATH, _FASTPATH_TRIED
-    if not _FASTPATH_TRIED:
-        _FASTPATH_TRIED = True
-        try:
-            _FASTPATH = importlib.import_module("rnnkit.nn.fastpath")
-        except ImportError as err:
-            if getattr(err, "name", None) != "rnnkit.nn.fastpath":
-                raise
-            _FASTPATH = None
-    return _FASTPATH
 
 
 # -- state layout helpers: a state is a Tensor or a NamedTuple of tensors ----------------------
@@ -397,9 +380,6 @@ class Recurrent(nn.Module):
         return "loop"
 
     def _fast_unavailable(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str | None:
-        fp = get_fastpath()
-        if fp is None:
-            return "rnnkit.nn.fastpath is not installed"
         if lengths is not None:
             return "it takes full-length batches only (lengths/mask given)"
         if rec_dropout:
@@ -407,7 +387,7 @@ class Recurrent(nn.Module):
         B, T, _ = x.shape
         for c in self.cells:
             probe = x if c.input_size == x.shape[2] else x.new_empty(B, T, c.input_size)
-            if not fp.supports(c, probe):
+            if not fastpath.supports(c, probe):
                 return f"it does not support {type(c).__name__}"
         return None
 
@@ -454,7 +434,7 @@ class Recurrent(nn.Module):
     ) -> tuple[Tensor, State]:
         """One layer, one direction, x (B, T, D) in processing order -> (B, T, H), state."""
         if path == "fast":
-            return get_fastpath().run(cell, x, state)
+            return fastpath.run(cell, x, state)
         p = cell.project_input(x)  # (B, T, P)
         outs = []
         # unbind: one backward node for all steps (indexing p[:, t] per step would add a
