@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from rnnkit.ref.batching import stream_matrix
+
 PADDING = ("post", "pre")
 
 
@@ -196,10 +198,8 @@ class TokenStream:
             raise ValueError(f"the token stream is too short: {len(ids)} tokens for "
                              f"batch_size {batch_size} (need at least {batch_size + 1})")
         self.batch_size, self.bptt, self.stream_len = batch_size, bptt, L
-        offsets = np.arange(batch_size)[:, None] * L  # (B, 1)
-        cols = np.arange(L)[None, :]  # (1, L)
-        self.inputs = torch.from_numpy(ids[offsets + cols])  # (B, L)
-        self.targets = torch.from_numpy(ids[offsets + cols + 1])  # (B, L)
+        xs, ts = stream_matrix(ids, batch_size)  # the reference engine's layout, (B, L) each
+        self.inputs, self.targets = torch.from_numpy(xs), torch.from_numpy(ts)
 
     def __len__(self) -> int:
         return -(-self.stream_len // self.bptt)

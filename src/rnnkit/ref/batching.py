@@ -21,6 +21,14 @@ import numpy as np
 from rnnkit.ref._checks import as_index_array, check_size
 
 
+def stream_matrix(ids: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The B parallel streams side by side: inputs ``xs[i] = ids[i*L : i*L + L]`` and targets
+    ``ts[i] = ids[i*L + 1 : i*L + L + 1]``, each (B, L) with ``L = (N - 1) // B``."""
+    L = (ids.shape[0] - 1) // batch_size
+    pos = np.arange(batch_size)[:, None] * L + np.arange(L)  # (B, L)
+    return ids[pos], ids[pos + 1]
+
+
 class TBPTTBatches:
     """Iterable of (xs, ts) windows, each (B, T) int64; ``len()`` is the number of windows.
 
@@ -35,9 +43,8 @@ class TBPTTBatches:
         if ids.shape[0] < need:
             raise ValueError(f"ids must hold at least batch_size * time_size + 1 = {need} "
                              f"tokens, got {ids.shape[0]}")
-        self.ids = ids.astype(np.int64, copy=False)
-        self.stream_len = (ids.shape[0] - 1) // self.batch_size  # L
-        self.offsets = np.arange(self.batch_size) * self.stream_len  # (B,)
+        self.xs, self.ts = stream_matrix(ids.astype(np.int64, copy=False), self.batch_size)
+        self.stream_len = self.xs.shape[1]  # L
 
     def __len__(self) -> int:
         return self.stream_len // self.time_size
@@ -46,8 +53,8 @@ class TBPTTBatches:
         """Window ``w``: (xs, ts), each (B, T)."""
         if not 0 <= w < len(self):
             raise IndexError(f"w must lie in [0, {len(self)}), got {w}")
-        pos = self.offsets[:, None] + w * self.time_size + np.arange(self.time_size)  # (B, T)
-        return self.ids[pos], self.ids[pos + 1]
+        cols = slice(w * self.time_size, (w + 1) * self.time_size)
+        return self.xs[:, cols].copy(), self.ts[:, cols].copy()  # (B, T) each
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for w in range(len(self)):
