@@ -31,6 +31,17 @@ def test_predict_writes_csv(tmp_path, saved, capsys):
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
+def test_predict_labels_steps_with_the_date_column_the_model_was_trained_with(tmp_path, saved,
+                                                                          capsys):
+    fc, data = saved
+    fc.save(tmp_path / "dated", data_info={"column": "y", "date_column": "month"})
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(tmp_path / "dated"), "--data", str(data),
+                 "--out", str(out)]) == 0
+    labels = [r.split(",")[1] for r in out.read_text().splitlines()[1:]]
+    assert labels == ["2002-01", "2002-02", "2002-03"]
+
+
 def test_predict_to_stdout_with_intervals(tmp_path, saved, capsys):
     _, data = saved
     rc = main(["predict", "--model", str(tmp_path / "model"), "--data", str(data),

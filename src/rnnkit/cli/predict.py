@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="FILE.csv", help="CSV file with a header")
     p.add_argument("--column", help="value column (default: the one the model was trained on, "
                    "else the first non-date column)")
-    p.add_argument("--date-column", help="column of time labels (labels the forecast steps)")
+    p.add_argument("--date-column", help="column of time labels (labels the forecast steps; "
+                   "default: the one the model was trained with, if the file has it)")
     p.add_argument("--interpolate", action="store_true", help="fill missing values linearly")
     p.add_argument("--intervals", type=int, default=0, metavar="N",
                    help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
@@ -38,11 +39,16 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast import Forecaster
 
     fc = Forecaster.load(args.model)
-    trained_on = (getattr(fc, "data_info_", {}) or {}).get("column")
+    info = getattr(fc, "data_info_", {}) or {}
+    present = csv_columns(args.data)
+    # the value and date columns default to those the model was trained on, when present
     column = args.column
-    if column is None and trained_on in csv_columns(args.data):
-        column = trained_on
-    series = load_csv(args.data, column=column, date_column=args.date_column,
+    if column is None and info.get("column") in present:
+        column = info["column"]
+    date_column = args.date_column
+    if date_column is None and info.get("date_column") in present:
+        date_column = info["date_column"]
+    series = load_csv(args.data, column=column, date_column=date_column,
                       interpolate=args.interpolate)
     values = series.column(series.columns[0])
     if len(values) < fc.input_len:
