@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, Cell, LSTMState, Recurrent, SimpleRNN
+from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, Cell, LNSimpleRNN, LSTMState, Recurrent, SimpleRNN
 
 SHAPES = [(64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128)]
 #: rows slower than this many seconds a step run in 3 rounds only (the loops at large shapes)
@@ -78,10 +78,10 @@ def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
         "SimpleRNN fused": (SimpleRNN(D, H, **seq), "fused"),
         "LNLSTM fast": (LNLSTM(D, H, **seq), "fast"),
         "LNGRU fast": (LNGRU(D, H, **seq), "fast"),
-        "user LSTM cell fast": (Recurrent(UserLSTMCell(D, H), **seq), "fast"),
+        "LNSimpleRNN fast": (LNSimpleRNN(D, H, **seq), "fast"),
         "LNLSTM loop": (LNLSTM(D, H, path="loop", **seq), "loop"),
         "LNGRU loop": (LNGRU(D, H, path="loop", **seq), "loop"),
-        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), path="loop", **seq), "loop"),
+        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), **seq), "loop"),
     }
 
 

@@ -16,7 +16,10 @@ implement ``forward(x_t, state) -> (h_t, new_state)`` and ``get_config()``, and 
 projection out of the time loop: override ``project_input(x)`` ((B, T, D) -> (B, T, P), applied
 to all steps at once) together with ``step(p_t, state)`` (one step from the projected input),
 and define ``forward`` as ``step(project_input(x_t), state)``. Every layer feature (stacking,
-bidirectional, masking, stateful, dropout, the fast path) then works for the new cell.
+bidirectional, masking, stateful, dropout) then works for the new cell, on the autograd loop
+path. (The fused and fast paths are kernels for the cells rnnkit defines; for a cell in plain
+torch ops the loop, with its input projection hoisted, is as fast as a torch-op loop gets
+without compiling: ``benchmarks/layers.py`` rows "user LSTM cell".)
 """
 
 from __future__ import annotations

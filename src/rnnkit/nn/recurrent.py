@@ -18,11 +18,10 @@ Paths (``layer.last_path`` records the one that ran):
 
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run on
   torch.nn's kernel (cuDNN / oneDNN), variable lengths packed internally (rnnkit.nn.fused);
-- ``"fast"``: cells ``rnnkit.nn.fastpath`` supports, one layer and direction at a time, for
-  full-length batches without recurrent dropout: layer-normalised cells on CPU (float32 /
-  float64) run the reference engine's NumPy kernels (hand-derived BPTT) behind a
-  ``torch.autograd.Function``; elsewhere (LN cells on other devices, user cells with
-  ``project_input`` and ``step``) a torch loop with the input projection hoisted out of it;
+- ``"fast"``: layer-normalised cells, which torch has no kernel for, one layer and direction at
+  a time, for full-length batches without recurrent dropout: on CPU (float32 / float64)
+  compiled NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``; on other
+  devices a time-major torch loop (``rnnkit.nn.fastpath``);
 - ``"loop"``: the autograd loop above, always available.
 
 ``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and

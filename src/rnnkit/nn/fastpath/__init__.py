@@ -1,4 +1,4 @@
-r"""The fast path: cells PyTorch has no fused kernel for (layer-normalised, user-defined).
+r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for.
 
 :class:`~rnnkit.nn.recurrent.Recurrent` calls two functions, one layer and one direction at a
 time, for full-length batches without recurrent dropout:
@@ -16,34 +16,38 @@ cell, input                                   implementation
 LN cell, CPU, float32 / float64               NumPy time layer with rnnkit.ref's interface
                                               (hand-derived BPTT) behind a
                                               ``torch.autograd.Function``, zero-copy tensor
-                                              <-> array; LN-LSTM / LN-GRU use faster
-                                              subclasses of the reference layers, see
+                                              <-> array; LN-RNN / LN-LSTM / LN-GRU use
+                                              Numba-compiled subclasses of the reference
+                                              layers, see
                                               :mod:`~rnnkit.nn.fastpath.numpy_function`
-LN cell on another device (CUDA), or a        time-major autograd loop, input projection
-user-defined cell with ``project_input``      hoisted out of the loop (one product for all
-and ``step``                                  T), see :mod:`~rnnkit.nn.fastpath.torch_loop`
+                                              and :mod:`~rnnkit.nn.fastpath.jit`
+LN cell on another device (CUDA)              time-major autograd loop, input projection
+                                              hoisted out of the loop (one product for all
+                                              T), see :mod:`~rnnkit.nn.fastpath.torch_loop`
 ===========================================  ===============================================
 
 Why (training step / torch.nn.LSTM on 2 CPU threads; benchmarks/layers.py prints the current
 figures): a Python loop of torch ops pays PyTorch's per-op dispatch and autograd cost at every
-step, which dominates at small sizes; torch.compile unrolls the loop and compiles for tens of
-seconds to minutes (one LN-LSTM step alone: about a minute on this busy machine); the NumPy
-kernels pay about a microsecond per array call and no autograd bookkeeping inside the loop.
-For user-defined cells the time-major loop reads each step's projected input as contiguous
-rows and takes all of them with one ``unbind`` (one backward node for all T steps, where
-indexing ``p[:, t]`` adds a full-size zero gradient per step): about 1.1x-2x faster than the
-plain loop at the benchmark shapes.
+step and makes one pass over memory per op; torch.compile unrolls the loop and compiles for
+tens of seconds to minutes (one LN-LSTM step alone: about a minute). The compiled kernels do a
+step's element-wise work in a few vectorised passes with no autograd bookkeeping, leaving the
+products and the sigmoids to torch: LN-LSTM 1.0-1.5x torch.nn.LSTM at the benchmark shapes,
+where its autograd loop takes 1.3-7x.
+
+User-defined cells are not here: a cell written in torch ops has no kernel, and a torch-op
+loop of its own measured no faster than the layer's autograd loop (which already hoists the
+input projection and unbinds the steps once), so they run on the loop.
 
 On a machine whose cores are all busy, run with ``OMP_WAIT_POLICY=PASSIVE``: PyTorch's idle
 OpenMP worker otherwise spins for milliseconds after every parallel op and competes with the
-NumPy loop for the core (measured: 4x slower backward at (64, 50, 1, 20) under load).
+kernels' thread for the core.
 """
 
 from __future__ import annotations
 
 from torch import Tensor
 
-from rnnkit.nn.cells import STANDARD_CELLS, Cell, State
+from rnnkit.nn.cells import Cell, State
 from rnnkit.nn.fastpath.numpy_function import numpy_supports, run_numpy
 from rnnkit.nn.fastpath.torch_loop import run_torch
 from rnnkit.nn.ln_cells import LN_CELLS
@@ -51,25 +55,13 @@ from rnnkit.nn.ln_cells import LN_CELLS
 __all__ = ["run", "supports"]
 
 
-def _hoisted_user_cell(cell: Cell) -> bool:
-    """A user-defined cell that overrides both hooks ``project_input`` and ``step``."""
-    cls = type(cell)
-    if cls in STANDARD_CELLS or cls in LN_CELLS:
-        return False
-    return cls.project_input is not Cell.project_input and cls.step is not Cell.step
-
-
 def supports(cell: Cell, x: Tensor) -> bool:
     """True when ``cell`` can run on the fast path for x (B, T, D)."""
-    if not isinstance(cell, Cell) or not isinstance(x, Tensor):
+    if type(cell) not in LN_CELLS or not isinstance(x, Tensor):
         return False
     if x.dim() != 3 or x.shape[2] != cell.input_size:
         return False
-    if numpy_supports(cell, x):
-        return True
-    if type(cell) in LN_CELLS:
-        return x.device.type != "cpu"
-    return _hoisted_user_cell(cell)
+    return numpy_supports(cell, x) or x.device.type != "cpu"
 
 
 def run(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, State]:

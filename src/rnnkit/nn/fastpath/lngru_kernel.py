@@ -1,44 +1,150 @@
-r"""A faster NumPy LN-GRU time layer: the reference equations with fewer, cheaper array calls.
+r"""A fast NumPy LN-GRU time layer: the reference equations, a few compiled passes per step.
 
 :class:`FastTimeLNGRU` is a drop-in :class:`rnnkit.ref.TimeLNGRU` (same constructor, ``params``
-``[W_ih (3H, D), W_hh (3H, H), b_ih, b_hh, gamma, beta]`` in torch order r, z, n, same
-``forward`` / ``backward`` / ``grads`` / ``dstate0``). Equations (see :mod:`rnnkit.ref.time_gru`,
-LN per gate block over H, eps = 1e-5)::
+in torch order ``[W_ih (3H, D), W_hh (3H, H), b_ih, b_hh, gamma, beta]``, gate blocks r, z, n,
+same ``forward`` / ``backward`` / ``grads`` / ``dstate0``) whose time loops run their
+element-wise work in Numba-compiled passes instead of dozens of NumPy calls. The equations are
+the reference's (:mod:`rnnkit.ref.time_gru`, :mod:`rnnkit.ref.layernorm`, eps = 1e-5; LN per
+gate block over H)::
 
-    gi = W_ih x_t + b_ih,  gh = W_hh h_{t-1} + b_hh                    (B, 3H)
-    r, z = sigmoid(LN_rz(gi_rz + gh_rz))                                 blocks r, z
-    n = tanh(LN_n(gi_n + r * gh_n))
-    h_t = n + z * (h_{t-1} - n)
+    gi = W_ih x_t + b_ih,   gh = W_hh h_{t-1} + b_hh                   (B, 3H), blocks r, z, n
+    r, z = sigmoid(LN_rz(gi_rz + gh_rz))                                blocks r and z
+    n = tanh(LN_n(gi_n + r gh_n))                                       (b_hh_n inside r gh_n)
+    h_t = n + z (h_{t-1} - n)
 
-The speed-ups are those of :mod:`rnnkit.nn.fastpath.lnlstm_kernel` (not yet its centred
-weights): block means by products with a ones/H vector, sigmoid(y) = 0.5 tanh(y/2) + 0.5 with
-the 1/2 folded into gamma and beta (one call for r and z), small per-step products in NumPy
-and the others through torch, reused buffers, ``out=`` everywhere.
+with LN_k(a) = gamma_k xhat_k + beta_k, xhat_k = (a - mean a) rstd_k,
+rstd_k = 1 / sqrt(var a + eps) (xhat and rstd are what ``ln_blocks`` calls n and r).
 
-Backward per step (dh = dhs_t + dh_{t+1 -> t}; n_k, rstd_k the LN's normalised values and
-inverse deviations; D the activation derivatives)::
+Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s style)::
 
-    dy_n = dh (1 - z) (1 - n^2);       da_n = LN_n backward of dy_n
-    dy_r = da_n gh_n r (1 - r);  dy_z = dh (h_{t-1} - n) z (1 - z);  da_rz = LN_rz backward
-    dgi = [da_r, da_z, da_n],  dgh = [da_r, da_z, da_n r]
-    dh_{t-1} = dh z + dgh W_hh
+    gh = h_{t-1} W_hh^T              one product (no bias); before the loop, for all steps:
+                                     A_rz = X W_ih_rz^T + b_ih_rz + b_hh_rz,
+                                     A_n = X W_ih_n^T + b_ih_n
+    _gates_in(...)                   a_rz = A_rz + gh_rz,  gh_n += b_hh_n
+    ln_blocks(a_rz)                  xhat, rstd and z = gamma xhat + beta for blocks r, z
+    sigmoid(z) in place              torch: r, z
+    _candidate_in(...)               a_n = A_n + r gh_n
+    ln_blocks(a_n)                   with gamma', beta' = 2 gamma_n, 2 beta_n
+    sigmoid(z_n) in place            sigmoid(2 y_n)
+    _hidden(...)                     n = tanh(y_n) = 2 sigmoid(2 y_n) - 1,
+                                     h_t = n + z (h_{t-1} - n)
 
-with LN backward ``da = rstd (dy gamma - mean(dy gamma) - n mean(dy gamma n))``; then for all
-steps at once dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi, db_hh = sum dgh,
-dx = dgi W_ih, dgamma = sum dy n, dbeta = sum dy.
+Backward, per step: five compiled calls and one product (dh carried from step t + 1 as the
+product da W_hh and the term dh z, added at the start of the step)::
+
+    _hidden_backward:      dh = dhs_t + dh_{t+1 -> t};  dy_n = dh (1 - z)(1 - n^2)
+                           dy_z = dh (h_{t-1} - n) z (1 - z);  keeps dh z for step t - 1
+    ln_blocks_backward:    da_n from dy_n (block n; dgamma_n += dy_n xhat_n, dbeta_n += dy_n)
+    _reset_backward:       dy_r = da_n gh_n r (1 - r);  dgh_n = da_n r
+    ln_blocks_backward:    da_rz from dy_rz (blocks r, z) into a buffer of its own
+    _join:                 dgh = [da_rz, da_n r]  (a column slice as ln_blocks_backward's
+                           output would take Numba's strided layout: measured 2x slower)
+    dh_{t-1} = dgh W_hh    the product (NumPy when small, else torch; see ``small_product``),
+                           plus dh z at the start of the next step
+
+with LN backward da = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)) per block.
+Then, for all steps at once (dgi = [da_rz, da_n], dgh = [da_rz, da_n r]): dW_ih = dgi^T x,
+dW_hh = dgh^T h_prev, db_ih = sum dgi, db_hh = sum dgh, dx = dgi W_ih. Every call writes into
+buffers reused between calls.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.lnlstm_kernel import LN_EPS, _row_mean, small_product
+from rnnkit.nn.fastpath.jit import JIT, ln_blocks, ln_blocks_backward, small_product
 from rnnkit.ref import TimeLNGRU
 
 
+@numba.njit(**JIT)
+def _gates_in(gh, b_hn, a_rz):  # pragma: no cover - compiled
+    """gh (B, 3H) = h_{t-1} W_hh^T: adds gh_rz to a_rz (B, 2H) and b_hh_n (H,) to gh_n."""
+    B, H2 = a_rz.shape
+    H = H2 // 2
+    for b in range(B):
+        ghrz, ghn, ab = gh[b, :H2], gh[b, H2:], a_rz[b]
+        for j in range(H2):
+            ab[j] += ghrz[j]
+        for j in range(H):
+            ghn[j] += b_hn[j]
+
+
+@numba.njit(**JIT)
+def _candidate_in(s_rz, gh, a_n):  # pragma: no cover - compiled
+    """s_rz (B, 2H): r, z; adds r gh_n to a_n (B, H), which holds gi_n."""
+    B, H = a_n.shape
+    for b in range(B):
+        r, ghn, ab = s_rz[b, :H], gh[b, 2 * H :], a_n[b]
+        for j in range(H):
+            ab[j] += r[j] * ghn[j]
+
+
+@numba.njit(**JIT)
+def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
+    """s_n (B, H): sigmoid(2 y_n); turns it into n = 2 s_n - 1 and writes
+    h (B, H) = n + z (h_prev - n)."""
+    B, H = h.shape
+    one = h.dtype.type(1.0)
+    two = h.dtype.type(2.0)
+    for b in range(B):
+        z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
+        for j in range(H):
+            nb[j] = two * nb[j] - one
+        for j in range(H):
+            hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
+
+
+@numba.njit(**JIT)
+def _hidden_backward(dh_out, dh, dhz, s_rz, n, h_prev, dy_n, dy_rz):  # pragma: no cover
+    """The output part of one step of BPTT (see the module docstring).
+
+    In: dh_out (B, H) = dhs_t, dh (B, H) = da W_hh from step t + 1, dhz (B, H) = dh z from
+    step t + 1; the step's gates s_rz (B, 2H), n and h_{t-1} (B, H). Out: dh becomes the total
+    dh_t, dy_n (B, H), the z block of dy_rz (B, 2H), and dhz = dh_t z for step t - 1."""
+    B, H = dh.shape
+    one = dh.dtype.type(1.0)
+    for b in range(B):
+        z, dyz = s_rz[b, H:], dy_rz[b, H:]
+        dhb, dzb, dob, nb, hp, dyb = dh[b], dhz[b], dh_out[b], n[b], h_prev[b], dy_n[b]
+        for j in range(H):
+            dhb[j] += dob[j] + dzb[j]
+        for j in range(H):
+            dyb[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
+        for j in range(H):
+            dyz[j] = dhb[j] * (hp[j] - nb[j]) * z[j] * (one - z[j])
+        for j in range(H):
+            dzb[j] = dhb[j] * z[j]
+
+
+@numba.njit(**JIT)
+def _reset_backward(da_n, gh, s_rz, dy_rz, dgh):  # pragma: no cover - compiled
+    """da_n (B, H): the gradient w.r.t. a_n; gh (B, 3H) with gh_n including b_hh_n. Writes the
+    r block of dy_rz (B, 2H), dy_r = da_n gh_n r (1 - r), and the n block of dgh (B, 3H),
+    dgh_n = da_n r."""
+    B, H = da_n.shape
+    one = da_n.dtype.type(1.0)
+    for b in range(B):
+        r, ghn, dyr, dghn, dab = s_rz[b, :H], gh[b, 2 * H :], dy_rz[b, :H], dgh[b, 2 * H :], da_n[b]
+        for j in range(H):
+            dyr[j] = dab[j] * ghn[j] * r[j] * (one - r[j])
+        for j in range(H):
+            dghn[j] = dab[j] * r[j]
+
+
+@numba.njit(**JIT)
+def _join(da_rz, dgh):  # pragma: no cover - compiled
+    """Copies da_rz (B, 2H) into the r, z blocks of dgh (B, 3H)."""
+    B, H2 = da_rz.shape
+    for b in range(B):
+        src, dst = da_rz[b], dgh[b, :H2]
+        for j in range(H2):
+            dst[j] = src[j]
+
+
 class FastTimeLNGRU(TimeLNGRU):
-    """Layer-normalised GRU over T steps, the reference's maths with faster loops.
+    """Layer-normalised GRU over T steps, the reference's maths in compiled passes.
 
     ``FastTimeLNGRU(input_size, hidden_size, *, stateful=False, dtype="float32", seed=None)``;
     see the module docstring and :class:`rnnkit.ref.TimeLNGRU` for the interface.
@@ -47,100 +153,47 @@ class FastTimeLNGRU(TimeLNGRU):
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
-        dt = self.dtype
         W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
-        g = gamma.reshape(3, H)  # (3, H)
-        gs = g.copy()
-        gs[:2] *= 0.5  # sigmoid(y) = 0.5 tanh(y / 2) + 0.5 for r, z
-        bs = beta.reshape(3, H).copy()
-        bs[:2] *= 0.5
+        fn = torch.from_numpy
+        g_rz, b_rz = gamma[: 2 * H], beta[: 2 * H]
+        g_n2, b_n2 = 2 * gamma[2 * H :], 2 * beta[2 * H :]  # tanh(y) = 2 sigmoid(2y) - 1
+        b_hn = b_hh[2 * H :]
 
-        GI = self._buf("GI", (T, B, 3 * H))  # W_ih x + b_ih for all steps
-        torch.addmm(
-            torch.from_numpy(b_ih),
-            torch.from_numpy(X.reshape(T * B, D)),
-            torch.from_numpy(W_ih).t(),
-            out=torch.from_numpy(GI).view(T * B, 3 * H),
-        )
-        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh per step
+        X2 = fn(X.reshape(T * B, D))
+        Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z; then a_rz
+        torch.addmm(fn(b_ih[: 2 * H] + b_hh[: 2 * H]), X2, fn(W_ih[: 2 * H]).t(),
+                    out=fn(Arz).view(T * B, 2 * H))
+        An = self._buf("An", (T, B, H))  # W_ih x + b_ih, block n; then a_n
+        torch.addmm(fn(b_ih[2 * H :]), X2, fn(W_ih[2 * H :]).t(), out=fn(An).view(T * B, H))
+        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        N = self._buf("N", (T, B, 3, H))  # normalised pre-activations
-        R = self._buf("R", (T, B, 3, 1))  # rstd per gate block
-        Y = self._buf("Y", (T, B, 3, H))  # gate values r, z, n
-        tmp = self._buf("tmpH", (B, H))
+        Nrz = self._buf("Nrz", (T, B, 2 * H))  # normalised pre-activations, blocks r, z
+        Rrz = self._buf("Rrz", (T, B, 2))  # rstd per block
+        Srz = self._buf("Srz", (T, B, 2 * H))  # gate values r, z
+        Nn = self._buf("Nn", (T, B, H))  # the same for block n
+        Rn = self._buf("Rn", (T, B, 1))
+        Sn = self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
 
-        mean2 = _row_mean(B * 2, H, dt)  # blocks r, z together
-        mean1 = _row_mean(B, H, dt)  # block n
-        # the r, z blocks of a (B, 3, H) are not one (B*2, H) block of rows: keep them apart
-        arz = self._buf("arz", (B, 2, H))
-        sqrz = self._buf("sqrz", (B, 2, H))
-        arz2, sqrz2 = arz.reshape(B * 2, H), sqrz.reshape(B * 2, H)
-        mu_rz2 = self._buf("mu_rz", (B * 2, 1))  # block means, then rstd, of r and z
-        mu_n2 = self._buf("mu_n", (B, 1))  # the same for n
-        an = self._buf("an", (B, H))
-        sqn = self._buf("sqn", (B, H))
-
-        tGH, tHs = torch.from_numpy(GH), torch.from_numpy(Hs)
-        tWhhT = torch.from_numpy(W_hh).t()  # (H, 3H)
-        tbhh = torch.from_numpy(b_hh)
-        WhhT = W_hh.T  # (H, 3H)
+        # per-step tensor views, made once (indexing a tensor costs about 1 us)
+        tGH, tHs = fn(GH).unbind(0), fn(Hs).unbind(0)
+        tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)
+        tWhhT = fn(W_hh).t()  # (H, 3H)
+        WhhT = W_hh.T
         small = small_product(B, H, 3 * H)
-        addmm = torch.addmm
-        mul, add, sub, tanh, sqrt, recip = (
-            np.multiply,
-            np.add,
-            np.subtract,
-            np.tanh,
-            np.sqrt,
-            np.reciprocal,
-        )
-        mu_rz3 = mu_rz2.reshape(B, 2, 1)
         for t in range(T):
             gh = GH[t]  # (B, 3H)
             if small:
-                np.matmul(Hs[t], WhhT, gh)
-                add(gh, b_hh, gh)  # gh = W_hh h + b_hh
+                np.matmul(Hs[t], WhhT, out=gh)
             else:
-                addmm(tbhh, tHs[t], tWhhT, out=tGH[t])
-            gi = GI[t]
-            add(gi[:, : 2 * H].reshape(B, 2, H), gh[:, : 2 * H].reshape(B, 2, H), arz)
-            # LN over the r and z blocks
-            mean2(arz2, mu_rz2)
-            sub(arz, mu_rz3, arz)
-            mul(arz, arz, sqrz)
-            mean2(sqrz2, mu_rz2)  # variance
-            add(mu_rz2, LN_EPS, mu_rz2)
-            sqrt(mu_rz2, mu_rz2)
-            recip(mu_rz2, mu_rz2)  # rstd
-            R[t][:, :2] = mu_rz3
-            n_rz, y_rz = N[t][:, :2], Y[t][:, :2]  # (B, 2, H)
-            mul(arz, mu_rz3, n_rz)
-            mul(n_rz, gs[:2], y_rz)
-            add(y_rz, bs[:2], y_rz)
-            tanh(y_rz, y_rz)
-            mul(y_rz, 0.5, y_rz)
-            add(y_rz, 0.5, y_rz)
-            r, z = Y[t][:, 0], Y[t][:, 1]  # (B, H)
-            # candidate: LN over gi_n + r * gh_n
-            mul(r, gh[:, 2 * H :], an)
-            add(an, gi[:, 2 * H :], an)
-            mean1(an, mu_n2)
-            sub(an, mu_n2, an)
-            mul(an, an, sqn)
-            mean1(sqn, mu_n2)  # variance
-            add(mu_n2, LN_EPS, mu_n2)
-            sqrt(mu_n2, mu_n2)
-            recip(mu_n2, mu_n2)  # rstd
-            R[t][:, 2] = mu_n2
-            n_n, n = N[t][:, 2], Y[t][:, 2]  # (B, H)
-            mul(an, mu_n2, n_n)
-            mul(n_n, gs[2], n)
-            add(n, bs[2], n)
-            tanh(n, n)
-            sub(Hs[t], n, tmp)  # h_t = n + z (h_{t-1} - n)
-            mul(tmp, z, tmp)
-            add(n, tmp, Hs[t + 1])
+                torch.mm(tHs[t], tWhhT, out=tGH[t])
+            _gates_in(gh, b_hn, Arz[t])
+            ln_blocks(Arz[t], g_rz, b_rz, Nrz[t], Rrz[t], Srz[t])
+            torch.sigmoid(tSrz[t], out=tSrz[t])
+            _candidate_in(Srz[t], gh, An[t])
+            ln_blocks(An[t], g_n2, b_n2, Nn[t], Rn[t], Sn[t])
+            torch.sigmoid(tSn[t], out=tSn[t])
+            _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
         self._cache["X"] = X
         return Hs[1:], (Hs[T],)
 
@@ -148,101 +201,50 @@ class FastTimeLNGRU(TimeLNGRU):
         X = self._cache["X"]
         T, B, H = dH.shape
         D = X.shape[2]
-        dt = self.dtype
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
-        g = gamma.reshape(3, H)
-        Hs, GH, N, R, Y = (self._buffers[k] for k in ("Hs", "GH", "N", "R", "Y"))
-        r, z, n = Y[:, :, 0], Y[:, :, 1], Y[:, :, 2]  # (T, B, H) each
-        # per-step factors for all steps at once
-        Fr = self._buf("Fr", (T, B, H))  # gh_n r (1 - r): da_n -> dy_r
-        np.subtract(1, r, out=Fr)
-        Fr *= r
-        Fr *= GH[:, :, 2 * H :]
-        Fz = self._buf("Fz", (T, B, H))  # (h_{t-1} - n) z (1 - z): dh -> dy_z
-        np.subtract(1, z, out=Fz)
-        Fz *= z
-        tmpT = self._buf("tmpT", (T, B, H))
-        np.subtract(Hs[:-1], n, out=tmpT)
-        Fz *= tmpT
-        Fn = self._buf("Fn", (T, B, H))  # (1 - z)(1 - n^2): dh -> dy_n
-        np.multiply(n, n, out=Fn)
-        np.subtract(1, Fn, out=Fn)
-        np.subtract(1, z, out=tmpT)
-        Fn *= tmpT
-
-        dY = self._buf("dY", (T, B, 3, H))  # gradient w.r.t. the LN outputs
-        dGI = self._buf("dGI", (T, B, 3 * H))  # ... w.r.t. gi
-        dGH = self._buf("dGH", (T, B, 3 * H))  # ... w.r.t. gh
-        dh = np.zeros((B, H), dt) if dfinal is None else dfinal[0].copy()
-        dh_next = np.empty((B, H), dt)
-        tmp = self._buf("tmpH", (B, H))
-        dn1 = self._buf("dn1", (B, H))
-        t1 = self._buf("t1", (B, H))
-        m1 = self._buf("m1", (B, 1))
-        m2 = self._buf("m2", (B, 1))
-        dn2 = self._buf("dn2", (B, 2, H))
-        t2 = self._buf("t2", (B, 2, H))
-        p1 = self._buf("p1", (B * 2, 1))
-        p2 = self._buf("p2", (B * 2, 1))
-        dn22, t22 = dn2.reshape(B * 2, H), t2.reshape(B * 2, H)
-        p13, p23 = p1.reshape(B, 2, 1), p2.reshape(B, 2, 1)
-        mean2 = _row_mean(B * 2, H, dt)
-        mean1 = _row_mean(B, H, dt)
+        Hs, GH, Nrz, Rrz, Srz, Nn, Rn, Sn = (
+            self._buffers[k] for k in ("Hs", "GH", "Nrz", "Rrz", "Srz", "Nn", "Rn", "Sn"))
+        dGH = self._buf("dGH", (T, B, 3 * H))  # dgh = [da_rz, da_n r]
+        dRZ = self._buf("dRZ", (T, B, 2 * H))  # da_rz = dgi_rz = dgh_rz
+        dAn = self._buf("dAn", (T, B, H))  # da_n = dgi_n
+        dy_rz = self._buf("dy_rz", (B, 2 * H))  # gradient w.r.t. the LN outputs, blocks r, z
+        dy_n = self._buf("dy_n", (B, H))  # ... block n
+        dhz = self._buf("dhz", (B, H))  # dh z from the step after
+        dhz[...] = 0
+        dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dgamma[...] = 0
+        dbeta[...] = 0
+        g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
+        dg_rz, dg_n, db_rz, db_n = dgamma[: 2 * H], dgamma[2 * H :], dbeta[: 2 * H], dbeta[2 * H :]
+        fn = torch.from_numpy
+        tdGH, tdh, tWhh = fn(dGH).unbind(0), fn(dh), fn(W_hh)
         small = small_product(B, 3 * H, H)
-        tdGH, tWhh, tdh_next = (
-            torch.from_numpy(dGH),
-            torch.from_numpy(W_hh),
-            (torch.from_numpy(dh_next)),
-        )
-        mm = torch.mm
-        mul, add, sub = np.multiply, np.add, np.subtract
         for t in range(T - 1, -1, -1):
-            add(dh, dH[t], dh)
-            dy = dY[t]  # (B, 3, H)
-            di, dg = dGI[t], dGH[t]  # (B, 3H)
-            # candidate block: LN_n backward
-            mul(dh, Fn[t], dy[:, 2])
-            mul(dy[:, 2], g[2], dn1)
-            nn_ = N[t][:, 2]  # (B, H)
-            mean1(dn1, m1)
-            mul(dn1, nn_, t1)
-            mean1(t1, m2)
-            sub(dn1, m1, dn1)
-            mul(nn_, m2, t1)
-            sub(dn1, t1, dn1)
-            da_n = di[:, 2 * H :]
-            mul(dn1, R[t][:, 2], da_n)
-            mul(da_n, r[t], dg[:, 2 * H :])
-            # r, z blocks: LN_rz backward
-            mul(da_n, Fr[t], dy[:, 0])
-            mul(dh, Fz[t], dy[:, 1])
-            mul(dy[:, :2], g[:2], dn2)
-            nrz = N[t][:, :2]  # (B, 2, H)
-            mean2(dn22, p1)
-            mul(dn2, nrz, t2)
-            mean2(t22, p2)
-            sub(dn2, p13, dn2)
-            mul(nrz, p23, t2)
-            sub(dn2, t2, dn2)
-            da_rz = di[:, : 2 * H].reshape(B, 2, H)
-            mul(dn2, R[t][:, :2], da_rz)
-            dg[:, : 2 * H] = di[:, : 2 * H]
+            _hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
+            ln_blocks_backward(dy_n, Nn[t], Rn[t], g_n, dAn[t], dg_n, db_n)
+            _reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])
+            ln_blocks_backward(dy_rz, Nrz[t], Rrz[t], g_rz, dRZ[t], dg_rz, db_rz)
+            _join(dRZ[t], dGH[t])
             if small:
-                np.matmul(dg, W_hh, dh_next)  # dgh W_hh
+                np.matmul(dGH[t], W_hh, out=dh)  # dgh W_hh; dh z is added next step
             else:
-                mm(tdGH[t], tWhh, out=tdh_next)
-            mul(dh, z[t], tmp)
-            add(dh_next, tmp, dh)  # dh_{t-1}
+                torch.mm(tdGH[t], tWhh, out=tdh)
+        dh += dhz  # dh_0
 
-        GH3 = 3 * H
-        tdi = torch.from_numpy(dGI).view(T * B, GH3)  # (T*B, 3H)
-        tdg = tdGH.view(T * B, GH3)
-        self.grads[0][...] = torch.mm(tdi.t(), torch.from_numpy(X.reshape(T * B, D))).numpy()
-        self.grads[1][...] = torch.mm(tdg.t(), torch.from_numpy(Hs[:-1].reshape(T * B, H))).numpy()
-        self.grads[2][...] = tdi.sum(0).numpy()
-        self.grads[3][...] = tdg.sum(0).numpy()
-        tdy = torch.from_numpy(dY.reshape(T * B, GH3))
-        self.grads[4][...] = (tdy * torch.from_numpy(N.reshape(T * B, GH3))).sum(0).numpy()
-        self.grads[5][...] = tdy.sum(0).numpy()
-        dX = torch.mm(tdi, torch.from_numpy(W_ih)).numpy().reshape(T, B, D)  # (T, B, D)
-        return dX, (dh,)
+        tdgh = fn(dGH).view(T * B, 3 * H)  # (T*B, 3H)
+        tdrz = fn(dRZ).view(T * B, 2 * H)  # da_rz = dgi_rz = dgh_rz
+        tdan = fn(dAn).view(T * B, H)  # da_n = dgi_n
+        tX = fn(X.reshape(T * B, D))
+        dW_ih = fn(self.grads[0])
+        torch.mm(tdrz.t(), tX, out=dW_ih[: 2 * H])  # dW_ih (3H, D), blocks r, z
+        torch.mm(tdan.t(), tX, out=dW_ih[2 * H :])  # ... block n
+        torch.mm(tdgh.t(), fn(Hs[:-1].reshape(T * B, H)), out=fn(self.grads[1]))  # dW_hh
+        db_ih = fn(self.grads[2])
+        torch.sum(tdrz, 0, out=db_ih[: 2 * H])
+        torch.sum(tdan, 0, out=db_ih[2 * H :])
+        torch.sum(tdgh, 0, out=fn(self.grads[3]))  # db_hh
+        tW_ih = fn(W_ih)
+        dX = torch.mm(tdrz, tW_ih[: 2 * H])  # (T*B, D)
+        dX.addmm_(tdan, tW_ih[2 * H :])
+        return dX.numpy().reshape(T, B, D), (dh,)

@@ -9,9 +9,10 @@ with the autograd loop to rounding (tests/nn/test_fastpath.py).
 
 Kernels (one per cell class; exact class match, a subclass may change the step):
 
-    LNSimpleRNNCell -> rnnkit.ref.TimeLNRNN(nonlinearity=cell.nonlinearity)
-    LNLSTMCell      -> FastTimeLNLSTM (rnnkit.nn.fastpath.lnlstm_kernel: the reference maths
-                       with fewer, cheaper array calls)
+    LNSimpleRNNCell -> FastTimeLNRNN(nonlinearity=cell.nonlinearity)
+                       (rnnkit.nn.fastpath.lnrnn_kernel: the reference maths in a few
+                       Numba-compiled passes per step, see rnnkit.nn.fastpath.jit)
+    LNLSTMCell      -> FastTimeLNLSTM (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
     LNGRUCell       -> FastTimeLNGRU (rnnkit.nn.fastpath.lngru_kernel, likewise)
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
@@ -32,22 +33,38 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.cells import Cell, State
-from rnnkit.nn.fastpath.lngru_kernel import FastTimeLNGRU
-from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
 from rnnkit.nn.ln_cells import LNGRUCell, LNLSTMCell, LNSimpleRNNCell
-from rnnkit.ref import TimeLNRNN
 
 DTYPES = (torch.float32, torch.float64)
 
-KernelFactory = Callable[[Any, str], Any]
 
-#: cell class -> function (cell, "float32" | "float64") -> a fresh reference time layer
-KERNELS: dict[type, KernelFactory] = {
-    LNSimpleRNNCell: lambda c, dt: TimeLNRNN(
-        c.input_size, c.hidden_size, nonlinearity=c.nonlinearity, dtype=dt, seed=0
-    ),
-    LNLSTMCell: lambda c, dt: FastTimeLNLSTM(c.input_size, c.hidden_size, dtype=dt, seed=0),
-    LNGRUCell: lambda c, dt: FastTimeLNGRU(c.input_size, c.hidden_size, dtype=dt, seed=0),
+# The kernel modules import Numba (half a second) and load or compile their functions: they are
+# imported on first use, so that ``import rnnkit.nn`` pays for neither.
+def _lnrnn(cell: LNSimpleRNNCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.lnrnn_kernel import FastTimeLNRNN
+
+    return FastTimeLNRNN(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity,
+                         dtype=dtype, seed=0)
+
+
+def _lnlstm(cell: LNLSTMCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
+
+    return FastTimeLNLSTM(cell.input_size, cell.hidden_size, dtype=dtype, seed=0)
+
+
+def _lngru(cell: LNGRUCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.lngru_kernel import FastTimeLNGRU
+
+    return FastTimeLNGRU(cell.input_size, cell.hidden_size, dtype=dtype, seed=0)
+
+
+#: cell class -> function (cell, "float32" | "float64") -> a fresh time layer with the
+#: reference's interface
+KERNELS: dict[type, Callable[[Any, str], Any]] = {
+    LNSimpleRNNCell: _lnrnn,
+    LNLSTMCell: _lnlstm,
+    LNGRUCell: _lngru,
 }
 
 #: cell -> {dtype name: idle kernel layers}; entries vanish with their cell

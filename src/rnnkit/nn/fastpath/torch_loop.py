@@ -1,8 +1,7 @@
 r"""The fast path off the CPU kernels: a time-major autograd loop with the input projection hoisted.
 
 Used for layer-normalised cells on devices other than the CPU (CUDA: PyTorch kernels, no
-NumPy) and for user-defined cells that split their step into ``project_input`` and ``step``
-(the :class:`~rnnkit.nn.cells.Cell` hooks)::
+NumPy), through the :class:`~rnnkit.nn.cells.Cell` hooks ``project_input`` and ``step``::
 
     p = cell.project_input(x)                 # (B, T, D) -> (B, T, P): one product for all T
     p = p.transpose(0, 1).contiguous()        # (T, B, P): every step reads contiguous rows
@@ -10,7 +9,8 @@ NumPy) and for user-defined cells that split their step into ``project_input`` a
         h_t, state = cell.step(p[t], state)   # (B, H)
     hs = stack(h_1 .. h_T, dim=1)             # (B, T, H)
 
-It computes exactly what the loop path computes; gradients come from autograd.
+It computes exactly what the loop path computes; gradients come from autograd. Untested on a
+GPU so far (tests run it on the CPU).
 """
 
 from __future__ import annotations

@@ -1,0 +1,113 @@
+r"""What the compiled fast-path kernels share: Numba options, layer norm per gate block, and
+where a per-step product runs.
+
+The kernels of :mod:`~rnnkit.nn.fastpath.lnlstm_kernel` and
+:mod:`~rnnkit.nn.fastpath.lngru_kernel` are Numba functions over NumPy arrays that share memory
+with torch tensors. Each is written as a sequence of short loops over one row's H entries, each
+loop touching few arrays: LLVM vectorises such loops, while one loop over many arrays it leaves
+scalar (it cannot prove that they do not overlap; measured 2-3x slower per step). Arrays are
+passed C-contiguous: a column slice such as ``a[:, :2*H]`` compiles to Numba's strided layout,
+measured up to 2x slower. The
+transcendental functions (sigmoid, tanh) stay in torch, between the kernels: Numba's ``exp``
+and ``tanh`` are scalar libm calls, 5-10x slower than torch's vectorised ones, and torch's
+sigmoid is about 3x faster than its tanh on the CPUs measured here, so tanh is computed as
+tanh(y) = 2 sigmoid(2y) - 1.
+
+Layer norm of G gate blocks of H entries (the reference's :mod:`rnnkit.ref.layernorm`)::
+
+    n_k = (a_k - mean a_k) r_k,  r_k = 1 / sqrt(var a_k + eps);  z_k = gamma_k n_k + beta_k
+    da_k = r_k (dy_k gamma_k - mean(dy_k gamma_k) - n_k mean(dy_k gamma_k n_k))
+
+Compiled functions are cached on disk (``cache=True``): the first call on a new installation
+compiles each once per dtype (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from rnnkit.ref.layernorm import LN_EPS
+
+#: compile options: no Python error checks in the arithmetic, and float reassociation so that
+#: LLVM vectorises the block sums
+JIT = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "fastmath": {"reassoc", "contract", "nsz"},
+}
+#: above this many multiply-adds NumPy's matrix product may start OpenBLAS threads
+#: (OpenBLAS' SMP threshold 65536 times its default 4)
+_NUMPY_GEMM_MAX = 262144
+
+
+def small_product(m: int, k: int, n: int) -> bool:
+    """Whether an (m, k) @ (k, n) product runs on one thread in NumPy (OpenBLAS). Small
+    per-step products go there: torch would open a parallel region for them, and on a busy
+    machine waiting for the second thread costs more than the product. Larger ones, and the
+    products over all steps, go through torch (its own thread pool), so OpenBLAS never starts
+    threads that would fight torch's for the cores."""
+    return m * k * n <= _NUMPY_GEMM_MAX
+
+
+@numba.njit(**JIT)
+def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
+    """Layer norm of each of the G = r.shape[1] blocks of the rows of a (B, G*H).
+
+    Writes n (B, G*H), r (B, G) and z = gamma n + beta (B, G*H); gamma, beta (G*H,)."""
+    B, G = r.shape
+    H = a.shape[1] // G
+    zero = a.dtype.type(0.0)
+    one = a.dtype.type(1.0)
+    inv_h = a.dtype.type(1.0 / H)
+    eps = a.dtype.type(LN_EPS)
+    for b in range(B):
+        for k in range(G):
+            lo, hi = k * H, (k + 1) * H
+            ab, nb, zb, gk, bk = a[b, lo:hi], n[b, lo:hi], z[b, lo:hi], gamma[lo:hi], beta[lo:hi]
+            s = zero
+            for j in range(H):
+                s += ab[j]
+            mean = s * inv_h
+            v = zero
+            for j in range(H):
+                v += (ab[j] - mean) * (ab[j] - mean)
+            rstd = one / np.sqrt(v * inv_h + eps)
+            r[b, k] = rstd
+            for j in range(H):
+                nb[j] = (ab[j] - mean) * rstd
+            for j in range(H):
+                zb[j] = gk[j] * nb[j] + bk[j]
+
+
+@numba.njit(**JIT)
+def ln_blocks_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover - compiled
+    """Backward of :func:`ln_blocks` for dy (B, G*H), the gradient w.r.t. z.
+
+    Writes da (B, G*H), the gradient w.r.t. a; adds sum over rows of dy n to dgamma and of dy
+    to dbeta (G*H,)."""
+    B, G = r.shape
+    H = dy.shape[1] // G
+    zero = dy.dtype.type(0.0)
+    inv_h = dy.dtype.type(1.0 / H)
+    for b in range(B):
+        for k in range(G):
+            lo, hi = k * H, (k + 1) * H
+            dyk, nk, gk, dak = dy[b, lo:hi], n[b, lo:hi], gamma[lo:hi], da[b, lo:hi]
+            m1 = zero
+            m2 = zero
+            for j in range(H):
+                m1 += dyk[j] * gk[j]
+            for j in range(H):
+                m2 += dyk[j] * gk[j] * nk[j]
+            m1 *= inv_h
+            m2 *= inv_h
+            rk = r[b, k]
+            for j in range(H):
+                dak[j] = rk * (dyk[j] * gk[j] - m1 - nk[j] * m2)
+        dyb, nb = dy[b], n[b]
+        for j in range(G * H):
+            dgamma[j] += dyb[j] * nb[j]
+        for j in range(G * H):
+            dbeta[j] += dyb[j]

@@ -1,0 +1,163 @@
+r"""A fast NumPy LN-RNN time layer: the reference equations, a few compiled passes per step.
+
+:class:`FastTimeLNRNN` is a drop-in :class:`rnnkit.ref.TimeLNRNN` (same constructor, with
+``nonlinearity`` "tanh" or "relu"; ``params`` in torch order
+``[W_ih (H, D), W_hh (H, H), b_ih, b_hh, gamma, beta]``, same ``forward`` / ``backward`` /
+``grads`` / ``dstate0``) whose time loops run their element-wise work in Numba-compiled passes
+instead of several NumPy calls. The equations are the reference's (:mod:`rnnkit.ref.time_rnn`,
+:mod:`rnnkit.ref.layernorm`, eps = 1e-5; one LN block over H)::
+
+    a   = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}                           (B, H)
+    n   = (a - mean a) * r,   r = 1 / sqrt(var a + eps);   y = gamma n + beta
+    h_t = tanh(y)   or   relu(y)
+
+Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s style)::
+
+    a = A_t + h_{t-1} W_hh^T         one product; A = X W_ih^T + b for all steps before the loop
+    ln_blocks(a)                     n, r and z = gamma' n + beta', written as h_t
+    tanh:  sigmoid(z) in place       torch; gamma', beta' = 2 gamma, 2 beta
+           _tanh_out(h_t)            tanh(y) = 2 sigmoid(2y) - 1
+    relu:  _relu_out(h_t)            max(z, 0); gamma', beta' = gamma, beta
+
+Backward, per step: two compiled calls and one product::
+
+    _act_backward:       dh = dhs_t + dh_{t+1 -> t};  dy = dh (1 - h_t^2)  or  dh [h_t > 0]
+    ln_blocks_backward:  da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))
+                         dgamma += dy n,  dbeta += dy
+    dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``small_product``)
+
+then, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih.
+Every call writes into buffers reused between calls.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+from rnnkit.nn.fastpath.jit import JIT, ln_blocks, ln_blocks_backward, small_product
+from rnnkit.ref import TimeLNRNN
+
+
+@numba.njit(**JIT)
+def _tanh_out(h):  # pragma: no cover - compiled
+    """h (B, H): sigmoid(2 y); turns it into tanh(y) = 2 h - 1."""
+    B, H = h.shape
+    one = h.dtype.type(1.0)
+    two = h.dtype.type(2.0)
+    for b in range(B):
+        hb = h[b]
+        for j in range(H):
+            hb[j] = two * hb[j] - one
+
+
+@numba.njit(**JIT)
+def _relu_out(h):  # pragma: no cover - compiled
+    """h (B, H): y; turns it into relu(y) = max(y, 0)."""
+    B, H = h.shape
+    zero = h.dtype.type(0.0)
+    for b in range(B):
+        hb = h[b]
+        for j in range(H):
+            hb[j] = max(hb[j], zero)
+
+
+@numba.njit(**JIT)
+def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
+    """dh (B, H) from step t + 1 becomes the total dh_t = dh + dh_out; writes
+    dy = dh (1 - h^2) (tanh) or dh [h > 0] (relu), h the step's output."""
+    B, H = dh.shape
+    zero = dh.dtype.type(0.0)
+    one = dh.dtype.type(1.0)
+    for b in range(B):
+        dhb, dob, hb, dyb = dh[b], dh_out[b], h[b], dy[b]
+        for j in range(H):
+            dhb[j] += dob[j]
+        if relu:
+            for j in range(H):
+                dyb[j] = dhb[j] if hb[j] > zero else zero
+        else:
+            for j in range(H):
+                dyb[j] = dhb[j] * (one - hb[j] * hb[j])
+
+
+class FastTimeLNRNN(TimeLNRNN):
+    """Layer-normalised Elman RNN over T steps, the reference's maths in compiled passes.
+
+    ``FastTimeLNRNN(input_size, hidden_size, *, nonlinearity="tanh", stateful=False,
+    dtype="float32", seed=None)``; see the module docstring and :class:`rnnkit.ref.TimeLNRNN`
+    for the interface.
+    """
+
+    def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
+        T, B, D = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
+        fn = torch.from_numpy
+        relu = self.nonlinearity == "relu"
+        if relu:
+            g, bt = gamma, beta
+        else:  # tanh(y) = 2 sigmoid(2y) - 1
+            g, bt = 2 * gamma, 2 * beta
+
+        A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then a
+        torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
+                    out=fn(A).view(T * B, H))
+        Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
+        N = self._buf("N", (T, B, H))  # normalised pre-activations n
+        R = self._buf("R", (T, B, 1))  # rstd
+        hW = self._buf("hW", (B, H))
+        Hs[0] = s0[0]
+
+        # per-step tensor views, made once (indexing a tensor costs about 1 us)
+        tA, tHs = fn(A).unbind(0), fn(Hs).unbind(0)
+        tWhhT = fn(W_hh).t()  # (H, H)
+        WhhT = W_hh.T
+        small = small_product(B, H, H)
+        for t in range(T):
+            a = A[t]  # (B, H)
+            if small:
+                np.matmul(Hs[t], WhhT, out=hW)
+                a += hW
+            else:
+                tA[t].addmm_(tHs[t], tWhhT)
+            ln_blocks(a, g, bt, N[t], R[t], Hs[t + 1])
+            if relu:
+                _relu_out(Hs[t + 1])
+            else:
+                torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
+                _tanh_out(Hs[t + 1])
+        self._cache["X"] = X
+        return Hs[1:], (Hs[T],)
+
+    def _backward_tm(self, dH: np.ndarray, dfinal):
+        X = self._cache["X"]
+        T, B, H = dH.shape
+        D = X.shape[2]
+        W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
+        Hs, N, R = (self._buffers[k] for k in ("Hs", "N", "R"))
+        dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
+        dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
+        dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dgamma[...] = 0
+        dbeta[...] = 0
+        relu = self.nonlinearity == "relu"
+        fn = torch.from_numpy
+        tdA, tdh, tWhh = fn(dA).unbind(0), fn(dh), fn(W_hh)
+        small = small_product(B, H, H)
+        for t in range(T - 1, -1, -1):
+            _act_backward(dH[t], dh, Hs[t + 1], dy, relu)
+            ln_blocks_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
+            if small:
+                np.matmul(dA[t], W_hh, out=dh)  # dh_{t-1} = da W_hh
+            else:
+                torch.mm(tdA[t], tWhh, out=tdh)
+        tda = fn(dA).view(T * B, H)  # (T*B, H)
+        torch.mm(tda.t(), fn(X.reshape(T * B, D)), out=fn(self.grads[0]))  # dW_ih (H, D)
+        torch.mm(tda.t(), fn(Hs[:-1].reshape(T * B, H)), out=fn(self.grads[1]))  # dW_hh
+        torch.sum(tda, 0, out=fn(self.grads[2]))  # db_ih
+        self.grads[3][...] = self.grads[2]
+        dX = torch.mm(tda, fn(W_ih)).numpy().reshape(T, B, D)  # (T, B, D)
+        return dX, (dh,)
