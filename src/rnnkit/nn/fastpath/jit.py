@@ -55,7 +55,8 @@ def small_product(m: int, k: int, n: int) -> bool:
 def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
     """Layer norm of each of the G = r.shape[1] blocks of the rows of a (B, G*H).
 
-    Writes n (B, G*H), r (B, G) and z = gamma n + beta (B, G*H); gamma, beta (G*H,)."""
+    Writes n (B, G*H), r (B, G) and z = gamma n + beta (B, G*H); gamma, beta (G*H,). n may be
+    a itself (a is then normalised in place: the kernels keep no separate copy of n)."""
     B, G = r.shape
     H = a.shape[1] // G
     zero = a.dtype.type(0.0)

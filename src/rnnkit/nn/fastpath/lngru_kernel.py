@@ -160,17 +160,15 @@ class FastTimeLNGRU(TimeLNGRU):
         b_hn = b_hh[2 * H :]
 
         X2 = fn(X.reshape(T * B, D))
-        Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z; then a_rz
+        Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z; a_rz; n_rz
         torch.addmm(fn(b_ih[: 2 * H] + b_hh[: 2 * H]), X2, fn(W_ih[: 2 * H]).t(),
                     out=fn(Arz).view(T * B, 2 * H))
-        An = self._buf("An", (T, B, H))  # W_ih x + b_ih, block n; then a_n
+        An = self._buf("An", (T, B, H))  # W_ih x + b_ih, block n; then a_n, then n_n
         torch.addmm(fn(b_ih[2 * H :]), X2, fn(W_ih[2 * H :]).t(), out=fn(An).view(T * B, H))
         GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        Nrz = self._buf("Nrz", (T, B, 2 * H))  # normalised pre-activations, blocks r, z
         Rrz = self._buf("Rrz", (T, B, 2))  # rstd per block
         Srz = self._buf("Srz", (T, B, 2 * H))  # gate values r, z
-        Nn = self._buf("Nn", (T, B, H))  # the same for block n
         Rn = self._buf("Rn", (T, B, 1))
         Sn = self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
@@ -188,10 +186,10 @@ class FastTimeLNGRU(TimeLNGRU):
             else:
                 torch.mm(tHs[t], tWhhT, out=tGH[t])
             _gates_in(gh, b_hn, Arz[t])
-            ln_blocks(Arz[t], g_rz, b_rz, Nrz[t], Rrz[t], Srz[t])
+            ln_blocks(Arz[t], g_rz, b_rz, Arz[t], Rrz[t], Srz[t])  # a_rz becomes n_rz
             torch.sigmoid(tSrz[t], out=tSrz[t])
             _candidate_in(Srz[t], gh, An[t])
-            ln_blocks(An[t], g_n2, b_n2, Nn[t], Rn[t], Sn[t])
+            ln_blocks(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
             torch.sigmoid(tSn[t], out=tSn[t])
             _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
         self._cache["X"] = X
@@ -203,7 +201,7 @@ class FastTimeLNGRU(TimeLNGRU):
         D = X.shape[2]
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
         Hs, GH, Nrz, Rrz, Srz, Nn, Rn, Sn = (
-            self._buffers[k] for k in ("Hs", "GH", "Nrz", "Rrz", "Srz", "Nn", "Rn", "Sn"))
+            self._buffers[k] for k in ("Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn"))
         dGH = self._buf("dGH", (T, B, 3 * H))  # dgh = [da_rz, da_n r]
         dRZ = self._buf("dRZ", (T, B, 2 * H))  # da_rz = dgi_rz = dgh_rz
         dAn = self._buf("dAn", (T, B, H))  # da_n = dgi_n

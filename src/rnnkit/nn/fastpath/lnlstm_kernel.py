@@ -125,12 +125,11 @@ class FastTimeLNLSTM(TimeLNLSTM):
         gamma2[2 * H : 3 * H] *= 2
         beta2[2 * H : 3 * H] *= 2
 
-        A = self._buf("A", (T, B, 4 * H))  # W_ih x + b for all steps, then a
+        A = self._buf("A", (T, B, 4 * H))  # W_ih x + b for all steps, then a, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
                     out=fn(A).view(T * B, 4 * H))
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
         Cs = self._buf("Cs", (T + 1, B, H))  # Cs[t] = c_t
-        N = self._buf("N", (T, B, 4 * H))  # normalised pre-activations n
         R = self._buf("R", (T, B, 4))  # rstd per gate block
         S = self._buf("S", (T, B, 4 * H))  # gate values i, f, g, o
         TC = self._buf("TC", (T, B, H))  # tanh(c_t)
@@ -149,7 +148,7 @@ class FastTimeLNLSTM(TimeLNLSTM):
                 a += Hs[t] @ WhhT
             else:
                 tA[t].addmm_(tHs[t], tWhhT)
-            ln_blocks(a, gamma2, beta2, N[t], R[t], S[t])
+            ln_blocks(a, gamma2, beta2, a, R[t], S[t])  # a becomes n
             torch.sigmoid(tS[t], out=tS[t])
             _cell(S[t], Cs[t], Cs[t + 1], U)
             torch.sigmoid(tU, out=tU)
@@ -162,7 +161,7 @@ class FastTimeLNLSTM(TimeLNLSTM):
         T, B, H = dH.shape
         D = X.shape[2]
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
-        Hs, Cs, N, R, S, TC = (self._buffers[k] for k in ("Hs", "Cs", "N", "R", "S", "TC"))
+        Hs, Cs, N, R, S, TC = (self._buffers[k] for k in ("Hs", "Cs", "A", "R", "S", "TC"))
         dA = self._buf("dA", (T, B, 4 * H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, 4 * H))
         dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()

@@ -101,11 +101,10 @@ class FastTimeLNRNN(TimeLNRNN):
         else:  # tanh(y) = 2 sigmoid(2y) - 1
             g, bt = 2 * gamma, 2 * beta
 
-        A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then a
+        A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then a, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
                     out=fn(A).view(T * B, H))
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        N = self._buf("N", (T, B, H))  # normalised pre-activations n
         R = self._buf("R", (T, B, 1))  # rstd
         hW = self._buf("hW", (B, H))
         Hs[0] = s0[0]
@@ -122,7 +121,7 @@ class FastTimeLNRNN(TimeLNRNN):
                 a += hW
             else:
                 tA[t].addmm_(tHs[t], tWhhT)
-            ln_blocks(a, g, bt, N[t], R[t], Hs[t + 1])
+            ln_blocks(a, g, bt, a, R[t], Hs[t + 1])  # a becomes n
             if relu:
                 _relu_out(Hs[t + 1])
             else:
@@ -136,7 +135,7 @@ class FastTimeLNRNN(TimeLNRNN):
         T, B, H = dH.shape
         D = X.shape[2]
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
-        Hs, N, R = (self._buffers[k] for k in ("Hs", "N", "R"))
+        Hs, N, R = (self._buffers[k] for k in ("Hs", "A", "R"))
         dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
         dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
