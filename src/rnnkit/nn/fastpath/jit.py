@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import torch
 
 from rnnkit.ref.layernorm import LN_EPS
 
@@ -49,6 +50,24 @@ def small_product(m: int, k: int, n: int) -> bool:
     products over all steps, go through torch (its own thread pool), so OpenBLAS never starts
     threads that would fight torch's for the cores."""
     return m * k * n <= _NUMPY_GEMM_MAX
+
+
+def input_and_weight_grads(dA: np.ndarray, X: np.ndarray, H_prev: np.ndarray, W_ih: np.ndarray,
+                           grads: list[np.ndarray]) -> np.ndarray:
+    """The products over all steps for a cell whose pre-activation is one sum
+    a = W_ih x + b_ih + W_hh h_{t-1} + b_hh (LN-RNN, LN-LSTM), in torch.
+
+    From da (T, B, G*H), x (T, B, D) and h_{t-1} (T, B, H), writes dW_ih = da^T x,
+    dW_hh = da^T h_prev and db_ih = db_hh = sum da into ``grads[:4]``; returns dx = da W_ih
+    (T, B, D)."""
+    T, B, GH = dA.shape
+    fn = torch.from_numpy
+    da = fn(dA).view(T * B, GH)  # (T*B, G*H)
+    torch.mm(da.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
+    torch.mm(da.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
+    torch.sum(da, 0, out=fn(grads[2]))  # db_ih
+    grads[3][...] = grads[2]
+    return torch.mm(da, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
 
 
 @numba.njit(**JIT)

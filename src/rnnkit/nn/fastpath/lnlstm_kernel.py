@@ -44,7 +44,13 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import JIT, ln_blocks, ln_blocks_backward, small_product
+from rnnkit.nn.fastpath.jit import (
+    JIT,
+    input_and_weight_grads,
+    ln_blocks,
+    ln_blocks_backward,
+    small_product,
+)
 from rnnkit.ref import TimeLNLSTM
 
 
@@ -159,7 +165,6 @@ class FastTimeLNLSTM(TimeLNLSTM):
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
         T, B, H = dH.shape
-        D = X.shape[2]
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
         Hs, Cs, N, R, S, TC = (self._buffers[k] for k in ("Hs", "Cs", "A", "R", "S", "TC"))
         dA = self._buf("dA", (T, B, 4 * H))  # gradient w.r.t. the pre-activations a
@@ -179,10 +184,5 @@ class FastTimeLNLSTM(TimeLNLSTM):
                 np.matmul(dA[t], W_hh, out=dh)  # dh_{t-1} = da W_hh
             else:
                 torch.mm(tdA[t], tWhh, out=tdh)
-        tda = fn(dA).view(T * B, 4 * H)  # (T*B, 4H)
-        torch.mm(tda.t(), fn(X.reshape(T * B, D)), out=fn(self.grads[0]))  # dW_ih (4H, D)
-        torch.mm(tda.t(), fn(Hs[:-1].reshape(T * B, H)), out=fn(self.grads[1]))  # dW_hh
-        torch.sum(tda, 0, out=fn(self.grads[2]))  # db_ih
-        self.grads[3][...] = self.grads[2]
-        dX = torch.mm(tda, fn(W_ih)).numpy().reshape(T, B, D)  # (T, B, D)
+        dX = input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)  # (T, B, D)
         return dX, (dh, dc)
