@@ -107,27 +107,28 @@ class FastTimeLNRNN(TimeLNRNN):
         else:  # tanh(y) = 2 sigmoid(2y) - 1
             g, bt = 2 * gamma, 2 * beta
 
-        A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then a, then n
+        A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
                     out=fn(A).view(T * B, H))
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
         R = self._buf("R", (T, B, 1))  # rstd
-        hW = self._buf("hW", (B, H))
+        a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
 
         # per-step tensor views, made once (indexing a tensor costs about 1 us)
-        tA, tHs = fn(A).unbind(0), fn(Hs).unbind(0)
+        tA, tHs, ta = fn(A).unbind(0), fn(Hs).unbind(0), fn(a)
         tWhhT = fn(W_hh).t()  # (H, H)
         WhhT = W_hh.T
         small = small_product(B, H, H)
         for t in range(T):
-            a = A[t]  # (B, H)
+            # a = A_t + h W_hh^T into a cache-warm buffer (faster than adding into A_t in place
+            # at large B); LN then writes n over A_t
             if small:
-                np.matmul(Hs[t], WhhT, out=hW)
-                a += hW
+                np.matmul(Hs[t], WhhT, out=a)
+                a += A[t]
             else:
-                tA[t].addmm_(tHs[t], tWhhT)
-            ln_blocks(a, g, bt, a, R[t], Hs[t + 1])  # a becomes n
+                torch.addmm(tA[t], tHs[t], tWhhT, out=ta)
+            ln_blocks(a, g, bt, A[t], R[t], Hs[t + 1])
             if relu:
                 _relu_out(Hs[t + 1])
             else:
