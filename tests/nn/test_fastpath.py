@@ -33,7 +33,7 @@ from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
 from rnnkit.nn.fastpath.lnrnn_kernel import FastTimeLNRNN
 from rnnkit.nn.fastpath.torch_loop import run_torch
 
-from .helpers import fields, rel
+from .helpers import fields, randomise_ln_, rel, weighted_loss
 
 B, T, D, H = 3, 5, 4, 6
 TOL = 1e-10
@@ -406,5 +406,56 @@ def test_layer_records_fast_path_and_forced_path() -> None:
     x = torch.randn(B, T, D)
     layer(x)
     assert layer.last_path == "fast"
-    layer(x, lengths=[T, T - 1, 2])  # variable lengths: the loop
+    layer(x, lengths=[T, T - 1, 2])  # variable lengths: the CPU kernels take them too
+    assert layer.last_path == "fast"
+    layer.path = "loop"
+    layer(x)
     assert layer.last_path == "loop"
+
+
+@pytest.mark.parametrize("kind", sorted(LN_KINDS))
+def test_variable_lengths_on_fast_path_equal_loop(kind: str) -> None:
+    """A right-padded batch, two layers, both directions: outputs (zero at padded steps), each
+    row's final state and every gradient equal the autograd loop's, which masks every step."""
+    _, layer_cls, _, kwargs = LN_KINDS[kind]
+    torch.manual_seed(8)
+    opts = {"return_sequences": True, "return_state": True, **kwargs}
+    fast = layer_cls(D, H, 2, bidirectional=True, **opts).double()
+    loop = layer_cls(D, H, 2, bidirectional=True, path="loop", **opts).double()
+    for cell in fast.cells:
+        randomise_ln_(cell)
+    loop.load_state_dict(fast.state_dict())
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(4, T, D, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([T, 2, 1, T - 1])
+    results = []
+    for layer in (fast, loop):
+        xr = x.clone().requires_grad_(True)
+        out, state = layer(xr, lengths=lengths)
+        g = torch.Generator().manual_seed(10)
+        loss = weighted_loss(out, state, g)
+        results.append((out, fields(state), torch.autograd.grad(loss, [xr, *layer.parameters()])))
+    assert fast.last_path == "fast" and loop.last_path == "loop"
+    (out_f, st_f, g_f), (out_l, st_l, g_l) = results
+    assert rel(out_f, out_l) < TOL
+    assert out_f[1, 2:].abs().max() == 0 and out_f[2, 1:].abs().max() == 0
+    for a, b in zip(st_f, st_l, strict=True):
+        assert rel(a, b) < TOL
+    for a, b in zip(g_f, g_l, strict=True):
+        assert rel(a, b) < TOL
+    assert g_f[0][2, 1:].abs().max() == 0  # nothing flows into padded inputs
+
+
+def test_padded_row_equals_the_sequence_alone() -> None:
+    """Row b of a padded batch on the fast path == sequence b run alone, final state included."""
+    cell = make_cell("lnlstm")
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(3, T, D, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([2, T, 4])
+    hs, (h, c) = fastpath.run(cell, x, cell.initial_state(3), lengths)
+    for b, n in enumerate(lengths.tolist()):
+        hb, (hb_last, cb_last) = fastpath.run(cell, x[b : b + 1, :n], cell.initial_state(1))
+        assert rel(hs[b, :n], hb[0]) < TOL
+        assert rel(h[b], hb_last[0]) < TOL and rel(c[b], cb_last[0]) < TOL
+        if n < T:
+            assert hs[b, n:].abs().max().item() == 0

@@ -19,9 +19,9 @@ Paths (``layer.last_path`` records the one that ran):
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run on
   torch.nn's kernel (cuDNN / oneDNN), variable lengths packed internally (rnnkit.nn.fused);
 - ``"fast"``: layer-normalised cells, which torch has no kernel for, one layer and direction at
-  a time, for full-length batches without recurrent dropout: on CPU (float32 / float64)
+  a time, without recurrent dropout: on CPU (float32 / float64, variable lengths included)
   compiled NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``; on other
-  devices a time-major torch loop (``rnnkit.nn.fastpath``);
+  devices, for full-length batches, a time-major torch loop (``rnnkit.nn.fastpath``);
 - ``"loop"``: the autograd loop above, always available.
 
 ``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and
@@ -379,14 +379,14 @@ class Recurrent(nn.Module):
         return "loop"
 
     def _fast_unavailable(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str | None:
-        if lengths is not None:
-            return "it takes full-length batches only (lengths/mask given)"
         if rec_dropout:
             return "recurrent_dropout is active"
         B, T, _ = x.shape
         for c in self.cells:
             probe = x if c.input_size == x.shape[2] else x.new_empty(B, T, c.input_size)
-            if not fastpath.supports(c, probe):
+            if not fastpath.supports(c, probe, lengths):
+                if fastpath.supports(c, probe):
+                    return f"it takes lengths/mask only on the CPU, got {x.device.type}"
                 return f"it does not support {type(c).__name__}"
         return None
 
@@ -414,7 +414,7 @@ class Recurrent(nn.Module):
                 i = l * self.num_directions + d
                 seq = inp if d == 0 else reverse_padded(inp, lengths)
                 rm = None if rec_masks is None else rec_masks[i]
-                o, s = self._run_one(self.cells[i], seq, states[i], valid, rm, path)
+                o, s = self._run_one(self.cells[i], seq, states[i], lengths, valid, rm, path)
                 outs.append(o if d == 0 else reverse_padded(o, lengths))  # (B, T, H)
                 finals.append(s)
             out_f = outs[0]
@@ -427,13 +427,14 @@ class Recurrent(nn.Module):
         cell: Cell,
         x: Tensor,
         state: State,
+        lengths: Tensor | None,
         valid: Tensor | None,
         rec_mask: Tensor | None,
         path: str,
     ) -> tuple[Tensor, State]:
         """One layer, one direction, x (B, T, D) in processing order -> (B, T, H), state."""
         if path == "fast":
-            return fastpath.run(cell, x, state)
+            return fastpath.run(cell, x, state, lengths)
         p = cell.project_input(x)  # (B, T, P)
         outs = []
         # unbind: one backward node for all steps (indexing p[:, t] per step would add a

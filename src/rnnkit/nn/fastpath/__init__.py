@@ -1,12 +1,13 @@
 r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for.
 
 :class:`~rnnkit.nn.recurrent.Recurrent` calls two functions, one layer and one direction at a
-time, for full-length batches without recurrent dropout:
+time, for batches without recurrent dropout:
 
-- ``supports(cell, x) -> bool``: whether this cell and input (device, dtype, shapes) can run
-  here;
-- ``run(cell, x, state) -> (hs, final_state)``: x (B, T, D) in processing order, state a tensor
-  h (B, H) or an ``LSTMState(h, c)``; hs (B, T, H).
+- ``supports(cell, x, lengths=None) -> bool``: whether this cell and input (device, dtype,
+  shapes, variable lengths) can run here;
+- ``run(cell, x, state, lengths=None) -> (hs, final_state)``: x (B, T, D) in processing order,
+  state a tensor h (B, H) or an ``LSTMState(h, c)``, lengths (B,) of right-padded rows (CPU
+  kernels only; :mod:`~rnnkit.nn.fastpath.lengths`); hs (B, T, H), zero at padded steps.
 
 Which implementation runs:
 
@@ -59,22 +60,29 @@ from rnnkit.nn.ln_cells import LN_CELLS
 __all__ = ["run", "supports"]
 
 
-def supports(cell: Cell, x: Tensor) -> bool:
-    """True when ``cell`` can run on the fast path for x (B, T, D)."""
+def supports(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> bool:
+    """True when ``cell`` can run on the fast path for x (B, T, D) (and lengths (B,), which
+    only the CPU kernels take)."""
     if type(cell) not in LN_CELLS or not isinstance(x, Tensor):
         return False
     if x.dim() != 3 or x.shape[2] != cell.input_size:
         return False
-    return numpy_supports(cell, x) or x.device.type != "cpu"
+    if numpy_supports(cell, x):
+        return True
+    return x.device.type != "cpu" and lengths is None
 
 
-def run(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, State]:
-    """One layer, one direction: x (B, T, D) -> (hs (B, T, H), final state)."""
-    if not supports(cell, x):
+def run(
+    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
+) -> tuple[Tensor, State]:
+    """One layer, one direction: x (B, T, D) -> (hs (B, T, H), final state); lengths (B,) CPU
+    int64 for right-padded rows, or None."""
+    if not supports(cell, x, lengths):
         raise ValueError(
             f"cell must be one the fast path supports for x of shape {tuple(x.shape)} "
-            f"({x.dtype}, {x.device}), got {type(cell).__name__}"
+            f"({x.dtype}, {x.device}){'' if lengths is None else ' with lengths'}, "
+            f"got {type(cell).__name__}"
         )
     if numpy_supports(cell, x):
-        return run_numpy(cell, x, state)
+        return run_numpy(cell, x, state, lengths)
     return run_torch(cell, x, state)

@@ -55,6 +55,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import JIT, ln_blocks, ln_blocks_backward, small_product
+from rnnkit.nn.fastpath.lengths import StepEnds
 from rnnkit.ref import TimeLNGRU
 
 
@@ -150,6 +151,10 @@ class FastTimeLNGRU(TimeLNGRU):
     see the module docstring and :class:`rnnkit.ref.TimeLNGRU` for the interface.
     """
 
+    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
+    #: :mod:`rnnkit.nn.fastpath.lengths`
+    lengths: np.ndarray | None = None
+
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
@@ -193,7 +198,8 @@ class FastTimeLNGRU(TimeLNGRU):
             torch.sigmoid(tSn[t], out=tSn[t])
             _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
         self._cache["X"] = X
-        return Hs[1:], (Hs[T],)
+        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
+        return Hs[1:], (ends.final(Hs),)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -209,7 +215,8 @@ class FastTimeLNGRU(TimeLNGRU):
         dy_n = self._buf("dy_n", (B, H))  # ... block n
         dhz = self._buf("dhz", (B, H))  # dh z from the step after
         dhz[...] = 0
-        dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
+        dh = np.zeros((B, H), self.dtype)
+        ends = self._cache["ends"]
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0
@@ -219,6 +226,7 @@ class FastTimeLNGRU(TimeLNGRU):
         tdGH, tdh, tWhh = fn(dGH).unbind(0), fn(dh), fn(W_hh)
         small = small_product(B, 3 * H, H)
         for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh,))  # the final state's gradient
             _hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
             ln_blocks_backward(dy_n, Nn[t], Rn[t], g_n, dAn[t], dg_n, db_n)
             _reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])

@@ -51,6 +51,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks_backward,
     small_product,
 )
+from rnnkit.nn.fastpath.lengths import StepEnds
 from rnnkit.ref import TimeLNLSTM
 
 
@@ -122,6 +123,10 @@ class FastTimeLNLSTM(TimeLNLSTM):
     see the module docstring and :class:`rnnkit.ref.TimeLNLSTM` for the interface.
     """
 
+    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
+    #: :mod:`rnnkit.nn.fastpath.lengths`
+    lengths: np.ndarray | None = None
+
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
@@ -164,7 +169,8 @@ class FastTimeLNLSTM(TimeLNLSTM):
             torch.sigmoid(tU, out=tU)
             _hidden(S[t], U, TC[t], Hs[t + 1])
         self._cache["X"] = X
-        return Hs[1:], (Hs[T], Cs[T])
+        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
+        return Hs[1:], (ends.final(Hs), ends.final(Cs))
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -173,8 +179,9 @@ class FastTimeLNLSTM(TimeLNLSTM):
         Hs, Cs, N, R, S, TC = (self._buffers[k] for k in ("Hs", "Cs", "A", "R", "S", "TC"))
         dA = self._buf("dA", (T, B, 4 * H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, 4 * H))
-        dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
-        dc = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[1].copy()
+        dh = np.zeros((B, H), self.dtype)
+        dc = np.zeros((B, H), self.dtype)
+        ends = self._cache["ends"]
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0
@@ -182,6 +189,7 @@ class FastTimeLNLSTM(TimeLNLSTM):
         tdA, tdh, tWhh = fn(dA).unbind(0), fn(dh), fn(W_hh)
         small = small_product(B, 4 * H, H)
         for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
             _cell_backward(dH[t], dh, dc, S[t], TC[t], Cs[t], dy)
             ln_blocks_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
             if small:

@@ -43,6 +43,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks_backward,
     small_product,
 )
+from rnnkit.nn.fastpath.lengths import StepEnds
 from rnnkit.ref import TimeLNRNN
 
 
@@ -96,6 +97,10 @@ class FastTimeLNRNN(TimeLNRNN):
     for the interface.
     """
 
+    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
+    #: :mod:`rnnkit.nn.fastpath.lengths`
+    lengths: np.ndarray | None = None
+
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
@@ -135,7 +140,8 @@ class FastTimeLNRNN(TimeLNRNN):
                 torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
                 _tanh_out(Hs[t + 1])
         self._cache["X"] = X
-        return Hs[1:], (Hs[T],)
+        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
+        return Hs[1:], (ends.final(Hs),)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -144,7 +150,8 @@ class FastTimeLNRNN(TimeLNRNN):
         Hs, N, R = (self._buffers[k] for k in ("Hs", "A", "R"))
         dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
-        dh = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
+        dh = np.zeros((B, H), self.dtype)
+        ends = self._cache["ends"]
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0
@@ -153,6 +160,7 @@ class FastTimeLNRNN(TimeLNRNN):
         tdA, tdh, tWhh = fn(dA).unbind(0), fn(dh), fn(W_hh)
         small = small_product(B, H, H)
         for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh,))  # the final state's gradient
             _act_backward(dH[t], dh, Hs[t + 1], dy, relu)
             ln_blocks_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
             if small:

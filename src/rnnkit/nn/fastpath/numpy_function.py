@@ -5,7 +5,9 @@ a NumPy time layer of :mod:`rnnkit.ref` without copying (``t.detach().numpy()`` 
 runs its forward (all T steps, hand-derived BPTT cached), and on ``backward`` runs the layer's
 ``backward(dhs, dstate)``, returning torch tensors of dx (B, T, D), the initial-state gradient
 and every parameter gradient. The numbers are the reference engine's, so the fast path agrees
-with the autograd loop to rounding (tests/nn/test_fastpath.py).
+with the autograd loop to rounding (tests/nn/test_fastpath.py). With ``lengths`` (right-padded
+rows) the outputs at padded steps are set to zero here and their gradients dropped; the kernel
+takes each row's final state at its own last step (:mod:`rnnkit.nn.fastpath.lengths`).
 
 Kernels (one per cell class; exact class match, a subclass may change the step):
 
@@ -130,27 +132,50 @@ def _set_params(kernel: Any, params: tuple[Tensor | None, ...]) -> None:
     kernel.set_params(arrays)
 
 
+def _padded(lengths: np.ndarray | None, T: int) -> np.ndarray | None:
+    """(B, T) True at the padded steps of right-padded rows, or None when there are none."""
+    if lengths is None:
+        return None
+    return np.arange(T)[None, :] >= lengths[:, None]
+
+
 def _run_kernel(
-    kernel: Any, x: Tensor, state: tuple[Tensor, ...], params: tuple[Tensor | None, ...]
+    kernel: Any,
+    lengths: np.ndarray | None,
+    x: Tensor,
+    state: tuple[Tensor, ...],
+    params: tuple[Tensor | None, ...],
 ) -> tuple[Tensor, ...]:
-    """Forward of the kernel layer: returns (hs (B, T, H), *final state parts (B, H))."""
+    """Forward of the kernel layer: returns (hs (B, T, H), *final state parts (B, H)); with
+    lengths (B,), zeros at the padded steps and each row's state after its own last step."""
     _set_params(kernel, params)
     s0 = tuple(_np(s) for s in state)
+    kernel.lengths = lengths
     hs = kernel.forward(_np(x), s0 if len(s0) == 2 else s0[0])  # (B, T, H), a new array
+    padded = _padded(lengths, hs.shape[1])
+    if padded is not None:
+        hs[padded] = 0
     final = kernel.state if isinstance(kernel.state, tuple) else (kernel.state,)
     return (torch.from_numpy(hs), *(torch.from_numpy(f) for f in final))
 
 
 class NumpyRecurrence(torch.autograd.Function):
-    """``apply(lease, n_state, x, *state, *params) -> (hs, *final_state)``; see module doc."""
+    """``apply(lease, lengths, n_state, x, *state, *params) -> (hs, *final_state)``; see the
+    module doc (lengths: a NumPy (B,) array or None)."""
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, lease: _Lease, n_state: int, x: Tensor, *rest: Tensor | None
+        ctx: Any,
+        lease: _Lease,
+        lengths: np.ndarray | None,
+        n_state: int,
+        x: Tensor,
+        *rest: Tensor | None,
     ) -> tuple[Tensor, ...]:
         state, params = rest[:n_state], rest[n_state:]
-        outs = _run_kernel(lease.kernel, x, state, params)  # type: ignore[arg-type]
+        outs = _run_kernel(lease.kernel, lengths, x, state, params)  # type: ignore[arg-type]
         ctx.lease = lease
+        ctx.lengths = lengths
         ctx.n_state = n_state
         ctx.has_param = [p is not None for p in params]
         ctx.set_materialize_grads(False)
@@ -165,33 +190,40 @@ class NumpyRecurrence(torch.autograd.Function):
         B, T = kernel._cache["shape"]
         H, dt = kernel.hidden_size, kernel.dtype
         dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
+        padded = _padded(ctx.lengths, T)
+        if padded is not None and dhs is not None:  # the padded outputs are constant zeros
+            dhs_np = np.where(padded[..., None], dt.type(0), dhs_np)
         dstate = None
         if any(d is not None for d in dfinal):
             parts = tuple(np.zeros((B, H), dt) if d is None else _np(d) for d in dfinal)
             dstate = parts if len(parts) == 2 else parts[0]
         dx = kernel.backward(dhs_np, dstate)  # (B, T, D), a new array
         d0 = kernel.dstate0 if isinstance(kernel.dstate0, tuple) else (kernel.dstate0,)
-        need = ctx.needs_input_grad  # (lease, n_state, x, *state, *params)
+        need = ctx.needs_input_grad  # (lease, lengths, n_state, x, *state, *params)
         n = ctx.n_state
-        grads: list[Tensor | None] = [None, None]
-        grads.append(torch.from_numpy(dx) if need[2] else None)
-        grads += [torch.from_numpy(d.copy()) if need[3 + k] else None for k, d in enumerate(d0)]
+        grads: list[Tensor | None] = [None, None, None]
+        grads.append(torch.from_numpy(dx) if need[3] else None)
+        grads += [torch.from_numpy(d.copy()) if need[4 + k] else None for k, d in enumerate(d0)]
         for k, (has, g) in enumerate(zip(ctx.has_param, kernel.grads, strict=True)):
             # the kernel overwrites its grads in place on the next backward: copy them out
-            grads.append(torch.from_numpy(g.copy()) if has and need[3 + n + k] else None)
+            grads.append(torch.from_numpy(g.copy()) if has and need[4 + n + k] else None)
         return tuple(grads)
 
 
-def run_numpy(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, State]:
-    """One layer, one direction on a NumPy kernel: x (B, T, D) -> hs (B, T, H), final state."""
+def run_numpy(
+    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
+) -> tuple[Tensor, State]:
+    """One layer, one direction on a NumPy kernel: x (B, T, D) -> hs (B, T, H), final state;
+    lengths (B,) for right-padded rows (see :mod:`rnnkit.nn.fastpath.lengths`)."""
     parts = (state,) if isinstance(state, Tensor) else tuple(state)
     params = tuple(cell_tensors(cell))
+    ends = None if lengths is None else lengths.numpy()
     lease = _lease(cell, x.dtype)
     inputs = [x, *parts, *(p for p in params if p is not None)]
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        outs = NumpyRecurrence.apply(lease, len(parts), x, *parts, *params)
+        outs = NumpyRecurrence.apply(lease, ends, len(parts), x, *parts, *params)
     else:  # inference: no graph, give the kernel back at once
-        outs = _run_kernel(lease.kernel, x, parts, params)
+        outs = _run_kernel(lease.kernel, ends, x, parts, params)
         lease.release()
     hs, final = outs[0], outs[1:]
     return hs, (final[0] if cell.state_type is None else cell.state_type(*final))
