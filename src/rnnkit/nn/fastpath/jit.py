@@ -52,6 +52,33 @@ def small_product(m: int, k: int, n: int) -> bool:
     return m * k * n <= _NUMPY_GEMM_MAX
 
 
+class StepProduct:
+    """One step's product ``out = x @ M (+ add)`` for x (B, K) and a fixed M (K, N), run where
+    :func:`small_product` says: NumPy for small ones, torch for the others.
+
+    ``StepProduct(W_hh.T, B)`` gives the forward's h W_hh^T, ``StepProduct(W_hh, B)`` the
+    backward's da W_hh. Every array is a NumPy array (the torch views cost about 1 us each,
+    which only the large products, hundreds of us, pay)."""
+
+    def __init__(self, M: np.ndarray, B: int) -> None:
+        K, N = M.shape
+        self.M = M
+        self.small = small_product(B, K, N)
+        self.tM = torch.from_numpy(M)  # (K, N), M's strides
+
+    def __call__(self, x: np.ndarray, out: np.ndarray, add: np.ndarray | None = None) -> None:
+        if self.small:
+            np.matmul(x, self.M, out=out)
+            if add is not None:
+                out += add
+            return
+        fn = torch.from_numpy
+        if add is None:
+            torch.mm(fn(x), self.tM, out=fn(out))
+        else:
+            torch.addmm(fn(add), fn(x), self.tM, out=fn(out))
+
+
 def input_and_weight_grads(dA: np.ndarray, X: np.ndarray, H_prev: np.ndarray, W_ih: np.ndarray,
                            grads: list[np.ndarray]) -> np.ndarray:
     """The products over all steps for a cell whose pre-activation is one sum

@@ -39,7 +39,7 @@ product da W_hh and the term dh z, added at the start of the step)::
     ln_blocks_backward:    da_rz from dy_rz (blocks r, z) into a buffer of its own
     _join:                 dgh = [da_rz, da_n r]  (a column slice as ln_blocks_backward's
                            output would take Numba's strided layout: measured 2x slower)
-    dh_{t-1} = dgh W_hh    the product (NumPy when small, else torch; see ``small_product``),
+    dh_{t-1} = dgh W_hh    the product (NumPy when small, else torch; see ``StepProduct``),
                            plus dh z at the start of the next step
 
 with LN backward da = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)) per block.
@@ -54,7 +54,7 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import JIT, ln_blocks, ln_blocks_backward, small_product
+from rnnkit.nn.fastpath.jit import JIT, StepProduct, ln_blocks, ln_blocks_backward
 from rnnkit.nn.fastpath.lengths import StepEnds
 from rnnkit.ref import TimeLNGRU
 
@@ -179,17 +179,11 @@ class FastTimeLNGRU(TimeLNGRU):
         Hs[0] = s0[0]
 
         # per-step tensor views, made once (indexing a tensor costs about 1 us)
-        tGH, tHs = fn(GH).unbind(0), fn(Hs).unbind(0)
         tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)
-        tWhhT = fn(W_hh).t()  # (H, 3H)
-        WhhT = W_hh.T
-        small = small_product(B, H, 3 * H)
+        recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
         for t in range(T):
             gh = GH[t]  # (B, 3H)
-            if small:
-                np.matmul(Hs[t], WhhT, out=gh)
-            else:
-                torch.mm(tHs[t], tWhhT, out=tGH[t])
+            recurrent(Hs[t], gh)
             _gates_in(gh, b_hn, Arz[t])
             ln_blocks(Arz[t], g_rz, b_rz, Arz[t], Rrz[t], Srz[t])  # a_rz becomes n_rz
             torch.sigmoid(tSrz[t], out=tSrz[t])
@@ -223,8 +217,7 @@ class FastTimeLNGRU(TimeLNGRU):
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
         dg_rz, dg_n, db_rz, db_n = dgamma[: 2 * H], dgamma[2 * H :], dbeta[: 2 * H], dbeta[2 * H :]
         fn = torch.from_numpy
-        tdGH, tdh, tWhh = fn(dGH).unbind(0), fn(dh), fn(W_hh)
-        small = small_product(B, 3 * H, H)
+        recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
             _hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
@@ -232,10 +225,7 @@ class FastTimeLNGRU(TimeLNGRU):
             _reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])
             ln_blocks_backward(dy_rz, Nrz[t], Rrz[t], g_rz, dRZ[t], dg_rz, db_rz)
             _join(dRZ[t], dGH[t])
-            if small:
-                np.matmul(dGH[t], W_hh, out=dh)  # dgh W_hh; dh z is added next step
-            else:
-                torch.mm(tdGH[t], tWhh, out=tdh)
+            recurrent(dGH[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
 
         tdgh = fn(dGH).view(T * B, 3 * H)  # (T*B, 3H)

@@ -24,7 +24,7 @@ Backward, per step: two compiled calls and one product::
     _act_backward:       dh = dhs_t + dh_{t+1 -> t};  dy = dh (1 - h_t^2)  or  dh [h_t > 0]
     ln_blocks_backward:  da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))
                          dgamma += dy n,  dbeta += dy
-    dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``small_product``)
+    dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``StepProduct``)
 
 then, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih.
 Every call writes into buffers reused between calls.
@@ -38,10 +38,10 @@ import torch
 
 from rnnkit.nn.fastpath.jit import (
     JIT,
+    StepProduct,
     input_and_weight_grads,
     ln_blocks,
     ln_blocks_backward,
-    small_product,
 )
 from rnnkit.nn.fastpath.lengths import StepEnds
 from rnnkit.ref import TimeLNRNN
@@ -120,19 +120,12 @@ class FastTimeLNRNN(TimeLNRNN):
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
 
-        # per-step tensor views, made once (indexing a tensor costs about 1 us)
-        tA, tHs, ta = fn(A).unbind(0), fn(Hs).unbind(0), fn(a)
-        tWhhT = fn(W_hh).t()  # (H, H)
-        WhhT = W_hh.T
-        small = small_product(B, H, H)
+        tHs = fn(Hs).unbind(0)  # per-step tensor views, made once (about 1 us each)
+        recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, H)
         for t in range(T):
             # a = A_t + h W_hh^T into a cache-warm buffer (faster than adding into A_t in place
             # at large B); LN then writes n over A_t
-            if small:
-                np.matmul(Hs[t], WhhT, out=a)
-                a += A[t]
-            else:
-                torch.addmm(tA[t], tHs[t], tWhhT, out=ta)
+            recurrent(Hs[t], a, add=A[t])
             ln_blocks(a, g, bt, A[t], R[t], Hs[t + 1])
             if relu:
                 _relu_out(Hs[t + 1])
@@ -156,16 +149,11 @@ class FastTimeLNRNN(TimeLNRNN):
         dgamma[...] = 0
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
-        fn = torch.from_numpy
-        tdA, tdh, tWhh = fn(dA).unbind(0), fn(dh), fn(W_hh)
-        small = small_product(B, H, H)
+        recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
             _act_backward(dH[t], dh, Hs[t + 1], dy, relu)
             ln_blocks_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
-            if small:
-                np.matmul(dA[t], W_hh, out=dh)  # dh_{t-1} = da W_hh
-            else:
-                torch.mm(tdA[t], tWhh, out=tdh)
+            recurrent(dA[t], dh)  # dh_{t-1} = da W_hh
         dX = input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)  # (T, B, D)
         return dX, (dh,)
