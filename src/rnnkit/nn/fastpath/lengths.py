@@ -15,6 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 
+class VariableLengths:
+    """Mixin of the kernel time layers: the lengths of the rows of the next forward."""
+
+    #: lengths (B,) of right-padded rows, or None (every row full)
+    lengths: np.ndarray | None = None
+
+
 class StepEnds:
     """Where each of B rows of T steps ends: ``StepEnds(lengths, B, T)``, lengths (B,) ints in
     [1, T], or None when every row is full."""

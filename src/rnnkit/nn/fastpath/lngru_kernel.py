@@ -55,7 +55,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import JIT, StepProduct, ln_blocks, ln_blocks_backward
-from rnnkit.nn.fastpath.lengths import StepEnds
+from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
 from rnnkit.ref import TimeLNGRU
 
 
@@ -144,16 +144,12 @@ def _join(da_rz, dgh):  # pragma: no cover - compiled
             dst[j] = src[j]
 
 
-class FastTimeLNGRU(TimeLNGRU):
+class FastTimeLNGRU(VariableLengths, TimeLNGRU):
     """Layer-normalised GRU over T steps, the reference's maths in compiled passes.
 
     ``FastTimeLNGRU(input_size, hidden_size, *, stateful=False, dtype="float32", seed=None)``;
     see the module docstring and :class:`rnnkit.ref.TimeLNGRU` for the interface.
     """
-
-    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
-    #: :mod:`rnnkit.nn.fastpath.lengths`
-    lengths: np.ndarray | None = None
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape

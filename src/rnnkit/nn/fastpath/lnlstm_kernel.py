@@ -51,7 +51,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import StepEnds
+from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
 from rnnkit.ref import TimeLNLSTM
 
 
@@ -116,16 +116,12 @@ def _cell_backward(dh_out, dh, dc, s, tc, c_prev, dy):  # pragma: no cover - com
             dcb[j] *= f[j]
 
 
-class FastTimeLNLSTM(TimeLNLSTM):
+class FastTimeLNLSTM(VariableLengths, TimeLNLSTM):
     """Layer-normalised LSTM over T steps, the reference's maths in compiled passes.
 
     ``FastTimeLNLSTM(input_size, hidden_size, *, stateful=False, dtype="float32", seed=None)``;
     see the module docstring and :class:`rnnkit.ref.TimeLNLSTM` for the interface.
     """
-
-    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
-    #: :mod:`rnnkit.nn.fastpath.lengths`
-    lengths: np.ndarray | None = None
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape

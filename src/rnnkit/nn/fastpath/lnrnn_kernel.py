@@ -43,7 +43,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import StepEnds
+from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
 from rnnkit.ref import TimeLNRNN
 
 
@@ -89,17 +89,13 @@ def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
                 dyb[j] = dhb[j] * (one - hb[j] * hb[j])
 
 
-class FastTimeLNRNN(TimeLNRNN):
+class FastTimeLNRNN(VariableLengths, TimeLNRNN):
     """Layer-normalised Elman RNN over T steps, the reference's maths in compiled passes.
 
     ``FastTimeLNRNN(input_size, hidden_size, *, nonlinearity="tanh", stateful=False,
     dtype="float32", seed=None)``; see the module docstring and :class:`rnnkit.ref.TimeLNRNN`
     for the interface.
     """
-
-    #: lengths (B,) of right-padded rows for the next forward, or None (all full); see
-    #: :mod:`rnnkit.nn.fastpath.lengths`
-    lengths: np.ndarray | None = None
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
