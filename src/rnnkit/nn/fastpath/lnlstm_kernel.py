@@ -1,4 +1,4 @@
-r"""A fast NumPy LN-LSTM time layer: the reference equations, one compiled pass per step.
+r"""A fast NumPy LN-LSTM time layer: the reference equations, a few compiled passes per step.
 
 :class:`FastTimeLNLSTM` is a drop-in :class:`rnnkit.ref.TimeLNLSTM` (same constructor, ``params``
 in torch order ``[W_ih (4H, D), W_hh (4H, H), b_ih, b_hh, gamma, beta]``, same ``forward`` /
