@@ -16,10 +16,25 @@ import numpy as np
 
 
 class VariableLengths:
-    """Mixin of the kernel time layers: the lengths of the rows of the next forward."""
+    """Mixin of the kernel time layers (subclasses of :class:`rnnkit.ref.time_base.TimeRecurrent`):
+    the lengths of the rows of the next forward, and where they ended in the last one."""
 
     #: lengths (B,) of right-padded rows, or None (every row full)
     lengths: np.ndarray | None = None
+
+    def _outputs_and_final(self, X: np.ndarray, Hs: np.ndarray, *others: np.ndarray):
+        """The end of a kernel's forward: caches X (T, B, D) and the rows' ends
+        (:attr:`step_ends`); returns the hidden states Hs[1:] (T, B, H) and the final state,
+        Hs and the other state buffers (T+1, B, H) each at every row's last step."""
+        T, B = X.shape[:2]
+        self._cache["X"] = X
+        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
+        return Hs[1:], tuple(ends.final(S) for S in (Hs, *others))
+
+    @property
+    def step_ends(self) -> StepEnds:
+        """Where the rows of the last forward ended."""
+        return self._cache["ends"]
 
 
 class StepEnds:
@@ -30,6 +45,8 @@ class StepEnds:
         self.T = T
         self.ends = np.full(B, T) if lengths is None else np.asarray(lengths, dtype=np.int64)
         self.full = bool((self.ends == T).all())
+        #: (B, T) True at the padded steps, or None when every row is full
+        self.padded = None if self.full else np.arange(T)[None, :] >= self.ends[:, None]
         #: backward step t -> the rows whose last step is t
         self.rows = {int(t): np.flatnonzero(self.ends == t + 1) for t in np.unique(self.ends - 1)}
 

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import JIT, StepProduct, ln_blocks, ln_blocks_backward
-from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
+from rnnkit.nn.fastpath.lengths import VariableLengths
 from rnnkit.ref import TimeLNGRU
 
 
@@ -187,9 +187,7 @@ class FastTimeLNGRU(VariableLengths, TimeLNGRU):
             ln_blocks(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
             torch.sigmoid(tSn[t], out=tSn[t])
             _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
-        self._cache["X"] = X
-        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
-        return Hs[1:], (ends.final(Hs),)
+        return self._outputs_and_final(X, Hs)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -206,7 +204,7 @@ class FastTimeLNGRU(VariableLengths, TimeLNGRU):
         dhz = self._buf("dhz", (B, H))  # dh z from the step after
         dhz[...] = 0
         dh = np.zeros((B, H), self.dtype)
-        ends = self._cache["ends"]
+        ends = self.step_ends
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0

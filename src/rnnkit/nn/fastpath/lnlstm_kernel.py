@@ -51,7 +51,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
+from rnnkit.nn.fastpath.lengths import VariableLengths
 from rnnkit.ref import TimeLNLSTM
 
 
@@ -157,9 +157,7 @@ class FastTimeLNLSTM(VariableLengths, TimeLNLSTM):
             _cell(S[t], Cs[t], Cs[t + 1], U)
             torch.sigmoid(tU, out=tU)
             _hidden(S[t], U, TC[t], Hs[t + 1])
-        self._cache["X"] = X
-        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
-        return Hs[1:], (ends.final(Hs), ends.final(Cs))
+        return self._outputs_and_final(X, Hs, Cs)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -170,7 +168,7 @@ class FastTimeLNLSTM(VariableLengths, TimeLNLSTM):
         dy = self._buf("dy", (B, 4 * H))
         dh = np.zeros((B, H), self.dtype)
         dc = np.zeros((B, H), self.dtype)
-        ends = self._cache["ends"]
+        ends = self.step_ends
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0

@@ -43,7 +43,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import StepEnds, VariableLengths
+from rnnkit.nn.fastpath.lengths import VariableLengths
 from rnnkit.ref import TimeLNRNN
 
 
@@ -128,9 +128,7 @@ class FastTimeLNRNN(VariableLengths, TimeLNRNN):
             else:
                 torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
                 _tanh_out(Hs[t + 1])
-        self._cache["X"] = X
-        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
-        return Hs[1:], (ends.final(Hs),)
+        return self._outputs_and_final(X, Hs)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
@@ -140,7 +138,7 @@ class FastTimeLNRNN(VariableLengths, TimeLNRNN):
         dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
         dh = np.zeros((B, H), self.dtype)
-        ends = self._cache["ends"]
+        ends = self.step_ends
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0

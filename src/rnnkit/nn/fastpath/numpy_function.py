@@ -132,13 +132,6 @@ def _set_params(kernel: Any, params: tuple[Tensor | None, ...]) -> None:
     kernel.set_params(arrays)
 
 
-def _padded(lengths: np.ndarray | None, T: int) -> np.ndarray | None:
-    """(B, T) True at the padded steps of right-padded rows, or None when there are none."""
-    if lengths is None:
-        return None
-    return np.arange(T)[None, :] >= lengths[:, None]
-
-
 def _run_kernel(
     kernel: Any,
     lengths: np.ndarray | None,
@@ -152,7 +145,7 @@ def _run_kernel(
     s0 = tuple(_np(s) for s in state)
     kernel.lengths = lengths
     hs = kernel.forward(_np(x), s0 if len(s0) == 2 else s0[0])  # (B, T, H), a new array
-    padded = _padded(lengths, hs.shape[1])
+    padded = kernel.step_ends.padded  # (B, T) or None
     if padded is not None:
         hs[padded] = 0
     final = kernel.state if isinstance(kernel.state, tuple) else (kernel.state,)
@@ -175,7 +168,6 @@ class NumpyRecurrence(torch.autograd.Function):
         state, params = rest[:n_state], rest[n_state:]
         outs = _run_kernel(lease.kernel, lengths, x, state, params)  # type: ignore[arg-type]
         ctx.lease = lease
-        ctx.lengths = lengths
         ctx.n_state = n_state
         ctx.has_param = [p is not None for p in params]
         ctx.set_materialize_grads(False)
@@ -190,7 +182,7 @@ class NumpyRecurrence(torch.autograd.Function):
         B, T = kernel._cache["shape"]
         H, dt = kernel.hidden_size, kernel.dtype
         dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
-        padded = _padded(ctx.lengths, T)
+        padded = kernel.step_ends.padded  # the kernel's own forward set it
         if padded is not None and dhs is not None:  # the padded outputs are constant zeros
             dhs_np = np.where(padded[..., None], dt.type(0), dhs_np)
         dstate = None
