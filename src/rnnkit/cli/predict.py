@@ -1,63 +1,103 @@
-"""``rnnkit predict``: forecast the next steps of a CSV series with a saved model.
+"""``rnnkit predict``: use any saved rnnkit model on new data.
 
-    rnnkit predict --model out/forecast/model --data sales.csv --out forecast.csv
+    rnnkit predict --model out/forecast/model --data sales.csv          # next H values
+    rnnkit predict --model out/ucr/model --data TEST.ts --out pred.csv  # class + probabilities
+    rnnkit predict --model out/mnist/model --data mnist:DIR             # raw images
+    rnnkit predict --model out/reviews/model --data texts.txt           # one text per line
+    rnnkit predict --model out/lm --prompt "a list is" --length 30      # continue a prompt
+    rnnkit predict --model out/seq2seq/model --data sources.txt         # one source per line
 
-The model folder is one written by ``rnnkit forecast`` (or ``Forecaster.save``). The value
-column defaults to the one the model was trained on. The forecast starts after the last row
-of the file and uses its last ``input_len`` values; the CSV written has the columns
-``step,label,forecast`` (and ``mean,std,lower,upper`` with ``--intervals N``).
+The model folder says which task it holds (``config.json`` → ``extra.task``) and carries its
+preprocessing (scalers, vocabularies, label names, normalisation), so raw inputs give what
+the trained model gave. Results go to ``--out`` (a CSV or text file, written atomically) or
+stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import importlib
 
-from rnnkit.errors import DataError
+from rnnkit.cli.options import add, nonneg_int, positive_int
+
+#: Task name -> the cli module whose ``predict_command(est, args)`` serves it.
+HANDLERS = {"forecaster": "forecast", "sequence-classifier": "classify",
+            "text-classifier": "classify", "language-model": "lm", "seq2seq": "seq2seq"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("predict", help="forecast a CSV series with a saved model",
-                              description=__doc__.split("\n\n")[0].split(": ", 1)[1])
-    p.add_argument("--model", required=True, metavar="DIR", help="saved model folder")
-    p.add_argument("--data", required=True, metavar="FILE.csv", help="CSV file with a header")
-    p.add_argument("--column", help="value column (default: the one the model was trained on, "
-                   "else the first non-date column)")
-    p.add_argument("--date-column", help="column of time labels (labels the forecast steps; "
-                   "default: the one the model was trained with, if the file has it)")
-    p.add_argument("--interpolate", action="store_true", help="fill missing values linearly")
-    p.add_argument("--intervals", type=int, default=0, metavar="N",
-                   help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
-    p.add_argument("--out", metavar="FILE.csv", help="write the forecast here (default: stdout)")
+    p = subparsers.add_parser("predict", help="use a saved model (any task) on new data",
+                              description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add(p, "--model", required=True, metavar="DIR", help="saved model folder")
+    add(p, "--data", metavar="FILE", default=None,
+        help="inputs in the format the model's task reads (forecast: CSV; classifier: .ts, "
+        "CSV, mnist:DIR or an IDX image file; text classifier / seq2seq: one text per line "
+        "or a CSV)")
+    add(p, "--out", metavar="FILE", default=None, help="write the results here (default: "
+        "stdout)")
+    add(p, "--overwrite", action="store_true", help="replace --out if it exists")
+    g = p.add_argument_group("forecast")
+    add(g, "--column", default=None, help="value column (default: the one the model was "
+        "trained on, else the first non-date column)")
+    add(g, "--date-column", default=None, help="column of time labels (default: the one the "
+        "model was trained with, if the file has it)")
+    add(g, "--interpolate", action="store_true", help="fill missing values linearly")
+    add(g, "--intervals", type=nonneg_int, default=0, metavar="N",
+        help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
+    g = p.add_argument_group("classifiers")
+    add(g, "--label-column", default=None, help="label column of a CSV to drop before "
+        "predicting (name or index; the default: none for text, the last for sequences)")
+    add(g, "--text-column", default=None, help="text column of a text CSV (name or index; "
+        "default: 'text' if present, else one text per line)")
+    add(g, "--encoding", default="utf-8", help="text encoding of --data")
+    g = p.add_argument_group("language model")
+    add(g, "--prompt", default="", help="text to continue")
+    add(g, "--length", type=positive_int, default=50, help="tokens to generate")
+    add(g, "--temperature", type=float, default=0.8, help="sampling temperature (0: argmax)")
+    add(g, "--top-k", type=positive_int, default=None, help="sample from the k most likely")
+    add(g, "--samples", type=positive_int, default=1, help="samples to draw")
+    add(g, "--seed", type=int, default=0, help="sampling seed")
+    g = p.add_argument_group("seq2seq")
+    add(g, "--beam", type=positive_int, default=1, help="beam size (1: greedy)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.cli.forecast import forecast_csv
-    from rnnkit.data.series import csv_columns, load_csv
-    from rnnkit.fileio import write_text
-    from rnnkit.tasks.forecast import Forecaster
+    from rnnkit.tasks.base import estimator_class, saved_task
 
-    fc = Forecaster.load(args.model)
-    info = getattr(fc, "data_info_", {}) or {}
-    present = csv_columns(args.data)
-    # the value and date columns default to those the model was trained on, when present
-    column = args.column
-    if column is None and info.get("column") in present:
-        column = info["column"]
-    date_column = args.date_column
-    if date_column is None and info.get("date_column") in present:
-        date_column = info["date_column"]
-    series = load_csv(args.data, column=column, date_column=date_column,
-                      interpolate=args.interpolate)
-    values = series.column(series.columns[0])
-    if len(values) < fc.input_len:
-        raise DataError(f"{args.data}: column {series.columns[0]!r} has {len(values)} values; "
-                        f"the model needs the last input_len={fc.input_len}")
-    text, _, _ = forecast_csv(fc, values, series.dates, args.intervals)
+    check_out(args)
+    task = saved_task(args.model)
+    est = estimator_class(task).load(args.model)
+    module = importlib.import_module(f"rnnkit.cli.{HANDLERS[task]}")
+    return module.predict_command(est, args)
+
+
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse ``--out`` before any work: a folder, or an existing file without --overwrite."""
+    from pathlib import Path
+
+    from rnnkit.errors import ConfigError
+
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise ConfigError(f"--out {args.out} is a folder; give a file name")
+        if out.exists() and not args.overwrite:
+            raise ConfigError(f"--out {args.out} exists; pass --overwrite to replace it")
+
+
+def emit(args: argparse.Namespace, text: str, summary: str) -> None:
+    """Write ``text`` to ``--out`` atomically (then ``summary`` on stderr), or to stdout."""
+    import sys
+
+    from rnnkit.fileio import write_text
+
     if args.out:
         write_text(args.out, text)
-        print(f"wrote {args.out} ({fc.horizon} steps, model {fc.model})", file=sys.stderr)
+        print(f"wrote {args.out} ({summary})", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
+
+
+__all__ = ["HANDLERS", "check_out", "emit", "register", "run"]

@@ -18,6 +18,7 @@ class History:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.params: dict[str, Any] = {}
+        self.diverged: int | None = None  # epoch whose loss was not finite (training stopped)
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
         """Record the logs of ``epoch``; every key gets one value per recorded epoch."""

@@ -13,6 +13,16 @@ synchronisation per batch. Validation runs in ``eval()`` mode under ``torch.no_g
 after each epoch; its keys get the prefix ``val_``. ``lr`` is the learning rate used during
 the epoch; a learning-rate scheduler steps after validation.
 
+Divergence is a failure, never a result: an epoch whose training loss is NaN or infinite
+ends training (``terminate_on_nan=True``, the default), the weights of the last finite epoch
+(or the initial ones) are put back, and ``history.diverged`` says at which epoch it
+happened (``None`` when it did not). The epoch's NaN logs are not recorded as a result.
+
+Truncated BPTT with carried state (``carry_state=True``, for language models): the model is
+called as ``model(inputs, state)`` and returns ``(output, state)``; the state goes from one
+batch to the next with its graph cut (``detach``), and starts empty at every epoch and every
+``evaluate``.
+
 Batches are ``(inputs, targets)`` pairs; inputs are a tensor or a dict of tensors. A
 DataLoader works as is (tensors are moved to the device with ``non_blocking=True``); for
 in-memory arrays :class:`~rnnkit.train.batches.ArrayBatches` avoids the DataLoader's
@@ -87,6 +97,37 @@ def forward(model: nn.Module, inputs: Any) -> torch.Tensor:
     return out
 
 
+def detach_state(state: Any) -> Any:
+    """Cut the graph behind a recurrent state (a tensor, or a tuple of them); keep values."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, tuple):
+        items = (detach_state(s) for s in state)
+        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
+    if isinstance(state, list):
+        return [detach_state(s) for s in state]
+    return state
+
+
+class _Step:
+    """Calls the model on a batch; with ``carry`` it threads a detached state through."""
+
+    def __init__(self, model: nn.Module, carry: bool) -> None:
+        self.model, self.carry, self.state = model, carry, None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def __call__(self, inputs: Any) -> torch.Tensor:
+        if not self.carry:
+            return forward(self.model, inputs)
+        out, state = self.model(inputs, detach_state(self.state))
+        self.state = state
+        return out
+
+
 def batch_len(inputs: Any, targets: Any) -> int:
     """Number of samples in a batch (first axis of the targets, else of the inputs)."""
     ref = targets if isinstance(targets, torch.Tensor) else inputs
@@ -132,6 +173,10 @@ class Trainer:
         lr_schedule: a scheduler, or ``f(optimizer) -> scheduler``; stepped once per epoch.
         device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``; the model is moved.
         lr: learning rate for an optimizer given by name (default: Keras' per optimizer).
+        terminate_on_nan: stop at an epoch whose loss is not finite and put back the last
+            finite epoch's weights (default True).
+        carry_state: truncated BPTT: call ``model(inputs, state) -> (output, state)`` and
+            carry the detached state across batches (default False).
     """
 
     def __init__(
@@ -146,6 +191,8 @@ class Trainer:
         device: str | torch.device = "cpu",
         *,
         lr: float | None = None,
+        terminate_on_nan: bool = True,
+        carry_state: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -168,6 +215,8 @@ class Trainer:
         self.stop_training = False
         self.verbose: str | int = "auto"  # set by Sequential.fit; read by ProgressBar
         self.history = History()
+        self.terminate_on_nan = bool(terminate_on_nan)
+        self._step = _Step(self.model, bool(carry_state))
         self._params = [p for g in self.optimizer.param_groups for p in g["params"]]
 
     # ------------------------------------------------------------------ fit
@@ -207,17 +256,30 @@ class Trainer:
             cb.on_train_end({"history": history})
         return history
 
+    def _snapshot(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
     def _epochs(self, train_loader, epochs, val_loader, cbs, batch_cbs, history) -> None:
+        history.diverged = None
+        finite = self._snapshot() if self.terminate_on_nan and epochs else None
         for epoch in range(epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
             logs = self._train_epoch(train_loader, batch_cbs)
+            if not math.isfinite(logs["loss"]):
+                log.warning("epoch %d: training loss is %s", epoch, logs["loss"])
+                if self.terminate_on_nan:
+                    self.model.load_state_dict(finite)
+                    history.diverged = epoch
+                    log.warning("training diverged at epoch %d; the weights of the last finite "
+                                "epoch are restored", epoch)
+                    break
             if val_loader is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
             logs["lr"] = current_lr(self.optimizer)
             self._step_scheduler(logs)
-            if not math.isfinite(logs["loss"]):
-                log.warning("epoch %d: training loss is %s", epoch, logs["loss"])
+            if finite is not None:
+                finite = self._snapshot()
             history.append(epoch, logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
@@ -233,10 +295,12 @@ class Trainer:
         m_cnt = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
         count = 0
         model.train()
+        step = self._step
+        step.reset()
         for i, batch in enumerate(loader):
             inputs, targets = split_batch(batch)
             inputs, targets = to_device(inputs, device), to_device(targets, device)
-            pred = forward(model, inputs)
+            pred = step(inputs)
             loss = loss_fn(pred, targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -291,12 +355,13 @@ class Trainer:
         count = 0
         was_training = model.training
         model.eval()
+        step = _Step(model, self._step.carry)
         try:
             with torch.no_grad():
                 for batch in loader:
                     inputs, targets = split_batch(batch)
                     inputs, targets = to_device(inputs, device), to_device(targets, device)
-                    pred = forward(model, inputs)
+                    pred = step(inputs)
                     n = batch_len(inputs, targets)
                     count += n
                     loss_sum.add_(self.loss_fn(pred, targets), alpha=n)
@@ -337,5 +402,5 @@ def _check_callbacks(callbacks: Sequence[Callback] | None) -> list[Callback]:
     return out
 
 
-__all__ = ["Trainer", "forward", "predict_batches", "resolve_device", "split_batch",
+__all__ = ["Trainer", "detach_state", "forward", "predict_batches", "resolve_device", "split_batch",
            "to_device"]

@@ -1,0 +1,117 @@
+"""Options the sub-commands share, and argparse types that check numbers before any work.
+
+Every default a command shows comes from the estimator's constructor signature
+(:meth:`rnnkit.tasks.base.Estimator.default`), so the Python API and the command line use
+the same numbers, defined once; ``--help`` shows every default
+(``ArgumentDefaultsHelpFormatter`` needs a help string on each option: :func:`add`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rnnkit.errors import ConfigError
+
+
+def _number(kind: type, low: float, low_open: bool, high: float = math.inf,
+            what: str = "") -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        ok = math.isfinite(value) and (value > low if low_open else value >= low) and value < high
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _number(int, 0, True, what="a positive int")
+nonneg_int = _number(int, 0, False, what="an int >= 0")
+positive_float = _number(float, 0.0, True, what="a positive number")
+nonneg_float = _number(float, 0.0, False, what="a number >= 0")
+fraction = _number(float, 0.0, False, 1.0, what="a number in [0, 1)")
+
+
+def validation(text: str) -> float | int:
+    """``--validation``: a fraction in [0, 1) (``0.1``) or a count >= 1 (``200``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1) or a count, got "
+                                         f"{text!r}") from None
+    if value >= 1 and value == int(value):
+        return int(value)
+    if 0 <= value < 1:
+        return value
+    raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1) or a count, got {text!r}")
+
+
+def patience(text: str) -> int | None:
+    """``--patience``: epochs without improvement before stopping; 0 turns it off."""
+    value = nonneg_int(text)
+    return value or None
+
+
+def add(parser: argparse.ArgumentParser, *flags: str, help: str, **kw: Any) -> None:
+    """``parser.add_argument`` that insists on a help text (so the default is shown)."""
+    parser.add_argument(*flags, help=help, **kw)
+
+
+def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str]
+                 | None = None) -> None:
+    """The training options every training command has, defaults from ``est``."""
+    desc = desc or {}
+    d = est.default
+    add(parser, "--epochs", type=positive_int, default=d("epochs"),
+        help=desc.get("epochs", "maximum training epochs (early stopping may end sooner)"))
+    add(parser, "--batch-size", type=positive_int, default=d("batch_size"),
+        help="samples per optimiser step")
+    add(parser, "--lr", type=positive_float, default=d("lr"), help="Adam learning rate")
+    add(parser, "--validation", type=validation, default=d("validation"),
+        help=desc.get("validation", "held out for early stopping: fraction or count (0: off)"))
+    add(parser, "--patience", type=patience, default=d("patience"),
+        help="early-stopping patience in epochs (0: off)")
+    add(parser, "--seed", type=int, default=d("seed"), help="seed of weights and shuffling")
+
+
+def add_output(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--out`` (a folder rnnkit owns) and ``--overwrite``; ``--threads``."""
+    add(parser, "--out", default=default, help="output folder (replaced whole if rnnkit "
+        "wrote it; refused if it holds other files, unless --overwrite)")
+    add(parser, "--overwrite", action="store_true", help="replace --out even if it holds "
+        "files rnnkit did not write")
+    add(parser, "--threads", type=positive_int, default=1, help="torch CPU threads")
+
+
+def prepare_output(args: argparse.Namespace) -> Path:
+    """Check ``--out`` before any work (a file, or a folder of someone else's: exit 2)."""
+    from rnnkit.fileio import check_output_dir
+
+    return check_output_dir(args.out, overwrite=args.overwrite)
+
+
+def set_threads(n: int) -> None:
+    """Set torch's intra-op CPU threads (small recurrent models run fastest on one)."""
+    import torch
+
+    if n < 1:
+        raise ConfigError(f"--threads must be a positive int, got {n}")
+    torch.set_num_threads(n)
+
+
+def verbose(args: argparse.Namespace) -> int | str:
+    """The estimators' ``verbose`` from ``--quiet``: 0, else "auto" (bar or log lines)."""
+    return 0 if getattr(args, "quiet", False) else "auto"
+
+
+__all__ = ["add", "add_output", "add_training", "fraction", "nonneg_float", "nonneg_int",
+           "patience", "positive_float", "positive_int", "prepare_output", "set_threads",
+           "validation", "verbose"]
