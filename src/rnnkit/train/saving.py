@@ -117,17 +117,19 @@ def write_model_files(
 
 
 def save_model(
-    model: nn.Module, directory: str | os.PathLike, extra: dict[str, Any] | None = None
+    model: nn.Module, directory: str | os.PathLike, extra: dict[str, Any] | None = None,
+    *, overwrite: bool = False,
 ) -> Path:
     """Save ``model`` (a registered rnnkit.nn module or a :class:`Sequential` of them) and
-    the JSON-able ``extra`` dict into ``directory`` (created, or its two files replaced).
+    the JSON-able ``extra`` dict into ``directory``: created, or replaced whole if rnnkit
+    wrote it; a folder holding other files is refused unless ``overwrite``.
 
     Returns the folder's path. Raises ConfigError for a model that has no config (save its
     weights with :func:`save_weights` instead) and TypeError for a non-JSON ``extra``.
     """
     model_config(model, extra)  # fail before touching the disk
     directory = Path(directory)
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, overwrite=overwrite, what="model") as tmp:
         write_model_files(model, tmp, extra)
     return directory
 
