@@ -208,11 +208,16 @@ def test_mismatched_lengths_and_bad_compile_arguments():
         model.fit(np.array(["a", "b"]), np.zeros(2))
 
 
-def test_summary_counts_parameters():
+def test_summary_prints_the_parameter_table(capsys):
     from rnnkit.nn import Dense
 
     model = Sequential([nn.Linear(3, 4), nn.ReLU(), Dense(4, 2)])
-    text = model.summary()
+    assert model.summary() is None  # prints, like Keras
+    text = model.summary_text()
+    assert capsys.readouterr().out == text + "\n"
+    got = []
+    model.summary(print_fn=got.append)
+    assert got == [text] and capsys.readouterr().out == ""
     lines = text.splitlines()
     assert lines[2].split() == ["0", "Linear(3,", "4)", "16"]  # 3*4 + 4
     assert lines[3].split() == ["1", "ReLU", "0"]
@@ -256,3 +261,30 @@ def test_slicing_keeps_the_class_and_history_helpers():
         h.append(e, {"loss": v, "val_accuracy": 1 - v})
     assert h.best("loss") == (1, 0.2) and h.best("val_accuracy") == (1, 0.8)
     assert h.to_dict()["history"]["loss"] == [0.5, 0.2, 0.3] and len(h) == 3
+
+
+def test_load_gives_back_the_saved_sequential(tmp_path):
+    from rnnkit.errors import DataError
+    from rnnkit.nn import LSTM, Dense
+    from rnnkit.train import save_model
+
+    X, y = regression_data(n=8)
+    model = Sequential([LSTM(1, 3), Dense(3, 1)])
+    model.compile(loss="mse", optimizer="adam", metrics=["mae"])
+    model.fit(X, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m")
+    back = Sequential.load(tmp_path / "m")
+    assert type(back) is Sequential and back.compile_config() == model.compile_config()
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    assert back.evaluate(X, y)["mae"] == pytest.approx(model.evaluate(X, y)["mae"])
+
+    save_model(LSTM(1, 3), tmp_path / "layer")
+    with pytest.raises(DataError, match=r"layer.config\.json holds a LSTM, not a Sequential; "
+                       r"load it with rnnkit.train.load_model"):
+        Sequential.load(tmp_path / "layer")
+    save_model(model, tmp_path / "task", extra={"task": "forecast"})
+    with pytest.raises(DataError, match=r"holds a saved 'forecast' task estimator, not a bare "
+                       r"Sequential; load it with the task's own load\(\)"):
+        Sequential.load(tmp_path / "task")
+    with pytest.raises(DataError, match=r"is not a saved rnnkit model"):
+        Sequential.load(tmp_path / "nothing")

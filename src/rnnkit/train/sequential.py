@@ -8,7 +8,8 @@
     >>> history.history["val_loss"][-1], model.evaluate(X_valid, y_valid)["loss"]
 
 Any ``nn.Module`` fits in the list; the model saves as JSON config + safetensors when every
-layer is a registered rnnkit.nn module (:mod:`rnnkit.train.saving`). The rnnkit.nn layers
+layer is a registered rnnkit.nn module (``model.save(folder)``, ``Sequential.load(folder)``;
+:mod:`rnnkit.train.saving`). The rnnkit.nn layers
 use Keras' initialisers by default (``init="keras"``: glorot-uniform input weights,
 orthogonal recurrent weights, zero biases, LSTM forget bias 1), which the classic Keras
 tutorials' figures depend on; ``init="torch"`` gives torch.nn's uniform initialisation.
@@ -20,20 +21,21 @@ model's floating dtype, integer arrays (token ids, class labels) to int64.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.nn.config import from_config, register, to_config
 from rnnkit.train.batches import ArrayBatches, num_samples, split_last, to_inputs, to_tensor
 from rnnkit.train.callbacks.base import Callback
+from rnnkit.train.callbacks.progress import ProgressBar, check_verbose, progress_callbacks
 from rnnkit.train.history import History
 from rnnkit.train.seed import seed_everything
 from rnnkit.train.trainer import Trainer, predict_batches
@@ -211,8 +213,10 @@ class Sequential(nn.Sequential):
                 ``validation_data`` is given.
             callbacks: list of :class:`~rnnkit.train.callbacks.Callback`.
             shuffle: reshuffle the training samples every epoch. Default True.
-            verbose: ``"auto"`` (progress bar when stdout is a terminal), 0 (none),
-                1 (progress bar), 2 (one line per epoch).
+            verbose: progress on stderr (:func:`~rnnkit.train.callbacks.progress_callbacks`):
+                ``"auto"`` (default: a bar on a terminal or in Jupyter, else one line per
+                epoch), 0 (nothing), 1 (a bar), 2 (one line per epoch). A ProgressBar among
+                ``callbacks`` replaces the automatic one.
             seed: if given, :func:`~rnnkit.train.seed_everything` is called with it first and
                 the shuffling order derives from it, so repeated runs match exactly on CPU.
         """
@@ -223,8 +227,7 @@ class Sequential(nn.Sequential):
             raise ValueError(
                 f"validation_split must be a number in [0, 1), got {validation_split!r}"
             )
-        if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+        check_verbose(verbose)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if seed is not None:
@@ -265,19 +268,10 @@ class Sequential(nn.Sequential):
                 )
 
         cbs = list(callbacks or [])
-        cbs += self._progress(cbs, verbose)
-        trainer.verbose = verbose
+        if not any(isinstance(cb, ProgressBar) for cb in cbs):
+            cbs += progress_callbacks(verbose)
+        trainer.verbose = verbose  # an "auto" ProgressBar among callbacks honours verbose=0
         return trainer.fit(train_loader, epochs, val_loader, callbacks=cbs)
-
-    @staticmethod
-    def _progress(cbs: list[Callback], verbose: str | int) -> list[Callback]:
-        from rnnkit.train.callbacks.progress import ProgressBar
-
-        if verbose == 0 or any(isinstance(cb, ProgressBar) for cb in cbs):
-            return []
-        if verbose == "auto":
-            return [ProgressBar()] if sys.stdout.isatty() else []
-        return [ProgressBar(enabled=True, batches=verbose == 1)]
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, X: Any, y: Any = None, batch_size: int = 32) -> dict[str, float]:
@@ -292,13 +286,18 @@ class Sequential(nn.Sequential):
         return predict_batches(self, self._loader(X, None, batch_size, "predict"),
                                self._device())
 
-    def summary(self) -> str:
-        """A Keras-like table: index, layer, trainable parameters, and the total (a string).
+    def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
+        """Print a Keras-like table: index, layer, trainable parameters, and the total.
 
-        Output shapes are not shown: PyTorch layers know their sizes only when called.
-        Recurrent layers count torch.nn's two bias vectors (b_ih and b_hh), so a SimpleRNN has
-        H more parameters than Keras reports.
+        ``print_fn`` receives the table as one string instead of ``print`` (Keras'
+        argument); :meth:`summary_text` returns it. Output shapes are not shown: PyTorch
+        layers know their sizes only when called. Recurrent layers count torch.nn's two bias
+        vectors (b_ih and b_hh), so a SimpleRNN has H more parameters than Keras reports.
         """
+        (print if print_fn is None else print_fn)(self.summary_text())
+
+    def summary_text(self) -> str:
+        """The table :meth:`summary` prints, as a string (lines joined by newlines)."""
         rows = [("#", "layer", "params")]
         for i, layer in enumerate(self):
             n = sum(p.numel() for p in layer.parameters() if p.requires_grad)
@@ -319,5 +318,32 @@ class Sequential(nn.Sequential):
 
         save_model(self, directory, extra)
 
+    @classmethod
+    def load(cls, directory: str, device: str = "cpu") -> Sequential:
+        """The Sequential saved in ``directory`` by :meth:`save`, on ``device``; compiled
+        again when it was saved compiled by name (:func:`rnnkit.train.load_model`).
+
+        Raises DataError if the folder is not a saved rnnkit model or holds something else:
+        another kind of module (load it with ``rnnkit.train.load_model``) or a task
+        estimator (load it with its own ``load``, which also restores its scalers).
+        """
+        from rnnkit.nn.config import registered
+        from rnnkit.train.saving import CONFIG_NAME, load_model, read_config
+
+        config = read_config(directory)
+        where = Path(directory) / CONFIG_NAME
+        saved = config.get("model")
+        name = saved.get("class") if isinstance(saved, dict) else None
+        saved_cls = registered().get(name) if isinstance(name, str) else None
+        if saved_cls is None or not issubclass(saved_cls, cls):
+            raise DataError(f"{where} holds a {name or 'model of unknown class'}, not a "
+                            f"{cls.__name__}; load it with rnnkit.train.load_model")
+        extra = config.get("extra")
+        task = extra.get("task") if isinstance(extra, dict) else None
+        if task is not None:
+            raise DataError(f"{where} holds a saved {task!r} task estimator, not a bare "
+                            f"{cls.__name__}; load it with the task's own load(), which also "
+                            "restores its preprocessing")
+        return load_model(directory, device=device)
 
 __all__ = ["Sequential"]

@@ -1,7 +1,9 @@
 """Callbacks for :class:`~rnnkit.train.trainer.Trainer` and ``Sequential.fit``.
 
 ``Callback`` (base), ``EarlyStopping``, ``ModelCheckpoint``, ``ProgressBar``,
-``TerminateOnNaN``, ``CSVLogger``, ``JSONLogger``, ``TensorBoard``, ``LearningRateScheduler``.
+``TerminateOnNaN``, ``CSVLogger``, ``JSONLogger``, ``TensorBoard``, ``LearningRateScheduler``,
+and ``progress_callbacks(verbose, desc)``, which turns a Keras-style ``verbose`` into the
+progress display.
 """
 
 from rnnkit.train.callbacks.base import Callback
@@ -9,10 +11,10 @@ from rnnkit.train.callbacks.checkpoint import ModelCheckpoint
 from rnnkit.train.callbacks.early_stopping import EarlyStopping
 from rnnkit.train.callbacks.loggers import CSVLogger, JSONLogger
 from rnnkit.train.callbacks.lr_scheduler import LearningRateScheduler
-from rnnkit.train.callbacks.progress import ProgressBar, TerminateOnNaN
+from rnnkit.train.callbacks.progress import ProgressBar, TerminateOnNaN, progress_callbacks
 from rnnkit.train.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "CSVLogger", "Callback", "EarlyStopping", "JSONLogger", "LearningRateScheduler",
-    "ModelCheckpoint", "ProgressBar", "TensorBoard", "TerminateOnNaN",
+    "ModelCheckpoint", "ProgressBar", "TensorBoard", "TerminateOnNaN", "progress_callbacks",
 ]
