@@ -3,57 +3,77 @@
 Data (``--data``): ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of
 28 pixels; the test split is the 10,000 test images), a ``.ts`` file (UCR/UEA), a CSV with
 one sequence per row and the label in the last column (``--label-column 0`` for the first),
-or with ``--text`` a folder with one sub-folder of .txt files per label or a CSV with
-``label`` and ``text`` columns. ``--test`` gives the test file in the same format; without it
-the last ``--test-fraction`` of the data (shuffled) is held out.
+or with ``--text`` a folder with one sub-folder of .txt files per label or a CSV with a
+label and a text column (``--label-column``, ``--text-column``). ``--test`` gives the test
+file in the same format; without it the last ``--test-fraction`` of the data (shuffled) is
+held out. A stratified ``--validation`` part of the training data drives early stopping.
 
-Prints the test accuracy; the output folder (built atomically, default ``out/classify``)
-gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, per-epoch history, time),
-``confusion.png``, ``history.png`` and ``model/``.
+Prints progress and the test accuracy; the output folder (built atomically, default
+``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and
+validation curves, time), ``confusion.png``, ``history.png`` and ``model/`` (use it with
+``rnnkit predict --model DIR/model --data ...``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 
+from rnnkit.cli.options import (
+    add,
+    add_output,
+    add_training,
+    fraction,
+    positive_int,
+    prepare_output,
+    set_threads,
+    verbose,
+)
 from rnnkit.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
     from rnnkit.tasks.classify.model import MODELS
+    from rnnkit.tasks.classify.task import NORMALIZE
 
+    d, t = SequenceClassifier.default, TextClassifier.default
     p = subparsers.add_parser(
         "classify", help="train a sequence classifier (MNIST rows, CSV, .ts, text) and print "
         "its test accuracy", description=__doc__.split("\n\n")[1],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", required=True, help="mnist:DIR, FILE.ts, FILE.csv, or with "
-                   "--text a folder or CSV")
-    p.add_argument("--test", help="test file/folder in the same format")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="held out when no --test")
-    p.add_argument("--text", action="store_true", help="the data are labelled texts")
-    p.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
-    p.add_argument("--label-column", type=int, default=-1, help="label column of a "
-                   "sequence CSV")
-    p.add_argument("--model", default="lstm", choices=MODELS)
-    p.add_argument("--hidden", type=int, default=128, help="units per recurrent layer")
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
-    p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping (0: off)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training "
-                   "samples (quick runs)")
-    p.add_argument("--level", default="word", choices=("word", "char"), help="text tokens")
-    p.add_argument("--max-vocab", type=int, default=20_000, help="text vocabulary size")
-    p.add_argument("--maxlen", type=int, default=None, help="truncate texts to N tokens")
-    p.add_argument("--embed", type=int, default=100, help="text embedding size")
-    p.add_argument("--out", default="out/classify", help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add(p, "--data", required=True, help="mnist:DIR, FILE.ts, FILE.csv, or with --text a "
+        "folder or CSV")
+    add(p, "--test", default=None, help="test file/folder in the same format")
+    add(p, "--test-fraction", type=fraction, default=0.2, help="held out when no --test")
+    add(p, "--text", action="store_true", help="the data are labelled texts")
+    add(p, "--encoding", default="utf-8", help="text encoding of the data files")
+    add(p, "--label-column", default=None, help="label column: an index for a sequence CSV "
+        "(default -1, the last), a name or index for a text CSV (default 'label')")
+    add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
+    add(p, "--model", default=d("model"), choices=MODELS, help="recurrent network")
+    add(p, "--hidden", type=positive_int, default=d("hidden_size"),
+        help="units per recurrent layer")
+    add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
+    add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
+    add_training(p, SequenceClassifier)
+    add(p, "--clip", type=float, default=d("clip_grad_norm"),
+        help="gradient-norm clipping (0: off)")
+    add(p, "--normalize", default=d("normalize"), choices=NORMALIZE,
+        help="numeric sequences: per-feature standardisation learned on the training set, "
+        "per-series z-normalisation, or none")
+    add(p, "--limit", type=positive_int, default=None, help="use only the first N training "
+        "samples (quick runs)")
+    add(p, "--level", default=t("level"), choices=("word", "char"), help="text tokens")
+    add(p, "--max-vocab", type=positive_int, default=t("max_size"),
+        help="text vocabulary size")
+    add(p, "--maxlen", type=positive_int, default=t("maxlen"), help="truncate texts to N "
+        "tokens")
+    add(p, "--embed", type=positive_int, default=t("embed_size"), help="text embedding size")
+    add_output(p, "out/classify")
     p.set_defaults(func=run)
 
 
@@ -67,73 +87,163 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return perm[k:], perm[:k]
 
 
+def _column(value: str | None, default: str | int) -> str | int:
+    """A column given as a name or an index (``"-1"`` -> -1)."""
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
 def _load(args):
-    """-> (X_train, y_train, X_test, y_test, classes, kind)."""
+    """-> (X_train, y_train, X_test, y_test, kind); labels as the file names them."""
     from rnnkit.data.idx import load_mnist
     from rnnkit.data.labelled import load_labelled
-    from rnnkit.data.text_datasets import load_texts
+    from rnnkit.data.text_datasets import load_text_csv, load_text_folder
 
     if args.data.startswith("mnist:"):
         d = args.data[len("mnist:"):]
         xtr, ytr = load_mnist(d, "train")
         xte, yte = load_mnist(d, "test")
-        return (xtr.astype(np.float32) / 255, ytr, xte.astype(np.float32) / 255, yte,
-                [str(i) for i in range(10)], "mnist")
+        return xtr, ytr, xte, yte, "mnist"  # raw uint8: the model learns its scaling
     if args.text:
-        tr = load_texts(args.data, encoding=args.encoding)
+        from pathlib import Path
+
+        def read(path):
+            if Path(path).is_dir():
+                return load_text_folder(path, encoding=args.encoding)
+            return load_text_csv(path, encoding=args.encoding,
+                                 label_column=_column(args.label_column, "label"),
+                                 text_column=_column(args.text_column, "text"))
+
+        tr = read(args.data)
+        ytr = np.asarray(tr.classes, dtype=object)[tr.y]
         if args.test:
-            te = load_texts(args.test, encoding=args.encoding, classes=tr.classes)
-            return tr.texts, tr.y, te.texts, te.y, tr.classes, "text"
+            te = read(args.test)
+            return tr.texts, ytr, te.texts, np.asarray(te.classes, dtype=object)[te.y], "text"
         a, b = _split(len(tr), args.test_fraction, args.seed)
         texts = np.asarray(tr.texts, dtype=object)
-        return (list(texts[a]), tr.y[a], list(texts[b]), tr.y[b], tr.classes, "text")
-    opts = {} if args.data.lower().endswith(".ts") else {"label_column": args.label_column}
+        return list(texts[a]), ytr[a], list(texts[b]), ytr[b], "text"
+    if args.text_column is not None:
+        raise ConfigError("--text-column needs --text (the data are labelled texts)")
+    opts = {} if args.data.lower().endswith(".ts") else {
+        "label_column": _column(args.label_column, -1)}
     tr = load_labelled(args.data, encoding=args.encoding, **opts)
+    ytr = np.asarray(tr.classes)[tr.y]
     if args.test:
-        te = load_labelled(args.test, encoding=args.encoding, classes=tr.classes, **opts)
-        return tr.X, tr.y, te.X, te.y, tr.classes, "sequences"
+        te = load_labelled(args.test, encoding=args.encoding, **opts)
+        return tr.X, ytr, te.X, np.asarray(te.classes)[te.y], "sequences"
     a, b = _split(len(tr), args.test_fraction, args.seed)
-    return ([tr.X[i] for i in a], tr.y[a], [tr.X[i] for i in b], tr.y[b], tr.classes,
-            "sequences")
+    return [tr.X[i] for i in a], ytr[a], [tr.X[i] for i in b], ytr[b], "sequences"
+
+
+def _estimator(args, kind: str):
+    from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
+
+    common = {"model": args.model, "hidden_size": args.hidden, "num_layers": args.layers,
+              "dropout": args.dropout, "epochs": args.epochs, "batch_size": args.batch_size,
+              "lr": args.lr, "clip_grad_norm": args.clip or None,
+              "validation": args.validation, "patience": args.patience, "seed": args.seed,
+              "verbose": verbose(args)}
+    if kind == "text":
+        return TextClassifier(level=args.level, max_size=args.max_vocab, maxlen=args.maxlen,
+                              embed_size=args.embed, **common)
+    return SequenceClassifier(normalize=args.normalize, **common)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from rnnkit.fileio import atomic_directory, write_json
     from rnnkit.plots.classification import plot_confusion_matrix, plot_history
-    from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
+    from rnnkit.tasks.classify.task import class_names
 
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be a positive int, got {args.threads}")
-    torch.set_num_threads(args.threads)
-    Xtr, ytr, Xte, yte, classes, kind = _load(args)
+    prepare_output(args)
+    set_threads(args.threads)
+    clf = _estimator(args, "text" if args.text else "sequences")
+    clf._check_params()  # bad options fail before the data are read
+    Xtr, ytr, Xte, yte, kind = _load(args)
     if args.limit:
         Xtr, ytr = Xtr[:args.limit], ytr[:args.limit]
-    common = {"model": args.model, "hidden_size": args.hidden, "num_layers": args.layers,
-              "dropout": args.dropout, "epochs": args.epochs, "batch_size": args.batch_size,
-              "lr": args.lr, "clip_grad_norm": args.clip or None, "seed": args.seed}
-    if kind == "text":
-        clf = TextClassifier(level=args.level, max_size=args.max_vocab, maxlen=args.maxlen,
-                             embed_size=args.embed, **common)
-    else:
-        clf = SequenceClassifier(standardize=kind != "mnist", **common)
     t0 = time.perf_counter()
-    clf.fit(Xtr, ytr, classes=classes)
+    clf.fit(Xtr, ytr)
     seconds = time.perf_counter() - t0
     report = clf.evaluate(Xte, yte)
-    hist = clf.history_.history
-    metrics = {"data": args.data, "test": args.test, "model": args.model,
-               "n_train": len(ytr), "n_test": len(yte), "train_seconds": round(seconds, 2),
-               "classes": classes, **report, "history": hist}
-    with atomic_directory(args.out) as tmp:
+    names = class_names(clf.classes_)
+    metrics = {"data": args.data, "test": args.test, "model": args.model, "kind": kind,
+               "n_train": clf.n_train_, "n_validation": clf.n_validation_,
+               "n_test": len(yte), "train_seconds": round(seconds, 2),
+               "fit_status": clf.fit_status_, "params": clf.get_params(), "classes": names,
+               **report, "history": clf.history_}
+    with atomic_directory(args.out, overwrite=args.overwrite, what="classify") as tmp:
         write_json(tmp / "metrics.json", metrics)
-        plot_confusion_matrix(np.asarray(report["confusion_matrix"]), classes,
+        plot_confusion_matrix(np.asarray(report["confusion_matrix"]), names,
                               tmp / "confusion.png",
                               title=f"{args.model}: accuracy {report['accuracy']:.2%}")
-        plot_history(hist, tmp / "history.png")
+        plot_history(clf.history_, tmp / "history.png")
         clf.save(tmp / "model")
     print(f"test accuracy: {report['accuracy']:.4f}  macro-F1: {report['macro_f1']:.4f}  "
-          f"({len(yte)} test sequences, {args.model}, trained {seconds:.0f} s)")
+          f"({len(yte)} test sequences, {args.model}, trained {seconds:.0f} s, "
+          f"{len(clf.history_.get('loss', []))} epochs)")
     print(f"wrote {args.out}/metrics.json, confusion.png, history.png, model/")
+    return 0
+
+
+def _predict_inputs(est, args):
+    """Inputs of ``rnnkit predict`` for a classifier, and the labels if the file has them."""
+    from pathlib import Path
+
+    from rnnkit.data.idx import load_idx, load_mnist
+    from rnnkit.data.labelled import load_labelled
+    from rnnkit.data.text_datasets import load_text_csv
+    from rnnkit.data.unlabelled import load_text_column, read_lines
+
+    data = args.data
+    if est.task == "text-classifier":
+        if data.lower().endswith(".csv"):
+            if args.label_column is None:
+                return load_text_column(data, _column(args.text_column, "text"),
+                                        encoding=args.encoding), None
+            te = load_text_csv(data, encoding=args.encoding,
+                               label_column=_column(args.label_column, "label"),
+                               text_column=_column(args.text_column, "text"))
+            return te.texts, np.asarray(te.classes, dtype=object)[te.y]
+        return read_lines(data, encoding=args.encoding), None
+    if data.startswith("mnist:"):
+        return load_mnist(data[len("mnist:"):], "test")
+    name = Path(data).name.lower()
+    if "idx" in name or "ubyte" in name:
+        return load_idx(data), None
+    opts = {} if name.endswith(".ts") else {"label_column": _column(args.label_column, -1)}
+    te = load_labelled(data, encoding=args.encoding, **opts)
+    return te.X, np.asarray(te.classes)[te.y]
+
+
+def predict_command(est, args: argparse.Namespace) -> int:
+    """``rnnkit predict`` for a classifier: predictions.csv with the label and the
+    probability of each class (and the accuracy on stderr when --data has labels)."""
+    import csv
+    import io
+
+    from rnnkit.cli.predict import emit
+    from rnnkit.tasks.classify.task import class_names
+
+    if args.data is None:
+        raise ConfigError(f"--data is required for a {est.task} model")
+    X, y = _predict_inputs(est, args)
+    proba = est.predict_proba(X)  # (N, C)
+    names = class_names(est.classes_)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["index", "prediction", *[f"p_{c}" for c in names]])
+    for i, row in enumerate(proba):
+        w.writerow([i, names[int(row.argmax())], *[f"{p:.6g}" for p in row]])
+    summary = f"{len(proba)} predictions, {est.task}"
+    if y is not None:
+        known = np.isin(np.asarray(y).astype(str), names)
+        acc = float(np.mean(np.asarray(names)[proba.argmax(1)][known]
+                            == np.asarray(y).astype(str)[known])) if known.any() else np.nan
+        print(f"accuracy on the labels in {args.data}: {acc:.4f} ({int(known.sum())} labelled "
+              f"with known classes)", file=sys.stderr)
+    emit(args, buf.getvalue(), summary)
     return 0

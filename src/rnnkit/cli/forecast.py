@@ -26,64 +26,64 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.cli.options import (
+    add,
+    add_output,
+    add_training,
+    fraction,
+    nonneg_int,
+    positive_int,
+    prepare_output,
+    set_threads,
+    verbose,
+)
+from rnnkit.errors import ConfigError, DataError, TrainingFailed
 
 DEFAULT_MODELS = ("naive", "linear", "simple_rnn", "lstm", "gru")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from rnnkit.tasks.forecast import Forecaster
     from rnnkit.tasks.forecast.models import MODELS
 
+    d = Forecaster.default
     p = subparsers.add_parser(
         "forecast", help="train and compare forecasting models on a series (default: bundled "
         "airline passengers)", description=__doc__.split("\n\n")[1],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", metavar="FILE.csv", help="CSV file with a header row (default: "
-                   "the bundled airline-passengers series)")
-    p.add_argument("--column", help="value column (default: the first that is not the date "
-                   "column)")
-    p.add_argument("--date-column", help="column of time labels, used in the plot and the "
-                   "forecast CSV")
-    p.add_argument("--interpolate", action="store_true", help="fill missing values linearly "
-                   "instead of failing")
-    p.add_argument("--horizon", type=int, default=12, help="steps to forecast, H")
-    p.add_argument("--input-len", type=int, default=24, help="input steps per window, L")
-    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
-                   help=f"models to compare, from: {', '.join(MODELS)}")
-    p.add_argument("--strategy", default="direct", choices=("direct", "recursive", "seq2seq"),
-                   help="multi-step strategy")
-    p.add_argument("--epochs", type=int, default=300, help="training epochs (maximum, with "
-                   "early stopping on the validation loss)")
-    p.add_argument("--patience", type=int, default=50, help="early-stopping patience in "
-                   "epochs (0: none)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    p.add_argument("--hidden", type=int, default=32, help="units per recurrent layer")
-    p.add_argument("--valid", type=int, default=None, help="validation values (default 2H)")
-    p.add_argument("--test", type=int, default=None, help="test values (default 2H)")
-    p.add_argument("--scaler", default="auto", choices=("auto", "log", "standard", "minmax",
-                                                         "none"),
-                   help="value scaling fitted on the training part; auto: log (then "
-                   "standardised) when every value is positive, else standard")
-    p.add_argument("--season", type=int, default=12, help="season of seasonal_naive")
-    p.add_argument("--dropout", type=float, default=None, help="input/recurrent dropout "
-                   "(default 0, or 0.1 with --intervals)")
-    p.add_argument("--intervals", type=int, default=0, metavar="N", help="MC-dropout "
-                   "interval of the best model from N stochastic passes (0: none)")
-    p.add_argument("--out", default="out/forecast", help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest "
-                   "for these small models, above all on a busy machine)")
+    add(p, "--data", metavar="FILE.csv", default=None, help="CSV file with a header row "
+        "(default: the bundled airline-passengers series)")
+    add(p, "--column", default=None, help="value column (default: the first that is not the "
+        "date column)")
+    add(p, "--date-column", default=None, help="column of time labels, used in the plot and "
+        "the forecast CSV")
+    add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
+        "of failing")
+    add(p, "--horizon", type=positive_int, default=d("horizon"), help="steps to forecast, H")
+    add(p, "--input-len", type=positive_int, default=d("input_len"),
+        help="input steps per window, L")
+    add(p, "--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
+        choices=list(MODELS), help=f"models to compare, from: {', '.join(MODELS)}")
+    add(p, "--strategy", default=d("strategy"), choices=("direct", "recursive", "seq2seq"),
+        help="multi-step strategy")
+    add_training(p, Forecaster, {"validation": "validation values before the test part "
+                                 "(model selection, early stopping): a count, or a fraction "
+                                 "of the series (default: 2H)"})
+    add(p, "--hidden", type=positive_int, default=d("hidden"), help="units per recurrent "
+        "layer")
+    add(p, "--test", type=positive_int, default=None, help="test values at the end "
+        "(default: 2H)")
+    add(p, "--scaler", default="auto", choices=("auto", "log", "standard", "minmax", "none"),
+        help="value scaling fitted on the training part; auto: log (then standardised) when "
+        "every value is positive, else standard")
+    add(p, "--season", type=positive_int, default=d("season"), help="season of "
+        "seasonal_naive")
+    add(p, "--dropout", type=fraction, default=None, help="input/recurrent dropout (default "
+        "0, or 0.1 with --intervals)")
+    add(p, "--intervals", type=nonneg_int, default=0, metavar="N", help="MC-dropout interval "
+        "of the best model from N stochastic passes (0: none)")
+    add_output(p, "out/forecast")
     p.set_defaults(func=run)
-
-
-def set_threads(n: int) -> None:
-    """Set torch's intra-op CPU threads (small recurrent models run fastest on one)."""
-    import torch
-
-    if n < 1:
-        raise ConfigError(f"--threads must be a positive int, got {n}")
-    torch.set_num_threads(n)
 
 
 def _load(args: argparse.Namespace):
@@ -100,26 +100,21 @@ def _load(args: argparse.Namespace):
 
 
 def _check(args: argparse.Namespace, n: int) -> tuple[int, int]:
-    from rnnkit.tasks.forecast.models import MODELS
-
-    for name in ("horizon", "input_len", "epochs", "batch_size", "hidden"):
-        value = getattr(args, name)
-        if value < (0 if name == "epochs" else 1):
-            raise ConfigError(f"--{name.replace('_', '-')} must be a positive int, got "
-                              f"{value}")
-    for m in args.models:
-        if m not in MODELS:
-            raise ConfigError(f"--models: unknown model {m!r}; choose from {', '.join(MODELS)}")
     H, L = args.horizon, args.input_len
-    n_valid = 2 * H if args.valid is None else args.valid
+    if args.validation is None:
+        n_valid = 2 * H
+    elif isinstance(args.validation, int):
+        n_valid = args.validation
+    else:
+        n_valid = round(args.validation * n)
     n_test = 2 * H if args.test is None else args.test
     if n_valid < H or n_test < H:
-        raise ConfigError(f"--valid and --test must be at least the horizon {H}, got "
-                          f"{n_valid} and {n_test}")
+        raise ConfigError(f"--validation and --test must hold at least the horizon {H} "
+                          f"values, got {n_valid} and {n_test}")
     need = L + H + n_valid + n_test
     if n < need:
-        raise DataError(f"series has {n} values; need at least input_len + horizon + valid + "
-                        f"test = {L} + {H} + {n_valid} + {n_test} = {need}")
+        raise DataError(f"series has {n} values; need at least input_len + horizon + "
+                        f"validation + test = {L} + {H} + {n_valid} + {n_test} = {need}")
     return n_valid, n_test
 
 
@@ -161,17 +156,43 @@ def _table(rows: list[dict]) -> str:
             f"{'train s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"{r['model']:<16}{'failed: ' + r['status']}")
+            continue
         t = r["test"]
         lines.append(f"{r['model']:<16}{t['mae']:>10.3f}{t['rmse']:>10.3f}{t['smape']:>9.2f}"
                      f"{t['mase']:>8.3f}{r['valid']['mae']:>10.3f}{r['train_seconds']:>9.1f}")
     return "\n".join(lines)
 
 
+def _fit_one(name: str, args, y, valid_end: int, train_end: int, **kw) -> tuple[dict, object]:
+    """Fit and score one model: ``(row, forecaster)``; a failed model gets a row saying why
+    (status) and no scores, and is never selected."""
+    from rnnkit.tasks.forecast import Forecaster
+
+    fc = Forecaster(model=name, **kw)
+    try:
+        fc.fit(y[:valid_end])
+    except TrainingFailed as err:
+        return {"model": name, "status": str(err), "train_seconds": None, "valid": None,
+                "test": None}, None
+    row = {"model": name, "status": "ok", "fit_status": fc.fit_status_,
+           "train_seconds": round(fc.fit_seconds_, 3),
+           "epochs_run": len(fc.history_.get("loss", [])),
+           "valid": fc.evaluate(y[:valid_end], train_end, train=y[:train_end]),
+           "test": fc.evaluate(y, valid_end, train=y[:train_end])}
+    scores = [*row["valid"].values(), *row["test"].values()]
+    if not all(np.isfinite(v) for v in scores if v is not None):
+        row.update(status="non-finite forecasts", valid=None, test=None)
+        return row, None
+    return row, fc
+
+
 def run(args: argparse.Namespace) -> int:
     from rnnkit.fileio import atomic_directory, write_json, write_text
     from rnnkit.plots.forecast import plot_forecasts, plot_losses, plot_metric_bars
-    from rnnkit.tasks.forecast import Forecaster
 
+    prepare_output(args)
     set_threads(args.threads)
     series, column = _load(args)
     y = series.column(column)  # (T,)
@@ -186,43 +207,49 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     source = series.source if args.data is not None else "bundled airline_passengers.csv"
     print(f"rnnkit forecast: {source} column {column!r}: {len(y)} values; train "
-          f"{train_end}, valid {n_valid}, test {n_test}; input_len {L}, horizon {H}, "
+          f"{train_end}, validation {n_valid}, test {n_test}; input_len {L}, horizon {H}, "
           f"strategy {args.strategy}, scaler {scaler}", file=sys.stderr, flush=True)
 
     rows, fitted = [], {}
-    with atomic_directory(out) as tmp:
-        for i, name in enumerate(args.models, 1):
-            print(f"[{i}/{len(args.models)}] {name:<16}", end="", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            fc = Forecaster(model=name, input_len=L, horizon=H, strategy=args.strategy,
-                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            hidden=args.hidden, dropout=dropout, valid=n_valid, scaler=scaler,
-                            patience=args.patience or None, season=args.season,
-                            seed=args.seed, verbose=0)
-            fc.fit(y[:valid_end])
-            row = {"model": name, "train_seconds": round(fc.fit_seconds_, 3),
-                   "epochs_run": len(fc.history_.get("loss", [])),
-                   "valid": fc.score(y[:valid_end], train_end, train=y[:train_end]),
-                   "test": fc.score(y, valid_end, train=y[:train_end])}
-            rows.append(row)
+    settings = {"input_len": L, "horizon": H, "strategy": args.strategy,
+                "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                "hidden": args.hidden, "dropout": dropout, "validation": n_valid,
+                "scaler": scaler, "patience": args.patience, "season": args.season,
+                "seed": args.seed, "verbose": verbose(args)}
+    for i, name in enumerate(args.models, 1):
+        t0 = time.perf_counter()
+        row, fc = _fit_one(name, args, y, valid_end, train_end, **settings)
+        rows.append(row)
+        if fc is not None:
             fitted[name] = fc
-            print(f" test MAE {row['test']['mae']:.3f}  ({time.perf_counter() - t0:.1f} s)",
-                  file=sys.stderr, flush=True)
+        result = (f"test MAE {row['test']['mae']:.3f}" if row["status"] == "ok"
+                  else f"FAILED: {row['status']}")
+        print(f"[{i}/{len(args.models)}] {name:<16} {result}  "
+              f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        raise TrainingFailed("every model failed: " + "; ".join(
+            f"{r['model']}: {r['status']}" for r in rows))
+    # ties go to the simpler model listed first in MODELS' order, whatever --models' order
+    from rnnkit.tasks.forecast.models import MODELS
 
-        best = min(rows, key=lambda r: r["valid"]["mae"])["model"]
-        fc = fitted[best]
+    order = list(MODELS)
+    best = min(ok, key=lambda r: (r["valid"]["mae"], order.index(r["model"])))["model"]
+    fc = fitted[best]
+
+    with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
         fc.save(tmp / "model", data_info={"column": column, "date_column": args.date_column
                                           if args.data is not None else "month",
-                                          "source": source})
+                                          "source": source, "interpolate": args.interpolate})
         text, future, iv = forecast_csv(fc, y, series.dates, args.intervals)
         labels = future_labels(series.dates, H)
         bands = {f"{best} (future)": (iv["lower"], iv["upper"])} if iv else {}
-        if iv and not np.any(iv["std"] > 0):
-            print(f"note: {best} has no dropout layer, so its MC-dropout interval has zero "
+        if iv and not np.any(iv["std"] > 1e-9 * max(1.0, float(np.abs(future).max()))):
+            print(f"note: {best} has no active dropout, so its MC-dropout interval has zero "
                   f"width", file=sys.stderr)
         write_text(tmp / "forecast.csv", text)
 
-        first_test = {r["model"]: fitted[r["model"]].predict(y[:valid_end]) for r in rows}
+        first_test = {name: f.predict(y[:valid_end]) for name, f in fitted.items()}
         plot_forecasts(tmp / "forecast.png", y, first_test, start=valid_end,
                        title=f"{source}: forecasts of the first test window; best by "
                              f"validation MAE: {best}")
@@ -230,20 +257,45 @@ def run(args: argparse.Namespace) -> int:
                        bands=bands or None,
                        labels=(list(series.dates) + labels) if series.dates else None,
                        title=f"{best}: the next {H} steps")
-        plot_losses(tmp / "losses.png", {r["model"]: fitted[r["model"]].history_
-                                         for r in rows})
-        plot_metric_bars(tmp / "metrics.png", {r["model"]: r["test"] for r in rows})
+        plot_losses(tmp / "losses.png", {name: f.history_ for name, f in fitted.items()})
+        plot_metric_bars(tmp / "metrics.png", {r["model"]: r["test"] for r in ok})
         write_json(tmp / "metrics.json", {
             "data": source, "column": column, "n_values": len(y),
-            "split": {"train": [0, train_end], "valid": [train_end, valid_end],
+            "split": {"train": [0, train_end], "validation": [train_end, valid_end],
                       "test": [valid_end, len(y)]},
-            "input_len": L, "horizon": H, "strategy": args.strategy, "epochs": args.epochs,
-            "scaler": scaler,
-            "seed": args.seed, "best_model": best, "selected_by": "validation MAE",
+            **{k: v for k, v in settings.items() if k != "verbose"},
+            "best_model": best, "selected_by": "validation MAE (failed models excluded)",
             "models": rows, "forecast": {"labels": labels,
                                          "values": [float(v) for v in future]}})
 
     print(_table(rows))
     print(f"best by validation MAE: {best}; wrote {out}/ (metrics.json, forecast.csv, "
           f"forecast.png, future.png, losses.png, metrics.png, model/)")
+    return 0
+
+
+def predict_command(fc, args: argparse.Namespace) -> int:
+    """``rnnkit predict`` for a forecaster: the next H steps after the last row of --data."""
+    from rnnkit.cli.predict import emit
+    from rnnkit.data.series import csv_columns, load_csv
+
+    if args.data is None:
+        raise ConfigError("--data is required for a forecasting model (a CSV with the series)")
+    info = getattr(fc, "data_info_", {}) or {}
+    present = csv_columns(args.data)
+    # the value and date columns default to those the model was trained on, when present
+    column = args.column
+    if column is None and info.get("column") in present:
+        column = info["column"]
+    date_column = args.date_column
+    if date_column is None and info.get("date_column") in present:
+        date_column = info["date_column"]
+    series = load_csv(args.data, column=column, date_column=date_column,
+                      interpolate=args.interpolate or bool(info.get("interpolate")))
+    values = series.column(series.columns[0])
+    if len(values) < fc.input_len:
+        raise DataError(f"{args.data}: column {series.columns[0]!r} has {len(values)} values; "
+                        f"the model needs the last input_len={fc.input_len}")
+    text, _, _ = forecast_csv(fc, values, series.dates, args.intervals)
+    emit(args, text, f"{fc.horizon} steps, model {fc.model}")
     return 0

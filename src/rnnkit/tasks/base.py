@@ -273,17 +273,18 @@ class Estimator:
         unknown = sorted(set(params) - set(cls._param_names()))
         if unknown:
             raise DataError(f"{where}: unknown {cls.__name__} parameter {unknown[0]!r}")
+        if "device" in params:
+            params = {**params, "device": device}
         est = cls(**params)
-        est.device = device if "device" in cls._param_names() else None
+        est.model_ = model.eval()
         try:
             est._check_params()
             est._set_state(extra.get("state") or {})
-        except (KeyError, TypeError, ValueError, IndexError) as err:
-            raise DataError(f"{where}: the saved {cls.task} settings are invalid: "
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
+            raise DataError(f"{where}: the saved {cls.task} settings do not fit: "
                             f"{type(err).__name__}: {str(err)[:200]}") from err
         est.history_ = extra.get("history") or {}
         est.fit_status_ = "loaded"
-        est.model_ = model.eval()
         return est
 
 

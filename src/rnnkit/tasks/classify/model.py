@@ -16,6 +16,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, Dense, Embedding, Recurrent, SimpleRNN
+from rnnkit.nn.config import register
 from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
 
 MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru")
@@ -37,6 +38,7 @@ def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: i
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
 
 
+@register
 class RNNClassifier(nn.Module):
     """See the module doc. ``num_classes`` logits; ``vocab_size`` adds an Embedding."""
 

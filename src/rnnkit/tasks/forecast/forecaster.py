@@ -1,18 +1,22 @@
 """``Forecaster``: the public estimator over the forecasting models, strategies and scalers.
 
-    fc = Forecaster(model="lstm", input_len=24, horizon=12, strategy="direct", epochs=200)
-    fc.fit(series)                 # (T,) or (T, D) array, or a list of series (one global model)
+    fc = Forecaster(model="lstm", input_len=24, horizon=12, strategy="direct")
+    fc.fit(series)                 # (T,) or (T, D) array, a loaded Series, or a list of series
     fc.predict()                   # (H,) the next H values after the training series
     fc.predict(other_series)       # (H,) after the end of another series (or (S, H) for many)
+    fc.score(series)               # minus the MAE of the last H values forecast from the rest
+    fc.evaluate(series, start)     # MAE, RMSE, sMAPE, MASE of every window after ``start``
     fc.predict_intervals(n_samples=100)   # MC-dropout mean/std/quantiles (needs dropout > 0)
     fc.save("model_dir"); Forecaster.load("model_dir")
 
-Fitting: the last ``valid`` part of each series (fraction or count) is held out in time order
-for the validation loss (and early stopping when ``patience`` is set); the scaler is fitted on
-the training part only; windows follow :mod:`rnnkit.data.windowing`'s no-leakage rule.
-Learned state ends in ``_``: ``model_``, ``scaler_``, ``history_``, ``last_window_``,
-``n_features_``, ``fit_seconds_``. Saved as ``rnnkit.train.save_model`` (JSON config +
-safetensors) with the settings, scaler and last input window in its ``extra`` (JSON).
+Fitting: the last ``validation`` part of each series (fraction, count, or None: two
+horizons) is held out in time order for the validation loss and early stopping (``patience``
+epochs without improvement; the best weights are restored); the scaler is fitted on the
+training part only; windows follow :mod:`rnnkit.data.windowing`'s no-leakage rule. Learned
+state ends in ``_``: ``model_``, ``scaler_``, ``history_``, ``last_window_``,
+``n_features_``, ``fit_seconds_``, ``fit_status_``. Saved through
+:meth:`rnnkit.tasks.base.Estimator.save` (JSON config + safetensors) with the scaler and the
+last input window in its state.
 """
 
 from __future__ import annotations
@@ -30,30 +34,52 @@ import numpy as np
 from rnnkit.data.scalers import make_scaler, scaler_from_dict
 from rnnkit.data.windowing import Windowing, as_series_list, time_split
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.base import (
+    Estimator,
+    check_choice,
+    check_float,
+    check_int,
+    check_validation,
+)
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
 from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
-from rnnkit.tasks.forecast.strategies import check_strategy, forecast, training_windows
+from rnnkit.tasks.forecast.strategies import STRATEGIES, forecast, training_windows
 
-__all__ = ["Forecaster"]
+__all__ = ["Forecaster", "series_list"]
 
 log = logging.getLogger(__name__)
 
-#: Settings saved with the model (the constructor arguments).
-PARAMS = ("model", "input_len", "horizon", "strategy", "epochs", "batch_size", "lr", "hidden",
-          "layers", "dropout", "scaler", "level", "valid", "patience", "season",
-          "target_col", "seed", "device", "verbose")
 LEVELS = ("last", "none")
+SCALERS = ("standard", "log", "minmax", "none")
 
 
-class Forecaster:
+def series_list(series: Any) -> list[np.ndarray]:
+    """One or many series as float64 ``(T_i, D)`` arrays; a loaded
+    :class:`~rnnkit.data.series.Series` gives its value columns."""
+    values = getattr(series, "values", None)
+    if isinstance(values, np.ndarray) and hasattr(series, "columns"):
+        series = values  # rnnkit.data.series.Series: (T, D)
+    try:
+        items = as_series_list(series)
+    except ValueError as err:
+        raise DataError(str(err)) from err
+    out = []
+    for i, a in enumerate(items):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise DataError(f"series {i} must hold numbers, got dtype {a.dtype}")
+        out.append(a.astype(np.float64))
+    return out
+
+
+class Forecaster(Estimator):
     """Forecast the next ``horizon`` values of a series from its last ``input_len`` values.
 
     Args:
         model: a name from :data:`rnnkit.tasks.forecast.models.MODELS` (default "lstm").
         input_len: L, input steps (default 24). horizon: H, steps ahead (default 12).
         strategy: "direct" (default), "recursive" or "seq2seq".
-        epochs, batch_size, lr: Adam training (defaults 100, 32, 1e-3).
+        epochs, batch_size, lr: Adam training (defaults 300, 16, 3e-3).
         hidden, layers, dropout, season: passed to ``build_model``. With ``dropout > 0``
             the point forecast runs with dropout off and :meth:`predict_intervals` turns the
             layers' ``mc_dropout`` on for its stochastic passes.
@@ -63,20 +89,24 @@ class Forecaster:
             targets (after scaling) and adds it back to the forecasts, so the network learns
             changes relative to the current level and trending series leave the scaler's
             range less; "none" feeds the scaled values as they are.
-        valid: validation part at the end of each series, fraction or count (default 0.15;
-            0 trains on everything). patience: early stopping on val_loss (default None).
+        validation: held-out part at the end of each series: a fraction, a count, or None
+            (default: 2 x horizon values); 0 trains on everything.
+        patience: early stopping on val_loss after this many epochs without improvement
+            (default 50; None: off).
         target_col: forecast column of multi-column series (default 0).
         seed: seeds the weights and shuffling (default 0). device: "cpu" or "cuda".
-        verbose: passed to ``fit`` (0 silent, 1 progress bar).
+        verbose: progress: "auto" (default: a bar on a terminal, log lines otherwise), 0, 1, 2.
     """
 
+    task = "forecaster"
+
     def __init__(self, model: str = "lstm", input_len: int = 24, horizon: int = 12,
-                 strategy: str = "direct", epochs: int = 100, batch_size: int = 32,
-                 lr: float = 1e-3, hidden: int = 32, layers: int = 1, dropout: float = 0.0,
+                 strategy: str = "direct", epochs: int = 300, batch_size: int = 16,
+                 lr: float = 3e-3, hidden: int = 32, layers: int = 1, dropout: float = 0.0,
                  scaler: str = "standard", level: str = "last",
-                 valid: float | int = 0.15, patience: int | None = None, season: int = 12,
-                 target_col: int = 0, seed: int | None = 0, device: str = "cpu",
-                 verbose: int | str = 0) -> None:
+                 validation: float | int | None = None, patience: int | None = 50,
+                 season: int = 12, target_col: int = 0, seed: int | None = 0,
+                 device: str = "cpu", verbose: int | str = "auto") -> None:
         self.model = model
         self.input_len = input_len
         self.horizon = horizon
@@ -89,7 +119,7 @@ class Forecaster:
         self.dropout = dropout
         self.scaler = scaler
         self.level = level
-        self.valid = valid
+        self.validation = validation
         self.patience = patience
         self.season = season
         self.target_col = target_col
@@ -98,29 +128,23 @@ class Forecaster:
         self.verbose = verbose
 
     # ------------------------------------------------------------------ settings
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable)."""
-        return {name: getattr(self, name) for name in PARAMS}
-
     def _check_params(self) -> None:
-        if self.model not in MODELS:
-            raise ConfigError(f"model must be one of {sorted(MODELS)}, got {self.model!r}")
-        check_strategy(self.strategy)
-        for name in ("input_len", "horizon", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive int, got {value!r}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ConfigError(f"epochs must be a non-negative int, got {self.epochs!r}")
-        if self.level not in LEVELS:
-            raise ConfigError(f"level must be one of {LEVELS}, got {self.level!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        check_choice("model", self.model, MODELS)
+        check_choice("strategy", self.strategy, STRATEGIES)
+        for name in ("input_len", "horizon", "batch_size", "hidden", "layers", "season",
+                     "epochs"):
+            check_int(name, getattr(self, name))
+        check_int("target_col", self.target_col, -10**6)
+        check_choice("level", self.level, LEVELS)
+        check_choice("scaler", self.scaler, SCALERS)
+        check_float("lr", self.lr)
+        check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
+        if self.validation is not None:
+            check_validation(self.validation)
+        check_int("patience", self.patience, 0, none=True)
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("model", "input_len", "horizon",
-                                                               "strategy", "epochs"))
-        return f"Forecaster({args})"
+    def _n_validation(self) -> float | int:
+        return 2 * self.horizon if self.validation is None else self.validation
 
     # ------------------------------------------------------------------ fitting
     def _scale(self, items: list[np.ndarray]) -> list[np.ndarray]:
@@ -146,12 +170,13 @@ class Forecaster:
         level = self._level(batch["x"])  # (N,)
         return y - level.reshape((-1,) + (1,) * (y.ndim - 1))
 
-    def fit(self, series: np.ndarray | Sequence[np.ndarray]) -> Forecaster:
-        """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, or ``(S, T, D)``)."""
+    def fit(self, X: Any, y: None = None) -> Forecaster:
+        """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, or ``(S, T, D)``);
+        ``y`` is ignored (scikit-learn's signature)."""
         from rnnkit.train import seed_everything
 
         self._check_params()
-        items = [np.asarray(a, dtype=np.float64) for a in as_series_list(series)]
+        items = series_list(X)
         L, H = self.input_len, self.horizon
         for i, arr in enumerate(items):
             if not np.all(np.isfinite(arr)):
@@ -161,7 +186,11 @@ class Forecaster:
                 raise DataError(f"series {i} has {len(arr)} values, fewer than input_len + "
                                 f"horizon = {L} + {H} = {L + H}")
         self.n_features_ = items[0].shape[1]
-        splits = [time_split(len(a), valid=self.valid, test=0, min_train=L + H) for a in items]
+        if not -self.n_features_ <= self.target_col < self.n_features_:
+            raise ConfigError(f"target_col must index one of the {self.n_features_} columns, "
+                              f"got {self.target_col}")
+        splits = [time_split(len(a), valid=self._n_validation(), test=0, min_train=L + H)
+                  for a in items]
         self.scaler_ = make_scaler(self.scaler).fit([a[:s.train_end]
                                                      for a, s in zip(items, splits, strict=True)])
         scaled = self._scale(items)
@@ -179,31 +208,30 @@ class Forecaster:
             in_features=self.n_features_, seq2seq=self.strategy == "seq2seq",
             hidden=self.hidden, layers=self.layers, dropout=self.dropout,
             mc_dropout=False, season=self.season, target_col=self.target_col)
-        self.model_.compile(loss="mse", optimizer="adam", lr=self.lr, device=self.device)
-        validation = ((self._inputs_of(val), self._targets(val)) if len(val["x"]) else None)
         start = time.perf_counter()
         self.history_: dict[str, list[float]] = {}
-        if self.model not in BASELINES and self.epochs > 0:
-            callbacks = []
-            if self.patience is not None and validation is not None:
-                from rnnkit.train.callbacks import EarlyStopping
+        self.fit_status_ = "ok"
+        if self.model not in BASELINES:
+            from rnnkit.train import ArrayBatches
+            from rnnkit.train.batches import to_tensor
 
-                callbacks.append(EarlyStopping(monitor="val_loss", patience=self.patience,
-                                               restore_best_weights=True))
-            hist = self.model_.fit(self._inputs_of(train), self._targets(train), epochs=self.epochs,
-                                   batch_size=self.batch_size, validation_data=validation,
-                                   callbacks=callbacks, shuffle=True, verbose=self.verbose,
-                                   seed=self.seed)
-            self.history_ = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+            def batches(b: dict[str, np.ndarray], shuffle: bool) -> ArrayBatches:
+                x = to_tensor(self._inputs_of(b), "x", self.model_._float_dtype())
+                t = to_tensor(self._targets(b), "y", self.model_._float_dtype())
+                return ArrayBatches(x, t, self.batch_size, shuffle=shuffle, generator=gen)
+
+            import torch
+
+            gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
+            self._train(self.model_, batches(train, True),
+                        batches(val, False) if len(val["x"]) else None,
+                        loss="mse", epochs=self.epochs, desc=self.model)
         self.fit_seconds_ = time.perf_counter() - start
         self.last_window_ = [z[-L:].tolist() for z in scaled]  # S x (L, D), scaled
+        self.data_info_: dict[str, Any] = {}
         log.info("fitted %s on %d windows in %.1f s", self.model, len(train["x"]),
                  self.fit_seconds_)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("this Forecaster is not fitted yet; call fit(series) first")
 
     # ------------------------------------------------------------------ forecasting
     def _predict_scaled(self, x: np.ndarray) -> np.ndarray:
@@ -275,8 +303,23 @@ class Forecaster:
         return {"y_true": raw["y"].astype(np.float64), "y_pred": y_pred,
                 "start": batch["start"]}
 
-    def score(self, series: np.ndarray, target_start: int, target_stop: int | None = None,
-              train: np.ndarray | None = None) -> dict[str, float]:
+    def score(self, X: Any, y: None = None) -> float:
+        """Minus the MAE (higher is better, scikit-learn's convention) of the forecast of each
+        series' last H values from the values before them, averaged over the series."""
+        self._check_fitted()
+        items = series_list(X)
+        H = self.horizon
+        errors = []
+        for i, a in enumerate(items):
+            if len(a) < self.input_len + H:
+                raise DataError(f"series {i} has {len(a)} values; score needs input_len + "
+                                f"horizon = {self.input_len + H}")
+            pred = self.predict(a[:-H])  # (H,)
+            errors.append(np.mean(np.abs(a[-H:, self.target_col] - pred)))
+        return -float(np.mean(errors))
+
+    def evaluate(self, series: np.ndarray, target_start: int, target_stop: int | None = None,
+                 train: np.ndarray | None = None) -> dict[str, float]:
         """MAE, RMSE, MSE, sMAPE (and MASE against ``train``'s naive scale, with
         ``season``=1) of the windows whose targets lie in ``[target_start, target_stop)``."""
         res = self.backtest_windows(series, target_start, target_stop)
@@ -286,45 +329,38 @@ class Forecaster:
         return fmetrics.evaluate_all(res["y_true"], res["y_pred"], train=train)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike, data_info: dict[str, Any] | None = None) -> Path:
+    def save(self, path: str | os.PathLike, data_info: dict[str, Any] | None = None, *,
+             overwrite: bool = False) -> Path:
         """Write the model folder atomically: weights, layer config, settings, scaler.
 
         ``data_info`` (JSON-able, e.g. ``{"column": "y", "date_column": "month"}``) is kept
         for tools that reload the model; :meth:`load` puts it in ``data_info_``.
         """
-        from rnnkit.train import save_model
+        if data_info is not None:
+            self._check_fitted()
+            self.data_info_ = dict(data_info)
+        return super().save(path, overwrite=overwrite)
 
-        self._check_fitted()
-        extra = {"forecaster": {"params": self.get_params(),
-                                "data_info": data_info or {},
-                                "scaler": self.scaler_.to_dict(),
-                                "n_features": self.n_features_,
-                                "last_window": self.last_window_,
-                                "history": self.history_,
-                                "fit_seconds": self.fit_seconds_}}
-        return save_model(self.model_, path, extra=extra)  # atomic folder
+    def _state(self) -> dict[str, Any]:
+        return {"scaler": self.scaler_.to_dict(), "n_features": self.n_features_,
+                "last_window": self.last_window_, "fit_seconds": self.fit_seconds_,
+                "data_info": getattr(self, "data_info_", {})}
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Forecaster:
-        """Rebuild a Forecaster saved with :meth:`save` (no pickle: JSON + safetensors)."""
-        from rnnkit.train import load_model
-
-        path = Path(path)
-        if not path.is_dir():
-            raise DataError(f"{path}: not a saved model folder (missing or not a directory)")
-        model, extra = load_model(path, with_extra=True)
-        state = extra.get("forecaster") if isinstance(extra, dict) else None
-        if not state:
-            raise DataError(f"{path}: not a Forecaster folder (no forecaster settings saved)")
-        fc = cls(**state["params"])
-        fc.model_ = model
-        fc.scaler_ = scaler_from_dict(state["scaler"])
-        fc.n_features_ = int(state["n_features"])
-        fc.last_window_ = state["last_window"]
-        fc.history_ = state.get("history", {})
-        fc.fit_seconds_ = float(state.get("fit_seconds", 0.0))
-        fc.data_info_ = state.get("data_info", {})
-        return fc
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.scaler_ = scaler_from_dict(state["scaler"])
+        self.n_features_ = int(state["n_features"])
+        window = np.asarray(state["last_window"], dtype=np.float64)
+        if window.ndim != 3 or window.shape[1:] != (self.input_len, self.n_features_) or not (
+                np.isfinite(window).all()):
+            raise ValueError(f"state.last_window must be finite of shape (S, input_len="
+                             f"{self.input_len}, {self.n_features_}), got {window.shape}")
+        self.last_window_ = window.tolist()
+        self.fit_seconds_ = float(state.get("fit_seconds", 0.0))
+        self.data_info_ = dict(state.get("data_info") or {})
+        out = self._predict_scaled(window[:1].astype(np.float32))
+        if out.shape != (1, self.horizon):
+            raise ValueError(f"the saved network forecasts {out.shape[-1]} steps, but horizon "
+                             f"is {self.horizon}")
 
 
 @contextmanager
