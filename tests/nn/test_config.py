@@ -120,3 +120,16 @@ def test_user_cells_register():
     again.load_state_dict(layer.state_dict())
     x = torch.randn(2, 5, 3)
     assert torch.equal(layer(x), again(x))
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: type(m).__name__)
+def test_config_keys_are_the_constructor_arguments(module):
+    # help(rnnkit.nn.LSTM) shows every option: no **options hides return_sequences & co.
+    import inspect
+
+    if type(module).__init__ is nn.Module.__init__:  # Flatten: no arguments at all
+        assert module.get_config() == {}
+        return
+    params = inspect.signature(type(module)).parameters
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+    assert set(module.get_config()) <= set(params)
