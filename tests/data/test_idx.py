@@ -83,7 +83,7 @@ def test_corrupt_gzip(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(DataError, match="none': file not found"):
         load_idx(tmp_path / "none")
 
 

@@ -49,7 +49,7 @@ def test_csv_variable_length_and_padding(tmp_path):
 def test_csv_bad_number_and_unknown_test_label(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("1,2,a\n1,zz,b\n")
-    with pytest.raises(DataError, match=r"x\.csv' line 2: could not convert string to float"):
+    with pytest.raises(DataError, match=r"x\.csv' line 2, value 2: 'zz' is not a number"):
         load_sequence_csv(p, header=False)
     q = tmp_path / "t.csv"
     q.write_text("1,2,c\n")
@@ -114,7 +114,7 @@ def test_ts_multivariate_variable_length(tmp_path):
     (UNI.replace("3,2,?:down", "3,2:down"), r"length 2 but @equalLength true"),
     (UNI.replace("3,2,?:down", "3,2,1:sideways"), r"labels \['sideways'\] not among"),
     (UNI.replace("@data\n", ""), r"expected an @ header line or @data"),
-    (UNI.replace("1,2,3:up", "1,x,3:up"), r"line 9 dimension 0: could not convert"),
+    (UNI.replace("1,2,3:up", "1,x,3:up"), r"line 9 dimension 0, value 2: 'x' is not a number"),
     (UNI.replace("@classLabel true up down", "@classLabel false"), r"no class labels"),
 ])
 def test_ts_corrupt(tmp_path, body, message):
@@ -125,7 +125,7 @@ def test_ts_corrupt(tmp_path, body, message):
 
 
 def test_ts_missing_file(tmp_path):
-    with pytest.raises(DataError, match=r"\.ts file .*none\.ts' does not exist"):
+    with pytest.raises(DataError, match=r"\.ts file .*none\.ts': file not found"):
         load_ts(tmp_path / "none.ts")
 
 

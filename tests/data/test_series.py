@@ -58,7 +58,7 @@ def test_bad_files(tmp_path, text, kwargs, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load_csv(tmp_path / "nope.csv")
-    with pytest.raises(DataError, match="not a UTF-8 text file"):
+    with pytest.raises(DataError, match="not valid utf-8: undecodable byte"):
         load_csv(write_bytes(tmp_path))
 
 

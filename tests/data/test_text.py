@@ -29,12 +29,12 @@ def test_load_corpus_reads_file_with_encoding(tmp_path):
 
 
 def test_load_corpus_missing_file(tmp_path):
-    with pytest.raises(DataError, match=r"text file .*nope\.txt' does not exist"):
+    with pytest.raises(DataError, match=r"text file .*nope\.txt': file not found"):
         load_corpus(tmp_path / "nope.txt")
 
 
 def test_load_corpus_directory(tmp_path):
-    with pytest.raises(DataError, match="is not a regular file"):
+    with pytest.raises(DataError, match="is a directory, expected a regular file"):
         load_corpus(tmp_path)
 
 

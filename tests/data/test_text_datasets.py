@@ -71,7 +71,7 @@ def test_csv_errors(tmp_path):
     with pytest.raises(DataError, match=r"no label column 'label'; columns are \['lab', 'txt'\]"):
         load_text_csv(p)
     p.write_text("label,text\na,ok\nb\n")
-    with pytest.raises(DataError, match="row 3: 1 fields, needs a label"):
+    with pytest.raises(DataError, match="line 3: 1 fields, needs a label"):
         load_text_csv(p)
     p.write_bytes(b"label,text\na,caf\xe9\n")
     with pytest.raises(DataError, match=r"t\.csv' is not valid utf-8: undecodable byte 0xe9"):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.ref.batching import stream_matrix
 
 PADDING = ("post", "pre")
@@ -41,21 +42,21 @@ def pad_sequences(
     (``padding="post"``) or the start (``"pre"``). Lengths count the real steps kept.
     """
     if padding not in PADDING:
-        raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}")
+        raise ConfigError(f"padding must be 'post' or 'pre', got {padding!r}")
     if truncating not in PADDING:
-        raise ValueError(f"truncating must be 'post' or 'pre', got {truncating!r}")
+        raise ConfigError(f"truncating must be 'post' or 'pre', got {truncating!r}")
     if maxlen is not None and (isinstance(maxlen, bool) or not isinstance(maxlen, int)
                                or maxlen < 1):
-        raise ValueError(f"maxlen must be None or a positive int, got {maxlen!r}")
+        raise ConfigError(f"maxlen must be None or a positive int, got {maxlen!r}")
     arrays = [np.asarray(s) for s in seqs]
     if not arrays:
-        raise ValueError("seqs must hold at least one sequence, got 0")
+        raise DataError("seqs must hold at least one sequence, got 0")
     if dtype is None:
         dtype = np.result_type(*arrays) if all(a.size for a in arrays) else arrays[0].dtype
     tail = arrays[0].shape[1:]
     for i, a in enumerate(arrays):
         if a.ndim == 0 or a.shape[1:] != tail:
-            raise ValueError(f"seqs[{i}] must have shape (T, *{tail}), got {a.shape}")
+            raise DataError(f"seqs[{i}] must have shape (T, *{tail}), got {a.shape}")
     T = maxlen if maxlen is not None else max(1, max(len(a) for a in arrays))
     out = np.full((len(arrays), T, *tail), value, dtype=dtype)  # (B, T, ...)
     lengths = np.empty(len(arrays), dtype=np.int64)
@@ -82,7 +83,7 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool = True
     order is shuffled again. Without shuffling, the whole set is sorted longest first.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
     lengths = np.asarray(lengths)
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
@@ -133,7 +134,7 @@ class PaddedDataset(torch.utils.data.Dataset):
 
     def __init__(self, seqs: Sequence[np.ndarray], y: np.ndarray | None = None):
         if y is not None and len(y) != len(seqs):
-            raise ValueError(f"seqs and y must have the same length, got {len(seqs)} and "
+            raise DataError(f"seqs and y must have the same length, got {len(seqs)} and "
                              f"{len(y)}")
         self.seqs = seqs
         self.y = y
@@ -191,11 +192,11 @@ class TokenStream:
     def __init__(self, ids: np.ndarray | Sequence[int], batch_size: int, bptt: int):
         for name, v in (("batch_size", batch_size), ("bptt", bptt)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+                raise ConfigError(f"{name} must be a positive int, got {v!r}")
         ids = np.asarray(ids, dtype=np.int64)
         L = (len(ids) - 1) // batch_size
         if L < 1:
-            raise ValueError(f"the token stream is too short: {len(ids)} tokens for "
+            raise DataError(f"the token stream is too short: {len(ids)} tokens for "
                              f"batch_size {batch_size} (need at least {batch_size + 1})")
         self.batch_size, self.bptt, self.stream_len = batch_size, bptt, L
         xs, ts = stream_matrix(ids, batch_size)  # the reference engine's layout, (B, L) each

@@ -5,8 +5,9 @@ Layout (big-endian): two zero bytes, one type byte, one byte giving the number o
 
     type 0x08 uint8 | 0x09 int8 | 0x0B int16 | 0x0C int32 | 0x0D float32 | 0x0E float64
 
-:func:`load_idx` checks the magic number, the dimension count and that the data are exactly
-as long as the header says; :func:`load_mnist` also checks that images and labels agree in
+:func:`load_idx` checks the magic number, the dimension count, that the declared size is under
+:data:`MAX_IDX_BYTES` (before anything is allocated) and that the data are exactly as long as
+the header says; :func:`load_mnist` also checks that images and labels agree in
 number and that labels are digits. Every failure is a one-line :class:`DataError` naming the
 file.
 """
@@ -14,14 +15,18 @@ file.
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from rnnkit.errors import DataError
+from rnnkit.data.checks import open_regular, quote
+from rnnkit.errors import ConfigError, DataError
 
 #: IDX type byte -> big-endian NumPy dtype.
 IDX_TYPES = {
@@ -41,60 +46,95 @@ MNIST_FILES = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise DataError(f"IDX file {str(path)!r} does not exist")
-    if not path.is_file():
-        raise DataError(f"IDX file {str(path)!r} is not a regular file")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip magic
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"IDX file {str(path)!r} is a corrupt gzip stream: {exc}") from exc
-    return raw
+#: Largest IDX data section a file may declare (bytes): refused before anything is allocated.
+MAX_IDX_BYTES = 4 * 2**30
+
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
-def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Parse the bytes of an IDX file into an array in native byte order."""
-    if len(raw) < 4:
-        raise DataError(f"IDX file {name!r} is too short for a header: {len(raw)} bytes")
-    zero0, zero1, code, ndim = raw[0], raw[1], raw[2], raw[3]
+def _header(read: Callable[[int], bytes], name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Read and check the magic number and the sizes -> ``(dtype, shape, header bytes)``."""
+    magic = read(4)
+    if len(magic) < 4:
+        raise DataError(f"IDX file {name!r} is too short for a header: {len(magic)} bytes")
+    zero0, zero1, code, ndim = magic
     if zero0 != 0 or zero1 != 0 or code not in IDX_TYPES:
         raise DataError(
-            f"IDX file {name!r} has a bad magic number 0x{raw[:4].hex()}: expected "
+            f"IDX file {name!r} has a bad magic number 0x{magic.hex()}: expected "
             f"0x0000TTNN with type TT in {{08, 09, 0b, 0c, 0d, 0e}}"
         )
     if ndim == 0:
         raise DataError(f"IDX file {name!r} declares 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    size = 4 + 4 * ndim
+    sizes = read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DataError(
             f"IDX file {name!r} is truncated in its header: {ndim} dimensions need "
-            f"{header} bytes, got {len(raw)}"
+            f"{size} bytes, got {4 + len(sizes)}"
         )
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    shape = struct.unpack(f">{ndim}I", sizes)
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    got = len(raw) - header
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if nbytes > MAX_IDX_BYTES:
+        raise DataError(f"IDX file {name!r} declares shape {quote(shape)}: {nbytes} data "
+                        f"bytes, more than the limit of {MAX_IDX_BYTES}")
+    return dtype, shape, size
+
+
+def _check_length(name: str, shape: tuple[int, ...], expected: int, got: int,
+                  exact: bool = True) -> None:
     if got < expected:
-        raise DataError(
-            f"IDX file {name!r} is truncated: shape {tuple(shape)} needs {expected} data "
-            f"bytes, got {got}"
-        )
+        raise DataError(f"IDX file {name!r} is truncated: shape {quote(shape)} needs "
+                        f"{expected} data bytes, got {got}")
     if got > expected:
-        raise DataError(
-            f"IDX file {name!r} has {got - expected} bytes beyond the {expected} that shape "
-            f"{tuple(shape)} declares"
-        )
-    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="))
+        extra = f"{got - expected} bytes" if exact else "bytes"
+        raise DataError(f"IDX file {name!r} has {extra} beyond the {expected} that shape "
+                        f"{quote(shape)} declares")
+
+
+def _array(data: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse the bytes of an IDX file into an array in native byte order."""
+    dtype, shape, header = _header(io.BytesIO(raw).read, name)
+    expected = math.prod(shape) * dtype.itemsize
+    _check_length(name, shape, expected, len(raw) - header)
+    return _array(raw[header:], dtype, shape)
 
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (raw or gzip) into a NumPy array of the declared shape and type."""
-    p = Path(path)
-    return parse_idx(_read_bytes(p), str(p))
+    """Read an IDX file (raw or gzip) into a NumPy array of the declared shape and type.
+
+    The header is checked before the data are read: a shape larger than
+    :data:`MAX_IDX_BYTES`, or one the file is too short or too long for, is a DataError
+    naming the file; so is a corrupt gzip stream or a path that is not a regular file.
+    """
+    name = str(path)
+    with open_regular(path, "IDX file") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            if f.peek(2)[:2] != b"\x1f\x8b":  # not gzip: sizes known from the file's length
+                dtype, shape, header = _header(f.read, name)
+                expected = math.prod(shape) * dtype.itemsize
+                _check_length(name, shape, expected, size - header)
+                return _array(f.read(expected), dtype, shape)
+            with gzip.GzipFile(fileobj=f, mode="rb") as z:
+                try:
+                    dtype, shape, _ = _header(z.read, name)
+                    expected = math.prod(shape) * dtype.itemsize
+                    data = z.read(expected)
+                    _check_length(name, shape, expected, len(data))
+                    _check_length(name, shape, expected, expected + len(z.read(1)),
+                                  exact=False)
+                except _GZIP_ERRORS as exc:
+                    raise DataError(f"IDX file {name!r} is a corrupt gzip stream: "
+                                    f"{quote(str(exc))}") from None
+                return _array(data, dtype, shape)
+        except OSError as exc:
+            raise DataError(f"IDX file {name!r} cannot be read: {exc.strerror or exc}"
+                            ) from None
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None = None) -> None:
@@ -130,10 +170,11 @@ def load_mnist(directory: str | os.PathLike, split: str = "train") -> tuple[np.n
     """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of one MNIST split.
 
     ``split`` is ``"train"`` (60,000) or ``"test"`` (10,000). Files are looked up by their
-    usual names, with or without ``.gz``.
+    usual names, with or without ``.gz``. No images, images of size 0, labels that are not
+    whole numbers in 0..9 (never truncated) or counts that differ are DataErrors.
     """
     if split not in MNIST_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
     d = Path(directory)
     if not d.is_dir():
         raise DataError(f"MNIST folder {str(d)!r} does not exist or is not a folder")
@@ -149,7 +190,16 @@ def load_mnist(directory: str | os.PathLike, split: str = "train") -> tuple[np.n
     if len(images) != len(labels):
         raise DataError(f"MNIST {split} counts differ: {len(images)} images in "
                         f"{str(img_path)!r} but {len(labels)} labels in {str(lab_path)!r}")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
+    if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(f"IDX file {str(img_path)!r} holds no images: shape "
+                        f"{images.shape}")
+    if labels.dtype.kind == "f":
+        whole = np.isfinite(labels) & (labels == np.round(labels))
+        if not whole.all():
+            i = int(np.argmin(whole))
+            raise DataError(f"IDX file {str(lab_path)!r} label {i}: {quote(float(labels[i]))} "
+                            f"is not a whole number (MNIST labels are digits 0..9)")
+    if labels.min() < 0 or labels.max() > 9:
         raise DataError(f"IDX file {str(lab_path)!r} has labels outside 0..9 "
                         f"(min {labels.min()}, max {labels.max()})")
     return images, labels.astype(np.int64)

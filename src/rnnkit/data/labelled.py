@@ -17,8 +17,7 @@ label last; ``?`` is a missing value (NaN). Timestamped ``(t, v)`` data are not 
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.text import decode_bytes
-from rnnkit.errors import DataError
+from rnnkit.data.checks import csv_rows, parse_values, quote, read_text
+from rnnkit.errors import ConfigError, DataError
 
 
 @dataclass
@@ -79,12 +78,12 @@ def from_arrays(X: np.ndarray | Sequence[np.ndarray], y: Sequence) -> LabelledSe
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
-            raise ValueError(f"X[{i}] must have shape (T,) or (T, D), got {a.shape}")
+            raise DataError(f"X[{i}] must have shape (T,) or (T, D), got {a.shape}")
         seqs.append(a)
     if len(seqs) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(seqs)} and {len(y)}")
+        raise DataError(f"X and y must have the same length, got {len(seqs)} and {len(y)}")
     if len({s.shape[1] for s in seqs}) > 1:
-        raise ValueError("all sequences in X must have the same number of features D")
+        raise DataError("all sequences in X must have the same number of features D")
     labels = [str(v) for v in np.asarray(y).tolist()]
     classes = _sorted_classes(labels)
     index = {c: i for i, c in enumerate(classes)}
@@ -100,21 +99,46 @@ def _sorted_classes(labels: Sequence[str]) -> list[str]:
         return sorted(uniq)
 
 
-def _read_text(path: str | os.PathLike, encoding: str, what: str) -> tuple[Path, str]:
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{what} {str(p)!r} does not exist")
-    if not p.is_file():
-        raise DataError(f"{what} {str(p)!r} is not a regular file")
-    return p, decode_bytes(p.read_bytes(), p, encoding)
-
-
 def _is_number(s: str) -> bool:
     try:
         float(s)
     except ValueError:
         return False
     return True
+
+
+def _sequence(values: np.ndarray, place: str) -> np.ndarray:
+    """``values`` (T,) float64 -> (T,) float32, refusing an empty or all-missing record."""
+    if values.size == 0:
+        raise DataError(f"{place}: the sequence has no values")
+    if np.isnan(values).all():
+        raise DataError(f"{place}: the sequence has no values, all {values.size} are missing")
+    return values.astype(np.float32)
+
+
+def _check_label(label: str, place: str) -> str:
+    if not label:
+        raise DataError(f"{place}: empty label")
+    return label
+
+
+def check_numeric_labels(labels: Sequence[str], lines: Sequence[int], what: str) -> None:
+    """When every label is a number, the labels are class ids: each must be a whole number
+    (``1`` or ``1.0``, not ``1.5``) and no two spellings may name the same number (``1`` and
+    ``1.0``). DataError naming ``what`` and the line otherwise."""
+    if not labels or not all(_is_number(v) for v in labels):
+        return
+    seen: dict[float, str] = {}
+    for label, line in zip(labels, lines, strict=True):
+        x = float(label)
+        if not math.isfinite(x) or x != int(x):
+            raise DataError(f"{what} line {line}: label {quote(label)} is not a whole number; "
+                            f"numeric class labels must be integers (is the label column "
+                            f"right?)")
+        other = seen.setdefault(x, label)
+        if other != label:
+            raise DataError(f"{what} line {line}: labels {quote(other)} and {quote(label)} "
+                            f"name the same class {int(x)}; write it one way")
 
 
 def load_sequence_csv(
@@ -129,47 +153,48 @@ def load_sequence_csv(
     """Read a CSV with one univariate sequence per row and a label column.
 
     ``header=None`` detects a header; ``classes`` fixes the class list (pass the training
-    set's ``classes`` when reading a test file).
+    set's ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing
+    value (NaN); a row with no value, a row whose values are all missing, an empty label,
+    an infinite value or one beyond float32's range is a DataError naming the line. Labels
+    are class names; when all are numbers they must be whole numbers (``1.5`` is refused,
+    never truncated).
     """
-    p, text = _read_text(path, encoding, "CSV file")
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    p = Path(path)
+    what = f"CSV file {str(p)!r}"
+    text = read_text(p, "CSV file", encoding)
+    rows = [(n, r) for n, r in csv_rows(text, p, "CSV file", delimiter) if r]
     if not rows:
-        raise DataError(f"CSV file {str(p)!r} is empty")
-    width = len(rows[0])
+        raise DataError(f"{what} is empty")
+    width = len(rows[0][1])
     if width < 2:
-        raise DataError(f"CSV file {str(p)!r} needs a label and at least one value per row, "
-                        f"got {width} column")
+        raise DataError(f"{what} needs a label and at least one value per row, got {width} "
+                        f"column")
     lab = label_column if label_column >= 0 else width + label_column
     if not 0 <= lab < width:
-        raise ValueError(f"label_column must index one of the {width} columns, got "
-                         f"{label_column}")
+        raise ConfigError(f"label_column must index one of the {width} columns of {what}, "
+                          f"got {label_column}")
     if header is None:
-        header = not all(_is_number(v) for j, v in enumerate(rows[0]) if j != lab and v)
-    start = 1 if header else 0
-    seqs, labels = [], []
-    for n, row in enumerate(rows[start:], start=start + 1):
+        header = not all(_is_number(v) for j, v in enumerate(rows[0][1]) if j != lab and v)
+    body = rows[1:] if header else rows
+    seqs, labels, lines = [], [], []
+    for n, row in body:
         if len(row) != width and not variable_length:
-            raise DataError(f"CSV file {str(p)!r} line {n}: ragged row with {len(row)} fields, "
-                            f"expected {width} like line {start + 1} (pass variable_length=True "
-                            f"for sequences of different length)")
+            raise DataError(f"{what} line {n}: ragged row with {len(row)} fields, expected "
+                            f"{width} like line {body[0][0]} (pass variable_length=True for "
+                            f"sequences of different length)")
         if lab >= len(row):
-            raise DataError(f"CSV file {str(p)!r} line {n}: no label column {label_column}")
-        label = row[lab].strip()
-        fields = [v.strip() for j, v in enumerate(row) if j != lab]
+            raise DataError(f"{what} line {n}: no label column {label_column}")
+        fields = [v for j, v in enumerate(row) if j != lab]
         if variable_length:
-            while fields and fields[-1] == "":
+            while fields and not fields[-1].strip():
                 fields.pop()
-        try:
-            values = np.asarray([float(v) if v not in ("", "?") else np.nan for v in fields],
-                                dtype=np.float32)
-        except ValueError as exc:
-            raise DataError(f"CSV file {str(p)!r} line {n}: {exc}") from exc
-        if values.size == 0:
-            raise DataError(f"CSV file {str(p)!r} line {n}: the row has no values")
-        seqs.append(values[:, None])
-        labels.append(label)
+        place = f"{what} line {n}"
+        seqs.append(_sequence(parse_values(fields, place), place)[:, None])
+        labels.append(_check_label(row[lab].strip(), place))
+        lines.append(n)
     if not seqs:
-        raise DataError(f"CSV file {str(p)!r} has a header but no data rows")
+        raise DataError(f"{what} has a header but no data rows")
+    check_numeric_labels(labels, lines, what)
     return _finish(seqs, labels, classes, p)
 
 
@@ -195,7 +220,8 @@ def _finish(seqs, labels, classes, p) -> LabelledSequences:
 def load_ts(path: str | os.PathLike, encoding: str = "utf-8",
             classes: Sequence[str] | None = None) -> LabelledSequences:
     """Read a UCR/UEA ``.ts`` file (univariate or multivariate, equal or variable length)."""
-    p, text = _read_text(path, encoding, ".ts file")
+    p = Path(path)
+    text = read_text(p, ".ts file", encoding)
     meta: dict[str, str] = {}
     declared: list[str] | None = None
     seqs, labels = [], []
@@ -232,15 +258,10 @@ def load_ts(path: str | os.PathLike, encoding: str = "utf-8",
         if len(parts) < 2:
             raise DataError(f".ts file {str(p)!r} line {n}: expected 'values:label', got "
                             f"{s[:40]!r}")
-        label = parts[-1].strip()
-        dims = []
-        for d, chunk in enumerate(parts[:-1]):
-            try:
-                vals = [np.nan if v.strip() in ("?", "NaN", "") else float(v)
-                        for v in chunk.split(",")]
-            except ValueError as exc:
-                raise DataError(f".ts file {str(p)!r} line {n} dimension {d}: {exc}") from exc
-            dims.append(np.asarray(vals, dtype=np.float32))
+        place = f".ts file {str(p)!r} line {n}"
+        label = _check_label(parts[-1].strip(), place)
+        dims = [parse_values(chunk.split(","), f"{place} dimension {d}")
+                for d, chunk in enumerate(parts[:-1])]
         if seqs and len(dims) != seqs[0].shape[1]:
             raise DataError(f".ts file {str(p)!r} line {n}: {len(dims)} dimensions, expected "
                             f"{seqs[0].shape[1]} like the first case")
@@ -259,7 +280,10 @@ def load_ts(path: str | os.PathLike, encoding: str = "utf-8",
                 length != int(meta["serieslength"]):
             raise DataError(f".ts file {str(p)!r} line {n}: length {length} but "
                             f"@seriesLength {meta['serieslength']}")
-        seqs.append(np.stack(dims, axis=1))
+        values = np.stack(dims, axis=1)  # (T, D)
+        if np.isnan(values).all():
+            raise DataError(f"{place}: the case has no values, all {values.size} are missing")
+        seqs.append(values.astype(np.float32))
         labels.append(label)
     if not in_data:
         raise DataError(f".ts file {str(p)!r} has no @data line")

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.errors import ConfigError, DataError
+
 __all__ = ["IdentityScaler", "LogStandardScaler", "MinMaxScaler", "Scaler", "StandardScaler",
            "make_scaler", "scaler_from_dict"]
 
@@ -50,9 +52,9 @@ class Scaler:
         """Learn per-column statistics from the training values ``x``."""
         arr = _stack(x)
         if arr.shape[0] == 0:
-            raise ValueError("x must hold at least one value to fit a scaler, got none")
+            raise DataError("x must hold at least one value to fit a scaler, got none")
         if not np.all(np.isfinite(arr)):
-            raise ValueError("x must be finite to fit a scaler, got NaN or inf")
+            raise DataError("x must be finite to fit a scaler, got NaN or inf")
         self.shift_, self.scale_ = self._stats(arr)
         return self
 
@@ -63,7 +65,7 @@ class Scaler:
         if d == 1 or (x.ndim >= 1 and x.shape[-1] == d):
             return (self.shift_ if d > 1 else self.shift_[0],
                     self.scale_ if d > 1 else self.scale_[0])
-        raise ValueError(f"x must have {d} columns on its last axis, got shape {x.shape}")
+        raise DataError(f"x must have {d} columns on its last axis, got shape {x.shape}")
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """``(x - shift) / scale``, same shape and dtype as ``x`` (float)."""
@@ -117,7 +119,7 @@ class LogStandardScaler(StandardScaler):
     def _log(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if np.any(x <= 0):
-            raise ValueError(f"the log scaler needs positive values, got a minimum of "
+            raise DataError(f"the log scaler needs positive values, got a minimum of "
                              f"{float(np.min(x))}; use scaler 'standard'")
         return np.log(x)
 
@@ -145,7 +147,7 @@ class MinMaxScaler(Scaler):
         super().__init__()
         lo, hi = feature_range
         if not hi > lo:
-            raise ValueError(f"feature_range must be (lo, hi) with lo < hi, got {feature_range}")
+            raise ConfigError(f"feature_range must be (lo, hi) with lo < hi, got {feature_range}")
         self.feature_range = (float(lo), float(hi))
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +176,7 @@ SCALERS: dict[str, type[Scaler]] = {c.name: c for c in (StandardScaler, LogStand
 def make_scaler(name: str, **config: Any) -> Scaler:
     """A new, unfitted scaler by name: ``"standard"``, ``"log"``, ``"minmax"`` or ``"none"``."""
     if name not in SCALERS:
-        raise ValueError(f"scaler must be one of {sorted(SCALERS)}, got {name!r}")
+        raise ConfigError(f"scaler must be one of {sorted(SCALERS)}, got {name!r}")
     return SCALERS[name](**config)
 
 

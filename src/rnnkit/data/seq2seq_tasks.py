@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.text import Vocabulary, decode_bytes, tokenize
-from rnnkit.errors import DataError
+from rnnkit.data.checks import quote, read_text
+from rnnkit.data.text import Vocabulary, tokenize
+from rnnkit.errors import ConfigError, DataError
 
 BOS = "<s>"
 EOS = "</s>"
@@ -40,7 +41,7 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 
 def _check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+        raise ConfigError(f"n must be a positive int, got {n!r}")
 
 
 def make_addition(n: int, digits: int = 3, seed: int = 0, unique: bool = True
@@ -48,10 +49,10 @@ def make_addition(n: int, digits: int = 3, seed: int = 0, unique: bool = True
     """``n`` problems ``"a+b" -> str(a + b)`` with ``0 <= a, b < 10**digits``."""
     _check_n(n)
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be a positive int, got {digits!r}")
+        raise ConfigError(f"digits must be a positive int, got {digits!r}")
     top = 10 ** digits
     if unique and n > top * top:
-        raise ValueError(f"n must be <= {top * top} for unique {digits}-digit problems, got {n}")
+        raise ConfigError(f"n must be <= {top * top} for unique {digits}-digit problems, got {n}")
     rng = np.random.default_rng(seed)
     seen: set[tuple[int, int]] = set()
     out = []
@@ -97,7 +98,7 @@ def make_dates(n: int, seed: int = 0, start: str = "1950-01-01", end: str = "204
     d0, d1 = _dt.date.fromisoformat(start), _dt.date.fromisoformat(end)
     span = (d1 - d0).days
     if span < 0:
-        raise ValueError(f"end must not be before start, got start={start} end={end}")
+        raise ConfigError(f"end must not be before start, got start={start} end={end}")
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -115,7 +116,7 @@ def make_reversal(n: int, min_len: int = 3, max_len: int = 10,
     """``n`` random strings over ``alphabet`` and their reversal."""
     _check_n(n)
     if not 1 <= min_len <= max_len:
-        raise ValueError(f"min_len and max_len must satisfy 1 <= min_len <= max_len, got "
+        raise ConfigError(f"min_len and max_len must satisfy 1 <= min_len <= max_len, got "
                          f"{min_len} and {max_len}")
     rng = np.random.default_rng(seed)
     letters = np.asarray(list(alphabet))
@@ -134,31 +135,35 @@ def make_task(name: str, n: int, seed: int = 0) -> list[tuple[str, str]]:
         return make_dates(n, seed=seed)
     if name == "reversal":
         return make_reversal(n, seed=seed)
-    raise ValueError(f"task must be one of {TASKS}, got {name!r}")
+    raise ConfigError(f"task must be one of {TASKS}, got {name!r}")
 
 
 def load_parallel_tsv(path: str | os.PathLike, encoding: str = "utf-8",
                       columns: tuple[int, int] = (0, 1)) -> list[tuple[str, str]]:
-    """``source<TAB>target`` lines (extra columns ignored; blank lines skipped)."""
+    """``source<TAB>target`` lines (extra columns ignored; blank lines skipped).
+
+    A UTF-8 byte-order mark and CRLF line ends are accepted; a line with too few fields or
+    an empty source or target is a DataError naming the file and the line.
+    """
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"TSV file {str(p)!r} does not exist or is not a file")
-    text = decode_bytes(p.read_bytes(), p, encoding)
+    text = read_text(p, "TSV file", encoding)
+    what = f"TSV file {str(p)!r}"
     pairs = []
     need = max(columns) + 1
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         parts = line.split("\t")
         if len(parts) < need:
-            raise DataError(f"TSV file {str(p)!r} line {n}: {len(parts)} tab-separated "
-                            f"field(s), expected at least {need}")
+            raise DataError(f"{what} line {n}: {len(parts)} tab-separated field(s), expected "
+                            f"at least {need}: {quote(line)}")
         src, tgt = parts[columns[0]].strip(), parts[columns[1]].strip()
         if not src or not tgt:
-            raise DataError(f"TSV file {str(p)!r} line {n}: empty source or target")
+            raise DataError(f"{what} line {n}: empty {'source' if not src else 'target'}")
         pairs.append((src, tgt))
     if not pairs:
-        raise DataError(f"TSV file {str(p)!r} has no pairs")
+        raise DataError(f"{what} has no pairs")
     return pairs
 
 

@@ -2,6 +2,8 @@
 
 A CSV file has a header row; one or more value columns are read as float64, an optional
 date column is kept as strings (used for labels and plots, never parsed into the model).
+Infinite values and values beyond float32's range (|x| > 3.4e38, what the models compute
+in) are errors, as are a column with no values at all and a file with no data rows.
 Missing values (an empty cell, ``NA``, ``NaN``, ``null``) raise a :class:`DataError` that
 names the file, column and row, unless ``interpolate=True`` fills them linearly in time
 (values before the first / after the last known one take that nearest value).
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.errors import DataError
+from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
+from rnnkit.errors import ConfigError, DataError
 
 __all__ = ["BUNDLED", "Series", "bundled_path", "csv_columns", "load_bundled", "load_csv"]
 
@@ -46,8 +49,8 @@ class Series:
         if name is None:
             return self.values[:, 0]
         if name not in self.columns:
-            raise DataError(f"{self.source}: column {name!r} not found; columns are "
-                            f"{self.columns}")
+            raise DataError(f"{self.source}: column {quote(name)} not found; columns are "
+                            f"{quote(self.columns)}")
         return self.values[:, self.columns.index(name)]
 
 
@@ -64,16 +67,15 @@ def _fill(values: np.ndarray) -> np.ndarray:
     return np.interp(t, t[known], values[known])
 
 
+def _read(path: Path) -> str:
+    return read_text(path, "CSV file", encoding="utf-8")
+
+
 def csv_columns(path: str | os.PathLike) -> list[str]:
     """The column names in the header row of a CSV file (DataError if unreadable)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            header = f.readline()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+    text = _read(path)
+    header = text.split("\n", 1)[0]
     row = next(csv.reader([header], delimiter=_sniff_delimiter(header)), [])
     return [h.strip() for h in row]
 
@@ -83,46 +85,44 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     """Read value column(s) of a CSV file with a header row.
 
     Args:
-        path: the CSV file (comma, semicolon or tab separated; UTF-8).
+        path: the CSV file (comma, semicolon or tab separated; UTF-8, a byte-order mark
+            and CRLF line ends accepted).
         column: a value column name, a list of names, or ``None`` for the first column that
             is not ``date_column``.
         date_column: optional column of time labels, kept as strings.
         interpolate: fill missing values linearly instead of raising.
 
     Raises:
-        DataError: missing file, unknown column, non-numeric cell, missing values (without
-            ``interpolate``), or no data rows; the message names the file and column.
+        DataError: missing or non-regular file, unknown column, non-numeric cell, NaN,
+            infinite or float32-overflowing value (|x| > 3.4e38), missing values (without
+            ``interpolate``), a column with no values, or no data rows; the message names
+            the file, the column and the line.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a CSV file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
-                        ) from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    text = _read(path)
+    first = text.split("\n", 1)[0]
+    if not first.strip():
         raise DataError(f"{path}: empty file, expected a header row and data rows")
-    rows = list(csv.reader(lines, delimiter=_sniff_delimiter(lines[0])))
-    header = [h.strip() for h in rows[0]]
-    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    rows = list(csv_rows(text, path, delimiter=_sniff_delimiter(first)))
+    header = [h.strip() for h in rows[0][1]]
+    body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
     if not body:
         raise DataError(f"{path}: no data rows after the header")
 
     if date_column is not None and date_column not in header:
-        raise DataError(f"{path}: date column {date_column!r} not found; columns are {header}")
+        raise DataError(f"{path}: date column {quote(date_column)} not found; columns are "
+                        f"{quote(header)}")
     if column is None:
         names = [h for h in header if h != date_column][:1]
         if not names:
-            raise DataError(f"{path}: no value column besides the date column {date_column!r}")
+            raise DataError(f"{path}: no value column besides the date column "
+                            f"{quote(date_column)}")
     else:
         names = [column] if isinstance(column, str) else list(column)
     for name in names:
         if name not in header:
-            raise DataError(f"{path}: column {name!r} not found; columns are {header}")
+            raise DataError(f"{path}: column {quote(name)} not found; columns are "
+                            f"{quote(header)}")
 
     values = np.empty((len(body), len(names)), dtype=np.float64)  # (T, D)
     for j, name in enumerate(names):
@@ -132,24 +132,18 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
             if cell.lower() in MISSING:
                 values[t, j] = np.nan
                 continue
-            try:
-                values[t, j] = float(cell)
-            except ValueError:
-                raise DataError(f"{path}: column {name!r}, line {line_no}: {cell!r} is not a "
-                                f"number") from None
-            if not np.isfinite(values[t, j]):
-                raise DataError(f"{path}: column {name!r}, line {line_no}: {cell!r} is not a "
-                                f"finite number")
+            place = f"{path}: column {quote(name)}, line {line_no}"
+            values[t, j] = parse_number(cell, place)
         missing = np.isnan(values[:, j])
         if missing.any():
-            first = body[int(np.argmax(missing))][0]
+            first_missing = body[int(np.argmax(missing))][0]
             if missing.all():
-                raise DataError(f"{path}: column {name!r} has no values, all "
+                raise DataError(f"{path}: column {quote(name)} has no values, all "
                                 f"{len(body)} are missing")
             if not interpolate:
-                raise DataError(f"{path}: column {name!r} has {int(missing.sum())} missing "
-                                f"value(s) (first on line {first}); fill them or ask for "
-                                f"interpolation (interpolate=True, --interpolate)")
+                raise DataError(f"{path}: column {quote(name)} has {int(missing.sum())} "
+                                f"missing value(s) (first on line {first_missing}); fill them "
+                                f"or ask for interpolation (interpolate=True, --interpolate)")
             values[:, j] = _fill(values[:, j])
 
     dates = None
@@ -162,7 +156,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
 def bundled_path(name: str = "airline_passengers") -> Path:
     """Path of a bundled CSV file (see ``rnnkit/data/bundled/SOURCE.md``)."""
     if name not in BUNDLED:
-        raise ValueError(f"name must be one of {sorted(BUNDLED)}, got {name!r}")
+        raise ConfigError(f"name must be one of {sorted(BUNDLED)}, got {name!r}")
     return Path(str(resources.files("rnnkit.data") / "bundled" / BUNDLED[name][0]))
 
 

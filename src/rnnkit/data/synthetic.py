@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.errors import ConfigError
+
 __all__ = ["generate_time_series", "geron_split"]
 
 
@@ -46,7 +48,7 @@ def generate_time_series(batch_size: int, n_steps: int,
     """
     for name, value in (("batch_size", batch_size), ("n_steps", n_steps)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+            raise ConfigError(f"{name} must be a positive int, got {value!r}")
     rs = _random_state(seed)
     rand = np.random.rand if rs is None else rs.rand
     freq1, freq2, offsets1, offsets2 = rand(4, batch_size, 1)  # each (B, 1)
@@ -61,7 +63,7 @@ def geron_split(series: np.ndarray, n_train: int = 7000, n_valid: int = 2000
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split a batch of series the book's way: ``[:7000]``, ``[7000:9000]``, ``[9000:]``."""
     if n_train < 1 or n_valid < 0 or n_train + n_valid > len(series):
-        raise ValueError(f"n_train={n_train} and n_valid={n_valid} do not fit a batch of "
+        raise ConfigError(f"n_train={n_train} and n_valid={n_valid} do not fit a batch of "
                          f"{len(series)} series")
     return (series[:n_train], series[n_train:n_train + n_valid],
             series[n_train + n_valid:])

@@ -18,12 +18,12 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnnkit.errors import DataError
+from rnnkit.data.checks import decode, read_text
+from rnnkit.errors import ConfigError, DataError
 
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
 LEVELS = ("word", "char")
@@ -39,35 +39,25 @@ def default_corpus() -> str:
 def load_corpus(path: str | os.PathLike | None = None, encoding: str = "utf-8") -> str:
     """Return the text of ``path`` decoded with ``encoding``; ``None`` gives the default corpus.
 
-    Raises :class:`DataError` naming the file when it is missing or not a file, and naming the
-    byte offset when its bytes cannot be decoded.
+    A UTF-8 byte-order mark is dropped. Raises :class:`DataError` naming the file when it is
+    missing, not a regular file (a folder, a named pipe), empty or only whitespace, and
+    naming the byte offset when its bytes cannot be decoded.
     """
     if path is None:
         return default_corpus()
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"text file {str(p)!r} does not exist")
-    if not p.is_file():
-        raise DataError(f"text file {str(p)!r} is not a regular file")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"text file {str(p)!r} cannot be read: {exc.strerror}") from exc
-    return decode_bytes(raw, p, encoding)
+    text = read_text(path, "text file", encoding)
+    if not text.strip():
+        raise DataError(f"text file {str(path)!r} is empty"
+                        + (" (only whitespace)" if text else ""))
+    return text
 
 
 def decode_bytes(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """Decode ``raw`` (the bytes of ``path``), raising :class:`DataError` with the offset."""
-    try:
-        return raw.decode(encoding)
-    except LookupError as exc:
-        raise DataError(f"encoding must be a known codec name, got {encoding!r}") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"text file {str(path)!r} is not valid {encoding}: undecodable byte "
-            f"0x{raw[exc.start]:02x} at byte offset {exc.start}; pass --encoding "
-            f"(for example --encoding latin-1)"
-        ) from exc
+    """Decode ``raw`` (the bytes of ``path``), raising :class:`DataError` with the offset.
+
+    A UTF-8 byte-order mark is dropped (see :func:`rnnkit.data.checks.decode`).
+    """
+    return decode(raw, path, encoding)
 
 
 def tokenize(text: str, level: str = "word", lower: bool = True) -> list[str]:
@@ -80,7 +70,7 @@ def tokenize(text: str, level: str = "word", lower: bool = True) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise ConfigError(f"level must be one of {LEVELS}, got {level!r}")
     if lower:
         text = text.lower()
     if level == "char":
@@ -91,7 +81,7 @@ def tokenize(text: str, level: str = "word", lower: bool = True) -> list[str]:
 def detokenize(tokens: Iterable[str], level: str = "word") -> str:
     """Join tokens back into text: characters directly, words with spaces (best effort)."""
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise ConfigError(f"level must be one of {LEVELS}, got {level!r}")
     if level == "char":
         return "".join(tokens)
     out = " ".join(tokens)
@@ -116,7 +106,7 @@ class Vocabulary:
             if not isinstance(tok, str):
                 raise TypeError(f"vocabulary tokens must be str, got {type(tok).__name__}")
             if tok in self.token_to_id:
-                raise ValueError(f"vocabulary tokens must be unique, got {tok!r} twice")
+                raise DataError(f"vocabulary tokens must be unique, got {tok!r} twice")
             self.token_to_id[tok] = i
 
     @classmethod
@@ -137,12 +127,12 @@ class Vocabulary:
             isinstance(max_size, bool) or not isinstance(max_size, int)
             or max_size < len(specials)
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"max_size must be None or an int >= the number of specials "
                 f"({len(specials)}), got {max_size!r}"
             )
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be a positive int, got {min_freq!r}")
+            raise ConfigError(f"min_freq must be a positive int, got {min_freq!r}")
         counts: Counter[str] = Counter()
         for item in tokens:
             if isinstance(item, str):
@@ -185,7 +175,7 @@ class Vocabulary:
         for tok in tokens:
             i = self.token_to_id.get(tok, unk)
             if i is None:
-                raise ValueError(
+                raise DataError(
                     f"token {tok!r} is not in the vocabulary, which has no {self.UNK!r}"
                 )
             ids.append(i)

@@ -9,14 +9,14 @@ Folder layout (as in the common movie-review set)::
 gives texts in sorted file order within each class, classes sorted by name (or the order of
 ``classes=``; folders not listed are skipped, so ``classes=["neg", "pos"]`` ignores ``unsup/``).
 
-Every file is decoded with ``encoding``; undecodable bytes raise :class:`DataError` naming the
-file and the byte offset, with a hint to pass ``--encoding``.
+Every file is decoded with ``encoding`` (a UTF-8 byte-order mark is dropped); undecodable bytes
+raise :class:`DataError` naming the file and the byte offset, with a hint to pass
+``--encoding``. An empty text or label is an error naming the file (and the CSV line); CSV
+fields may be of any length.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.labelled import encode_labels
-from rnnkit.data.text import decode_bytes
+from rnnkit.data.checks import csv_rows, quote, read_text
+from rnnkit.data.labelled import check_numeric_labels, encode_labels
 from rnnkit.errors import DataError
 
 
@@ -65,7 +65,10 @@ def load_text_folder(root: str | os.PathLike, encoding: str = "utf-8",
         if not files:
             raise DataError(f"text folder {str(r / name)!r} has no {'/'.join(suffixes)} files")
         for f in files:
-            texts.append(decode_bytes(f.read_bytes(), f, encoding))
+            text = read_text(f, "text file", encoding)
+            if not text.strip():
+                raise DataError(f"text file {str(f)!r} is empty; every file must hold a text")
+            texts.append(text)
             labels.append(k)
     return LabelledTexts(texts, np.asarray(labels, dtype=np.int64), list(classes))
 
@@ -80,42 +83,42 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
     ``label_column`` and ``text_column`` must be indices (default 0 and 1 then).
     """
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"CSV file {str(p)!r} does not exist or is not a file")
-    text = decode_bytes(p.read_bytes(), p, encoding)
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-                if row]
-    except csv.Error as exc:
-        raise DataError(f"CSV file {str(p)!r}: {exc}") from exc
+    text = read_text(p, "CSV file", encoding)
+    rows = [(n, row) for n, row in csv_rows(text, p, "CSV file", delimiter) if row]
     if not rows:
         raise DataError(f"CSV file {str(p)!r} is empty")
-    start = 0
+    what = f"CSV file {str(p)!r}"
     if header:
-        names = [h.strip() for h in rows[0]]
-        start = 1
+        names = [h.strip() for h in rows[0][1]]
 
-        def col(c: str | int, what: str) -> int:
+        def col(c: str | int, kind: str) -> int:
             if isinstance(c, int):
                 return c
             if c not in names:
-                raise DataError(f"CSV file {str(p)!r} has no {what} column {c!r}; columns are "
-                                f"{names}")
+                raise DataError(f"{what} has no {kind} column {quote(c)}; columns are "
+                                f"{quote(names)}")
             return names.index(c)
 
         li, ti = col(label_column, "label"), col(text_column, "text")
     else:
         li = label_column if isinstance(label_column, int) else 0
         ti = text_column if isinstance(text_column, int) else 1
-    texts, labels = [], []
-    for n, row in enumerate(rows[start:], start=start + 1):
+    texts, labels, lines = [], [], []
+    for n, row in rows[1 if header else 0:]:
         if max(li, ti) >= len(row):
-            raise DataError(f"CSV file {str(p)!r} row {n}: {len(row)} fields, needs a label "
+            raise DataError(f"{what} line {n}: {len(row)} fields, needs a label "
                             f"(column {li}) and a text (column {ti})")
-        labels.append(row[li].strip())
-        texts.append(row[ti])
+        label, text = row[li].strip(), row[ti]
+        if not label:
+            raise DataError(f"{what} line {n}: empty label")
+        if not text.strip():
+            raise DataError(f"{what} line {n}: empty text")
+        labels.append(label)
+        texts.append(text)
+        lines.append(n)
     if not texts:
-        raise DataError(f"CSV file {str(p)!r} has no data rows")
+        raise DataError(f"{what} has no data rows")
+    check_numeric_labels(labels, lines, what)
     return LabelledTexts(texts, *encode_labels(labels, classes, p))
 
 

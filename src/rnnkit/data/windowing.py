@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.errors import ConfigError, DataError
+
 __all__ = ["TimeSplit", "Windowing", "as_series_list", "sliding_windows", "time_split",
            "toeplitz_windows"]
 
@@ -34,7 +36,7 @@ TARGETS = ("vector", "seq2seq")
 
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
 
@@ -52,19 +54,19 @@ def as_series_list(series: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray
             return [arr]  # (T, D)
         if arr.ndim == 3:
             return list(arr)  # S x (T, D)
-        raise ValueError(f"series must have shape (T,), (T, D) or (S, T, D), got {arr.shape}")
+        raise DataError(f"series must have shape (T,), (T, D) or (S, T, D), got {arr.shape}")
     out = []
     for i, item in enumerate(series):
         arr = np.asarray(item)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:
-            raise ValueError(f"series[{i}] must have shape (T,) or (T, D), got {arr.shape}")
+            raise DataError(f"series[{i}] must have shape (T,) or (T, D), got {arr.shape}")
         out.append(arr)
     if not out:
-        raise ValueError("series must hold at least one series, got an empty list")
+        raise DataError("series must hold at least one series, got an empty list")
     if len({a.shape[1] for a in out}) > 1:
-        raise ValueError(f"all series must have the same number of columns D, got "
+        raise DataError(f"all series must have the same number of columns D, got "
                          f"{sorted({a.shape[1] for a in out})}")
     return out
 
@@ -92,7 +94,7 @@ class Windowing:
         _positive_int("horizon", self.horizon)
         _positive_int("stride", self.stride)
         if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+            raise ConfigError(f"target must be one of {TARGETS}, got {self.target!r}")
 
     @property
     def window_len(self) -> int:
@@ -120,7 +122,7 @@ class Windowing:
         items = as_series_list(series)
         d = items[0].shape[1]
         if not -d <= self.target_col < d:
-            raise ValueError(f"target_col must index one of the {d} columns, got "
+            raise ConfigError(f"target_col must index one of the {d} columns, got "
                              f"{self.target_col}")
         L, H = self.input_len, self.horizon
         xs, ys, starts, ids = [], [], [], []
@@ -152,7 +154,7 @@ class Windowing:
         """The most recent L values of one series as a batch of one: ``(1, L, D)``."""
         arr = as_series_list(series)[0]
         if len(arr) < self.input_len:
-            raise ValueError(f"series must have at least input_len={self.input_len} values "
+            raise DataError(f"series must have at least input_len={self.input_len} values "
                              f"to forecast from, got {len(arr)}")
         return arr[-self.input_len:][None]  # (1, L, D)
 
@@ -173,10 +175,10 @@ def toeplitz_windows(x: np.ndarray, width: int) -> np.ndarray:
     """
     x = np.asarray(x)
     if x.ndim != 1:
-        raise ValueError(f"x must be 1-D, got shape {x.shape}")
+        raise DataError(f"x must be 1-D, got shape {x.shape}")
     width = _positive_int("width", width)
     if width > len(x):
-        raise ValueError(f"width must be at most len(x)={len(x)}, got {width}")
+        raise ConfigError(f"width must be at most len(x)={len(x)}, got {width}")
     return np.lib.stride_tricks.sliding_window_view(x, width).copy()
 
 
@@ -201,7 +203,7 @@ def _size(name: str, value: float | int, length: int) -> int:
     if isinstance(value, (float, np.floating)) and 0 <= value < 1:
         return round(value * length)
     if value < 0 or value != int(value):
-        raise ValueError(f"{name} must be a fraction in [0, 1) or a non-negative int count, "
+        raise ConfigError(f"{name} must be a fraction in [0, 1) or a non-negative int count, "
                          f"got {value!r}")
     return int(value)
 
@@ -216,7 +218,7 @@ def time_split(length: int, valid: float | int = 0.15, test: float | int = 0.15,
     n_valid, n_test = _size("valid", valid, length), _size("test", test, length)
     train_end = length - n_valid - n_test
     if train_end < min_train:
-        raise ValueError(f"series of {length} values leaves {train_end} for training after "
+        raise DataError(f"series of {length} values leaves {train_end} for training after "
                          f"{n_valid} validation and {n_test} test values; need at least "
                          f"{min_train}")
     return TimeSplit(length, train_end, train_end + n_valid)
