@@ -1,15 +1,19 @@
+import argparse
 import subprocess
 import sys
 
+import pytest
+
 import rnnkit
-from rnnkit.cli.main import main
+from rnnkit.cli import main as main_module
+from rnnkit.cli.main import build_parser, main
+from rnnkit.errors import DataError
 
 
 def test_version_flag(capsys):
-    try:
+    with pytest.raises(SystemExit) as info:
         main(["--version"])
-    except SystemExit as exc:
-        assert exc.code == 0
+    assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"rnnkit {rnnkit.__version__}"
 
 
@@ -20,10 +24,74 @@ def test_python_dash_m_prints_help():
 
 
 def test_usage_errors_are_one_line(capsys):
-    try:
+    with pytest.raises(SystemExit) as info:
         main(["forecast", "--epochs", "many"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "rnnkit forecast: error: argument --epochs: invalid int value: 'many'" in err
+    assert err.startswith("rnnkit forecast: error: argument --epochs: ") and "'many'" in err
+
+
+@pytest.mark.parametrize("argv, quiet, verbose", [
+    (["forecast"], False, False),
+    (["-q", "forecast"], True, False),
+    (["forecast", "--quiet"], True, False),
+    (["--verbose", "classify", "--data", "x.csv"], False, True),
+    (["classify", "--data", "x.csv", "-v"], False, True),
+    (["-q", "lm", "train"], True, False),
+    (["lm", "generate", "--model", "m", "--verbose"], False, True),
+    (["seq2seq", "-q"], True, False),
+])
+def test_global_flags_before_or_after_the_sub_command(argv, quiet, verbose):
+    args = build_parser().parse_args(argv)
+    assert (args.quiet, args.verbose) == (quiet, verbose)
+
+
+def test_quiet_and_verbose_together_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["-q", "forecast", "-v"])
+    assert info.value.code == 2
+    assert "-q/--quiet and -v/--verbose exclude each other" in capsys.readouterr().err
+
+
+def _command(monkeypatch, exc: BaseException):
+    """Make `rnnkit forecast` raise ``exc`` as soon as it runs."""
+    def run(args: argparse.Namespace) -> int:
+        raise exc
+
+    monkeypatch.setattr("rnnkit.cli.forecast.run", run)  # register() reads it at parse time
+
+
+@pytest.mark.parametrize("exc, message", [
+    (DataError("data.csv line 3: 'x' is not a number"), "data.csv line 3: 'x' is not a number"),
+    (FileNotFoundError(2, "No such file or directory", "nope.csv"), "nope.csv"),
+    (PermissionError(13, "Permission denied", "out"), "Permission denied: 'out'"),
+    (DataError("two\nlines"), "two lines"),
+])
+def test_user_errors_are_one_line_exit_2(monkeypatch, capsys, exc, message):
+    _command(monkeypatch, exc)
+    assert main(["forecast"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rnnkit forecast: error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize("exc", [ValueError("a bug"), TypeError("a bug"), KeyError("a bug"),
+                                 RuntimeError("a bug")])
+def test_bugs_keep_their_traceback(monkeypatch, exc):
+    _command(monkeypatch, exc)
+    with pytest.raises(type(exc), match="a bug"):
+        main(["forecast"])
+
+
+def test_debug_re_raises_user_errors(monkeypatch):
+    _command(monkeypatch, DataError("bad file"))
+    monkeypatch.setenv("RNNKIT_DEBUG", "1")
+    with pytest.raises(DataError, match="bad file"):
+        main(["forecast"])
+
+
+def test_a_missing_sub_command_module_is_an_error(monkeypatch):
+    monkeypatch.setattr(main_module, "SUBCOMMANDS", (*main_module.SUBCOMMANDS, "nope"))
+    with pytest.raises(ModuleNotFoundError, match=r"rnnkit\.cli\.nope"):
+        build_parser()

@@ -181,9 +181,31 @@ def make_scaler(name: str, **config: Any) -> Scaler:
 
 
 def scaler_from_dict(state: dict[str, Any]) -> Scaler:
-    """Rebuild a scaler saved with :meth:`Scaler.to_dict`."""
-    scaler = make_scaler(state["name"], **state.get("config", {}))
+    """Rebuild a scaler saved with :meth:`Scaler.to_dict` (DataError if the state is
+    malformed: unknown name, bad config, shift/scale not equal-length finite lists)."""
+    if not isinstance(state, dict) or not isinstance(state.get("name"), str):
+        raise DataError(f"scaler state must be a dict with a 'name' string, got "
+                        f"{type(state).__name__}")
+    config = state.get("config", {})
+    if not isinstance(config, dict):
+        raise DataError(f"scaler state 'config' must be a dict, got {type(config).__name__}")
+    try:
+        scaler = make_scaler(state["name"], **config)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"scaler state does not rebuild a scaler: {err}") from None
     if state.get("shift") is not None:
-        scaler.shift_ = np.asarray(state["shift"], dtype=np.float64)
-        scaler.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        arrays = []
+        for key in ("shift", "scale"):
+            try:
+                a = np.asarray(state.get(key), dtype=np.float64)
+            except (TypeError, ValueError):
+                a = np.empty(0)
+            if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+                raise DataError(f"scaler state {key!r} must be a non-empty list of finite "
+                                f"numbers")
+            arrays.append(a)
+        if len(arrays[0]) != len(arrays[1]) or not np.all(arrays[1] != 0):
+            raise DataError("scaler state 'shift' and 'scale' must have the same length and "
+                            "scale must be non-zero")
+        scaler.shift_, scaler.scale_ = arrays
     return scaler
