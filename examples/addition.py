@@ -26,7 +26,8 @@ PUBLISHED = ("DLS2 ch. 7 (recalled): base ~10 %, reversed ~50 %, reversed + peek
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50_000)
-    ap.add_argument("--test", type=int, default=5_000)
+    ap.add_argument("--test", type=int, default=None,
+                    help="problems held out (default: 5,000, at most a tenth of --n)")
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--attention", default="dot", choices=["none", "dot", "additive"])
@@ -36,8 +37,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    n_test = min(5_000, args.n // 10) if args.test is None else args.test
+    if not 1 <= n_test < args.n:
+        ap.error(f"--test must be at least 1 and below --n ({args.n}), got {n_test}")
     pairs = make_addition(args.n, seed=args.seed)
-    train, test = pairs[:-args.test], pairs[-args.test:]
+    train, test = pairs[:-n_test], pairs[-n_test:]
     task = Seq2SeqTask(hidden_size=args.hidden, embed_size=32,
                        attention=None if args.attention == "none" else args.attention,
                        reverse_source=not args.no_reverse, peeky=not args.no_peeky,
@@ -46,7 +50,7 @@ def main() -> None:
     task.fit(train)
     seconds = time.perf_counter() - t0
     acc = task.score(test)
-    print(f"train loss by epoch: {[round(v, 4) for v in task.history_.history['loss']]}")
+    print(f"train loss by epoch: {[round(v, 4) for v in task.history_['loss']]}")
     for s, _ in test[:5]:
         print(f"  {s:>8} -> {task.predict([s])[0]}")
     print(f"addition, {len(train)} train / {len(test)} held out, {args.epochs} epochs, "

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from rnnkit.data.batching import TokenStream
 from rnnkit.data.text import Vocabulary, load_corpus, tokenize
-from rnnkit.tasks.lm import LanguageModelTask, RNNLanguageModel, detach
+from rnnkit.tasks.lm import LanguageModelTask, RNNLanguageModel
+from rnnkit.train.trainer import detach_state
 
 PUBLISHED = ("DLS2 ch. 6 (PTB, a different corpus): Rnnlm (LSTM 100) test perplexity ~136; "
              "BetterRnnlm (2 x 650, dropout, tied) ~75 (recalled)")
@@ -56,7 +57,7 @@ def parity(text: str, epochs: int = 2, lr: float = 0.5) -> tuple[float, float]:
             ref.backward()
             for p, g in zip(ref.params, ref.grads, strict=True):
                 p -= lr * g
-            logits, state = tm(x, detach(state))
+            logits, state = tm(x, detach_state(state))
             loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
             opt.zero_grad()
             loss.backward()
@@ -80,15 +81,10 @@ def main() -> None:
     task = LanguageModelTask(level="word", max_size=10_000, embed_size=args.embed,
                              hidden_size=args.hidden, num_layers=2, dropout=0.3,
                              tie_weights=True, epochs=args.epochs, batch_size=32, bptt=35,
-                             lr=2e-3, clip_grad_norm=1.0)
-
-    def show(epoch, logs):
-        print(f"epoch {epoch + 1}: train perplexity {logs['perplexity']:8.2f}   held-out "
-              f"perplexity {logs['val_perplexity']:8.2f}   ({logs['seconds']:.0f} s)",
-              flush=True)
+                             lr=2e-3, clip_grad_norm=1.0, verbose=2)  # a line per epoch
 
     t0 = time.perf_counter()
-    task.fit(text, on_epoch_end=show)
+    task.fit(text)
     seconds = time.perf_counter() - t0
     val = task.history_["val_perplexity"]
     falling = all(b < a for a, b in itertools.pairwise(val))
