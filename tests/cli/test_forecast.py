@@ -31,7 +31,7 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert [m["model"] for m in metrics["models"]] == ["naive", "linear", "gru"]
-    assert metrics["split"] == {"train": [0, 48], "valid": [48, 54], "test": [54, 60]}
+    assert metrics["split"] == {"train": [0, 48], "validation": [48, 54], "test": [54, 60]}
     assert set(metrics["models"][0]["test"]) == {"mae", "rmse", "mse", "smape", "mase"}
     rows = (out / "forecast.csv").read_text().splitlines()
     assert rows[0] == "step,label,forecast,mean,std,lower,upper"
@@ -74,6 +74,57 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, content
     assert sorted(p.name for p in tmp_path.iterdir()) == (["bad.csv"] if content else [])
 
 
-def test_unknown_model_is_a_config_error(tmp_path, capsys):
-    rc = main(["forecast", "--models", "naive", "prophet", "--out", str(tmp_path / "o")])
-    assert rc == 2 and "unknown model 'prophet'" in capsys.readouterr().err
+def test_unknown_model_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["forecast", "--models", "naive", "prophet", "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'prophet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("order", [["lstm", "naive"], ["naive", "lstm"]])
+def test_a_diverged_model_is_failed_never_selected(tmp_path, capsys, order):
+    """--lr 1e30 makes the LSTM's loss NaN: it is reported failed and naive is saved,
+    whatever the order of --models; no NaN reaches metrics.json."""
+    out = tmp_path / "run"
+    rc = main(["forecast", "--data", str(tiny_csv(tmp_path)), "--column", "y", "--horizon", "3",
+               "--input-len", "6", "--epochs", "3", "--hidden", "4", "--lr", "1e30",
+               "--scaler", "standard", "--models", *order, "--out", str(out)])
+    assert rc == 0
+    text = (out / "metrics.json").read_text()
+    metrics = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
+    rows = {r["model"]: r for r in metrics["models"]}
+    assert metrics["best_model"] == "naive"
+    assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
+    assert "lstm" in capsys.readouterr().out  # the table shows the failure
+    fc = Forecaster.load(out / "model")
+    assert fc.model == "naive" and np.all(np.isfinite(fc.predict()))
+
+
+def test_out_with_files_of_someone_else_is_refused_before_training(tmp_path, capsys):
+    out = tmp_path / "sb"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "important.py").write_text("x")
+    rc = main(["forecast", "--models", "naive", "linear", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert (out / "model" / "important.py").read_text() == "x"
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("keep")
+    rc = main(["forecast", "--models", "naive", "--out", str(a_file)])
+    assert rc == 2 and a_file.read_text() == "keep"
+    assert "[1/1]" not in capsys.readouterr().err  # refused before any model was fitted
+
+
+def test_a_second_run_replaces_the_first_whole(tmp_path, capsys):
+    out = tmp_path / "run"
+    data = str(tiny_csv(tmp_path))
+    common = ["forecast", "--data", data, "--column", "y", "--horizon", "3", "--input-len", "6",
+              "--out", str(out)]
+    assert main([*common, "--models", "naive", "--intervals", "3"]) == 0
+    (out / "stale.png").write_bytes(b"old")  # as if an older run had written it
+    marker = next(p for p in out.iterdir() if p.name.startswith(".rnnkit"))
+    assert marker.is_file()
+    assert main([*common, "--models", "linear", "--epochs", "1"]) != 0  # stale.png is foreign
+    (out / "stale.png").unlink()
+    assert main([*common, "--models", "linear", "--epochs", "1"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["best_model"] == "linear"

@@ -54,7 +54,7 @@ def test_predict_to_stdout_with_intervals(tmp_path, saved, capsys):
 def test_predict_errors(tmp_path, saved, capsys):
     _, data = saved
     rc = main(["predict", "--model", str(tmp_path / "nope"), "--data", str(data)])
-    assert rc == 2 and "not a saved model folder" in capsys.readouterr().err
+    assert rc == 2 and "nope is not a saved rnnkit model" in capsys.readouterr().err
     short = tmp_path / "short.csv"
     short.write_text("y\n1\n2\n")
     rc = main(["predict", "--model", str(tmp_path / "model"), "--data", str(short),

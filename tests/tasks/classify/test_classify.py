@@ -15,6 +15,7 @@ from rnnkit.tasks.classify import (
     confusion_matrix,
     macro_f1,
 )
+from rnnkit.errors import ConfigError, DataError, NotFittedError
 from rnnkit.tasks.classify.metrics import classification_report
 
 
@@ -96,10 +97,12 @@ def test_sequence_classifier_learns_and_roundtrips(tmp_path, rng, model, variabl
     X, y = _toy(160, rng, variable)
     clf = SequenceClassifier(model=model, hidden_size=8, epochs=6, batch_size=16, lr=0.03)
     clf.fit(X[:120], y[:120], validation_data=(X[120:], y[120:]))
-    assert clf.classes_ == ["down", "up"]
+    assert clf.classes_.tolist() == ["down", "up"]
     rep = clf.evaluate(X[120:], y[120:])
     assert rep["accuracy"] >= 0.9
-    assert "val_loss" in clf.history_.history
+    assert clf.score(X[120:], y[120:]) == rep["accuracy"]
+    assert set(clf.predict(X[120:])) <= {"down", "up"}
+    assert len(clf.history_["val_loss"]) == len(clf.history_["loss"]) >= 1
     clf.save(tmp_path / "m")
     again = SequenceClassifier.load(tmp_path / "m")
     np.testing.assert_allclose(again.predict_proba(X[120:]), clf.predict_proba(X[120:]),
@@ -128,5 +131,33 @@ def test_text_classifier_learns_tiny_words(tmp_path):
 
 
 def test_not_fitted():
-    with pytest.raises(ValueError, match="SequenceClassifier is not fitted"):
+    with pytest.raises(NotFittedError, match="SequenceClassifier is not fitted"):
         SequenceClassifier().predict(np.zeros((1, 2, 1)))
+    with pytest.raises(NotFittedError, match="TextClassifier is not fitted"):
+        TextClassifier().save("never-written")
+
+
+def test_raw_uint8_images_answer_like_the_trained_model(tmp_path, rng):
+    """The saved model carries its normalisation: raw uint8 in, the same classes out."""
+    X = rng.integers(0, 256, (80, 6, 5)).astype(np.uint8)  # (N, rows, pixels)
+    y = (X[:, :, 0].astype(int).sum(1) > X[:, :, 4].astype(int).sum(1)).astype(int)
+    clf = SequenceClassifier(model="gru", hidden_size=8, epochs=4, verbose=0).fit(X, y)
+    assert np.all(np.abs(clf.mean_) > 50)  # it learned the raw pixel scale
+    clf.save(tmp_path / "m")
+    again = SequenceClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    assert again.predict(X).dtype.kind == "i"  # labels come back as given (ints)
+
+
+def test_bad_labels_and_options(rng):
+    X = rng.normal(size=(6, 4, 1))
+    with pytest.raises(DataError, match=r"y\[2\] is a missing or empty label"):
+        SequenceClassifier(epochs=1).fit(X, ["a", "b", "", "a", "b", "a"])
+    with pytest.raises(DataError, match="at least 2 classes"):
+        SequenceClassifier(epochs=1).fit(X, ["a"] * 6)
+    with pytest.raises(ConfigError, match="epochs must be a positive int, got 0"):
+        SequenceClassifier(epochs=0).fit(X, ["a", "b"] * 3)
+    with pytest.raises(ConfigError, match="normalize must be one of"):
+        SequenceClassifier(normalize="pixel").fit(X, ["a", "b"] * 3)
+    with pytest.raises(DataError, match="must hold numbers.*TextClassifier"):
+        SequenceClassifier(epochs=1).fit(np.asarray([["x", "y"]] * 6), ["a", "b"] * 3)

@@ -13,12 +13,12 @@ def test_origins():
 
 def test_naive_backtest_by_hand():
     y = np.array([0, 1, 3, 6, 10, 15, 21, 28, 36, 45], dtype=float)
-    res = rolling_origin(Forecaster("naive", input_len=2, horizon=2, valid=0), y,
+    res = rolling_origin(Forecaster("naive", input_len=2, horizon=2, validation=0), y,
                          n_origins=2, refit=True)
     assert res["origins"] == [6, 8]
     np.testing.assert_array_equal(res["y_true"], [[21, 28], [36, 45]])
     np.testing.assert_allclose(res["y_pred"], [[15, 15], [28, 28]])
     assert res["metrics"]["mae"] == pytest.approx((6 + 13 + 8 + 17) / 4)
-    once = rolling_origin(Forecaster("naive", input_len=2, horizon=2, valid=0), y,
+    once = rolling_origin(Forecaster("naive", input_len=2, horizon=2, validation=0), y,
                           n_origins=2, refit=False)
     np.testing.assert_allclose(once["y_pred"], res["y_pred"])

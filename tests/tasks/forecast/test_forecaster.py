@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError, NotFittedError
 from rnnkit.tasks.forecast import Forecaster
 
 
@@ -36,7 +36,7 @@ def test_linear_learns_a_sine_better_than_naive():
     y = sine(120)
     lin = Forecaster("linear", input_len=12, horizon=3, epochs=40, lr=0.03, seed=0).fit(y[:100])
     nai = Forecaster("naive", input_len=12, horizon=3).fit(y[:100])
-    assert lin.score(y, 100)["mae"] < 0.1 * nai.score(y, 100)["mae"]
+    assert lin.evaluate(y, 100)["mae"] < 0.1 * nai.evaluate(y, 100)["mae"]
 
 
 def test_save_load_round_trip(tmp_path):
@@ -55,13 +55,13 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_allclose(iv_a["mean"], iv_b["mean"], rtol=1e-6)
     assert np.all(iv_a["std"] > 0)
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert cfg["extra"]["forecaster"]["params"]["model"] == "lstm"
+    assert cfg["extra"]["params"]["model"] == "lstm"
     assert not list((tmp_path / "m").glob("*.pkl"))
 
 
 def test_scaler_sees_only_the_training_part():
     y = np.concatenate([np.linspace(0, 1, 40), np.full(10, 500.0)])
-    fc = Forecaster("naive", input_len=4, horizon=2, valid=10).fit(y)
+    fc = Forecaster("naive", input_len=4, horizon=2, validation=10).fit(y)
     assert fc.scaler_.shift_[0] == pytest.approx(0.5)  # mean of the first 40 values
 
 
@@ -74,9 +74,9 @@ def test_errors(tmp_path):
         Forecaster("linear", strategy="magic").fit(np.arange(100.0))
     with pytest.raises(ConfigError, match="model must be one of"):
         Forecaster("prophet").fit(np.arange(100.0))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         Forecaster().predict()
-    with pytest.raises(DataError, match="not a saved model folder"):
+    with pytest.raises(DataError, match="missing is not a saved rnnkit model"):
         Forecaster.load(tmp_path / "missing")
     fc = Forecaster("naive", input_len=5, horizon=2).fit(np.arange(20.0))
     with pytest.raises(DataError, match="fewer than input_len=5"):

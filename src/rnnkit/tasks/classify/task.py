@@ -142,8 +142,10 @@ class _Classifier(Estimator):
         raise NotImplementedError
 
     # -- fit / predict ------------------------------------------------------------------------
-    def fit(self, X, y) -> _Classifier:
-        """Train on sequences ``X`` and labels ``y``; returns ``self``."""
+    def fit(self, X, y, validation_data: tuple | None = None) -> _Classifier:
+        """Train on sequences ``X`` and labels ``y``; returns ``self``.
+
+        ``validation_data=(X_val, y_val)`` replaces the split of ``validation``."""
         self._check_params()
         y = _labels(y)
         self.classes_, ids = np.unique(y, return_inverse=True)
@@ -154,8 +156,9 @@ class _Classifier(Estimator):
         if len(seqs) != len(ids):
             raise DataError(f"X and y must have the same length, got {len(seqs)} and "
                             f"{len(ids)}")
-        tr, va = stratified_split(ids, n_held_out(self.validation, len(ids)), self.seed)
-        if self.validation and len(va) == 0:
+        n_val = 0 if validation_data is not None else n_held_out(self.validation, len(ids))
+        tr, va = stratified_split(ids, n_val, self.seed)
+        if n_val and len(va) == 0:
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
         torch.manual_seed(self.seed)
@@ -164,6 +167,11 @@ class _Classifier(Estimator):
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
         self.n_train_, self.n_validation_ = len(tr), len(va)
+        if validation_data is not None:
+            Xv, yv = validation_data
+            yv = self._encode_labels(yv)
+            val = self._loader(self._prepare(Xv), yv, shuffle=False)
+            self.n_validation_ = len(yv)
         self._train(self.model_, train, val, loss="cross_entropy", metrics=("accuracy",),
                     epochs=self.epochs, desc=self.model)
         return self
@@ -186,15 +194,17 @@ class _Classifier(Estimator):
 
     def predict(self, X) -> np.ndarray:
         """(N,) predicted labels (values of ``classes_``)."""
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)  # (N, C)
+        return self.classes_[proba.argmax(1)]
 
     def score(self, X, y) -> float:
         """Accuracy of :meth:`predict` on ``(X, y)``."""
-        return float(np.mean(self._encode_labels(y) == self.predict_proba(X).argmax(1)))
+        proba = self.predict_proba(X)  # (N, C)
+        return float(np.mean(self._encode_labels(y) == proba.argmax(1)))
 
     def evaluate(self, X, y) -> dict[str, Any]:
         """Accuracy, macro-F1, confusion matrix, per-class F1 on ``(X, y)``."""
-        pred = self.predict_proba(X).argmax(1)
+        pred = self.predict_proba(X).argmax(1)  # (N,) class ids
         return classification_report(self._encode_labels(y), pred, len(self.classes_))
 
     # -- persistence --------------------------------------------------------------------------
