@@ -133,6 +133,8 @@ class Estimator:
     """
 
     task: ClassVar[str] = ""
+    #: "classifier" makes scikit-learn's model selection stratify its folds.
+    _estimator_type: ClassVar[str | None] = None
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -179,6 +181,16 @@ class Estimator:
             if value is not default and value != default:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's estimator tags (imported only when scikit-learn asks for them)."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        classifier = self._estimator_type == "classifier"
+        return Tags(estimator_type=self._estimator_type,
+                    target_tags=TargetTags(required=classifier),
+                    classifier_tags=ClassifierTags() if classifier else None,
+                    non_deterministic=True, input_tags=InputTags(three_d_array=True))
 
     def _check_params(self) -> None:
         """Raise ConfigError naming the first invalid option (called by ``fit``)."""

@@ -96,6 +96,7 @@ class _Classifier(Estimator):
     """Shared fit / predict / score / evaluate over lists of sequences."""
 
     _int_inputs = False
+    _estimator_type = "classifier"
 
     # -- options ------------------------------------------------------------------------------
     def _check_params(self) -> None:
