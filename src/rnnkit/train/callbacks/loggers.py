@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -59,14 +57,9 @@ class CSVLogger(Callback):
         write_text(self.path, buf.getvalue())
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 class JSONLogger(Callback):
-    """Write the epoch logs to ``path`` as a JSON list of per-epoch objects."""
+    """Write the epoch logs to ``path`` as a JSON list of per-epoch objects (standard JSON:
+    a NaN or infinite value is written as null)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -77,9 +70,8 @@ class JSONLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         record = {"epoch": epoch}
-        record.update({k: _json_value(float(v)) for k, v in (logs or {}).items()})
+        record.update({k: float(v) for k, v in (logs or {}).items()})
         self.records.append(record)
-        json.dumps(self.records, allow_nan=False)  # strict JSON, checked before writing
         write_json(self.path, self.records)
 
 
