@@ -58,6 +58,13 @@ def quote(value: object, limit: int = 80) -> str:
     return text[:max(limit - 3 - len(end), 1)] + "..." + end
 
 
+def shorten(text: object, limit: int = 160) -> str:
+    """``str(text)`` on one line (whitespace runs become one space), cut to ``limit``
+    characters: for quoting another error's message inside ours."""
+    one_line = " ".join(str(text).split())
+    return one_line if len(one_line) <= limit else one_line[:max(limit - 3, 1)] + "..."
+
+
 def file_kind(mode: int) -> str:
     """'a directory', 'a named pipe (FIFO)', ... for an ``st_mode`` that is not a file."""
     for test, name in _KINDS:
@@ -241,4 +248,5 @@ def check_values(values: np.ndarray, place: str, allow_nan: bool = False) -> Non
 
 __all__ = ["CSV_FIELD_LIMIT", "FLOAT32_MAX", "MAX_FILE_BYTES", "MISSING", "check_number",
            "check_values", "csv_rows", "decode", "file_kind", "is_utf8", "open_regular",
-           "parse_number", "parse_values", "quote", "read_bytes", "read_text", "regular_file"]
+           "parse_number", "parse_values", "quote", "read_bytes", "read_text", "regular_file",
+           "shorten"]
