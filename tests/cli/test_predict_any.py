@@ -1,0 +1,122 @@
+"""``rnnkit predict`` serves every saved task: each model is trained by its own command on
+tiny files, then ``rnnkit predict`` on raw inputs must give what the loaded estimator gives;
+and every command shows progress lines when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+from rnnkit.data.idx import write_idx
+from rnnkit.tasks.base import load_estimator
+
+TINY = ["--epochs", "2", "--hidden", "4"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _check_class_predictions(model_dir, X, text):
+    est = load_estimator(model_dir)
+    rows = _rows(text)
+    names = [str(c) for c in est.classes_]
+    assert rows[0] == ["index", "prediction", *[f"p_{c}" for c in names]]
+    assert [r[1] for r in rows[1:]] == [str(c) for c in est.predict(X)]
+    proba = np.asarray([[float(v) for v in r[2:]] for r in rows[1:]])
+    np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def _ts(path, n, rng):
+    lines = ["@problemName toy", "@univariate true", "@equalLength true", "@seriesLength 8",
+             "@classLabel true up down", "@data"]
+    for _ in range(n):
+        up = rng.integers(0, 2)
+        v = (1 if up else -1) * np.linspace(0, 1, 8) + 0.1 * rng.standard_normal(8)
+        lines.append(",".join(f"{x:.3f}" for x in v) + ":" + ("up" if up else "down"))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_ts_classifier(tmp_path, capsys, rng):
+    _ts(tmp_path / "train.ts", 40, rng)
+    _ts(tmp_path / "test.ts", 10, rng)
+    out = tmp_path / "ucr"
+    assert main(["classify", "--data", str(tmp_path / "train.ts"), "--test",
+                 str(tmp_path / "test.ts"), *TINY, "--out", str(out)]) == 0
+    assert "epoch 2/2" in capsys.readouterr().err  # progress lines when not a terminal
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model"), "--data",
+                 str(tmp_path / "test.ts"), "--out", str(pred)]) == 0
+    assert "accuracy on the labels" in capsys.readouterr().err
+    from rnnkit.data.labelled import load_ts
+
+    _check_class_predictions(out / "model", load_ts(tmp_path / "test.ts").X, pred.read_text())
+
+
+def test_mnist_classifier_reads_raw_images(tmp_path, capsys, rng):
+    d = tmp_path / "mnist"
+    d.mkdir()
+    for split, n in (("train", 60), ("t10k", 12)):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        images = (rng.integers(0, 40, (n, 6, 6)) + 20 * y[:, None, None]).astype(np.uint8)
+        write_idx(d / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(d / f"{split}-labels-idx1-ubyte.gz", y)
+    out = tmp_path / "run"
+    assert main(["classify", "--data", f"mnist:{d}", *TINY, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model"), "--data",
+                 str(d / "t10k-images-idx3-ubyte.gz")]) == 0
+    from rnnkit.data.idx import load_idx
+
+    raw = load_idx(d / "t10k-images-idx3-ubyte.gz")  # uint8: the model scales it itself
+    _check_class_predictions(out / "model", raw, capsys.readouterr().out)
+
+
+def test_text_classifier(tmp_path, capsys, rng):
+    words = {"pos": ["great", "fine"], "neg": ["awful", "bad"]}
+    rows = ["sentiment,review"] + [f"{lab},the film is {rng.choice(words[lab])}"
+                                   for lab in ("pos", "neg") * 20]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "txt"
+    assert main(["classify", "--text", "--data", str(tmp_path / "train.csv"),
+                 "--label-column", "sentiment", "--text-column", "review", *TINY,
+                 "--out", str(out)]) == 0
+    texts = ["a great film", "awful", "the film is bad"]
+    (tmp_path / "new.txt").write_text("\r\n".join(texts) + "\r\n")  # CRLF is fine
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model"), "--data",
+                 str(tmp_path / "new.txt")]) == 0
+    _check_class_predictions(out / "model", texts, capsys.readouterr().out)
+
+
+def test_forecaster(tmp_path, capsys):
+    y = 10 + np.sin(np.arange(60) / 2)
+    data = tmp_path / "s.csv"
+    data.write_text("y\n" + "".join(f"{v:.4f}\n" for v in y))
+    out = tmp_path / "fc"
+    assert main(["forecast", "--data", str(data), "--horizon", "3", "--input-len", "6",
+                 "--models", "gru", *TINY, "--out", str(out)]) == 0
+    assert "gru epoch 2/2" in capsys.readouterr().err
+    assert main(["predict", "--model", str(out / "model"), "--data", str(data)]) == 0
+    rows = _rows(capsys.readouterr().out)
+    got = np.asarray([float(r[2]) for r in rows[1:]])
+    np.testing.assert_allclose(got, load_estimator(out / "model").predict(y), rtol=1e-5)
+
+
+def test_a_folder_that_is_no_model_is_one_line(tmp_path, capsys):
+    (tmp_path / "junk").mkdir()
+    assert main(["predict", "--model", str(tmp_path / "junk"), "--data", "x.csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "junk" in err[0] and "not a saved rnnkit model" in err[0]
