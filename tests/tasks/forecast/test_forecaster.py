@@ -81,3 +81,13 @@ def test_errors(tmp_path):
     fc = Forecaster("naive", input_len=5, horizon=2).fit(np.arange(20.0))
     with pytest.raises(DataError, match="fewer than input_len=5"):
         fc.predict(np.arange(3.0))
+
+
+def test_fit_takes_a_loaded_csv_series(tmp_path):
+    from rnnkit.data.series import load_csv
+
+    path = tmp_path / "s.csv"
+    path.write_text("month,y\n" + "".join(f"2000-{i % 12 + 1:02d},{i % 7}\n" for i in range(40)))
+    series = load_csv(path, column="y")
+    fc = Forecaster("naive", input_len=4, horizon=2).fit(series)
+    np.testing.assert_array_equal(fc.predict(), [39 % 7, 39 % 7])
