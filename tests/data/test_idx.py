@@ -126,3 +126,50 @@ def test_real_mnist_test_split():
     x, y = load_mnist(SHARED_DATA / "mnist", "test")
     assert x.shape == (10000, 28, 28)
     assert np.bincount(y).tolist()[:2] == [980, 1135]
+
+
+def test_huge_declared_size_is_refused_before_reading(tmp_path):
+    p = tmp_path / "huge-idx3-ubyte"
+    p.write_bytes(_header(0x08, (10**6, 10**3, 10**3)) + bytes(16))  # 10**12 bytes declared
+    with pytest.raises(DataError, match=r"declares shape \(1000000, 1000, 1000\): "
+                       r"1000000000000 data bytes, more than the limit"):
+        load_idx(p)
+    g = tmp_path / "huge.gz"  # a gzip stream is never inflated past its header
+    g.write_bytes(gzip.compress(_header(0x0E, (2**31, 2**31)) + bytes(64)))
+    with pytest.raises(DataError, match=r"huge\.gz' declares shape"):
+        load_idx(g)
+
+
+def test_gzip_with_extra_or_missing_data(tmp_path):
+    g = tmp_path / "x.gz"
+    g.write_bytes(gzip.compress(_header(0x08, (4,)) + bytes(5)))
+    with pytest.raises(DataError, match=r"x\.gz' has bytes beyond the 4 that shape \(4,\)"):
+        load_idx(g)
+    g.write_bytes(gzip.compress(_header(0x08, (4,)) + bytes(3)))
+    with pytest.raises(DataError, match=r"x\.gz' is truncated: shape \(4,\) needs 4 data "
+                       r"bytes, got 3"):
+        load_idx(g)
+
+
+def test_fifo_is_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(DataError, match=r"pipe' is a named pipe \(FIFO\)"):
+        load_idx(tmp_path / "pipe")
+
+
+def test_mnist_with_no_images(tmp_path):
+    d = _mnist_dir(tmp_path, n_img=0, n_lab=0, labels=np.zeros(0, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz' holds no images: shape "
+                       r"\(0, 28, 28\)"):
+        load_mnist(d, "test")
+
+
+def test_mnist_float_labels_are_never_truncated(tmp_path):
+    d = _mnist_dir(tmp_path, labels=np.array([0, 1, 2, 3, 4], dtype=np.float32))
+    np.testing.assert_array_equal(load_mnist(d, "test")[1], [0, 1, 2, 3, 4])
+    write_idx(d / "t10k-labels-idx1-ubyte", np.array([0, 1, 1.5, 3, 4], dtype=np.float64))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte' label 2: 1\.5 is not a whole "
+                       r"number"):
+        load_mnist(d, "test")

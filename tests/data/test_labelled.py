@@ -136,3 +136,52 @@ def test_from_arrays():
     assert ds.X[0].shape == (5, 1)
     with pytest.raises(ValueError, match="X and y must have the same length, got 4 and 3"):
         from_arrays(np.zeros((4, 5)), [1, 2, 3])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2,a\n3,4,\n", r"line 2: empty label"),
+    ("1,2,1\n3,4,1.5\n", r"line 2: label '1.5' is not a whole number; numeric class labels "
+                         r"must be integers"),
+    ("1,2,1\n3,4,1.0\n", r"line 2: labels '1' and '1.0' name the same class 1"),
+    ("1,2,a\n?,,b\n", r"line 2: the sequence has no values, all 2 are missing"),
+    ("1,2,a\n3,1e39,b\n", r"line 2, value 2: '1e39' overflows float32"),
+    ("1,2,a\n3,inf,b\n", r"line 2, value 2: 'inf' is not a finite number"),
+])
+def test_csv_records_and_labels_are_checked(tmp_path, text, message):
+    p = tmp_path / "s.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=r"CSV file '.*s\.csv' " + message):
+        load_sequence_csv(p)
+
+
+def test_csv_whole_float_labels_bom_and_crlf(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_bytes(b"\xef\xbb\xbft0,t1,label\r\n1,2,1.0\r\n3,4,2.0\r\n")
+    ds = load_sequence_csv(p)
+    assert ds.classes == ["1.0", "2.0"] and len(ds) == 2  # class names as written
+    with pytest.raises(ValueError, match=r"label_column must index one of the 3 columns of "
+                       r"CSV file '.*s\.csv', got 7"):
+        load_sequence_csv(p, label_column=7)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("1,2,3:", r"line 9: empty label"),
+    ("?,?,?:up", r"line 9: the case has no values, all 3 are missing"),
+    ("1,2,1e39:up", r"line 9 dimension 0, value 3: '1e39' overflows float32"),
+    ("1,-inf,3:up", r"line 9 dimension 0, value 2: '-inf' is not a finite number"),
+])
+def test_ts_records_are_checked(tmp_path, case, message):
+    p = tmp_path / "c.ts"
+    p.write_text(UNI.replace("1,2,3:up", case))
+    with pytest.raises(DataError, match=r"\.ts file '.*c\.ts' " + message):
+        load_ts(p)
+
+
+def test_ts_string_labels_bom_and_crlf(tmp_path):
+    p = tmp_path / "b.ts"
+    body = UNI.replace("@classLabel true up down", "@classLabel true 1.5 2").replace(
+        ":up", ":1.5").replace(":down", ":2")
+    p.write_bytes(b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
+    ds = load_ts(p)
+    assert ds.classes == ["1.5", "2"]  # a .ts label is a class name: 1.5 is fine
+    np.testing.assert_array_equal(ds.y, [0, 1])

@@ -81,3 +81,15 @@ def test_tsv(tmp_path):
     p.write_bytes(b"a\t\xff\n")
     with pytest.raises(DataError, match="not valid utf-8"):
         load_parallel_tsv(p)
+
+
+def test_tsv_bom_crlf_and_empty_fields(tmp_path):
+    p = tmp_path / "p.tsv"
+    p.write_bytes(b"\xef\xbb\xbfGo.\tVa !\r\nHi.\tSalut !\r\n")
+    assert load_parallel_tsv(p) == [("Go.", "Va !"), ("Hi.", "Salut !")]
+    p.write_text("Go.\tVa !\nHi.\t \n")
+    with pytest.raises(DataError, match=r"p\.tsv' line 2: empty target"):
+        load_parallel_tsv(p)
+    p.write_text("\n\n")
+    with pytest.raises(DataError, match=r"p\.tsv' has no pairs"):
+        load_parallel_tsv(p)

@@ -66,3 +66,39 @@ def write_bytes(tmp_path):
     p = tmp_path / "bin.csv"
     p.write_bytes(b"y\n\xff\xfe\x00\n")
     return p
+
+
+@pytest.mark.parametrize("text, message", [
+    ("y\n1\n1e39\n", r"column 'y', line 3: '1e39' overflows float32"),
+    ("y\n1\n-Infinity\n", r"column 'y', line 3: '-Infinity' is not a finite number"),
+    ("y\n\n\n", r"no data rows after the header"),
+    ("y,z\n,1\nNA,2\n", r"column 'y' has no values, all 2 are missing"),
+    ("y\n1\n" + "9" * 100_000 + "x\n", r"line 3: '9{60,}\.\.\.' is not a number$"),
+])
+def test_values_a_model_cannot_take(tmp_path, text, message):
+    p = write(tmp_path, text)
+    with pytest.raises(DataError, match=message) as info:
+        load_csv(p, column="y")
+    assert str(p) in str(info.value) and len(str(info.value)) < 300
+
+
+def test_bom_crlf_and_long_fields_are_fine(tmp_path):
+    p = tmp_path / "bom.csv"
+    note = "n" * 200_000
+    p.write_bytes(("\ufeffmonth,y,note\r\n2000-01,1,a\r\n2000-02,2,\"" + note + "\"\r\n")
+                  .encode("utf-8"))
+    s = load_csv(p, column="y", date_column="month")
+    np.testing.assert_array_equal(s.column(), [1, 2])
+    assert s.dates == ["2000-01", "2000-02"]
+    assert csv_columns(p) == ["month", "y", "note"]
+
+
+def test_a_fifo_is_refused_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"pipe\.csv' is a named pipe \(FIFO\)"):
+        load_csv(fifo)
+    with pytest.raises(DataError, match=r"pipe\.csv' is a named pipe \(FIFO\)"):
+        csv_columns(fifo)

@@ -136,3 +136,17 @@ def test_to_dict_from_dict_json_roundtrip():
 def test_vocabulary_rejects_duplicates():
     with pytest.raises(ValueError, match="vocabulary tokens must be unique, got 'a' twice"):
         Vocabulary(["a", "a"])
+
+
+def test_load_corpus_empty_fifo_and_bom(tmp_path):
+    import os
+
+    p = tmp_path / "e.txt"
+    p.write_text("  \n\n")
+    with pytest.raises(DataError, match=r"e\.txt' is empty \(only whitespace\)"):
+        load_corpus(p)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(DataError, match=r"pipe' is a named pipe \(FIFO\)"):
+        load_corpus(tmp_path / "pipe")
+    p.write_bytes(b"\xef\xbb\xbfhello\r\nworld")
+    assert load_corpus(p) == "hello\r\nworld"

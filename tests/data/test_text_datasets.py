@@ -77,3 +77,30 @@ def test_csv_errors(tmp_path):
     with pytest.raises(DataError, match=r"t\.csv' is not valid utf-8: undecodable byte 0xe9"):
         load_text_csv(p)
     assert load_text_csv(p, encoding="latin-1").texts == ["café"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("label,text\npos,good\n,bad\n", r"line 3: empty label"),
+    ("label,text\npos,good\nneg,  \n", r"line 3: empty text"),
+    ("label,text\n1,good\n1.5,bad\n", r"line 3: label '1.5' is not a whole number"),
+])
+def test_csv_empty_labels_and_texts(tmp_path, text, message):
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=r"CSV file '.*t\.csv' " + message):
+        load_text_csv(p)
+
+
+def test_csv_bom_crlf_and_a_200000_character_text(tmp_path):
+    p = tmp_path / "t.csv"
+    long = "word " * 40_000
+    p.write_bytes(("\ufefflabel,text\r\npos,\"" + long + "\"\r\nneg,short\r\n").encode())
+    ds = load_text_csv(p)
+    assert ds.classes == ["neg", "pos"] and len(ds.texts[0]) == 200_000
+
+
+def test_folder_with_an_empty_text(tmp_path):
+    _folder(tmp_path)
+    (tmp_path / "neg" / "9_1.txt").write_text(" \n")
+    with pytest.raises(DataError, match=r"9_1\.txt' is empty"):
+        load_text_folder(tmp_path, classes=["neg", "pos"])
