@@ -3,11 +3,14 @@ r"""Recurrent language model: Embedding -> LSTM (or GRU) x L -> [Linear H->E] ->
 ``logits, state = model(x (B, T), state=None)``: logits (B, T, V) score the next token at
 every step (synchronised many-to-many); ``state`` is the final (h, c) of every layer,
 (L, B, H) each, to pass back in with the next chunk of the same streams (truncated BPTT:
-detach it between chunks, see :func:`detach`).
+the :class:`~rnnkit.train.Trainer` with ``carry_state=True`` detaches it between chunks).
 
 Options: ``dropout`` on the embeddings, between layers and before the output layer
 (Zaremba et al. 2014); ``tie_weights`` shares the output matrix with the embedding
 (Press & Wolf 2017, Inan et al. 2017) -- with H != E an extra Linear H -> E comes first.
+The tied matrix is one tensor: saved once (``safetensors.torch.save_model``), shared again
+after loading. The class is registered (:func:`rnnkit.nn.config.register`), so
+:func:`rnnkit.train.saving.save_model` saves it and ``load_model`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -17,19 +20,12 @@ from typing import Any
 from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, Dense, Embedding
+from rnnkit.nn.config import register
 
 CELLS = {"lstm": LSTM, "gru": GRU}
 
 
-def detach(state: Any) -> Any:
-    """Cut the graph behind a state (tensor or NamedTuple of tensors); keep its values."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return type(state)(*(s.detach() for s in state))
-    return state.detach()
-
-
+@register
 class RNNLanguageModel(nn.Module):
     """See the module doc."""
 
@@ -75,4 +71,4 @@ class RNNLanguageModel(nn.Module):
         return self.out(h), state  # (B, T, V)
 
 
-__all__ = ["RNNLanguageModel", "detach"]
+__all__ = ["CELLS", "RNNLanguageModel"]
