@@ -13,6 +13,9 @@ Options:
 
 Decoding: :meth:`greedy` (batched) and :meth:`beam_search` (one source, ``beam_size``
 hypotheses; with ``beam_size=1`` it returns exactly the greedy output).
+
+The class is registered (:func:`rnnkit.nn.config.register`; ``get_config()`` returns the
+constructor arguments), so :func:`rnnkit.train.saving.save_model` saves it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, Dense, Embedding
+from rnnkit.nn.config import register
 from rnnkit.nn.masking import reverse_padded
 from rnnkit.tasks.seq2seq.attention import Attention
 
@@ -50,6 +54,7 @@ def _select(state: Any, index: Tensor) -> Any:
     return state.index_select(1, index)
 
 
+@register
 class Seq2Seq(nn.Module):
     """``logits = model(src (B, S), src_lengths (B,), tgt_in (B, T))`` -> (B, T, V)."""
 
