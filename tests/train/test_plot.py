@@ -26,3 +26,35 @@ def test_plot_history_draws_training_and_validation(tmp_path):
     plt.close(fig2)
     with pytest.raises(ValueError, match=r"keys \['acc'\] are not in the history"):
         plot_history(h, keys=["acc"])
+
+
+def test_plot_beside_published_is_wide_with_readable_rows(tmp_path):
+    from PIL import Image
+
+    from rnnkit.plots.reproduce import plot_beside_published
+
+    rows = [
+        {"key": "naive", "label": "one-step naive (last value)", "ours": 0.0201,
+         "low": 0.0202, "high": 0.0202, "published": "0.0202"},
+        {"key": "seq2seq_rnn", "label": "seq2seq: SimpleRNN(20, seq) x2 -> "
+         "TimeDistributed(Dense(10)), lr 0.01", "ours": 0.0071, "runs": [0.0065, 0.0077],
+         "low": 0.0058, "high": 0.0096},
+        {"key": "naive10", "label": "ten-step naive", "ours": 0.25, "low": None,
+         "high": None},
+    ]
+    fig = plot_beside_published(rows, tmp_path / "r.png", metric="validation MSE")
+    with Image.open(tmp_path / "r.png") as png:
+        assert 900 <= png.width <= 1200 and png.height > 200
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "one-step naive (last value)  [naive]"
+    assert "\n" in labels[1] and labels[1].endswith("[seq2seq_rnn]")  # long labels wrap
+    assert max(len(line) for label in labels for line in label.splitlines()) <= 50
+    texts = [t.get_text() for t in ax.texts]
+    assert {"0.0201", "0.0202", "0.0071", "0.0058-0.0096", "0.2500"} <= set(texts)
+    assert "  none published" in texts
+    assert ax.get_xscale() == "log"  # 0.0058 .. 0.25 spans more than 20x
+    widths = sorted(round(p.get_width(), 4) for p in ax.patches)
+    assert 0.0071 in widths and round((0.0058 + 0.0096) / 2, 4) in widths
+    with pytest.raises(ValueError, match=r"rows\[0\] has no 'ours'"):
+        plot_beside_published([{"key": "a"}])

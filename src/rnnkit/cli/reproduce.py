@@ -6,9 +6,11 @@
 
 ``geron`` follows the book's protocol (10,000 two-sine series, 50 steps, 7000/2000/1000
 split, Adam, batch 32, 20 epochs) and prints the validation MSE of each row beside the
-notebook's; ``--out DIR`` also writes ``results.json`` and ``geron.png``. ``sine`` trains
-the reference engine's SimpleRNN on the sine windows and prints the loss before and after
-(``--out DIR`` writes ``sine.png`` and ``sine.json``).
+notebook's; ``--out DIR`` also writes ``results.json`` and ``geron.png`` (ours beside the
+published value, row by row). Each row's training progress goes to stderr (``--quiet``:
+none). ``sine`` trains the reference engine's SimpleRNN on the sine windows and prints the
+loss before and after, and that no published figure exists for it (``--out DIR`` writes
+``sine.png`` and ``sine.json``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnkit.cli.forecast import set_threads
+from rnnkit.cli.options import set_threads, verbose
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,45 +57,53 @@ def _run_geron(args: argparse.Namespace) -> int:
     for k in keys:
         if k not in ROWS:
             raise ConfigError(f"--models: unknown row {k!r}; choose from {', '.join(ROWS)}")
-    print(f"Hands-On ML ch. 15: {args.n_series} series, {epochs} epochs, seed {args.seed}",
-          file=sys.stderr, flush=True)
-    head = f"{'row':<16}{'ours':>9}  {'published':<18}{'seconds':>8}  model"
+    if not getattr(args, "quiet", False):
+        print(f"Hands-On ML ch. 15: {args.n_series} series, {epochs} epochs, seed {args.seed}",
+              file=sys.stderr, flush=True)
+    head = f"{'row':<16}{'ours':>9}  {'published':<21}{'seconds':>8}  model"
     print(head)
-    print("-" * 96)
+    print("-" * 99)
 
     def show(r: dict) -> None:
         spread = (f" [{min(r['runs']):.4f}-{max(r['runs']):.4f}]"
                   if len(r["runs"]) > 1 else "")
-        print(f"{r['key']:<16}{r['val_mse']:>9.4f}  {r['published']:<18}"
+        print(f"{r['key']:<16}{r['val_mse']:>9.4f}  {r['published']:<21}"
               f"{r['seconds']:>8.1f}  {r['label']}{spread}", flush=True)
 
     results = reproduce(keys, epochs=epochs, seed=args.seed, device=args.device,
-                        n_series=args.n_series, repeats=args.repeats, on_row=show)
+                        n_series=args.n_series, repeats=args.repeats, on_row=show,
+                        verbose=verbose(args))
     print("validation MSE" + (f" (mean of {args.repeats} seeds, [min-max])"
                               if args.repeats > 1 else "")
           + "; seq2seq rows report the last-step MSE (the book's last_time_step_mse)")
     if args.out:
         from rnnkit.fileio import atomic_directory, write_json
-        from rnnkit.plots.forecast import plot_metric_bars
+        from rnnkit.plots.reproduce import plot_beside_published
 
         with atomic_directory(args.out) as tmp:
             write_json(tmp / "results.json", {"epochs": epochs, "seed": args.seed,
                                                "repeats": args.repeats,
                                                "n_series": args.n_series, "rows": results})
-            plot_metric_bars(tmp / "geron.png",
-                             {r["key"]: {"val_mse": r["val_mse"]} for r in results},
-                             names=("val_mse",), title="Validation MSE, Hands-On ML ch. 15")
+            plot_beside_published(
+                [{**r, "ours": r["val_mse"]} for r in results], tmp / "geron.png",
+                metric="validation MSE (seq2seq rows: last step)",
+                title=f"Hands-On ML ch. 15, {args.n_series} series, {epochs} epochs",
+                published_name="published (notebook of ageron/handson-ml2)")
         print(f"wrote {Path(args.out)}/ (results.json, geron.png)")
     return 0
 
 
 def _run_sine(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.sine import run_sine
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.sine import PUBLISHED, run_sine
 
     epochs = 100 if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be a positive int, got {epochs}")
     result = run_sine(epochs=epochs)
     print(f"sine: SimpleRNN(10) on the reference engine, {epochs} epochs: training MSE "
-          f"{result.loss_before:.4g} before -> {result.loss_after:.4g} after")
+          f"{result.loss_before:.4g} before -> {result.loss_after:.4g} after; "
+          f"published: {PUBLISHED}")
     if args.out:
         from rnnkit.fileio import atomic_directory, write_json
         from rnnkit.plots.sine import plot_sine

@@ -9,6 +9,11 @@ Model: ``TimeRNN(1 -> 10, tanh)`` -> last hidden state -> ``Linear(10 -> 1)``, M
 full-batch SGD (lr 0.1) for 100 epochs. :func:`run_sine` returns a :class:`SineResult` with the
 targets, the predictions before and after training and the loss curve; it prints nothing and
 plots nothing (``rnnkit.plots.sine`` draws the figure).
+
+No published figure: this classic demo runs in many tutorials, with different settings, and
+none of the sources the project records (REFERENCES.md) gives a number for it, so
+reproductions print :data:`PUBLISHED` ("no published figure for this experiment") beside
+ours rather than invent one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnkit.ref import SGD, LastTimeStep, Linear, MSELoss, Sequential, TimeRNN
+
+#: What the reproductions print as the published figure: there is none (module docstring).
+PUBLISHED = "no published figure for this experiment"
 
 
 @dataclass

@@ -16,7 +16,10 @@ two-sine series (notebook of ageron/handson-ml2), with its protocol:
 - the reported figure is the validation MSE after the last epoch; seq2seq rows train on the
   MSE over all 50 steps and report the MSE of the last step (``last_time_step_mse``).
 
-Published values are in ``REFERENCES.md`` (and :data:`ROWS`).
+Published values (:data:`ROWS`, ``published``/``low``/``high``) are the validation MSEs of
+the chapter 15 notebook's outputs (ageron/handson-ml2; three runs across library versions
+give the ranges), copied from the project's REFERENCES.md so that a fresh clone needs no
+other file.
 """
 
 from __future__ import annotations
@@ -169,12 +172,14 @@ def _targets(row: GeronRow, y: np.ndarray) -> np.ndarray:
 def _train(row: GeronRow, data: dict[str, np.ndarray], epochs: int, seed: int, device: str,
            verbose: int | str):
     from rnnkit.train import seed_everything
+    from rnnkit.train.callbacks import progress_callbacks
 
     seed_everything(seed)
     model = _build(row)
     model.compile(loss="mse", optimizer=_keras_adam(row.lr), device=device)
     history = model.fit(data["X_train"], _targets(row, data["y_train"]), epochs=epochs,
                         batch_size=32, shuffle=True, verbose=verbose, seed=seed,
+                        callbacks=progress_callbacks(verbose, desc=row.key),
                         validation_data=(data["X_valid"], _targets(row, data["y_valid"])))
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
@@ -233,7 +238,9 @@ def reproduce(keys: list[str] | None = None, epochs: int = 20, seed: int = 42,
               repeats: int = 1,
               on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Run the rows ``keys`` (default: all, in the book's order); ``on_row`` is called with
-    each result as soon as it is ready (the CLI prints progress with it).
+    each result as soon as it is ready (the CLI prints the table with it). ``verbose``
+    (0 by default, "auto", 1, 2) shows each row's training progress on stderr, prefixed
+    with the row's key.
 
     ``repeats > 1`` trains every learned row with the seeds ``seed, seed+1, ...`` (the data
     stay the book's): ``val_mse`` is then the mean, ``runs`` the single values.
