@@ -17,7 +17,6 @@ a config (e.g. plain torch layers) is saved as weights + checkpoint.json only; l
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 
@@ -29,10 +28,6 @@ from rnnkit.train.callbacks.monitor import Monitor
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.json"
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None  # strict JSON has no NaN
 
 
 class ModelCheckpoint(Callback):
@@ -82,9 +77,9 @@ class ModelCheckpoint(Callback):
     def _save(self, epoch: int, value: float, logs: dict[str, float]) -> None:
         from rnnkit.train.saving import WEIGHTS_NAME, save_weights, write_model_files
 
-        info = {"epoch": epoch, "monitor": self.tracker.monitor, "value": _finite(value),
-                "logs": {k: _finite(float(v)) for k, v in logs.items()}}
-        with atomic_directory(self.directory) as tmp:
+        info = {"epoch": epoch, "monitor": self.tracker.monitor, "value": value,
+                "logs": {k: float(v) for k, v in logs.items()}}  # write_json: NaN -> null
+        with atomic_directory(self.directory, what="checkpoint") as tmp:
             if self._with_config:
                 write_model_files(self.model, tmp)
             else:
