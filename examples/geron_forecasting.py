@@ -1,7 +1,8 @@
 """Hands-On Machine Learning (2nd ed.), chapter 15: forecasting a two-sine time series.
 
 Reproduces the chapter's table with rnnkit's models (10,000 series of 50 steps, 7000/2000/1000
-split, Adam, batch 32, 20 epochs) and prints our validation MSE beside the book's.
+split, Adam, batch 32, 20 epochs) and prints our validation MSE beside the book's; training
+progress goes to stderr, one line per epoch (a bar on a terminal).
 
     python examples/geron_forecasting.py                       # every row (~10-20 min on 2 cores)
     python examples/geron_forecasting.py --epochs 2 naive linear deep_rnn_dense
@@ -35,7 +36,8 @@ def main() -> None:
     print(f"{'row':<16}{'ours':>9}  {'book':<20}{'s':>7}  model")
     cache: dict = {}
     for key in args.rows:
-        r = run_row(key, epochs=args.epochs, seed=args.seed, cache=cache)
+        r = run_row(key, epochs=args.epochs, seed=args.seed, cache=cache,
+                    verbose="auto")  # each epoch on stderr, named after the row
         print(f"{key:<16}{r['val_mse']:>9.4f}  {r['published']:<20}{r['seconds']:>7.1f}  "
               f"{r['label']}", flush=True)
 
