@@ -1,118 +1,195 @@
 """``rnnkit lm``: train a recurrent language model on a text, or generate from one.
 
 ``rnnkit lm train [--text FILE] --out DIR``: word- or character-level LSTM language model
-trained with stateful truncated BPTT; the last ``--val-fraction`` of the text is held out.
-Without ``--text`` the default corpus is used (the Python documentation topics shipped with
-Python). Prints the perplexity of every epoch beside the unigram baseline, then samples;
-writes ``DIR/config.json`` + ``model.safetensors`` (and ``metrics.json``).
+trained with truncated BPTT; the last ``--validation`` of the tokens is held out and drives
+early stopping. Without ``--text`` the default corpus is used (the Python documentation
+topics shipped with Python). Prints the perplexity of every epoch beside the unigram
+baseline, then samples. The output folder (built atomically, default ``out/lm``) gets
+``metrics.json`` (train and held-out loss and perplexity per epoch, baseline, samples) and
+``model/`` (``config.json`` + ``model.safetensors``).
 
 ``rnnkit lm generate --model DIR --prompt TEXT``: sample ``--length`` tokens with
-``--temperature`` and ``--top-k``.
+``--temperature`` and ``--top-k``. ``DIR`` is the model folder or the training output
+folder that holds it (``out/lm`` and ``out/lm/model`` both work). ``rnnkit predict --model
+out/lm/model --prompt TEXT`` does the same.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from pathlib import Path
 
+from rnnkit.cli.options import (
+    add,
+    add_output,
+    add_training,
+    fraction,
+    nonneg_float,
+    nonneg_int,
+    positive_int,
+    prepare_output,
+    set_threads,
+    verbose,
+)
 from rnnkit.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from rnnkit.tasks.lm import LanguageModelTask
+    from rnnkit.tasks.lm.model import CELLS
+
+    d = LanguageModelTask.default
     p = subparsers.add_parser("lm", help="train a language model or generate text",
                               description="Train a recurrent language model on a text, "
                               "or generate text from a trained one.")
     sub = p.add_subparsers(dest="lm_command", metavar="{train,generate}", required=True)
     t = sub.add_parser("train", help="train on a text file (default: Python's doc topics)",
+                       description=__doc__.split("\n\n")[1],
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--text", help="UTF-8 (or --encoding) text file; default corpus if omitted")
-    t.add_argument("--encoding", default="utf-8")
-    t.add_argument("--level", default="word", choices=("word", "char"))
-    t.add_argument("--max-vocab", type=int, default=10_000)
-    t.add_argument("--min-freq", type=int, default=1)
-    t.add_argument("--embed", type=int, default=128)
-    t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--layers", type=int, default=2)
-    t.add_argument("--dropout", type=float, default=0.2)
-    t.add_argument("--no-tie", action="store_true", help="do not tie input/output embeddings")
-    t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--bptt", type=int, default=35, help="truncated-BPTT chunk length")
-    t.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
-    t.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
-    t.add_argument("--val-fraction", type=float, default=0.1)
-    t.add_argument("--limit", type=int, default=None, help="use only the first N characters")
-    t.add_argument("--prompt", default="the", help="prompt of the samples printed at the end")
-    t.add_argument("--out", default="out/lm")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=1)
+    add(t, "--text", default=None, help="UTF-8 (or --encoding) text file; the default corpus "
+        "if omitted")
+    add(t, "--encoding", default="utf-8", help="text encoding of --text")
+    add(t, "--limit", type=positive_int, default=None, help="use only the first N characters")
+    add(t, "--level", default=d("level"), choices=("word", "char"), help="token level")
+    add(t, "--lower", action=argparse.BooleanOptionalAction, default=d("lower"),
+        help="lower-case the text first")
+    add(t, "--max-vocab", type=nonneg_int, default=d("max_size"),
+        help="vocabulary size, specials included (0: no cap)")
+    add(t, "--min-freq", type=positive_int, default=d("min_freq"),
+        help="keep tokens seen at least this often")
+    add(t, "--cell", default=d("cell"), choices=tuple(CELLS), help="recurrent cell")
+    add(t, "--embed", type=positive_int, default=d("embed_size"), help="embedding size")
+    add(t, "--hidden", type=positive_int, default=d("hidden_size"),
+        help="units per recurrent layer")
+    add(t, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
+    add(t, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
+    add(t, "--tie", action=argparse.BooleanOptionalAction, default=d("tie_weights"),
+        help="share the output matrix with the input embedding")
+    add(t, "--bptt", type=positive_int, default=d("bptt"), help="truncated-BPTT chunk length")
+    add_training(t, LanguageModelTask, {
+        "validation": "held-out tail of the tokens for early stopping and the held-out "
+        "perplexity: fraction or count (0: none)",
+        "epochs": "maximum epochs (early stopping may end sooner)"})
+    add(t, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
+        help="gradient-norm clipping (0: off)")
+    add(t, "--prompt", default="the", help="prompt of the samples printed at the end")
+    add_output(t, "out/lm")
     t.set_defaults(func=run_train)
     g = sub.add_parser("generate", help="sample text from a trained model",
+                       description=__doc__.split("\n\n")[2],
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    g.add_argument("--model", required=True, help="folder written by `rnnkit lm train`")
-    g.add_argument("--prompt", default="")
-    g.add_argument("--length", type=int, default=50, help="tokens to generate")
-    g.add_argument("--temperature", type=float, default=0.8)
-    g.add_argument("--top-k", type=int, default=None)
-    g.add_argument("--samples", type=int, default=1)
-    g.add_argument("--seed", type=int, default=0)
+    add(g, "--model", required=True, metavar="DIR", help="model folder, or the folder "
+        "`rnnkit lm train` wrote (its model/ is used)")
+    add_sampling(g)
     g.set_defaults(func=run_generate)
 
 
-def _threads(n: int) -> None:
-    import torch
+def add_sampling(p: argparse.ArgumentParser) -> None:
+    """The sampling options of ``rnnkit lm generate`` (``rnnkit predict`` has the same)."""
+    add(p, "--prompt", default="", help="text to continue")
+    add(p, "--length", type=positive_int, default=50, help="tokens to generate")
+    add(p, "--temperature", type=nonneg_float, default=0.8,
+        help="sampling temperature (0: always the most likely token)")
+    add(p, "--top-k", type=positive_int, default=None, help="sample from the k most likely")
+    add(p, "--samples", type=positive_int, default=1, help="samples to draw")
+    add(p, "--seed", type=int, default=0, help="seed of the first sample (then +1 each)")
 
-    if n < 1:
-        raise ConfigError(f"--threads must be a positive int, got {n}")
-    torch.set_num_threads(n)
+
+def _estimator(args: argparse.Namespace):
+    from rnnkit.tasks.lm import LanguageModelTask
+
+    return LanguageModelTask(
+        level=args.level, lower=args.lower, max_size=args.max_vocab or None,
+        min_freq=args.min_freq, embed_size=args.embed, hidden_size=args.hidden,
+        num_layers=args.layers, dropout=args.dropout, tie_weights=args.tie, cell=args.cell,
+        bptt=args.bptt, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        clip_grad_norm=args.clip or None, validation=args.validation, patience=args.patience,
+        seed=args.seed, verbose=verbose(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
     from rnnkit.data.text import load_corpus
     from rnnkit.fileio import atomic_directory, write_json
-    from rnnkit.tasks.lm import LanguageModelTask
 
-    _threads(args.threads)
+    prepare_output(args)
+    set_threads(args.threads)
+    lm = _estimator(args)
+    lm._check_params()  # bad options fail before the text is read
     text = load_corpus(args.text, encoding=args.encoding)
     if args.limit:
         text = text[:args.limit]
-    task = LanguageModelTask(level=args.level, max_size=args.max_vocab, min_freq=args.min_freq,
-                             embed_size=args.embed, hidden_size=args.hidden,
-                             num_layers=args.layers, dropout=args.dropout,
-                             tie_weights=not args.no_tie, epochs=args.epochs,
-                             batch_size=args.batch_size, bptt=args.bptt, lr=args.lr,
-                             clip_grad_norm=args.clip, val_fraction=args.val_fraction,
-                             seed=args.seed)
-
-    def report(epoch: int, logs: dict[str, float]) -> None:
-        print(f"epoch {epoch + 1}/{args.epochs}: train perplexity {logs['perplexity']:.2f}  "
-              f"held-out perplexity {logs['val_perplexity']:.2f}  ({logs['seconds']:.0f} s)",
-              flush=True)
-
     t0 = time.perf_counter()
-    task.fit(text, on_epoch_end=report)
+    lm.fit(text)
     seconds = time.perf_counter() - t0
-    print(f"unigram baseline perplexity on the held-out part: {task.unigram_perplexity_:.2f}")
-    samples = [task.generate(args.prompt, length=40, temperature=0.8, top_k=40, seed=s)
+    hist = lm.history_
+    held_out = "val_perplexity" in hist
+    for e, ppl in enumerate(hist["perplexity"]):
+        line = f"epoch {e + 1}/{args.epochs}: train perplexity {ppl:.2f}"
+        if held_out:
+            line += f"  held-out perplexity {hist['val_perplexity'][e]:.2f}"
+        print(line)
+    best = None
+    if held_out and lm.patience is not None:
+        val = hist["val_loss"]
+        best = min(range(len(val)), key=lambda i: (not math.isfinite(val[i]), val[i])) + 1
+        print(f"kept the weights of epoch {best} (lowest held-out loss)"
+              + (f"; stopped early after epoch {len(val)}" if len(val) < args.epochs else ""))
+    if lm.fit_status_ != "ok":
+        print(f"training {lm.fit_status_}")
+    if lm.unigram_perplexity_ is not None:
+        print(f"unigram baseline perplexity on the held-out part: "
+              f"{lm.unigram_perplexity_:.2f}")
+    samples = [lm.generate(args.prompt, length=40, temperature=0.8, top_k=40, seed=s)
                for s in range(3)]
     for s in samples:
         print(f"sample: {s}")
-    with atomic_directory(args.out) as tmp:
-        task.save(tmp)
-        write_json(tmp / "metrics.json", {
-            "text": args.text or "default corpus (pydoc_data.topics)",
-            "tokens_vocab": len(task.vocab_), "train_seconds": round(seconds, 2),
-            "unigram_perplexity": task.unigram_perplexity_, **task.history_,
-            "samples": samples})
-    print(f"wrote {args.out}/ (config.json, model.safetensors, metrics.json)")
+    metrics = {"text": args.text or "default corpus (pydoc_data.topics)",
+               "limit": args.limit, "n_train_tokens": lm.n_train_,
+               "n_validation_tokens": lm.n_validation_, "vocab_size": len(lm.vocab_),
+               "train_seconds": round(seconds, 2), "fit_status": lm.fit_status_,
+               "best_epoch": best, "unigram_perplexity": lm.unigram_perplexity_,
+               "params": lm.get_params(), "history": hist, "samples": samples}
+    with atomic_directory(args.out, overwrite=args.overwrite, what="lm") as tmp:
+        write_json(tmp / "metrics.json", metrics)
+        lm.save(tmp / "model")
+    print(f"wrote {args.out}/metrics.json, model/ (rnnkit lm generate --model {args.out})")
     return 0
+
+
+def model_dir(path: str) -> Path:
+    """``path`` if it holds a saved model, else its ``model/`` folder if that does."""
+    from rnnkit.train.saving import CONFIG_NAME
+
+    p = Path(path)
+    if not (p / CONFIG_NAME).is_file() and (p / "model" / CONFIG_NAME).is_file():
+        return p / "model"
+    return p
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from rnnkit.tasks.lm import LanguageModelTask
 
-    task = LanguageModelTask.load(args.model)
-    for s in range(args.samples):
-        print(task.generate(args.prompt, length=args.length, temperature=args.temperature,
-                            top_k=args.top_k, seed=args.seed + s))
+    lm = LanguageModelTask.load(model_dir(args.model))
+    for s in _samples(lm, args):
+        print(s)
+    return 0
+
+
+def _samples(lm, args: argparse.Namespace) -> list[str]:
+    return [lm.generate(args.prompt, length=args.length, temperature=args.temperature,
+                        top_k=args.top_k, seed=args.seed + s) for s in range(args.samples)]
+
+
+def predict_command(est, args: argparse.Namespace) -> int:
+    """``rnnkit predict`` for a language model: ``--samples`` continuations of ``--prompt``,
+    one per line."""
+    from rnnkit.cli.predict import emit
+
+    if args.data is not None:
+        raise ConfigError("--data is not read by a language-model model; give the text to "
+                          "continue with --prompt")
+    samples = _samples(est, args)
+    emit(args, "".join(f"{s}\n" for s in samples), f"{len(samples)} samples")
     return 0
