@@ -2,9 +2,11 @@
 
 Tasks (``--task``): ``addition`` ("16+75" -> "91"), ``dates`` (human dates -> ISO),
 ``reversal``; or ``--data FILE.tsv`` with ``source<TAB>target`` lines (``--level word`` for
-word tokens). The last ``--test`` pairs are held out. Prints the exact-match accuracy; the
-output folder (built atomically, default ``out/seq2seq``) gets ``metrics.json``,
-``samples.txt``, ``attention.png`` (with ``--attention``) and ``model/``.
+word tokens). The last ``--test`` pairs are held out for the exact-match accuracy; a
+``--validation`` part of the others drives early stopping. The output folder (built
+atomically, default ``out/seq2seq``) gets ``metrics.json`` (accuracy, train and validation
+loss per epoch), ``samples.txt``, ``attention.png`` (with attention) and ``model/`` (use it
+with ``rnnkit predict --model DIR/model --data sources.txt``).
 """
 
 from __future__ import annotations
@@ -12,89 +14,137 @@ from __future__ import annotations
 import argparse
 import time
 
+from rnnkit.cli.options import (
+    add,
+    add_output,
+    add_training,
+    fraction,
+    nonneg_float,
+    positive_int,
+    prepare_output,
+    set_threads,
+    verbose,
+)
 from rnnkit.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.data.seq2seq_tasks import TASKS
+    from rnnkit.tasks.seq2seq import Seq2SeqTask
+    from rnnkit.tasks.seq2seq.attention import KINDS
+    from rnnkit.tasks.seq2seq.model import CELLS
 
+    d = Seq2SeqTask.default
     p = subparsers.add_parser(
         "seq2seq", help="train an encoder-decoder (addition, dates, reversal, TSV) and print "
         "its exact-match accuracy", description=__doc__.split("\n\n")[1],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--task", choices=TASKS, default="addition", help="generated task")
-    src.add_argument("--data", help="tab-separated parallel text file")
-    p.add_argument("--encoding", default="utf-8")
-    p.add_argument("--level", default="char", choices=("char", "word"))
-    p.add_argument("--n", type=int, default=50_000, help="pairs to generate")
-    p.add_argument("--test", type=int, default=5_000, help="held-out pairs (the last ones)")
-    p.add_argument("--cell", default="lstm", choices=("lstm", "gru"))
-    p.add_argument("--attention", default="dot", choices=("none", "dot", "additive"))
-    p.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=True,
-                   help="read the source backwards")
-    p.add_argument("--peeky", action=argparse.BooleanOptionalAction, default=True,
-                   help="feed the encoder state to every decoder step")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--embed", type=int, default=32)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--beam", type=int, default=1, help="beam size for the test decoding")
-    p.add_argument("--out", default="out/seq2seq")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    add(src, "--task", choices=TASKS, default="addition", help="generated task")
+    add(src, "--data", default=None, help="tab-separated parallel text file (source<TAB>"
+        "target lines)")
+    add(p, "--encoding", default="utf-8", help="text encoding of --data")
+    add(p, "--level", default=d("level"), choices=("char", "word"), help="token level")
+    add(p, "--n", type=positive_int, default=50_000, help="pairs to generate")
+    add(p, "--test", type=positive_int, default=5_000, help="held-out test pairs (the last "
+        "ones)")
+    add(p, "--cell", default=d("cell"), choices=tuple(CELLS), help="recurrent cell")
+    add(p, "--attention", default=d("attention") or "none", choices=("none", *KINDS),
+        help="attention over the encoder outputs")
+    add(p, "--reverse", action=argparse.BooleanOptionalAction, default=d("reverse_source"),
+        help="read the source backwards")
+    add(p, "--peeky", action=argparse.BooleanOptionalAction, default=d("peeky"),
+        help="feed the encoder state to every decoder step")
+    add(p, "--hidden", type=positive_int, default=d("hidden_size"), help="recurrent units")
+    add(p, "--embed", type=positive_int, default=d("embed_size"), help="embedding size")
+    add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
+    add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
+    add_training(p, Seq2SeqTask, {"validation": "training pairs held out for early "
+                                                "stopping: fraction or count (0: none)"})
+    add(p, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
+        help="gradient-norm clipping (0: off)")
+    add(p, "--beam", type=positive_int, default=1, help="beam size for the test decoding "
+        "(1: greedy)")
+    add_output(p, "out/seq2seq")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from rnnkit.data.seq2seq_tasks import load_parallel_tsv, make_task
-    from rnnkit.fileio import atomic_directory, write_json, write_text
+def _estimator(args: argparse.Namespace):
     from rnnkit.tasks.seq2seq import Seq2SeqTask
 
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be a positive int, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    return Seq2SeqTask(
+        cell=args.cell, embed_size=args.embed, hidden_size=args.hidden, num_layers=args.layers,
+        attention=None if args.attention == "none" else args.attention, peeky=args.peeky,
+        reverse_source=args.reverse, dropout=args.dropout, level=args.level,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        clip_grad_norm=args.clip or None, validation=args.validation, patience=args.patience,
+        seed=args.seed, verbose=verbose(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.data.seq2seq_tasks import load_parallel_tsv, make_task
+    from rnnkit.fileio import atomic_directory, write_json, write_text
+
+    prepare_output(args)
+    set_threads(args.threads)
+    est = _estimator(args)
+    est._check_params()  # bad options fail before the data are read
+    if args.data is None and args.test >= args.n:
+        raise ConfigError(f"--test must be smaller than --n ({args.n}) to leave training "
+                          f"pairs, got {args.test}")
     if args.data:
         pairs = load_parallel_tsv(args.data, encoding=args.encoding)
         name = args.data
     else:
         name = args.task
         pairs = make_task(name, args.n, seed=args.seed)
-    if not 0 < args.test < len(pairs):
-        raise ConfigError(f"--test must be between 1 and {len(pairs) - 1} for {len(pairs)} "
-                          f"pairs, got {args.test}")
+    if args.test >= len(pairs):
+        raise ConfigError(f"--test must be smaller than the {len(pairs)} pairs of {name} to "
+                          f"leave training pairs, got {args.test}")
     train, test = pairs[:-args.test], pairs[-args.test:]
-    task = Seq2SeqTask(cell=args.cell, embed_size=args.embed, hidden_size=args.hidden,
-                       num_layers=args.layers,
-                       attention=None if args.attention == "none" else args.attention,
-                       peeky=args.peeky, reverse_source=args.reverse, level=args.level,
-                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       seed=args.seed)
     t0 = time.perf_counter()
-    task.fit(train)
+    est.fit(train)
     seconds = time.perf_counter() - t0
-    pred = task.predict([s for s, _ in test], beam_size=args.beam)
+    pred = est.predict([s for s, _ in test], beam_size=args.beam)
     acc = sum(p == t for p, (_, t) in zip(pred, test, strict=True)) / len(test)
-    with atomic_directory(args.out) as tmp:
-        write_json(tmp / "metrics.json", {
-            "data": name, "n_train": len(train), "n_test": len(test), "exact_match": acc,
-            "beam": args.beam, "train_seconds": round(seconds, 2), **task.params(),
-            "history": task.history_.history})
+    metrics = {"data": name, "n_train": est.n_train_, "n_validation": est.n_validation_,
+               "n_test": len(test), "exact_match": acc, "beam": args.beam,
+               "train_seconds": round(seconds, 2), "fit_status": est.fit_status_,
+               "params": est.get_params(), "history": est.history_}
+    with atomic_directory(args.out, overwrite=args.overwrite, what="seq2seq") as tmp:
+        write_json(tmp / "metrics.json", metrics)
         write_text(tmp / "samples.txt", "".join(
             f"{s}\t{p}\t{t}\t{'ok' if p == t else 'WRONG'}\n"
             for (s, t), p in zip(test[:100], pred[:100], strict=True)))
-        if task.attention is not None:
+        if est.attention is not None:
             from rnnkit.plots.attention import plot_attention
 
-            w, src, out = task.attention_weights(test[0][0])
+            w, src, out = est.attention_weights(test[0][0])
             plot_attention(w, src, out, tmp / "attention.png", title=test[0][0])
-        task.save(tmp / "model")
+        est.save(tmp / "model")
+    epochs = len(est.history_.get("loss", []))
+    status = "" if est.fit_status_ == "ok" else f"; training {est.fit_status_}"
     print(f"exact match: {acc:.4f}  ({len(test)} held-out pairs of {name}, trained "
-          f"{seconds:.0f} s)")
+          f"{seconds:.0f} s, {epochs} epochs{status})")
     print(f"wrote {args.out}/metrics.json, samples.txt"
-          f"{', attention.png' if task.attention else ''}, model/")
+          f"{', attention.png' if est.attention else ''}, model/")
+    return 0
+
+
+def predict_command(est, args: argparse.Namespace) -> int:
+    """``rnnkit predict`` for a seq2seq model: one source per line of ``--data`` (a line
+    with tabs gives its first field, so a ``source<TAB>target`` file works too); writes
+    ``source<TAB>prediction`` lines. Sources are stripped of surrounding whitespace, as
+    training pairs read from a TSV file are."""
+    from rnnkit.cli.predict import emit
+    from rnnkit.data.unlabelled import read_lines
+
+    if args.data is None:
+        raise ConfigError("--data is required for a seq2seq model: a file with one source "
+                          "per line")
+    sources = [line.split("\t", 1)[0].strip() for line in
+               read_lines(args.data, encoding=args.encoding, what="source file")]
+    pred = est.predict(sources, beam_size=args.beam)
+    emit(args, "".join(f"{s}\t{p}\n" for s, p in zip(sources, pred, strict=True)),
+         f"{len(pred)} predictions, {est.task}")
     return 0
