@@ -53,7 +53,8 @@ def main() -> None:
     print(f"train loss by epoch: {[round(v, 4) for v in task.history_['loss']]}")
     for s, _ in test[:5]:
         print(f"  {s:>8} -> {task.predict([s])[0]}")
-    print(f"addition, {len(train)} train / {len(test)} held out, {args.epochs} epochs, "
+    print(f"addition, {task.n_train_} train + {task.n_validation_} validation / "
+          f"{len(test)} held out, {len(task.history_['loss'])} of {args.epochs} epochs, "
           f"attention={args.attention}, reversed={not args.no_reverse}, "
           f"peeky={not args.no_peeky}")
     print(f"rnnkit exact match: {acc:.2%}   (training {seconds:.0f} s)")

@@ -42,7 +42,8 @@ def main() -> None:
     pairs = make_dates(args.n, seed=args.seed)
     train, test = pairs[:-n_test], pairs[-n_test:]
     task = Seq2SeqTask(hidden_size=args.hidden, embed_size=32, attention=args.attention,
-                       epochs=args.epochs, batch_size=128, lr=2e-3, seed=args.seed)
+                       reverse_source=False, peeky=False, epochs=args.epochs,
+                       batch_size=128, lr=2e-3, seed=args.seed)
     t0 = time.perf_counter()
     task.fit(train)
     seconds = time.perf_counter() - t0
@@ -51,7 +52,8 @@ def main() -> None:
     pred = task.predict([s for s, _ in test[:5]])
     for (s, t), p in zip(test[:5], pred, strict=True):
         print(f"  {s:>32} -> {p}  ({'ok' if p == t else 'expected ' + t})")
-    print(f"dates, {len(train)} train / {len(test)} held out, {args.epochs} epochs, "
+    print(f"dates, {task.n_train_} train + {task.n_validation_} validation / "
+          f"{len(test)} held out, {len(task.history_['loss'])} of {args.epochs} epochs, "
           f"attention={args.attention}")
     print(f"rnnkit exact match: {acc:.2%}   (training {seconds:.0f} s)")
     print(f"published: {PUBLISHED}")

@@ -88,10 +88,12 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     val = task.history_["val_perplexity"]
     falling = all(b < a for a, b in itertools.pairwise(val))
+    best = int(np.argmin(task.history_["val_loss"]))  # early stopping keeps this epoch
     print(f"default corpus: {len(text)} characters, vocabulary {len(task.vocab_)} words")
-    print(f"rnnkit held-out perplexity {val[-1]:.2f} vs unigram baseline "
-          f"{task.unigram_perplexity_:.2f} (ratio {val[-1] / task.unigram_perplexity_:.3f}); "
-          f"falling every epoch: {falling}; training {seconds:.0f} s")
+    print(f"rnnkit held-out perplexity {val[best]:.2f} (epoch {best + 1} of {len(val)}, the "
+          f"weights kept) vs unigram baseline {task.unigram_perplexity_:.2f} (ratio "
+          f"{val[best] / task.unigram_perplexity_:.3f}); falling every epoch: {falling}; "
+          f"training {seconds:.0f} s")
     print(f"published: {PUBLISHED}")
     for seed, prompt in enumerate(["the", "a list", "if the"]):
         print(f"sample (T=0.8, top-k 40): "
