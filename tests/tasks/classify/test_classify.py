@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.errors import ConfigError, DataError, NotFittedError
 from rnnkit.tasks.classify import (
     MyGRUCell,
     MyLSTMCell,
@@ -15,7 +16,6 @@ from rnnkit.tasks.classify import (
     confusion_matrix,
     macro_f1,
 )
-from rnnkit.errors import ConfigError, DataError, NotFittedError
 from rnnkit.tasks.classify.metrics import classification_report
 
 
@@ -159,5 +159,5 @@ def test_bad_labels_and_options(rng):
         SequenceClassifier(epochs=0).fit(X, ["a", "b"] * 3)
     with pytest.raises(ConfigError, match="normalize must be one of"):
         SequenceClassifier(normalize="pixel").fit(X, ["a", "b"] * 3)
-    with pytest.raises(DataError, match="must hold numbers.*TextClassifier"):
+    with pytest.raises(DataError, match=r"must hold numbers.*TextClassifier"):
         SequenceClassifier(epochs=1).fit(np.asarray([["x", "y"]] * 6), ["a", "b"] * 3)

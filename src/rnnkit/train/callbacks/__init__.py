@@ -1,7 +1,7 @@
 """Callbacks for :class:`~rnnkit.train.trainer.Trainer` and ``Sequential.fit``.
 
 ``Callback`` (base), ``EarlyStopping``, ``ModelCheckpoint``, ``ProgressBar``,
-``TerminateOnNaN``, ``CSVLogger``, ``JSONLogger``, ``TensorBoard``, ``LearningRateScheduler``,
+``CSVLogger``, ``JSONLogger``, ``TensorBoard``, ``LearningRateScheduler``,
 and ``progress_callbacks(verbose, desc)``, which turns a Keras-style ``verbose`` into the
 progress display.
 """
@@ -11,10 +11,10 @@ from rnnkit.train.callbacks.checkpoint import ModelCheckpoint
 from rnnkit.train.callbacks.early_stopping import EarlyStopping
 from rnnkit.train.callbacks.loggers import CSVLogger, JSONLogger
 from rnnkit.train.callbacks.lr_scheduler import LearningRateScheduler
-from rnnkit.train.callbacks.progress import ProgressBar, TerminateOnNaN, progress_callbacks
+from rnnkit.train.callbacks.progress import ProgressBar, progress_callbacks
 from rnnkit.train.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "CSVLogger", "Callback", "EarlyStopping", "JSONLogger", "LearningRateScheduler",
-    "ModelCheckpoint", "ProgressBar", "TensorBoard", "TerminateOnNaN", "progress_callbacks",
+    "ModelCheckpoint", "ProgressBar", "TensorBoard", "progress_callbacks",
 ]

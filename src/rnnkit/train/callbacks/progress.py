@@ -26,7 +26,6 @@ seconds in line mode.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from typing import IO, Any
@@ -235,13 +234,5 @@ def progress_callbacks(verbose: str | int = "auto", desc: str | None = None,
     return [ProgressBar(verbose, desc=desc, file=file, **options)]
 
 
-class TerminateOnNaN(Callback):
-    """Stop training when an epoch's training loss is NaN or infinite."""
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        if logs and not math.isfinite(float(logs.get("loss", 0.0))):
-            self.trainer.stop_training = True
-
-
-__all__ = ["ProgressBar", "TerminateOnNaN", "check_verbose", "format_duration", "format_logs",
+__all__ = ["ProgressBar", "check_verbose", "format_duration", "format_logs",
            "in_jupyter", "progress_callbacks"]
