@@ -84,8 +84,10 @@ def test_reproduce_sine_prints_our_fit_and_that_nothing_is_published(tmp_path, c
 def test_reproduce_bad_row(capsys):
     assert main(["reproduce", "geron", "--models", "nope"]) == 2
     assert "unknown row 'nope'" in capsys.readouterr().err
-    assert main(["reproduce", "sine", "--epochs", "0"]) == 2
-    assert "--epochs must be a positive int, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused by the parser, before any work
+        main(["reproduce", "sine", "--epochs", "0"])
+    assert exit_info.value.code == 2
+    assert "--epochs: expected a positive int, got '0'" in capsys.readouterr().err
 
 
 def test_sine_ref_example(tmp_path, capsys):

@@ -4,7 +4,7 @@
     rnnkit predict --model out/ucr/model --data TEST.ts --out pred.csv  # class + probabilities
     rnnkit predict --model out/mnist/model --data mnist:DIR             # raw images
     rnnkit predict --model out/reviews/model --data texts.txt           # one text per line
-    rnnkit predict --model out/lm --prompt "a list is" --length 30      # continue a prompt
+    rnnkit predict --model out/lm/model --prompt "a list is" --length 30  # continue a prompt
     rnnkit predict --model out/seq2seq/model --data sources.txt         # one source per line
 
 The model folder says which task it holds (``config.json`` → ``extra.task``) and carries its
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from rnnkit.cli.options import add, nonneg_int, positive_int
+from rnnkit.cli.options import add, nonneg_float, nonneg_int, positive_int
 
 #: Task name -> the cli module whose ``predict_command(est, args)`` serves it.
 HANDLERS = {"forecaster": "forecast", "sequence-classifier": "classify",
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("language model")
     add(g, "--prompt", default="", help="text to continue")
     add(g, "--length", type=positive_int, default=50, help="tokens to generate")
-    add(g, "--temperature", type=float, default=0.8, help="sampling temperature (0: argmax)")
+    add(g, "--temperature", type=nonneg_float, default=0.8, help="sampling temperature (0: argmax)")
     add(g, "--top-k", type=positive_int, default=None, help="sample from the k most likely")
     add(g, "--samples", type=positive_int, default=1, help="samples to draw")
     add(g, "--seed", type=int, default=0, help="sampling seed")

@@ -19,28 +19,31 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnkit.cli.options import set_threads, verbose
+from rnnkit.cli.options import add, positive_int, set_threads, verbose
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.forecast.geron import ROWS
 
     p = subparsers.add_parser("reproduce", help="reproduce a published experiment (geron, "
-                              "sine)", description=__doc__.split("\n\n")[0].split(": ", 1)[1])
-    p.add_argument("experiment", choices=("geron", "sine"),
-                   help="geron: Hands-On ML ch. 15 forecasting table; sine: SimpleRNN sine")
-    p.add_argument("--models", nargs="+", metavar="ROW", default=None,
-                   help=f"geron rows to run (default: all): {', '.join(ROWS)}")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default: geron 20, sine 100)")
-    p.add_argument("--n-series", type=int, default=10000,
-                   help="geron: series generated (the book: 10,000)")
-    p.add_argument("--seed", type=int, default=42, help="torch seed for weights and shuffling")
-    p.add_argument("--repeats", type=int, default=1, help="geron: train each row with this "
-                   "many seeds (seed, seed+1, ...) and report the mean and range")
-    p.add_argument("--device", default="cpu", help="geron: torch device (cpu, cuda)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--out", metavar="DIR", help="also write results and a figure here")
+                              "sine)", description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add(p, "experiment", choices=("geron", "sine"),
+        help="geron: Hands-On ML ch. 15 forecasting table; sine: SimpleRNN sine")
+    add(p, "--models", nargs="+", metavar="ROW", default=None,
+        help=f"geron rows to run (default: all): {', '.join(ROWS)}")
+    add(p, "--epochs", type=positive_int, default=None,
+        help="training epochs (default: geron 20, sine 100)")
+    add(p, "--n-series", type=positive_int, default=10000,
+        help="geron: series generated (the book: 10,000)")
+    add(p, "--seed", type=int, default=42, help="torch seed for weights and shuffling")
+    add(p, "--repeats", type=positive_int, default=1, help="geron: train each row with this "
+        "many seeds (seed, seed+1, ...) and report the mean and range")
+    add(p, "--device", default="cpu", help="geron: torch device (cpu, cuda)")
+    add(p, "--threads", type=positive_int, default=1, help="torch CPU threads")
+    add(p, "--out", metavar="DIR", default=None, help="also write results and a figure here")
+    add(p, "--overwrite", action="store_true", help="replace --out even if it holds files "
+        "rnnkit did not write")
     p.set_defaults(func=run)
 
 
@@ -80,7 +83,7 @@ def _run_geron(args: argparse.Namespace) -> int:
         from rnnkit.fileio import atomic_directory, write_json
         from rnnkit.plots.reproduce import plot_beside_published
 
-        with atomic_directory(args.out) as tmp:
+        with atomic_directory(args.out, overwrite=args.overwrite, what="reproduce") as tmp:
             write_json(tmp / "results.json", {"epochs": epochs, "seed": args.seed,
                                                "repeats": args.repeats,
                                                "n_series": args.n_series, "rows": results})
@@ -108,7 +111,7 @@ def _run_sine(args: argparse.Namespace) -> int:
         from rnnkit.fileio import atomic_directory, write_json
         from rnnkit.plots.sine import plot_sine
 
-        with atomic_directory(args.out) as tmp:
+        with atomic_directory(args.out, overwrite=args.overwrite, what="reproduce") as tmp:
             plot_sine(result, tmp / "sine.png")
             write_json(tmp / "sine.json", {
                 "epochs": epochs, "loss_before": result.loss_before,
@@ -119,5 +122,9 @@ def _run_sine(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:  # a bad --out fails before training
+        from rnnkit.fileio import check_output_dir
+
+        check_output_dir(args.out, overwrite=args.overwrite)
     set_threads(args.threads)
     return _run_geron(args) if args.experiment == "geron" else _run_sine(args)

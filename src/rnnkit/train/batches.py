@@ -6,7 +6,7 @@
 per-sample ``__getitem__``, no collation, no worker processes.
 
 Inputs may be a tensor ``(N, ...)`` or a dict of named tensors (passed to the model as
-keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``) stay on the
+keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``, ``"src_lengths"``) stay on the
 CPU, as ``torch.nn.utils.rnn.pack_padded_sequence`` requires.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 #: Dict entries kept on the CPU whatever the training device.
-CPU_KEYS = frozenset({"lengths"})
+CPU_KEYS = frozenset({"lengths", "src_lengths"})
 
 Inputs = torch.Tensor | dict[str, torch.Tensor]
 
