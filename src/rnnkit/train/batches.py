@@ -6,8 +6,8 @@
 per-sample ``__getitem__``, no collation, no worker processes.
 
 Inputs may be a tensor ``(N, ...)`` or a dict of named tensors (passed to the model as
-keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``, ``"src_lengths"``) stay on the
-CPU, as ``torch.nn.utils.rnn.pack_padded_sequence`` requires.
+keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``,
+``"src_lengths"``) stay on the CPU, as ``torch.nn.utils.rnn.pack_padded_sequence`` requires.
 """
 
 from __future__ import annotations
