@@ -6,8 +6,9 @@ as written in the file. :meth:`LabelledSequences.padded` gives ``(N, T, D)`` plu
 masked/packed models.
 
 CSV: one sequence per row, the label in ``label_column`` (default the last column; ``0`` for
-the first). A header row is detected when its value fields are not numbers. Rows of different
-length are an error unless ``variable_length=True``, where empty trailing fields end a row.
+the first). A header row is detected when none of its value fields is empty or a number. Rows
+of different length are an error unless ``variable_length=True``, where empty trailing fields
+end a row.
 
 ``.ts`` (sktime / UEA archive): ``@`` header lines (``@problemName``, ``@univariate``,
 ``@dimensions``, ``@equalLength``, ``@seriesLength``, ``@classLabel true c1 c2 ...``,
@@ -173,8 +174,9 @@ def load_sequence_csv(
     if not 0 <= lab < width:
         raise ConfigError(f"label_column must index one of the {width} columns of {what}, "
                           f"got {label_column}")
-    if header is None:
-        header = not all(_is_number(v) for j, v in enumerate(rows[0][1]) if j != lab and v)
+    if header is None:  # a header names every value column; one bad number is a data row
+        header = all(v.strip() and not _is_number(v)
+                     for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
     seqs, labels, lines = [], [], []
     for n, row in body:
