@@ -131,6 +131,10 @@ def test_to_dict_from_dict_json_roundtrip():
     assert w.token_to_id == v.token_to_id
     with pytest.raises(DataError, match="vocabulary dict must have a 'tokens' list"):
         Vocabulary.from_dict({"words": []})
+    with pytest.raises(DataError, match=r"vocabulary tokens must be strings, got 7"):
+        Vocabulary.from_dict({"tokens": ["<pad>", 7]})
+    with pytest.raises(DataError, match=r"vocabulary tokens must be unique, got 'a' twice"):
+        Vocabulary.from_dict({"tokens": ["a", "a"]})
 
 
 def test_vocabulary_rejects_duplicates():

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.checks import decode, read_text
+from rnnkit.data.checks import decode, quote, read_text
 from rnnkit.errors import ConfigError, DataError
 
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
@@ -205,6 +205,9 @@ class Vocabulary:
                 f"vocabulary dict must have a 'tokens' list, got {type(d).__name__} "
                 f"with keys {keys}"
             )
+        bad = next((t for t in d["tokens"] if not isinstance(t, str)), None)
+        if bad is not None:
+            raise DataError(f"vocabulary tokens must be strings, got {quote(bad)}")
         return cls(d["tokens"])
 
     def __eq__(self, other: object) -> bool:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 import rnnkit
-from rnnkit.data.checks import quote, read_bytes, regular_file, shorten
+from rnnkit.data.checks import open_regular, quote, read_bytes, regular_file, shorten
 from rnnkit.errors import DataError, RnnkitError, TrainingFailed
 from rnnkit.fileio import atomic_directory, atomic_path, write_json
 
@@ -128,7 +128,7 @@ def read_header(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     if size < 8:
         raise DataError(f"{where} is truncated: {size} bytes, too short for a safetensors "
                         f"header")
-    with open(path, "rb") as f:  # a regular file: checked above
+    with open_regular(path, "weights file", max_bytes=None) as f:
         n = struct.unpack("<Q", f.read(8))[0]
         if n > min(size - 8, MAX_HEADER_BYTES):
             raise DataError(f"{where} is corrupt or truncated: its header claims {n} bytes, "
