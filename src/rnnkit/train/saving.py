@@ -15,7 +15,14 @@ given by name, and :func:`load_model` compiles the model again with them (fresh 
 
 The folder is built under a temporary name and moved into place only on success
 (:func:`rnnkit.fileio.atomic_directory`); single weight files are written to a temporary
-name and renamed (:func:`rnnkit.fileio.atomic_path`).
+name and renamed (:func:`rnnkit.fileio.atomic_path`). Weights holding NaN or inf are not
+saved (TrainingFailed), and the same weights always give the same bytes.
+
+Nothing read is trusted: a folder's files must be regular files (a named pipe is refused
+without being opened), config.json valid UTF-8 JSON with known keys of the right types and a
+whitelisted ``dtype``; the architecture is built on the "meta" device first and refused
+above :data:`MAX_ELEMENTS` weights; every tensor of model.safetensors must match the rebuilt
+model's name, shape and dtype and be finite. Each failure is a DataError naming the file.
 
     >>> save_model(model, "out/model", extra={"scaler": {"mean": 0.1, "std": 2.0}})
     >>> model = load_model("out/model")
