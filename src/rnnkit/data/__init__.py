@@ -12,5 +12,6 @@ Labelled sequences and text: :mod:`~rnnkit.data.idx` (MNIST's IDX format),
 :mod:`~rnnkit.data.seq2seq_tasks` (addition, dates, reversal, TSV parallel text).
 
 Every loader takes a local path and raises :class:`rnnkit.errors.DataError` naming the file,
-column or line at fault.
+column or line at fault; :mod:`~rnnkit.data.checks` holds what they all check (regular files
+only, size limits, UTF-8 with or without a byte-order mark, finite values in float32's range).
 """
