@@ -108,6 +108,12 @@ def check_choice(name: str, value: Any, choices: Iterable) -> None:
                           f"got {value!r}")
 
 
+def check_bool(name: str, value: Any) -> None:
+    """ConfigError unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+
+
 def check_validation(value: Any) -> None:
     """``validation``: a fraction in [0, 1) or a count >= 1 of held-out samples."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
@@ -194,6 +200,27 @@ class Estimator:
 
     def _check_params(self) -> None:
         """Raise ConfigError naming the first invalid option (called by ``fit``)."""
+        self._check_training()
+
+    def _check_training(self) -> None:
+        """The training options every task shares (each that the estimator has)."""
+        from rnnkit.train.callbacks.progress import check_verbose
+        from rnnkit.train.trainer import resolve_device
+
+        check_int("epochs", self.epochs)
+        check_int("batch_size", self.batch_size)
+        check_float("lr", self.lr)
+        if hasattr(self, "clip_grad_norm"):
+            check_float("clip_grad_norm", self.clip_grad_norm, none=True)
+        if self.validation is not None or self.default("validation") is not None:
+            check_validation(self.validation)
+        check_int("patience", self.patience, 0, none=True)
+        check_int("seed", self.seed, 0, none=self.default("seed") is None)
+        try:
+            check_verbose(self.verbose)
+            resolve_device(self.device)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
 
     # ------------------------------------------------------------------ state
     @property
@@ -300,6 +327,6 @@ class Estimator:
         return est
 
 
-__all__ = ["TASKS", "Estimator", "check_choice", "check_float", "check_int",
+__all__ = ["TASKS", "Estimator", "check_bool", "check_choice", "check_float", "check_int",
            "check_validation", "estimator_class", "load_estimator", "n_held_out",
            "saved_task"]

@@ -221,11 +221,11 @@ def test_not_fitted():
 
 
 def test_options_are_checked_at_fit_not_in_init():
-    lm = LanguageModelTask(level="byte", patience=0)  # stored as given
+    lm = LanguageModelTask(level="byte", patience=-1)  # stored as given
     assert lm.level == "byte"
     with pytest.raises(ConfigError, match="level must be one of 'word', 'char', got 'byte'"):
         lm.fit(TEXT)
-    with pytest.raises(ConfigError, match="patience must be a positive int or None, got 0"):
+    with pytest.raises(ConfigError, match=r"patience must be an int >= 0 or None, got -1"):
         lm.set_params(level="word").fit(TEXT)
     with pytest.raises(ConfigError, match=r"validation must be a fraction in \[0, 1\)"):
         LanguageModelTask(validation=1.5).fit(TEXT)

@@ -46,7 +46,6 @@ from rnnkit.tasks.base import (
     check_choice,
     check_float,
     check_int,
-    check_validation,
     n_held_out,
 )
 from rnnkit.tasks.classify.metrics import classification_report
@@ -104,12 +103,7 @@ class _Classifier(Estimator):
         check_int("hidden_size", self.hidden_size)
         check_int("num_layers", self.num_layers)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
-        check_int("epochs", self.epochs)
-        check_int("batch_size", self.batch_size)
-        check_float("lr", self.lr)
-        check_float("clip_grad_norm", self.clip_grad_norm, none=True)
-        check_validation(self.validation)
-        check_int("patience", self.patience, 0, none=True)
+        self._check_training()
 
     # -- labels -------------------------------------------------------------------------------
     def _encode_labels(self, y) -> np.ndarray:

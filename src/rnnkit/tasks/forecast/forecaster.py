@@ -39,7 +39,6 @@ from rnnkit.tasks.base import (
     check_choice,
     check_float,
     check_int,
-    check_validation,
 )
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
@@ -131,17 +130,13 @@ class Forecaster(Estimator):
     def _check_params(self) -> None:
         check_choice("model", self.model, MODELS)
         check_choice("strategy", self.strategy, STRATEGIES)
-        for name in ("input_len", "horizon", "batch_size", "hidden", "layers", "season",
-                     "epochs"):
+        for name in ("input_len", "horizon", "hidden", "layers", "season"):
             check_int(name, getattr(self, name))
         check_int("target_col", self.target_col, -10**6)
         check_choice("level", self.level, LEVELS)
         check_choice("scaler", self.scaler, SCALERS)
-        check_float("lr", self.lr)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
-        if self.validation is not None:
-            check_validation(self.validation)
-        check_int("patience", self.patience, 0, none=True)
+        self._check_training()
 
     def _n_validation(self) -> float | int:
         return 2 * self.horizon if self.validation is None else self.validation

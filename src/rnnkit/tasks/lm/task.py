@@ -45,13 +45,13 @@ import torch.nn.functional as F
 
 from rnnkit.data.batching import TokenStream
 from rnnkit.data.text import LEVELS, Vocabulary, detokenize, tokenize
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import DataError
 from rnnkit.tasks.base import (
     Estimator,
+    check_bool,
     check_choice,
     check_float,
     check_int,
-    check_validation,
     n_held_out,
 )
 from rnnkit.tasks.lm.model import CELLS, RNNLanguageModel
@@ -60,7 +60,6 @@ from rnnkit.train.metrics import Metric
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
-VERBOSE = ("auto", 0, 1, 2)
 
 
 def unigram_perplexity(train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> float:
@@ -92,11 +91,6 @@ def as_text(X: Any, name: str = "X") -> str:
                 raise TypeError(f"{name}[{i}] must be a str, got {type(d).__name__}")
         return "\n".join(docs)
     raise TypeError(f"{name} must be a str or a list of str, got {type(X).__name__}")
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be True or False, got {value!r}")
 
 
 class LanguageModelTask(Estimator):
@@ -141,33 +135,18 @@ class LanguageModelTask(Estimator):
     # -- options ------------------------------------------------------------------------------
     def _check_params(self) -> None:
         check_choice("level", self.level, LEVELS)
-        _check_bool("lower", self.lower)
+        check_bool("lower", self.lower)
         check_int("max_size", self.max_size, low=2, none=True)
         check_int("min_freq", self.min_freq)
         check_int("embed_size", self.embed_size)
         check_int("hidden_size", self.hidden_size)
         check_int("num_layers", self.num_layers)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
-        _check_bool("tie_weights", self.tie_weights)
+        check_bool("tie_weights", self.tie_weights)
         check_choice("cell", self.cell, tuple(CELLS))
         check_int("bptt", self.bptt)
-        check_int("epochs", self.epochs)
-        check_int("batch_size", self.batch_size)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("lr", self.lr)
-        check_float("clip_grad_norm", self.clip_grad_norm, none=True)
-        check_validation(self.validation)
-        check_int("patience", self.patience, none=True)
-        check_int("seed", self.seed, low=0)
-        if isinstance(self.verbose, bool):
-            raise ConfigError(f"verbose must be one of 'auto', 0, 1, 2, got {self.verbose!r}")
-        check_choice("verbose", self.verbose, VERBOSE)
-        from rnnkit.train.trainer import resolve_device
-
-        try:
-            resolve_device(self.device)
-        except ValueError as err:
-            raise ConfigError(str(err)) from err
+        self._check_training()
 
     # -- training -----------------------------------------------------------------------------
     def fit(self, X: str | Sequence[str], y: None = None) -> LanguageModelTask:

@@ -31,10 +31,10 @@ from rnnkit.data.text import Vocabulary
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.base import (
     Estimator,
+    check_bool,
     check_choice,
     check_float,
     check_int,
-    check_validation,
     n_held_out,
 )
 from rnnkit.tasks.seq2seq.attention import KINDS
@@ -43,7 +43,6 @@ from rnnkit.tasks.seq2seq.model import CELLS, Seq2Seq
 log = logging.getLogger(__name__)
 
 LEVELS = ("char", "word")
-VERBOSE = ("auto", 0, 1, 2)
 
 
 class PairBatches:
@@ -165,27 +164,11 @@ class Seq2SeqTask(Estimator):
         check_int("hidden_size", self.hidden_size)
         check_int("num_layers", self.num_layers)
         check_choice("attention", self.attention, (*KINDS, None))
-        for name in ("peeky", "reverse_source"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_bool("peeky", self.peeky)
+        check_bool("reverse_source", self.reverse_source)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
         check_choice("level", self.level, LEVELS)
-        check_int("epochs", self.epochs)
-        check_int("batch_size", self.batch_size)
-        check_float("lr", self.lr)
-        check_float("clip_grad_norm", self.clip_grad_norm, none=True)
-        check_validation(self.validation)
-        check_int("patience", self.patience, none=True)
-        check_int("seed", self.seed, low=0)
-        if isinstance(self.verbose, bool):
-            raise ConfigError(f"verbose must be one of 'auto', 0, 1, 2, got {self.verbose!r}")
-        check_choice("verbose", self.verbose, VERBOSE)
-        from rnnkit.train.trainer import resolve_device
-
-        try:
-            resolve_device(self.device)
-        except ValueError as err:
-            raise ConfigError(str(err)) from err
+        self._check_training()
 
     # -- training -----------------------------------------------------------------------------
     def fit(self, X: Sequence, y: Sequence[str] | None = None) -> Seq2SeqTask:
