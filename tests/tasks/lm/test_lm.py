@@ -229,7 +229,7 @@ def test_options_are_checked_at_fit_not_in_init():
         lm.set_params(level="word").fit(TEXT)
     with pytest.raises(ConfigError, match=r"validation must be a fraction in \[0, 1\)"):
         LanguageModelTask(validation=1.5).fit(TEXT)
-    with pytest.raises(ConfigError, match="verbose must be one of 'auto', 0, 1, 2, got True"):
+    with pytest.raises(ConfigError, match="verbose must be 'auto', 0, 1 or 2, got True"):
         LanguageModelTask(verbose=True).fit(TEXT)
 
 
