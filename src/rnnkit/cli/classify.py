@@ -30,7 +30,7 @@ from rnnkit.cli.options import (
     positive_int,
     prepare_output,
     set_threads,
-    verbose,
+    training_kwargs,
 )
 from rnnkit.errors import ConfigError
 
@@ -60,8 +60,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
     add_training(p, SequenceClassifier)
-    add(p, "--clip", type=float, default=d("clip_grad_norm"),
-        help="gradient-norm clipping (0: off)")
     add(p, "--normalize", default=d("normalize"), choices=NORMALIZE,
         help="numeric sequences: per-feature standardisation learned on the training set, "
         "per-series z-normalisation, or none")
@@ -143,10 +141,7 @@ def _estimator(args, kind: str):
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
 
     common = {"model": args.model, "hidden_size": args.hidden, "num_layers": args.layers,
-              "dropout": args.dropout, "epochs": args.epochs, "batch_size": args.batch_size,
-              "lr": args.lr, "clip_grad_norm": args.clip or None,
-              "validation": args.validation, "patience": args.patience, "seed": args.seed,
-              "verbose": verbose(args)}
+              "dropout": args.dropout, **training_kwargs(args)}
     if kind == "text":
         return TextClassifier(level=args.level, max_size=args.max_vocab, maxlen=args.maxlen,
                               embed_size=args.embed, **common)

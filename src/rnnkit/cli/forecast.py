@@ -35,7 +35,7 @@ from rnnkit.cli.options import (
     positive_int,
     prepare_output,
     set_threads,
-    verbose,
+    training_kwargs,
 )
 from rnnkit.errors import ConfigError, DataError, TrainingFailed
 
@@ -211,11 +211,9 @@ def run(args: argparse.Namespace) -> int:
           f"strategy {args.strategy}, scaler {scaler}", file=sys.stderr, flush=True)
 
     rows, fitted = [], {}
-    settings = {"input_len": L, "horizon": H, "strategy": args.strategy,
-                "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                "hidden": args.hidden, "dropout": dropout, "validation": n_valid,
-                "scaler": scaler, "patience": args.patience, "season": args.season,
-                "seed": args.seed, "verbose": verbose(args)}
+    settings = {**training_kwargs(args), "input_len": L, "horizon": H,
+                "strategy": args.strategy, "hidden": args.hidden, "dropout": dropout,
+                "validation": n_valid, "scaler": scaler, "season": args.season}
     for i, name in enumerate(args.models, 1):
         t0 = time.perf_counter()
         row, fc = _fit_one(name, args, y, valid_end, train_end, **settings)

@@ -31,7 +31,7 @@ from rnnkit.cli.options import (
     positive_int,
     prepare_output,
     set_threads,
-    verbose,
+    training_kwargs,
 )
 from rnnkit.errors import ConfigError
 
@@ -72,8 +72,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validation": "held-out tail of the tokens for early stopping and the held-out "
         "perplexity: fraction or count (0: none)",
         "epochs": "maximum epochs (early stopping may end sooner)"})
-    add(t, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
-        help="gradient-norm clipping (0: off)")
     add(t, "--prompt", default="the", help="prompt of the samples printed at the end")
     add_output(t, "out/lm")
     t.set_defaults(func=run_train)
@@ -104,9 +102,7 @@ def _estimator(args: argparse.Namespace):
         level=args.level, lower=args.lower, max_size=args.max_vocab or None,
         min_freq=args.min_freq, embed_size=args.embed, hidden_size=args.hidden,
         num_layers=args.layers, dropout=args.dropout, tie_weights=args.tie, cell=args.cell,
-        bptt=args.bptt, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        clip_grad_norm=args.clip or None, validation=args.validation, patience=args.patience,
-        seed=args.seed, verbose=verbose(args))
+        bptt=args.bptt, **training_kwargs(args))
 
 
 def run_train(args: argparse.Namespace) -> int:

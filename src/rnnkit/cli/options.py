@@ -80,6 +80,19 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     add(parser, "--patience", type=patience, default=d("patience"),
         help="early-stopping patience in epochs (0: off)")
     add(parser, "--seed", type=int, default=d("seed"), help="seed of weights and shuffling")
+    if "clip_grad_norm" in est._param_names():
+        add(parser, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
+            help="gradient-norm clipping (0: off)")
+
+
+def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The estimator arguments of the options :func:`add_training` added (and --quiet)."""
+    kw = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+          "validation": args.validation, "patience": args.patience, "seed": args.seed,
+          "verbose": verbose(args)}
+    if hasattr(args, "clip"):
+        kw["clip_grad_norm"] = args.clip or None
+    return kw
 
 
 def add_output(parser: argparse.ArgumentParser, default: str) -> None:
@@ -114,4 +127,4 @@ def verbose(args: argparse.Namespace) -> int | str:
 
 __all__ = ["add", "add_output", "add_training", "fraction", "nonneg_float", "nonneg_int",
            "patience", "positive_float", "positive_int", "prepare_output", "set_threads",
-           "validation", "verbose"]
+           "training_kwargs", "validation", "verbose"]

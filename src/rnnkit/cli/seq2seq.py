@@ -19,11 +19,10 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
-    nonneg_float,
     positive_int,
     prepare_output,
     set_threads,
-    verbose,
+    training_kwargs,
 )
 from rnnkit.errors import ConfigError
 
@@ -61,8 +60,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
     add_training(p, Seq2SeqTask, {"validation": "training pairs held out for early "
                                                 "stopping: fraction or count (0: none)"})
-    add(p, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
-        help="gradient-norm clipping (0: off)")
     add(p, "--beam", type=positive_int, default=1, help="beam size for the test decoding "
         "(1: greedy)")
     add_output(p, "out/seq2seq")
@@ -76,9 +73,7 @@ def _estimator(args: argparse.Namespace):
         cell=args.cell, embed_size=args.embed, hidden_size=args.hidden, num_layers=args.layers,
         attention=None if args.attention == "none" else args.attention, peeky=args.peeky,
         reverse_source=args.reverse, dropout=args.dropout, level=args.level,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        clip_grad_norm=args.clip or None, validation=args.validation, patience=args.patience,
-        seed=args.seed, verbose=verbose(args))
+        **training_kwargs(args))
 
 
 def run(args: argparse.Namespace) -> int:
