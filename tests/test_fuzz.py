@@ -142,9 +142,7 @@ series_case("long-field", "when,y,note\n" + "\n".join(
     valid=True)
 series_case("semicolon-quoted", "when;y\n" + "\n".join(
     f'{r.split(",")[0]};"{r.split(",")[1]}"' for r in series_rows()) + "\n", valid=True)
-series_case("too-short", "when,y\n" + "2000,1\n" * 5,
-            xfail="cli/forecast.py: 'series has 5 values; need at least ...' does not name the "
-                  "file")
+series_case("too-short", "when,y\n" + "2000,1\n" * 5)
 
 
 # -- classify: sequence CSV and .ts -----------------------------------------------------------
@@ -209,8 +207,7 @@ for id, fn in [
 ]:
     seq_case(id, at_random_row(fn))
 seq_case("unknown-test-label", lambda lines: [*lines[:-1], lines[-1].rsplit(",", 1)[0] + ",7"],
-         target="test", xfail="cli/classify.py reads --test without the training classes: an "
-                              "unknown label fails after training, not naming the file")
+         target="test")
 seq_case("label-column", extra=("--label-column", "9"), target="train")
 for id, content in [("empty", b""), ("blank", b"\n\n\n"), ("header-only", b"a,b,c,d,e,label\n"),
                     ("utf16", "1,2,3,4,5,0\n".encode("utf-16"))]:
@@ -457,8 +454,7 @@ for i in range(4):
 for how in SPECIALS:
     lm_case(how, how=how)
 lm_case("bom-crlf", ("\ufeff" + SENTENCES.replace(". ", ".\r\n")).encode(), valid=True)
-lm_case("too-short", b"the", xfail="tasks/lm: 'X is too short: 1 word tokens ...' does not "
-                                   "name the file")
+lm_case("too-short", b"the")
 
 
 def s2s_case(id, lines: list[str] | bytes | None = None, how=None, valid=False):

@@ -27,12 +27,13 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    naming,
     positive_int,
     prepare_output,
     set_threads,
     training_kwargs,
 )
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -160,8 +161,13 @@ def run(args: argparse.Namespace) -> int:
     Xtr, ytr, Xte, yte, kind = _load(args)
     if args.limit:
         Xtr, ytr = Xtr[:args.limit], ytr[:args.limit]
+    unseen = sorted(set(map(str, yte)) - set(map(str, ytr)))
+    if unseen:
+        raise DataError(f"{args.test or args.data}: test label {unseen[0]!r} is not among the "
+                        f"training classes {sorted(set(map(str, ytr)))[:10]}")
     t0 = time.perf_counter()
-    clf.fit(Xtr, ytr)
+    with naming(args.data):
+        clf.fit(Xtr, ytr)
     seconds = time.perf_counter() - t0
     report = clf.evaluate(Xte, yte)
     names = class_names(clf.classes_)

@@ -31,7 +31,9 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    naming,
     nonneg_int,
+    note,
     positive_int,
     prepare_output,
     set_threads,
@@ -99,7 +101,7 @@ def _load(args: argparse.Namespace):
     return series, column
 
 
-def _check(args: argparse.Namespace, n: int) -> tuple[int, int]:
+def _check(args: argparse.Namespace, n: int, where: str) -> tuple[int, int]:
     H, L = args.horizon, args.input_len
     if args.validation is None:
         n_valid = 2 * H
@@ -113,7 +115,7 @@ def _check(args: argparse.Namespace, n: int) -> tuple[int, int]:
                           f"values, got {n_valid} and {n_test}")
     need = L + H + n_valid + n_test
     if n < need:
-        raise DataError(f"series has {n} values; need at least input_len + horizon + "
+        raise DataError(f"{where} has {n} values; need at least input_len + horizon + "
                         f"validation + test = {L} + {H} + {n_valid} + {n_test} = {need}")
     return n_valid, n_test
 
@@ -196,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     series, column = _load(args)
     y = series.column(column)  # (T,)
-    n_valid, n_test = _check(args, len(y))
+    source = series.source if args.data is not None else "bundled airline_passengers.csv"
+    n_valid, n_test = _check(args, len(y), f"{source} column {column!r}")
     H, L = args.horizon, args.input_len
     valid_end = len(y) - n_test
     train_end = valid_end - n_valid
@@ -205,10 +208,9 @@ def run(args: argparse.Namespace) -> int:
         scaler = "log" if np.all(y[:train_end] > 0) and np.all(y > 0) else "standard"
     dropout = args.dropout if args.dropout is not None else (0.1 if args.intervals else 0.0)
     out = Path(args.out)
-    source = series.source if args.data is not None else "bundled airline_passengers.csv"
-    print(f"rnnkit forecast: {source} column {column!r}: {len(y)} values; train "
-          f"{train_end}, validation {n_valid}, test {n_test}; input_len {L}, horizon {H}, "
-          f"strategy {args.strategy}, scaler {scaler}", file=sys.stderr, flush=True)
+    note(args, f"rnnkit forecast: {source} column {column!r}: {len(y)} values; train "
+         f"{train_end}, validation {n_valid}, test {n_test}; input_len {L}, horizon {H}, "
+         f"strategy {args.strategy}, scaler {scaler}")
 
     rows, fitted = [], {}
     settings = {**training_kwargs(args), "input_len": L, "horizon": H,
@@ -216,14 +218,15 @@ def run(args: argparse.Namespace) -> int:
                 "validation": n_valid, "scaler": scaler, "season": args.season}
     for i, name in enumerate(args.models, 1):
         t0 = time.perf_counter()
-        row, fc = _fit_one(name, args, y, valid_end, train_end, **settings)
+        with naming(source):
+            row, fc = _fit_one(name, args, y, valid_end, train_end, **settings)
         rows.append(row)
         if fc is not None:
             fitted[name] = fc
         result = (f"test MAE {row['test']['mae']:.3f}" if row["status"] == "ok"
                   else f"FAILED: {row['status']}")
-        print(f"[{i}/{len(args.models)}] {name:<16} {result}  "
-              f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+        note(args, f"[{i}/{len(args.models)}] {name:<16} {result}  "
+             f"({time.perf_counter() - t0:.1f} s)")
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
         raise TrainingFailed("every model failed: " + "; ".join(

@@ -26,6 +26,7 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    naming,
     nonneg_float,
     nonneg_int,
     positive_int,
@@ -117,7 +118,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.limit:
         text = text[:args.limit]
     t0 = time.perf_counter()
-    lm.fit(text)
+    with naming(args.text or "the default corpus"):
+        lm.fit(text)
     seconds = time.perf_counter() - t0
     hist = lm.history_
     held_out = "val_perplexity" in hist

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 
 
 def _number(kind: type, low: float, low_open: bool, high: float = math.inf,
@@ -120,11 +121,30 @@ def set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
+def note(args: argparse.Namespace, text: str) -> None:
+    """A progress line on stderr (what the command is doing); ``--quiet`` silences it."""
+    import sys
+
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def naming(source: str) -> Iterator[None]:
+    """Prefix the DataError of a fit on data read from ``source`` with its name."""
+    try:
+        yield
+    except DataError as err:
+        if source in str(err):
+            raise
+        raise DataError(f"{source}: {err}") from err
+
+
 def verbose(args: argparse.Namespace) -> int | str:
     """The estimators' ``verbose`` from ``--quiet``: 0, else "auto" (bar or log lines)."""
     return 0 if getattr(args, "quiet", False) else "auto"
 
 
-__all__ = ["add", "add_output", "add_training", "fraction", "nonneg_float", "nonneg_int",
-           "patience", "positive_float", "positive_int", "prepare_output", "set_threads",
-           "training_kwargs", "validation", "verbose"]
+__all__ = ["add", "add_output", "add_training", "fraction", "naming", "nonneg_float",
+           "nonneg_int", "note", "patience", "positive_float", "positive_int", "prepare_output",
+           "set_threads", "training_kwargs", "validation", "verbose"]

@@ -19,6 +19,7 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    naming,
     positive_int,
     prepare_output,
     set_threads,
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                           f"leave training pairs, got {args.test}")
     train, test = pairs[:-args.test], pairs[-args.test:]
     t0 = time.perf_counter()
-    est.fit(train)
+    with naming(args.data or f"the {args.task} task"):
+        est.fit(train)
     seconds = time.perf_counter() - t0
     pred = est.predict([s for s, _ in test], beam_size=args.beam)
     acc = sum(p == t for p, (_, t) in zip(pred, test, strict=True)) / len(test)
