@@ -56,7 +56,7 @@ def test_default_bundled_series_runs(tmp_path, capsys):
     ("when,y\n2000,1\n", ["--column", "z"], "column 'z' not found"),
     ("y\n1\n2\nabc\n", ["--column", "y"], "'abc' is not a number"),
     ("y\n1\n\nNaN\n3\n", ["--column", "y"], "missing value"),
-    ("y\n" + "1\n" * 10, ["--column", "y"], "series has 10 values; need at least"),
+    ("y\n" + "1\n" * 10, ["--column", "y"], "column 'y' has 10 values; need at least"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, content, extra,
                                                        message):
