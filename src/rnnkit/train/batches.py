@@ -3,7 +3,9 @@
 ``ArrayBatches`` holds the whole data set as tensors (on the training device) and yields
 ``(inputs, targets)`` slices. With ``shuffle=True`` each epoch draws one permutation
 (``torch.randperm``) and gathers the data once, so every batch is a zero-copy slice: no
-per-sample ``__getitem__``, no collation, no worker processes.
+per-sample ``__getitem__``, no collation, no worker processes. ``state_dict()`` holds the
+generator's state, so a resumed training run draws the same permutations
+(:mod:`rnnkit.train.resume`).
 
 Inputs may be a tensor ``(N, ...)`` or a dict of named tensors (passed to the model as
 keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``,
@@ -142,6 +144,19 @@ class ArrayBatches:
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"generator": state}`` of the shuffling generator (``{}`` without one: the
+        permutations then come from torch's global generator)."""
+        return {} if self.generator is None else {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` returned: the next epochs repeat exactly."""
+        if "generator" in state:
+            if self.generator is None:
+                raise ValueError("the saved ArrayBatches state has a generator; this one "
+                                 "has none")
+            self.generator.set_state(state["generator"])
 
     def __iter__(self) -> Iterator[tuple[Inputs, torch.Tensor | None]]:
         x, y = self.x, self.y

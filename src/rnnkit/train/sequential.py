@@ -17,10 +17,15 @@ tutorials' figures depend on; ``init="torch"`` gives torch.nn's uniform initiali
 ``fit`` on in-memory arrays keeps the whole data set as tensors on the training device and
 slices mini-batches from one permutation per epoch (no DataLoader); inputs are cast to the
 model's floating dtype, integer arrays (token ids, class labels) to int64.
+
+``compile(precision="bf16")`` (or ``"fp16"``) trains under autocast; ``fit(...,
+checkpoint=DIR, resume=True)`` makes a run that continues exactly where a killed one
+stopped (see :class:`~rnnkit.train.trainer.Trainer`).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -129,20 +134,24 @@ class Sequential(nn.Sequential):
         clip_grad_norm: float | None = None,
         lr_schedule: Any = None,
         device: str | torch.device = "cpu",
+        precision: str = "fp32",
     ) -> None:
         """Choose the loss, optimiser (by name: Keras' default learning rates), metrics,
-        gradient clipping (global L2 norm), learning-rate schedule and device.
+        gradient clipping (global L2 norm), learning-rate schedule, device and precision
+        (``"fp32"``, ``"bf16"`` or ``"fp16"``: autocast of the forward pass and loss).
 
         See :class:`~rnnkit.train.trainer.Trainer` for the accepted values.
         """
         self._trainer = Trainer(self, loss, optimizer, metrics or (), (), clip_grad_norm,
-                                lr_schedule, device, lr=lr)
+                                lr_schedule, device, lr=lr, precision=precision)
         named = isinstance(loss, str) and isinstance(optimizer, str) and lr_schedule is None
         named = named and all(isinstance(m, str) for m in metrics or ())
         self._compile_config = (
             {"loss": loss, "optimizer": optimizer, "lr": lr, "metrics": list(metrics or []),
              "clip_grad_norm": clip_grad_norm} if named else None
         )
+        if self._compile_config is not None and precision != "fp32":
+            self._compile_config["precision"] = precision
 
     @property
     def trainer(self) -> Trainer:
@@ -198,6 +207,10 @@ class Sequential(nn.Sequential):
         shuffle: bool = True,
         verbose: str | int = "auto",
         seed: int | None = None,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
     ) -> History:
         """Train on ``(X, y)`` for ``epochs``; return the :class:`History`.
 
@@ -219,6 +232,14 @@ class Sequential(nn.Sequential):
                 ``callbacks`` replaces the automatic one.
             seed: if given, :func:`~rnnkit.train.seed_everything` is called with it first and
                 the shuffling order derives from it, so repeated runs match exactly on CPU.
+            checkpoint: folder for the training state (weights, optimiser, random
+                generators, shuffling order, callbacks, history), written every
+                ``checkpoint_every`` epochs and at the end (:mod:`rnnkit.train.resume`).
+            checkpoint_every: epochs between checkpoints. Default 1.
+            resume: continue from the checkpoint in ``checkpoint`` if there is one: the
+                result equals an uninterrupted run's (bit for bit on the CPU). The same
+                data, ``epochs``, ``batch_size``, ``shuffle`` and compile settings are
+                required (ConfigError naming the one that differs).
         """
         trainer = self.trainer
         if isinstance(validation_split, bool) or not isinstance(
@@ -271,7 +292,11 @@ class Sequential(nn.Sequential):
         if not any(isinstance(cb, ProgressBar) for cb in cbs):
             cbs += progress_callbacks(verbose)
         trainer.verbose = verbose  # an "auto" ProgressBar among callbacks honours verbose=0
-        return trainer.fit(train_loader, epochs, val_loader, callbacks=cbs)
+        settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+                    "validation_split": validation_split}
+        return trainer.fit(train_loader, epochs, val_loader, callbacks=cbs,
+                           checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                           resume=resume, settings=settings)
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, X: Any, y: Any = None, batch_size: int = 32) -> dict[str, float]:

@@ -27,12 +27,24 @@ Batches are ``(inputs, targets)`` pairs; inputs are a tensor or a dict of tensor
 DataLoader works as is (tensors are moved to the device with ``non_blocking=True``); for
 in-memory arrays :class:`~rnnkit.train.batches.ArrayBatches` avoids the DataLoader's
 per-sample overhead.
+
+Mixed precision (``precision="bf16"`` or ``"fp16"``): the forward pass and the loss run under
+``torch.autocast`` on the training device (weights, gradients and optimiser state stay in
+their own dtype, float32 as a rule), in ``fit`` and ``evaluate``; ``"fp16"`` also scales the
+loss with a ``torch.amp.GradScaler`` so small gradients survive (steps whose gradients
+overflow are skipped). ``"fp32"`` (the default) runs exactly as without the option.
+
+Exact resume: ``fit(..., checkpoint=DIR, checkpoint_every=N, resume=True)`` writes the whole
+state of training to ``DIR`` every N epochs and when training ends, and a later call with
+the same settings continues from it as if never interrupted (:mod:`rnnkit.train.resume`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -41,13 +53,20 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from rnnkit.errors import ConfigError
 from rnnkit.train.batches import CPU_KEYS
 from rnnkit.train.callbacks.base import Callback, overrides
 from rnnkit.train.history import History
 from rnnkit.train.metrics import Metric, get_loss, get_metrics
 from rnnkit.train.optim import current_lr, get_optimizer, get_scheduler
+from rnnkit.train.resume import Checkpointer, fingerprint
 
 log = logging.getLogger(__name__)
+
+#: ``precision`` -> the autocast dtype (None: no autocast).
+PRECISIONS: dict[str, torch.dtype | None] = {
+    "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16,
+}
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -177,6 +196,8 @@ class Trainer:
             finite epoch's weights (default True).
         carry_state: truncated BPTT: call ``model(inputs, state) -> (output, state)`` and
             carry the detached state across batches (default False).
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: autocast of the forward
+            pass and the loss (fp16 with a gradient scaler); see the module docstring.
     """
 
     def __init__(
@@ -193,6 +214,7 @@ class Trainer:
         lr: float | None = None,
         terminate_on_nan: bool = True,
         carry_state: bool = False,
+        precision: str = "fp32",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -204,6 +226,9 @@ class Trainer:
             raise ValueError(
                 f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
             )
+        if not isinstance(precision, str) or precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
+                             f"got {precision!r}")
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.loss_fn = get_loss(loss)
@@ -218,6 +243,16 @@ class Trainer:
         self.terminate_on_nan = bool(terminate_on_nan)
         self._step = _Step(self.model, bool(carry_state))
         self._params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        self.precision = precision
+        self._amp_dtype = PRECISIONS[precision]
+        self.scaler = (torch.amp.GradScaler(self.device.type) if precision == "fp16"
+                       else None)
+        self.global_step = 0  # optimiser steps taken by the current fit (restored on resume)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self._amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self._amp_dtype)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -227,25 +262,68 @@ class Trainer:
         val_loader: Iterable | None = None,
         *,
         callbacks: Sequence[Callback] = (),
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+        settings: dict[str, Any] | None = None,
     ) -> History:
         """Train for ``epochs`` passes over ``train_loader``; return the :class:`History`.
 
-        ``callbacks`` are added to the Trainer's own for this call only.
+        Args:
+            callbacks: added to the Trainer's own for this call only.
+            checkpoint: a folder for the training state (:mod:`rnnkit.train.resume`),
+                written every ``checkpoint_every`` epochs and when training ends; None
+                (default): none.
+            checkpoint_every: epochs between checkpoints (default 1).
+            resume: continue from the checkpoint in ``checkpoint`` if it holds one (else
+                start from the first epoch); a finished run's checkpoint gives its final
+                weights and history at once ("already finished"). A checkpoint written
+                with other settings is refused (ConfigError naming the setting). Without
+                ``resume`` an existing checkpoint is replaced.
+            settings: JSON-able settings of the caller that a resumed run must share
+                (compared with the checkpoint's, beside the Trainer's own).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        if resume and checkpoint is None:
+            raise ConfigError("resume=True needs checkpoint=DIR, the folder to resume from")
         cbs = self.callbacks + _check_callbacks(callbacks)
         for cb in cbs:
             cb.set_trainer(self)
         self.stop_training = False
+        self.global_step = 0
         history = self.history = History()
         history.params = {"epochs": epochs, "steps": _len_or_none(train_loader)}
+        ckpt = saved = None
+        if checkpoint is not None:
+            ckpt = Checkpointer(checkpoint, checkpoint_every)
+            ckpt.fingerprint = fingerprint(self, epochs, train_loader, val_loader, cbs,
+                                           settings)
+            if resume:
+                saved = ckpt.load()
+                if saved is None:
+                    log.info("no checkpoint in %s yet: training from the first epoch",
+                             ckpt.directory)
+            elif ckpt.exists():
+                log.warning("resume=False: the checkpoint in %s will be replaced",
+                            ckpt.directory)
+        if saved is not None and saved.finished:
+            ckpt.restore(self, saved, cbs, train_loader)
+            log.info("checkpoint %s: training already finished after %d epochs; its final "
+                     "weights and history are loaded", ckpt.directory, saved.epoch)
+            return history
         for cb in cbs:
             cb.on_train_begin({})
+        start, finite = 0, None
+        if saved is not None:
+            finite = ckpt.restore(self, saved, cbs, train_loader)
+            start = saved.epoch
+            log.info("resuming from %s after epoch %d of %d", ckpt.directory, start, epochs)
         batch_cbs = [cb for cb in cbs
                      if overrides(cb, "on_batch_end") and getattr(cb, "wants_batches", True)]
         try:
-            self._epochs(train_loader, epochs, val_loader, cbs, batch_cbs, history)
+            self._epochs(train_loader, range(start, epochs), val_loader, cbs, batch_cbs,
+                         history, ckpt, finite)
         except BaseException:
             for cb in cbs:  # close progress bars and event files, then re-raise
                 close = getattr(cb, "close", None)
@@ -254,15 +332,22 @@ class Trainer:
             raise
         for cb in cbs:
             cb.on_train_end({"history": history})
+        if ckpt is not None:
+            ckpt.save(self, len(history.epoch), cbs, train_loader, None, finished=True)
         return history
 
     def _snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
-    def _epochs(self, train_loader, epochs, val_loader, cbs, batch_cbs, history) -> None:
-        history.diverged = None
-        finite = self._snapshot() if self.terminate_on_nan and epochs else None
-        for epoch in range(epochs):
+    def _epochs(self, train_loader, epochs: range, val_loader, cbs, batch_cbs, history,
+                ckpt: Checkpointer | None, finite: dict[str, torch.Tensor] | None) -> None:
+        if not epochs:
+            return
+        if self.terminate_on_nan and finite is None:
+            finite = self._snapshot()
+        elif not self.terminate_on_nan:
+            finite = None
+        for epoch in epochs:
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
             logs = self._train_epoch(train_loader, batch_cbs)
@@ -285,6 +370,8 @@ class Trainer:
                 cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+            if ckpt is not None and ckpt.due(epoch) and epoch + 1 < epochs.stop:
+                ckpt.save(self, epoch + 1, cbs, train_loader, finite)
 
     def _train_epoch(self, loader: Iterable, batch_cbs: list[Callback]) -> dict[str, float]:
         model, opt, loss_fn, metrics = self.model, self.optimizer, self.loss_fn, self.metrics
@@ -295,18 +382,28 @@ class Trainer:
         m_cnt = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
         count = 0
         model.train()
-        step = self._step
+        step, scaler = self._step, self.scaler
         step.reset()
         for i, batch in enumerate(loader):
             inputs, targets = split_batch(batch)
             inputs, targets = to_device(inputs, device), to_device(targets, device)
-            pred = step(inputs)
-            loss = loss_fn(pred, targets)
+            with self._autocast():
+                pred = step(inputs)
+                loss = loss_fn(pred, targets)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip)
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                if clip is not None:
+                    torch.nn.utils.clip_grad_norm_(params, clip)
+                opt.step()
+            else:  # fp16: scale the loss, unscale before clipping, skip overflowing steps
+                scaler.scale(loss).backward()
+                if clip is not None:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(params, clip)
+                scaler.step(opt)
+                scaler.update()
+            self.global_step += 1
             n = batch_len(inputs, targets)
             count += n
             loss_d = loss.detach()
@@ -357,7 +454,7 @@ class Trainer:
         model.eval()
         step = _Step(model, self._step.carry)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), self._autocast():
                 for batch in loader:
                     inputs, targets = split_batch(batch)
                     inputs, targets = to_device(inputs, device), to_device(targets, device)

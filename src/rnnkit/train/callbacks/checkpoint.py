@@ -12,6 +12,10 @@ The folder is built under a temporary name and moved into place (every file is r
 atomically), so a crash mid-save leaves the previous checkpoint readable. A model without
 a config (e.g. plain torch layers) is saved as weights + checkpoint.json only; load it with
 :func:`rnnkit.train.load_weights`, a complete one with :func:`rnnkit.train.load_model`.
+
+It saves the model only: to continue a killed run exactly (optimiser, random generators,
+data order, callbacks), pass ``checkpoint=DIR, resume=True`` to ``fit``
+(:mod:`rnnkit.train.resume`), which also carries this callback's best value.
 """
 
 from __future__ import annotations
@@ -64,6 +68,17 @@ class ModelCheckpoint(Callback):
         except ConfigError as err:
             self._with_config = False
             log.info("ModelCheckpoint saves weights only: %s", err)
+
+    def state_dict(self) -> dict:
+        """The best value so far and the epochs saved (for a resumed run)."""
+        return {"best": self.tracker.best, "best_epoch": self.tracker.best_epoch,
+                "saved_epochs": list(self.saved_epochs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what :meth:`state_dict` returned (after ``on_train_begin``)."""
+        self.tracker.best = float(state["best"])
+        self.tracker.best_epoch = state["best_epoch"]
+        self.saved_epochs = [int(e) for e in state["saved_epochs"]]
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs or {}

@@ -6,7 +6,9 @@ training stops (``patience=0``: at the first epoch without one). With
 ``restore_best_weights=True`` (default) the model's weights at the best epoch are copied
 back at the end of training — also when training ran all its epochs without stopping
 (Keras restores only when it stopped early). ``best_epoch`` and ``stopped_epoch`` (None if
-it never stopped) are kept for inspection.
+it never stopped) are kept for inspection. ``state_dict()`` / ``load_state_dict()`` carry
+the best value and epoch, the wait and the best weights through a training checkpoint
+(:mod:`rnnkit.train.resume`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,21 @@ class EarlyStopping(Callback):
             self.trainer.stop_training = True
             log.info("early stopping at epoch %d (best %s=%.6g at epoch %s)", epoch,
                      self.tracker.monitor, self.tracker.best, self.tracker.best_epoch)
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs: best value and epoch, wait, best weights."""
+        return {"best": self.tracker.best, "best_epoch": self.tracker.best_epoch,
+                "wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what :meth:`state_dict` returned (after ``on_train_begin``)."""
+        self.tracker.best = float(state["best"])
+        self.tracker.best_epoch = state["best_epoch"]
+        self.wait = int(state["wait"])
+        self.stopped_epoch = state["stopped_epoch"]
+        weights = state["best_weights"]
+        self.best_weights = None if weights is None else dict(weights)
 
     def on_train_end(self, logs=None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
