@@ -30,6 +30,7 @@ from rnnkit.cli.options import (
     naming,
     positive_int,
     prepare_output,
+    resume_kwargs,
     set_threads,
     training_kwargs,
 )
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                         f"training classes {sorted(set(map(str, ytr)))[:10]}")
     t0 = time.perf_counter()
     with naming(args.data):
-        clf.fit(Xtr, ytr)
+        clf.fit(Xtr, ytr, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
     report = clf.evaluate(Xte, yte)
     names = class_names(clf.classes_)

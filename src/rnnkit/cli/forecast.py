@@ -36,6 +36,7 @@ from rnnkit.cli.options import (
     note,
     positive_int,
     prepare_output,
+    resume_kwargs,
     set_threads,
     training_kwargs,
 )
@@ -174,7 +175,7 @@ def _fit_one(name: str, args, y, valid_end: int, train_end: int, **kw) -> tuple[
 
     fc = Forecaster(model=name, **kw)
     try:
-        fc.fit(y[:valid_end])
+        fc.fit(y[:valid_end], **resume_kwargs(args, name))
     except TrainingFailed as err:
         return {"model": name, "status": str(err), "train_seconds": None, "valid": None,
                 "test": None}, None

@@ -31,6 +31,7 @@ from rnnkit.cli.options import (
     nonneg_int,
     positive_int,
     prepare_output,
+    resume_kwargs,
     set_threads,
     training_kwargs,
 )
@@ -119,7 +120,7 @@ def run_train(args: argparse.Namespace) -> int:
         text = text[:args.limit]
     t0 = time.perf_counter()
     with naming(args.text or "the default corpus"):
-        lm.fit(text)
+        lm.fit(text, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
     hist = lm.history_
     held_out = "val_perplexity" in hist

@@ -84,6 +84,16 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     if "clip_grad_norm" in est._param_names():
         add(parser, "--clip", type=nonneg_float, default=d("clip_grad_norm"),
             help="gradient-norm clipping (0: off)")
+    if "precision" in est._param_names():
+        add(parser, "--precision", default=d("precision"), choices=("fp32", "bf16", "fp16"),
+            help="training precision: bf16/fp16 run the forward pass and loss under autocast "
+            "(fp16 with loss scaling)")
+    add(parser, "--resume", metavar="DIR", default=None, help="keep the training state in "
+        "DIR (a checkpoint every --checkpoint-every epochs) and, when a killed run with the "
+        "same options left one there, continue from it: the result equals an uninterrupted "
+        "run's")
+    add(parser, "--checkpoint-every", type=positive_int, default=1, metavar="N",
+        help="epochs between the checkpoints of --resume")
 
 
 def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,7 +103,18 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
           "verbose": verbose(args)}
     if hasattr(args, "clip"):
         kw["clip_grad_norm"] = args.clip or None
+    if hasattr(args, "precision"):
+        kw["precision"] = args.precision
     return kw
+
+
+def resume_kwargs(args: argparse.Namespace, name: str | None = None) -> dict[str, Any]:
+    """The ``fit`` arguments of ``--resume DIR`` / ``--checkpoint-every`` (``{}`` without
+    ``--resume``); ``name`` gives each of several models its own folder ``DIR/name``."""
+    if getattr(args, "resume", None) is None:
+        return {}
+    folder = Path(args.resume) / name if name else Path(args.resume)
+    return {"checkpoint": folder, "checkpoint_every": args.checkpoint_every, "resume": True}
 
 
 def add_output(parser: argparse.ArgumentParser, default: str) -> None:
@@ -106,9 +127,16 @@ def add_output(parser: argparse.ArgumentParser, default: str) -> None:
 
 
 def prepare_output(args: argparse.Namespace) -> Path:
-    """Check ``--out`` before any work (a file, or a folder of someone else's: exit 2)."""
+    """Check ``--out`` before any work (a file, or a folder of someone else's: exit 2), and
+    that ``--resume`` is not inside it (``--out`` is replaced whole at the end)."""
     from rnnkit.fileio import check_output_dir
 
+    resume = getattr(args, "resume", None)
+    if resume is not None:
+        out, folder = Path(args.out).resolve(), Path(resume).resolve()
+        if folder == out or out in folder.parents:
+            raise ConfigError(f"--resume {resume} must be outside --out {args.out}, which is "
+                              f"replaced whole when the command ends")
     return check_output_dir(args.out, overwrite=args.overwrite)
 
 
@@ -147,4 +175,4 @@ def verbose(args: argparse.Namespace) -> int | str:
 
 __all__ = ["add", "add_output", "add_training", "fraction", "naming", "nonneg_float",
            "nonneg_int", "note", "patience", "positive_float", "positive_int", "prepare_output",
-           "set_threads", "training_kwargs", "validation", "verbose"]
+           "resume_kwargs", "set_threads", "training_kwargs", "validation", "verbose"]

@@ -22,6 +22,7 @@ from rnnkit.cli.options import (
     naming,
     positive_int,
     prepare_output,
+    resume_kwargs,
     set_threads,
     training_kwargs,
 )
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     train, test = pairs[:-args.test], pairs[-args.test:]
     t0 = time.perf_counter()
     with naming(args.data or f"the {args.task} task"):
-        est.fit(train)
+        est.fit(train, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
     pred = est.predict([s for s, _ in test], beam_size=args.beam)
     acc = sum(p == t for p, (_, t) in zip(pred, test, strict=True)) / len(test)

@@ -103,7 +103,12 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool = True
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Torch batch sampler over :func:`bucket_batches`; a new shuffle every epoch."""
+    """Torch batch sampler over :func:`bucket_batches`; a new shuffle every epoch.
+
+    Epoch ``e`` is shuffled with ``seed + e`` (``seed=None``: a seed drawn from NumPy's
+    global generator), so ``state_dict()`` (the epoch count) is all a resumed training run
+    needs to repeat the order.
+    """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  seed: int | None = None, pool_factor: int = 50, drop_last: bool = False):
@@ -116,8 +121,17 @@ class BucketBatchSampler(Sampler[list[int]]):
         self._epoch = 0
         bucket_batches(self.lengths[:0], batch_size)  # validates batch_size
 
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self._epoch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self._epoch = int(state["epoch"])
+
     def __iter__(self) -> Iterator[list[int]]:
-        seed = None if self.seed is None else self.seed + self._epoch
+        if self.seed is None:
+            seed = int(np.random.randint(0, 2**62))  # noqa: NPY002 - the global one, on purpose
+        else:
+            seed = self.seed + self._epoch
         self._epoch += 1
         for b in bucket_batches(self.lengths, self.batch_size, self.shuffle, seed,
                                 self.pool_factor, self.drop_last):

@@ -18,7 +18,16 @@
   for classes), early stopping on it with the best weights restored (``patience``),
   progress on stderr (``verbose``), and divergence as a failure: a NaN loss puts back the
   last finite weights, and a model that never had a finite epoch raises
-  :class:`~rnnkit.errors.TrainingFailed`.
+  :class:`~rnnkit.errors.TrainingFailed`. ``precision`` (a parameter of every task:
+  ``"fp32"``, ``"bf16"``, ``"fp16"``) trains under autocast.
+- **Resuming** a killed fit: every task's ``fit`` takes the keyword arguments
+  ``checkpoint=DIR``, ``checkpoint_every=N`` (default 1) and ``resume=True``; they are
+  arguments of the run, not parameters of the model (so they are not saved with it, not
+  copied by ``clone``, not in ``get_params``). The training state goes to ``DIR`` every N
+  epochs (:mod:`rnnkit.train.resume`); a fit with ``resume=True`` continues from it and
+  ends with the weights and history of an uninterrupted fit (bit for bit on the CPU). The
+  parameters (all but ``verbose`` and ``device``) and the training data must be the ones
+  the checkpoint was written with (ConfigError naming the one that differs).
 - **Saving** goes through :func:`rnnkit.train.saving.save_model`: the network's config and
   weights, and in ``config.json``'s ``extra`` the task name, the parameters and the task's
   preprocessing state (scalers, vocabularies, label names, normalisation). ``load`` rebuilds
@@ -216,6 +225,8 @@ class Estimator:
             check_validation(self.validation)
         check_int("patience", self.patience, 0, none=True)
         check_int("seed", self.seed, 0, none=self.default("seed") is None)
+        if hasattr(self, "precision"):
+            check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
         try:
             check_verbose(self.verbose)
             resolve_device(self.device)
@@ -243,13 +254,18 @@ class Estimator:
     # ------------------------------------------------------------------ training
     def _train(self, model: Any, train: Iterable, val: Iterable | None, *, loss: Any,
                metrics: tuple = (), epochs: int, desc: str | None = None,
-               carry_state: bool = False, optimizer: Any = "adam") -> dict[str, list[float]]:
+               carry_state: bool = False, optimizer: Any = "adam",
+               checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
+               resume: bool = False) -> dict[str, list[float]]:
         """Fit ``model`` with the shared recipe; store ``history_`` and ``fit_status_``.
 
         Adam (``self.lr``), gradient clipping (``self.clip_grad_norm`` if the estimator has
         it), early stopping on ``val_loss`` with the best weights restored when ``val`` is
-        given and ``self.patience`` is not None, progress per ``self.verbose``, and the NaN
-        guard of the Trainer. Raises TrainingFailed when no epoch had a finite loss.
+        given and ``self.patience`` is not None, progress per ``self.verbose``, autocast per
+        ``self.precision``, and the NaN guard of the Trainer. Raises TrainingFailed when no
+        epoch had a finite loss. ``checkpoint``, ``checkpoint_every`` and ``resume`` come
+        from ``fit`` (see the module doc); the parameters but ``verbose`` and ``device``
+        are the settings a resumed fit must share.
         """
         from rnnkit.train import Trainer
         from rnnkit.train.callbacks import EarlyStopping
@@ -262,8 +278,13 @@ class Estimator:
                                            restore_best_weights=True))
         trainer = Trainer(model, loss, optimizer, metrics=metrics, callbacks=callbacks,
                           clip_grad_norm=getattr(self, "clip_grad_norm", None),
-                          device=self.device, lr=self.lr, carry_state=carry_state)
-        history = trainer.fit(train, epochs, val)
+                          device=self.device, lr=self.lr, carry_state=carry_state,
+                          precision=getattr(self, "precision", "fp32"))
+        settings = {"task": self.task, **{k: v for k, v in self.get_params().items()
+                                          if k not in ("verbose", "device")}}
+        history = trainer.fit(train, epochs, val, checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, resume=resume,
+                              settings=settings)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.fit_status_ = "ok"
         if history.diverged is not None:

@@ -309,8 +309,10 @@ def fingerprint(trainer: Trainer, epochs: int, train_loader: Iterable,
     layout = hashlib.blake2b(digest_size=8)
     for name, p in model.state_dict().items():
         layout.update(f"{name}:{tuple(p.shape)}:{p.dtype};".encode())
-    fp: dict[str, Any] = {
-        "epochs": epochs,
+    fp: dict[str, Any] = {"epochs": epochs}  # the caller's settings next: the clearest names
+    for key, value in (settings or {}).items():
+        fp[f"settings.{key}"] = _plain(value)
+    fp.update({
         "model": f"{type(model).__name__} ({sum(p.numel() for p in model.parameters())} "
                  f"parameters, layout {layout.hexdigest()})",
         "loss": _plain(trainer.loss_fn),
@@ -327,9 +329,7 @@ def fingerprint(trainer: Trainer, epochs: int, train_loader: Iterable,
         "batches": _len_or_none(train_loader),
         "training data": data_digest(train_loader),
         "validation data": data_digest(val_loader),
-    }
-    for key, value in (settings or {}).items():
-        fp[f"settings.{key}"] = _plain(value)
+    })
     return fp
 
 

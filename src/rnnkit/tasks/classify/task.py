@@ -22,7 +22,7 @@ Missing values (NaN) become 0 after scaling. Labels are any hashable values (int
 Training (:meth:`rnnkit.tasks.base.Estimator._train`): a stratified ``validation`` part of
 the training data is held out (fraction or count; 0: none), early stopping on its loss after
 ``patience`` epochs without improvement restores the best weights; Adam at ``lr``, gradient
-norm clipped at ``clip_grad_norm``.
+norm clipped at ``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
 
 :class:`TextClassifier` tokenises (word or char level), builds a vocabulary (``max_size``,
 ``min_freq``, ``<pad>``/``<unk>``), truncates to ``maxlen`` (if set) and batches in
@@ -137,10 +137,13 @@ class _Classifier(Estimator):
         raise NotImplementedError
 
     # -- fit / predict ------------------------------------------------------------------------
-    def fit(self, X, y, validation_data: tuple | None = None) -> _Classifier:
+    def fit(self, X, y, validation_data: tuple | None = None, *, checkpoint=None,
+            checkpoint_every: int = 1, resume: bool = False) -> _Classifier:
         """Train on sequences ``X`` and labels ``y``; returns ``self``.
 
-        ``validation_data=(X_val, y_val)`` replaces the split of ``validation``."""
+        ``validation_data=(X_val, y_val)`` replaces the split of ``validation``.
+        ``checkpoint``, ``checkpoint_every``, ``resume``: a resumable fit
+        (:mod:`rnnkit.tasks.base`)."""
         self._check_params()
         y = _labels(y)
         self.classes_, ids = np.unique(y, return_inverse=True)
@@ -168,7 +171,8 @@ class _Classifier(Estimator):
             val = self._loader(self._prepare(Xv), yv, shuffle=False)
             self.n_validation_ = len(yv)
         self._train(self.model_, train, val, loss="cross_entropy", metrics=("accuracy",),
-                    epochs=self.epochs, desc=self.model)
+                    epochs=self.epochs, desc=self.model, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, resume=resume)
         return self
 
     @torch.no_grad()
@@ -223,12 +227,14 @@ class SequenceClassifier(_Classifier):
                  dropout: float = 0.0, normalize: str = "feature", epochs: int = 30,
                  batch_size: int = 64, lr: float = 2e-3, clip_grad_norm: float | None = 1.0,
                  validation: float | int = 0.1, patience: int | None = 5, seed: int = 0,
-                 device: str = "cpu", verbose: int | str = "auto"):
+                 device: str = "cpu", verbose: int | str = "auto",
+                 precision: str = "fp32"):
         self.model, self.hidden_size, self.num_layers = model, hidden_size, num_layers
         self.dropout, self.normalize = dropout, normalize
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
+        self.precision = precision
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -305,13 +311,15 @@ class TextClassifier(_Classifier):
                  num_layers: int = 1, dropout: float = 0.0, epochs: int = 30,
                  batch_size: int = 64, lr: float = 2e-3, clip_grad_norm: float | None = 1.0,
                  validation: float | int = 0.1, patience: int | None = 5, seed: int = 0,
-                 device: str = "cpu", verbose: int | str = "auto"):
+                 device: str = "cpu", verbose: int | str = "auto",
+                 precision: str = "fp32"):
         self.model, self.level, self.lower = model, level, lower
         self.max_size, self.min_freq, self.maxlen, self.bucket = max_size, min_freq, maxlen, bucket
         self.embed_size, self.hidden_size, self.num_layers = embed_size, hidden_size, num_layers
         self.dropout, self.epochs, self.batch_size, self.lr = dropout, epochs, batch_size, lr
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
+        self.precision = precision
 
     def _check_params(self) -> None:
         super()._check_params()

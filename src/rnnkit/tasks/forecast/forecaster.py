@@ -95,6 +95,7 @@ class Forecaster(Estimator):
         target_col: forecast column of multi-column series (default 0).
         seed: seeds the weights and shuffling (default 0). device: "cpu" or "cuda".
         verbose: progress: "auto" (default: a bar on a terminal, log lines otherwise), 0, 1, 2.
+        precision: "fp32" (default), "bf16" or "fp16": autocast of the training passes.
     """
 
     task = "forecaster"
@@ -105,7 +106,8 @@ class Forecaster(Estimator):
                  scaler: str = "standard", level: str = "last",
                  validation: float | int | None = None, patience: int | None = 50,
                  season: int = 12, target_col: int = 0, seed: int | None = 0,
-                 device: str = "cpu", verbose: int | str = "auto") -> None:
+                 device: str = "cpu", verbose: int | str = "auto",
+                 precision: str = "fp32") -> None:
         self.model = model
         self.input_len = input_len
         self.horizon = horizon
@@ -125,6 +127,7 @@ class Forecaster(Estimator):
         self.seed = seed
         self.device = device
         self.verbose = verbose
+        self.precision = precision
 
     # ------------------------------------------------------------------ settings
     def _check_params(self) -> None:
@@ -165,9 +168,11 @@ class Forecaster(Estimator):
         level = self._level(batch["x"])  # (N,)
         return y - level.reshape((-1,) + (1,) * (y.ndim - 1))
 
-    def fit(self, X: Any, y: None = None) -> Forecaster:
+    def fit(self, X: Any, y: None = None, *, checkpoint: str | os.PathLike | None = None,
+            checkpoint_every: int = 1, resume: bool = False) -> Forecaster:
         """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, or ``(S, T, D)``);
-        ``y`` is ignored (scikit-learn's signature)."""
+        ``y`` is ignored (scikit-learn's signature). ``checkpoint``, ``checkpoint_every``,
+        ``resume``: a resumable fit (:mod:`rnnkit.tasks.base`; baselines train nothing)."""
         from rnnkit.train import seed_everything
 
         self._check_params()
@@ -220,7 +225,9 @@ class Forecaster(Estimator):
             gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
             self._train(self.model_, batches(train, True),
                         batches(val, False) if len(val["x"]) else None,
-                        loss="mse", epochs=self.epochs, desc=self.model)
+                        loss="mse", epochs=self.epochs, desc=self.model,
+                        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        resume=resume)
         self.fit_seconds_ = time.perf_counter() - start
         self.last_window_ = [z[-L:].tolist() for z in scaled]  # S x (L, D), scaled
         self.data_info_: dict[str, Any] = {}

@@ -114,6 +114,7 @@ class LanguageModelTask(Estimator):
         seed: seed of the weights and of dropout.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         verbose: progress on stderr: ``"auto"``, 0, 1 (bar) or 2 (a line per epoch).
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: autocast in training.
     """
 
     task = "language-model"
@@ -124,13 +125,15 @@ class LanguageModelTask(Estimator):
                  cell: str = "lstm", bptt: int = 35, epochs: int = 5, batch_size: int = 32,
                  optimizer: str = "adam", lr: float = 2e-3, clip_grad_norm: float | None = 1.0,
                  validation: float | int = 0.1, patience: int | None = 3, seed: int = 0,
-                 device: str = "cpu", verbose: int | str = "auto"):
+                 device: str = "cpu", verbose: int | str = "auto",
+                 precision: str = "fp32"):
         self.level, self.lower, self.max_size, self.min_freq = level, lower, max_size, min_freq
         self.embed_size, self.hidden_size, self.num_layers = embed_size, hidden_size, num_layers
         self.dropout, self.tie_weights, self.cell, self.bptt = dropout, tie_weights, cell, bptt
         self.epochs, self.batch_size, self.optimizer, self.lr = epochs, batch_size, optimizer, lr
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
+        self.precision = precision
 
     # -- options ------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -149,12 +152,14 @@ class LanguageModelTask(Estimator):
         self._check_training()
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, X: str | Sequence[str], y: None = None) -> LanguageModelTask:
+    def fit(self, X: str | Sequence[str], y: None = None, *, checkpoint=None,
+            checkpoint_every: int = 1, resume: bool = False) -> LanguageModelTask:
         """Train on ``X`` (a str, or documents joined by newlines); ``y`` is ignored.
 
         Sets ``vocab_``, ``unigram_perplexity_`` (None without a held-out part),
         ``n_train_`` / ``n_validation_`` (tokens), ``history_`` and ``model_``; returns
-        ``self``.
+        ``self``. ``checkpoint``, ``checkpoint_every``, ``resume``: a resumable fit
+        (:mod:`rnnkit.tasks.base`).
         """
         self._check_params()
         tokens = tokenize(as_text(X), self.level, self.lower)
@@ -186,7 +191,8 @@ class LanguageModelTask(Estimator):
         model = RNNLanguageModel(len(self.vocab_), self.embed_size, self.hidden_size,
                                  self.num_layers, self.dropout, self.tie_weights, self.cell)
         self._train(model, train, val, loss="cross_entropy", metrics=(PERPLEXITY,),
-                    epochs=self.epochs, carry_state=True, optimizer=self.optimizer)
+                    epochs=self.epochs, carry_state=True, optimizer=self.optimizer,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
         self.model_ = model
         return self
 

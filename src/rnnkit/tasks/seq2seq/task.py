@@ -48,7 +48,8 @@ LEVELS = ("char", "word")
 class PairBatches:
     """Length-bucketed teacher-forcing batches ``({"src", "src_lengths", "tgt_in"}, tgt_out)``.
 
-    With ``shuffle``, a new order every pass (seeded with ``seed + pass``).
+    With ``shuffle``, a new order every pass (seeded with ``seed + pass``); ``state_dict()``
+    holds the pass count, so a resumed fit repeats the order (:mod:`rnnkit.train.resume`).
     """
 
     def __init__(self, enc, batch_size: int, shuffle: bool, seed: int, pad_id: int = 0):
@@ -59,6 +60,12 @@ class PairBatches:
 
     def __len__(self) -> int:
         return len(bucket_batches(self.lengths, self.batch_size, self.shuffle, 0))
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self._epoch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self._epoch = int(state["epoch"])
 
     def __iter__(self) -> Iterator:
         batches = bucket_batches(self.lengths, self.batch_size, self.shuffle,
@@ -139,6 +146,7 @@ class Seq2SeqTask(Estimator):
         seed: seed of the weights, the split and the batch order.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         verbose: progress on stderr: ``"auto"``, 0, 1 (bar) or 2 (a line per epoch).
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: autocast in training.
     """
 
     task = "seq2seq"
@@ -149,13 +157,14 @@ class Seq2SeqTask(Estimator):
                  epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
                  clip_grad_norm: float | None = 5.0, validation: float | int = 0.1,
                  patience: int | None = 3, seed: int = 0, device: str = "cpu",
-                 verbose: int | str = "auto"):
+                 verbose: int | str = "auto", precision: str = "fp32"):
         self.cell, self.embed_size, self.hidden_size = cell, embed_size, hidden_size
         self.num_layers, self.attention, self.peeky = num_layers, attention, peeky
         self.reverse_source, self.dropout, self.level = reverse_source, dropout, level
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
+        self.precision = precision
 
     # -- options ------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -171,8 +180,11 @@ class Seq2SeqTask(Estimator):
         self._check_training()
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, X: Sequence, y: Sequence[str] | None = None) -> Seq2SeqTask:
+    def fit(self, X: Sequence, y: Sequence[str] | None = None, *, checkpoint=None,
+            checkpoint_every: int = 1, resume: bool = False) -> Seq2SeqTask:
         """Train on ``X`` (source, target) pairs, or ``X`` sources and ``y`` targets.
+        ``checkpoint``, ``checkpoint_every``, ``resume``: a resumable fit
+        (:mod:`rnnkit.tasks.base`).
 
         Sets ``src_vocab_``, ``tgt_vocab_``, ``max_target_len_``, ``n_train_`` /
         ``n_validation_`` (pairs), ``history_`` and ``model_``; returns ``self``.
@@ -204,7 +216,8 @@ class Seq2SeqTask(Estimator):
         model = Seq2Seq(len(self.src_vocab_), len(self.tgt_vocab_), self.embed_size,
                         self.hidden_size, self.cell, self.num_layers, self.attention,
                         self.peeky, self.reverse_source, self.dropout)
-        self._train(model, train, val, loss=masked_cross_entropy, epochs=self.epochs)
+        self._train(model, train, val, loss=masked_cross_entropy, epochs=self.epochs,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
         self.model_ = model
         return self
 
