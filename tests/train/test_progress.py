@@ -64,11 +64,11 @@ def small_model():
     return model
 
 
-def test_auto_on_a_log_file_writes_one_line_per_epoch_with_desc_and_loss():
+def test_verbose_2_writes_one_line_per_epoch_with_desc_and_loss():
     X, y = regression_data(n=8)
-    buf = io.StringIO()  # not a terminal: plain lines, no bar
+    buf = io.StringIO()
     h = small_model().fit(X, y, epochs=3, batch_size=4, validation_data=(X, y),
-                          callbacks=progress_callbacks("auto", desc="lstm", file=buf))
+                          callbacks=progress_callbacks(2, desc="lstm", file=buf))
     lines = buf.getvalue().splitlines()
     assert len(lines) == 3
     for k, line in enumerate(lines):
@@ -77,6 +77,34 @@ def test_auto_on_a_log_file_writes_one_line_per_epoch_with_desc_and_loss():
         assert f"val_loss: {h.history['val_loss'][k]:.4g}" in line
         assert re.search(r" - \d+\.\d s$", line)
     assert "\r" not in buf.getvalue()
+
+
+def test_auto_on_a_log_file_writes_first_last_and_one_line_per_interval(clock):
+    """Many short epochs in a log: the first and last epoch, and one line per 10 s."""
+    X, y = regression_data(n=8)
+    buf = io.StringIO()  # not a terminal: plain lines, no bar
+    small_model().fit(X, y, epochs=50, batch_size=8,
+                      callbacks=[Tick(clock, per_epoch=1.0),
+                                 *progress_callbacks("auto", desc="gru", file=buf)])
+    epochs = [int(line.split()[2].split("/")[0]) for line in buf.getvalue().splitlines()
+              if line.startswith("gru epoch") and " - loss: " in line]
+    assert epochs[0] == 1 and epochs[-1] == 50
+    assert all(9 <= b - a <= 11 for a, b in zip(epochs[1:-1], epochs[2:-1], strict=False))
+    assert 5 <= len(epochs) <= 8
+
+
+def test_a_run_that_stops_early_writes_its_last_epoch(clock):
+    X, y = regression_data(n=8)
+    buf = io.StringIO()
+
+    class StopAt(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.trainer.stop_training = epoch == 6
+
+    small_model().fit(X, y, epochs=50, batch_size=8,
+                      callbacks=[StopAt(), *progress_callbacks("auto", file=buf)])
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("epoch 1/50") and lines[-1].startswith("epoch 7/50")
 
 
 def test_fit_auto_writes_lines_to_stderr_and_keeps_stdout_clean(capsys):
@@ -97,19 +125,19 @@ def test_verbose_0_prints_nothing(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_bar_on_a_terminal(clock):
+def test_bars_on_a_terminal(clock):
     X, y = regression_data(n=8)
     tty = Terminal()
     small_model().fit(X, y, epochs=2, batch_size=4,
                       callbacks=progress_callbacks("auto", desc="gru", file=tty))
     text = tty.getvalue()
-    assert "gru epoch 1/2" in text and "gru epoch 2/2" in text
-    assert "100%" in text and "2/2 [" in text and "batch/s" in text  # tqdm's bar and rate
+    assert "gru: 100%" in text and "2/2 [" in text and "epoch/s" in text  # the epochs' bar
+    assert "epoch 1:" in text and "batch/s" in text  # the batches' bar of an epoch
     assert "\r" in text  # redrawn in place
     assert "loss: " in text
-    forced = io.StringIO()  # verbose=1: the bar even when the stream is not a terminal
+    forced = io.StringIO()  # verbose=1: the bars even when the stream is not a terminal
     small_model().fit(X, y, epochs=1, batch_size=4, callbacks=progress_callbacks(1, file=forced))
-    assert "100%" in forced.getvalue() and "epoch 1/1" in forced.getvalue()
+    assert "training: 100%" in forced.getvalue() and "1/1 [" in forced.getvalue()
 
 
 def test_estimate_after_the_first_epoch_of_a_long_run(clock):
@@ -146,7 +174,7 @@ def test_lines_inside_a_long_epoch_at_most_every_interval(clock):
     buf = io.StringIO()
     small_model().fit(X, y, epochs=1, batch_size=4,  # 8 batches of 12 s each
                       callbacks=[Tick(clock, per_batch=12.0),
-                                 *progress_callbacks(2, desc="rnn", file=buf)])
+                                 *progress_callbacks(2, desc="rnn", file=buf, interval=30)])
     lines = buf.getvalue().splitlines()
     # 36 s after the start (batch 3), then 36 s after that line (batch 6); the epoch line.
     assert [line.split(" - last")[0] for line in lines[:2]] == ["rnn epoch 1/1 - batch 3/8",

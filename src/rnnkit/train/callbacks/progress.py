@@ -4,11 +4,14 @@
 show it; ``Sequential.fit``, the task estimators and the commands all go through it::
 
     verbose=0       nothing
-    verbose="auto"  a tqdm bar per epoch when the stream is a terminal or the code runs in a
-                    Jupyter kernel (tqdm.auto: a widget there), else one plain line per epoch
-                    and, inside a long epoch, at most one line per ``interval`` seconds
-    verbose=1       the bar, always
-    verbose=2       one line per epoch, always
+    verbose="auto"  on a terminal or in a Jupyter kernel (tqdm.auto: a widget there): one bar
+                    over the epochs that stays (``lstm:  57/300 epochs [..., loss=..,
+                    val_loss=..]``) and, under it, a bar over the batches of the current
+                    epoch that goes away when the epoch ends; elsewhere (a log file, CI)
+                    plain lines: the first and the last epoch, and in between at most one
+                    line per ``interval`` seconds (also inside a long epoch)
+    verbose=1       the bars, always
+    verbose=2       one line per epoch, always (and inside a long epoch one per ``interval``)
 
 The stream is ``sys.stderr`` by default (like tqdm and Keras' logs), so stdout keeps only
 results. A line reads ``lstm epoch 3/300 - loss: 0.0123 - val_loss: 0.0145 - lr: 0.001 -
@@ -18,14 +21,15 @@ take more than ``estimate_after`` seconds (30 by default) at that pace, one line
     epoch 1 took 2.1 s; the remaining 299 epochs take up to ~10 min (sooner if training
     stops early)
 
-A disabled bar does no per-batch work at all (``wants_batches`` is False, so the Trainer
-does not call it); an enabled one reads the clock per batch and the running loss (which
-waits for the device) at most every ``refresh`` seconds in bar mode, every ``interval``
-seconds in line mode.
+A disabled display does no per-batch work at all (``wants_batches`` is False, so the
+Trainer does not call it); an enabled one reads the clock per batch and the running loss
+(which waits for the device) at most every ``refresh`` seconds in bar mode, every
+``interval`` seconds in line mode.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import IO, Any
@@ -78,22 +82,24 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 class ProgressBar(Callback):
-    """Training progress as a tqdm bar or as plain lines; see the module docstring.
+    """Training progress as tqdm bars or as plain lines; see the module docstring.
 
     Args:
         verbose: ``"auto"`` (default), 0, 1 or 2, as :func:`progress_callbacks`. An
-            ``"auto"`` bar passed to ``Sequential.fit`` also stays silent under
+            ``"auto"`` display passed to ``Sequential.fit`` also stays silent under
             ``fit(verbose=0)``.
-        desc: text put before ``epoch k/N`` (e.g. the model's name). Default none.
+        desc: the name put first (e.g. the model's). Default none.
         file: the stream. Default ``sys.stderr`` (looked up when training starts).
-        interval: line mode: seconds between lines inside one epoch (None: none). Default 30.
+        interval: line mode: the most often a line is written, in seconds, between the first
+            and the last epoch (``"auto"``) and inside an epoch (None: every epoch, no lines
+            inside one). Default 10.
         refresh: bar mode: seconds between reads of the running loss. Default 0.5.
         estimate_after: print the time the remaining epochs would take, once after the first
             epoch, when it exceeds this many seconds (None: never). Default 30.
     """
 
     def __init__(self, verbose: str | int = "auto", desc: str | None = None,
-                 file: IO[str] | None = None, interval: float | None = 30.0,
+                 file: IO[str] | None = None, interval: float | None = 10.0,
                  refresh: float = 0.5, estimate_after: float | None = 30.0) -> None:
         self.verbose = check_verbose(verbose)
         if desc is not None and not isinstance(desc, str):
@@ -109,17 +115,18 @@ class ProgressBar(Callback):
         self.estimate_after = None if estimate_after is None else float(estimate_after)
         self.mode: str | None = None  # "bar", "lines" or None (off), chosen at train begin
         self.wants_batches = False
-        self._bar = None
+        self._epoch_bar = self._bar = None
         self._stream: IO[str] = sys.stderr
         self._epochs = 0
         self._steps: int | None = None
         self._estimated = False
+        self._pending: str | None = None  # line mode: the last epoch's line, if not written
 
     # ------------------------------------------------------------------ mode
     def _choose_mode(self, stream: IO[str]) -> str | None:
         verbose = self.verbose
         if verbose == "auto" and getattr(self.trainer, "verbose", "auto") == 0:
-            return None  # an automatic bar given to fit(verbose=0)
+            return None  # an automatic display given to fit(verbose=0)
         if verbose == 0:
             return None
         if verbose == 1:
@@ -144,6 +151,7 @@ class ProgressBar(Callback):
         else:
             self._stream.write(line + "\n")
             self._stream.flush()
+        self._last_line = time.monotonic()
 
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None) -> None:
@@ -155,6 +163,14 @@ class ProgressBar(Callback):
         self._epochs = int(params.get("epochs") or 0)
         self._steps = params.get("steps")
         self._estimated = False
+        self._pending = None
+        self._last_line = -math.inf
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self._epoch_bar = tqdm(total=self._epochs or None, desc=self.desc or "training",
+                                   file=self._stream, unit="epoch", leave=True,
+                                   dynamic_ncols=True)
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         if self.mode is None:
@@ -163,8 +179,8 @@ class ProgressBar(Callback):
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self._steps, desc=self._epoch_text(epoch),
-                             file=self._stream, unit="batch", leave=True, dynamic_ncols=True)
+            self._bar = tqdm(total=self._steps, desc=f"epoch {epoch + 1}", file=self._stream,
+                             unit="batch", leave=False, dynamic_ncols=True)
         self._epoch = epoch
 
     def on_batch_end(self, batch: int, logs=None) -> None:
@@ -188,12 +204,19 @@ class ProgressBar(Callback):
             return
         took = time.monotonic() - self._start
         text = format_logs(logs or {})
-        if self._bar is not None:
-            self._bar.set_postfix_str(text, refresh=True)
-            self._bar.close()
-            self._bar = None
+        if self.mode == "bar":
+            self._close_batch_bar()
+            self._epoch_bar.set_postfix_str(text, refresh=False)
+            self._epoch_bar.update(1)
         else:
-            self._write(f"{self._epoch_text(epoch)} - {text} - {took:.1f} s")
+            line = f"{self._epoch_text(epoch)} - {text} - {took:.1f} s"
+            throttled = self.verbose == "auto" and self.interval is not None
+            if (not throttled or epoch == 0 or epoch + 1 == self._epochs
+                    or time.monotonic() - self._last_line >= self.interval):
+                self._write(line)
+                self._pending = None
+            else:
+                self._pending = line
         if not self._estimated:
             self._estimated = True
             self._estimate(epoch, took)
@@ -207,13 +230,22 @@ class ProgressBar(Callback):
                     f"{format_duration(took * remaining)} (sooner if training stops early)")
 
     def on_train_end(self, logs=None) -> None:
+        if self._pending is not None:  # training stopped early: say where it ended
+            self._write(self._pending)
+            self._pending = None
         self.close()
 
-    def close(self) -> None:
-        """Close an open bar (also called when training fails)."""
+    def _close_batch_bar(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+    def close(self) -> None:
+        """Close open bars (also called when training fails)."""
+        self._close_batch_bar()
+        if self._epoch_bar is not None:
+            self._epoch_bar.close()
+            self._epoch_bar = None
 
 
 def progress_callbacks(verbose: str | int = "auto", desc: str | None = None,
