@@ -45,6 +45,7 @@ import contextlib
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -230,6 +231,10 @@ class Trainer:
             raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
                              f"got {precision!r}")
         self.device = resolve_device(device)
+        if precision == "fp16" and self.device.type == "cpu":
+            warnings.warn("precision='fp16' on the CPU: torch's fused LSTM kernel (oneDNN) "
+                          "refuses float16 there; bf16 is the CPU's reduced precision, fp16 "
+                          "is meant for CUDA", UserWarning, stacklevel=2)
         self.model = model.to(self.device)
         self.loss_fn = get_loss(loss)
         self.metrics = get_metrics(metrics)
