@@ -2,7 +2,8 @@
 
 ``history.history`` maps each log key (``"loss"``, metric names, ``"val_"`` + those,
 ``"lr"``) to a list with one float per completed epoch; ``history.epoch`` lists the epoch
-indices (0-based). ``history.params`` holds ``{"epochs": ..., "steps": ...}``.
+indices (0-based). ``history.params`` holds ``{"epochs": ..., "steps": ...,
+"initial_epoch": ...}`` (the first epoch this call runs: 0, or where a resumed run goes on).
 """
 
 from __future__ import annotations

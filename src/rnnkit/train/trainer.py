@@ -317,6 +317,7 @@ class Trainer:
             log.info("checkpoint %s: training already finished after %d epochs; its final "
                      "weights and history are loaded", ckpt.directory, saved.epoch)
             return history
+        history.params["initial_epoch"] = 0 if saved is None else saved.epoch  # Keras' name
         for cb in cbs:
             cb.on_train_begin({})
         start, finite = 0, None
