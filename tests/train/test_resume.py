@@ -80,7 +80,7 @@ def test_a_finished_run_is_not_trained_again(tmp_path, caplog):
     first = _model()
     ref, _ = _fit(first, tmp_path / "ck")
     again = _model()
-    with caplog.at_level(logging.INFO, logger="rnnkit.train.trainer"):
+    with caplog.at_level(logging.WARNING, logger="rnnkit.train.trainer"):
         history, _ = _fit(again, tmp_path / "ck", resume=True)
     assert "already finished" in caplog.text
     assert history.history == ref.history and same_weights(again, first)

@@ -314,8 +314,8 @@ class Trainer:
                             ckpt.directory)
         if saved is not None and saved.finished:
             ckpt.restore(self, saved, cbs, train_loader)
-            log.info("checkpoint %s: training already finished after %d epochs; its final "
-                     "weights and history are loaded", ckpt.directory, saved.epoch)
+            log.warning("checkpoint %s: training already finished after %d epochs; its final "
+                        "weights and history are loaded", ckpt.directory, saved.epoch)
             return history
         history.params["initial_epoch"] = 0 if saved is None else saved.epoch  # Keras' name
         for cb in cbs:
@@ -324,7 +324,7 @@ class Trainer:
         if saved is not None:
             finite = ckpt.restore(self, saved, cbs, train_loader)
             start = saved.epoch
-            log.info("resuming from %s after epoch %d of %d", ckpt.directory, start, epochs)
+            log.warning("resuming from %s after epoch %d of %d", ckpt.directory, start, epochs)
         batch_cbs = [cb for cb in cbs
                      if overrides(cb, "on_batch_end") and getattr(cb, "wants_batches", True)]
         try:
