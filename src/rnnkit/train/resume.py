@@ -251,7 +251,7 @@ def _hash_into(h: Any, obj: Any) -> None:
     if isinstance(obj, torch.Tensor):
         t = obj.detach().to("cpu").contiguous()
         h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())  # no copy of the bytes
     elif isinstance(obj, np.ndarray):
         a = np.ascontiguousarray(obj)
         h.update(f"A{a.dtype.str}{a.shape}".encode())
@@ -259,7 +259,7 @@ def _hash_into(h: Any, obj: Any) -> None:
             for v in a.reshape(-1):
                 _hash_into(h, v)
         else:
-            h.update(a.tobytes())
+            h.update(a.reshape(-1).view(np.uint8))
     elif isinstance(obj, dict):
         for k in sorted(obj, key=str):
             h.update(f"K{k}".encode())
