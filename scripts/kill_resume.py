@@ -9,8 +9,9 @@ and a ``Forecaster`` (GRU with dropout). Each runs once uninterrupted in a child
 the reference. Then, for each of ``--points`` points (the three trainings in turn), a child
 trains with ``checkpoint=DIR`` and is killed with SIGKILL a random time after training
 starts, drawn uniformly within the reference's training time (any moment: mid-epoch, while a
-checkpoint is written, before the first one; seeded by ``--seed``); a second child runs the same training with ``resume=True``, and its final
-weights and history must equal the reference's bit for bit.
+checkpoint is written, before the first one; seeded by ``--seed``); a second child runs the
+same training with ``resume=True``, and its final weights and history must equal the
+reference's bit for bit.
 
 Prints one line per point (where the kill fell: epochs checkpointed, or after the end) and
 ``N/N resumed runs bit-identical``; exits 1 if any differs.
