@@ -39,4 +39,5 @@ def test_classify_draws_a_bar_on_a_terminal(tmp_path, rng):
     os.close(leader)
     assert child.wait(timeout=120) == 0
     text = screen.decode("utf-8", "replace")
-    assert "lstm epoch 2/2: 100%|" in text and "batch/s" in text  # tqdm's bar, per epoch
+    assert "lstm: 100%|" in text and "2/2 [" in text  # the epochs' bar, drawn by tqdm
+    assert "epoch 2:" in text and "batch/s" in text  # the batches' bar of an epoch

@@ -1,7 +1,9 @@
 """``CSVLogger`` and ``JSONLogger``: the epoch logs written to a file after every epoch.
 
 Both rewrite the whole file atomically after each epoch (``rnnkit.fileio``), so the file is
-complete and readable at any moment, even if training is interrupted.
+complete and readable at any moment, even if training is interrupted; a run resumed from a
+checkpoint (``Trainer.fit(resume=True)``) gets its rows back through ``state_dict`` and
+goes on writing after them.
 
 CSV: a header ``epoch,loss,...`` then one row per epoch (columns in the order the keys
 first appeared). JSON: a list of ``{"epoch": 0, "loss": ..., ...}`` objects; NaN and
@@ -41,6 +43,13 @@ class CSVLogger(Callback):
                 self.keys = [k for k in reader.fieldnames if k != "epoch"]
                 self.rows = list(reader)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The rows so far (restored after ``on_train_begin`` when a run resumes)."""
+        return {"rows": [dict(r) for r in self.rows], "keys": list(self.keys)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows, self.keys = [dict(r) for r in state["rows"]], list(state["keys"])
+
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs or {}
         for k in logs:
@@ -67,6 +76,13 @@ class JSONLogger(Callback):
 
     def on_train_begin(self, logs=None) -> None:
         self.records = []
+
+    def state_dict(self) -> dict[str, Any]:
+        """The records so far (restored after ``on_train_begin`` when a run resumes)."""
+        return {"records": [dict(r) for r in self.records]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.records = [dict(r) for r in state["records"]]
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         record = {"epoch": epoch}

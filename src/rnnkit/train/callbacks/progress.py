@@ -169,6 +169,7 @@ class ProgressBar(Callback):
             from tqdm.auto import tqdm
 
             self._epoch_bar = tqdm(total=self._epochs or None, desc=self.desc or "training",
+                                   initial=int(params.get("initial_epoch") or 0),
                                    file=self._stream, unit="epoch", leave=True,
                                    dynamic_ncols=True)
 
