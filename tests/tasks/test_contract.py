@@ -147,7 +147,7 @@ def test_a_folder_of_another_task_is_refused_naming_both(rng, tmp_path):
     est, data, _ = _make("sequence-classifier")
     X, y, _ = data(rng)
     est.fit(X, y).save(tmp_path / "clf")
-    with pytest.raises(DataError, match="holds a sequence-classifier model, not a forecaster"):
+    with pytest.raises(DataError, match="holds a sequence classifier, not a forecaster"):
         estimator_class("forecaster").load(tmp_path / "clf")
     assert load_estimator(tmp_path / "clf").task == "sequence-classifier"
 

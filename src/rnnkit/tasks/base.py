@@ -59,6 +59,12 @@ TASKS = {
 }
 
 
+#: How a message names the model of each task.
+TASK_NAMES = {"forecaster": "forecaster", "sequence-classifier": "sequence classifier",
+              "text-classifier": "text classifier", "language-model": "language model",
+              "seq2seq": "seq2seq model"}
+
+
 def estimator_class(task: str) -> type[Estimator]:
     """The estimator class of a task name (ConfigError for an unknown one)."""
     if task not in TASKS:
@@ -321,9 +327,9 @@ class Estimator:
 
         task = saved_task(path)
         if task != cls.task:
-            raise DataError(f"{path} holds a {task} model, not a {cls.task} model; load it "
-                            f"with {estimator_class(task).__name__}.load or "
-                            f"rnnkit.tasks.load_estimator")
+            raise DataError(f"{path} holds a {TASK_NAMES[task]}, not a {TASK_NAMES[cls.task]}; "
+                            f"load it with {estimator_class(task).__name__}.load or "
+                            f"rnnkit.tasks.base.load_estimator")
         model, extra = load_model(path, with_extra=True, device=device)
         where = Path(path) / CONFIG_NAME
         params = extra.get("params")
@@ -348,6 +354,6 @@ class Estimator:
         return est
 
 
-__all__ = ["TASKS", "Estimator", "check_bool", "check_choice", "check_float", "check_int",
+__all__ = ["TASKS", "TASK_NAMES", "Estimator", "check_bool", "check_choice", "check_float", "check_int",
            "check_validation", "estimator_class", "load_estimator", "n_held_out",
            "saved_task"]

@@ -208,7 +208,7 @@ def test_load_keeps_params_history_and_refuses_another_task(fitted, saved):
     for key, values in fitted.history_.items():
         assert again.history_[key] == pytest.approx(values)
     assert again.vocab_ == fitted.vocab_
-    with pytest.raises(DataError, match="holds a language-model model, not a seq2seq model"):
+    with pytest.raises(DataError, match="holds a language model, not a seq2seq model"):
         Seq2SeqTask.load(saved)
 
 

@@ -201,7 +201,7 @@ def test_load_keeps_state_and_refuses_another_task(fitted, saved):
     assert isinstance(again, Seq2SeqTask) and again.get_params() == fitted.get_params()
     assert again.src_vocab_ == fitted.src_vocab_ and again.tgt_vocab_ == fitted.tgt_vocab_
     assert again.max_target_len_ == fitted.max_target_len_ == 3
-    with pytest.raises(DataError, match="holds a seq2seq model, not a language-model model"):
+    with pytest.raises(DataError, match="holds a seq2seq model, not a language model"):
         LanguageModelTask.load(saved)
 
 
