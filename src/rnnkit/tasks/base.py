@@ -222,8 +222,9 @@ class Estimator:
         from rnnkit.train.callbacks.progress import check_verbose
         from rnnkit.train.trainer import resolve_device
 
-        check_int("epochs", self.epochs)
-        check_int("batch_size", self.batch_size)
+        for name in ("epochs", "batch_size"):  # "auto" where the estimator resolves it at fit
+            if not (getattr(self, name) == "auto" and self.default(name) == "auto"):
+                check_int(name, getattr(self, name))
         check_float("lr", self.lr)
         if hasattr(self, "clip_grad_norm"):
             check_float("clip_grad_norm", self.clip_grad_norm, none=True)
@@ -262,7 +263,7 @@ class Estimator:
                metrics: tuple = (), epochs: int, desc: str | None = None,
                carry_state: bool = False, optimizer: Any = "adam",
                checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
-               resume: bool = False) -> dict[str, list[float]]:
+               resume: bool = False, lr_schedule: Any = None) -> dict[str, list[float]]:
         """Fit ``model`` with the shared recipe; store ``history_`` and ``fit_status_``.
 
         Adam (``self.lr``), gradient clipping (``self.clip_grad_norm`` if the estimator has
@@ -271,7 +272,8 @@ class Estimator:
         ``self.precision``, and the NaN guard of the Trainer. Raises TrainingFailed when no
         epoch had a finite loss. ``checkpoint``, ``checkpoint_every`` and ``resume`` come
         from ``fit`` (see the module doc); the parameters but ``verbose`` and ``device``
-        are the settings a resumed fit must share.
+        are the settings a resumed fit must share. ``lr_schedule``: a scheduler factory
+        ``f(optimizer)`` for the Trainer (:func:`rnnkit.train.optim.get_scheduler`).
         """
         from rnnkit.train import Trainer
         from rnnkit.train.callbacks import EarlyStopping
@@ -285,6 +287,7 @@ class Estimator:
         trainer = Trainer(model, loss, optimizer, metrics=metrics, callbacks=callbacks,
                           clip_grad_norm=getattr(self, "clip_grad_norm", None),
                           device=self.device, lr=self.lr, carry_state=carry_state,
+                          lr_schedule=lr_schedule,
                           precision=getattr(self, "precision", "fp32"))
         settings = {"task": self.task, **{k: v for k, v in self.get_params().items()
                                           if k not in ("verbose", "device")}}
