@@ -26,13 +26,22 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
     assert rc == 0
     stdout = capsys.readouterr().out
     assert "model" in stdout and "MASE" in stdout and "gru" in stdout
-    for name in ("metrics.json", "forecast.csv", "forecast.png", "future.png", "losses.png",
-                 "metrics.png", "model/config.json", "model/model.safetensors"):
+    for name in ("metrics.json", "forecast.csv", "test_forecasts.csv", "backtest.png",
+                 "future.png", "losses.png", "metrics.png", "model/config.json",
+                 "model/model.safetensors"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    assert [m["model"] for m in metrics["models"]] == ["naive", "linear", "gru"]
-    assert metrics["split"] == {"train": [0, 48], "validation": [48, 54], "test": [54, 60]}
-    assert set(metrics["models"][0]["test"]) == {"mae", "rmse", "mse", "smape", "mase"}
+    assert [m["model"] for m in metrics["models"]] == ["naive", "seasonal_naive", "linear",
+                                                       "gru"]
+    assert metrics["split"] == {"train": [0, 54], "folds": [[42, 48], [45, 51], [48, 54]],
+                                "test": [54, 60]}
+    assert metrics["season"] == 12 and "monthly" in metrics["detected"]
+    assert set(metrics["models"][0]["test"]) == {"mae", "rmse", "mse", "smape", "mase",
+                                                 "mase1"}
+    assert len(metrics["models"][0]["cv"]["folds_mae"]) == 3
+    tf = (out / "test_forecasts.csv").read_text().splitlines()
+    assert tf[0] == "series_id,origin,step,date,actual,naive,seasonal_naive,linear,gru"
+    assert tf[1].startswith("y,54,1,2004-07,") and len(tf) == 1 + 4 * 3
     rows = (out / "forecast.csv").read_text().splitlines()
     assert rows[0] == "step,label,forecast,mean,std,lower,upper"
     assert rows[1].startswith("1,2005-01,") and len(rows) == 4
@@ -56,7 +65,7 @@ def test_default_bundled_series_runs(tmp_path, capsys):
     ("when,y\n2000,1\n", ["--column", "z"], "column 'z' not found"),
     ("y\n1\n2\nabc\n", ["--column", "y"], "'abc' is not a number"),
     ("y\n1\n\nNaN\n3\n", ["--column", "y"], "missing value"),
-    ("y\n" + "1\n" * 10, ["--column", "y"], "column 'y' has 10 values; need at least"),
+    ("y\n" + "1\n" * 10, ["--column", "y"], "has 10 values; need at least"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, content, extra,
                                                        message):
@@ -93,11 +102,11 @@ def test_a_diverged_model_is_failed_never_selected(tmp_path, capsys, order):
     text = (out / "metrics.json").read_text()
     metrics = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
     rows = {r["model"]: r for r in metrics["models"]}
-    assert metrics["best_model"] == "naive"
+    assert metrics["best_model"] in ("naive", "seasonal_naive")
     assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
     assert "lstm" in capsys.readouterr().out  # the table shows the failure
     fc = Forecaster.load(out / "model")
-    assert fc.model == "naive" and np.all(np.isfinite(fc.predict()))
+    assert fc.model == metrics["best_model"] and np.all(np.isfinite(fc.predict()))
 
 
 def test_out_with_files_of_someone_else_is_refused_before_training(tmp_path, capsys):
@@ -127,4 +136,58 @@ def test_a_second_run_replaces_the_first_whole(tmp_path, capsys):
     assert main([*common, "--models", "linear", "--epochs", "1"]) != 0  # stale.png is foreign
     (out / "stale.png").unlink()
     assert main([*common, "--models", "linear", "--epochs", "1"]) == 0
-    assert json.loads((out / "metrics.json").read_text())["best_model"] == "linear"
+    models = json.loads((out / "metrics.json").read_text())["models"]
+    assert [m["model"] for m in models] == ["linear", "seasonal_naive"]
+
+
+def weekly_csv(tmp_path, n=200, compact=True):
+    """A weekly series with two value columns and YYYYMMDD dates in the first column."""
+    from datetime import date, timedelta
+
+    t = np.arange(n)
+    y = 50 + 5 * np.sin(2 * np.pi * t / 52) + 0.02 * t
+    days = [date(2020, 1, 5) + timedelta(weeks=int(i)) for i in t]
+    fmt = "%Y%m%d" if compact else "%Y-%m-%d"
+    lines = ["week,sales,price"] + [f"{d.strftime(fmt)},{v:.4f},{1 + i % 3}"
+                                    for i, (d, v) in enumerate(zip(days, y, strict=True))]
+    path = tmp_path / "weekly.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_data_alone_detects_dates_frequency_and_season(tmp_path, capsys):
+    out = tmp_path / "w"
+    rc = main(["forecast", "--data", str(weekly_csv(tmp_path)), "--horizon", "4",
+               "--input-len", "8", "--models", "naive", "linear", "--epochs", "1",
+               "--out", str(out)])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "weekly" in err and "season 52 (weekly)" in err and "'sales'" in err
+    assert "other value columns: price" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["date_column"] == "week" and metrics["season"] == 52
+    labels = metrics["forecast"]["labels"]
+    assert labels[:2] == ["20231105", "20231112"]  # 200 and 201 weeks after 20200105
+
+
+def test_season_can_be_given(tmp_path, capsys):
+    out = tmp_path / "w"
+    rc = main(["forecast", "--data", str(weekly_csv(tmp_path)), "--horizon", "4",
+               "--input-len", "8", "--models", "naive", "--season", "4", "--out", str(out)])
+    assert rc == 0
+    assert json.loads((out / "metrics.json").read_text())["season"] == 4
+
+
+def test_intervals_do_not_change_the_models(tmp_path, capsys):
+    """--intervals used to set dropout 0.1 for every model; now the models train the same."""
+    data = str(tiny_csv(tmp_path))
+    common = ["forecast", "--data", data, "--column", "y", "--horizon", "3", "--input-len",
+              "6", "--epochs", "2", "--hidden", "4", "--models", "gru"]
+    assert main([*common, "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--out", str(tmp_path / "b"), "--intervals", "3"]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert a["dropout"] == b["dropout"] == 0.0
+    assert a["models"] == b["models"] or [r["test"] for r in a["models"]] == [
+        r["test"] for r in b["models"]]
+    assert "zero width" in capsys.readouterr().err

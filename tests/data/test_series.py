@@ -102,3 +102,15 @@ def test_a_fifo_is_refused_not_read(tmp_path):
         load_csv(fifo)
     with pytest.raises(DataError, match=r"pipe\.csv' is a named pipe \(FIFO\)"):
         csv_columns(fifo)
+
+
+def test_date_column_auto_detects_a_first_column_of_dates(tmp_path):
+    from rnnkit.data.series import load_csv
+
+    path = tmp_path / "d.csv"
+    path.write_text("day,a,b\n20240101,1,2\n20240102,3,4\n20240103,5,6\n")
+    s = load_csv(path, date_column="auto")
+    assert s.date_column == "day" and s.columns == ["a"] and s.dates[0] == "20240101"
+    path.write_text("x,a\n3,1\n2,3\n1,5\n")  # not increasing: a value column
+    s = load_csv(path, date_column="auto")
+    assert s.date_column is None and s.columns == ["x"] and s.dates is None

@@ -22,7 +22,8 @@ import numpy as np
 from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["BUNDLED", "Series", "bundled_path", "csv_columns", "load_bundled", "load_csv"]
+__all__ = ["BUNDLED", "Series", "bundled_path", "csv_columns", "load_bundled", "load_csv",
+           "value_columns"]
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
 
@@ -40,6 +41,7 @@ class Series:
     columns: list[str]
     dates: list[str] | None = None
     source: str = ""
+    date_column: str | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -89,7 +91,9 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
             and CRLF line ends accepted).
         column: a value column name, a list of names, or ``None`` for the first column that
             is not ``date_column``.
-        date_column: optional column of time labels, kept as strings.
+        date_column: optional column of time labels, kept as strings; ``"auto"``: the
+            first column when its cells parse as strictly increasing dates
+            (:func:`rnnkit.data.dates.parse_dates`), else none.
         interpolate: fill missing values linearly instead of raising.
 
     Raises:
@@ -109,6 +113,8 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     if not body:
         raise DataError(f"{path}: no data rows after the header")
 
+    if date_column == "auto" and "auto" not in header:
+        date_column = _detect_date_column(header, body)
     if date_column is not None and date_column not in header:
         raise DataError(f"{path}: date column {quote(date_column)} not found; columns are "
                         f"{quote(header)}")
@@ -150,7 +156,23 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     if date_column is not None:
         k = header.index(date_column)
         dates = [row[k].strip() if k < len(row) else "" for _, row in body]
-    return Series(values=values, columns=names, dates=dates, source=str(path))
+    return Series(values=values, columns=names, dates=dates, source=str(path),
+                  date_column=date_column)
+
+
+def _detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
+    """The first column's name when its cells are strictly increasing dates, else None."""
+    from rnnkit.data.dates import parse_dates
+
+    if len(header) < 2:
+        return None
+    cells = [row[0].strip() if row else "" for _, row in body]
+    return header[0] if parse_dates(cells) is not None else None
+
+
+def value_columns(path: str | os.PathLike, date_column: str | None = None) -> list[str]:
+    """The columns of a CSV file's header other than ``date_column``."""
+    return [c for c in csv_columns(path) if c != date_column]
 
 
 def bundled_path(name: str = "airline_passengers") -> Path:

@@ -9,7 +9,7 @@ import numpy as np
 
 from rnnkit.plots import plt, save_figure
 
-__all__ = ["plot_forecasts", "plot_losses", "plot_metric_bars"]
+__all__ = ["plot_backtest", "plot_forecasts", "plot_losses", "plot_metric_bars"]
 
 
 def plot_forecasts(path: str | os.PathLike, history: np.ndarray,
@@ -46,6 +46,47 @@ def plot_forecasts(path: str | os.PathLike, history: np.ndarray,
     ax.set_title(title)
     ax.set_xlabel("time step" if labels is None else "")
     ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def plot_backtest(path: str | os.PathLike, values: np.ndarray, origins: np.ndarray,
+                  forecasts: Mapping[str, np.ndarray], start: int,
+                  labels: Sequence[str] | None = None, context: int | None = None,
+                  title: str = "Backtest") -> None:
+    """The whole test period ``values[start:]`` and each model's forecasts of it, readable on
+    long series: the windows whose origins are ``start, start + H, ...`` are tiled (each
+    drawn in full, so a model's line restarts at every H-th step), after ``context`` values
+    of history (default: as many as the test part, at least 2H).
+
+    ``values (T,)``; ``origins (N,)`` the first target index of each window; ``forecasts
+    [name] (N, H)``; ``labels (T,)`` dates for the x axis (else the time index).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    origins = np.asarray(origins)
+    H = next(iter(forecasts.values())).shape[1] if forecasts else 1
+    n_test = len(values) - start
+    context = max(n_test, 2 * H) if context is None else context
+    lo = max(0, start - context)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    t = np.arange(lo, len(values))
+    ax.plot(t, values[lo:], color="black", lw=1.0, label="observed")
+    tiled = [n for n, o in enumerate(origins) if (o - start) % H == 0]
+    for name, pred in forecasts.items():
+        pred = np.asarray(pred, dtype=np.float64)
+        color = None
+        for i, n in enumerate(tiled):
+            steps = origins[n] + np.arange(H)
+            (line,) = ax.plot(steps, pred[n], lw=1.2, color=color,
+                              label=name if i == 0 else None)
+            color = line.get_color()
+    ax.axvline(start - 0.5, color="grey", lw=0.8, ls="--")
+    if labels is not None:
+        ticks = np.linspace(lo, len(values) - 1, min(len(values) - lo, 8)).round().astype(int)
+        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=30, ha="right")
+    ax.set_xlabel("" if labels is not None else "time step")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
     save_figure(fig, path)
 

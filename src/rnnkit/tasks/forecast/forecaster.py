@@ -236,14 +236,15 @@ class Forecaster(Estimator):
         return self
 
     # ------------------------------------------------------------------ forecasting
-    def _predict_scaled(self, x: np.ndarray) -> np.ndarray:
-        """Forecasts in scaled units from scaled inputs ``x (N, L, D)`` -> ``(N, H)``."""
+    def _predict_scaled(self, x: np.ndarray, steps: int | None = None) -> np.ndarray:
+        """Forecasts in scaled units from scaled inputs ``x (N, L, D)`` -> ``(N, steps)``
+        (default H)."""
         def predict(b: np.ndarray) -> np.ndarray:
             b = b.astype(np.float32)
             out = self.model_.predict(self._inputs_of({"x": b}), batch_size=1024)
             return out + self._level(b).reshape((-1,) + (1,) * (out.ndim - 1))
 
-        return forecast(predict, self.strategy, x, self.horizon)
+        return forecast(predict, self.strategy, x, self.horizon if steps is None else steps)
 
     def _inputs(self, series: np.ndarray | Sequence[np.ndarray] | None) -> np.ndarray:
         if series is None:
@@ -261,12 +262,27 @@ class Forecaster(Estimator):
                                 f"values")
         return np.stack(self._scale([a[-self.input_len:] for a in items]))  # (S, L, D)
 
-    def predict(self, series: np.ndarray | Sequence[np.ndarray] | None = None) -> np.ndarray:
-        """The next H values after the end of ``series`` (default: the training series):
-        ``(H,)`` for one series, ``(S, H)`` for many, in the original units."""
+    def max_steps(self) -> int | None:
+        """The most steps :meth:`predict` can forecast: H for the direct and seq2seq
+        strategies, ``None`` (any number) for recursive on one column."""
+        return None if self.strategy == "recursive" and self.n_features_ == 1 else self.horizon
+
+    def predict(self, series: np.ndarray | Sequence[np.ndarray] | None = None,
+                steps: int | None = None) -> np.ndarray:
+        """The next ``steps`` (default H) values after the end of ``series`` (default: the
+        training series): ``(steps,)`` for one series, ``(S, steps)`` for many, in the
+        original units. The recursive strategy forecasts any number of steps (feeding its
+        forecasts back); direct and seq2seq at most H."""
         self._check_fitted()
+        steps = self.horizon if steps is None else steps
+        check_int("steps", steps)
+        most = self.max_steps()
+        if most is not None and steps > most:
+            raise ConfigError(f"steps must be at most {most} for strategy {self.strategy!r} "
+                              f"(horizon {self.horizon}; the recursive strategy on one "
+                              f"column forecasts any number), got {steps}")
         x = self._inputs(series)  # (S, L, D)
-        out = self._unscale(self._predict_scaled(x))  # (S, H)
+        out = self._unscale(self._predict_scaled(x, steps))  # (S, steps)
         return out[0] if len(out) == 1 else out
 
     def predict_intervals(self, series: np.ndarray | Sequence[np.ndarray] | None = None,

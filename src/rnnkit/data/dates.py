@@ -1,0 +1,187 @@
+"""Dates of a series: parse the common text forms, infer the frequency and its season,
+extend the dates over the forecast steps, and find a season from the values when there are
+no dates.
+
+Accepted forms (one form per column): ``YYYY``, ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
+``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD`` and ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
+a space). The frequency comes from the median gap between consecutive dates:
+
+    frequency  yearly  quarterly  monthly  weekly  daily  hourly
+    season m        1          4       12      52      7      24
+
+Future dates keep the form of the input (``20240107`` -> ``20240114`` for weekly data).
+:func:`season_from_values` finds m from the autocorrelation of the differenced values when
+there are no dates (1 when no lag stands out).
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+__all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "parse_dates",
+           "season_from_values"]
+
+#: Default season of each frequency.
+SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "hourly": 24}
+
+_FORMS = [
+    ("Y", re.compile(r"^\d{4}$")),
+    ("YQ", re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)),
+    ("YM", re.compile(r"^(\d{4})[-/](\d{1,2})$")),
+    ("YMD", re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")),
+    ("Y/M/D", re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$")),
+    ("YMDc", re.compile(r"^\d{8}$")),
+    ("ISO", re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")),
+]
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """A series' frequency: ``name`` (a key of :data:`SEASONS`), its default ``season``, the
+    text ``form`` of its dates and the ``step`` between them (months for the month-based
+    frequencies, else a ``timedelta``)."""
+
+    name: str
+    season: int
+    form: str
+    months: int = 0
+    delta: timedelta | None = None
+
+
+def _parse(text: str, form: str) -> datetime:
+    text = text.strip()
+    if form == "Y":
+        return datetime(int(text), 1, 1)
+    if form == "YQ":
+        m = _FORMS[1][1].match(text)
+        return datetime(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+    if form == "YM":
+        m = _FORMS[2][1].match(text)
+        return datetime(int(m.group(1)), int(m.group(2)), 1)
+    if form == "YMD":
+        return datetime.strptime(text, "%Y-%m-%d")
+    if form == "Y/M/D":
+        return datetime.strptime(text, "%Y/%m/%d")
+    if form == "YMDc":
+        return datetime.strptime(text, "%Y%m%d")
+    return datetime.fromisoformat(text)
+
+
+def parse_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
+    """``(datetimes, form)`` if every text has the same accepted form and the dates strictly
+    increase; else ``None``."""
+    texts = [str(t).strip() for t in texts]
+    if len(texts) < 2:
+        return None
+    for form, pattern in _FORMS:
+        if all(pattern.match(t) for t in texts):
+            try:
+                parsed = [_parse(t, form) for t in texts]
+            except ValueError:
+                return None
+            if all(b > a for a, b in itertools.pairwise(parsed)):
+                return parsed, form
+            return None
+    return None
+
+
+def _months_between(a: datetime, b: datetime) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def infer_frequency(texts: Sequence[str]) -> Frequency | None:
+    """The frequency of a column of dates (``None`` if they do not parse or the gaps match
+    no known frequency)."""
+    parsed = parse_dates(texts)
+    if parsed is None:
+        return None
+    dates, form = parsed
+    if form == "Y":
+        return Frequency("yearly", 1, form, months=12)
+    if form == "YQ":
+        return Frequency("quarterly", 4, form, months=3)
+    gaps = np.diff([d.timestamp() for d in dates]) / 86400.0  # days
+    gap = float(np.median(gaps))
+    for name, lo, hi, months in (("yearly", 360, 370, 12), ("quarterly", 88, 93, 3),
+                                 ("monthly", 27, 32, 1)):
+        if lo <= gap <= hi:
+            return Frequency(name, SEASONS[name], form, months=months)
+    for name, days in (("weekly", 7.0), ("daily", 1.0), ("hourly", 1 / 24)):
+        if abs(gap - days) < 1e-6 * max(days, 1.0):
+            return Frequency(name, SEASONS[name], form, delta=timedelta(days=days))
+    return None
+
+
+def _add_months(d: datetime, k: int) -> datetime:
+    month = d.month - 1 + k
+    year, month = d.year + month // 12, month % 12 + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return d.replace(year=year, month=month, day=day)
+
+
+def _format(d: datetime, form: str, like: str) -> str:
+    if form == "Y":
+        return f"{d.year:04d}"
+    if form == "YQ":
+        sep = "-" if "-" in like else ""
+        return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
+    if form == "YM":
+        return f"{d.year:04d}{like[4]}{d.month:02d}"
+    if form == "YMD":
+        return d.strftime("%Y-%m-%d")
+    if form == "Y/M/D":
+        return d.strftime("%Y/%m/%d")
+    if form == "YMDc":
+        return d.strftime("%Y%m%d")
+    sep = "T" if "T" in like else " "
+    text = d.isoformat(sep=sep)
+    return text[:16] if len(like) == 16 else text
+
+
+def future_dates(texts: Sequence[str], steps: int, frequency: Frequency | None = None
+                 ) -> list[str]:
+    """The ``steps`` dates after the last of ``texts``, in the same form and frequency;
+    ``+1 .. +steps`` when the frequency is unknown."""
+    frequency = frequency or (infer_frequency(texts) if texts else None)
+    if frequency is None:
+        return [f"+{k}" for k in range(1, steps + 1)]
+    last_text = str(texts[-1]).strip()
+    last = _parse(last_text, frequency.form)
+    out = []
+    for k in range(1, steps + 1):
+        if frequency.months:
+            d = _add_months(last, frequency.months * k)
+        else:
+            d = last + frequency.delta * k
+        out.append(_format(d, frequency.form, last_text))
+    return out
+
+
+def season_from_values(values: np.ndarray, max_lag: int | None = None,
+                       threshold: float = 0.3) -> int:
+    """A season m from the data: the lag (2..max_lag, default min(T // 3, 400)) with the
+    highest autocorrelation of the first differences among the local peaks above
+    ``threshold``; 1 when there is none."""
+    x = np.diff(np.asarray(values, dtype=np.float64).reshape(-1))
+    n = len(x)
+    max_lag = min(n // 3, 400) if max_lag is None else min(max_lag, n - 2)
+    if max_lag < 2:
+        return 1
+    x = x - x.mean()
+    denom = float(np.dot(x, x))
+    if denom <= 0:
+        return 1
+    acf = np.array([np.dot(x[:-k], x[k:]) / denom for k in range(1, max_lag + 2)])  # lag 1..
+    best, best_value = 1, threshold
+    for lag in range(2, max_lag + 1):
+        a = acf[lag - 1]
+        if a > best_value and a >= acf[lag - 2] and a >= acf[lag]:
+            best, best_value = lag, a
+    return best

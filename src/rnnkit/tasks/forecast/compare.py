@@ -1,0 +1,313 @@
+"""``compare``: fit several forecasting models on one series, select one honestly, score all
+on a test part touched once.
+
+    res = compare(y, ["naive", "linear", "gru"], horizon=12, input_len=24)
+    res.rows          # one dict per model: cross-validation and test scores, or why it failed
+    res.best          # the selected model's name; res.model: it, refitted on all data
+    res.test_pred     # {name: (N, H)} every test window's forecast; res.y_true (N, H)
+
+The split (values ``y[0..T)``, horizon H):
+
+    [0 ........................................ valid_end)[valid_end .... T)
+     training data; its last part holds K folds             test (default 2H)
+
+Rolling-origin cross-validation: fold k has an origin ``o_k`` and a block
+``[o_k, o_k + F)`` (F = 2H by default, H + 1 windows; origins H apart, the last block ends at
+``valid_end``). In fold k each model is fitted on ``y[:o_k]`` with early stopping on the
+block, then scored on the windows whose targets lie in the block. The selection is by the
+mean fold MAE (failed models, a :class:`~rnnkit.errors.TrainingFailed` or a non-finite
+forecast, are never selected; ties go to the simpler model, in ``MODELS``' order). Every
+model is then refitted on all the training data ``y[:valid_end]`` for the median of its
+folds' best epoch counts (no early stopping: nothing is held out) and scored on every test
+window: MAE, RMSE, sMAPE, MASE scaled by the in-sample seasonal naive error (m = the season)
+and ``mase1`` scaled by the one-step naive error. Seasonal naive is always compared.
+``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
+not a candidate for the saved model).
+
+Long series: ``batch_size=None`` chooses the batch from the number of training windows W,
+``clip(2^round(log2(W / 16)), 16, 128)``, and ``max_steps`` (a budget of optimiser steps
+per fit) caps the epochs at ``clip(ceil(max_steps / steps per epoch), 5, 300)``; ``epochs``
+is the most epochs (default: the budget's); early stopping on each fold may end sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnkit.errors import ConfigError, DataError, TrainingFailed
+from rnnkit.tasks.forecast import metrics as fmetrics
+from rnnkit.tasks.forecast.forecaster import Forecaster
+from rnnkit.tasks.forecast.models import BASELINES, MODELS
+
+__all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "plan_split"]
+
+log = logging.getLogger(__name__)
+
+#: Most folds chosen when ``folds`` is None.
+MAX_FOLDS = 3
+#: Optimiser steps per fit when epochs are chosen from the data.
+MAX_STEPS = 600
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the folds and the test part lie: folds ``[(o_k, o_k + F), ...]`` oldest
+    first, the test part ``[valid_end, length)``."""
+
+    length: int
+    valid_end: int
+    folds: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train": [0, self.valid_end], "folds": [list(f) for f in self.folds],
+                "test": [self.valid_end, self.length]}
+
+
+def plan_split(length: int, horizon: int, input_len: int, test: int | None = None,
+               folds: int | None = None, fold_len: int | None = None) -> Plan:
+    """Choose the test part (default 2H) and the folds: ``folds`` (default: as many as fit,
+    at most :data:`MAX_FOLDS`) blocks of ``fold_len`` (default 2H) values, origins H apart,
+    each leaving at least ``input_len + 2H`` values to train on."""
+    H, L = horizon, input_len
+    n_test = 2 * H if test is None else test
+    F = 2 * H if fold_len is None else fold_len
+    if n_test < H or F < H:
+        raise ConfigError(f"test and fold_len must hold at least the horizon {H} values, "
+                          f"got {n_test} and {F}")
+    valid_end = length - n_test
+    min_train = L + 2 * H
+    room = (valid_end - F - min_train) // H + 1  # folds that fit
+    need = min_train + F + n_test
+    if room < 1:
+        raise DataError(f"the series has {length} values; need at least input_len + 2 x "
+                        f"horizon + fold + test = {L} + {2 * H} + {F} + {n_test} = {need}")
+    if folds is None:
+        folds = min(MAX_FOLDS, room)
+    elif isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
+        raise ConfigError(f"folds must be a positive int, got {folds!r}")
+    elif folds > room:
+        raise DataError(f"the series has {length} values: room for {room} fold(s) of {F} "
+                        f"values {H} apart before the test part, not {folds}")
+    blocks = tuple((valid_end - F - k * H, valid_end - k * H) for k in range(folds))[::-1]
+    return Plan(length, valid_end, blocks)
+
+
+def auto_batch_epochs(n_windows: int, max_steps: int | None = MAX_STEPS,
+                      batch_size: int | None = None) -> tuple[int, int]:
+    """``(batch_size, epochs)`` for ``n_windows`` training windows (see the module doc);
+    a given ``batch_size`` is kept."""
+    batch = batch_size or int(np.clip(2 ** round(math.log2(max(n_windows, 1) / 16)), 16, 128))
+    if max_steps is None:
+        return batch, Forecaster.default("epochs")
+    steps_per_epoch = max(1, math.ceil(n_windows / batch))
+    epochs = int(np.clip(math.ceil(max_steps / steps_per_epoch), 5, 300))
+    return batch, epochs
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` returns (see the module doc)."""
+
+    rows: list[dict[str, Any]]
+    best: str
+    model: Forecaster
+    fitted: dict[str, Forecaster]
+    plan: Plan
+    season: int
+    origins: np.ndarray  # (N,) first target index of each test window
+    y_true: np.ndarray  # (N, H)
+    test_pred: dict[str, np.ndarray]  # name -> (N, H)
+    cv_residuals: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N_cv, H)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def test_forecast_rows(self, dates: Sequence[str] | None = None,
+                           series_id: str = "y") -> list[dict[str, Any]]:
+        """One row per test window and step: ``series_id, origin, step, date, actual`` and
+        each model's forecast (``date`` is the target's date, or its index)."""
+        rows = []
+        for n, origin in enumerate(self.origins):
+            for k in range(self.y_true.shape[1]):
+                t = int(origin) + k
+                row = {"series_id": series_id, "origin": int(origin), "step": k + 1,
+                       "date": dates[t] if dates is not None else t,
+                       "actual": float(self.y_true[n, k])}
+                row.update({name: float(p[n, k]) for name, p in self.test_pred.items()})
+                rows.append(row)
+        return rows
+
+
+def _best_epochs(fc: Forecaster) -> int | None:
+    val = fc.history_.get("val_loss") or []
+    finite = [v if math.isfinite(v) else math.inf for v in val]
+    return int(np.argmin(finite)) + 1 if finite else None
+
+
+def _scores(y_true: np.ndarray, y_pred: np.ndarray, train: np.ndarray,
+            season: int) -> dict[str, float]:
+    out = fmetrics.evaluate_all(y_true, y_pred)
+    m = season if len(train) > season else 1
+    out["mase"] = fmetrics.mase(y_true, y_pred, train, m)
+    out["mase1"] = fmetrics.mase(y_true, y_pred, train, 1)
+    return out
+
+
+def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_len: int,
+            season: int = 12, test: int | None = None, folds: int | None = None,
+            fold_len: int | None = None, epochs: int | None = None,
+            batch_size: int | None = None, max_steps: int | None = MAX_STEPS,
+            ensemble: int = 0,
+            progress: Callable[[str], None] | None = None,
+            fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
+            **params: Any) -> Comparison:
+    """Compare ``models`` on the univariate ``series (T,)`` (see the module doc).
+
+    Args:
+        series: the values, oldest first.
+        models: names from :data:`~rnnkit.tasks.forecast.models.MODELS`; seasonal_naive is
+            added when missing.
+        horizon, input_len: H and L of every model (seasonal_naive reads max(L, season)).
+        season: m of seasonal_naive and of the seasonal MASE.
+        test, folds, fold_len: see :func:`plan_split`.
+        epochs: the most epochs per fit, capped by ``max_steps`` optimiser steps (None:
+            no cap); batch_size: None chooses it from the number of windows.
+        ensemble: k > 1 adds the median of the k best models by fold MAE as a row.
+        progress: called with one line of text per fit (what ran, its time, an estimate of
+            the time left); the library itself only logs.
+        fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model).
+        **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
+    """
+    y = np.asarray(series, dtype=np.float64)
+    if y.ndim != 1:
+        raise DataError(f"series must be one column of values (T,), got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise DataError("series holds NaN or inf values; clean or interpolate them first")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ConfigError(f"models must be names from {sorted(MODELS)}, got {unknown[0]!r}")
+    names = list(dict.fromkeys(models))
+    if "seasonal_naive" not in names:
+        names.insert(min(1, len(names)), "seasonal_naive")
+    H, L = horizon, input_len
+    plan = plan_split(len(y), H, L, test, folds, fold_len)
+    n_windows = plan.valid_end - L - H + 1
+    auto_batch, auto_epochs = auto_batch_epochs(n_windows, max_steps)
+    if batch_size is not None and max_steps is not None:
+        auto_epochs = auto_batch_epochs(n_windows, max_steps, batch_size)[1]
+    batch_size = auto_batch if batch_size is None else batch_size
+    if max_steps is None:
+        epochs = Forecaster.default("epochs") if epochs is None else epochs
+    else:
+        epochs = auto_epochs if epochs is None else min(epochs, auto_epochs)
+    say = progress or (lambda text: None)
+    trained = [n for n in names if n not in BASELINES]
+    total_fits = len(trained) * (len(plan.folds) + 1)
+    done_fits, fit_time = 0, 0.0
+    t_start = time.perf_counter()
+
+    def make(name: str, **kw: Any) -> Forecaster:
+        lag = max(L, season) if name == "seasonal_naive" else L
+        return Forecaster(model=name, input_len=lag, horizon=H, season=season,
+                          **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
+
+    def fit(fc: Forecaster, data: np.ndarray, what: str, **kw: Any) -> Forecaster:
+        nonlocal done_fits, fit_time
+        t0 = time.perf_counter()
+        fc.fit(data, **kw)
+        if fc.model not in BASELINES:
+            done_fits += 1
+            fit_time += time.perf_counter() - t0
+            left = fit_time / done_fits * (total_fits - done_fits)
+            say(f"  {fc.model} {what}: {len(fc.history_.get('loss', []))} epochs, "
+                f"{time.perf_counter() - t0:.1f} s (about {left:.0f} s left)")
+        return fc
+
+    rows: list[dict[str, Any]] = []
+    fitted: dict[str, Forecaster] = {}
+    cv_pred: dict[str, list[np.ndarray]] = {}
+    cv_true: list[np.ndarray] = []
+    test_pred: dict[str, np.ndarray] = {}
+    y_true = origins = None
+    train_all = y[:plan.valid_end]
+    for i, name in enumerate(names, 1):
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {"model": name, "status": "ok"}
+        extra = fit_kwargs(name) if fit_kwargs else {}
+        try:
+            fold_mae, fold_mase, best_epochs, preds = [], [], [], []
+            for k, (o, stop) in enumerate(plan.folds):
+                fc = fit(make(name, validation=stop - o), y[:stop],
+                         f"fold {k + 1}/{len(plan.folds)}")
+                res = fc.backtest_windows(y[:stop], o)
+                preds.append(res["y_pred"])
+                if len(cv_true) < len(plan.folds):
+                    cv_true.append(res["y_true"])
+                fold_mae.append(fmetrics.mae(res["y_true"], res["y_pred"]))
+                fold_mase.append(_scores(res["y_true"], res["y_pred"], y[:o],
+                                         season)["mase"])
+                best_epochs.append(_best_epochs(fc))
+            known = [e for e in best_epochs if e is not None]
+            refit_epochs = max(1, int(np.median(known))) if known else epochs
+            fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs), train_all,
+                     "refit on all training data", **extra)
+            res = fc.backtest_windows(y, plan.valid_end)
+        except TrainingFailed as err:
+            rows.append({**row, "status": str(err), "cv": None, "test": None})
+            say(f"[{i}/{len(names)}] {name:<16} FAILED: {err}")
+            continue
+        except ConfigError as err:
+            if name != "seasonal_naive":
+                raise
+            rows.append({**row, "status": str(err), "cv": None, "test": None})
+            continue
+        scores = _scores(res["y_true"], res["y_pred"], train_all, season)
+        if not (np.all(np.isfinite(res["y_pred"])) and np.all(np.isfinite(fold_mae))
+                and all(np.all(np.isfinite(p)) for p in preds)):
+            rows.append({**row, "status": "non-finite forecasts", "cv": None, "test": None})
+            say(f"[{i}/{len(names)}] {name:<16} FAILED: non-finite forecasts")
+            continue
+        y_true, origins = res["y_true"], res["start"] + fc.input_len
+        test_pred[name] = res["y_pred"]
+        cv_pred[name] = preds
+        fitted[name] = fc
+        row.update(fit_status=fc.fit_status_, epochs=refit_epochs if name not in BASELINES
+                   else 0, train_seconds=round(time.perf_counter() - t0, 3),
+                   cv={"mae": float(np.mean(fold_mae)), "mase": float(np.mean(fold_mase)),
+                       "folds_mae": [float(v) for v in fold_mae]},
+                   test=scores)
+        rows.append(row)
+        say(f"[{i}/{len(names)}] {name:<16} CV MAE {row['cv']['mae']:.4g}, test MAE "
+            f"{scores['mae']:.4g} ({time.perf_counter() - t0:.1f} s)")
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        raise TrainingFailed("every model failed: " + "; ".join(
+            f"{r['model']}: {r['status']}" for r in rows))
+    order = list(MODELS)
+    best = min(ok, key=lambda r: (r["cv"]["mae"], order.index(r["model"])))["model"]
+    if ensemble > 1 and len(ok) > 1:
+        top = [r["model"] for r in sorted(ok, key=lambda r: r["cv"]["mae"])[:ensemble]]
+        folds_mae = [fmetrics.mae(cv_true[k], np.median([cv_pred[n][k] for n in top], axis=0))
+                     for k in range(len(plan.folds))]
+        pred = np.median([test_pred[n] for n in top], axis=0)  # (N, H)
+        test_pred["ensemble"] = pred
+        rows.append({"model": "ensemble", "status": "ok", "members": top, "epochs": 0,
+                     "train_seconds": 0.0,
+                     "cv": {"mae": float(np.mean(folds_mae)), "mase": None,
+                            "folds_mae": [float(v) for v in folds_mae]},
+                     "test": _scores(y_true, pred, train_all, season)})
+    cv_residuals = {n: np.concatenate(cv_true) - np.concatenate(p) for n, p in cv_pred.items()}
+    log.info("compared %d models in %.1f s; selected %s", len(names),
+             time.perf_counter() - t_start, best)
+    return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plan,
+                      season=season, origins=np.asarray(origins), y_true=y_true,
+                      test_pred=test_pred, cv_residuals=cv_residuals,
+                      settings={"horizon": H, "input_len": L, "season": season,
+                                "epochs": epochs, "batch_size": batch_size,
+                                "max_steps": max_steps, **params})

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from rnnkit.data.dates import future_dates, infer_frequency, parse_dates, season_from_values
+
+
+@pytest.mark.parametrize("dates, name, season, nxt", [
+    (["1990", "1991", "1992"], "yearly", 1, ["1993", "1994"]),
+    (["1990Q3", "1990Q4", "1991Q1"], "quarterly", 4, ["1991Q2", "1991Q3"]),
+    (["2000-11", "2000-12", "2001-01"], "monthly", 12, ["2001-02", "2001-03"]),
+    (["2000-01", "2000-04", "2000-07"], "quarterly", 4, ["2000-10", "2001-01"]),
+    (["2020-01-31", "2020-02-29", "2020-03-31"], "monthly", 12, ["2020-04-30", "2020-05-31"]),
+    (["20231224", "20231231", "20240107"], "weekly", 52, ["20240114", "20240121"]),
+    (["2024-02-27", "2024-02-28", "2024-02-29"], "daily", 7, ["2024-03-01", "2024-03-02"]),
+    (["2024-01-01T22:00", "2024-01-01T23:00"], "hourly", 24,
+     ["2024-01-02T00:00", "2024-01-02T01:00"]),
+    (["2024-01-01 23:00:00", "2024-01-02 00:00:00"], "hourly", 24,
+     ["2024-01-02 01:00:00", "2024-01-02 02:00:00"]),
+])
+def test_frequency_season_and_future_dates(dates, name, season, nxt):
+    freq = infer_frequency(dates)
+    assert (freq.name, freq.season) == (name, season)
+    assert future_dates(dates, 2) == nxt
+
+
+@pytest.mark.parametrize("cells", [["1", "2", "x"], ["2001", "2000"], ["12", "13"],
+                                   ["20201340", "20201341"], ["2020-01", "2020-01-02"]])
+def test_not_dates(cells):
+    assert parse_dates(cells) is None
+
+
+def test_unknown_frequency_gives_offsets():
+    assert infer_frequency(["2020-01-01", "2020-01-04", "2020-01-07"]) is None
+    assert future_dates(["2020-01-01", "2020-01-04"], 2) == ["+1", "+2"]
+    assert future_dates(None or [], 3) == ["+1", "+2", "+3"]
+
+
+@pytest.mark.parametrize("period", [4, 7, 12, 24])
+def test_season_from_values(period):
+    rng = np.random.default_rng(0)
+    t = np.arange(20 * period)
+    y = 0.1 * t + 3 * np.sin(2 * np.pi * t / period) + 0.3 * rng.normal(size=len(t))
+    assert season_from_values(y) == period
+
+
+def test_no_season_in_noise():
+    assert season_from_values(np.random.default_rng(1).normal(size=300).cumsum()) == 1
+    assert season_from_values(np.ones(50)) == 1

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.forecast.compare import auto_batch_epochs, compare, plan_split
+
+
+def seasonal(n=120, m=12, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 20 + 0.05 * t + 3 * np.sin(2 * np.pi * t / m) + 0.1 * rng.normal(size=n)
+
+
+def test_plan_folds_lie_before_the_test_part():
+    plan = plan_split(120, horizon=6, input_len=12)
+    assert plan.valid_end == 108
+    assert plan.folds == ((84, 96), (90, 102), (96, 108))  # 3 blocks of 2H, H apart
+    assert plan_split(52, 6, 12).folds == ((28, 40),)  # room for one fold only
+    with pytest.raises(DataError, match="room for 1 fold"):
+        plan_split(52, 6, 12, folds=2)
+    with pytest.raises(DataError, match="need at least"):
+        plan_split(30, 6, 12)
+    with pytest.raises(ConfigError, match="folds must be a positive int"):
+        plan_split(120, 6, 12, folds=0)
+
+
+def test_auto_batch_and_epochs_follow_a_step_budget():
+    assert auto_batch_epochs(80) == (16, 120)
+    batch, epochs = auto_batch_epochs(2000)
+    assert batch == 128 and epochs == 38  # ceil(600 / 16 steps per epoch)
+    assert auto_batch_epochs(10**6) == (128, 5)
+    assert auto_batch_epochs(2000, batch_size=32) == (32, 10)
+    assert auto_batch_epochs(2000, max_steps=None) == (128, 300)
+
+
+def test_compare_selects_by_folds_and_scores_every_test_window():
+    y = seasonal()
+    lines = []
+    res = compare(y, ["naive", "linear"], horizon=6, input_len=12, season=12, epochs=30,
+                  lr=0.03, ensemble=2, progress=lines.append, verbose=0)
+    names = [r["model"] for r in res.rows]
+    assert names == ["naive", "seasonal_naive", "linear", "ensemble"]
+    assert res.best in ("seasonal_naive", "linear")
+    assert res.best == min(res.rows[:3], key=lambda r: r["cv"]["mae"])["model"]
+    assert res.y_true.shape == res.test_pred["linear"].shape == (7, 6)  # 2H - H + 1 windows
+    np.testing.assert_allclose(res.y_true[:, 0], y[108:115])
+    np.testing.assert_array_equal(res.origins, np.arange(108, 115))
+    sn = res.test_pred["seasonal_naive"]
+    np.testing.assert_allclose(sn[0], y[96:102], rtol=1e-5)  # y_{t-12}
+    row = res.rows[1]["test"]
+    assert row["mase"] == pytest.approx(row["mae"] / np.mean(np.abs(y[12:108] - y[:96])))
+    assert row["mase1"] == pytest.approx(row["mae"] / np.mean(np.abs(np.diff(y[:108]))))
+    assert res.model is res.fitted[res.best] and res.model.validation == 0
+    assert any("linear fold 3/3" in line for line in lines)
+    assert res.cv_residuals["linear"].shape == (3 * 7, 6)
+    table = res.test_forecast_rows(series_id="s")
+    assert len(table) == 7 * 6 and table[0]["origin"] == 108 and table[0]["step"] == 1
+    assert set(table[0]) >= {"series_id", "date", "actual", "naive", "linear", "ensemble"}
+
+
+def test_the_test_part_never_reaches_the_fits():
+    """Changing the test values changes no cross-validation score and no selection."""
+    y = seasonal()
+    z = y.copy()
+    z[108:] += 1000.0
+    a = compare(y, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0)
+    b = compare(z, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0)
+    assert [r["cv"] for r in a.rows] == [r["cv"] for r in b.rows] and a.best == b.best
+    # the first test window reads only values before the test part (later ones read earlier
+    # test values as their input history, as a forecaster would)
+    np.testing.assert_allclose(a.test_pred["linear"][0], b.test_pred["linear"][0])
+
+
+def test_a_failed_model_is_never_selected():
+    res = compare(seasonal(), ["lstm", "naive"], horizon=6, input_len=12, epochs=2,
+                  hidden=4, lr=1e30, scaler="standard", verbose=0)
+    rows = {r["model"]: r for r in res.rows}
+    assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
+    assert res.best in ("naive", "seasonal_naive") and "lstm" not in res.test_pred
