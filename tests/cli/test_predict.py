@@ -62,3 +62,43 @@ def test_predict_errors(tmp_path, saved, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "has 2 values; the model needs the last input_len=6" in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_from_an_origin_and_any_number_of_steps(tmp_path, saved, capsys):
+    fc, data = saved
+    model = str(tmp_path / "model")
+    y12 = np.loadtxt(data, delimiter=",", skiprows=1, usecols=2)
+    assert main(["predict", "--model", model, "--data", str(data), "--date-column", "month",
+                 "--origin", "2001-08", "--steps", "2"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [r.split(",")[1] for r in rows[1:]] == ["2001-09", "2001-10"]
+    got = np.array([float(r.split(",")[2]) for r in rows[1:]])
+    np.testing.assert_allclose(got, fc.predict(y12[:8])[:2], rtol=1e-4)
+    rc = main(["predict", "--model", model, "--data", str(data), "--steps", "5"])
+    assert rc == 2 and "steps must be at most 3 for strategy 'direct'" in capsys.readouterr().err
+    rc = main(["predict", "--model", model, "--data", str(data), "--origin", "1999-01"])
+    assert rc == 2 and "--origin 1999-01 is neither a date" in capsys.readouterr().err
+
+
+def test_recursive_model_forecasts_beyond_its_horizon(tmp_path, capsys):
+    y = 5 + np.sin(np.arange(40) / 3)
+    fc = Forecaster("linear", input_len=6, horizon=3, strategy="recursive", epochs=1).fit(y)
+    fc.save(tmp_path / "rec", data_info={"column": "y"})
+    data = tmp_path / "d.csv"
+    data.write_text("y\n" + "".join(f"{v:.5f}\n" for v in y))
+    assert main(["predict", "--model", str(tmp_path / "rec"), "--data", str(data),
+                 "--steps", "7"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 8 and rows[7].startswith("7,+7,")
+    np.testing.assert_allclose([float(r.split(",")[2]) for r in rows[1:]],
+                               fc.predict(y, steps=7), rtol=1e-4)
+
+
+def test_predict_interpolates_when_the_model_was_trained_so(tmp_path, capsys):
+    y = 5 + np.sin(np.arange(40) / 3)
+    fc = Forecaster("naive", input_len=6, horizon=2).fit(y)
+    fc.save(tmp_path / "m", data_info={"column": "y", "interpolate": True})
+    data = tmp_path / "gap.csv"
+    data.write_text("y\n" + "".join(f"{v:.5f}\n" for v in y[:10]) + "\n" + "NA\n7\n")
+    assert main(["predict", "--model", str(tmp_path / "m"), "--data", str(data)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "1,+1,7"

@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  "--max-steps caps them; early stopping on the folds may "
                                  "end sooner)"})
     p.set_defaults(batch_size=None)
-    add(p, "--max-steps", type=nonneg_int, default=600, help="optimiser steps per fit: caps "
+    add(p, "--max-steps", type=nonneg_int, default=300, help="optimiser steps per fit: caps "
         "the epochs on long series; the batch size, unless given, grows with the number of "
         "windows (0: no cap)")
     add(p, "--folds", type=positive_int, default=None, help="rolling-origin cross-validation "
@@ -305,10 +305,27 @@ def predict_command(fc, args: argparse.Namespace) -> int:
         date_column = info["date_column"]
     series = load_csv(args.data, column=column, date_column=date_column,
                       interpolate=args.interpolate or bool(info.get("interpolate")))
-    values = series.column(series.columns[0])
+    values, dates = series.column(series.columns[0]), series.dates
+    origin = getattr(args, "origin", None)
+    if origin is not None:
+        end = _origin_row(origin, dates, len(values), args.data) + 1
+        values, dates = values[:end], dates[:end] if dates else None
     if len(values) < fc.input_len:
-        raise DataError(f"{args.data}: column {series.columns[0]!r} has {len(values)} values; "
+        raise DataError(f"{args.data}: column {series.columns[0]!r} has {len(values)} values"
+                        f"{' up to --origin ' + origin if origin is not None else ''}; "
                         f"the model needs the last input_len={fc.input_len}")
-    text, _, _ = forecast_csv(fc, values, series.dates, args.intervals)
-    emit(args, text, f"{fc.horizon} steps, model {fc.model}")
+    steps = getattr(args, "steps", None)
+    text, _, _ = forecast_csv(fc, values, dates, args.intervals, steps=steps)
+    emit(args, text, f"{steps or fc.horizon} steps, model {fc.model}")
     return 0
+
+
+def _origin_row(origin: str, dates: list[str] | None, n: int, source: str) -> int:
+    """The row of ``--origin``: a value of the date column, else a row number."""
+    if dates and origin in dates:
+        return dates.index(origin)
+    if origin.isdigit() and int(origin) < n:
+        return int(origin)
+    where = f"the date column has {dates[0]}..{dates[-1]}" if dates else "no date column"
+    raise DataError(f"{source}: --origin {origin} is neither a date of the file nor a row "
+                    f"number below {n} ({where})")

@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(g, "--interpolate", action="store_true", help="fill missing values linearly")
     add(g, "--intervals", type=nonneg_int, default=0, metavar="N",
         help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
+    add(g, "--origin", default=None, metavar="DATE", help="forecast the steps after this "
+        "row (a value of the date column, or a row number from 0) instead of after the "
+        "last row; the data after it are ignored")
+    add(g, "--steps", type=positive_int, default=None, help="steps to forecast (default: "
+        "the model's horizon H; the recursive strategy allows any number, direct and "
+        "seq2seq at most H)")
     g = p.add_argument_group("classifiers")
     add(g, "--label-column", default=None, help="label column of a CSV to drop before "
         "predicting (name or index; the default: none for text, the last for sequences)")
