@@ -44,3 +44,30 @@ def test_errors():
         mc_dropout_intervals(lambda: np.zeros((1, 1)), n_samples=0)
     with pytest.raises(ValueError, match="quantiles must be numbers in"):
         summarise_samples(np.zeros((2, 1, 1)), quantiles=(1.5,))
+
+
+def test_conformal_halfwidth_and_scores():
+    from rnnkit.tasks.forecast.intervals import conformal_halfwidth, interval_scores
+
+    res = np.tile(np.arange(1.0, 11.0)[:, None], (1, 2))  # |r| = 1..10 at both steps
+    res[::2] *= -1
+    q = conformal_halfwidth(res, 0.8)  # the ceil(11 * 0.8) = 9th smallest
+    np.testing.assert_allclose(q, [9.0, 9.0])
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    s = interval_scores(y, y - 1.5, y + (y < 2) * 1.0, coverage=0.8)
+    assert s["coverage"] == 1.0 and s["width"] == pytest.approx(2.0) and not s["zero_width"]
+    z = interval_scores(y, y, y)
+    assert z["zero_width"] and z["width"] == 0.0 and z["pinball"] == 0.0
+    with pytest.raises(ValueError, match="coverage must be in"):
+        conformal_halfwidth(res, 1.0)
+
+
+def test_conformal_intervals_of_a_comparison_cover_about_the_level():
+    from rnnkit.tasks.forecast.compare import compare
+
+    rng = np.random.default_rng(0)
+    y = 10 + rng.normal(size=400)  # white noise: naive residuals are exchangeable
+    res = compare(y, ["naive"], horizon=4, input_len=8, season=1, test=200, folds=3,
+                  fold_len=60, verbose=0)
+    row = next(r for r in res.rows if r["model"] == "naive")
+    assert 0.7 <= row["interval"]["coverage"] <= 0.95 and row["interval"]["level"] == 0.8

@@ -22,12 +22,16 @@ folds' best epoch counts (no early stopping: nothing is held out) and scored on 
 window: MAE, RMSE, sMAPE, MASE scaled by the in-sample seasonal naive error (m = the season)
 and ``mase1`` scaled by the one-step naive error. Seasonal naive is always compared.
 ``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
-not a candidate for the saved model).
+not a candidate for the saved model). ``coverage`` (default 0.8) adds to each row the
+test coverage, width and pinball loss of the model's split-conformal interval calibrated
+on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`); the
+intervals never change how the models are trained or selected.
 
 Long series: ``batch_size=None`` chooses the batch from the number of training windows W,
 ``clip(2^round(log2(W / 16)), 16, 128)``, and ``max_steps`` (a budget of optimiser steps
 per fit) caps the epochs at ``clip(ceil(max_steps / steps per epoch), 5, 300)``; ``epochs``
-is the most epochs (default: the budget's); early stopping on each fold may end sooner.
+is the most epochs (default: the budget's); early stopping on each fold (patience at most
+a quarter of the epochs, at least 5) may end sooner.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import numpy as np
 from rnnkit.errors import ConfigError, DataError, TrainingFailed
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast.forecaster import Forecaster
+from rnnkit.tasks.forecast.intervals import conformal_halfwidth, interval_scores
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
 __all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "plan_split"]
@@ -53,7 +58,7 @@ log = logging.getLogger(__name__)
 #: Most folds chosen when ``folds`` is None.
 MAX_FOLDS = 3
 #: Optimiser steps per fit when epochs are chosen from the data.
-MAX_STEPS = 600
+MAX_STEPS = 300
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
             batch_size: int | None = None, max_steps: int | None = MAX_STEPS,
-            ensemble: int = 0,
+            ensemble: int = 0, coverage: float | None = 0.8,
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
             **params: Any) -> Comparison:
@@ -178,6 +183,8 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
         epochs: the most epochs per fit, capped by ``max_steps`` optimiser steps (None:
             no cap); batch_size: None chooses it from the number of windows.
         ensemble: k > 1 adds the median of the k best models by fold MAE as a row.
+        coverage: each model's split-conformal interval at this coverage from its fold
+            residuals, scored on the test part (row "interval"; None: none).
         progress: called with one line of text per fit (what ran, its time, an estimate of
             the time left); the library itself only logs.
         fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model).
@@ -208,22 +215,30 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
     say = progress or (lambda text: None)
     trained = [n for n in names if n not in BASELINES]
     total_fits = len(trained) * (len(plan.folds) + 1)
-    done_fits, fit_time = 0, 0.0
+    done_fits = 0
     t_start = time.perf_counter()
 
+    patience = params.pop("patience", Forecaster.default("patience"))
+    if patience is not None:  # early stopping on the folds: at most a quarter of the epochs
+        patience = min(patience, max(5, epochs // 4))
+
     def make(name: str, **kw: Any) -> Forecaster:
+        kw.setdefault("patience", patience)
         lag = max(L, season) if name == "seasonal_naive" else L
         return Forecaster(model=name, input_len=lag, horizon=H, season=season,
                           **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
 
+    model_times: dict[str, list[float]] = {}
+
     def fit(fc: Forecaster, data: np.ndarray, what: str, **kw: Any) -> Forecaster:
-        nonlocal done_fits, fit_time
+        nonlocal done_fits
         t0 = time.perf_counter()
         fc.fit(data, **kw)
         if fc.model not in BASELINES:
             done_fits += 1
-            fit_time += time.perf_counter() - t0
-            left = fit_time / done_fits * (total_fits - done_fits)
+            model_times.setdefault(fc.model, []).append(time.perf_counter() - t0)
+            # the time left, as if every fit to come took as long as this model's so far
+            left = float(np.mean(model_times[fc.model])) * (total_fits - done_fits)
             say(f"  {fc.model} {what}: {len(fc.history_.get('loss', []))} epochs, "
                 f"{time.perf_counter() - t0:.1f} s (about {left:.0f} s left)")
         return fc
@@ -303,6 +318,13 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
                             "folds_mae": [float(v) for v in folds_mae]},
                      "test": _scores(y_true, pred, train_all, season)})
     cv_residuals = {n: np.concatenate(cv_true) - np.concatenate(p) for n, p in cv_pred.items()}
+    if coverage:
+        for row in rows:
+            name = row["model"]
+            if name in cv_residuals and name in test_pred:
+                q = conformal_halfwidth(cv_residuals[name], coverage)  # (H,)
+                row["interval"] = {"level": coverage, **interval_scores(
+                    y_true, test_pred[name] - q, test_pred[name] + q, coverage)}
     log.info("compared %d models in %.1f s; selected %s", len(names),
              time.perf_counter() - t_start, best)
     return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plan,

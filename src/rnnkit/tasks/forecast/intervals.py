@@ -8,6 +8,13 @@ predictive. Over S passes ŷ^(1..S) (each ``(N, H)``):
     q_p  = the p-quantile over s  (linear interpolation), e.g. p = 0.05 and 0.95
 
 A model without active dropout gives S equal passes: std 0 and a zero-width interval.
+
+Split-conformal intervals (any model, no retraining): from the out-of-sample residuals
+r = y - ŷ of the cross-validation folds ``(N, H)``, the half-width q_k of step k is the
+⌈(N+1)·c⌉-th smallest |r[:, k]| (c = coverage; the largest when N is small); the band is
+ŷ ± q_k. Scores
+of a band [lo, hi] at coverage c (α = 1 - c): coverage = mean(lo <= y <= hi), width =
+mean(hi - lo), and the mean pinball loss of lo and hi as the α/2 and 1 - α/2 quantiles.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["mc_dropout_intervals", "summarise_samples"]
+__all__ = ["conformal_halfwidth", "interval_scores", "mc_dropout_intervals",
+           "summarise_samples"]
 
 
 def summarise_samples(samples: np.ndarray, quantiles: Sequence[float] = (0.05, 0.95)
@@ -59,3 +67,32 @@ def mc_dropout_intervals(sample: Callable[[], np.ndarray], n_samples: int = 100,
     out = summarise_samples(samples, quantiles)
     out["samples"] = samples
     return out
+
+
+def conformal_halfwidth(residuals: np.ndarray, coverage: float = 0.8) -> np.ndarray:
+    """Per-step half-widths ``(H,)`` of split-conformal intervals from out-of-sample
+    residuals ``(N, H)`` (see the module doc)."""
+    r = np.abs(np.asarray(residuals, dtype=np.float64))
+    if r.ndim != 2 or len(r) < 1:
+        raise ValueError(f"residuals must have shape (N, H) with N >= 1, got {r.shape}")
+    if not 0.0 < coverage < 1.0:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+    n = len(r)
+    k = min(n, int(np.ceil((n + 1) * coverage)))  # the k-th smallest |r| of each step
+    return np.sort(r, axis=0)[k - 1]
+
+
+def interval_scores(y_true: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                    coverage: float = 0.8) -> dict[str, float]:
+    """``{"coverage", "width", "pinball", "zero_width"}`` of a band (see the module doc)."""
+    y, lo, hi = (np.asarray(a, dtype=np.float64) for a in (y_true, lower, upper))
+    a = 1.0 - coverage
+
+    def pinball(q: np.ndarray, tau: float) -> np.ndarray:
+        d = y - q
+        return np.maximum(tau * d, (tau - 1) * d)
+
+    width = float(np.mean(hi - lo))
+    return {"coverage": float(np.mean((lo <= y) & (y <= hi))), "width": width,
+            "pinball": float(np.mean((pinball(lo, a / 2) + pinball(hi, 1 - a / 2)) / 2)),
+            "zero_width": bool(np.all(hi - lo <= 1e-12 * max(1.0, float(np.abs(y).max()))))}
