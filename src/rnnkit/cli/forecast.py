@@ -33,6 +33,8 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    is_main_process,
+    launch,
     naming,
     nonneg_int,
     note,
@@ -180,7 +182,7 @@ def forecast_csv(fc, values, dates: list[str] | None, intervals: int = 0,
 
 def _table(rows: list[dict]) -> str:
     head = (f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>9}{'MASE':>8}{'MASE1':>8}"
-            f"{'CV MAE':>10}{'epochs':>7}{'train s':>9}")
+            f"{'CV MAE':>10}{'cov80%':>8}{'epochs':>7}{'train s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["status"] != "ok":
@@ -189,8 +191,16 @@ def _table(rows: list[dict]) -> str:
         t = r["test"]
         lines.append(f"{r['model']:<16}{t['mae']:>10.3f}{t['rmse']:>10.3f}{t['smape']:>9.2f}"
                      f"{t['mase']:>8.3f}{t['mase1']:>8.3f}{r['cv']['mae']:>10.3f}"
-                     f"{r['epochs']:>7}{r['train_seconds']:>9.1f}")
+                     f"{_coverage(r):>8}{r['epochs']:>7}{r['train_seconds']:>9.1f}")
     return "\n".join(lines)
+
+
+def _coverage(row: dict) -> str:
+    """The test coverage of the row's conformal interval, "zero" for a zero-width band."""
+    iv = row.get("interval")
+    if not iv:
+        return "-"
+    return "zero" if iv["zero_width"] else f"{100 * iv['coverage']:.0f}"
 
 
 def _csv(rows: list[dict]) -> str:
@@ -209,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
 
     prepare_output(args)
     set_threads(args.threads)
+    if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
+        return status
     series, column = _load(args)
     y = series.column(column)  # (T,)
     source = series.source if args.data is not None else "bundled airline_passengers.csv"
@@ -237,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
                       fit_kwargs=lambda name: resume_kwargs(args, name),
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
                       scaler=scaler, **kw)
+    if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
+        return 0
     best, fc = res.best, res.model
     plan = res.plan
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}
