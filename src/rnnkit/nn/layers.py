@@ -27,6 +27,7 @@ from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
 from rnnkit.nn.init import check_init, init_dense_
+from rnnkit.nn.tracing import exporting
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax")
 
@@ -221,7 +222,10 @@ class Embedding(nn.Module):
     def forward(self, ids: Tensor) -> Tensor:
         if ids.dtype.is_floating_point or ids.dtype == torch.bool:
             raise TypeError(f"Embedding input must hold integer ids, got dtype {ids.dtype}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.num_embeddings):
+        # (not while a graph is exported for any ids: their values are unknown then)
+        if ids.numel() and exporting() is None and (
+            int(ids.min()) < 0 or int(ids.max()) >= self.num_embeddings
+        ):
             raise ValueError(
                 f"Embedding ids must be in [0, {self.num_embeddings}), "
                 f"got values in [{int(ids.min())}, {int(ids.max())}]"

@@ -5,6 +5,10 @@ A padded batch x (B, T, D) holds sequence b in steps 0 .. lengths[b]-1 (right pa
 prefix of each row. Reversing a padded batch reverses each sequence inside its own length
 and leaves the padding where it is, so the backward direction starts at each sequence's own
 last step.
+
+Under ``torch.export`` / ``torch.jit.trace`` the lengths are a graph input whose values the
+capture does not know: :func:`resolve_lengths` then checks only their shape and dtype, and
+keeps them even when every sequence is full (a captured graph must not freeze that case).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from rnnkit.nn.tracing import exporting
+
 
 def resolve_lengths(
     lengths: Tensor | Sequence[int] | None, mask: Tensor | None, B: int, T: int
@@ -22,7 +28,10 @@ def resolve_lengths(
 
     Returns None when neither is given or every sequence is full (length T), so callers can
     take the unmasked (faster) route. Raises ValueError / TypeError naming the argument.
+    While torch.export or torch.jit.trace captures the graph, the values are not checked and
+    full lengths are kept (see the module doc).
     """
+    frozen = exporting() is not None
     if lengths is not None and mask is not None:
         raise ValueError("give lengths or mask, not both")
     if mask is not None:
@@ -31,6 +40,8 @@ def resolve_lengths(
             raise TypeError(f"mask must be a bool tensor of shape (B, T), got {kind}")
         if tuple(mask.shape) != (B, T):
             raise ValueError(f"mask must have shape (B={B}, T={T}), got {tuple(mask.shape)}")
+        if frozen:
+            return mask.sum(dim=1).to(torch.int64)  # (B,), a prefix assumed
         m = mask.detach().cpu()
         lengths_t = m.sum(dim=1).to(torch.int64)  # (B,)
         prefix = torch.arange(T).unsqueeze(0) < lengths_t.unsqueeze(1)  # (B, T)
@@ -54,6 +65,8 @@ def resolve_lengths(
             raise TypeError(f"lengths must be a 1-D int tensor or list, got {lengths!r}") from err
     if tuple(lengths_t.shape) != (B,):
         raise ValueError(f"lengths must have shape (B={B},), got {tuple(lengths_t.shape)}")
+    if frozen:
+        return lengths_t
     bad = ((lengths_t < 1) | (lengths_t > T)).nonzero()
     if bad.numel():
         i = int(bad[0])

@@ -56,6 +56,7 @@ from rnnkit.nn.cells import Cell, State
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
 from rnnkit.nn.masking import last_valid, resolve_lengths, reverse_padded, valid_mask
+from rnnkit.nn.tracing import exporting
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,11 @@ class Recurrent(nn.Module):
         self.last_path: str | None = None
         self._state: State | None = None
         self._mode = fused.stack_mode(cells, self.num_layers, self.num_directions)
+        self._fused = (
+            None
+            if self._mode is None
+            else fused.FusedStack(cells, self._mode, self.num_layers, self.bidirectional)
+        )
 
     # -- public helpers ---------------------------------------------------------------------
     @property
@@ -199,6 +205,19 @@ class Recurrent(nn.Module):
         return _rebuild(
             self.state_type, [torch.zeros(shape, device=device, dtype=dtype) for _ in range(n)]
         )
+
+    def exports_any_length(self, lengths: bool = False) -> bool:
+        """Whether a graph exported from this layer in eval mode (torch.export, torch.onnx,
+        torch.jit.trace) reads any number of steps T: True on the fused path, one torch.nn
+        kernel over all steps; False on the loop, unrolled over the example's T steps, which
+        the graph then requires. ``lengths``: whether the graph takes lengths / a mask (with
+        them an LSTM layer that returns or keeps its final state runs the loop)."""
+        if self._mode is None or self.path == "loop":
+            return False
+        if self.mc_dropout and self.recurrent_dropout > 0:
+            return False
+        needs_c = self.state_type is not None and (self.return_state or self.stateful)
+        return not (lengths and needs_c)
 
     def get_config(self) -> dict[str, Any]:
         step = self.num_directions
@@ -239,10 +258,8 @@ class Recurrent(nn.Module):
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         out = super()._apply(fn, recurse)
-        if self._mode is not None:
-            fused.flatten_cuda_weights(
-                list(self.cells), self._mode, self.num_layers, self.bidirectional
-            )
+        if self._fused is not None:
+            self._fused.flatten(list(self.cells))
         if self._state is not None:
             self._state = _rebuild(self.state_type, [fn(f) for f in _fields(self._state)])
         return out
@@ -330,17 +347,11 @@ class Recurrent(nn.Module):
 
         path = self._choose_path(x, lengths_t, rec_masks is not None)
         if path == "fused":
-            out_all, final = fused.run_fused(
-                list(self.cells),
-                self._mode,
-                x,
-                state,
-                lengths_t,
-                num_layers=self.num_layers,
-                bidirectional=self.bidirectional,
-                dropout=self.dropout,
-                train=active,
-            )  # out_all (B, T, Dir*H)
+            fused_stack: Any = self._fused  # not None: _choose_path checked it
+            run = fused_stack if lengths_t is None or not exporting() else fused_stack.run_masked
+            out_all, final = run(
+                list(self.cells), x, state, lengths_t, dropout=self.dropout, train=active
+            )  # out_all (B, T, Dir*H); run_masked: final is h alone (see _choose_path)
             H = self.hidden_size
             out_f = out_all[..., :H]
             out_b = out_all[..., H:] if self.bidirectional else None
@@ -361,10 +372,15 @@ class Recurrent(nn.Module):
 
     def _choose_path(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str:
         fused_why = None
+        tool = exporting()
+        needs_c = self.state_type is not None and (self.return_state or self.stateful)
         if self._mode is None:
             fused_why = "standard SimpleRNN/LSTM/GRU cells of one kind and size"
         elif rec_dropout:
             fused_why = "no active recurrent_dropout"
+        elif lengths is not None and tool is not None and needs_c:
+            # the unpacked route for captures gives no final c (fused.FusedStack.run_masked)
+            fused_why = f"no final LSTM state with lengths/mask while {tool} captures the graph"
         if self.path in ("auto", "fused"):
             if fused_why is None:
                 return "fused"
@@ -384,10 +400,9 @@ class Recurrent(nn.Module):
         B, T, _ = x.shape
         for c in self.cells:
             probe = x if c.input_size == x.shape[2] else x.new_empty(B, T, c.input_size)
-            if not fastpath.supports(c, probe, lengths):
-                if fastpath.supports(c, probe):
-                    return f"it takes lengths/mask only on the CPU, got {x.device.type}"
-                return f"it does not support {type(c).__name__}"
+            why = fastpath.unavailable(c, probe, lengths)
+            if why is not None:
+                return why
         return None
 
     def _run_stack(

@@ -42,6 +42,14 @@ projection and unbinds the steps once), and ``torch.compile`` of one step compil
 and then ran no faster (24 ms per training step either way at (64, 50, 1, 20)); they run on
 the loop.
 
+When the kernels cannot run, the layer runs its autograd loop instead and records it
+(``layer.last_path == "loop"``; :func:`unavailable` says why): under a graph capture
+(``torch.compile``, ``torch.export`` / ``torch.onnx.export``, ``torch.jit.trace``; see
+:mod:`rnnkit.nn.tracing`), under autocast on the CPU (the kernels compute in the input's dtype
+and would ignore it), for dtypes other than float32 / float64 on the CPU, for tensor subclasses,
+for lengths off the CPU, and when Numba is not installed (it is optional: ``pip install
+rnnkit[fast]``; a one-time warning says so).
+
 On a machine whose cores are all busy, run with ``OMP_WAIT_POLICY=PASSIVE``: PyTorch's idle
 OpenMP worker otherwise spins for milliseconds after every parallel op and competes with the
 kernels' thread for the core (measured with the earlier NumPy kernels: 4x slower backward at
@@ -50,26 +58,80 @@ kernels' thread for the core (measured with the earlier NumPy kernels: 4x slower
 
 from __future__ import annotations
 
+import functools
+import logging
+import warnings
+
 from torch import Tensor
 
 from rnnkit.nn.cells import Cell, State
-from rnnkit.nn.fastpath.numpy_function import numpy_supports, run_numpy
+from rnnkit.nn.fastpath.numpy_function import DTYPES, cell_tensors, run_numpy
 from rnnkit.nn.fastpath.torch_loop import run_torch
 from rnnkit.nn.ln_cells import LN_CELLS
+from rnnkit.nn.tracing import autocast_dtype, capture
 
-__all__ = ["run", "supports"]
+__all__ = ["numba_available", "run", "supports", "unavailable"]
+
+logger = logging.getLogger(__name__)
+
+#: the notice given once per process when Numba is missing
+NUMBA_MISSING = ("numba is not installed, so layer-normalised layers (LNSimpleRNN, LNLSTM, "
+                 "LNGRU) run on the autograd loop, slower; pip install rnnkit[fast] for their "
+                 "fast path")
+_warned = False
+
+
+@functools.cache
+def numba_available() -> bool:
+    """Whether Numba imports (it is optional; the CPU kernels need it)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _numba_missing() -> str:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(NUMBA_MISSING, stacklevel=4)
+    return "numba is not installed (pip install rnnkit[fast])"
+
+
+def unavailable(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> str | None:
+    """Why ``cell`` cannot run on the fast path for x (B, T, D) (and lengths (B,)), or None
+    when it can. The reasons finish the sentence "the fast path is unavailable: ..."."""
+    if type(cell) not in LN_CELLS:
+        return f"it does not support {type(cell).__name__}"
+    if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[2] != cell.input_size:
+        return f"x must be a tensor (B, T, D={cell.input_size})"
+    tool = capture()
+    if tool is not None:
+        return f"{tool} is capturing the graph"
+    if x.device.type != "cpu":
+        if lengths is not None:
+            return f"it takes lengths/mask only on the CPU, got {x.device.type}"
+        return None  # the time-major torch loop
+    cast = autocast_dtype("cpu")
+    if cast is not None:
+        return f"its CPU kernels do not run under autocast ({cast})"
+    params = [p for p in cell_tensors(cell) if p is not None]
+    if x.dtype not in DTYPES or any(p.dtype != x.dtype or p.device != x.device
+                                    for p in params):
+        got = sorted({str(t.dtype) for t in (x, *params)})
+        return f"its CPU kernels take float32 or float64 inputs and weights alike, got {got}"
+    if type(x) is not Tensor or any(type(p.data) is not Tensor for p in params):
+        return "its CPU kernels take plain tensors, not tensor subclasses"
+    if not numba_available():
+        return _numba_missing()
+    return None
 
 
 def supports(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> bool:
     """True when ``cell`` can run on the fast path for x (B, T, D) (and lengths (B,), which
-    only the CPU kernels take)."""
-    if type(cell) not in LN_CELLS or not isinstance(x, Tensor):
-        return False
-    if x.dim() != 3 or x.shape[2] != cell.input_size:
-        return False
-    if numpy_supports(cell, x):
-        return True
-    return x.device.type != "cpu" and lengths is None
+    only the CPU kernels take); :func:`unavailable` says why not."""
+    return unavailable(cell, x, lengths) is None
 
 
 def run(
@@ -77,12 +139,13 @@ def run(
 ) -> tuple[Tensor, State]:
     """One layer, one direction: x (B, T, D) -> (hs (B, T, H), final state); lengths (B,) CPU
     int64 for right-padded rows, or None."""
-    if not supports(cell, x, lengths):
+    why = unavailable(cell, x, lengths)
+    if why is not None:
         raise ValueError(
             f"cell must be one the fast path supports for x of shape {tuple(x.shape)} "
-            f"({x.dtype}, {x.device}){'' if lengths is None else ' with lengths'}, "
+            f"({x.dtype}, {x.device}){'' if lengths is None else ' with lengths'}: {why}; "
             f"got {type(cell).__name__}"
         )
-    if numpy_supports(cell, x):
+    if x.device.type == "cpu":
         return run_numpy(cell, x, state, lengths)
     return run_torch(cell, x, state)

@@ -79,16 +79,6 @@ def cell_tensors(cell: Cell) -> list[Tensor | None]:
     return [getattr(cell, n) for n in names]
 
 
-def numpy_supports(cell: Cell, x: Tensor) -> bool:
-    """True if a NumPy kernel exists for ``cell`` and x, the state and the parameters are
-    CPU tensors of one dtype, float32 or float64."""
-    if type(cell) not in KERNELS or x.device.type != "cpu" or x.dtype not in DTYPES:
-        return False
-    return all(
-        p is None or (p.device.type == "cpu" and p.dtype == x.dtype) for p in cell_tensors(cell)
-    )
-
-
 class _Lease:
     """Holds a kernel layer while an autograd graph may still call its backward; gives it
     back to the cell's pool when that graph (and so this object) is freed."""
