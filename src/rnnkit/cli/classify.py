@@ -27,6 +27,8 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    is_main_process,
+    launch,
     naming,
     positive_int,
     prepare_output,
@@ -157,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
 
     prepare_output(args)
     set_threads(args.threads)
+    if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
+        return status
     clf = _estimator(args, "text" if args.text else "sequences")
     clf._check_params()  # bad options fail before the data are read
     Xtr, ytr, Xte, yte, kind = _load(args)
@@ -170,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     with naming(args.data):
         clf.fit(Xtr, ytr, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
+    if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
+        return 0
     report = clf.evaluate(Xte, yte)
     names = class_names(clf.classes_)
     metrics = {"data": args.data, "test": args.test, "model": args.model, "kind": kind,

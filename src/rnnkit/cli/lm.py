@@ -26,6 +26,8 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    is_main_process,
+    launch,
     naming,
     nonneg_float,
     nonneg_int,
@@ -113,6 +115,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     prepare_output(args)
     set_threads(args.threads)
+    if (status := launch(args, run_train)) is not None:  # --nproc N: N processes run this
+        return status
     lm = _estimator(args)
     lm._check_params()  # bad options fail before the text is read
     text = load_corpus(args.text, encoding=args.encoding)
@@ -122,6 +126,8 @@ def run_train(args: argparse.Namespace) -> int:
     with naming(args.text or "the default corpus"):
         lm.fit(text, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
+    if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
+        return 0
     hist = lm.history_
     held_out = "val_perplexity" in hist
     for e, ppl in enumerate(hist["perplexity"]):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.train.distributed import is_main_process
 
 
 def _number(kind: type, low: float, low_open: bool, high: float = math.inf,
@@ -94,6 +95,10 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
         "run's")
     add(parser, "--checkpoint-every", type=positive_int, default=1, metavar="N",
         help="epochs between the checkpoints of --resume")
+    add(parser, "--nproc", type=positive_int, default=1, metavar="N",
+        help="train in N processes on this machine (data-parallel, torch.distributed on "
+        "gloo): each takes --batch-size samples per step, so a step sees N x --batch-size; "
+        "rank 0 prints and writes --out")
 
 
 def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -131,6 +136,8 @@ def prepare_output(args: argparse.Namespace) -> Path:
     that ``--resume`` is not inside it (``--out`` is replaced whole at the end)."""
     from rnnkit.fileio import check_output_dir
 
+    if not is_main_process():  # data-parallel: rank 0 alone writes --out
+        return Path(args.out)
     resume = getattr(args, "resume", None)
     if resume is not None:
         out, folder = Path(args.out).resolve(), Path(resume).resolve()
@@ -150,10 +157,11 @@ def set_threads(n: int) -> None:
 
 
 def note(args: argparse.Namespace, text: str) -> None:
-    """A progress line on stderr (what the command is doing); ``--quiet`` silences it."""
+    """A progress line on stderr (what the command is doing); ``--quiet`` silences it, and
+    so does being a rank other than 0 of a data-parallel run."""
     import sys
 
-    if not getattr(args, "quiet", False):
+    if not getattr(args, "quiet", False) and is_main_process():
         print(text, file=sys.stderr, flush=True)
 
 
@@ -168,11 +176,79 @@ def naming(source: str) -> Iterator[None]:
         raise DataError(f"{source}: {err}") from err
 
 
+def launch(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int | None:
+    """``--nproc N`` with N > 1: ``run(args)`` in N processes; their exit status. None: run
+    it here (N is 1, or this process is one of the N).
+
+    The processes are started as ``torchrun --standalone --nproc-per-node N`` starts them,
+    by its launcher (``torch.distributed.launcher``): each has ``RANK``, ``WORLD_SIZE``,
+    ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``, so its Trainer joins the process
+    group and trains on its part of every batch (:mod:`rnnkit.train.distributed`); rank 0
+    alone prints and writes. Under torchrun itself ``--nproc`` is refused: torchrun's
+    ``--nproc-per-node`` already says how many processes there are.
+    """
+    n = getattr(args, "nproc", 1)
+    if n == 1:
+        return None
+    from rnnkit.train.distributed import launched
+
+    if launched():
+        raise ConfigError(f"--nproc {n} starts its own processes; under torchrun leave it out "
+                          f"(torchrun's --nproc-per-node says how many)")
+    import logging
+    import uuid
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=n, run_id=uuid.uuid4().hex,
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    if not getattr(args, "verbose", False):  # the launcher's own lines: not for users
+        for name in ("torch.distributed.elastic", "torch.multiprocessing"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        results = elastic_launch(config, _worker)(run, args)
+    except ChildFailedError as err:
+        if any(f.exitcode == 2 for f in err.failures.values()):
+            return 2  # a user error, which rank 0 printed
+        raise
+    return max(int(v or 0) for v in results.values())
+
+
+def _worker(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """One of the processes of :func:`launch`: ``run(args)`` with ``rnnkit``'s handling of
+    user errors (one line, from rank 0; the exit status 2 stops the other processes)."""
+    import logging
+    import os
+    import sys
+
+    from rnnkit.cli.main import USER_ERRORS
+    from rnnkit.train.distributed import destroy_process_group
+
+    args.nproc = 1  # one of the N: it starts no processes of its own
+    main = is_main_process()
+    level = (logging.INFO if args.verbose and main else
+             logging.ERROR if args.quiet or not main else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(run(args) or 0)
+    except USER_ERRORS as exc:
+        if os.environ.get("RNNKIT_DEBUG"):
+            raise
+        if main:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"rnnkit {args.command}: error: {message}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    finally:
+        destroy_process_group()
+
+
 def verbose(args: argparse.Namespace) -> int | str:
     """The estimators' ``verbose`` from ``--quiet``: 0, else "auto" (bar or log lines)."""
     return 0 if getattr(args, "quiet", False) else "auto"
 
 
-__all__ = ["add", "add_output", "add_training", "fraction", "naming", "nonneg_float",
-           "nonneg_int", "note", "patience", "positive_float", "positive_int", "prepare_output",
-           "resume_kwargs", "set_threads", "training_kwargs", "validation", "verbose"]
+__all__ = ["add", "add_output", "add_training", "fraction", "launch", "naming",
+           "nonneg_float", "nonneg_int", "note", "patience", "positive_float", "positive_int",
+           "prepare_output", "resume_kwargs", "set_threads", "training_kwargs", "validation",
+           "verbose"]

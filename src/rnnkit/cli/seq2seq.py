@@ -19,6 +19,8 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     fraction,
+    is_main_process,
+    launch,
     naming,
     positive_int,
     prepare_output,
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
     prepare_output(args)
     set_threads(args.threads)
+    if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
+        return status
     est = _estimator(args)
     est._check_params()  # bad options fail before the data are read
     if args.data is None and args.test >= args.n:
@@ -103,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     with naming(args.data or f"the {args.task} task"):
         est.fit(train, **resume_kwargs(args))
     seconds = time.perf_counter() - t0
+    if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
+        return 0
     pred = est.predict([s for s, _ in test], beam_size=args.beam)
     acc = sum(p == t for p, (_, t) in zip(pred, test, strict=True)) / len(test)
     metrics = {"data": name, "n_train": est.n_train_, "n_validation": est.n_validation_,

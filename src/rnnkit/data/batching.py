@@ -11,10 +11,14 @@
   at offsets ``i * (len // batch_size)`` (as in Deep Learning from Scratch 2), read in chunks
   of ``bptt`` steps: chunk ``k`` of stream ``b`` continues chunk ``k-1`` of the same stream, so
   a stateful model carries its state from one batch to the next.
+- :func:`shard_batch`: one rank's part of a batch for data-parallel training; the batch
+  sampler and the token stream have a ``shard(rank, world_size, training=...)`` method that
+  :func:`rnnkit.train.distributed.shard_loader` calls.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -102,12 +106,39 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool = True
     return batches
 
 
+def shard_batch(index: Sequence[int] | np.ndarray, rank: int, world_size: int,
+                pad: bool = True) -> np.ndarray:
+    """Rank ``rank``'s part of one batch of indices: positions ``rank, rank + W, ...``.
+
+    With ``pad``, a batch whose size m is not a multiple of W is first filled up to
+    ``ceil(m / W) * W`` by repeating its first items, so every rank gets ``ceil(m / W)``;
+    without, ranks get ``floor`` or ``ceil`` of ``m / W`` items (possibly none). The union
+    of the ranks' parts is the batch (plus the repeated items)::
+
+        shard_batch([5, 1, 4, 2, 3], 1, 2)  ->  [1, 2, 5]     # rank 0: [5, 4, 3]
+    """
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ConfigError(f"world_size must be a positive int, got {world_size!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
+        raise ConfigError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+    index = np.asarray(index)
+    m = len(index)
+    if pad and m and m % world_size:
+        index = index[np.arange(-(-m // world_size) * world_size) % m]
+    return index[rank::world_size]
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Torch batch sampler over :func:`bucket_batches`; a new shuffle every epoch.
 
     Epoch ``e`` is shuffled with ``seed + e`` (``seed=None``: a seed drawn from NumPy's
     global generator), so ``state_dict()`` (the epoch count) is all a resumed training run
     needs to repeat the order.
+
+    ``shard(rank, world_size)`` gives a copy for one of W data-parallel processes: it
+    forms the batches of ``world_size * batch_size`` that one process would, and yields
+    this rank's part of each (:func:`shard_batch`, padded); with ``training=False`` it
+    splits its own batches, unpadded (evaluation).
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
@@ -119,6 +150,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.pool_factor = pool_factor
         self.drop_last = drop_last
         self._epoch = 0
+        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
         bucket_batches(self.lengths[:0], batch_size)  # validates batch_size
 
     def state_dict(self) -> dict[str, int]:
@@ -127,19 +159,36 @@ class BucketBatchSampler(Sampler[list[int]]):
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._epoch = int(state["epoch"])
 
+    def shard(self, rank: int, world_size: int, training: bool = True) -> BucketBatchSampler:
+        """A copy that yields rank ``rank``'s part of each batch (see the class doc)."""
+        shard_batch([], rank, world_size)  # validates rank and world_size
+        out = copy.copy(self)
+        out._shard = (rank, world_size, bool(training))
+        return out
+
+    def _global_size(self) -> int:
+        if self._shard is not None and self._shard[2]:
+            return self.batch_size * self._shard[1]
+        return self.batch_size
+
     def __iter__(self) -> Iterator[list[int]]:
         if self.seed is None:
             seed = int(np.random.randint(0, 2**62))  # noqa: NPY002 - the global one, on purpose
         else:
             seed = self.seed + self._epoch
         self._epoch += 1
-        for b in bucket_batches(self.lengths, self.batch_size, self.shuffle, seed,
+        for b in bucket_batches(self.lengths, self._global_size(), self.shuffle, seed,
                                 self.pool_factor, self.drop_last):
+            if self._shard is not None:
+                rank, world, training = self._shard
+                b = shard_batch(b, rank, world, pad=training)
+                if not len(b):
+                    continue
             yield b.tolist()
 
     def __len__(self) -> int:
         # the number of batches does not depend on the shuffle, only on the pools
-        return len(bucket_batches(self.lengths, self.batch_size, self.shuffle, 0,
+        return len(bucket_batches(self.lengths, self._global_size(), self.shuffle, 0,
                                   self.pool_factor, self.drop_last))
 
 
@@ -201,6 +250,11 @@ class TokenStream:
 
     Stream ``b`` reads ``ids[b * L : (b + 1) * L]`` with ``L = (len(ids) - 1) // batch_size``;
     ``y`` is ``x`` shifted by one token. The last chunk may be shorter than ``bptt``.
+
+    ``shard(rank, world_size)`` gives the streams of one of W data-parallel processes: the
+    ``world_size * batch_size`` streams one process would read, rank ``r`` taking streams
+    ``r, r + W, ...`` (``batch_size`` each); with ``training=False`` it takes those rows of
+    its own streams instead (evaluation: the figures of one process, whose streams they are).
     """
 
     def __init__(self, ids: np.ndarray | Sequence[int], batch_size: int, bptt: int):
@@ -216,13 +270,37 @@ class TokenStream:
         xs, ts = stream_matrix(ids, batch_size)  # the reference engine's layout, (B, L) each
         self.inputs, self.targets = torch.from_numpy(xs), torch.from_numpy(ts)
 
+    def shard(self, rank: int, world_size: int, training: bool = True) -> TokenStream:
+        """Rank ``rank``'s streams (see the class doc)."""
+        shard_batch([], rank, world_size)  # validates rank and world_size
+        out = copy.copy(self)
+        if training:
+            # The streams of B * W read the first (B * W) * (L // W) + 1 tokens, all of which
+            # this stream's B * L + 1 hold: its inputs in order, then the last target.
+            ids = np.concatenate([self.inputs.reshape(-1).numpy(),
+                                  self.targets[-1, -1:].numpy()])  # (B * L + 1,)
+            if self.stream_len < world_size:
+                raise DataError(f"the token stream is too short for {world_size} processes: "
+                                f"{len(ids)} tokens make {self.batch_size * world_size} "
+                                f"streams of no token")
+            xs, ts = stream_matrix(ids, self.batch_size * world_size)  # (B * W, L // W)
+            out.stream_len = xs.shape[1]
+        else:
+            xs, ts = self.inputs.numpy(), self.targets.numpy()
+        out.inputs = torch.from_numpy(np.ascontiguousarray(xs[rank::world_size]))
+        out.targets = torch.from_numpy(np.ascontiguousarray(ts[rank::world_size]))
+        out.batch_size = out.inputs.shape[0]
+        return out
+
     def __len__(self) -> int:
         return -(-self.stream_len // self.bptt)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if not len(self.inputs):  # a rank with no stream (evaluation of few streams)
+            return
         for s in range(0, self.stream_len, self.bptt):
             yield self.inputs[:, s:s + self.bptt], self.targets[:, s:s + self.bptt]  # (B, T)
 
 
 __all__ = ["BucketBatchSampler", "PaddedDataset", "TokenStream", "bucket_batches",
-           "collate_padded", "pad_sequences", "padded_loader"]
+           "collate_padded", "pad_sequences", "padded_loader", "shard_batch"]

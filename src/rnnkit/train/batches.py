@@ -10,10 +10,17 @@ generator's state, so a resumed training run draws the same permutations
 Inputs may be a tensor ``(N, ...)`` or a dict of named tensors (passed to the model as
 keyword arguments). Tensors under the keys in :data:`CPU_KEYS` (``"lengths"``,
 ``"src_lengths"``) stay on the CPU, as ``torch.nn.utils.rnn.pack_padded_sequence`` requires.
+
+Data-parallel training (:mod:`rnnkit.train.distributed`): ``shard(rank, world_size)`` gives
+the batches of one of W processes: the epoch's permutation (the same on every rank) cut into
+batches of W x ``batch_size``, of which rank ``r`` takes positions ``r, r + W, ...``
+(:func:`rnnkit.data.batching.shard_batch`; a last batch is padded so every rank gets as many
+samples).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -141,9 +148,30 @@ class ArrayBatches:
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.generator = generator
+        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
+
+    def shard(self, rank: int, world_size: int, training: bool = True) -> ArrayBatches:
+        """A copy serving rank ``rank`` of ``world_size`` (sharing data and generator).
+
+        ``training=True``: rank ``r``'s part of each batch of ``world_size * batch_size``
+        (the batches one process with that batch size would serve, in the same order),
+        padded so every rank gets ``batch_size`` samples per step and as many steps;
+        ``training=False``: its part of each of this loader's own batches, unpadded.
+        """
+        from rnnkit.data.batching import shard_batch
+
+        shard_batch([], rank, world_size)  # validates rank and world_size
+        out = copy.copy(self)
+        out._shard = (rank, world_size, bool(training))
+        return out
+
+    def _global_size(self) -> int:
+        if self._shard is not None and self._shard[2]:
+            return self.batch_size * self._shard[1]
+        return self.batch_size
 
     def __len__(self) -> int:
-        return math.ceil(self.n / self.batch_size)
+        return math.ceil(self.n / self._global_size())
 
     def state_dict(self) -> dict[str, Any]:
         """``{"generator": state}`` of the shuffling generator (``{}`` without one: the
@@ -159,6 +187,9 @@ class ArrayBatches:
             self.generator.set_state(state["generator"])
 
     def __iter__(self) -> Iterator[tuple[Inputs, torch.Tensor | None]]:
+        if self._shard is not None:
+            yield from self._sharded()
+            return
         x, y = self.x, self.y
         if self.shuffle:
             perm = torch.randperm(self.n, generator=self.generator)  # (N,) on the CPU
@@ -168,6 +199,27 @@ class ArrayBatches:
         for start in range(0, self.n, bs):
             sl = slice(start, start + bs)
             yield take(x, sl), (None if y is None else y[sl])
+
+    def _sharded(self) -> Iterator[tuple[Inputs, torch.Tensor | None]]:
+        """This rank's batches: its part of each global batch, gathered once per epoch."""
+        from rnnkit.data.batching import shard_batch
+
+        rank, world, training = self._shard
+        order = (torch.randperm(self.n, generator=self.generator) if self.shuffle
+                 else torch.arange(self.n))  # (N,) the same on every rank
+        gb = self._global_size()
+        parts = [shard_batch(order[s:s + gb].numpy(), rank, world, pad=training)
+                 for s in range(0, self.n, gb)]
+        sizes = [len(p) for p in parts if len(p)]
+        if not sizes:
+            return
+        index = torch.from_numpy(np.concatenate(parts))  # (sum of sizes,)
+        x, y = take(self.x, index), (None if self.y is None else take(self.y, index))
+        start = 0
+        for size in sizes:
+            sl = slice(start, start + size)
+            yield take(x, sl), (None if y is None else y[sl])
+            start += size
 
 
 __all__ = ["CPU_KEYS", "ArrayBatches", "num_samples", "split_last", "take", "to_inputs",

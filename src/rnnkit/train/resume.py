@@ -29,6 +29,12 @@ Checkpoints are written at epoch boundaries, after every callback's ``on_epoch_e
 the random generators hold exactly the state the next epoch starts from. A kill at any
 moment (also during a write) leaves the previous complete checkpoint or the new one.
 
+Data-parallel training (:mod:`rnnkit.train.distributed`): rank 0 writes the checkpoint
+(with every rank's torch generator, ``rng_ranks``, so each rank's dropout goes on as it
+would have), every rank reads it back; the folder must be one that every rank sees (a
+shared file system when the ranks are on several machines), and the number of processes
+is part of the settings (``world_size``).
+
 Data order. A loader is resumable when its order for epoch ``e`` is restored with its
 state: :class:`~rnnkit.train.batches.ArrayBatches` saves its generator;
 ``BucketBatchSampler`` and the seq2seq ``PairBatches`` count their epochs (their order is a
@@ -63,6 +69,7 @@ import safetensors.torch
 import torch
 
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.train import distributed
 
 if TYPE_CHECKING:
     from rnnkit.train.callbacks.base import Callback
@@ -330,6 +337,8 @@ def fingerprint(trainer: Trainer, epochs: int, train_loader: Iterable,
         "training data": data_digest(train_loader),
         "validation data": data_digest(val_loader),
     })
+    if distributed.world_size() > 1:  # absent from single-process checkpoints, as before
+        fp["world_size"] = distributed.world_size()
     return fp
 
 
@@ -379,7 +388,9 @@ class Checkpointer:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ConfigError(f"checkpoint_every must be a positive int, got {every!r}")
         self.every = every
-        self.directory = check_output_dir(directory)  # also completes a swap a kill cut
+        # also completes a swap a kill cut: rank 0 first, alone, when data-parallel
+        self.directory = distributed.on_main_first(lambda: check_output_dir(directory),
+                                                   f"checking checkpoint folder {directory}")
         self.fingerprint: dict[str, Any] = {}
 
     def due(self, epoch: int) -> bool:
@@ -393,9 +404,15 @@ class Checkpointer:
     def save(self, trainer: Trainer, epoch: int, callbacks: Sequence[Callback],
              train_loader: Iterable, finite: dict[str, torch.Tensor] | None,
              finished: bool = False) -> None:
-        """Write the state after ``epoch`` epochs (atomically replacing the folder)."""
+        """Write the state after ``epoch`` epochs (atomically replacing the folder).
+
+        Data-parallel: called on every rank (they send rank 0 their generators), rank 0
+        writes."""
         from rnnkit.fileio import atomic_directory, write_json
 
+        rng_ranks = _rank_generators(trainer.device)
+        if not distributed.is_main_process():
+            return
         weights = trainer.model.state_dict()
         state: dict[str, Any] = {
             "optimizer": trainer.optimizer.state_dict(),
@@ -407,6 +424,8 @@ class Checkpointer:
             "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(callbacks)},
             "finite": None if finite is None or _same(finite, weights) else finite,
         }
+        if rng_ranks is not None:
+            state["rng_ranks"] = rng_ranks
         tensors: dict[str, torch.Tensor] = {}
         model = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in weights.items()}
         try:
@@ -490,12 +509,35 @@ class Checkpointer:
                 cb.load_state_dict(states[key])
             load_loader_state(train_loader, s["loader"])
             set_rng_state(s["rng"])
+            _set_rank_generators(s.get("rng_ranks"), trainer.device)
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError,
                 AttributeError) as err:
             raise DataError(f"checkpoint {ckpt.path} does not fit this run: "
                             f"{type(err).__name__}: {str(err)[:300]}") from None
         trainer.global_step = ckpt.step
         return s.get("finite")
+
+
+def _rank_generators(device: torch.device) -> dict[str, list[torch.Tensor]] | None:
+    """Data-parallel: every rank's torch generator (and the training GPU's), in rank order
+    (a collective: every rank calls it); None in a single process."""
+    if not distributed.active():
+        return None
+    out = {"torch": distributed.all_gather_tensor(torch.get_rng_state())}
+    if device.type == "cuda":
+        out["cuda"] = distributed.all_gather_tensor(torch.cuda.get_rng_state(device))
+    return out
+
+
+def _set_rank_generators(states: dict[str, list[torch.Tensor]] | None,
+                         device: torch.device) -> None:
+    """Put back this rank's generators from what :func:`_rank_generators` gathered."""
+    if not states or not distributed.active():
+        return
+    r = distributed.rank()
+    torch.set_rng_state(states["torch"][r])
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"][r], device)
 
 
 def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:

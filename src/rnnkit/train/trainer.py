@@ -37,6 +37,15 @@ overflow are skipped). ``"fp32"`` (the default) runs exactly as without the opti
 Exact resume: ``fit(..., checkpoint=DIR, checkpoint_every=N, resume=True)`` writes the whole
 state of training to ``DIR`` every N epochs and when training ends, and a later call with
 the same settings continues from it as if never interrupted (:mod:`rnnkit.train.resume`).
+
+Data-parallel training (:mod:`rnnkit.train.distributed`): run the same script under
+``torchrun --nproc-per-node W``; the Trainer joins the process group (gloo on the CPU,
+NCCL on CUDA, where ``cuda`` means ``cuda:LOCAL_RANK``), trains through
+``DistributedDataParallel`` and gives each rank its part of every batch: the batch size is
+per process, a step sees W of them. The epoch's sums (training and validation) are
+all-reduced in the epoch's one sync, so every rank has the global history; only rank 0
+writes checkpoints, logs and progress. ``evaluate`` and ``predict`` called by the user run
+on the calling rank alone, over the whole loader.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from rnnkit.errors import ConfigError
+from rnnkit.train import distributed
 from rnnkit.train.batches import CPU_KEYS
 from rnnkit.train.callbacks.base import Callback, overrides
 from rnnkit.train.history import History
@@ -230,7 +240,8 @@ class Trainer:
         if not isinstance(precision, str) or precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
                              f"got {precision!r}")
-        self.device = resolve_device(device)
+        self.device = distributed.local_device(resolve_device(device))
+        distributed.init_process_group(self.device)  # under torchrun; else nothing
         if precision == "fp16" and self.device.type == "cpu":
             warnings.warn("precision='fp16' on the CPU: torch's fused LSTM kernel (oneDNN) "
                           "refuses float16 there; bf16 is the CPU's reduced precision, fp16 "
@@ -253,6 +264,7 @@ class Trainer:
         self.scaler = (torch.amp.GradScaler(self.device.type) if precision == "fp16"
                        else None)
         self.global_step = 0  # optimiser steps taken by the current fit (restored on resume)
+        self._ddp: nn.Module | None = None  # DistributedDataParallel(model), made by fit
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self._amp_dtype is None:
@@ -297,25 +309,40 @@ class Trainer:
             cb.set_trainer(self)
         self.stop_training = False
         self.global_step = 0
+        data = (train_loader, val_loader)  # as given: what the fingerprint digests
+        self._step.model = self.model
+        if distributed.active():  # this rank's part of every batch; steps through DDP
+            train_loader = distributed.shard_loader(train_loader, training=True)
+            if val_loader is not None:
+                val_loader = distributed.shard_loader(val_loader, training=False)
+            if self._ddp is None:
+                self._ddp = distributed.wrap(self.model)
+            self._step.model = self._ddp
+        main = distributed.is_main_process()
         history = self.history = History()
         history.params = {"epochs": epochs, "steps": _len_or_none(train_loader)}
         ckpt = saved = None
         if checkpoint is not None:
             ckpt = Checkpointer(checkpoint, checkpoint_every)
-            ckpt.fingerprint = fingerprint(self, epochs, train_loader, val_loader, cbs,
-                                           settings)
+            ckpt.fingerprint = fingerprint(self, epochs, *data, cbs, settings)
             if resume:
                 saved = ckpt.load()
+                if not distributed.same_on_all_ranks(-1 if saved is None else saved.epoch):
+                    raise ConfigError(f"the ranks read different checkpoints in "
+                                      f"{ckpt.directory}: it must be one folder every rank "
+                                      f"reads (a shared file system)")
                 if saved is None:
                     log.info("no checkpoint in %s yet: training from the first epoch",
                              ckpt.directory)
-            elif ckpt.exists():
+            elif ckpt.exists() and main:
                 log.warning("resume=False: the checkpoint in %s will be replaced",
                             ckpt.directory)
         if saved is not None and saved.finished:
             ckpt.restore(self, saved, cbs, train_loader)
-            log.warning("checkpoint %s: training already finished after %d epochs; its final "
-                        "weights and history are loaded", ckpt.directory, saved.epoch)
+            if main:
+                log.warning("checkpoint %s: training already finished after %d epochs; its "
+                            "final weights and history are loaded", ckpt.directory,
+                            saved.epoch)
             return history
         history.params["initial_epoch"] = 0 if saved is None else saved.epoch  # Keras' name
         for cb in cbs:
@@ -324,7 +351,9 @@ class Trainer:
         if saved is not None:
             finite = ckpt.restore(self, saved, cbs, train_loader)
             start = saved.epoch
-            log.warning("resuming from %s after epoch %d of %d", ckpt.directory, start, epochs)
+            if main:
+                log.warning("resuming from %s after epoch %d of %d", ckpt.directory, start,
+                            epochs)
         batch_cbs = [cb for cb in cbs
                      if overrides(cb, "on_batch_end") and getattr(cb, "wants_batches", True)]
         try:
@@ -366,7 +395,8 @@ class Trainer:
                                 "epoch are restored", epoch)
                     break
             if val_loader is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                logs.update({f"val_{k}": v for k, v in
+                             self._evaluate(val_loader, reduce=True).items()})
             logs["lr"] = current_lr(self.optimizer)
             self._step_scheduler(logs)
             if finite is not None:
@@ -374,22 +404,24 @@ class Trainer:
             history.append(epoch, logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
+            self.stop_training = distributed.any_rank(self.stop_training)  # every rank stops
             if self.stop_training:
                 break
             if ckpt is not None and ckpt.due(epoch) and epoch + 1 < epochs.stop:
                 ckpt.save(self, epoch + 1, cbs, train_loader, finite)
 
     def _train_epoch(self, loader: Iterable, batch_cbs: list[Callback]) -> dict[str, float]:
-        model, opt, loss_fn, metrics = self.model, self.optimizer, self.loss_fn, self.metrics
+        opt, loss_fn, metrics = self.optimizer, self.loss_fn, self.metrics
         device, clip, params = self.device, self.clip_grad_norm, self._params
         acc = _acc_dtype(device)
         loss_sum = torch.zeros((), dtype=acc, device=device)
         m_sum = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
         m_cnt = [torch.zeros((), dtype=acc, device=device) for _ in metrics]
         count = 0
-        model.train()
         step, scaler = self._step, self.scaler
+        step.model.train()  # the model, or DDP around it
         step.reset()
+        lockstep = distributed.active()  # every rank takes every step (DDP's collectives)
         for i, batch in enumerate(loader):
             inputs, targets = split_batch(batch)
             inputs, targets = to_device(inputs, device), to_device(targets, device)
@@ -425,18 +457,25 @@ class Trainer:
                 blogs = {"batch": i, "size": n, "loss": loss_d}
                 for cb in batch_cbs:
                     cb.on_batch_end(i, blogs)
-                if self.stop_training:
+                if self.stop_training and not lockstep:  # data-parallel: at the epoch's end
                     break
         if count == 0:
             raise ValueError("train_loader yielded no batches")
-        return self._finish(loss_sum, count, m_sum, m_cnt)
+        return self._finish(loss_sum, count, m_sum, m_cnt, reduce=True)
 
-    def _finish(self, loss_sum, count, m_sum, m_cnt) -> dict[str, float]:
-        values = torch.stack([loss_sum, *m_sum, *m_cnt]).tolist()  # the one sync of the epoch
+    def _finish(self, loss_sum, count, m_sum, m_cnt, reduce: bool) -> dict[str, float]:
+        """The epoch's logs from its sums; ``reduce``: summed over the ranks first."""
+        values = torch.stack([loss_sum.new_tensor(count), loss_sum, *m_sum, *m_cnt])
+        if reduce:
+            values = distributed.all_reduce_sum(values)  # (2 + 2k,) one collective
+        values = values.tolist()  # the one sync of the epoch
+        count = values[0]
+        if count == 0:
+            raise ValueError("evaluate got no batches (empty input)")
         k = len(self.metrics)
-        logs = {"loss": values[0] / count}
+        logs = {"loss": values[1] / count}
         for j, m in enumerate(self.metrics):
-            logs[m.name] = m.result(values[1 + j], values[1 + k + j])
+            logs[m.name] = m.result(values[2 + j], values[2 + k + j])
         return logs
 
     def _step_scheduler(self, logs: dict[str, float]) -> None:
@@ -449,7 +488,13 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """``{"loss": ..., <metric>: ...}`` over ``loader`` in eval mode, no gradients."""
+        """``{"loss": ..., <metric>: ...}`` over ``loader`` in eval mode, no gradients (on
+        this process alone, over the whole loader, also under torchrun)."""
+        return self._evaluate(loader, reduce=False)
+
+    def _evaluate(self, loader: Iterable, reduce: bool) -> dict[str, float]:
+        """``evaluate``; with ``reduce``, of this rank's part, the sums added over the ranks
+        (fit's validation: the loader is sharded, and a rank may have no batch)."""
         model, device, metrics = self.model, self.device, self.metrics
         acc = _acc_dtype(device)
         loss_sum = torch.zeros((), dtype=acc, device=device)
@@ -474,9 +519,7 @@ class Trainer:
                         m_cnt[j] += c
         finally:
             model.train(was_training)
-        if count == 0:
-            raise ValueError("evaluate got no batches (empty input)")
-        return self._finish(loss_sum, count, m_sum, m_cnt)
+        return self._finish(loss_sum, count, m_sum, m_cnt, reduce=reduce)
 
     def predict(self, loader: Iterable) -> np.ndarray:
         """The model's outputs over ``loader`` (eval mode), concatenated on the first axis."""

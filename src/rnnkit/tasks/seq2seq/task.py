@@ -17,6 +17,7 @@ the training part. Decoding stops at ``</s>`` or after ``max_target_len_ + 2`` t
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.data.batching import bucket_batches, pad_sequences
+from rnnkit.data.batching import bucket_batches, pad_sequences, shard_batch
 from rnnkit.data.seq2seq_tasks import BOS, EOS, build_vocabs, encode_pairs, split_tokens
 from rnnkit.data.text import Vocabulary
 from rnnkit.errors import ConfigError, DataError
@@ -50,16 +51,25 @@ class PairBatches:
 
     With ``shuffle``, a new order every pass (seeded with ``seed + pass``); ``state_dict()``
     holds the pass count, so a resumed fit repeats the order (:mod:`rnnkit.train.resume`).
+    ``shard(rank, world_size)``: the copy one of W data-parallel processes reads, its part of
+    each batch of W x ``batch_size`` pairs (``training=False``: of each of its own batches,
+    unpadded), as :class:`~rnnkit.data.batching.BucketBatchSampler` does.
     """
 
     def __init__(self, enc, batch_size: int, shuffle: bool, seed: int, pad_id: int = 0):
         self.enc, self.batch_size, self.shuffle, self.seed = enc, batch_size, shuffle, seed
         self.pad_id = pad_id
         self._epoch = 0
+        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
         self.lengths = np.asarray([len(s) for s in enc.src])
 
+    def _global_size(self) -> int:
+        if self._shard is not None and self._shard[2]:
+            return self.batch_size * self._shard[1]
+        return self.batch_size
+
     def __len__(self) -> int:
-        return len(bucket_batches(self.lengths, self.batch_size, self.shuffle, 0))
+        return len(bucket_batches(self.lengths, self._global_size(), self.shuffle, 0))
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self._epoch}
@@ -67,11 +77,23 @@ class PairBatches:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._epoch = int(state["epoch"])
 
+    def shard(self, rank: int, world_size: int, training: bool = True) -> PairBatches:
+        """A copy that yields rank ``rank``'s part of each batch (see the class doc)."""
+        shard_batch([], rank, world_size)  # validates rank and world_size
+        out = copy.copy(self)
+        out._shard = (rank, world_size, bool(training))
+        return out
+
     def __iter__(self) -> Iterator:
-        batches = bucket_batches(self.lengths, self.batch_size, self.shuffle,
+        batches = bucket_batches(self.lengths, self._global_size(), self.shuffle,
                                  self.seed + self._epoch)
         self._epoch += 1
         for b in batches:
+            if self._shard is not None:
+                rank, world, training = self._shard
+                b = shard_batch(b, rank, world, pad=training)
+                if not len(b):
+                    continue
             yield collate(self.enc, b, self.pad_id)
 
 

@@ -13,6 +13,9 @@ atomically), so a crash mid-save leaves the previous checkpoint readable. A mode
 a config (e.g. plain torch layers) is saved as weights + checkpoint.json only; load it with
 :func:`rnnkit.train.load_weights`, a complete one with :func:`rnnkit.train.load_model`.
 
+In data-parallel training every rank tracks the best value (the logs are the global ones)
+and only rank 0 writes the folder.
+
 It saves the model only: to continue a killed run exactly (optimiser, random generators,
 data order, callbacks), pass ``checkpoint=DIR, resume=True`` to ``fit``
 (:mod:`rnnkit.train.resume`), which also carries this callback's best value.
@@ -28,6 +31,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.fileio import atomic_directory, write_json
 from rnnkit.train.callbacks.base import Callback
 from rnnkit.train.callbacks.monitor import Monitor
+from rnnkit.train.distributed import is_main_process
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,9 @@ class ModelCheckpoint(Callback):
 
         info = {"epoch": epoch, "monitor": self.tracker.monitor, "value": value,
                 "logs": {k: float(v) for k, v in logs.items()}}  # write_json: NaN -> null
+        if not is_main_process():
+            self.saved_epochs.append(epoch)  # as rank 0 does: the same state on every rank
+            return
         with atomic_directory(self.directory, what="checkpoint") as tmp:
             if self._with_config:
                 write_model_files(self.model, tmp)

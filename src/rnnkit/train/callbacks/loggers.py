@@ -8,6 +8,9 @@ goes on writing after them.
 CSV: a header ``epoch,loss,...`` then one row per epoch (columns in the order the keys
 first appeared). JSON: a list of ``{"epoch": 0, "loss": ..., ...}`` objects; NaN and
 infinities are written as ``null`` (strict JSON).
+
+In data-parallel training every rank keeps the rows (the logs are the global ones) and only
+rank 0 writes the file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from rnnkit.errors import DataError
 from rnnkit.fileio import write_json, write_text
 from rnnkit.train.callbacks.base import Callback
+from rnnkit.train.distributed import is_main_process
 
 
 class CSVLogger(Callback):
@@ -63,7 +67,8 @@ class CSVLogger(Callback):
         for row in self.rows:
             writer.writerow({k: (repr(float(v)) if isinstance(v, float) else v)
                              for k, v in row.items()})
-        write_text(self.path, buf.getvalue())
+        if is_main_process():
+            write_text(self.path, buf.getvalue())
 
 
 class JSONLogger(Callback):
@@ -88,7 +93,8 @@ class JSONLogger(Callback):
         record = {"epoch": epoch}
         record.update({k: float(v) for k, v in (logs or {}).items()})
         self.records.append(record)
-        write_json(self.path, self.records)
+        if is_main_process():
+            write_json(self.path, self.records)
 
 
 __all__ = ["CSVLogger", "JSONLogger"]

@@ -15,7 +15,8 @@ show it; ``Sequential.fit``, the task estimators and the commands all go through
 
 The stream is ``sys.stderr`` by default (like tqdm and Keras' logs), so stdout keeps only
 results. A line reads ``lstm epoch 3/300 - loss: 0.0123 - val_loss: 0.0145 - lr: 0.001 -
-2.1 s`` (``desc`` first, when given). After the first epoch, when the remaining epochs would
+2.1 s`` (``desc`` first, when given). In data-parallel training only rank 0 shows progress
+(its logs are the global ones). After the first epoch, when the remaining epochs would
 take more than ``estimate_after`` seconds (30 by default) at that pace, one line says so::
 
     epoch 1 took 2.1 s; the remaining 299 epochs take up to ~10 min (sooner if training
@@ -124,7 +125,11 @@ class ProgressBar(Callback):
 
     # ------------------------------------------------------------------ mode
     def _choose_mode(self, stream: IO[str]) -> str | None:
+        from rnnkit.train.distributed import is_main_process
+
         verbose = self.verbose
+        if not is_main_process():
+            return None  # data-parallel: rank 0 speaks for all
         if verbose == "auto" and getattr(self.trainer, "verbose", "auto") == 0:
             return None  # an automatic display given to fit(verbose=0)
         if verbose == 0:

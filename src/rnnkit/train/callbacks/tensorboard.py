@@ -8,6 +8,8 @@ Written with ``torch.utils.tensorboard.SummaryWriter`` into ``log_dir`` (view wi
   ``0.weight_ih_l0``) the histogram ``NAME/histogram`` and the scalars ``NAME/mean``,
   ``NAME/stddev``, ``NAME/max``, ``NAME/min`` — the ``variable_summaries`` of the classic
   scan-RNN TensorFlow example — every ``histogram_freq`` epochs.
+
+In data-parallel training only rank 0 writes (its logs and weights are every rank's).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.train.callbacks.base import Callback
+from rnnkit.train.distributed import is_main_process
 
 
 class TensorBoard(Callback):
@@ -43,10 +46,13 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(log_dir=str(self.log_dir))
+        if is_main_process():
+            self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         w = self.writer
+        if w is None:  # not rank 0
+            return
         for key, value in (logs or {}).items():
             w.add_scalar(key, float(value), epoch)
         if self.histograms and epoch % self.histogram_freq == 0:
