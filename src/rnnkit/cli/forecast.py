@@ -215,7 +215,7 @@ def _csv(rows: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.fileio import atomic_directory, write_json, write_text
     from rnnkit.plots.forecast import plot_backtest, plot_forecasts, plot_losses, plot_metric_bars
-    from rnnkit.tasks.forecast.compare import compare
+    from rnnkit.tasks.forecast.compare import compare, plan_split
 
     prepare_output(args)
     set_threads(args.threads)
@@ -231,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
     n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
         scaler = "log" if np.all(y > 0) else "standard"
+    with naming(source):  # too short a series: one error line, before any note
+        plan_split(len(y), H, L, args.test, args.folds, _n_fold(args, len(y)))
     out = Path(args.out)
     others = [c for c in _value_columns(args, date_column) if c != column]
     note(args, f"rnnkit forecast: {source}: column {column!r}, {len(y)} values"
