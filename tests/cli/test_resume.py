@@ -55,13 +55,17 @@ def test_forecast_resumes_the_model_it_was_training_and_skips_finished_ones(tmp_
     args = ["forecast", "--data", str(data), "--column", "y", "--horizon", "3",
             "--input-len", "6", "--epochs", "4", "--hidden", "4", "--batch-size", "8",
             "--models", "naive", "linear", "gru", "--quiet"]
-    assert main([*args, "--out", str(tmp_path / "ref")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ref"), "--resume", str(tmp_path / "ref_ck")]) == 0
+    linear_fits = sorted(p.name for p in (tmp_path / "ref_ck" / "linear").iterdir())
+    assert linear_fits[-1] == "refit" and linear_fits[0] == "fold-1"  # folds, then the refit
     epoch, batch = random.randrange(4), random.randrange(4)
     run = [*args, "--out", str(tmp_path / "run"), "--resume", str(tmp_path / "ck")]
-    assert run_killed(lambda: main(run), epoch, batch, fit=1) == -9, (epoch, batch)  # in gru
-    finished = json.loads((tmp_path / "ck" / "linear" / "trainer.json").read_text())
-    assert finished["finished"] and not (tmp_path / "ck" / "gru" / "trainer.json").read_text(
-    ).count('"finished": true')
+    # the baselines do not train; the kill lands in gru's first fold fit, after linear's fits
+    assert run_killed(lambda: main(run), epoch, batch, fit=len(linear_fits)) == -9
+    finished = json.loads((tmp_path / "ck" / "linear" / "refit" / "trainer.json").read_text())
+    assert finished["finished"]
+    gru = tmp_path / "ck" / "gru" / "fold-1" / "trainer.json"  # none if killed in epoch 1
+    assert not gru.exists() or not json.loads(gru.read_text())["finished"]
     assert main(run) == 0
     ref = json.loads((tmp_path / "ref" / "metrics.json").read_text())
     got = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -41,6 +41,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -163,6 +164,13 @@ def _scores(y_true: np.ndarray, y_pred: np.ndarray, train: np.ndarray,
     return out
 
 
+def _sub(fit_kwargs: dict[str, Any], name: str) -> dict[str, Any]:
+    """``fit_kwargs`` with its checkpoint folder (if any) moved to the sub-folder ``name``."""
+    if fit_kwargs.get("checkpoint") is None:
+        return fit_kwargs
+    return {**fit_kwargs, "checkpoint": Path(fit_kwargs["checkpoint"]) / name}
+
+
 def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_len: int,
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
@@ -187,7 +195,9 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             residuals, scored on the test part (row "interval"; None: none).
         progress: called with one line of text per fit (what ran, its time, an estimate of
             the time left); the library itself only logs.
-        fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model).
+        fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model;
+            each fold fit then keeps its own sub-folder ``fold-k``, the refit ``refit``, so a
+            resumed comparison goes on from the fit it was killed in).
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
     y = np.asarray(series, dtype=np.float64)
@@ -258,7 +268,7 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             fold_mae, fold_mase, best_epochs, preds = [], [], [], []
             for k, (o, stop) in enumerate(plan.folds):
                 fc = fit(make(name, validation=stop - o), y[:stop],
-                         f"fold {k + 1}/{len(plan.folds)}")
+                         f"fold {k + 1}/{len(plan.folds)}", **_sub(extra, f"fold-{k + 1}"))
                 res = fc.backtest_windows(y[:stop], o)
                 preds.append(res["y_pred"])
                 if len(cv_true) < len(plan.folds):
@@ -270,7 +280,7 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             known = [e for e in best_epochs if e is not None]
             refit_epochs = max(1, int(np.median(known))) if known else epochs
             fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs), train_all,
-                     "refit on all training data", **extra)
+                     "refit on all training data", **_sub(extra, "refit"))
             res = fc.backtest_windows(y, plan.valid_end)
         except TrainingFailed as err:
             rows.append({**row, "status": str(err), "cv": None, "test": None})
