@@ -14,4 +14,14 @@ Labelled sequences and text: :mod:`~rnnkit.data.idx` (MNIST's IDX format),
 Every loader takes a local path and raises :class:`rnnkit.errors.DataError` naming the file,
 column or line at fault; :mod:`~rnnkit.data.checks` holds what they all check (regular files
 only, size limits, UTF-8 with or without a byte-order mark, finite values in float32's range).
+
+Data by name (:mod:`~rnnkit.data.download`): :func:`load_mnist` with no folder,
+:func:`load_ucr` and :func:`load_sentiment` download into a cache folder on first use
+(``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``) and read it from there afterwards.
 """
+
+from rnnkit.data.idx import load_mnist
+from rnnkit.data.labelled import load_ucr
+from rnnkit.data.text_datasets import load_sentiment
+
+__all__ = ["load_mnist", "load_sentiment", "load_ucr"]

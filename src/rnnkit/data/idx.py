@@ -166,15 +166,23 @@ def _find(directory: Path, stem: str) -> Path:
     raise DataError(f"MNIST folder {str(directory)!r} has no {stem}.gz or {stem}")
 
 
-def load_mnist(directory: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(directory: str | os.PathLike | None = None,
+               split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of one MNIST split.
 
-    ``split`` is ``"train"`` (60,000) or ``"test"`` (10,000). Files are looked up by their
-    usual names, with or without ``.gz``. No images, images of size 0, labels that are not
-    whole numbers in 0..9 (never truncated) or counts that differ are DataErrors.
+    ``directory=None`` reads the cache folder, downloading the four files there with
+    checksums on first use (:func:`rnnkit.data.download.mnist_dir`; offline, a DataError
+    says where to put them). ``split`` is ``"train"`` (60,000) or ``"test"`` (10,000).
+    Files are looked up by their usual names, with or without ``.gz``. No images, images of
+    size 0, labels that are not whole numbers in 0..9 (never truncated) or counts that
+    differ are DataErrors.
     """
     if split not in MNIST_FILES:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
+    if directory is None:
+        from rnnkit.data.download import mnist_dir
+
+        directory = mnist_dir()
     d = Path(directory)
     if not d.is_dir():
         raise DataError(f"MNIST folder {str(d)!r} does not exist or is not a folder")

@@ -191,7 +191,14 @@ def load_sequence_csv(
             while fields and not fields[-1].strip():
                 fields.pop()
         place = f"{what} line {n}"
-        seqs.append(_sequence(parse_values(fields, place), place)[:, None])
+        try:
+            values = parse_values(fields, place)
+        except DataError as err:
+            if any(sum(c.isalpha() for c in f) > 1 for f in fields):
+                raise DataError(f"{err}; the values look like words: for labelled texts use "
+                                f"TextClassifier (rnnkit classify --text)") from None
+            raise
+        seqs.append(_sequence(values, place)[:, None])
         labels.append(_check_label(row[lab].strip(), place))
         lines.append(n)
     if not seqs:
@@ -304,4 +311,16 @@ def load_labelled(path: str | os.PathLike, encoding: str = "utf-8",
     return load_sequence_csv(path, encoding=encoding, classes=classes, **csv_options)
 
 
-__all__ = ["LabelledSequences", "from_arrays", "load_labelled", "load_sequence_csv", "load_ts"]
+def load_ucr(name: str, download: bool = True) -> tuple[LabelledSequences, LabelledSequences]:
+    """``(train, test)`` of the UCR/UEA set ``name`` (``"GunPoint"``) from the cache folder,
+    downloaded there from the archive on first use (:func:`rnnkit.data.download.ucr_files`);
+    the test set uses the training set's classes."""
+    from rnnkit.data.download import ucr_files
+
+    train_path, test_path = ucr_files(name, download=download)
+    train = load_ts(train_path)
+    return train, load_ts(test_path, classes=train.classes)
+
+
+__all__ = ["LabelledSequences", "from_arrays", "load_labelled", "load_sequence_csv", "load_ts",
+           "load_ucr"]

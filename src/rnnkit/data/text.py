@@ -7,6 +7,10 @@ examples and tests run with no download.
 Tokenisation: ``level="word"`` splits with the regex ``\\w+|[^\\w\\s]`` (words and single
 punctuation marks); ``level="char"`` keeps every character, whitespace included.
 
+``SubwordTokenizer`` (optional, needs the ``tokenizers`` library: ``pip install tokenizers``)
+learns byte-pair-encoding subwords from a training corpus, so rare and unseen words split
+into known pieces ("unwatchable" -> "un", "watch", "able"); it saves as a JSON string.
+
 A :class:`Vocabulary` maps tokens to integer ids. Ids 0 and 1 are the specials ``<pad>`` and
 ``<unk>`` by default; the other tokens follow, most frequent first, ties broken by first
 appearance, so the same tokens always give the same ids.
@@ -216,4 +220,67 @@ class Vocabulary:
     __hash__ = None  # type: ignore[assignment]
 
 
-__all__ = ["Vocabulary", "decode_bytes", "default_corpus", "detokenize", "load_corpus", "tokenize"]
+def _tokenizers():
+    try:
+        import tokenizers
+    except ImportError:
+        raise ConfigError("level='subword' needs the tokenizers library: pip install "
+                          "tokenizers (or pip install 'rnnkit[text]')") from None
+    return tokenizers
+
+
+class SubwordTokenizer:
+    """Byte-pair-encoding subwords (the ``tokenizers`` library), trained on a corpus.
+
+    Pre-tokenisation splits words and punctuation like :func:`tokenize` (``lower`` first
+    when set); BPE then merges characters into at most ``vocab_size`` subwords. Unknown
+    characters become ``<unk>``.
+
+        >>> tok = SubwordTokenizer.train(texts, vocab_size=8000)
+        >>> tok.tokenize("Unwatchable.")          # ['un', 'watch', 'able', '.'] or the like
+        >>> SubwordTokenizer.from_str(tok.to_str()).tokenize("Unwatchable.")  # the same
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int = 20_000,
+              lower: bool = True) -> SubwordTokenizer:
+        tk = _tokenizers()
+        from tokenizers import models, normalizers, pre_tokenizers, trainers
+
+        tok = tk.Tokenizer(models.BPE(unk_token=Vocabulary.UNK))
+        norm = [normalizers.NFC()] + ([normalizers.Lowercase()] if lower else [])
+        tok.normalizer = normalizers.Sequence(norm)
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                     pre_tokenizers.Punctuation()])
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
+                                      special_tokens=[Vocabulary.PAD, Vocabulary.UNK])
+        tok.train_from_iterator(list(texts), trainer=trainer)
+        return cls(tok)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The subword tokens of ``text``."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        return self.tokenizer.encode(text).tokens
+
+    def to_str(self) -> str:
+        """The whole tokenizer as a JSON string (no pickle)."""
+        return self.tokenizer.to_str()
+
+    @classmethod
+    def from_str(cls, text: str) -> SubwordTokenizer:
+        """Inverse of :meth:`to_str`; ValueError on a string that is not a tokenizer."""
+        tk = _tokenizers()
+        if not isinstance(text, str):
+            raise ValueError(f"a saved tokenizer is a JSON string, got {type(text).__name__}")
+        try:
+            return cls(tk.Tokenizer.from_str(text))
+        except Exception as err:  # tokenizers raises its own Exception subclasses
+            raise ValueError(f"not a saved tokenizer: {str(err)[:100]}") from None
+
+
+__all__ = ["SubwordTokenizer", "Vocabulary", "decode_bytes", "default_corpus", "detokenize",
+           "load_corpus", "tokenize"]

@@ -130,4 +130,31 @@ def load_texts(path: str | os.PathLike, encoding: str = "utf-8",
     return load_text_csv(path, encoding=encoding, classes=classes)
 
 
-__all__ = ["LabelledTexts", "load_text_csv", "load_text_folder", "load_texts"]
+def load_sentiment(directory: str | os.PathLike | None = None,
+                   download: bool = True) -> LabelledTexts:
+    """The UCI "Sentiment Labelled Sentences" (Kotzias et al. 2015): 3,000 sentences from
+    Amazon, IMDb and Yelp reviews, labels ``"neg"`` / ``"pos"`` (1,500 each).
+
+    ``directory`` holds ``amazon_cells_labelled.txt``, ``imdb_labelled.txt`` and
+    ``yelp_labelled.txt`` (lines ``sentence<TAB>0|1``); None reads the cache folder,
+    downloading the set there on first use (:func:`rnnkit.data.download.sentiment_dir`).
+    """
+    from rnnkit.data.download import SENTIMENT_FILES, sentiment_dir
+
+    d = Path(directory) if directory is not None else sentiment_dir(download=download)
+    texts, labels = [], []
+    for name in SENTIMENT_FILES:
+        path = d / name
+        for n, line in enumerate(read_text(path, "text file").splitlines(), start=1):
+            if not line.strip():
+                continue
+            text, sep, label = line.rstrip().rpartition("\t")
+            if not sep or label.strip() not in ("0", "1") or not text.strip():
+                raise DataError(f"text file {str(path)!r} line {n}: expected "
+                                f"'sentence<TAB>0|1', got {quote(line[:60])}")
+            texts.append(text.strip())
+            labels.append(int(label))
+    return LabelledTexts(texts, np.asarray(labels, dtype=np.int64), ["neg", "pos"])
+
+
+__all__ = ["LabelledTexts", "load_sentiment", "load_text_csv", "load_text_folder", "load_texts"]
