@@ -87,3 +87,102 @@ def test_bad_file_is_one_line_error(tmp_path, capsys):
     (bad / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + bytes(4))
     assert main(["classify", "--data", f"mnist:{bad}"]) == 2
     assert "truncated" in capsys.readouterr().err
+
+
+def test_metrics_record_the_resolved_budget_and_warnings(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    rows = [",".join(f"{v:.3f}" for v in rng.standard_normal(6)) + f",{'ab'[i % 2]}"
+            for i in range(40)]  # labels that the values do not tell
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    code = main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "conv-gru",
+                 "--hidden", "4", "--epochs", "2", "--lr", "1e-7", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["params"]["batch_size"] == "auto" and m["resolved"]["batch_size"] == 8
+    assert m["params"]["normalize"] == "series" and m["resolved"]["pooling"] == "attention"
+    assert m["early_stopping"]["max_epochs"] == 2 and len(m["history"]["val_loss"]) >= 1
+    assert m["warnings"] and "stayed near chance" in m["warnings"][0]
+    assert "warning: training accuracy" in printed and "epochs at batch 8" in printed
+
+
+def test_words_without_text_flag_names_it(tmp_path, capsys):
+    p = tmp_path / "words.csv"
+    p.write_text("label,text\npos,a great film\nneg,an awful film\n")
+    assert main(["classify", "--data", str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "look like words" in err and "--text" in err
+
+
+def _offline(monkeypatch, tmp_path):
+    import urllib.error
+
+    from rnnkit.data import download
+
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
+
+    def offline(url, dest, timeout=None):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(download, "download_file", offline)
+    return download
+
+
+def test_mnist_by_name_offline_is_one_line(tmp_path, capsys, monkeypatch):
+    _offline(monkeypatch, tmp_path)
+    assert main(["classify", "--data", "mnist", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("rnnkit classify: error: could not download MNIST (URLError")
+    assert str(tmp_path / "cache" / "mnist") in err[-1]
+    assert not (tmp_path / "o").exists()
+
+
+def test_mnist_by_name_from_the_cache_uses_feature_scaling(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    download = _offline(monkeypatch, tmp_path)
+    rng = np.random.default_rng(0)
+    d = tmp_path / "cache" / "mnist"
+    for split, n in (("train", 30), ("t10k", 10)):
+        write_idx(d / f"{split}-images-idx3-ubyte.gz",
+                  rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        write_idx(d / f"{split}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
+    monkeypatch.setattr(download, "MNIST_SHA256", {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in d.iterdir()})
+    out = tmp_path / "o"
+    assert main(["classify", "--data", "mnist", "--model", "gru", "--hidden", "4", "--epochs",
+                 "1", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["params"]["normalize"] == "feature" and m["n_test"] == 10
+    assert "(10 test sequences, gru" in capsys.readouterr().out
+
+
+def test_ucr_by_name(tmp_path, capsys, monkeypatch):
+    import zipfile
+
+    download = _offline(monkeypatch, tmp_path)
+    rng = np.random.default_rng(0)
+    lines = ["@problemName Toy", "@univariate true", "@classLabel true down up", "@data"]
+    for i in range(30):
+        up = i % 2
+        vals = (1 if up else -1) * np.linspace(0, 1, 8) + 0.05 * rng.standard_normal(8)
+        lines.append(",".join(f"{v:.3f}" for v in vals) + (":up" if up else ":down"))
+    with zipfile.ZipFile(tmp_path / "Toy.zip", "w") as z:
+        z.writestr("Toy/Toy_TRAIN.ts", "\n".join(lines[:24]) + "\n")
+        z.writestr("Toy/Toy_TEST.ts", "\n".join(lines[:4] + lines[24:]) + "\n")
+    monkeypatch.setattr(download, "download_file",
+                        lambda url, dest, timeout=None: dest.write_bytes(
+                            (tmp_path / "Toy.zip").read_bytes()))
+    assert main(["classify", "--data", "ucr:Toy", "--hidden", "4", "--epochs", "1",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "(10 test sequences, conv-bigru" in capsys.readouterr().out
+    assert main(["classify", "--data", "ucr:Toy", "--test", "x.ts"]) == 2
+    assert "comes with its own test split" in capsys.readouterr().err
+
+
+def test_auto_options_parse(tmp_path, capsys):
+    for flag, value in (("--epochs", "0"), ("--batch-size", "many")):
+        with pytest.raises(SystemExit):
+            main(["classify", "--data", "x.csv", flag, value])
+        assert "'auto' or a positive int" in capsys.readouterr().err

@@ -23,7 +23,8 @@ def test_classify_draws_a_bar_on_a_terminal(tmp_path, rng):
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     child = subprocess.Popen(
-        [sys.executable, "-m", "rnnkit", "classify", "--data", "d.csv", "--epochs", "2",
+        [sys.executable, "-m", "rnnkit", "classify", "--data", "d.csv", "--model", "lstm",
+         "--epochs", "2",
          "--hidden", "4", "--out", "o"], cwd=tmp_path, stderr=follower,
         stdout=subprocess.DEVNULL)
     os.close(follower)

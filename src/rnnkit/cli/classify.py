@@ -1,12 +1,21 @@
 """``rnnkit classify``: train a recurrent sequence classifier and score it on a test set.
 
-Data (``--data``): ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of
-28 pixels; the test split is the 10,000 test images), a ``.ts`` file (UCR/UEA), a CSV with
-one sequence per row and the label in the last column (``--label-column 0`` for the first),
-or with ``--text`` a folder with one sub-folder of .txt files per label or a CSV with a
-label and a text column (``--label-column``, ``--text-column``). ``--test`` gives the test
-file in the same format; without it the last ``--test-fraction`` of the data (shuffled) is
-held out. A stratified ``--validation`` part of the training data drives early stopping.
+Data (``--data``): ``mnist`` (downloaded into the cache folder on first use, checksums
+checked) or ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of 28
+pixels; the test split is the 10,000 test images), ``ucr:NAME`` (a UCR/UEA set by name,
+downloaded into the cache on first use, with its own test split), a ``.ts`` file (UCR/UEA),
+a CSV with one sequence per row and the label in the last column (``--label-column 0`` for
+the first), ``sentiment`` (3,000 labelled review sentences, downloaded on first use; implies
+``--text``), or with ``--text`` a folder with one sub-folder of .txt files per label or a
+CSV with a label and a text column (``--label-column``, ``--text-column``). ``--test`` gives
+the test file in the same format; without it the last ``--test-fraction`` of the data
+(shuffled) is held out. A stratified ``--validation`` part of the training data drives
+early stopping. The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
+
+The defaults train on any size of data: batch size and epochs come from the number of
+training sequences (a budget in optimiser steps), numeric series are z-normalised one by
+one (MNIST images: per-feature scaling), the learning rate warms up then decays, and a
+model whose training accuracy stays near chance is reported as such.
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and
@@ -40,17 +49,19 @@ from rnnkit.errors import ConfigError, DataError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from rnnkit.cli.options import auto_or_positive_int
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
     from rnnkit.tasks.classify.model import MODELS
-    from rnnkit.tasks.classify.task import NORMALIZE
+    from rnnkit.tasks.classify.pooling import POOLINGS
+    from rnnkit.tasks.classify.task import LR_SCHEDULES, NORMALIZE, TEXT_LEVELS
 
     d, t = SequenceClassifier.default, TextClassifier.default
     p = subparsers.add_parser(
         "classify", help="train a sequence classifier (MNIST rows, CSV, .ts, text) and print "
         "its test accuracy", description=__doc__.split("\n\n")[1],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add(p, "--data", required=True, help="mnist:DIR, FILE.ts, FILE.csv, or with --text a "
-        "folder or CSV")
+    add(p, "--data", required=True, help="mnist, mnist:DIR, ucr:NAME, FILE.ts, FILE.csv, "
+        "sentiment, or with --text a folder or CSV")
     add(p, "--test", default=None, help="test file/folder in the same format")
     add(p, "--test-fraction", type=fraction, default=0.2, help="held out when no --test")
     add(p, "--text", action="store_true", help="the data are labelled texts")
@@ -58,23 +69,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--label-column", default=None, help="label column: an index for a sequence CSV "
         "(default -1, the last), a name or index for a text CSV (default 'label')")
     add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
-    add(p, "--model", default=d("model"), choices=MODELS, help="recurrent network")
+    add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
+        f"default is {t('model')})")
     add(p, "--hidden", type=positive_int, default=d("hidden_size"),
         help="units per recurrent layer")
     add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
+    add(p, "--pooling", default=d("pooling"), choices=("auto", *POOLINGS),
+        help="how the recurrent outputs become one vector: the last step, the mean, max or "
+        "attention over time (auto: last for plain recurrent models, attention for conv-* "
+        "and text bigru)")
+    add(p, "--ensemble", type=positive_int, default=d("ensemble"),
+        help="train k networks (seeds seed..seed+k-1) and average their probabilities")
     add_training(p, SequenceClassifier)
-    add(p, "--normalize", default=d("normalize"), choices=NORMALIZE,
-        help="numeric sequences: per-feature standardisation learned on the training set, "
-        "per-series z-normalisation, or none")
+    add(p, "--lr-schedule", default=d("lr_schedule"), choices=LR_SCHEDULES,
+        help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
+        "constant")
+    add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
+        help=f"numeric sequences: per-series z-normalisation, per-feature standardisation "
+        f"learned on the training set, or none (default: {d('normalize')}; feature for "
+        f"mnist images)")
     add(p, "--limit", type=positive_int, default=None, help="use only the first N training "
         "samples (quick runs)")
-    add(p, "--level", default=t("level"), choices=("word", "char"), help="text tokens")
+    add(p, "--level", default=t("level"), choices=TEXT_LEVELS, help="text tokens (subword: "
+        "byte-pair encoding learned on the training texts, needs the tokenizers library)")
     add(p, "--max-vocab", type=positive_int, default=t("max_size"),
         help="text vocabulary size")
     add(p, "--maxlen", type=positive_int, default=t("maxlen"), help="truncate texts to N "
         "tokens")
-    add(p, "--embed", type=positive_int, default=t("embed_size"), help="text embedding size")
+    add(p, "--embed", type=auto_or_positive_int, default=t("embed_size"),
+        help="text embedding size (auto: 100, or the dimension of --vectors)")
+    add(p, "--vectors", default=t("vectors"), metavar="FILE", help="pretrained word vectors "
+        "(GloVe / fastText .vec text format, a local file) to start the text embedding from")
     add_output(p, "out/classify")
     p.set_defaults(func=run)
 
@@ -105,11 +131,27 @@ def _load(args):
     from rnnkit.data.labelled import load_labelled
     from rnnkit.data.text_datasets import load_text_csv, load_text_folder
 
-    if args.data.startswith("mnist:"):
-        d = args.data[len("mnist:"):]
+    if args.data == "mnist" or args.data.startswith("mnist:"):
+        d = args.data[len("mnist:"):] or None  # None: the cache folder (downloaded once)
         xtr, ytr = load_mnist(d, "train")
         xte, yte = load_mnist(d, "test")
         return xtr, ytr, xte, yte, "mnist"  # raw uint8: the model learns its scaling
+    if args.data.startswith("ucr:"):
+        from rnnkit.data.labelled import load_ucr
+
+        if args.test:
+            raise ConfigError("--data ucr:NAME comes with its own test split; drop --test")
+        tr, te = load_ucr(args.data[len("ucr:"):])
+        return (tr.X, np.asarray(tr.classes)[tr.y], te.X, np.asarray(te.classes)[te.y],
+                "sequences")
+    if args.data == "sentiment":
+        from rnnkit.data.text_datasets import load_sentiment
+
+        tr = load_sentiment()
+        ytr = np.asarray(tr.classes, dtype=object)[tr.y]
+        a, b = _split(len(tr), args.test_fraction, args.seed)
+        texts = np.asarray(tr.texts, dtype=object)
+        return list(texts[a]), ytr[a], list(texts[b]), ytr[b], "text"
     if args.text:
         from pathlib import Path
 
@@ -141,15 +183,27 @@ def _load(args):
     return [tr.X[i] for i in a], ytr[a], [tr.X[i] for i in b], ytr[b], "sequences"
 
 
+def _kind(args) -> str:
+    """"text", "mnist" or "sequences": what ``--data`` holds (before reading it)."""
+    if args.text or args.data == "sentiment":
+        return "text"
+    return "mnist" if args.data == "mnist" or args.data.startswith("mnist:") else "sequences"
+
+
 def _estimator(args, kind: str):
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
 
     common = {"model": args.model, "hidden_size": args.hidden, "num_layers": args.layers,
-              "dropout": args.dropout, **training_kwargs(args)}
+              "dropout": args.dropout, "pooling": args.pooling, "ensemble": args.ensemble,
+              "lr_schedule": args.lr_schedule, **training_kwargs(args)}
     if kind == "text":
+        if args.model == SequenceClassifier.default("model"):  # the numeric default
+            common["model"] = TextClassifier.default("model")
         return TextClassifier(level=args.level, max_size=args.max_vocab, maxlen=args.maxlen,
-                              embed_size=args.embed, **common)
-    return SequenceClassifier(normalize=args.normalize, **common)
+                              embed_size=args.embed, vectors=args.vectors, **common)
+    normalize = getattr(args, "normalize", None) or (
+        "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
+    return SequenceClassifier(normalize=normalize, **common)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
         return status
-    clf = _estimator(args, "text" if args.text else "sequences")
+    clf = _estimator(args, _kind(args))
     clf._check_params()  # bad options fail before the data are read
     Xtr, ytr, Xte, yte, kind = _load(args)
     if args.limit:
@@ -178,21 +232,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     report = clf.evaluate(Xte, yte)
     names = class_names(clf.classes_)
-    metrics = {"data": args.data, "test": args.test, "model": args.model, "kind": kind,
+    runs = clf.resolved_["epochs_run"]
+    metrics = {"data": args.data, "test": args.test, "model": clf.model, "kind": kind,
                "n_train": clf.n_train_, "n_validation": clf.n_validation_,
                "n_test": len(yte), "train_seconds": round(seconds, 2),
-               "fit_status": clf.fit_status_, "params": clf.get_params(), "classes": names,
-               **report, "history": clf.history_}
+               "fit_status": clf.fit_status_, "params": clf.get_params(),
+               "resolved": clf.resolved_,
+               "early_stopping": {"max_epochs": clf.epochs_, "epochs_run": runs,
+                                  "stopped_early": [n < clf.epochs_ for n in runs]},
+               "train_accuracy": clf.train_accuracy_, "warnings": clf.warnings_,
+               "classes": names, **report, "history": clf.history_}
     with atomic_directory(args.out, overwrite=args.overwrite, what="classify") as tmp:
         write_json(tmp / "metrics.json", metrics)
         plot_confusion_matrix(np.asarray(report["confusion_matrix"]), names,
                               tmp / "confusion.png",
-                              title=f"{args.model}: accuracy {report['accuracy']:.2%}")
+                              title=f"{clf.model}: accuracy {report['accuracy']:.2%}")
         plot_history(clf.history_, tmp / "history.png")
         clf.save(tmp / "model")
     print(f"test accuracy: {report['accuracy']:.4f}  macro-F1: {report['macro_f1']:.4f}  "
-          f"({len(yte)} test sequences, {args.model}, trained {seconds:.0f} s, "
-          f"{len(clf.history_.get('loss', []))} epochs)")
+          f"({len(yte)} test sequences, {clf.model}, trained {seconds:.0f} s, "
+          f"{'+'.join(map(str, runs))} of {clf.epochs_} epochs at batch {clf.batch_size_})")
+    for warning in clf.warnings_:
+        print(f"warning: {warning}")
     print(f"wrote {args.out}/metrics.json, confusion.png, history.png, model/")
     return 0
 
@@ -217,8 +278,8 @@ def _predict_inputs(est, args):
                                text_column=_column(args.text_column, "text"))
             return te.texts, np.asarray(te.classes, dtype=object)[te.y]
         return read_lines(data, encoding=args.encoding), None
-    if data.startswith("mnist:"):
-        return load_mnist(data[len("mnist:"):], "test")
+    if data == "mnist" or data.startswith("mnist:"):
+        return load_mnist(data[len("mnist:"):] or None, "test")
     name = Path(data).name.lower()
     if "idx" in name or "ubyte" in name:
         return load_idx(data), None

@@ -42,6 +42,17 @@ nonneg_float = _number(float, 0.0, False, what="a number >= 0")
 fraction = _number(float, 0.0, False, 1.0, what="a number in [0, 1)")
 
 
+def auto_or_positive_int(text: str) -> int | str:
+    """``"auto"`` (the estimator resolves it at fit) or a positive int."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive int, got "
+                                         f"{text!r}") from None
+
+
 def validation(text: str) -> float | int:
     """``--validation``: a fraction in [0, 1) (``0.1``) or a count >= 1 (``200``)."""
     try:
@@ -72,10 +83,14 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     """The training options every training command has, defaults from ``est``."""
     desc = desc or {}
     d = est.default
-    add(parser, "--epochs", type=positive_int, default=d("epochs"),
-        help=desc.get("epochs", "maximum training epochs (early stopping may end sooner)"))
-    add(parser, "--batch-size", type=positive_int, default=d("batch_size"),
-        help="samples per optimiser step")
+    epochs_auto, batch_auto = d("epochs") == "auto", d("batch_size") == "auto"
+    add(parser, "--epochs", type=auto_or_positive_int if epochs_auto else positive_int,
+        default=d("epochs"), help=desc.get("epochs", "maximum training epochs (early stopping "
+                                           "may end sooner)")
+        + ("; auto: from the number of training samples (a budget in steps)" * epochs_auto))
+    add(parser, "--batch-size", type=auto_or_positive_int if batch_auto else positive_int,
+        default=d("batch_size"), help="samples per optimiser step"
+        + ("; auto: from the number of training samples" * batch_auto))
     add(parser, "--lr", type=positive_float, default=d("lr"), help="Adam learning rate")
     add(parser, "--validation", type=validation, default=d("validation"),
         help=desc.get("validation", "held out for early stopping: fraction or count (0: off)"))
@@ -248,7 +263,7 @@ def verbose(args: argparse.Namespace) -> int | str:
     return 0 if getattr(args, "quiet", False) else "auto"
 
 
-__all__ = ["add", "add_output", "add_training", "fraction", "launch", "naming",
-           "nonneg_float", "nonneg_int", "note", "patience", "positive_float", "positive_int",
-           "prepare_output", "resume_kwargs", "set_threads", "training_kwargs", "validation",
-           "verbose"]
+__all__ = ["add", "add_output", "add_training", "auto_or_positive_int", "fraction", "launch",
+           "naming", "nonneg_float", "nonneg_int", "note", "patience", "positive_float",
+           "positive_int", "prepare_output", "resume_kwargs", "set_threads", "training_kwargs",
+           "validation", "verbose"]

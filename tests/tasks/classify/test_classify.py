@@ -59,16 +59,21 @@ def test_my_gru_cell_equals_torch_gru_cell():
     assert new is h
 
 
-@pytest.mark.parametrize("model", ["rnn", "lstm", "bilstm", "gru", "my-lstm", "my-gru"])
-def test_masked_batch_equals_per_sequence(model):
+@pytest.mark.parametrize(("model", "pooling"), [
+    ("rnn", "last"), ("lstm", "last"), ("bilstm", "last"), ("gru", "last"), ("my-lstm", "last"),
+    ("my-gru", "last"), ("bigru", "mean"), ("lstm", "max"), ("my-gru", "attention"),
+    ("conv-gru", "last"), ("conv-bigru", "attention"), ("conv-lstm", "max")])
+def test_masked_batch_equals_per_sequence(model, pooling):
     torch.manual_seed(0)
-    net = RNNClassifier(2, 3, model=model, hidden_size=5).double().eval()
-    seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (4, 1, 3)]
-    x = torch.zeros(3, 4, 2, dtype=torch.float64)
+    net = RNNClassifier(2, 3, model=model, hidden_size=5, pooling=pooling, conv_blocks=2,
+                        conv_channels=4).double().eval()
+    seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (9, 1, 5)]
+    x = torch.zeros(3, 9, 2, dtype=torch.float64)
     for i, s in enumerate(seqs):
         x[i, :len(s)] = s
     x[1, 1:] = 7.0  # garbage in the padding must not matter
-    batch = net(x, lengths=torch.tensor([4, 1, 3]))
+    x[2, 5:] = -3.0
+    batch = net(x, lengths=torch.tensor([9, 1, 5]))
     for i, s in enumerate(seqs):
         torch.testing.assert_close(batch[i], net(s[None])[0])
 
@@ -78,6 +83,20 @@ def test_model_errors():
         RNNClassifier(2, 3, model="transformer")
     with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
         RNNClassifier(2, 0)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        RNNClassifier(2, 3, pooling="sum")
+    with pytest.raises(ValueError, match="conv_blocks must be a positive int for model "
+                                         "'conv-gru', got 0"):
+        RNNClassifier(2, 3, model="conv-gru")
+
+
+def test_attention_weights_ignore_padding():
+    torch.manual_seed(0)
+    net = RNNClassifier(1, 2, model="gru", hidden_size=4, pooling="attention").eval()
+    net(torch.randn(2, 5, 1), lengths=torch.tensor([5, 2]))
+    a = net.pool.last_attention  # (B, T)
+    torch.testing.assert_close(a.sum(1), torch.ones(2))
+    assert (a[1, 2:] == 0).all() and (a[1, :2] > 0).all()
 
 
 def _toy(n, rng, variable=False):
@@ -141,7 +160,8 @@ def test_raw_uint8_images_answer_like_the_trained_model(tmp_path, rng):
     """The saved model carries its normalisation: raw uint8 in, the same classes out."""
     X = rng.integers(0, 256, (80, 6, 5)).astype(np.uint8)  # (N, rows, pixels)
     y = (X[:, :, 0].astype(int).sum(1) > X[:, :, 4].astype(int).sum(1)).astype(int)
-    clf = SequenceClassifier(model="gru", hidden_size=8, epochs=4, verbose=0).fit(X, y)
+    clf = SequenceClassifier(model="gru", hidden_size=8, epochs=4, verbose=0,
+                             normalize="feature").fit(X, y)
     assert np.all(np.abs(clf.mean_) > 50)  # it learned the raw pixel scale
     clf.save(tmp_path / "m")
     again = SequenceClassifier.load(tmp_path / "m")
@@ -161,3 +181,110 @@ def test_bad_labels_and_options(rng):
         SequenceClassifier(normalize="pixel").fit(X, ["a", "b"] * 3)
     with pytest.raises(DataError, match=r"must hold numbers.*TextClassifier"):
         SequenceClassifier(epochs=1).fit(np.asarray([["x", "y"]] * 6), ["a", "b"] * 3)
+
+
+def test_auto_budget_numbers():
+    from rnnkit.tasks.classify.budget import WarmupCosine, auto_batch_size, auto_epochs
+
+    assert [auto_batch_size(n) for n in (5, 45, 90, 180, 54_000)] == [5, 8, 9, 18, 64]
+    assert auto_epochs(45, 8) == 167  # 6 steps an epoch -> 1,002 steps
+    assert auto_epochs(54_000, 64) == 20  # big sets: MIN_EPOCHS
+    assert auto_epochs(2, 2) == 500  # capped
+    f = WarmupCosine(100)
+    assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
+    assert f(5) == pytest.approx(1.0)
+    assert f(99) < 0.02 and f(52) == pytest.approx(0.505, abs=0.01)
+
+
+def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
+    X, y = _toy(60, rng)
+    clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=3,
+                             validation=0.2, verbose=0).fit(X, y)
+    assert clf.epochs == 3 and clf.batch_size == "auto"
+    assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "pooling": "attention",
+                             "conv_blocks": 1, "epochs_run": [len(clf.history_["loss"])]}
+    lrs = clf.history_["lr"]
+    assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
+    clf.save(tmp_path / "m")
+    assert SequenceClassifier.load(tmp_path / "m").resolved_ == clf.resolved_
+    with pytest.raises(ConfigError, match="batch_size must be a positive int, got 'big'"):
+        SequenceClassifier(batch_size="big").fit(X, y)
+    with pytest.raises(ConfigError, match="lr_schedule must be one of"):
+        SequenceClassifier(lr_schedule="step").fit(X, y)
+
+
+def test_chance_warning(rng, caplog):
+    X = rng.normal(size=(40, 5, 1))
+    y = np.asarray(["a", "b"] * 20)
+    clf = SequenceClassifier(model="gru", hidden_size=2, epochs=1, lr=1e-6, verbose=0)
+    clf.fit(X, y)
+    assert clf.warnings_ and "stayed near chance (1/2 = 0.500)" in clf.warnings_[0]
+    assert "stayed near chance" in caplog.text
+
+
+def test_ensemble_averages_members_and_roundtrips(tmp_path, rng):
+    X, y = _toy(80, rng, variable=True)
+    clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=2,
+                             ensemble=2, verbose=0).fit(X, y)
+    members = clf.model_.members
+    assert len(members) == 2 and len(clf.member_histories_) == 2
+    assert not torch.equal(members[0].head.weight, members[1].head.weight)  # two seeds
+    proba = clf.predict_proba(X[:5])
+    from rnnkit.data.batching import pad_sequences
+
+    x, n = pad_sequences(clf._prepare(X[:5]))
+    with torch.no_grad():
+        each = [torch.softmax(m(torch.from_numpy(x), lengths=torch.from_numpy(n)), -1)
+                for m in members]
+    np.testing.assert_allclose(proba, ((each[0] + each[1]) / 2).numpy(), rtol=1e-5, atol=1e-6)
+    clf.save(tmp_path / "e")
+    again = SequenceClassifier.load(tmp_path / "e")
+    np.testing.assert_allclose(again.predict_proba(X[:5]), proba, rtol=1e-6)
+
+
+def _words(n, rng):
+    good, bad = ["great", "superb"], ["awful", "boring"]
+    texts, y = [], []
+    for _ in range(n):
+        lab = int(rng.integers(0, 2))
+        texts.append(f"the film was {rng.choice(good if lab else bad)}")
+        y.append(lab)
+    return texts, y
+
+
+def test_text_subword_roundtrip(tmp_path, rng):
+    pytest.importorskip("tokenizers")
+    texts, y = _words(60, rng)
+    clf = TextClassifier(level="subword", max_size=40, embed_size=4, hidden_size=4, epochs=2,
+                         verbose=0).fit(texts, y)
+    assert clf.resolved_["pooling"] == "attention"  # the pooled bigru text default
+    clf.save(tmp_path / "t")
+    again = TextClassifier.load(tmp_path / "t")
+    assert again.tokenizer_.tokenize("unseen words!") == clf.tokenizer_.tokenize("unseen words!")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), rtol=1e-6)
+
+
+def test_text_subword_without_tokenizers(monkeypatch, rng):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    texts, y = _words(10, rng)
+    with pytest.raises(ConfigError, match=r"level='subword' needs the tokenizers library: "
+                                          r"pip install tokenizers"):
+        TextClassifier(level="subword", epochs=1, verbose=0).fit(texts, y)
+
+
+def test_text_pretrained_vectors(tmp_path, rng):
+    texts, y = _words(40, rng)
+    vec = tmp_path / "tiny.vec"
+    vec.write_text("3 4\ngreat 1 1 1 1\nawful -1 -1 -1 -1\nunrelated 0 0 0 9\n")
+    clf = TextClassifier(vectors=str(vec), hidden_size=4, epochs=1, lr=1e-9, verbose=0)
+    clf.fit(texts, y)
+    assert clf.model_.embedding.weight.shape[1] == 4 and clf.vectors_found_ == 2
+    row = clf.model_.embedding.weight[clf.vocab_.token_to_id["great"]]
+    torch.testing.assert_close(row, torch.ones(4), atol=1e-4, rtol=0)
+    with pytest.raises(ConfigError, match=r"embed_size must be 'auto' or 4, the dimension of "
+                                          r"the vectors in .*tiny.vec, got 8"):
+        TextClassifier(vectors=str(vec), embed_size=8, epochs=1, verbose=0).fit(texts, y)
+    with pytest.raises(ConfigError, match="model 'conv-gru' is for numeric series"):
+        TextClassifier(model="conv-gru").fit(texts, y)

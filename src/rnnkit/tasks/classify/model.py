@@ -1,50 +1,68 @@
-"""Many-to-one classifier network: [Embedding ->] recurrent layer(s) -> dropout -> Linear.
+"""Many-to-one classifier network: [Embedding | ConvFrontEnd ->] recurrent layer(s) -> pooling
+-> dropout -> Linear; and ``EnsembleNet``, k such networks whose probabilities are averaged.
 
 ``logits = model(x, lengths=None)``: x (B, T, D) float, or (B, T) int64 token ids when the
-model has an embedding; lengths (B,) for padded batches (the last VALID step of each sequence
-is classified; a bidirectional layer's backward half has read the whole valid sequence).
+model has an embedding; lengths (B,) for padded batches.
 
 ``model`` names: ``"rnn"`` (SimpleRNN, tanh), ``"lstm"``, ``"gru"``, ``"bilstm"``,
-``"bigru"``, and the hand-written cells ``"my-lstm"`` / ``"my-gru"``
-(:mod:`rnnkit.tasks.classify.cells`) run by :class:`rnnkit.nn.recurrent.Recurrent`.
+``"bigru"``, the hand-written cells ``"my-lstm"`` / ``"my-gru"``
+(:mod:`rnnkit.tasks.classify.cells`) run by :class:`rnnkit.nn.recurrent.Recurrent`, and
+``"conv-gru"`` / ``"conv-bigru"`` / ``"conv-lstm"``: a :class:`ConvFrontEnd` of
+``conv_blocks`` Conv1D + max-pool blocks (``conv_channels`` channels, kernel
+``conv_kernel``) halving the length each, before the (bi)GRU / LSTM.
+
+``pooling`` turns the recurrent outputs into one vector per sequence: ``"last"`` (the last
+VALID step; a bidirectional layer's backward half has read the whole valid sequence),
+``"mean"``, ``"max"`` or ``"attention"`` over the valid steps
+(:class:`~rnnkit.tasks.classify.pooling.TimePooling`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, Dense, Embedding, Recurrent, SimpleRNN
-from rnnkit.nn.config import register
+from rnnkit.nn.config import from_config, register, to_config
 from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
+from rnnkit.tasks.classify.frontend import ConvFrontEnd
+from rnnkit.tasks.classify.pooling import POOLINGS, TimePooling
 
-MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru")
+MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru", "conv-gru",
+          "conv-bigru", "conv-lstm")
 
 
 def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                    dropout: float = 0.0) -> Recurrent:
-    """The recurrent part for a ``model`` name; returns the last valid step (B, Dir*H)."""
+                    dropout: float = 0.0, return_sequences: bool = False) -> Recurrent:
+    """The recurrent part for a ``model`` name: the last valid step (B, Dir*H), or every
+    step (B, T, Dir*H) with ``return_sequences``."""
     drop = dropout if num_layers > 1 else 0.0
+    name = model[len("conv-"):] if model.startswith("conv-") else model
     named = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU, "bilstm": LSTM, "bigru": GRU}
-    if model in named:
-        return named[model](input_size, hidden_size, num_layers,
-                            bidirectional=model.startswith("bi"), dropout=drop)
+    if model in MODELS and name in named:
+        return named[name](input_size, hidden_size, num_layers,
+                           bidirectional=name.startswith("bi"), dropout=drop,
+                           return_sequences=return_sequences)
     if model in ("my-lstm", "my-gru"):
         Cell = MyLSTMCell if model == "my-lstm" else MyGRUCell
         cells = [Cell(input_size if l == 0 else hidden_size, hidden_size)
                  for l in range(num_layers)]
-        return Recurrent(cells, dropout=drop)
+        return Recurrent(cells, dropout=drop, return_sequences=return_sequences)
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
 
 
 @register
 class RNNClassifier(nn.Module):
-    """See the module doc. ``num_classes`` logits; ``vocab_size`` adds an Embedding."""
+    """See the module doc. ``num_classes`` logits; ``vocab_size`` adds an Embedding;
+    ``conv_blocks`` (conv-* models only) sets the front end's depth."""
 
     def __init__(self, input_size: int | None, num_classes: int, model: str = "lstm",
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                 vocab_size: int | None = None, embed_size: int = 100, pad_id: int = 0):
+                 vocab_size: int | None = None, embed_size: int = 100, pad_id: int = 0,
+                 pooling: str = "last", conv_blocks: int = 0, conv_channels: int = 64,
+                 conv_kernel: int = 7):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -52,17 +70,32 @@ class RNNClassifier(nn.Module):
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        conv = model.startswith("conv-")
+        if conv and (isinstance(conv_blocks, bool) or not isinstance(conv_blocks, int)
+                     or conv_blocks < 1):
+            raise ValueError(f"conv_blocks must be a positive int for model {model!r}, "
+                             f"got {conv_blocks!r}")
         self.config = {"input_size": input_size, "num_classes": num_classes, "model": model,
                        "hidden_size": hidden_size, "num_layers": num_layers,
                        "dropout": dropout, "vocab_size": vocab_size, "embed_size": embed_size,
-                       "pad_id": pad_id}
+                       "pad_id": pad_id, "pooling": pooling,
+                       "conv_blocks": conv_blocks if conv else 0,
+                       "conv_channels": conv_channels, "conv_kernel": conv_kernel}
         self.embedding = None
         if vocab_size is not None:
             self.embedding = Embedding(vocab_size, embed_size, padding_idx=pad_id)
             input_size = embed_size
         if input_size is None:
             raise ValueError("input_size must be given when vocab_size is None")
-        self.rnn = recurrent_layer(model, input_size, hidden_size, num_layers, dropout)
+        self.frontend = None
+        if conv:
+            self.frontend = ConvFrontEnd(input_size, conv_channels, conv_blocks, conv_kernel)
+            input_size = self.frontend.output_size
+        self.rnn = recurrent_layer(model, input_size, hidden_size, num_layers, dropout,
+                                   return_sequences=pooling != "last")
+        self.pool = None if pooling == "last" else TimePooling(self.rnn.output_size, pooling)
         self.drop = nn.Dropout(dropout)
         self.head = Dense(self.rnn.output_size, num_classes)
 
@@ -72,8 +105,40 @@ class RNNClassifier(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.embedding is not None:
             x = self.drop(self.embedding(x))  # (B, T) -> (B, T, E)
-        last = self.rnn(x, lengths=lengths)  # (B, Dir*H), the last valid step
-        return self.head(self.drop(last))  # (B, C)
+        if self.frontend is not None:
+            x, lengths = self.frontend(x, lengths)  # (B, T', C)
+        out = self.rnn(x, lengths=lengths)  # (B, Dir*H) last valid step, or (B, T', Dir*H)
+        if self.pool is not None:
+            out = self.pool(out, lengths)  # (B, Dir*H)
+        return self.head(self.drop(out))  # (B, C)
 
 
-__all__ = ["MODELS", "RNNClassifier", "recurrent_layer"]
+@register
+class EnsembleNet(nn.Module):
+    """k member networks trained apart (seeds ``seed``, ``seed + 1``, ...); the output is
+    the log of their averaged probabilities, so ``softmax(output) = mean_i softmax(member_i)``
+    and ``argmax`` is the ensemble's vote.
+
+    Shapes: x as the members read it -> (B, C) log-probabilities.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("members must hold at least one network, got none")
+        self.members = nn.ModuleList(members)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"members": [to_config(m) for m in self.members]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> EnsembleNet:
+        return cls([from_config(m) for m in config["members"]])
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        probs = torch.stack([torch.softmax(m(x, lengths=lengths), dim=-1)
+                             for m in self.members])  # (k, B, C)
+        return torch.log(probs.mean(dim=0).clamp_min(1e-12))  # (B, C)
+
+
+__all__ = ["MODELS", "EnsembleNet", "RNNClassifier", "recurrent_layer"]

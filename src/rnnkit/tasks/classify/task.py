@@ -1,6 +1,6 @@
 """Estimators for many-to-one classification: numeric sequences and text.
 
->>> clf = SequenceClassifier(model="lstm", hidden_size=128).fit(X_train, y_train)
+>>> clf = SequenceClassifier().fit(X_train, y_train)   # the defaults suit any size of data
 >>> clf.predict(X_test)            # labels as given to fit (classes_[argmax])
 >>> clf.score(X_test, y_test)      # accuracy
 >>> clf.evaluate(X_test, y_test)   # {"accuracy", "macro_f1", "confusion_matrix", ...}
@@ -10,10 +10,11 @@ uint8 images too), or a list of (T_i, D) arrays of different lengths (padded per
 batches bucketed by length, the model reads ``lengths`` so padding never reaches the
 state). ``normalize`` sets the preprocessing that the saved model carries:
 
-- ``"feature"`` (default): each feature standardised with the training set's mean and
-  standard deviation over all steps: x' = (x - mean_d) / std_d;
-- ``"series"``: each sequence and feature z-normalised over its own steps (the usual UCR
-  preprocessing): x' = (x - mean_t x) / std_t x;
+- ``"series"`` (default): each sequence and feature z-normalised over its own steps (the
+  usual UCR preprocessing): x' = (x - mean_t x) / std_t x;
+- ``"feature"``: each feature standardised with the training set's mean and standard
+  deviation over all steps: x' = (x - mean_d) / std_d (images such as MNIST rows, where a
+  row's level is information);
 - ``"none"``: values as given (cast to float32).
 
 Missing values (NaN) become 0 after scaling. Labels are any hashable values (ints, strings);
@@ -23,16 +24,35 @@ Training (:meth:`rnnkit.tasks.base.Estimator._train`): a stratified ``validation
 the training data is held out (fraction or count; 0: none), early stopping on its loss after
 ``patience`` epochs without improvement restores the best weights; Adam at ``lr``, gradient
 norm clipped at ``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
+``epochs="auto"`` and ``batch_size="auto"`` (the defaults) set a budget in optimiser steps
+from the number of training sequences (:mod:`rnnkit.tasks.classify.budget`); the values used
+are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
+"plateau" (halve on a validation-loss plateau) or "none". ``ensemble=k`` trains k networks
+(seeds ``seed`` .. ``seed + k - 1``) and averages their probabilities (one saved model).
+
+After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
+kept in ``warnings_``: the model never left chance.
+
+Models (:mod:`rnnkit.tasks.classify.model`): the default ``"conv-bigru"`` reads the series
+through Conv1D + max-pool blocks (``conv_blocks="auto"``: enough halvings to bring the
+longest training series to at most 64 steps) into a bidirectional GRU whose outputs are
+pooled over time (``pooling="auto"``: "last" for the plain recurrent models, the model's
+own choice otherwise).
 
 :class:`TextClassifier` tokenises (word or char level), builds a vocabulary (``max_size``,
 ``min_freq``, ``<pad>``/``<unk>``), truncates to ``maxlen`` (if set) and batches in
 length-bucketed batches (``bucket=True``) or at a fixed length (``bucket=False``).
+``level="subword"`` trains a byte-pair-encoding tokenizer (the optional ``tokenizers``
+library) on the training texts instead. ``vectors=FILE`` starts the embedding from
+pretrained word vectors in the GloVe / fastText text format (:mod:`rnnkit.data.embeddings`;
+a local file, never downloaded).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +60,7 @@ import torch
 
 from rnnkit.data.batching import pad_sequences, padded_loader
 from rnnkit.data.text import Vocabulary, tokenize
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.base import (
     Estimator,
     check_choice,
@@ -48,13 +68,22 @@ from rnnkit.tasks.base import (
     check_int,
     n_held_out,
 )
+from rnnkit.tasks.classify.budget import auto_batch_size, auto_epochs, scheduler_factory
+from rnnkit.tasks.classify.frontend import auto_blocks
 from rnnkit.tasks.classify.metrics import classification_report
-from rnnkit.tasks.classify.model import MODELS, RNNClassifier
+from rnnkit.tasks.classify.model import MODELS, EnsembleNet, RNNClassifier
+from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.split import stratified_split
 
 log = logging.getLogger(__name__)
 
 NORMALIZE = ("feature", "series", "none")
+LR_SCHEDULES = ("cosine", "plateau", "none")
+TEXT_LEVELS = ("word", "char", "subword")
+#: pooling="auto" for models that are not plain recurrent layers.
+AUTO_POOLING = "attention"
+#: Most training sequences the chance check scores (a sample of larger sets).
+CHANCE_SAMPLE = 5000
 
 
 def _as_list(X) -> list[np.ndarray]:
@@ -103,7 +132,19 @@ class _Classifier(Estimator):
         check_int("hidden_size", self.hidden_size)
         check_int("num_layers", self.num_layers)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
+        check_choice("pooling", self.pooling, ("auto", *POOLINGS))
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_int("ensemble", self.ensemble)
         self._check_training()
+
+    def _pooling(self) -> str:
+        """``pooling`` with "auto" resolved: "last" for a plain recurrent model."""
+        if self.pooling != "auto":
+            return self.pooling
+        plain = not self.model.startswith("conv-") and self.model not in self._pooled_models
+        return "last" if plain else AUTO_POOLING
+
+    _pooled_models: tuple[str, ...] = ()
 
     # -- labels -------------------------------------------------------------------------------
     def _encode_labels(self, y) -> np.ndarray:
@@ -128,12 +169,12 @@ class _Classifier(Estimator):
             x = torch.from_numpy(np.stack(seqs))  # (N, T, D)
             gen = torch.Generator().manual_seed(seed)
             return ArrayBatches(x, None if y is None else torch.from_numpy(y),
-                                self.batch_size, shuffle=shuffle, generator=gen)
+                                self.batch_size_, shuffle=shuffle, generator=gen)
         bucket = shuffle and getattr(self, "bucket", True)
-        return padded_loader(seqs, y, batch_size=self.batch_size, shuffle=shuffle,
+        return padded_loader(seqs, y, batch_size=self.batch_size_, shuffle=shuffle,
                              bucket=bucket, seed=seed, maxlen=getattr(self, "maxlen", None))
 
-    def _new_model(self) -> RNNClassifier:
+    def _new_model(self, seqs: list[np.ndarray]) -> RNNClassifier:
         raise NotImplementedError
 
     # -- fit / predict ------------------------------------------------------------------------
@@ -159,28 +200,71 @@ class _Classifier(Estimator):
         if n_val and len(va) == 0:
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
-        torch.manual_seed(self.seed)
-        self.model_ = self._new_model()
-        train = self._loader([seqs[i] for i in tr], ids[tr], shuffle=True, seed=self.seed)
+        self.n_train_, self.n_validation_ = len(tr), len(va)
+        self.batch_size_ = (auto_batch_size(len(tr)) if self.batch_size == "auto"
+                            else self.batch_size)
+        self.epochs_ = (auto_epochs(len(tr), self.batch_size_) if self.epochs == "auto"
+                        else self.epochs)
+        train_seqs = [seqs[i] for i in tr]
+        train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
-        self.n_train_, self.n_validation_ = len(tr), len(va)
         if validation_data is not None:
             Xv, yv = validation_data
             yv = self._encode_labels(yv)
             val = self._loader(self._prepare(Xv), yv, shuffle=False)
             self.n_validation_ = len(yv)
-        self._train(self.model_, train, val, loss="cross_entropy", metrics=("accuracy",),
-                    epochs=self.epochs, desc=self.model, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, resume=resume)
+        members, histories = [], []
+        for k in range(self.ensemble):
+            torch.manual_seed(self.seed + k)
+            net = self._new_model(train_seqs)
+            if k:  # each member shuffles its own way
+                train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed + k)
+            ckpt = checkpoint
+            if checkpoint is not None and self.ensemble > 1:
+                ckpt = Path(checkpoint) / f"member-{k}"
+            desc = self.model if self.ensemble == 1 else f"{self.model} {k + 1}/{self.ensemble}"
+            histories.append(self._train(
+                net, train, val, loss="cross_entropy", metrics=("accuracy",),
+                epochs=self.epochs_, desc=desc, checkpoint=ckpt,
+                checkpoint_every=checkpoint_every, resume=resume,
+                lr_schedule=scheduler_factory(self.lr_schedule, self.epochs_)))
+            members.append(net)
+        self.model_ = members[0] if self.ensemble == 1 else EnsembleNet(members).eval()
+        self.member_histories_ = histories
+        self.history_ = histories[0]
+        cfg = members[0].get_config()
+        self.resolved_ = {"epochs": self.epochs_, "batch_size": self.batch_size_,
+                          "pooling": cfg["pooling"], "conv_blocks": cfg["conv_blocks"],
+                          "epochs_run": [len(h.get("loss", [])) for h in histories]}
+        self._check_chance(train_seqs, ids[tr])
         return self
 
-    @torch.no_grad()
+    def _check_chance(self, seqs: list[np.ndarray], ids: np.ndarray) -> None:
+        """Warn (log + ``warnings_``) when the training accuracy stayed near chance."""
+        self.warnings_: list[str] = []
+        if len(seqs) > CHANCE_SAMPLE:
+            pick = np.random.default_rng(self.seed).choice(len(seqs), CHANCE_SAMPLE,
+                                                            replace=False)
+            seqs, ids = [seqs[i] for i in pick], ids[pick]
+        acc = float(np.mean(self._proba(seqs).argmax(1) == ids))
+        self.train_accuracy_ = acc
+        C = len(self.classes_)
+        if acc < 1.0 / C + 0.1:
+            msg = (f"training accuracy {acc:.3f} stayed near chance (1/{C} = {1 / C:.3f}): "
+                   f"the model did not learn; try more epochs, another lr, another "
+                   f"normalize or model")
+            log.warning("%s: %s", type(self).__name__, msg)
+            self.warnings_.append(msg)
+
     def predict_proba(self, X, batch_size: int = 512) -> np.ndarray:
         """(N, C) class probabilities, columns in ``classes_`` order."""
         self._check_fitted()
+        return self._proba(self._prepare(X), batch_size)
+
+    @torch.no_grad()
+    def _proba(self, seqs: list[np.ndarray], batch_size: int = 512) -> np.ndarray:
         self.model_.eval()
-        seqs = self._prepare(X)
         dev = next(self.model_.parameters()).device
         out = []
         for s in range(0, len(seqs), batch_size):
@@ -208,7 +292,8 @@ class _Classifier(Estimator):
 
     # -- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist()}
+        return {"classes": self.classes_.tolist(), "resolved": getattr(self, "resolved_", {}),
+                "warnings": getattr(self, "warnings_", [])}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         classes = state["classes"]
@@ -216,6 +301,8 @@ class _Classifier(Estimator):
             raise ValueError(f"state.classes must be a list of at least 2 labels, got "
                              f"{classes!r:.80}")
         self.classes_ = np.asarray(classes)
+        self.resolved_ = dict(state.get("resolved") or {})
+        self.warnings_ = list(state.get("warnings") or [])
 
 
 class SequenceClassifier(_Classifier):
@@ -223,15 +310,19 @@ class SequenceClassifier(_Classifier):
 
     task = "sequence-classifier"
 
-    def __init__(self, model: str = "lstm", hidden_size: int = 128, num_layers: int = 1,
-                 dropout: float = 0.0, normalize: str = "feature", epochs: int = 30,
-                 batch_size: int = 64, lr: float = 2e-3, clip_grad_norm: float | None = 1.0,
-                 validation: float | int = 0.1, patience: int | None = 5, seed: int = 0,
-                 device: str = "cpu", verbose: int | str = "auto",
+    def __init__(self, model: str = "conv-bigru", hidden_size: int = 128, num_layers: int = 1,
+                 dropout: float = 0.0, pooling: str = "auto", conv_blocks: int | str = "auto",
+                 conv_channels: int = 64, normalize: str = "series",
+                 epochs: int | str = "auto", batch_size: int | str = "auto", lr: float = 2e-3,
+                 lr_schedule: str = "cosine", clip_grad_norm: float | None = 1.0,
+                 ensemble: int = 1, validation: float | int = 0.1, patience: int | None = 5,
+                 seed: int = 0, device: str = "cpu", verbose: int | str = "auto",
                  precision: str = "fp32"):
         self.model, self.hidden_size, self.num_layers = model, hidden_size, num_layers
-        self.dropout, self.normalize = dropout, normalize
+        self.dropout, self.pooling, self.normalize = dropout, pooling, normalize
+        self.conv_blocks, self.conv_channels = conv_blocks, conv_channels
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.lr_schedule, self.ensemble = lr_schedule, ensemble
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
         self.precision = precision
@@ -239,6 +330,9 @@ class SequenceClassifier(_Classifier):
     def _check_params(self) -> None:
         super()._check_params()
         check_choice("normalize", self.normalize, NORMALIZE)
+        if self.conv_blocks != "auto":
+            check_int("conv_blocks", self.conv_blocks)
+        check_int("conv_channels", self.conv_channels)
 
     def _prepare(self, X, fit: bool = False) -> list[np.ndarray]:
         seqs = _as_list(X)
@@ -269,9 +363,14 @@ class SequenceClassifier(_Classifier):
             seqs = [_znorm(s) for s in seqs]
         return [np.nan_to_num(s, nan=0.0) for s in seqs]
 
-    def _new_model(self) -> RNNClassifier:
+    def _new_model(self, seqs: list[np.ndarray]) -> RNNClassifier:
+        blocks = 0
+        if self.model.startswith("conv-"):
+            blocks = (auto_blocks(max(len(s) for s in seqs)) if self.conv_blocks == "auto"
+                      else self.conv_blocks)
         return RNNClassifier(self.n_features_, len(self.classes_), self.model, self.hidden_size,
-                             self.num_layers, self.dropout)
+                             self.num_layers, self.dropout, pooling=self._pooling(),
+                             conv_blocks=blocks, conv_channels=self.conv_channels)
 
     def _state(self) -> dict[str, Any]:
         state = {**super()._state(), "n_features": self.n_features_}
@@ -300,34 +399,60 @@ def _znorm(s: np.ndarray) -> np.ndarray:
 
 
 class TextClassifier(_Classifier):
-    """Texts -> label: tokenise, vocabulary, Embedding -> (bi)RNN/LSTM/GRU -> Linear."""
+    """Texts -> label: tokenise, vocabulary, Embedding -> pooled biGRU (default) -> Linear.
+
+    ``embed_size="auto"``: 100, or the dimension of the ``vectors`` file when one is given.
+    """
 
     task = "text-classifier"
     _int_inputs = True
+    _pooled_models = ("bigru",)
 
-    def __init__(self, model: str = "lstm", level: str = "word", lower: bool = True,
+    def __init__(self, model: str = "bigru", level: str = "word", lower: bool = True,
                  max_size: int | None = 20_000, min_freq: int = 1, maxlen: int | None = None,
-                 bucket: bool = True, embed_size: int = 100, hidden_size: int = 128,
-                 num_layers: int = 1, dropout: float = 0.0, epochs: int = 30,
-                 batch_size: int = 64, lr: float = 2e-3, clip_grad_norm: float | None = 1.0,
+                 bucket: bool = True, embed_size: int | str = "auto", vectors: str | None = None,
+                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
+                 pooling: str = "auto", epochs: int | str = "auto",
+                 batch_size: int | str = "auto", lr: float = 2e-3, lr_schedule: str = "cosine",
+                 clip_grad_norm: float | None = 1.0, ensemble: int = 1,
                  validation: float | int = 0.1, patience: int | None = 5, seed: int = 0,
                  device: str = "cpu", verbose: int | str = "auto",
                  precision: str = "fp32"):
         self.model, self.level, self.lower = model, level, lower
         self.max_size, self.min_freq, self.maxlen, self.bucket = max_size, min_freq, maxlen, bucket
-        self.embed_size, self.hidden_size, self.num_layers = embed_size, hidden_size, num_layers
-        self.dropout, self.epochs, self.batch_size, self.lr = dropout, epochs, batch_size, lr
+        self.embed_size, self.vectors = embed_size, vectors
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.dropout, self.pooling = dropout, pooling
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.lr_schedule, self.ensemble = lr_schedule, ensemble
         self.clip_grad_norm, self.validation, self.patience = clip_grad_norm, validation, patience
         self.seed, self.device, self.verbose = seed, device, verbose
         self.precision = precision
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_choice("level", self.level, ("word", "char"))
+        if self.model.startswith("conv-"):
+            raise ConfigError(f"model {self.model!r} is for numeric series; a text model is "
+                              f"one of {[m for m in MODELS if not m.startswith('conv-')]}")
+        check_choice("level", self.level, TEXT_LEVELS)
         check_int("max_size", self.max_size, 2, none=True)
         check_int("min_freq", self.min_freq)
         check_int("maxlen", self.maxlen, none=True)
-        check_int("embed_size", self.embed_size)
+        if self.embed_size != "auto":
+            check_int("embed_size", self.embed_size)
+        if self.vectors is not None and not isinstance(self.vectors, (str, Path)):
+            raise ConfigError(f"vectors must be the path of a word-vector file or None, got "
+                              f"{self.vectors!r}")
+
+    def _tokenize(self, texts: list[str], fit: bool) -> list[list[str]]:
+        if self.level != "subword":
+            return [tokenize(t, self.level, self.lower) for t in texts]
+        from rnnkit.data.text import SubwordTokenizer
+
+        if fit:
+            self.tokenizer_ = SubwordTokenizer.train(texts, vocab_size=self.max_size or 20_000,
+                                                     lower=self.lower)
+        return [self.tokenizer_.tokenize(t) for t in texts]
 
     def _prepare(self, X, fit: bool = False) -> list[np.ndarray]:
         if isinstance(X, str):
@@ -338,7 +463,7 @@ class TextClassifier(_Classifier):
         for i, t in enumerate(X):
             if not isinstance(t, str):
                 raise DataError(f"X[{i}] must be a str, got {type(t).__name__}")
-        docs = [tokenize(t, self.level, self.lower) for t in X]
+        docs = self._tokenize(X, fit)
         if fit:
             self.vocab_ = Vocabulary.build(docs, self.max_size, self.min_freq)
         unk = self.vocab_.unk_id
@@ -350,17 +475,43 @@ class TextClassifier(_Classifier):
             seqs.append(ids if len(ids) else np.asarray([unk], dtype=np.int64))
         return seqs
 
-    def _new_model(self) -> RNNClassifier:
-        return RNNClassifier(None, len(self.classes_), self.model, self.hidden_size,
-                             self.num_layers, self.dropout, vocab_size=len(self.vocab_),
-                             embed_size=self.embed_size, pad_id=self.vocab_.pad_id)
+    def _new_model(self, seqs: list[np.ndarray]) -> RNNClassifier:
+        table = None
+        size = 100 if self.embed_size == "auto" else self.embed_size
+        if self.vectors is not None:
+            from rnnkit.data.embeddings import read_vectors
+
+            table = read_vectors(self.vectors, self.vocab_.id_to_token, lower=self.lower)
+            if self.embed_size not in ("auto", table.dim):
+                raise ConfigError(f"embed_size must be 'auto' or {table.dim}, the dimension "
+                                  f"of the vectors in {self.vectors}, got {self.embed_size!r}")
+            size = table.dim
+        net = RNNClassifier(None, len(self.classes_), self.model, self.hidden_size,
+                            self.num_layers, self.dropout, vocab_size=len(self.vocab_),
+                            embed_size=size, pad_id=self.vocab_.pad_id, pooling=self._pooling())
+        if table is not None:
+            with torch.no_grad():
+                weight = net.embedding.weight  # (V, E)
+                found = torch.from_numpy(table.found)
+                weight[found] = torch.from_numpy(table.vectors[table.found]).to(weight.dtype)
+            log.info("vectors %s: %d of %d vocabulary tokens found", self.vectors,
+                     int(table.found.sum()), len(self.vocab_))
+            self.vectors_found_ = int(table.found.sum())
+        return net
 
     def _state(self) -> dict[str, Any]:
-        return {**super()._state(), "vocab": self.vocab_.to_dict()}
+        state = {**super()._state(), "vocab": self.vocab_.to_dict()}
+        if self.level == "subword":
+            state["tokenizer"] = self.tokenizer_.to_str()
+        return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.vocab_ = Vocabulary.from_dict(state["vocab"])
+        if self.level == "subword":
+            from rnnkit.data.text import SubwordTokenizer
+
+            self.tokenizer_ = SubwordTokenizer.from_str(state["tokenizer"])
 
 
 def class_names(classes: Sequence) -> list[str]:
@@ -368,4 +519,5 @@ def class_names(classes: Sequence) -> list[str]:
     return [str(c) for c in classes]
 
 
-__all__ = ["NORMALIZE", "SequenceClassifier", "TextClassifier", "class_names"]
+__all__ = ["LR_SCHEDULES", "NORMALIZE", "TEXT_LEVELS", "SequenceClassifier", "TextClassifier",
+           "class_names"]

@@ -1,0 +1,77 @@
+r"""The training budget of a classifier, in optimiser steps rather than epochs.
+
+``batch_size="auto"`` and ``epochs="auto"`` are resolved at ``fit`` from N, the number of
+training sequences (after the validation part is held out)::
+
+    batch  = clip(round(N / 10), 8, 64)                 # at most N
+    steps  = ceil(N / batch)                            # optimiser steps per epoch
+    epochs = clip(ceil(MIN_STEPS / steps), MIN_EPOCHS, MAX_EPOCHS)
+
+so 45 training series get batches of 8 and 167 epochs (1,002 steps) where a fixed 12 epochs
+at batch 128 gave 12 steps, and 54,000 MNIST images get batches of 64 and MIN_EPOCHS epochs.
+Early stopping (``patience``) may end training sooner.
+
+The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over the first
+``warmup`` epochs (5 % of them, at least one) from ``lr / 10``, then a cosine decay to
+``lr / 100`` at the last epoch::
+
+    f(e) = 0.1 + 0.9 * e / warmup                             e < warmup
+    f(e) = 0.01 + 0.99 * (1 + cos(pi * (e - warmup) / (E - warmup))) / 2    otherwise
+    lr_e = lr * f(e)
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Fewest optimiser steps an "auto" budget gives (tiny sets get more epochs).
+MIN_STEPS = 1000
+#: Fewest and most epochs of an "auto" budget.
+MIN_EPOCHS = 20
+MAX_EPOCHS = 500
+#: Batch size bounds of an "auto" batch (N / 10 in between).
+MIN_BATCH, MAX_BATCH = 8, 64
+
+
+def auto_batch_size(n: int) -> int:
+    """``clip(round(n / 10), 8, 64)``, at most ``n`` (see the module doc)."""
+    return max(1, min(n, MAX_BATCH, max(MIN_BATCH, round(n / 10))))
+
+
+def auto_epochs(n: int, batch_size: int) -> int:
+    """Epochs giving at least :data:`MIN_STEPS` steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
+    steps = math.ceil(n / batch_size)
+    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
+
+
+class WarmupCosine:
+    """``f(epoch)`` for ``torch.optim.lr_scheduler.LambdaLR``; see the module doc.
+
+    A callable object (not a closure) so the scheduler's state, which holds its
+    ``__dict__``, goes into a training checkpoint as plain JSON.
+    """
+
+    def __init__(self, epochs: int, warmup: int | None = None) -> None:
+        self.epochs = int(epochs)
+        self.warmup = max(1, round(0.05 * epochs)) if warmup is None else int(warmup)
+
+    def __call__(self, epoch: int) -> float:
+        if epoch < self.warmup:
+            return 0.1 + 0.9 * epoch / self.warmup
+        span = max(1, self.epochs - self.warmup)
+        return 0.01 + 0.99 * (1 + math.cos(math.pi * min(epoch - self.warmup, span) / span)) / 2
+
+
+def scheduler_factory(kind: str, epochs: int):
+    """``f(optimizer) -> scheduler`` for ``lr_schedule`` = "cosine", "plateau" or "none"."""
+    if kind == "none":
+        return None
+    from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
+
+    if kind == "plateau":
+        return lambda opt: ReduceLROnPlateau(opt, factor=0.5, patience=max(2, epochs // 20))
+    return lambda opt: LambdaLR(opt, WarmupCosine(epochs))
+
+
+__all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "WarmupCosine", "auto_batch_size",
+           "auto_epochs", "scheduler_factory"]
