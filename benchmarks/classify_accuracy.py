@@ -1,0 +1,268 @@
+"""Classification accuracy of rnnkit's defaults beside simple and strong baselines, in one run.
+
+For each UCR set in ``--ucr`` (default ``../shared/data/ucr``: ACSF1, OSULeaf,
+PickupGestureWiimoteZ; a set that is absent is skipped with a message), the command's
+defaults (``SequenceClassifier()``, no option given) are trained on the _TRAIN file and
+scored on the _TEST file, beside
+
+- 1-NN Euclidean, written here: the raw values as the archive gives them; series of
+  different lengths are zero-padded at the end to the longest (training and test alike);
+- MiniRocket (aeon, when installed: ``pip install aeon``), on the same padded arrays,
+  ``n_jobs=1``.
+
+MNIST rows (``--mnist DIR``, optional; ``--limit N`` trains on the first N images): the
+default LSTM (``SequenceClassifier(model="lstm", normalize="feature")``) beside 1-NN
+Euclidean on the flattened images.
+
+Text: ``TextClassifier()`` beside TF-IDF (word 1-2 grams) + logistic regression
+(scikit-learn, when installed) on a GENERATED sentiment set (:func:`make_sentiment`): short
+reviews whose label depends on word order (negation scope such as "not really good", and
+"X but Y" where the clause after "but" decides), 5 % of labels flipped. It favours sequence
+models by construction: it shows the text default can use word order, not that it beats
+TF-IDF on real reviews. With ``--sentiment DIR`` (the UCI "Sentiment Labelled Sentences"
+files, e.g. ``~/.cache/rnnkit/sentiment`` after ``rnnkit classify --data sentiment``) the
+same comparison also runs on those real sentences (a seeded 80/20 split).
+
+Training seconds are wall-clock on ``--threads`` torch threads (default 1). The UCR sets
+ArrowHead, BasicMotions, GunPoint, ItalyPowerDemand and JapaneseVowels are reserved for
+acceptance runs and refused here.
+
+    nice python benchmarks/classify_accuracy.py                      # UCR + generated text
+    nice python benchmarks/classify_accuracy.py --mnist ../shared/data/mnist --limit 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.data.labelled import load_ts
+from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_SETS = ("ACSF1", "OSULeaf", "PickupGestureWiimoteZ")
+RESERVED = ("ArrowHead", "BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVowels")
+
+
+def padded(seqs: list[np.ndarray], T: int) -> np.ndarray:
+    """(N, D, T) float64, each (T_i, D) series zero-padded (or cut) at the end to T steps."""
+    D = seqs[0].shape[1]
+    out = np.zeros((len(seqs), D, T))
+    for i, s in enumerate(seqs):
+        n = min(len(s), T)
+        out[i, :, :n] = np.nan_to_num(s[:n]).T
+    return out
+
+
+def one_nn(train: np.ndarray, y_train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """1-nearest-neighbour labels under the Euclidean distance (rows flattened)."""
+    a = train.reshape(len(train), -1)
+    b = test.reshape(len(test), -1)
+    pred = np.empty(len(b), dtype=y_train.dtype)
+    sq = (a * a).sum(1)
+    for s in range(0, len(b), 1000):  # ||b - a||^2 = |b|^2 - 2 b.a + |a|^2; |b|^2 is constant
+        d = sq[None, :] - 2.0 * b[s:s + 1000] @ a.T  # (n, N)
+        pred[s:s + 1000] = y_train[d.argmin(1)]
+    return pred
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def minirocket(Xtr, ytr, Xte, yte):
+    try:
+        from aeon.classification.convolution_based import MiniRocketClassifier
+    except ImportError:
+        return None, None
+    clf = MiniRocketClassifier(random_state=0, n_jobs=1)
+    _, sec = timed(lambda: clf.fit(Xtr, ytr))
+    return float(np.mean(clf.predict(Xte) == yte)), sec
+
+
+def ucr_rows(folder: Path, names: list[str], verbose: int) -> list[dict]:
+    rows = []
+    for name in names:
+        tr_path, te_path = folder / name / f"{name}_TRAIN.ts", folder / name / f"{name}_TEST.ts"
+        if not (tr_path.is_file() and te_path.is_file()):
+            print(f"skipped {name}: {tr_path} or {te_path} is absent", file=sys.stderr)
+            continue
+        tr, te = load_ts(tr_path), None
+        te = load_ts(te_path, classes=tr.classes)
+        clf = SequenceClassifier(verbose=verbose)
+        _, sec = timed(lambda: clf.fit(tr.X, tr.y))  # noqa: B023
+        acc = clf.score(te.X, te.y)
+        T = max(len(s) for s in tr.X + te.X)
+        Ptr, Pte = padded(tr.X, T), padded(te.X, T)
+        nn_pred, nn_sec = timed(lambda: one_nn(Ptr, tr.y, Pte))  # noqa: B023
+        mr_acc, mr_sec = minirocket(Ptr, tr.y, Pte, te.y)
+        rows.append({"data": name, "n": f"{len(tr)}/{len(te)}", "acc": acc, "sec": sec,
+                     "epochs": f"{clf.resolved_['epochs_run'][0]}/{clf.epochs_}",
+                     "nn": float(np.mean(nn_pred == te.y)), "nn_sec": nn_sec,
+                     "mr": mr_acc, "mr_sec": mr_sec, "warn": bool(clf.warnings_)})
+        print_row(rows[-1], flush=True)
+    return rows
+
+
+def mnist_row(folder: Path, limit: int | None, verbose: int) -> dict:
+    from rnnkit.data.idx import load_mnist
+
+    xtr, ytr = load_mnist(folder, "train")
+    xte, yte = load_mnist(folder, "test")
+    if limit:
+        xtr, ytr = xtr[:limit], ytr[:limit]
+    clf = SequenceClassifier(model="lstm", normalize="feature", verbose=verbose)
+    _, sec = timed(lambda: clf.fit(xtr, ytr))
+    acc = clf.score(xte, yte)
+    pred, nn_sec = timed(lambda: one_nn(xtr.astype(np.float32), ytr, xte.astype(np.float32)))
+    row = {"data": f"MNIST rows{f' (first {limit})' if limit else ''}",
+           "n": f"{len(xtr)}/{len(xte)}", "acc": acc, "sec": sec,
+           "epochs": f"{clf.resolved_['epochs_run'][0]}/{clf.epochs_}",
+           "nn": float(np.mean(pred == yte)), "nn_sec": nn_sec, "mr": None, "mr_sec": None,
+           "warn": bool(clf.warnings_)}
+    print_row(row, flush=True)
+    return row
+
+
+# -- text ------------------------------------------------------------------------------------
+POS = ["good", "great", "superb", "moving", "funny", "clever", "lovely", "gripping"]
+NEG = ["bad", "dull", "awful", "boring", "clumsy", "silly", "tedious", "weak"]
+NOUNS = ["film", "plot", "cast", "script", "ending", "score", "pacing", "dialogue"]
+NEGATORS = ["not", "never", "hardly"]
+SOFT = ["really", "very", "at all", "quite", "that"]
+
+
+def _clause(rng: np.random.Generator) -> tuple[str, int]:
+    """A clause and its polarity (+1 / -1); a negator before the adjective flips it."""
+    polarity = 1 if rng.random() < 0.5 else -1
+    adj = rng.choice(POS if polarity > 0 else NEG)
+    noun = rng.choice(NOUNS)
+    if rng.random() < 0.45:  # "the plot was not really good"
+        soft = f" {rng.choice(SOFT)}" if rng.random() < 0.6 else ""
+        return f"the {noun} was {rng.choice(NEGATORS)}{soft} {adj}", -polarity
+    return f"the {noun} was {adj}", polarity
+
+
+def make_sentiment(n: int, seed: int = 0, noise: float = 0.05) -> tuple[list[str], list[str]]:
+    """``n`` generated reviews and labels "pos"/"neg" (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        first, p1 = _clause(rng)
+        if rng.random() < 0.5:
+            second, p2 = _clause(rng)
+            text, polarity = f"{first} but {second}", p2  # the clause after "but" decides
+        else:
+            text, polarity = first, p1
+        if rng.random() < noise:
+            polarity = -polarity
+        texts.append(text + ".")
+        labels.append("pos" if polarity > 0 else "neg")
+    return texts, labels
+
+
+def text_row(name: str, Xtr, ytr, Xte, yte, verbose: int) -> dict:
+    clf = TextClassifier(verbose=verbose)
+    _, sec = timed(lambda: clf.fit(Xtr, ytr))
+    acc = clf.score(Xte, yte)
+    runs = clf.resolved_["epochs_run"][0]
+    row = {"data": name, "n": f"{len(Xtr)}/{len(Xte)}", "acc": acc, "sec": sec,
+           "epochs": f"{runs}/{clf.epochs_}", "nn": None, "nn_sec": None, "mr": None,
+           "mr_sec": None, "warn": bool(clf.warnings_)}
+    try:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+    except ImportError:
+        print("scikit-learn is not installed: no TF-IDF + LR baseline", file=sys.stderr)
+    else:
+        base = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=1),
+                             LogisticRegression(max_iter=2000, C=10.0))
+        _, row["tfidf_sec"] = timed(lambda: base.fit(Xtr, ytr))
+        row["tfidf"] = float(np.mean(base.predict(Xte) == np.asarray(yte)))
+    print(f"{name:28s} {row['n']:>11s}  rnnkit {acc:.3f} ({sec:5.1f} s, {row['epochs']} epochs)"
+          + (f"  TF-IDF+LR {row['tfidf']:.3f} ({row['tfidf_sec']:.1f} s)" if "tfidf" in row
+             else ""), flush=True)
+    return row
+
+
+# -- table -----------------------------------------------------------------------------------
+def _cell(acc, sec) -> str:
+    return "          -" if acc is None else f"{acc:.3f} {sec:5.1f}s"
+
+
+def print_row(r: dict, flush: bool = False) -> None:
+    print(f"{r['data']:28s} {r['n']:>11s}  {_cell(r['acc'], r['sec'])} {r['epochs']:>8s}  "
+          f"{_cell(r['nn'], r['nn_sec'])}  {_cell(r['mr'], r['mr_sec'])}"
+          f"{'  (chance warning)' if r['warn'] else ''}", flush=flush)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ucr", type=Path, default=ROOT.parent / "shared" / "data" / "ucr",
+                    help="folder of UCR sets (NAME/NAME_TRAIN.ts, NAME_TEST.ts)")
+    ap.add_argument("--sets", nargs="+", default=list(DEV_SETS), help="UCR set names")
+    ap.add_argument("--mnist", type=Path, default=None, help="MNIST folder (optional)")
+    ap.add_argument("--limit", type=int, default=None, help="first N MNIST training images")
+    ap.add_argument("--sentiment", type=Path, default=None,
+                    help="folder of the UCI sentiment sentences (optional)")
+    ap.add_argument("--text-size", type=int, default=4000,
+                    help="generated reviews (80 %% train, 20 %% test)")
+    ap.add_argument("--no-text", action="store_true", help="skip the text comparison")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--verbose", type=int, default=0, help="progress of each fit (0: none)")
+    args = ap.parse_args()
+    reserved = sorted(set(args.sets) & set(RESERVED))
+    if reserved:
+        ap.error(f"{', '.join(reserved)} are reserved for acceptance runs; do not benchmark "
+                 f"on them here")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(args.threads)
+    print(f"# {date.today()}  {platform.node()}  {platform.processor() or platform.machine()}"
+          f"  torch {torch.__version__}  threads {args.threads}")
+    print(f"{'data':28s} {'train/test':>11s}  {'rnnkit':>12s} {'epochs':>8s}  "
+          f"{'1-NN Eucl.':>12s}  {'MiniRocket':>12s}")
+    rows = ucr_rows(args.ucr, args.sets, args.verbose)
+    if rows:
+        mean = {k: np.mean([r[k] for r in rows]) for k in ("acc", "nn")}
+        mrs = [r["mr"] for r in rows if r["mr"] is not None]
+        print(f"{'mean over ' + str(len(rows)) + ' UCR sets':28s} {'':>11s}  {mean['acc']:.3f}"
+              f"{'':16s}{mean['nn']:.3f}{'':9s}"
+              + (f"{np.mean(mrs):.3f}" if len(mrs) == len(rows) else "(no MiniRocket)"))
+        beaten = [r["data"] for r in rows if r["acc"] < r["nn"]]
+        print(f"rnnkit >= 1-NN on every set: {'yes' if not beaten else 'no: ' + ', '.join(beaten)}"
+              f"; slowest rnnkit fit {max(r['sec'] for r in rows):.1f} s")
+        if len(mrs) == len(rows):
+            print(f"mean gap to MiniRocket: {100 * (np.mean(mrs) - mean['acc']):+.1f} points")
+    if args.mnist is not None:
+        mnist_row(args.mnist, args.limit, args.verbose)
+    if not args.no_text:
+        print("text (rnnkit TextClassifier defaults vs TF-IDF 1-2 grams + logistic regression):")
+        texts, labels = make_sentiment(args.text_size, seed=0)
+        k = int(0.8 * len(texts))
+        text_row("generated sentiment", texts[:k], labels[:k], texts[k:], labels[k:],
+                 args.verbose)
+        if args.sentiment is not None:
+            from rnnkit.data.text_datasets import load_sentiment
+
+            data = load_sentiment(args.sentiment)
+            perm = np.random.default_rng(0).permutation(len(data))
+            cut = int(0.8 * len(perm))
+            texts = np.asarray(data.texts, dtype=object)
+            ys = np.asarray(data.classes)[data.y]
+            text_row("UCI sentiment sentences", list(texts[perm[:cut]]), ys[perm[:cut]],
+                     list(texts[perm[cut:]]), ys[perm[cut:]], args.verbose)
+
+
+if __name__ == "__main__":
+    main()
