@@ -59,6 +59,7 @@ season_arg.__name__ = "'auto' or a positive int"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.forecast import Forecaster
+    from rnnkit.tasks.forecast.compare import MAX_STEPS
     from rnnkit.tasks.forecast.models import MODELS
 
     d = Forecaster.default
@@ -89,8 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  "--max-steps caps them; early stopping on the folds may "
                                  "end sooner)"})
     p.set_defaults(batch_size=None)
-    add(p, "--max-steps", type=nonneg_int, default=300, help="optimiser steps per fit: caps "
-        "the epochs on long series; the batch size, unless given, grows with the number of "
+    add(p, "--max-steps", type=nonneg_int, default=MAX_STEPS, help="optimiser steps per fit: "
+        "caps the epochs on long series; the batch size, unless given, grows with the number of "
         "windows (0: no cap)")
     add(p, "--folds", type=positive_int, default=None, help="rolling-origin cross-validation "
         "folds for the selection (default: up to 3, as the series allows)")

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 #: Most folds chosen when ``folds`` is None.
 MAX_FOLDS = 3
 #: Optimiser steps per fit when epochs are chosen from the data.
-MAX_STEPS = 300
+MAX_STEPS = 1500
 
 
 @dataclass(frozen=True)
