@@ -16,8 +16,9 @@ Equivalent to the following plain loop for one layer and direction (the loop pat
 
 Paths (``layer.last_path`` records the one that ran):
 
-- ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run on
-  torch.nn's kernel (cuDNN / oneDNN), variable lengths packed internally (rnnkit.nn.fused);
+- ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run
+  through a torch.nn.LSTM / GRU / RNN that shares their parameters (cuDNN / oneDNN), variable
+  lengths packed internally (rnnkit.nn.fused);
 - ``"fast"``: layer-normalised cells, which torch has no kernel for, one layer and direction at
   a time, without recurrent dropout: on CPU (float32 / float64, variable lengths included)
   compiled NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``; on other
@@ -26,6 +27,15 @@ Paths (``layer.last_path`` records the one that ran):
 
 ``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and
 raise ValueError if unavailable); ``"loop"`` forces the loop.
+
+With the ecosystem's tools (rnnkit.nn.tracing): the fused path is torch.nn's module, so
+``torch.compile`` runs it as it runs torch.nn.LSTM (a graph break around it), and
+``torch.export`` / ``torch.onnx.export`` / ``torch.jit.trace`` record it (an ONNX LSTM / GRU
+/ RNN node); with lengths under those last three, each layer and direction runs on the padded
+batch instead of a packed one (an LSTM that returns or keeps its final state runs the loop).
+The fast path's kernels are opaque to every tool: under any graph capture, under CPU autocast
+and without Numba the layer runs the loop. ``last_path`` records the choice (torch.export puts
+module attributes back after tracing, so there it shows the previous call's).
 
 Dropout (all off in eval mode unless ``mc_dropout=True``, which keeps it on for MC dropout):
 ``input_dropout`` drops features of x with one mask per sequence for all steps; ``dropout``
