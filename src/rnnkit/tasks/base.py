@@ -274,6 +274,10 @@ class Estimator:
         from ``fit`` (see the module doc); the parameters but ``verbose`` and ``device``
         are the settings a resumed fit must share. ``lr_schedule``: a scheduler factory
         ``f(optimizer)`` for the Trainer (:func:`rnnkit.train.optim.get_scheduler`).
+
+        Under torchrun the Trainer trains data-parallel (:mod:`rnnkit.train.distributed`):
+        ``batch_size`` is per process, every rank ends with the same weights and history,
+        and only rank 0 shows progress and writes the checkpoint.
         """
         from rnnkit.train import Trainer
         from rnnkit.train.callbacks import EarlyStopping
