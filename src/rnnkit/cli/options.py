@@ -236,6 +236,7 @@ def _worker(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     import logging
     import os
     import sys
+    import warnings
 
     from rnnkit.cli.main import USER_ERRORS
     from rnnkit.train.distributed import destroy_process_group
@@ -245,6 +246,8 @@ def _worker(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     level = (logging.INFO if args.verbose and main else
              logging.ERROR if args.quiet or not main else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not main:  # rank 0 shows the same warnings
+        warnings.simplefilter("ignore")
     try:
         return int(run(args) or 0)
     except USER_ERRORS as exc:
