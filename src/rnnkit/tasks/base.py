@@ -222,15 +222,19 @@ class Estimator:
         from rnnkit.train.callbacks.progress import check_verbose
         from rnnkit.train.trainer import resolve_device
 
-        for name in ("epochs", "batch_size"):  # "auto" where the estimator resolves it at fit
-            if not (getattr(self, name) == "auto" and self.default(name) == "auto"):
+        def auto(name: str) -> bool:  # "auto" where the estimator resolves it at fit
+            return getattr(self, name) == "auto" and self.default(name) == "auto"
+
+        for name in ("epochs", "batch_size"):
+            if not auto(name):
                 check_int(name, getattr(self, name))
         check_float("lr", self.lr)
         if hasattr(self, "clip_grad_norm"):
             check_float("clip_grad_norm", self.clip_grad_norm, none=True)
         if self.validation is not None or self.default("validation") is not None:
             check_validation(self.validation)
-        check_int("patience", self.patience, 0, none=True)
+        if not auto("patience"):
+            check_int("patience", self.patience, 0, none=True)
         check_int("seed", self.seed, 0, none=self.default("seed") is None)
         if hasattr(self, "precision"):
             check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
@@ -268,7 +272,8 @@ class Estimator:
 
         Adam (``self.lr``), gradient clipping (``self.clip_grad_norm`` if the estimator has
         it), early stopping on ``val_loss`` with the best weights restored when ``val`` is
-        given and ``self.patience`` is not None, progress per ``self.verbose``, autocast per
+        given and the patience (``self.patience_`` when the estimator resolved an "auto"
+        one, else ``self.patience``) is not None, progress per ``self.verbose``, autocast per
         ``self.precision``, and the NaN guard of the Trainer. Raises TrainingFailed when no
         epoch had a finite loss. ``checkpoint``, ``checkpoint_every`` and ``resume`` come
         from ``fit`` (see the module doc); the parameters but ``verbose`` and ``device``
@@ -284,7 +289,7 @@ class Estimator:
         from rnnkit.train.callbacks.progress import progress_callbacks
 
         callbacks = list(progress_callbacks(self.verbose, desc=desc))
-        patience = getattr(self, "patience", None)
+        patience = getattr(self, "patience_", getattr(self, "patience", None))
         if val is not None and patience is not None:
             callbacks.append(EarlyStopping("val_loss", patience=patience,
                                            restore_best_weights=True))
