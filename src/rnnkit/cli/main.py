@@ -73,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quiet and args.verbose:
         parser.error("-q/--quiet and -v/--verbose exclude each other")
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone speaks
     level = logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level if main_process else logging.CRITICAL + 1,
+                        format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("RNNKIT_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"rnnkit {args.command}: error: {message}", file=sys.stderr)
+        if main_process:
+            print(f"rnnkit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rnnkit {args.command}: interrupted", file=sys.stderr)

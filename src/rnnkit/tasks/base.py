@@ -366,6 +366,6 @@ class Estimator:
         return est
 
 
-__all__ = ["TASKS", "TASK_NAMES", "Estimator", "check_bool", "check_choice", "check_float", "check_int",
-           "check_validation", "estimator_class", "load_estimator", "n_held_out",
+__all__ = ["TASKS", "TASK_NAMES", "Estimator", "check_bool", "check_choice", "check_float",
+           "check_int", "check_validation", "estimator_class", "load_estimator", "n_held_out",
            "saved_task"]
