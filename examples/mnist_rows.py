@@ -47,7 +47,8 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="MNIST folder (default: the cache folder, "
                     "downloaded on first use)")
     ap.add_argument("--models", nargs="+", default=["lstm", "gru", "rnn"])
-    ap.add_argument("--hidden", type=int, default=d("hidden_size"))
+    ap.add_argument("--hidden", type=lambda v: v if v == "auto" else int(v),
+                    default=d("hidden_size"))
     ap.add_argument("--epochs", type=lambda v: v if v == "auto" else int(v),
                     default=d("epochs"))
     ap.add_argument("--batch-size", type=lambda v: v if v == "auto" else int(v),
@@ -82,7 +83,7 @@ def main() -> None:
         target = TARGET.get(name)
         verdict = "" if target is None else f"  target >= {target:.1%}: " + (
             "met" if acc >= target else "NOT met")
-        line = (f"{name:8s} hidden {opts['hidden_size']}, lr {opts['lr']}: test accuracy "
+        line = (f"{name:8s} hidden {clf.resolved_['hidden_size']}, lr {opts['lr']}: test accuracy "
                 f"{acc:.2%} on {len(yte)} images, {epochs} epochs, training {seconds:.0f} s"
                 f"{verdict}")
         print(line, flush=True)

@@ -71,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
     add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
         f"default is {t('model')})")
-    add(p, "--hidden", type=positive_int, default=d("hidden_size"),
-        help="units per recurrent layer")
+    add(p, "--hidden", type=auto_or_positive_int, default=d("hidden_size"),
+        help="units per recurrent layer (auto: 64 for conv-* models, else 128)")
     add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
     add(p, "--pooling", default=d("pooling"), choices=("auto", *POOLINGS),
@@ -280,6 +280,11 @@ def _predict_inputs(est, args):
         return read_lines(data, encoding=args.encoding), None
     if data == "mnist" or data.startswith("mnist:"):
         return load_mnist(data[len("mnist:"):] or None, "test")
+    if data.startswith("ucr:"):
+        from rnnkit.data.labelled import load_ucr
+
+        _, te = load_ucr(data[len("ucr:"):])
+        return te.X, np.asarray(te.classes)[te.y]
     name = Path(data).name.lower()
     if "idx" in name or "ubyte" in name:
         return load_idx(data), None

@@ -73,6 +73,17 @@ def patience(text: str) -> int | None:
     return value or None
 
 
+def auto_or_patience(text: str) -> int | str | None:
+    """``--patience`` where the estimator's default is "auto": "auto" or :func:`patience`."""
+    if text == "auto":
+        return text
+    try:
+        return patience(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an int >= 0, got "
+                                         f"{text!r}") from None
+
+
 def add(parser: argparse.ArgumentParser, *flags: str, help: str, **kw: Any) -> None:
     """``parser.add_argument`` that insists on a help text (so the default is shown)."""
     parser.add_argument(*flags, help=help, **kw)
@@ -94,8 +105,11 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     add(parser, "--lr", type=positive_float, default=d("lr"), help="Adam learning rate")
     add(parser, "--validation", type=validation, default=d("validation"),
         help=desc.get("validation", "held out for early stopping: fraction or count (0: off)"))
-    add(parser, "--patience", type=patience, default=d("patience"),
-        help="early-stopping patience in epochs (0: off)")
+    patience_auto = d("patience") == "auto"
+    add(parser, "--patience", type=auto_or_patience if patience_auto else patience,
+        default=d("patience"), help="early-stopping patience in epochs (0: off"
+        + ("; auto: off for small sets, where the validation part is too small to stop on"
+           * patience_auto) + ")")
     add(parser, "--seed", type=int, default=d("seed"), help="seed of weights and shuffling")
     if "clip_grad_norm" in est._param_names():
         add(parser, "--clip", type=nonneg_float, default=d("clip_grad_norm"),

@@ -184,12 +184,18 @@ def test_bad_labels_and_options(rng):
 
 
 def test_auto_budget_numbers():
-    from rnnkit.tasks.classify.budget import WarmupCosine, auto_batch_size, auto_epochs
+    from rnnkit.tasks.classify.budget import (
+        WarmupCosine,
+        auto_batch_size,
+        auto_epochs,
+        auto_patience,
+    )
 
     assert [auto_batch_size(n) for n in (5, 45, 90, 180, 54_000)] == [5, 8, 9, 18, 64]
     assert auto_epochs(45, 8) == 167  # 6 steps an epoch -> 1,002 steps
     assert auto_epochs(54_000, 64) == 20  # big sets: MIN_EPOCHS
     assert auto_epochs(2, 2) == 500  # capped
+    assert auto_patience(999) is None and auto_patience(1000) == 5
     f = WarmupCosine(100)
     assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
     assert f(5) == pytest.approx(1.0)
@@ -201,8 +207,8 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
     clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=3,
                              validation=0.2, verbose=0).fit(X, y)
     assert clf.epochs == 3 and clf.batch_size == "auto"
-    assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "pooling": "attention",
-                             "conv_blocks": 1, "epochs_run": [len(clf.history_["loss"])]}
+    assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None, "hidden_size": 4,
+                             "pooling": "attention", "conv_blocks": 1, "epochs_run": [3]}
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
     clf.save(tmp_path / "m")

@@ -11,6 +11,13 @@ so 45 training series get batches of 8 and 167 epochs (1,002 steps) where a fixe
 at batch 128 gave 12 steps, and 54,000 MNIST images get batches of 64 and MIN_EPOCHS epochs.
 Early stopping (``patience``) may end training sooner.
 
+``patience="auto"`` stops early only on sets of at least :data:`SMALL` training sequences
+(5 epochs without a better validation loss, the best weights restored); on smaller ones the
+whole budget runs and the final weights are kept. On the development sets (ACSF1, OSULeaf:
+10 and 20 validation series) the validation loss was at its lowest after a few epochs, long
+before the test accuracy: stopping after 25 epochs without improvement and restoring the
+best weights gave 0.41 and 0.70 test accuracy against 0.73 and 0.80 for the full budget.
+
 The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over the first
 ``warmup`` epochs (5 % of them, at least one) from ``lr / 10``, then a cosine decay to
 ``lr / 100`` at the last epoch::
@@ -29,6 +36,10 @@ MIN_STEPS = 1000
 #: Fewest and most epochs of an "auto" budget.
 MIN_EPOCHS = 20
 MAX_EPOCHS = 500
+#: Fewest training sequences on which patience="auto" stops early.
+SMALL = 1000
+#: The patience of "auto" on sets of at least SMALL sequences.
+AUTO_PATIENCE = 5
 #: Batch size bounds of an "auto" batch (N / 10 in between).
 MIN_BATCH, MAX_BATCH = 8, 64
 
@@ -42,6 +53,11 @@ def auto_epochs(n: int, batch_size: int) -> int:
     """Epochs giving at least :data:`MIN_STEPS` steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
     steps = math.ceil(n / batch_size)
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
+
+
+def auto_patience(n: int) -> int | None:
+    """None (no early stopping) below :data:`SMALL` training sequences, else 5."""
+    return None if n < SMALL else AUTO_PATIENCE
 
 
 class WarmupCosine:
@@ -73,5 +89,5 @@ def scheduler_factory(kind: str, epochs: int):
     return lambda opt: LambdaLR(opt, WarmupCosine(epochs))
 
 
-__all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "WarmupCosine", "auto_batch_size",
-           "auto_epochs", "scheduler_factory"]
+__all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL", "WarmupCosine", "auto_batch_size",
+           "auto_epochs", "auto_patience", "scheduler_factory"]
