@@ -71,6 +71,11 @@ def test_text_folder(tmp_path, capsys):
                  str(tmp_path / "o")])
     assert code == 0
     assert "(5 test sequences" in capsys.readouterr().out
+    code = main(["classify", "--text", "--data", str(tmp_path / "data"), "--epochs", "1",
+                 "--out", str(tmp_path / "o")])  # the text defaults, not the numeric ones
+    assert code == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["model"] == "bigru" and m["resolved"]["hidden_size"] == 128
 
 
 def test_bad_file_is_one_line_error(tmp_path, capsys):

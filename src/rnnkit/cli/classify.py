@@ -197,8 +197,9 @@ def _estimator(args, kind: str):
               "dropout": args.dropout, "pooling": args.pooling, "ensemble": args.ensemble,
               "lr_schedule": args.lr_schedule, **training_kwargs(args)}
     if kind == "text":
-        if args.model == SequenceClassifier.default("model"):  # the numeric default
-            common["model"] = TextClassifier.default("model")
+        for key in ("model", "hidden_size"):  # the numeric defaults -> the text ones
+            if common[key] == SequenceClassifier.default(key):
+                common[key] = TextClassifier.default(key)
         return TextClassifier(level=args.level, max_size=args.max_vocab, maxlen=args.maxlen,
                               embed_size=args.embed, vectors=args.vectors, **common)
     normalize = getattr(args, "normalize", None) or (
