@@ -158,8 +158,8 @@ def test_language_model_gives_next_token_logits_and_state(tmp_path):
     assert list(result.inputs) == ["ids", "h0", "c0"]
     assert result.outputs["logits"]["shape"] == ["batch", "time", len(est.vocab_)]
     session = _session(result.path)
-    ids = torch.tensor([est.vocab_.encode("the cat sat".split()), est.vocab_.encode(
-        "on the mat".split())])
+    ids = torch.from_numpy(np.stack([est.vocab_.encode("the cat sat".split()),
+                                     est.vocab_.encode("on the mat".split())]))
     h0 = torch.zeros(2, 2, 8)
     logits, h, c = session.run(None, {"ids": ids.numpy(), "h0": h0.numpy(),
                                       "c0": h0.numpy()})
@@ -169,7 +169,7 @@ def test_language_model_gives_next_token_logits_and_state(tmp_path):
     np.testing.assert_allclose(h, wh.numpy(), rtol=TOL, atol=TOL)
     np.testing.assert_allclose(c, wc.numpy(), rtol=TOL, atol=TOL)
     # the state carries on: the next chunk from (h, c) equals the whole sequence at once
-    nxt = torch.tensor([est.vocab_.encode(["on"]), est.vocab_.encode(["."])])
+    nxt = torch.from_numpy(np.stack([est.vocab_.encode(["on"]), est.vocab_.encode(["."])]))
     more = session.run(None, {"ids": nxt.numpy(), "h0": h, "c0": c})[0]
     with torch.no_grad():
         whole = est.model_(torch.cat([ids, nxt], dim=1))[0][:, -1:]
