@@ -23,7 +23,7 @@ import rnnkit
 from rnnkit.errors import RnnkitError
 
 #: Sub-command modules, in the order ``--help`` lists them; every one must import.
-SUBCOMMANDS = ("forecast", "predict", "reproduce", "classify", "lm", "seq2seq")
+SUBCOMMANDS = ("forecast", "predict", "reproduce", "classify", "lm", "seq2seq", "export")
 
 #: What the command reports as a one-line user error (exit status 2).
 USER_ERRORS = (RnnkitError, OSError)
