@@ -212,15 +212,15 @@ class _Classifier(Estimator):
                             f"{len(ids)}")
         n_val = 0 if validation_data is not None else n_held_out(self.validation, len(ids))
         tr, va = stratified_split(ids, n_val, self.seed)
-        if n_val and len(va) == 0:
-            log.warning("validation=%r holds out no sample of %d: training without early "
-                        "stopping", self.validation, len(ids))
         self.n_train_, self.n_validation_ = len(tr), len(va)
         self.batch_size_ = (auto_batch_size(len(tr)) if self.batch_size == "auto"
                             else self.batch_size)
         self.epochs_ = (auto_epochs(len(tr), self.batch_size_) if self.epochs == "auto"
                         else self.epochs)
         self.patience_ = auto_patience(len(tr)) if self.patience == "auto" else self.patience
+        if n_val and len(va) == 0 and self.patience_ is not None:
+            log.warning("validation=%r holds out no sample of %d: training without early "
+                        "stopping", self.validation, len(ids))
         train_seqs = [seqs[i] for i in tr]
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
