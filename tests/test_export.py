@@ -200,13 +200,16 @@ def test_bare_network_reads_any_batch_and_length(tmp_path):
                                    atol=TOL)
 
 
-def test_network_with_a_loop_takes_seq_len_steps(tmp_path):
-    from rnnkit.nn import LNLSTM
+@pytest.mark.parametrize("kind", ["LNLSTM", "SimpleRNN"])
+def test_network_with_fixed_steps_takes_seq_len_steps(kind, tmp_path):
+    """An LN layer's loop is unrolled; torch's exporter fixes a SimpleRNN's steps itself."""
+    import rnnkit.nn
 
-    layer = LNLSTM(3, 4, return_state=True)
+    layer = getattr(rnnkit.nn, kind)(3, 4, return_state=True)
     result = export_onnx(layer, tmp_path / "ln.onnx", seq_len=6)
     assert result.inputs["x"]["shape"] == ["batch", 6, 3]
-    assert list(result.outputs) == ["output", "h", "c"]
+    want = ["output", "h", "c"] if kind == "LNLSTM" else ["output", "h"]
+    assert list(result.outputs) == want
     assert result.max_difference is not None and result.max_difference < TOL
 
 

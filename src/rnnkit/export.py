@@ -48,14 +48,16 @@ labels in output order), ``rnnkit.vocabulary`` (tokens in id order), ``rnnkit.to
 ``rnnkit.forecast`` (``input_len``, ``horizon``, ``n_features``, ``target_col``, ``strategy``,
 ``scaler``, ``level``).
 
-Steps: standard layers (SimpleRNN, LSTM, GRU) export as ONNX RNN / LSTM / GRU nodes and read
-any T; with lengths each layer and direction runs on its own over the padded batch
-(:mod:`rnnkit.nn.fused`). Layer-normalised and user-defined cells export through the autograd
-loop, unrolled over T steps: the graph then takes exactly ``seq_len`` steps (its input shape
-says so). Stateful layers export stateless (each call starts from zeros, or from the state
-inputs). After writing, the file is run with onnxruntime (when installed) on a fresh batch of
-another size (and length, where free) and compared with the model. Seq2seq models are not
-exported (beam search and attention decoding are not one graph).
+Steps: LSTM and GRU layers export as ONNX LSTM / GRU nodes and read any T; with lengths each
+layer and direction runs on its own over the padded batch (:mod:`rnnkit.nn.fused`).
+Layer-normalised and user-defined cells export through the autograd loop, unrolled over T
+steps, and SimpleRNN layers through torch.nn.RNN, whose steps torch's exporter fixes too: the
+graph then takes exactly ``seq_len`` steps (its input shape and ``rnnkit.inputs`` say so).
+Stateful layers export stateless (each call starts from zeros, or from the state inputs).
+After writing, the file is run with onnxruntime (when installed) on a fresh batch of another
+size (and length, where free) and compared with the model (the estimator's own predict for the
+forecaster and the sequence classifier). Seq2seq models are not exported (beam search and
+attention decoding are not one graph).
 """
 
 from __future__ import annotations
@@ -243,7 +245,7 @@ def _recurrents(model: nn.Module) -> list[Any]:
 
 
 def _time_free(model: nn.Module, lengths: bool) -> bool:
-    return all(r.exports_any_length(lengths) for r in _recurrents(model))
+    return not any(r.unrolls_steps(lengths) for r in _recurrents(model))
 
 
 def _generator(seed: int = 0) -> torch.Generator:
@@ -463,6 +465,15 @@ def _stateless(model: nn.Module) -> Iterator[None]:
             r.stateful = True
 
 
+def _fixed_time(program: Any, plan: _Plan) -> bool:
+    """Whether an input axis meant to be free in time came back with a fixed size."""
+    for value in program.model.graph.inputs:
+        for axis, name in plan.free.get(value.name, {}).items():
+            if name == "time" and isinstance(value.shape[axis], int):
+                return True
+    return False
+
+
 def _shapes(program: Any, plan: _Plan, outputs: list[Tensor]) -> dict[str, Any]:
     """``rnnkit.inputs`` / ``rnnkit.outputs``: the graph's input shapes as exported (a free
     axis by name, a fixed one by size), and the output shapes, written into the graph too
@@ -549,6 +560,10 @@ def _export(obj: Any, path: Path, seq_len: int | None, check: bool) -> OnnxExpor
         program = torch.onnx.export(
             module, tuple(inputs.values()), dynamo=True, input_names=list(inputs),
             output_names=plan.outputs, dynamic_shapes=dynamic, verbose=False)
+    if plan.time_free and _fixed_time(program, plan):
+        # the exporter may fix T where the network would not (torch 2.13: for SimpleRNN)
+        log.info("the ONNX exporter fixed the number of steps at %d", plan.seq_len)
+        plan.time_free = False
     meta = {"rnnkit.format": "rnnkit.onnx/1", "rnnkit.version": rnnkit.__version__,
             "rnnkit.task": "network", **plan.metadata, **_shapes(program, plan, outputs)}
     for key, value in meta.items():

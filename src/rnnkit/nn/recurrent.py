@@ -216,18 +216,20 @@ class Recurrent(nn.Module):
             self.state_type, [torch.zeros(shape, device=device, dtype=dtype) for _ in range(n)]
         )
 
-    def exports_any_length(self, lengths: bool = False) -> bool:
-        """Whether a graph exported from this layer in eval mode (torch.export, torch.onnx,
-        torch.jit.trace) reads any number of steps T: True on the fused path, one torch.nn
-        kernel over all steps; False on the loop, unrolled over the example's T steps, which
-        the graph then requires. ``lengths``: whether the graph takes lengths / a mask (with
-        them an LSTM layer that returns or keeps its final state runs the loop)."""
+    def unrolls_steps(self, lengths: bool = False) -> bool:
+        """Whether a graph captured from this layer in eval mode (torch.export, torch.onnx,
+        torch.jit.trace) unrolls its time loop over the example's T steps, so that the graph
+        takes exactly T steps: True on the loop path; False on the fused path, one torch.nn
+        module over all steps (whether the exporter then keeps T free is its own affair:
+        torch.onnx.export does for LSTM and GRU). ``lengths``: whether the graph takes
+        lengths / a mask (with them an LSTM layer that returns or keeps its final state runs
+        the loop)."""
         if self._mode is None or self.path == "loop":
-            return False
+            return True
         if self.mc_dropout and self.recurrent_dropout > 0:
-            return False
+            return True
         needs_c = self.state_type is not None and (self.return_state or self.stateful)
-        return not (lengths and needs_c)
+        return lengths and needs_c
 
     def get_config(self) -> dict[str, Any]:
         step = self.num_directions
