@@ -106,7 +106,7 @@ def test_metrics_record_the_resolved_budget_and_warnings(tmp_path, capsys):
     printed = capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["params"]["batch_size"] == "auto" and m["resolved"]["batch_size"] == 8
-    assert m["params"]["normalize"] == "series" and m["resolved"]["pooling"] == "attention"
+    assert m["params"]["normalize"] == "series" and m["resolved"]["pooling"] == "max"
     assert m["early_stopping"]["max_epochs"] == 2 and len(m["history"]["val_loss"]) >= 1
     assert m["warnings"] and "stayed near chance" in m["warnings"][0]
     assert "warning: training accuracy" in printed and "epochs at batch 8" in printed

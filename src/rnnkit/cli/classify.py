@@ -77,8 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
     add(p, "--pooling", default=d("pooling"), choices=("auto", *POOLINGS),
         help="how the recurrent outputs become one vector: the last step, the mean, max or "
-        "attention over time (auto: last for plain recurrent models, attention for conv-* "
-        "and text bigru)")
+        "attention over time (auto: last for plain recurrent models, max for conv-*, "
+        "attention for the text bigru)")
     add(p, "--ensemble", type=positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and average their probabilities")
     add_training(p, SequenceClassifier)

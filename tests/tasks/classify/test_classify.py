@@ -208,7 +208,7 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              validation=0.2, verbose=0).fit(X, y)
     assert clf.epochs == 3 and clf.batch_size == "auto"
     assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None, "hidden_size": 4,
-                             "pooling": "attention", "conv_blocks": 1, "epochs_run": [3]}
+                             "pooling": "max", "conv_blocks": 1, "epochs_run": [3]}
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
     clf.save(tmp_path / "m")
