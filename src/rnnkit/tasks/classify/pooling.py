@@ -9,7 +9,7 @@ r"""``TimePooling``: one vector per sequence from the recurrent outputs of every
 
 Shapes: o (B, T, F), lengths (B,) or None (every step valid) -> z (B, F). Padded steps get
 no weight (mean, attention) and never win the max. ``last_attention`` keeps the weights
-(B, T) of the latest call for inspection.
+(B, T) of the latest eager call for inspection.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from rnnkit.nn import Dense
 from rnnkit.nn.config import register
+from rnnkit.nn.tracing import capture
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -61,7 +62,8 @@ class TimePooling(nn.Module):
         if valid is not None:
             s = s.masked_fill(~valid, float("-inf"))
         a = torch.softmax(s, dim=1)  # (B, T)
-        self.last_attention = a.detach()
+        if capture() is None:  # not while a graph is captured (export, compile, trace)
+            self.last_attention = a.detach()
         return torch.einsum("bt,btf->bf", a, o)  # (B, F)
 
 
