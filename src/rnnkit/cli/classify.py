@@ -15,7 +15,9 @@ early stopping. The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
 The defaults train on any size of data: batch size and epochs come from the number of
 training sequences (a budget in optimiser steps), numeric series are z-normalised one by
 one (MNIST images: per-feature scaling), the learning rate warms up then decays, and a
-model whose training accuracy stays near chance is reported as such.
+model whose training accuracy stays near chance is reported as such. ``--patience auto``:
+numeric sequences train for the whole budget (the validation part is monitored); texts
+stop after 5 epochs without a better validation loss on sets of 1,000 texts or more.
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and

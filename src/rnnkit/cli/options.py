@@ -108,8 +108,7 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     patience_auto = d("patience") == "auto"
     add(parser, "--patience", type=auto_or_patience if patience_auto else patience,
         default=d("patience"), help="early-stopping patience in epochs (0: off"
-        + ("; auto: off for small sets, where the validation part is too small to stop on"
-           * patience_auto) + ")")
+        + ("; auto: the estimator's choice, see the classify help" * patience_auto) + ")")
     add(parser, "--seed", type=int, default=d("seed"), help="seed of weights and shuffling")
     if "clip_grad_norm" in est._param_names():
         add(parser, "--clip", type=nonneg_float, default=d("clip_grad_norm"),

@@ -196,6 +196,7 @@ def test_auto_budget_numbers():
     assert auto_epochs(54_000, 64) == 20  # big sets: MIN_EPOCHS
     assert auto_epochs(2, 2) == 500  # capped
     assert auto_patience(999) is None and auto_patience(1000) == 5
+    assert auto_patience(10**6, stop_early=False) is None
     f = WarmupCosine(100)
     assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
     assert f(5) == pytest.approx(1.0)

@@ -11,12 +11,17 @@ so 45 training series get batches of 8 and 167 epochs (1,002 steps) where a fixe
 at batch 128 gave 12 steps, and 54,000 MNIST images get batches of 64 and MIN_EPOCHS epochs.
 Early stopping (``patience``) may end training sooner.
 
-``patience="auto"`` stops early only on sets of at least :data:`SMALL` training sequences
-(5 epochs without a better validation loss, the best weights restored); on smaller ones the
-whole budget runs and the final weights are kept. On the development sets (ACSF1, OSULeaf:
-10 and 20 validation series) the validation loss was at its lowest after a few epochs, long
-before the test accuracy: stopping after 25 epochs without improvement and restoring the
-best weights gave 0.41 and 0.70 test accuracy against 0.73 and 0.80 for the full budget.
+``patience="auto"``: a :class:`~rnnkit.tasks.classify.SequenceClassifier` runs its whole
+budget and keeps the final weights (the cosine schedule ends the training); a
+:class:`~rnnkit.tasks.classify.TextClassifier` stops early on sets of at least
+:data:`SMALL` training texts (5 epochs without a better validation loss, the best weights
+restored) and runs the whole budget on smaller ones. Measured: on the development sets
+ACSF1 and OSULeaf (10 and 20 validation series) the validation loss was at its lowest
+after a few epochs, long before the test accuracy: stopping after 25 epochs without
+improvement gave 0.41 and 0.70 test accuracy against 0.73 and 0.80 for the full budget;
+MNIST rows (LSTM, 6,000 validation images): 98.7 % stopping after 5 epochs (epoch 12 of
+20, the weights of epoch 7 restored) against 99.1 % for the 20 epochs; the generated
+sentiment set: early stopping at epoch 12 of 23, 0.945 test accuracy.
 
 The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over the first
 ``warmup`` epochs (5 % of them, at least one) from ``lr / 10``, then a cosine decay to
@@ -55,9 +60,10 @@ def auto_epochs(n: int, batch_size: int) -> int:
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
 
 
-def auto_patience(n: int) -> int | None:
-    """None (no early stopping) below :data:`SMALL` training sequences, else 5."""
-    return None if n < SMALL else AUTO_PATIENCE
+def auto_patience(n: int, stop_early: bool = True) -> int | None:
+    """None (no early stopping) without ``stop_early`` or below :data:`SMALL` training
+    sequences, else 5."""
+    return None if not stop_early or n < SMALL else AUTO_PATIENCE
 
 
 class WarmupCosine:

@@ -22,8 +22,11 @@ Missing values (NaN) become 0 after scaling. Labels are any hashable values (int
 
 Training (:meth:`rnnkit.tasks.base.Estimator._train`): a stratified ``validation`` part of
 the training data is held out (fraction or count; 0: none), early stopping on its loss after
-``patience`` epochs without improvement restores the best weights; Adam at ``lr``, gradient
-norm clipped at ``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
+``patience`` epochs without improvement restores the best weights (``patience="auto"``:
+none for numeric sequences, whose cosine schedule ends the training; 5 epochs for texts on
+sets of 1,000 or more; measurements in :mod:`rnnkit.tasks.classify.budget`); Adam at
+``lr``, gradient norm clipped at ``clip_grad_norm``, autocast per ``precision`` ("fp32",
+"bf16", "fp16").
 ``epochs="auto"`` and ``batch_size="auto"`` (the defaults) set a budget in optimiser steps
 from the number of training sequences (:mod:`rnnkit.tasks.classify.budget`); the values used
 are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
@@ -161,6 +164,8 @@ class _Classifier(Estimator):
     #: Models that pool over time under pooling="auto" (beside the conv-* ones), and how.
     _pooled_models: tuple[str, ...] = ()
     _auto_pooling = "max"
+    #: Whether patience="auto" may stop early (see :mod:`rnnkit.tasks.classify.budget`).
+    _auto_stop = False
 
     # -- labels -------------------------------------------------------------------------------
     def _encode_labels(self, y) -> np.ndarray:
@@ -218,7 +223,8 @@ class _Classifier(Estimator):
                             else self.batch_size)
         self.epochs_ = (auto_epochs(len(tr), self.batch_size_) if self.epochs == "auto"
                         else self.epochs)
-        self.patience_ = auto_patience(len(tr)) if self.patience == "auto" else self.patience
+        self.patience_ = (auto_patience(len(tr), self._auto_stop) if self.patience == "auto"
+                          else self.patience)
         if n_val and len(va) == 0 and self.patience_ is not None:
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
@@ -430,6 +436,7 @@ class TextClassifier(_Classifier):
     _int_inputs = True
     _pooled_models = ("bigru",)
     _auto_pooling = "attention"
+    _auto_stop = True
 
     def __init__(self, model: str = "bigru", level: str = "word", lower: bool = True,
                  max_size: int | None = 20_000, min_freq: int = 1, maxlen: int | None = None,
