@@ -106,6 +106,33 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool = True
     return batches
 
 
+class Shardable:
+    """What a batch source needs to serve one rank of data-parallel training.
+
+    ``shard(rank, world_size, training)`` returns a copy whose batches are rank ``rank``'s
+    parts (:func:`shard_batch`) of ``world_size * batch_size`` batches when ``training``
+    (the batches one process with that batch size serves, in the same order), else of this
+    source's own batches, unpadded. Subclasses set ``batch_size``, start with
+    ``_shard = None`` and read ``_shard`` / :meth:`_global_size` when they batch.
+    """
+
+    batch_size: int
+    _shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
+
+    def shard(self, rank: int, world_size: int, training: bool = True):
+        """A copy serving rank ``rank`` of ``world_size`` (sharing data and generator)."""
+        shard_batch([], rank, world_size)  # validates rank and world_size
+        out = copy.copy(self)
+        out._shard = (rank, world_size, bool(training))
+        return out
+
+    def _global_size(self) -> int:
+        """The batch size before sharding: ``world_size * batch_size`` when training."""
+        if self._shard is not None and self._shard[2]:
+            return self.batch_size * self._shard[1]
+        return self.batch_size
+
+
 def shard_batch(index: Sequence[int] | np.ndarray, rank: int, world_size: int,
                 pad: bool = True) -> np.ndarray:
     """Rank ``rank``'s part of one batch of indices: positions ``rank, rank + W, ...``.
@@ -128,7 +155,7 @@ def shard_batch(index: Sequence[int] | np.ndarray, rank: int, world_size: int,
     return index[rank::world_size]
 
 
-class BucketBatchSampler(Sampler[list[int]]):
+class BucketBatchSampler(Shardable, Sampler[list[int]]):
     """Torch batch sampler over :func:`bucket_batches`; a new shuffle every epoch.
 
     Epoch ``e`` is shuffled with ``seed + e`` (``seed=None``: a seed drawn from NumPy's
@@ -150,7 +177,6 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.pool_factor = pool_factor
         self.drop_last = drop_last
         self._epoch = 0
-        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
         bucket_batches(self.lengths[:0], batch_size)  # validates batch_size
 
     def state_dict(self) -> dict[str, int]:
@@ -158,18 +184,6 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._epoch = int(state["epoch"])
-
-    def shard(self, rank: int, world_size: int, training: bool = True) -> BucketBatchSampler:
-        """A copy that yields rank ``rank``'s part of each batch (see the class doc)."""
-        shard_batch([], rank, world_size)  # validates rank and world_size
-        out = copy.copy(self)
-        out._shard = (rank, world_size, bool(training))
-        return out
-
-    def _global_size(self) -> int:
-        if self._shard is not None and self._shard[2]:
-            return self.batch_size * self._shard[1]
-        return self.batch_size
 
     def __iter__(self) -> Iterator[list[int]]:
         if self.seed is None:

@@ -20,13 +20,14 @@ samples).
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import torch
+
+from rnnkit.data.batching import Shardable, shard_batch
 
 #: Dict entries kept on the CPU whatever the training device.
 CPU_KEYS = frozenset({"lengths", "src_lengths"})
@@ -115,7 +116,7 @@ def split_last(x: Inputs, y: torch.Tensor | None, fraction: float):
     return take(x, head), y_head, take(x, tail), y_tail
 
 
-class ArrayBatches:
+class ArrayBatches(Shardable):
     """Iterable of ``(inputs, targets)`` mini-batches over in-memory tensors.
 
     Args:
@@ -148,27 +149,6 @@ class ArrayBatches:
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.generator = generator
-        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
-
-    def shard(self, rank: int, world_size: int, training: bool = True) -> ArrayBatches:
-        """A copy serving rank ``rank`` of ``world_size`` (sharing data and generator).
-
-        ``training=True``: rank ``r``'s part of each batch of ``world_size * batch_size``
-        (the batches one process with that batch size would serve, in the same order),
-        padded so every rank gets ``batch_size`` samples per step and as many steps;
-        ``training=False``: its part of each of this loader's own batches, unpadded.
-        """
-        from rnnkit.data.batching import shard_batch
-
-        shard_batch([], rank, world_size)  # validates rank and world_size
-        out = copy.copy(self)
-        out._shard = (rank, world_size, bool(training))
-        return out
-
-    def _global_size(self) -> int:
-        if self._shard is not None and self._shard[2]:
-            return self.batch_size * self._shard[1]
-        return self.batch_size
 
     def __len__(self) -> int:
         return math.ceil(self.n / self._global_size())
@@ -202,8 +182,6 @@ class ArrayBatches:
 
     def _sharded(self) -> Iterator[tuple[Inputs, torch.Tensor | None]]:
         """This rank's batches: its part of each global batch, gathered once per epoch."""
-        from rnnkit.data.batching import shard_batch
-
         rank, world, training = self._shard
         order = (torch.randperm(self.n, generator=self.generator) if self.shuffle
                  else torch.arange(self.n))  # (N,) the same on every rank

@@ -17,7 +17,6 @@ the training part. Decoding stops at ``</s>`` or after ``max_target_len_ + 2`` t
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.data.batching import bucket_batches, pad_sequences, shard_batch
+from rnnkit.data.batching import Shardable, bucket_batches, pad_sequences, shard_batch
 from rnnkit.data.seq2seq_tasks import BOS, EOS, build_vocabs, encode_pairs, split_tokens
 from rnnkit.data.text import Vocabulary
 from rnnkit.errors import ConfigError, DataError
@@ -46,7 +45,7 @@ log = logging.getLogger(__name__)
 LEVELS = ("char", "word")
 
 
-class PairBatches:
+class PairBatches(Shardable):
     """Length-bucketed teacher-forcing batches ``({"src", "src_lengths", "tgt_in"}, tgt_out)``.
 
     With ``shuffle``, a new order every pass (seeded with ``seed + pass``); ``state_dict()``
@@ -60,13 +59,7 @@ class PairBatches:
         self.enc, self.batch_size, self.shuffle, self.seed = enc, batch_size, shuffle, seed
         self.pad_id = pad_id
         self._epoch = 0
-        self._shard: tuple[int, int, bool] | None = None  # (rank, world_size, training)
         self.lengths = np.asarray([len(s) for s in enc.src])
-
-    def _global_size(self) -> int:
-        if self._shard is not None and self._shard[2]:
-            return self.batch_size * self._shard[1]
-        return self.batch_size
 
     def __len__(self) -> int:
         return len(bucket_batches(self.lengths, self._global_size(), self.shuffle, 0))
@@ -76,13 +69,6 @@ class PairBatches:
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._epoch = int(state["epoch"])
-
-    def shard(self, rank: int, world_size: int, training: bool = True) -> PairBatches:
-        """A copy that yields rank ``rank``'s part of each batch (see the class doc)."""
-        shard_batch([], rank, world_size)  # validates rank and world_size
-        out = copy.copy(self)
-        out._shard = (rank, world_size, bool(training))
-        return out
 
     def __iter__(self) -> Iterator:
         batches = bucket_batches(self.lengths, self._global_size(), self.shuffle,
