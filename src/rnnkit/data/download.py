@@ -3,7 +3,7 @@
 The cache folder is ``$RNNKIT_CACHE`` if set, else ``~/.cache/rnnkit``::
 
     <cache>/mnist/train-images-idx3-ubyte.gz ...     the four MNIST files (sha256-checked)
-    <cache>/ucr/GunPoint/GunPoint_TRAIN.ts, _TEST.ts  a UCR/UEA set (from the archive's zip)
+    <cache>/ucr/ACSF1/ACSF1_TRAIN.ts, _TEST.ts     a UCR/UEA set (from the archive's zip)
     <cache>/sentiment/{amazon_cells,imdb,yelp}_labelled.txt   UCI sentiment sentences
 
 The first use downloads what is missing (each file to a temporary name beside its final
@@ -148,7 +148,7 @@ def ucr_files(name: str, download: bool = True) -> tuple[Path, Path]:
     """``(train .ts, test .ts)`` of the UCR/UEA set ``name`` in the cache, downloaded from
     the archive's zip when missing."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"a UCR set name is letters, digits, '_' or '-' (like GunPoint), "
+        raise ConfigError(f"a UCR set name is letters, digits, '_' or '-' (like ACSF1), "
                           f"got {name!r}")
     d = cache_dir() / "ucr" / name
     files = (d / f"{name}_TRAIN.ts", d / f"{name}_TEST.ts")

@@ -312,7 +312,7 @@ def load_labelled(path: str | os.PathLike, encoding: str = "utf-8",
 
 
 def load_ucr(name: str, download: bool = True) -> tuple[LabelledSequences, LabelledSequences]:
-    """``(train, test)`` of the UCR/UEA set ``name`` (``"GunPoint"``) from the cache folder,
+    """``(train, test)`` of the UCR/UEA set ``name`` (``"ACSF1"``) from the cache folder,
     downloaded there from the archive on first use (:func:`rnnkit.data.download.ucr_files`);
     the test set uses the training set's classes."""
     from rnnkit.data.download import ucr_files
