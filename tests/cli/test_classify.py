@@ -7,26 +7,14 @@ import struct
 
 import numpy as np
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 from rnnkit.data.idx import write_idx
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+from tests.cli.helpers import updown_csv
 
 
 def _csv(path, n, rng):
-    rows = []
-    for _ in range(n):
-        up = int(rng.integers(0, 2))
-        vals = (1 if up else -1) * np.linspace(0, 1, 5) + 0.05 * rng.standard_normal(5)
-        rows.append(",".join(f"{v:.3f}" for v in vals) + ("," + ("up" if up else "down")))
-    path.write_text("\n".join(rows) + "\n")
+    updown_csv(path, n, rng)
 
 
 def test_csv_train_test(tmp_path, capsys):

@@ -14,27 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import rnnkit
 from rnnkit.cli.main import main
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-def _csv(path: Path, n: int, rng: np.random.Generator, labels=("down", "up")) -> Path:
-    rows = []
-    for _ in range(n):
-        up = int(rng.integers(0, 2))
-        vals = (1 if up else -1) * np.linspace(0, 1, 5) + 0.05 * rng.standard_normal(5)
-        rows.append(",".join(f"{v:.3f}" for v in vals) + "," + labels[up])
-    path.write_text("\n".join(rows) + "\n")
-    return path
+from tests.cli.helpers import updown_csv
 
 
 def _rnnkit(*args: str) -> subprocess.CompletedProcess:
@@ -54,7 +37,8 @@ def _options(train: Path, test: Path) -> list[str]:
 
 def test_classify_nproc_2_trains_as_one_process_with_twice_the_batch(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    train, test = _csv(tmp_path / "train.csv", 80, rng), _csv(tmp_path / "test.csv", 20, rng)
+    train = updown_csv(tmp_path / "train.csv", 80, rng)
+    test = updown_csv(tmp_path / "test.csv", 20, rng)
     opts = _options(train, test)
     done = _rnnkit("-v", *opts, "--batch-size", "8", "--nproc", "2",
                    "--out", str(tmp_path / "two"))
@@ -73,7 +57,7 @@ def test_classify_nproc_2_trains_as_one_process_with_twice_the_batch(tmp_path, c
 
 def test_nproc_under_torchrun_is_refused(tmp_path, monkeypatch, capsys):
     rng = np.random.default_rng(0)
-    train = _csv(tmp_path / "train.csv", 10, rng)
+    train = updown_csv(tmp_path / "train.csv", 10, rng)
     for key, value in (("RANK", "0"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "0")):
         monkeypatch.setenv(key, value)
     code = main([*_options(train, train), "--nproc", "2",
@@ -87,8 +71,8 @@ def test_nproc_under_torchrun_is_refused(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_a_user_error_in_the_processes_is_one_line_and_exit_2(tmp_path):
     rng = np.random.default_rng(0)
-    train = _csv(tmp_path / "train.csv", 40, rng)
-    test = _csv(tmp_path / "test.csv", 4, rng, labels=("down", "sideways"))
+    train = updown_csv(tmp_path / "train.csv", 40, rng)
+    test = updown_csv(tmp_path / "test.csv", 4, rng, labels=("down", "sideways"))
     done = _rnnkit(*_options(train, test), "--nproc", "2",
                    "--out", str(tmp_path / "o"))
     assert done.returncode == 2

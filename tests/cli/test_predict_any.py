@@ -8,21 +8,12 @@ import csv
 import io
 
 import numpy as np
-import pytest
-import torch
 
 from rnnkit.cli.main import main
 from rnnkit.data.idx import write_idx
 from rnnkit.tasks.base import load_estimator
 
 TINY = ["--epochs", "2", "--hidden", "4"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
 
 
 def _rows(text: str) -> list[list[str]]:

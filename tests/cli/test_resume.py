@@ -11,18 +11,13 @@ import numpy as np
 
 from rnnkit.cli.main import main
 from rnnkit.tasks.base import load_estimator
+from tests.cli.helpers import updown_csv
 from tests.cli.test_forecast import tiny_csv
 from tests.train.helpers import run_killed, same_weights
 
 
 def _csv(path, n, rng):
-    rows = []
-    for _ in range(n):
-        up = int(rng.integers(0, 2))
-        vals = (1 if up else -1) * np.linspace(0, 1, 5) + 0.3 * rng.standard_normal(5)
-        rows.append(",".join(f"{v:.3f}" for v in vals) + ("," + ("up" if up else "down")))
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return updown_csv(path, n, rng, noise=0.3)
 
 
 def _without_times(metrics: dict) -> dict:
