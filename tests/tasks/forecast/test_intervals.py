@@ -71,3 +71,30 @@ def test_conformal_intervals_of_a_comparison_cover_about_the_level():
                   fold_len=60, verbose=0)
     row = next(r for r in res.rows if r["model"] == "naive")
     assert 0.7 <= row["interval"]["coverage"] <= 0.95 and row["interval"]["level"] == 0.8
+
+
+def test_equal_passes_give_exactly_zero_width():
+    # the same forecast S times (a baseline, or no active dropout): std and width exactly 0
+    from rnnkit.tasks.forecast.intervals import interval_scores
+
+    one = np.array([[0.1, 0.7, 1e6 / 3]])
+    out = summarise_samples(np.stack([one] * 7))
+    assert np.all(out["std"] == 0.0) and np.all(out["upper"] == out["lower"])
+    scores = interval_scores(one + 1.0, out["lower"], out["upper"])
+    assert scores["zero_width"] and scores["width"] == 0.0 and scores["coverage"] == 0.0
+
+
+def test_conformal_quantiles_and_crps():
+    from rnnkit.tasks.forecast.intervals import conformal_crps, conformal_quantiles
+    from rnnkit.tasks.forecast.metrics import mae
+
+    res = np.tile(np.arange(1.0, 11.0)[:, None], (1, 2))  # |r| = 1..10
+    off = conformal_quantiles(res, [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(off, [[-9.0, -9.0], [0.0, 0.0], [9.0, 9.0]])
+    y = np.array([[0.0, 1.0], [2.0, 3.0]])
+    assert conformal_crps(y, y, np.zeros((4, 2))) == 0.0  # no residual: a point, no error
+    # a point distribution's CRPS is its MAE
+    assert conformal_crps(y, y + 1.5, np.zeros((4, 2))) == pytest.approx(mae(y, y + 1.5))
+    # spread around a perfect forecast costs something
+    spread = conformal_crps(y, y, res)
+    assert 0.0 < spread

@@ -29,3 +29,44 @@ def test_errors():
         mse(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="longer than season=12"):
         naive_scale(np.zeros(5), 12)
+
+
+def _crps_by_integral(cdf, y: float, lo: float, hi: float) -> float:
+    """∫ (F(z) - 1{y <= z})² dz on a fine grid (the definition, not the code's formula)."""
+    z = np.linspace(lo, hi, 400_001)
+    f = (cdf(z) - (z >= y)) ** 2
+    return float(np.sum((f[1:] + f[:-1]) / 2 * np.diff(z)))
+
+
+def test_crps_gaussian_matches_the_integral_and_is_the_abs_error_at_zero_std():
+    from scipy.stats import norm
+
+    from rnnkit.tasks.forecast.metrics import crps_gaussian
+
+    for y, mu, sd in ((0.3, 0.0, 1.0), (-2.0, 1.0, 0.5), (5.0, 5.0, 3.0)):
+        want = _crps_by_integral(lambda z, m=mu, s=sd: norm.cdf(z, m, s), y, -40, 40)
+        assert crps_gaussian([y], [mu], [sd]) == pytest.approx(want, abs=1e-4)
+    assert crps_gaussian([1.0, 2.0], [0.0, 2.5], [0.0, 0.0]) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="std must be >= 0"):
+        crps_gaussian([1.0], [0.0], [-1.0])
+
+
+def test_crps_samples_and_quantiles():
+    from scipy.stats import norm
+
+    from rnnkit.tasks.forecast.metrics import crps_gaussian, crps_quantiles, crps_samples, pinball
+
+    # two samples 0 and 1, y = 0.5: F = 1/2 on [0, 1), so ∫ (F - 1{z >= .5})² = 1/4
+    assert crps_samples([0.5], np.array([[0.0], [1.0]])) == pytest.approx(0.25)
+    assert crps_samples([2.0], np.full((5, 1), 3.0)) == pytest.approx(1.0)  # a point: |e|
+    rng = np.random.default_rng(0)
+    y = np.array([0.4, -1.0])
+    draws = rng.normal(0.0, 1.0, size=(20_000, 2))
+    exact = crps_gaussian(y, np.zeros(2), np.ones(2))
+    assert crps_samples(y, draws) == pytest.approx(exact, rel=0.02)
+    levels = [k / 100 for k in range(1, 100)]
+    q = norm.ppf(levels)[:, None] * np.ones((1, 2))
+    assert crps_quantiles(y, q, levels) == pytest.approx(exact, rel=0.03)
+    assert pinball([1.0, 3.0], [2.0, 2.0], 0.9) == pytest.approx((0.1 + 0.9) / 2)
+    with pytest.raises(ValueError, match=r"samples must have shape \(S, \*y_true.shape\)"):
+        crps_samples([1.0, 2.0], np.zeros((3, 4)))

@@ -8,13 +8,27 @@ With y the true values and ŷ the forecasts (any equal shapes, e.g. (N, H)):
     MASE  = MAE / mean(|x_t - x_{t-m}|)     the in-sample MAE of the seasonal naive
                                             forecast (m = 1: last value) on the training
                                             series x (Hyndman & Koehler 2006)
+
+Probabilistic scores (lower is better; each averaged over every forecast value):
+
+    pinball_τ(y, q) = max(τ (y - q), (τ - 1)(y - q))      the loss of q as the τ-quantile
+    CRPS(F, y)      = ∫ (F(z) - 1{y <= z})² dz = E|X - y| - ½ E|X - X'|   (X, X' ~ F)
+
+    Gaussian F = N(μ, σ²), z = (y - μ) / σ (Gneiting & Raftery 2007, closed form):
+        CRPS = σ (z (2Φ(z) - 1) + 2φ(z) - 1/√π)            (σ = 0: |y - μ|)
+    Quantiles q_τ1..q_τQ of F: CRPS = ∫₀¹ 2 pinball_τ(y, q_τ) dτ ≈ (2/Q) Σ_j pinball_τj
+    Samples x_(1) <= ... <= x_(S): E|X - y| ≈ (1/S) Σ |x_i - y| and
+        E|X - X'| ≈ (2/S²) Σ_i (2i - S - 1) x_(i)          (the empirical distribution)
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["METRICS", "evaluate_all", "mae", "mase", "mse", "naive_scale", "rmse", "smape"]
+__all__ = ["METRICS", "crps_gaussian", "crps_quantiles", "crps_samples", "evaluate_all", "mae",
+           "mase", "mse", "naive_scale", "pinball", "rmse", "smape"]
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,3 +91,53 @@ def evaluate_all(y_true: np.ndarray, y_pred: np.ndarray, train: np.ndarray | Non
     if train is not None:
         out["mase"] = mase(y_true, y_pred, train, season)
     return out
+
+
+def pinball(y_true: np.ndarray, q_pred: np.ndarray, tau: float) -> float:
+    """Mean pinball (quantile) loss of ``q_pred`` as the ``tau``-quantile of ``y_true``."""
+    if not 0.0 < tau < 1.0:
+        raise ValueError(f"tau must be in (0, 1), got {tau!r}")
+    y, q = _pair(y_true, q_pred)
+    d = y - q
+    return float(np.mean(np.maximum(tau * d, (tau - 1) * d)))
+
+
+def crps_gaussian(y_true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:
+    """Mean CRPS of Gaussian forecasts ``N(mean, std²)`` (closed form, see the module doc);
+    ``std`` >= 0 of the same shape (0: the absolute error)."""
+    from scipy.special import ndtr
+
+    y, mu = _pair(y_true, mean)
+    sigma = np.broadcast_to(np.asarray(std, dtype=np.float64), y.shape)
+    if np.any(~(sigma >= 0)):
+        raise ValueError("std must be >= 0 everywhere, got a negative or NaN value")
+    safe = np.where(sigma > 0, sigma, 1.0)
+    z = (y - mu) / safe
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    crps = safe * (z * (2 * ndtr(z) - 1) + 2 * pdf - 1 / math.sqrt(math.pi))
+    return float(np.mean(np.where(sigma > 0, crps, np.abs(y - mu))))
+
+
+def crps_quantiles(y_true: np.ndarray, quantiles: np.ndarray, levels: list[float]) -> float:
+    """Mean CRPS from forecast quantiles ``(Q, ...)`` at ``levels`` τ_1..τ_Q: twice the
+    pinball loss averaged over the levels (see the module doc)."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    if q.ndim < 1 or len(q) != len(levels) or not len(levels):
+        raise ValueError(f"quantiles must have shape (Q, ...) with Q = len(levels) = "
+                         f"{len(levels)} >= 1, got {q.shape}")
+    return float(2 * np.mean([pinball(y_true, qj, tau)
+                              for qj, tau in zip(q, levels, strict=True)]))
+
+
+def crps_samples(y_true: np.ndarray, samples: np.ndarray) -> float:
+    """Mean CRPS of the empirical distribution of ``samples (S, ...)`` (see the module
+    doc)."""
+    x = np.asarray(samples, dtype=np.float64)
+    y = np.asarray(y_true, dtype=np.float64)
+    if x.ndim < 1 or len(x) < 1 or x.shape[1:] != y.shape:
+        raise ValueError(f"samples must have shape (S, *y_true.shape) = (S, "
+                         f"{', '.join(map(str, y.shape))}), got {x.shape}")
+    S = len(x)
+    x = np.sort(x, axis=0)
+    spread = np.tensordot(2 * np.arange(1, S + 1) - S - 1, x, axes=1) * 2 / S**2  # E|X-X'|
+    return float(np.mean(np.mean(np.abs(x - y), axis=0) - 0.5 * spread))
