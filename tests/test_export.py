@@ -54,7 +54,8 @@ def test_forecaster_takes_raw_values_and_returns_raw_forecasts(model, strategy, 
     series = [20 + 0.1 * t + np.sin(t / 3 + k) + 0.1 * rng.standard_normal(80)
               for k in range(3)]
     est = Forecaster(model=model, input_len=10, horizon=4, strategy=strategy, scaler=scaler,
-                     level=level, epochs=1, hidden=4, verbose=0).fit(series)
+                     scaling="pooled", level=level, epochs=1, hidden=4,
+                     verbose=0).fit(series)  # the graph holds one scaler
     est = _saved(est, tmp_path)
     result = export_onnx(est, tmp_path / "forecast.onnx")
     assert result.inputs == {"x": {"shape": ["batch", 10, 1], "dtype": "float64"}}

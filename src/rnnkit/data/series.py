@@ -22,7 +22,8 @@ import numpy as np
 from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["BUNDLED", "Series", "bundled_path", "csv_columns", "load_bundled", "load_csv",
+__all__ = ["BUNDLED", "Series", "bundled_path", "check_column", "column_values", "csv_columns",
+           "detect_date_column", "fill_missing", "load_bundled", "load_csv", "read_table",
            "value_columns"]
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
@@ -62,7 +63,7 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _fill(values: np.ndarray) -> np.ndarray:
+def fill_missing(values: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN along time; edges take the nearest known value."""
     t = np.arange(len(values))
     known = ~np.isnan(values)
@@ -103,21 +104,11 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
             the file, the column and the line.
     """
     path = Path(path)
-    text = _read(path)
-    first = text.split("\n", 1)[0]
-    if not first.strip():
-        raise DataError(f"{path}: empty file, expected a header row and data rows")
-    rows = list(csv_rows(text, path, delimiter=_sniff_delimiter(first)))
-    header = [h.strip() for h in rows[0][1]]
-    body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
-    if not body:
-        raise DataError(f"{path}: no data rows after the header")
-
+    header, body = read_table(path)
     if date_column == "auto" and "auto" not in header:
-        date_column = _detect_date_column(header, body)
-    if date_column is not None and date_column not in header:
-        raise DataError(f"{path}: date column {quote(date_column)} not found; columns are "
-                        f"{quote(header)}")
+        date_column = detect_date_column(header, body)
+    if date_column is not None:
+        check_column(path, date_column, header, "date column")
     if column is None:
         names = [h for h in header if h != date_column][:1]
         if not names:
@@ -126,31 +117,9 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     else:
         names = [column] if isinstance(column, str) else list(column)
     for name in names:
-        if name not in header:
-            raise DataError(f"{path}: column {quote(name)} not found; columns are "
-                            f"{quote(header)}")
-
-    values = np.empty((len(body), len(names)), dtype=np.float64)  # (T, D)
-    for j, name in enumerate(names):
-        k = header.index(name)
-        for t, (line_no, row) in enumerate(body):
-            cell = row[k].strip() if k < len(row) else ""
-            if cell.lower() in MISSING:
-                values[t, j] = np.nan
-                continue
-            place = f"{path}: column {quote(name)}, line {line_no}"
-            values[t, j] = parse_number(cell, place)
-        missing = np.isnan(values[:, j])
-        if missing.any():
-            first_missing = body[int(np.argmax(missing))][0]
-            if missing.all():
-                raise DataError(f"{path}: column {quote(name)} has no values, all "
-                                f"{len(body)} are missing")
-            if not interpolate:
-                raise DataError(f"{path}: column {quote(name)} has {int(missing.sum())} "
-                                f"missing value(s) (first on line {first_missing}); fill them "
-                                f"or ask for interpolation (interpolate=True, --interpolate)")
-            values[:, j] = _fill(values[:, j])
+        check_column(path, name, header)
+    values = np.stack([column_values(path, header, body, name, interpolate)
+                       for name in names], axis=1)  # (T, D)
 
     dates = None
     if date_column is not None:
@@ -160,7 +129,59 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
                   date_column=date_column)
 
 
-def _detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
+def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (stripped names) and the non-blank data rows ``(line number, cells)`` of a
+    CSV file (DataError when empty or without data rows)."""
+    text = _read(path)
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        raise DataError(f"{path}: empty file, expected a header row and data rows")
+    rows = list(csv_rows(text, path, delimiter=_sniff_delimiter(first)))
+    header = [h.strip() for h in rows[0][1]]
+    body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
+    if not body:
+        raise DataError(f"{path}: no data rows after the header")
+    return header, body
+
+
+def check_column(path: str | os.PathLike, name: str, header: list[str],
+                 what: str = "column") -> None:
+    """DataError naming the file, the column and the choices when ``name`` is not in
+    ``header``."""
+    if name not in header:
+        raise DataError(f"{path}: {what} {quote(name)} not found; columns are "
+                        f"{quote(header)}")
+
+
+def column_values(path: str | os.PathLike, header: list[str],
+                  body: list[tuple[int, list[str]]], name: str,
+                  interpolate: bool = False) -> np.ndarray:
+    """The cells of column ``name`` in the rows ``body`` as float64 ``(T,)``: missing cells
+    filled linearly with ``interpolate``, else a DataError naming the file, column and line
+    (see the module doc)."""
+    k = header.index(name)
+    values = np.empty(len(body), dtype=np.float64)  # (T,)
+    for t, (line_no, row) in enumerate(body):
+        cell = row[k].strip() if k < len(row) else ""
+        if cell.lower() in MISSING:
+            values[t] = np.nan
+            continue
+        values[t] = parse_number(cell, f"{path}: column {quote(name)}, line {line_no}")
+    missing = np.isnan(values)
+    if missing.any():
+        first_missing = body[int(np.argmax(missing))][0]
+        if missing.all():
+            raise DataError(f"{path}: column {quote(name)} has no values, all "
+                            f"{len(body)} are missing")
+        if not interpolate:
+            raise DataError(f"{path}: column {quote(name)} has {int(missing.sum())} "
+                            f"missing value(s) (first on line {first_missing}); fill them "
+                            f"or ask for interpolation (interpolate=True, --interpolate)")
+        values = fill_missing(values)
+    return values
+
+
+def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
     """The first column's name when its cells are strictly increasing dates, else None."""
     from rnnkit.data.dates import parse_dates
 

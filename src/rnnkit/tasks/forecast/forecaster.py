@@ -1,8 +1,10 @@
 """``Forecaster``: the public estimator over the forecasting models, strategies and scalers.
 
     fc = Forecaster(model="lstm", input_len=24, horizon=12, strategy="direct")
-    fc.fit(series)                 # (T,) or (T, D) array, a loaded Series, or a list of series
-    fc.predict()                   # (H,) the next H values after the training series
+    fc.fit(series)                 # (T,) or (T, D) array, a loaded Series, a list of series,
+                                   # a dict {id: array}, a Panel or a pandas DataFrame
+    fc.predict()                   # (H,) the next H values after the training series ((S, H))
+    fc.predict(ids=["b"])          # after the training series "b" only
     fc.predict(other_series)       # (H,) after the end of another series (or (S, H) for many)
     fc.score(series)               # minus the MAE of the last H values forecast from the rest
     fc.evaluate(series, start)     # MAE, RMSE, sMAPE, MASE of every window after ``start``
@@ -11,12 +13,26 @@
 
 Fitting: the last ``validation`` part of each series (fraction, count, or None: two
 horizons) is held out in time order for the validation loss and early stopping (``patience``
-epochs without improvement; the best weights are restored); the scaler is fitted on the
-training part only; windows follow :mod:`rnnkit.data.windowing`'s no-leakage rule. Learned
-state ends in ``_``: ``model_``, ``scaler_``, ``history_``, ``last_window_``,
-``n_features_``, ``fit_seconds_``, ``fit_status_``. Saved through
-:meth:`rnnkit.tasks.base.Estimator.save` (JSON config + safetensors) with the scaler and the
-last input window in its state.
+epochs without improvement; the best weights are restored); the scalers are fitted on the
+training part only; windows follow :mod:`rnnkit.data.windowing`'s no-leakage rule.
+
+Many series (:mod:`rnnkit.data.panel`): one global network is trained on the windows of all
+series. ``scaling="series"`` (default) fits one scaler per series id on that series'
+training part, so a series at level 10 and one at level 1000 both reach the network in
+units of their own spread (the forecast is scaled back with the same series' scaler);
+``scaling="pooled"`` fits one scaler on all of them. Which scaler serves a series given to
+:meth:`~Forecaster.predict` (or scored, backtested):
+
+    named series (a dict, Panel, DataFrame, or ``ids=``)  the scaler of that id; an id not
+        seen in training gets a scaler fitted on the values given for it (a logged notice);
+    unnamed arrays  by position when there are as many as training series; all take the
+        one scaler when the model has one series; else fitted on the values given;
+    pooled scaling  the one scaler, for every series.
+
+Learned state ends in ``_``: ``model_``, ``ids_``, ``scalers_`` (id -> scaler),
+``history_``, ``last_window_``, ``n_features_``, ``fit_seconds_``, ``fit_status_``. Saved
+through :meth:`rnnkit.tasks.base.Estimator.save` (JSON config + safetensors) with the
+scalers keyed by id and the last input window of each series in its state.
 """
 
 from __future__ import annotations
@@ -31,8 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.scalers import make_scaler, scaler_from_dict
-from rnnkit.data.windowing import Windowing, as_series_list, time_split
+from rnnkit.data.panel import Panel, as_panel
+from rnnkit.data.scalers import Scaler, make_scaler, scaler_from_dict
+from rnnkit.data.windowing import Windowing, time_split
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.base import (
     Estimator,
@@ -45,30 +62,13 @@ from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
 from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
 from rnnkit.tasks.forecast.strategies import STRATEGIES, forecast, training_windows
 
-__all__ = ["Forecaster", "series_list"]
+__all__ = ["Forecaster"]
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("last", "none")
 SCALERS = ("standard", "log", "minmax", "none")
-
-
-def series_list(series: Any) -> list[np.ndarray]:
-    """One or many series as float64 ``(T_i, D)`` arrays; a loaded
-    :class:`~rnnkit.data.series.Series` gives its value columns."""
-    values = getattr(series, "values", None)
-    if isinstance(values, np.ndarray) and hasattr(series, "columns"):
-        series = values  # rnnkit.data.series.Series: (T, D)
-    try:
-        items = as_series_list(series)
-    except ValueError as err:
-        raise DataError(str(err)) from err
-    out = []
-    for i, a in enumerate(items):
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise DataError(f"series {i} must hold numbers, got dtype {a.dtype}")
-        out.append(a.astype(np.float64))
-    return out
+SCALINGS = ("series", "pooled")
 
 
 class Forecaster(Estimator):
@@ -84,6 +84,8 @@ class Forecaster(Estimator):
             layers' ``mc_dropout`` on for its stochastic passes.
         scaler: "standard" (default), "log" (log, then standardise; positive series with a
             multiplicative trend or season), "minmax" or "none"; fitted on the training part.
+        scaling: "series" (default: one scaler per series id) or "pooled" (one scaler over
+            all series); see the module doc.
         level: "last" (default) subtracts each window's last input value from its inputs and
             targets (after scaling) and adds it back to the forecasts, so the network learns
             changes relative to the current level and trending series leave the scaler's
@@ -103,7 +105,7 @@ class Forecaster(Estimator):
     def __init__(self, model: str = "lstm", input_len: int = 24, horizon: int = 12,
                  strategy: str = "direct", epochs: int = 300, batch_size: int = 16,
                  lr: float = 3e-3, hidden: int = 32, layers: int = 1, dropout: float = 0.0,
-                 scaler: str = "standard", level: str = "last",
+                 scaler: str = "standard", scaling: str = "series", level: str = "last",
                  validation: float | int | None = None, patience: int | None = 50,
                  season: int = 12, target_col: int = 0, seed: int | None = 0,
                  device: str = "cpu", verbose: int | str = "auto",
@@ -119,6 +121,7 @@ class Forecaster(Estimator):
         self.layers = layers
         self.dropout = dropout
         self.scaler = scaler
+        self.scaling = scaling
         self.level = level
         self.validation = validation
         self.patience = patience
@@ -138,6 +141,7 @@ class Forecaster(Estimator):
         check_int("target_col", self.target_col, -10**6)
         check_choice("level", self.level, LEVELS)
         check_choice("scaler", self.scaler, SCALERS)
+        check_choice("scaling", self.scaling, SCALINGS)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
         self._check_training()
 
@@ -145,11 +149,53 @@ class Forecaster(Estimator):
         return 2 * self.horizon if self.validation is None else self.validation
 
     # ------------------------------------------------------------------ fitting
-    def _scale(self, items: list[np.ndarray]) -> list[np.ndarray]:
-        return [self.scaler_.transform(a).astype(np.float32) for a in items]  # (T, D)
+    @property
+    def scaler_(self) -> Scaler:
+        """The one scaler of a single-series or pooled model (ConfigError when each of
+        several series has its own: use ``scalers_``)."""
+        self._check_fitted()
+        first = self.scalers_[self.ids_[0]]
+        if any(sc is not first for sc in self.scalers_.values()):
+            raise ConfigError(f"this forecaster has one scaler per series ({len(self.ids_)} "
+                              f"ids); read scalers_[id]")
+        return first
 
-    def _unscale(self, z: np.ndarray) -> np.ndarray:
-        return self.scaler_.inverse_column(z, self.target_col % self.n_features_)
+    def _scalers_for(self, panel: Panel) -> list[Scaler]:
+        """The scaler of each series of ``panel`` by the rule of the module doc."""
+        fitted = [self.scalers_[i] for i in self.ids_]
+        if self.scaling == "pooled":
+            return [fitted[0]] * len(panel)
+        if not panel.named:
+            if len(panel) == len(self.ids_):
+                return fitted
+            if len(self.ids_) == 1:
+                return fitted * len(panel)
+        keys = panel.ids if panel.named else [None] * len(panel)
+        new = [k for k in keys if k not in self.scalers_]
+        if new:
+            log.warning("%d series not seen in training (%s): each is scaled by a scaler "
+                        "fitted on the values given for it", len(new),
+                        ", ".join(repr(k) for k in new[:5] if k is not None) or "unnamed")
+        return [self.scalers_[k] if k in self.scalers_ else make_scaler(self.scaler).fit(a)
+                for k, a in zip(keys, panel.values, strict=True)]
+
+    @staticmethod
+    def _scale(items: list[np.ndarray], scalers: list[Scaler]) -> list[np.ndarray]:
+        return [sc.transform(a).astype(np.float32)  # (T, D)
+                for a, sc in zip(items, scalers, strict=True)]
+
+    def _unscale(self, z: np.ndarray, scalers: list[Scaler],
+                 rows: np.ndarray | None = None) -> np.ndarray:
+        """Scaled forecasts ``z (N, ...)`` back to the original units; row n belongs to the
+        series ``rows[n]`` (default: row n to series n) and takes its scaler."""
+        col = self.target_col % self.n_features_
+        rows = np.arange(len(z)) if rows is None else rows
+        out = np.empty(np.shape(z), dtype=np.float64)
+        for i, sc in enumerate(scalers):
+            mask = rows == i  # (N,)
+            if mask.any():
+                out[mask] = sc.inverse_column(z[mask], col)
+        return out
 
     def _level(self, x: np.ndarray) -> np.ndarray:
         """The level subtracted from a window: its last target-column input, ``(N,)``."""
@@ -176,7 +222,10 @@ class Forecaster(Estimator):
         from rnnkit.train import seed_everything
 
         self._check_params()
-        items = series_list(X)
+        panel = as_panel(X)
+        items = panel.values
+        if len(set(panel.ids)) != len(panel.ids):
+            raise DataError(f"series ids must be unique, got {panel.ids}")
         L, H = self.input_len, self.horizon
         for i, arr in enumerate(items):
             if not np.all(np.isfinite(arr)):
@@ -191,9 +240,14 @@ class Forecaster(Estimator):
                               f"got {self.target_col}")
         splits = [time_split(len(a), valid=self._n_validation(), test=0, min_train=L + H)
                   for a in items]
-        self.scaler_ = make_scaler(self.scaler).fit([a[:s.train_end]
-                                                     for a, s in zip(items, splits, strict=True)])
-        scaled = self._scale(items)
+        parts = [a[:s.train_end] for a, s in zip(items, splits, strict=True)]
+        if self.scaling == "pooled":
+            scalers = [make_scaler(self.scaler).fit(parts)] * len(parts)
+        else:
+            scalers = [make_scaler(self.scaler).fit(part) for part in parts]
+        self.ids_ = list(panel.ids)
+        self.scalers_ = dict(zip(self.ids_, scalers, strict=True))
+        scaled = self._scale(items, scalers)
         win = training_windows(self.strategy, L, H, self.target_col)
         train = _concat([win(z, 0, s.train_end) for z, s in zip(scaled, splits, strict=True)])
         val = _concat([win(z, s.train_end, s.valid_end)
@@ -246,33 +300,52 @@ class Forecaster(Estimator):
 
         return forecast(predict, self.strategy, x, self.horizon if steps is None else steps)
 
-    def _inputs(self, series: np.ndarray | Sequence[np.ndarray] | None) -> np.ndarray:
-        if series is None:
-            return np.asarray(self.last_window_, dtype=np.float32)  # (S, L, D)
-        items = as_series_list(series)
-        if items[0].shape[1] != self.n_features_:
+    def _panel(self, series: Any, ids: Sequence[str] | None = None) -> Panel:
+        """Input series as a Panel with the training data's number of columns."""
+        panel = as_panel(series, ids)
+        if panel.values[0].shape[1] != self.n_features_:
             raise DataError(f"series must have {self.n_features_} column(s) like the training "
-                            f"data, got {items[0].shape[1]}")
-        for i, a in enumerate(items):
+                            f"data, got {panel.values[0].shape[1]}")
+        return panel
+
+    def _inputs(self, series: Any, ids: Sequence[str] | None = None
+                ) -> tuple[np.ndarray, list[Scaler]]:
+        """Scaled last windows ``(S, L, D)`` and the scaler of each series: of the training
+        series ``ids`` (default all) when ``series`` is None, else of ``series``."""
+        if series is None:
+            keys = self.ids_ if ids is None else [str(i) for i in ids]
+            for k in keys:
+                if k not in self.scalers_:
+                    raise ConfigError(f"ids must name training series; {k!r} is not one of "
+                                      f"{self.ids_}")
+            rows = [self.ids_.index(k) for k in keys]
+            window = np.asarray(self.last_window_, dtype=np.float32)[rows]  # (S, L, D)
+            return window, [self.scalers_[k] for k in keys]
+        panel = self._panel(series, ids)
+        for name, a in zip(panel.ids, panel.values, strict=True):
             if len(a) < self.input_len:
-                raise DataError(f"series {i} has {len(a)} values, fewer than input_len="
+                raise DataError(f"series {name} has {len(a)} values, fewer than input_len="
                                 f"{self.input_len}")
             if not np.all(np.isfinite(a[-self.input_len:])):
-                raise DataError(f"series {i} has NaN or inf among its last {self.input_len} "
-                                f"values")
-        return np.stack(self._scale([a[-self.input_len:] for a in items]))  # (S, L, D)
+                raise DataError(f"series {name} has NaN or inf among its last "
+                                f"{self.input_len} values")
+        scalers = self._scalers_for(panel)
+        windows = self._scale([a[-self.input_len:] for a in panel.values], scalers)
+        return np.stack(windows), scalers  # (S, L, D)
 
     def max_steps(self) -> int | None:
         """The most steps :meth:`predict` can forecast: H for the direct and seq2seq
         strategies, ``None`` (any number) for recursive on one column."""
         return None if self.strategy == "recursive" and self.n_features_ == 1 else self.horizon
 
-    def predict(self, series: np.ndarray | Sequence[np.ndarray] | None = None,
-                steps: int | None = None) -> np.ndarray:
+    def predict(self, series: Any = None, steps: int | None = None,
+                ids: Sequence[str] | None = None) -> np.ndarray:
         """The next ``steps`` (default H) values after the end of ``series`` (default: the
-        training series): ``(steps,)`` for one series, ``(S, steps)`` for many, in the
-        original units. The recursive strategy forecasts any number of steps (feeding its
-        forecasts back); direct and seq2seq at most H."""
+        training series ``ids``, default all, in ``ids_`` order): ``(steps,)`` for one
+        series, ``(S, steps)`` for many, in the original units. With ``series`` given,
+        ``ids`` names its series (which scaler serves each: see the module doc). The
+        recursive strategy forecasts any number of steps (feeding its forecasts back);
+        direct and seq2seq at most H."""
         self._check_fitted()
         steps = self.horizon if steps is None else steps
         check_int("steps", steps)
@@ -281,13 +354,13 @@ class Forecaster(Estimator):
             raise ConfigError(f"steps must be at most {most} for strategy {self.strategy!r} "
                               f"(horizon {self.horizon}; the recursive strategy on one "
                               f"column forecasts any number), got {steps}")
-        x = self._inputs(series)  # (S, L, D)
-        out = self._unscale(self._predict_scaled(x, steps))  # (S, steps)
+        x, scalers = self._inputs(series, ids)  # (S, L, D)
+        out = self._unscale(self._predict_scaled(x, steps), scalers)  # (S, steps)
         return out[0] if len(out) == 1 else out
 
-    def predict_intervals(self, series: np.ndarray | Sequence[np.ndarray] | None = None,
-                          n_samples: int = 100, quantiles: Sequence[float] = (0.05, 0.95),
-                          seed: int | None = 0) -> dict[str, np.ndarray]:
+    def predict_intervals(self, series: Any = None, n_samples: int = 100,
+                          quantiles: Sequence[float] = (0.05, 0.95), seed: int | None = 0,
+                          ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """MC-dropout forecast summary ``{"mean", "std", "lower", "upper", ...}``, each
         ``(H,)`` (or ``(S, H)``); meaningful for models fitted with ``dropout > 0``."""
         self._check_fitted()
@@ -295,46 +368,64 @@ class Forecaster(Estimator):
             log.warning("predict_intervals: model %r has no active dropout layer; the interval "
                         "has zero width (use a recurrent model fitted with dropout > 0)",
                         self.model)
-        x = self._inputs(series)
+        x, scalers = self._inputs(series, ids)
         with _mc_dropout(self.model_):
-            out = mc_dropout_intervals(lambda: self._unscale(self._predict_scaled(x)),
+            out = mc_dropout_intervals(lambda: self._unscale(self._predict_scaled(x), scalers),
                                        n_samples=n_samples, quantiles=quantiles, seed=seed)
         if len(x) == 1:
             return {k: v[:, 0] if k == "samples" else v[0] for k, v in out.items()}
         return out
 
-    def backtest_windows(self, series: np.ndarray, target_start: int = 0,
-                         target_stop: int | None = None) -> dict[str, np.ndarray]:
+    def backtest_windows(self, series: Any, target_start: int | Sequence[int] = 0,
+                         target_stop: int | Sequence[int | None] | None = None,
+                         ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Forecast every window of ``series`` whose H targets lie in
-        ``[target_start, target_stop)``: ``{"y_true", "y_pred" (N, H), "start" (N,)}``
-        in the original units (inputs may come from before ``target_start``)."""
+        ``[target_start, target_stop)`` (one bound for all series, or one per series):
+        ``{"y_true", "y_pred" (N, H), "start" (N,), "series" (N,)}`` in the original units,
+        ``series`` the index of each window's series (inputs may come from before
+        ``target_start``). ``ids`` names the series (see the module doc)."""
         self._check_fitted()
-        items = as_series_list(series)
+        panel = self._panel(series, ids)
+        S = len(panel)
+        starts = [target_start] * S if np.ndim(target_start) == 0 else list(target_start)
+        stops = [target_stop] * S if np.ndim(target_stop) == 0 else list(target_stop)
+        if len(starts) != S or len(stops) != S:
+            raise ConfigError(f"target_start and target_stop must be one bound or one per "
+                              f"series ({S}), got {len(starts)} and {len(stops)}")
+        scalers = self._scalers_for(panel)
         win = Windowing(self.input_len, self.horizon, target_col=self.target_col)
-        batch = _concat([win(z, target_start, target_stop) for z in self._scale(items)])
-        raw = _concat([win(a, target_start, target_stop) for a in items])
+        batches = []
+        for i, (z, a, b) in enumerate(zip(self._scale(panel.values, scalers), starts, stops,
+                                          strict=True)):
+            batches.append(win(z, a, b))
+            batches[-1]["series"][:] = i
+        batch = _concat(batches)
+        raw = _concat([win(v, a, b) for v, a, b in zip(panel.values, starts, stops,
+                                                         strict=True)])
         if len(batch["x"]) == 0:
             raise DataError(f"no window of input_len={self.input_len} + horizon="
                             f"{self.horizon} has its targets in [{target_start}, "
                             f"{target_stop})")
-        y_pred = self._unscale(self._predict_scaled(batch["x"]))  # (N, H)
+        y_pred = self._unscale(self._predict_scaled(batch["x"]), scalers,
+                               batch["series"])  # (N, H)
         return {"y_true": raw["y"].astype(np.float64), "y_pred": y_pred,
-                "start": batch["start"]}
+                "start": batch["start"], "series": batch["series"]}
 
     def score(self, X: Any, y: None = None) -> float:
         """Minus the MAE (higher is better, scikit-learn's convention) of the forecast of each
         series' last H values from the values before them, averaged over the series."""
         self._check_fitted()
-        items = series_list(X)
+        panel = self._panel(X)
         H = self.horizon
-        errors = []
-        for i, a in enumerate(items):
+        for name, a in zip(panel.ids, panel.values, strict=True):
             if len(a) < self.input_len + H:
-                raise DataError(f"series {i} has {len(a)} values; score needs input_len + "
+                raise DataError(f"series {name} has {len(a)} values; score needs input_len + "
                                 f"horizon = {self.input_len + H}")
-            pred = self.predict(a[:-H])  # (H,)
-            errors.append(np.mean(np.abs(a[-H:, self.target_col] - pred)))
-        return -float(np.mean(errors))
+        x, scalers = self._inputs(Panel(panel.ids, [a[:-H] for a in panel.values],
+                                        named=panel.named))
+        pred = self._unscale(self._predict_scaled(x), scalers)  # (S, H)
+        actual = np.stack([a[-H:, self.target_col] for a in panel.values])  # (S, H)
+        return -float(np.mean(np.abs(actual - pred)))
 
     def evaluate(self, series: np.ndarray, target_start: int, target_stop: int | None = None,
                  train: np.ndarray | None = None) -> dict[str, float]:
@@ -360,18 +451,32 @@ class Forecaster(Estimator):
         return super().save(path, overwrite=overwrite)
 
     def _state(self) -> dict[str, Any]:
-        return {"scaler": self.scaler_.to_dict(), "n_features": self.n_features_,
+        return {"ids": self.ids_,
+                "scalers": {k: sc.to_dict() for k, sc in self.scalers_.items()},
+                "n_features": self.n_features_,
                 "last_window": self.last_window_, "fit_seconds": self.fit_seconds_,
                 "data_info": getattr(self, "data_info_", {})}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.scaler_ = scaler_from_dict(state["scaler"])
         self.n_features_ = int(state["n_features"])
         window = np.asarray(state["last_window"], dtype=np.float64)
         if window.ndim != 3 or window.shape[1:] != (self.input_len, self.n_features_) or not (
                 np.isfinite(window).all()):
             raise ValueError(f"state.last_window must be finite of shape (S, input_len="
                              f"{self.input_len}, {self.n_features_}), got {window.shape}")
+        if "scalers" in state:
+            self.ids_ = [str(k) for k in state["ids"]]
+            self.scalers_ = {k: scaler_from_dict(state["scalers"][k]) for k in self.ids_}
+        else:  # saved before per-series scaling: one pooled scaler
+            pooled = scaler_from_dict(state["scaler"])
+            self.ids_ = [str(i) for i in range(len(window))]
+            self.scalers_ = dict.fromkeys(self.ids_, pooled)
+        if self.scaling == "pooled" or len(self.ids_) == 1:
+            first = self.scalers_[self.ids_[0]]
+            self.scalers_ = dict.fromkeys(self.ids_, first)
+        if len(self.ids_) != len(window):
+            raise ValueError(f"state.ids must name the {len(window)} saved windows, got "
+                             f"{len(self.ids_)}")
         self.last_window_ = window.tolist()
         self.fit_seconds_ = float(state.get("fit_seconds", 0.0))
         self.data_info_ = dict(state.get("data_info") or {})

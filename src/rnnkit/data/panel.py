@@ -1,0 +1,325 @@
+"""Many series keyed by id (a ``Panel``): from a long or wide CSV file, a pandas DataFrame,
+a dict of arrays, or arrays.
+
+Layouts and the rule that tells them apart:
+
+    long   one row per (series, time step): an id column (named: ``id_column=``,
+           ``--id-column``), an optional date column and a value column (default: the first
+           column that is neither). The rows of one id are in time order (its dates, when
+           they parse, strictly increase); ids keep the order of their first row; series may
+           have different lengths and dates.
+    wide   one row per time step (no ``id_column``): an optional date column and value
+           columns; every value column is one series whose id is the column name, unless
+           ``column`` names the one (or the list) to read. A column of text is refused with
+           a hint at ``id_column``, since it is what a long file without it looks like.
+    arrays ``(T,)``/``(T, D)`` is one series, ``(S, T, D)`` or a list are S series; their ids
+           are the positions "0", "1", ... (``named`` is False); a dict maps ids to arrays.
+
+Values are float64 ``(T_i, D)`` (D = 1 from CSV files and DataFrames); missing values are an
+error naming the file, column and line unless ``interpolate`` fills them linearly, within each
+series. pandas is never imported here: a DataFrame is read through its ``columns`` and
+``to_numpy``, so it stays an optional dependency.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.data.checks import quote
+from rnnkit.data.series import (
+    MISSING,
+    check_column,
+    column_values,
+    detect_date_column,
+    fill_missing,
+    read_table,
+)
+from rnnkit.data.windowing import as_series_list
+from rnnkit.errors import DataError
+
+__all__ = ["Panel", "as_panel", "is_frame", "load_panel", "panel_from_frame"]
+
+
+@dataclass
+class Panel:
+    """S series by id: ``values[i] (T_i, D)`` float64, ``dates[i]`` its T_i labels or None.
+
+    ``layout`` is "long", "wide" or "arrays"; ``value_column`` the value column of a long
+    table; ``named`` is False when the ids are positions made up for unnamed arrays.
+    """
+
+    ids: list[str]
+    values: list[np.ndarray]
+    dates: list[list[str]] | None = None
+    source: str = ""
+    layout: str = "arrays"
+    id_column: str | None = None
+    date_column: str | None = None
+    value_column: str | None = None
+    named: bool = True
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index(self, series_id: str) -> int:
+        """The position of ``series_id`` (DataError naming the ids when unknown)."""
+        if series_id not in self.ids:
+            raise DataError(f"{self.source or 'data'}: series id {quote(series_id)} not found; "
+                            f"ids are {quote(self.ids)}")
+        return self.ids.index(series_id)
+
+    def select(self, ids: Sequence[str]) -> Panel:
+        """The panel of the series ``ids`` (in that order)."""
+        idx = [self.index(i) for i in ids]
+        return Panel([self.ids[i] for i in idx], [self.values[i] for i in idx],
+                     [self.dates[i] for i in idx] if self.dates is not None else None,
+                     self.source, self.layout, self.id_column, self.date_column,
+                     self.value_column, self.named)
+
+    def describe(self) -> str:
+        """One line: how many series, their layout and lengths."""
+        lengths = [len(v) for v in self.values]
+        span = (f"{lengths[0]}" if min(lengths) == max(lengths)
+                else f"{min(lengths)}..{max(lengths)}")
+        if self.layout == "long":
+            how = (f"long format: id column {quote(self.id_column)}, value column "
+                   f"{quote(self.value_column)}")
+        elif self.layout == "wide":
+            how = "wide format: one series per value column"
+        else:
+            how = "arrays"
+        return f"{len(self)} series ({how}), {span} values each"
+
+
+def load_panel(path: str | os.PathLike, id_column: str | None = None,
+               column: str | list[str] | None = None, date_column: str | None = "auto",
+               interpolate: bool = False) -> Panel:
+    """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
+
+    ``date_column="auto"`` takes, in a wide file, the first column when its cells are
+    increasing dates, and in a long file the first column besides the id whose cells of the
+    first id are. Errors name the file, the column (and the choices) and the line.
+    """
+    path = Path(path)
+    header, body = read_table(path)
+    if id_column is not None:
+        return _long(path, header, body, id_column, column, date_column, interpolate)
+    if date_column == "auto" and "auto" not in header:
+        date_column = detect_date_column(header, body)
+    if date_column is not None:
+        check_column(path, date_column, header, "date column")
+    names = ([column] if isinstance(column, str) else list(column) if column is not None
+             else [h for h in header if h != date_column])
+    if not names:
+        raise DataError(f"{path}: no value column besides the date column "
+                        f"{quote(date_column)}")
+    for name in names:
+        check_column(path, name, header)
+        if column is None:
+            _refuse_text(path, header, body, name)
+    values = [column_values(path, header, body, n, interpolate)[:, None] for n in names]
+    dates = None
+    if date_column is not None:
+        k = header.index(date_column)
+        dates = [row[k].strip() if k < len(row) else "" for _, row in body]
+    return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
+                 "wide", None, date_column)
+
+
+def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]],
+                 name: str) -> None:
+    """A DataError with a hint at ``id_column`` when column ``name`` holds text."""
+    k = header.index(name)
+    for line_no, row in body:
+        cell = row[k].strip() if k < len(row) else ""
+        if cell.lower() in MISSING:
+            continue
+        try:
+            float(cell)
+        except ValueError:
+            raise DataError(f"{path}: column {quote(name)} holds text ({quote(cell)} on line "
+                            f"{line_no}), not numbers; a long file (rows of id, date, value) "
+                            f"needs its id column named (--id-column {name} / "
+                            f"id_column={name!r}), or pick the value column(s) with "
+                            f"--column") from None
+        return
+
+
+def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_column: str,
+          column: str | list[str] | None, date_column: str | None,
+          interpolate: bool) -> Panel:
+    from rnnkit.data.dates import parse_dates
+
+    check_column(path, id_column, header, "id column")
+    k_id = header.index(id_column)
+    groups: dict[str, list[tuple[int, list[str]]]] = {}
+    for line_no, row in body:
+        key = row[k_id].strip() if k_id < len(row) else ""
+        if not key:
+            raise DataError(f"{path}: id column {quote(id_column)} is empty on line {line_no}")
+        groups.setdefault(key, []).append((line_no, row))
+    first = next(iter(groups.values()))
+    rest = [h for h in header if h != id_column]
+    if date_column == "auto" and "auto" not in header:
+        date_column = next((h for h in rest if parse_dates(
+            [r[header.index(h)].strip() if header.index(h) < len(r) else ""
+             for _, r in first]) is not None), None)
+    if date_column is not None:
+        check_column(path, date_column, header, "date column")
+    if isinstance(column, list):
+        if len(column) != 1:
+            raise DataError(f"{path}: a long file has one value column; got {quote(column)}")
+        column = column[0]
+    if column is None:
+        column = next((h for h in rest if h != date_column), None)
+        if column is None:
+            raise DataError(f"{path}: no value column besides the id column "
+                            f"{quote(id_column)} and the date column {quote(date_column)}")
+    check_column(path, column, header, "value column")
+    values, dates = [], []
+    for key, rows in groups.items():
+        values.append(column_values(path, header, rows, column, interpolate)[:, None])
+        if date_column is not None:
+            k = header.index(date_column)
+            d = [r[k].strip() if k < len(r) else "" for _, r in rows]
+            if len(d) > 1 and parse_dates(d) is None and parse_dates(
+                    sorted(d)) is not None:
+                raise DataError(f"{path}: the rows of id {quote(key)} are not in time order "
+                                f"(date column {quote(date_column)}, lines {rows[0][0]}.."
+                                f"{rows[-1][0]}); sort the file by id and date")
+            dates.append(d)
+    return Panel(list(groups), values, dates if date_column is not None else None, str(path),
+                 "long", id_column, date_column, column)
+
+
+# ---------------------------------------------------------------------- pandas and arrays
+def is_frame(obj: Any) -> bool:
+    """Whether ``obj`` looks like a pandas DataFrame (checked without importing pandas)."""
+    return hasattr(obj, "columns") and hasattr(obj, "to_numpy") and hasattr(obj, "iloc")
+
+
+def _labels(values: Any) -> list[str]:
+    """Time labels as text: datetimes as ``YYYY-MM-DD`` (with the time of day when any
+    has one), anything else through ``str``."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "M":
+        days = arr.astype("datetime64[D]")
+        unit = "D" if np.all(arr == days) else "s"
+        return [str(s) for s in np.datetime_as_string(arr, unit=unit)]
+    return [str(v) for v in arr]
+
+
+def _numbers(values: Any, where: str, interpolate: bool) -> np.ndarray:
+    """A DataFrame column as float64 ``(T,)``; missing values filled or refused."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{where} must hold numbers, got dtype "
+                        f"{getattr(values, 'dtype', type(values).__name__)}") from None
+    if np.isinf(arr).any():
+        raise DataError(f"{where} holds infinite values")
+    missing = np.isnan(arr)
+    if missing.all():
+        raise DataError(f"{where} has no values, all {len(arr)} are missing")
+    if missing.any():
+        if not interpolate:
+            raise DataError(f"{where} has {int(missing.sum())} missing value(s) (first at "
+                            f"row {int(np.argmax(missing))}); fill them or pass "
+                            f"interpolate=True")
+        arr = fill_missing(arr)
+    return arr
+
+
+def panel_from_frame(frame: Any, id_column: str | None = None, column: str | None = None,
+                     date_column: str | None = None, interpolate: bool = False) -> Panel:
+    """A pandas DataFrame as a :class:`Panel`: long with ``id_column``, else wide (every
+    numeric column but the date column is a series). The dates come from ``date_column``,
+    else from the first datetime column, else (wide) from a datetime index."""
+    cols = [str(c) for c in frame.columns]
+    lookup = dict(zip(cols, frame.columns, strict=True))
+
+    def col(name: str, what: str = "column") -> np.ndarray:
+        if name not in lookup:
+            raise DataError(f"DataFrame: {what} {quote(name)} not found; columns are "
+                            f"{quote(cols)}")
+        return frame[lookup[name]].to_numpy()
+
+    if date_column is None:
+        date_column = next((c for c in cols if np.asarray(col(c)).dtype.kind == "M"), None)
+    dates_all = _labels(col(date_column, "date column")) if date_column is not None else None
+    if id_column is not None:
+        keys = np.asarray([str(k) for k in col(id_column, "id column")])
+        value = column or next((c for c in cols if c not in (id_column, date_column)), None)
+        if value is None:
+            raise DataError(f"DataFrame: no value column besides {quote(id_column)}")
+        raw = col(value)
+        _, first = np.unique(keys, return_index=True)
+        ids = [str(keys[i]) for i in sorted(first)]
+        rows = [np.flatnonzero(keys == k) for k in ids]
+        values = [_numbers(raw[r], f"DataFrame column {quote(value)} (id {quote(k)})",
+                           interpolate)[:, None] for k, r in zip(ids, rows, strict=True)]
+        dates = [[dates_all[i] for i in r] for r in rows] if dates_all is not None else None
+        return Panel(ids, values, dates, "DataFrame", "long", id_column, date_column, value)
+    names = [column] if column is not None else [c for c in cols if c != date_column]
+    if dates_all is None and np.asarray(frame.index).dtype.kind == "M":
+        dates_all = _labels(frame.index)
+    values = []
+    for name in names:
+        data = col(name)
+        if np.asarray(data).dtype.kind not in "biuf":
+            raise DataError(f"DataFrame: column {quote(name)} does not hold numbers (dtype "
+                            f"{np.asarray(data).dtype}); a long table (rows of id, date, "
+                            f"value) needs id_column=, or pick the value column with column=")
+        values.append(_numbers(data, f"DataFrame column {quote(name)}", interpolate)[:, None])
+    return Panel(names, values, [dates_all] * len(names) if dates_all else None, "DataFrame",
+                 "wide", None, date_column)
+
+
+def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
+    """Any accepted input as a :class:`Panel` (see the module doc): a Panel, a DataFrame
+    (wide), a dict ``{id: (T,) or (T, D)}``, a loaded :class:`~rnnkit.data.series.Series`
+    (one series of its D columns), or arrays. ``ids`` names unnamed arrays."""
+    if isinstance(data, Panel):
+        panel = data
+    elif is_frame(data):
+        panel = panel_from_frame(data)
+    elif isinstance(data, Mapping):
+        if not data:
+            raise DataError("series must hold at least one series, got an empty dict")
+        panel = Panel([str(k) for k in data], _arrays(list(data.values())))
+    else:
+        dates = None
+        if isinstance(getattr(data, "values", None), np.ndarray) and hasattr(data, "columns"):
+            dates = [data.dates] if data.dates else None  # rnnkit.data.series.Series
+            data = data.values  # (T, D)
+        values = _arrays(data)
+        panel = Panel([str(i) for i in range(len(values))], values, dates, named=False)
+    if ids is not None:
+        ids = [str(i) for i in ids]
+        if len(ids) != len(panel) or len(set(ids)) != len(ids):
+            raise DataError(f"ids must name the {len(panel)} series once each, got "
+                            f"{quote(ids)}")
+        panel = Panel(ids, panel.values, panel.dates, panel.source, panel.layout,
+                      panel.id_column, panel.date_column, panel.value_column)
+    return panel
+
+
+def _arrays(data: Any) -> list[np.ndarray]:
+    """One or many series as float64 ``(T_i, D)`` arrays (numbers only)."""
+    try:
+        items = as_series_list(data)
+    except ValueError as err:
+        raise DataError(str(err)) from err
+    out = []
+    for i, a in enumerate(items):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise DataError(f"series {i} must hold numbers, got dtype {a.dtype}")
+        out.append(a.astype(np.float64))
+    return out

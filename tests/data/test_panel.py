@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from rnnkit.data.panel import Panel, as_panel, load_panel, panel_from_frame
+from rnnkit.errors import DataError
+
+
+def write(tmp_path, text, name="p.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+LONG = ("store,month,sales\n"
+        "a,2020-01,1\na,2020-02,2\na,2020-03,3\n"
+        "b,2020-02,100\nb,2020-03,200\n")
+
+
+def test_long_file_groups_rows_by_id_and_finds_the_date_column(tmp_path):
+    p = load_panel(write(tmp_path, LONG), id_column="store")
+    assert p.ids == ["a", "b"] and p.layout == "long"
+    assert p.date_column == "month" and p.value_column == "sales"
+    np.testing.assert_array_equal(p.values[0][:, 0], [1, 2, 3])
+    np.testing.assert_array_equal(p.values[1][:, 0], [100, 200])
+    assert p.dates == [["2020-01", "2020-02", "2020-03"], ["2020-02", "2020-03"]]
+    assert "2 series (long format" in p.describe() and "2..3 values" in p.describe()
+
+
+def test_long_file_errors_name_the_column_and_the_choices(tmp_path):
+    path = write(tmp_path, LONG)
+    with pytest.raises(DataError, match=r"id column 'shop' not found; columns are "
+                                        r"\['store', 'month', 'sales'\]"):
+        load_panel(path, id_column="shop")
+    with pytest.raises(DataError, match="value column 'units' not found"):
+        load_panel(path, id_column="store", column="units")
+    shuffled = write(tmp_path, "id,d,y\na,2020-02,1\na,2020-01,2\n", "s.csv")
+    with pytest.raises(DataError, match="rows of id 'a' are not in time order"):
+        load_panel(shuffled, id_column="id", date_column="d")
+
+
+def test_long_file_interpolates_within_each_series(tmp_path):
+    path = write(tmp_path, "id,y\na,1\na,\na,3\nb,10\nb,20\n")
+    with pytest.raises(DataError, match="column 'y' has 1 missing value"):
+        load_panel(path, id_column="id")
+    p = load_panel(path, id_column="id", interpolate=True)
+    np.testing.assert_array_equal(p.values[0][:, 0], [1, 2, 3])
+
+
+def test_wide_file_makes_one_series_per_value_column(tmp_path):
+    path = write(tmp_path, "day,x,y\n2020-01-01,1,10\n2020-01-02,2,20\n2020-01-03,3,30\n")
+    p = load_panel(path)
+    assert p.ids == ["x", "y"] and p.date_column == "day" and p.layout == "wide"
+    np.testing.assert_array_equal(p.values[1][:, 0], [10, 20, 30])
+    assert p.dates[1][-1] == "2020-01-03"
+    assert load_panel(path, column="y").ids == ["y"]
+
+
+def test_a_long_file_read_as_wide_hints_at_the_id_column(tmp_path):
+    with pytest.raises(DataError, match=r"column 'store' holds text \('a' on line 2\).*"
+                                        r"--id-column store"):
+        load_panel(write(tmp_path, LONG))
+
+
+def test_arrays_and_dicts():
+    p = as_panel([np.arange(5.0), np.arange(7.0)])
+    assert p.ids == ["0", "1"] and not p.named and [len(v) for v in p.values] == [5, 7]
+    q = as_panel({"a": np.arange(4.0), 3: np.ones((4, 1))})
+    assert q.ids == ["a", "3"] and q.named and q.values[0].shape == (4, 1)
+    assert as_panel(np.zeros((10, 2)), ids=["z"]).ids == ["z"]
+    with pytest.raises(DataError, match="ids must name the 2 series once each"):
+        as_panel([np.zeros(3), np.zeros(3)], ids=["a", "a"])
+    assert as_panel(p) is p and isinstance(p.select(["1"]), Panel)
+    with pytest.raises(DataError, match="series id 'c' not found; ids are"):
+        p.select(["c"])
+
+
+def test_pandas_long_and_wide():
+    pd = pytest.importorskip("pandas")
+    long = pd.DataFrame({"id": ["a", "a", "b", "b", "b"],
+                         "when": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-01",
+                                                 "2020-01-02", "2020-01-03"]),
+                         "v": [1.0, 2, 3, 4, 5]})
+    p = panel_from_frame(long, id_column="id")
+    assert p.ids == ["a", "b"] and p.date_column == "when" and p.value_column == "v"
+    assert p.dates[1] == ["2020-01-01", "2020-01-02", "2020-01-03"]
+    np.testing.assert_array_equal(p.values[1][:, 0], [3, 4, 5])
+    wide = pd.DataFrame({"x": [1.0, 2, 3], "y": [10.0, 20, 30]},
+                        index=pd.date_range("2021-03-01", periods=3, freq="D"))
+    w = as_panel(wide)
+    assert w.ids == ["x", "y"] and w.dates[0] == ["2021-03-01", "2021-03-02", "2021-03-03"]
+    with pytest.raises(DataError, match=r"column 'id' does not hold numbers.*id_column="):
+        panel_from_frame(long.drop(columns="when"))

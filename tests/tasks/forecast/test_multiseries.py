@@ -1,0 +1,87 @@
+"""Many series in one Forecaster: per-series scaling, ids, saving the scalers."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast import Forecaster
+
+T, N_TEST, H, L = 120, 24, 6, 24
+
+
+def two_series():
+    """Two noisy seasonal series at levels 10 and 1000 with different phases and trends."""
+    rng = np.random.default_rng(0)
+    t = np.arange(T)
+    small = 10 + 2 * np.sin(2 * np.pi * t / 12) + 0.02 * t + rng.normal(0, 0.3, T)
+    big = 1000 + 300 * np.sin(2 * np.pi * (t + 4) / 12) - 1.5 * t + rng.normal(0, 40, T)
+    return small, big
+
+
+def fit(data, **kw):
+    return Forecaster("linear", input_len=L, horizon=H, epochs=100, verbose=0, patience=None,
+                      **kw).fit(data)
+
+
+def small_test_mae(fc, small, ids=None):
+    res = fc.backtest_windows([small], T - N_TEST, ids=ids)
+    return float(np.mean(np.abs(res["y_true"] - res["y_pred"])))
+
+
+def test_per_series_scaling_keeps_the_small_series_as_good_as_alone():
+    small, big = two_series()
+    train = {"small": small[:-N_TEST], "big": big[:-N_TEST]}
+    alone = small_test_mae(fit(small[:-N_TEST]), small)
+    per_series = small_test_mae(fit(train), small, ids=["small"])
+    pooled = small_test_mae(fit(train, scaling="pooled"), small, ids=["small"])
+    assert per_series < 1.5 * alone
+    assert pooled > 3 * alone  # one scaler for both: the small series drowns
+
+
+def test_scalers_are_per_id_and_survive_save_load(tmp_path):
+    small, big = two_series()
+    fc = fit({"small": small[:-N_TEST], "big": big[:-N_TEST]}, validation=0)
+    assert fc.ids_ == ["small", "big"]
+    assert fc.scalers_["big"].shift_[0] == pytest.approx(big[:-N_TEST].mean())
+    assert fc.scalers_["small"].shift_[0] == pytest.approx(small[:-N_TEST].mean())
+    with pytest.raises(ConfigError, match="one scaler per series"):
+        fc.scaler_  # noqa: B018
+    both = fc.predict()  # (2, H)
+    assert both.shape == (2, H)
+    np.testing.assert_allclose(fc.predict(ids=["big"]), both[1])
+    fc.save(tmp_path / "m")
+    back = Forecaster.load(tmp_path / "m")
+    assert back.ids_ == ["small", "big"]
+    np.testing.assert_allclose(back.scalers_["big"].scale_, fc.scalers_["big"].scale_)
+    np.testing.assert_allclose(back.predict(), both, rtol=1e-5)
+    with pytest.raises(ConfigError, match="'c' is not one of \\['small', 'big'\\]"):
+        back.predict(ids=["c"])
+
+
+def test_a_new_id_is_scaled_on_the_values_given(caplog):
+    small, big = two_series()
+    part = small[:-N_TEST]
+    fc = fit({"small": part, "big": big[:-N_TEST]}, validation=0)
+    with caplog.at_level(logging.WARNING, logger="rnnkit.tasks.forecast.forecaster"):
+        new = fc.predict({"new": 100 * part})
+    assert "not seen in training ('new')" in caplog.text
+    # the same values x100, standardised on themselves, reach the network unchanged
+    np.testing.assert_allclose(new, 100 * fc.predict(ids=["small"]), rtol=1e-4)
+    # known ids keep their training scaler whatever values are given
+    np.testing.assert_allclose(fc.predict({"small": part}), fc.predict(ids=["small"]),
+                               rtol=1e-6)
+
+
+def test_unnamed_arrays_match_training_series_by_position():
+    small, big = two_series()
+    fc = fit([small[:-N_TEST], big[:-N_TEST]], validation=0)
+    assert fc.ids_ == ["0", "1"]
+    np.testing.assert_allclose(fc.predict([small[:-N_TEST], big[:-N_TEST]]), fc.predict(),
+                               rtol=1e-6)
+    res = fc.backtest_windows([small, big], [T - N_TEST, T - N_TEST])
+    assert set(res["series"]) == {0, 1} and res["y_pred"].shape == (2 * (N_TEST - H + 1), H)
+    big_rows = res["series"] == 1
+    assert np.mean(np.abs(res["y_pred"][big_rows] - 1000)) < 600  # in the big series' units
+    assert np.all(np.abs(res["y_pred"][~big_rows] - 10) < 10)
