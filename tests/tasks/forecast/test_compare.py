@@ -78,3 +78,31 @@ def test_a_failed_model_is_never_selected():
     rows = {r["model"]: r for r in res.rows}
     assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
     assert res.best in ("naive", "seasonal_naive") and "lstm" not in res.test_pred
+
+
+def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
+    y = seasonal()  # 120 values
+    rng = np.random.default_rng(1)
+    big = 1000 + 100 * y[:100] + rng.normal(0, 5, 100)  # 100 values, 100x the scale
+    res = compare({"a": y, "b": big}, ["naive", "linear"], horizon=6, input_len=12,
+                  epochs=20, lr=0.03, verbose=0, ensemble=2)
+    assert res.ids == ["a", "b"] and res.selected_by == "mase"
+    a, b = res.plans
+    assert (a.length - a.valid_end, b.length - b.valid_end) == (12, 12)
+    assert [(s - o, a.length - s) for o, s in a.folds] == [(12, 24), (12, 18), (12, 12)]
+    assert [(a.length - o) for o, _ in a.folds] == [b.length - o for o, _ in b.folds]
+    assert list(res.series) == [0] * 7 + [1] * 7
+    np.testing.assert_allclose(res.y_true[7:, 0], big[88:95])
+    ok = [r for r in res.rows if r["model"] != "ensemble"]
+    assert res.best == min(ok, key=lambda r: r["cv"]["mase"])["model"]
+    for r in res.rows:
+        per = r["series"]
+        assert set(per) == {"a", "b"}
+        assert r["test"]["mase"] == pytest.approx((per["a"]["mase"] + per["b"]["mase"]) / 2)
+    sn = res.rows[1]["series"]["b"]
+    assert sn["mae"] == pytest.approx(np.mean(np.abs(res.y_true[7:] -
+                                                     res.test_pred["seasonal_naive"][7:])))
+    table = res.test_forecast_rows(dates=[[f"a{t}" for t in range(120)],
+                                          [f"b{t}" for t in range(100)]])
+    assert table[0]["series_id"] == "a" and table[-1]["series_id"] == "b"
+    assert table[-1]["date"] == "b99" and table[-1]["origin"] == 94

@@ -1,10 +1,12 @@
-"""``compare``: fit several forecasting models on one series, select one honestly, score all
-on a test part touched once.
+"""``compare``: fit several forecasting models on one series or many, select one honestly,
+score all on a test part touched once.
 
     res = compare(y, ["naive", "linear", "gru"], horizon=12, input_len=24)
     res.rows          # one dict per model: cross-validation and test scores, or why it failed
     res.best          # the selected model's name; res.model: it, refitted on all data
     res.test_pred     # {name: (N, H)} every test window's forecast; res.y_true (N, H)
+    compare({"a": ya, "b": yb}, ...)   # many series: one global model per name; res.series
+                                       # (N,) the series of each test window
 
 The split (values ``y[0..T)``, horizon H):
 
@@ -21,6 +23,18 @@ model is then refitted on all the training data ``y[:valid_end]`` for the median
 folds' best epoch counts (no early stopping: nothing is held out) and scored on every test
 window: MAE, RMSE, sMAPE, MASE scaled by the in-sample seasonal naive error (m = the season)
 and ``mase1`` scaled by the one-step naive error. Seasonal naive is always compared.
+
+Many series (a :class:`~rnnkit.data.panel.Panel`, dict, list or DataFrame of univariate
+series, possibly of different lengths): each model is one global
+:class:`~rnnkit.tasks.forecast.forecaster.Forecaster` (per-series scaling by default) fitted
+on all series at once. The split is aligned on the series' ends: :func:`plan_split` of the
+shortest series decides the test size and the folds, and every series has its test part and
+fold blocks at the same distances from its own end. A score is computed per series (the
+MASE with that series' own in-sample scale) and averaged over the series: ``row["test"]``
+and ``row["cv"]`` hold the means, ``row["series"][id]`` each series' test scores. The
+selection uses the mean over folds and series of the seasonal MASE (a mean MAE would let the
+series of the largest scale decide); with one series it is the mean fold MAE as before.
+The conformal half-widths are calibrated per series on its own fold residuals.
 ``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
 not a candidate for the saved model). ``coverage`` (default 0.8) adds to each row the
 test coverage, width and pinball loss of the model's split-conformal interval calibrated
@@ -46,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.data.panel import Panel, as_panel
 from rnnkit.errors import ConfigError, DataError, TrainingFailed
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast.forecaster import Forecaster
@@ -132,17 +147,29 @@ class Comparison:
     test_pred: dict[str, np.ndarray]  # name -> (N, H)
     cv_residuals: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N_cv, H)
     settings: dict[str, Any] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=lambda: ["0"])  # the S series
+    plans: list[Plan] = field(default_factory=list)  # each series' split, aligned on ends
+    series: np.ndarray | None = None  # (N,) the series of each test window
+    cv_series: np.ndarray | None = None  # (N_cv,) the series of each cv_residuals row
+    selected_by: str = "mae"  # the cross-validation score the selection averaged
 
-    def test_forecast_rows(self, dates: Sequence[str] | None = None,
+    def test_forecast_rows(self, dates: Sequence[str] | Sequence[Sequence[str]] | None = None,
                            series_id: str = "y") -> list[dict[str, Any]]:
         """One row per test window and step: ``series_id, origin, step, date, actual`` and
-        each model's forecast (``date`` is the target's date, or its index)."""
+        each model's forecast (``date`` is the target's date, or its index). ``dates``: the
+        labels of the one series, or a list of each series' labels; ``series_id`` names a
+        single series (many series are named by their ids)."""
         rows = []
+        single = len(self.ids) == 1
+        which = np.zeros(len(self.origins), np.int64) if self.series is None else self.series
         for n, origin in enumerate(self.origins):
+            i = int(which[n])
+            labels = dates if single or dates is None else dates[i]
             for k in range(self.y_true.shape[1]):
                 t = int(origin) + k
-                row = {"series_id": series_id, "origin": int(origin), "step": k + 1,
-                       "date": dates[t] if dates is not None else t,
+                row = {"series_id": series_id if single else self.ids[i],
+                       "origin": int(origin), "step": k + 1,
+                       "date": labels[t] if labels is not None else t,
                        "actual": float(self.y_true[n, k])}
                 row.update({name: float(p[n, k]) for name, p in self.test_pred.items()})
                 rows.append(row)
@@ -171,7 +198,43 @@ def _sub(fit_kwargs: dict[str, Any], name: str) -> dict[str, Any]:
     return {**fit_kwargs, "checkpoint": Path(fit_kwargs["checkpoint"]) / name}
 
 
-def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_len: int,
+def _univariate(series: Any) -> Panel:
+    """One series ``(T,)`` or many (a Panel, dict, DataFrame, list) of one column each."""
+    if isinstance(series, np.ndarray) and series.ndim == 1:
+        series = [series]
+    panel = as_panel(series)
+    for name, v in zip(panel.ids, panel.values, strict=True):
+        if v.shape[1] != 1:
+            shape = v.shape if len(panel) > 1 else np.shape(series)
+            raise DataError(f"series must be one column of values (T,) per series, got "
+                            f"shape {shape}" + (f" for series {name}" if len(panel) > 1 else ""))
+        if not np.all(np.isfinite(v)):
+            raise DataError("series holds NaN or inf values; clean or interpolate them first"
+                            if len(panel) == 1 else f"series {name} holds NaN or inf values; "
+                            f"clean or interpolate them first")
+    return panel
+
+
+def _aligned(short: Plan, length: int) -> Plan:
+    """``short`` (the plan of the shortest series) moved to end where a series of
+    ``length`` values ends: the same test size and fold positions counted from the end."""
+    d = length - short.length
+    return Plan(length, short.valid_end + d, tuple((a + d, b + d) for a, b in short.folds))
+
+
+def _per_series(y_true: np.ndarray, y_pred: np.ndarray, rows: np.ndarray,
+                trains: Sequence[np.ndarray], season: int) -> list[dict[str, float]]:
+    """The scores of each series' windows (``rows`` (N,) the series of each window)."""
+    return [_scores(y_true[rows == i], y_pred[rows == i], train, season)
+            for i, train in enumerate(trains)]
+
+
+def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
+    """The mean over series of each score."""
+    return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+
+
+def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
             batch_size: int | None = None, max_steps: int | None = MAX_STEPS,
@@ -179,15 +242,17 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
             **params: Any) -> Comparison:
-    """Compare ``models`` on the univariate ``series (T,)`` (see the module doc).
+    """Compare ``models`` on the univariate ``series (T,)`` or on many univariate series
+    (one global model each; see the module doc).
 
     Args:
-        series: the values, oldest first.
+        series: the values, oldest first: ``(T,)``, or many series as a
+            :class:`~rnnkit.data.panel.Panel`, a dict ``{id: (T_i,)}``, a list or a DataFrame.
         models: names from :data:`~rnnkit.tasks.forecast.models.MODELS`; seasonal_naive is
             added when missing.
         horizon, input_len: H and L of every model (seasonal_naive reads max(L, season)).
         season: m of seasonal_naive and of the seasonal MASE.
-        test, folds, fold_len: see :func:`plan_split`.
+        test, folds, fold_len: see :func:`plan_split` (of the shortest series).
         epochs: the most epochs per fit, capped by ``max_steps`` optimiser steps (None:
             no cap); batch_size: None chooses it from the number of windows.
         ensemble: k > 1 adds the median of the k best models by fold MAE as a row.
@@ -200,11 +265,9 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
             resumed comparison goes on from the fit it was killed in).
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
-    y = np.asarray(series, dtype=np.float64)
-    if y.ndim != 1:
-        raise DataError(f"series must be one column of values (T,), got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise DataError("series holds NaN or inf values; clean or interpolate them first")
+    panel = _univariate(series)
+    values = [v[:, 0] for v in panel.values]  # S x (T_i,)
+    S = len(values)
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ConfigError(f"models must be names from {sorted(MODELS)}, got {unknown[0]!r}")
@@ -212,8 +275,10 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
     if "seasonal_naive" not in names:
         names.insert(min(1, len(names)), "seasonal_naive")
     H, L = horizon, input_len
-    plan = plan_split(len(y), H, L, test, folds, fold_len)
-    n_windows = plan.valid_end - L - H + 1
+    short = plan_split(min(len(v) for v in values), H, L, test, folds, fold_len)
+    plans = [_aligned(short, len(v)) for v in values]
+    n_folds = len(short.folds)
+    n_windows = sum(p.valid_end - L - H + 1 for p in plans)
     auto_batch, auto_epochs = auto_batch_epochs(n_windows, max_steps)
     if batch_size is not None and max_steps is not None:
         auto_epochs = auto_batch_epochs(n_windows, max_steps, batch_size)[1]
@@ -224,9 +289,10 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
         epochs = auto_epochs if epochs is None else min(epochs, auto_epochs)
     say = progress or (lambda text: None)
     trained = [n for n in names if n not in BASELINES]
-    total_fits = len(trained) * (len(plan.folds) + 1)
+    total_fits = len(trained) * (n_folds + 1)
     done_fits = 0
     t_start = time.perf_counter()
+    key = "mae" if S == 1 else "mase"  # what the selection averages over folds and series
 
     patience = params.pop("patience", Forecaster.default("patience"))
     if patience is not None:  # early stopping on the folds: at most a quarter of the epochs
@@ -238,9 +304,14 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
         return Forecaster(model=name, input_len=lag, horizon=H, season=season,
                           **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
 
+    def cut(ends: Sequence[int]) -> Panel:
+        """Every series up to its own end."""
+        return Panel(panel.ids, [v[:e] for v, e in zip(panel.values, ends, strict=True)],
+                     named=panel.named)
+
     model_times: dict[str, list[float]] = {}
 
-    def fit(fc: Forecaster, data: np.ndarray, what: str, **kw: Any) -> Forecaster:
+    def fit(fc: Forecaster, data: Panel, what: str, **kw: Any) -> Forecaster:
         nonlocal done_fits
         t0 = time.perf_counter()
         fc.fit(data, **kw)
@@ -253,35 +324,42 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
                 f"{time.perf_counter() - t0:.1f} s (about {left:.0f} s left)")
         return fc
 
+    fold_origins = [[p.folds[k][0] for p in plans] for k in range(n_folds)]
+    fold_stops = [[p.folds[k][1] for p in plans] for k in range(n_folds)]
+    fold_trains = [[v[:o] for v, o in zip(values, origins_k, strict=True)]
+                   for origins_k in fold_origins]
+    valid_ends = [p.valid_end for p in plans]
+    trains_all = [v[:e] for v, e in zip(values, valid_ends, strict=True)]
     rows: list[dict[str, Any]] = []
     fitted: dict[str, Forecaster] = {}
     cv_pred: dict[str, list[np.ndarray]] = {}
     cv_true: list[np.ndarray] = []
+    cv_rows: list[np.ndarray] = []
     test_pred: dict[str, np.ndarray] = {}
-    y_true = origins = None
-    train_all = y[:plan.valid_end]
+    y_true = origins = test_rows = None
     for i, name in enumerate(names, 1):
         t0 = time.perf_counter()
         row: dict[str, Any] = {"model": name, "status": "ok"}
         extra = fit_kwargs(name) if fit_kwargs else {}
         try:
-            fold_mae, fold_mase, best_epochs, preds = [], [], [], []
-            for k, (o, stop) in enumerate(plan.folds):
-                fc = fit(make(name, validation=stop - o), y[:stop],
-                         f"fold {k + 1}/{len(plan.folds)}", **_sub(extra, f"fold-{k + 1}"))
-                res = fc.backtest_windows(y[:stop], o)
+            fold_scores, best_epochs, preds = [], [], []
+            for k in range(n_folds):
+                data = cut(fold_stops[k])
+                fc = fit(make(name, validation=fold_stops[k][0] - fold_origins[k][0]), data,
+                         f"fold {k + 1}/{n_folds}", **_sub(extra, f"fold-{k + 1}"))
+                res = fc.backtest_windows(data, fold_origins[k])
                 preds.append(res["y_pred"])
-                if len(cv_true) < len(plan.folds):
+                if len(cv_true) < n_folds:
                     cv_true.append(res["y_true"])
-                fold_mae.append(fmetrics.mae(res["y_true"], res["y_pred"]))
-                fold_mase.append(_scores(res["y_true"], res["y_pred"], y[:o],
-                                         season)["mase"])
+                    cv_rows.append(res["series"])
+                fold_scores.append(_mean(_per_series(res["y_true"], res["y_pred"],
+                                                     res["series"], fold_trains[k], season)))
                 best_epochs.append(_best_epochs(fc))
             known = [e for e in best_epochs if e is not None]
             refit_epochs = max(1, int(np.median(known))) if known else epochs
-            fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs), train_all,
-                     "refit on all training data", **_sub(extra, "refit"))
-            res = fc.backtest_windows(y, plan.valid_end)
+            fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs),
+                     cut(valid_ends), "refit on all training data", **_sub(extra, "refit"))
+            res = fc.backtest_windows(panel, valid_ends)
         except TrainingFailed as err:
             rows.append({**row, "status": str(err), "cv": None, "test": None})
             say(f"[{i}/{len(names)}] {name:<16} FAILED: {err}")
@@ -291,55 +369,69 @@ def compare(series: np.ndarray, models: Sequence[str], *, horizon: int, input_le
                 raise
             rows.append({**row, "status": str(err), "cv": None, "test": None})
             continue
-        scores = _scores(res["y_true"], res["y_pred"], train_all, season)
+        fold_mae = [f["mae"] for f in fold_scores]
         if not (np.all(np.isfinite(res["y_pred"])) and np.all(np.isfinite(fold_mae))
                 and all(np.all(np.isfinite(p)) for p in preds)):
             rows.append({**row, "status": "non-finite forecasts", "cv": None, "test": None})
             say(f"[{i}/{len(names)}] {name:<16} FAILED: non-finite forecasts")
             continue
-        y_true, origins = res["y_true"], res["start"] + fc.input_len
+        per_series = _per_series(res["y_true"], res["y_pred"], res["series"], trains_all,
+                                 season)
+        scores = _mean(per_series)
+        y_true, origins, test_rows = res["y_true"], res["start"] + fc.input_len, res["series"]
         test_pred[name] = res["y_pred"]
         cv_pred[name] = preds
         fitted[name] = fc
         row.update(fit_status=fc.fit_status_, epochs=refit_epochs if name not in BASELINES
                    else 0, train_seconds=round(time.perf_counter() - t0, 3),
-                   cv={"mae": float(np.mean(fold_mae)), "mase": float(np.mean(fold_mase)),
+                   cv={"mae": float(np.mean(fold_mae)),
+                       "mase": float(np.mean([f["mase"] for f in fold_scores])),
                        "folds_mae": [float(v) for v in fold_mae]},
                    test=scores)
+        if S > 1:
+            row["series"] = dict(zip(panel.ids, per_series, strict=True))
         rows.append(row)
-        say(f"[{i}/{len(names)}] {name:<16} CV MAE {row['cv']['mae']:.4g}, test MAE "
-            f"{scores['mae']:.4g} ({time.perf_counter() - t0:.1f} s)")
+        say(f"[{i}/{len(names)}] {name:<16} CV {key.upper()} {row['cv'][key]:.4g}, test "
+            f"{key.upper()} {scores[key]:.4g} ({time.perf_counter() - t0:.1f} s)")
 
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
         raise TrainingFailed("every model failed: " + "; ".join(
             f"{r['model']}: {r['status']}" for r in rows))
     order = list(MODELS)
-    best = min(ok, key=lambda r: (r["cv"]["mae"], order.index(r["model"])))["model"]
+    best = min(ok, key=lambda r: (r["cv"][key], order.index(r["model"])))["model"]
     if ensemble > 1 and len(ok) > 1:
-        top = [r["model"] for r in sorted(ok, key=lambda r: r["cv"]["mae"])[:ensemble]]
-        folds_mae = [fmetrics.mae(cv_true[k], np.median([cv_pred[n][k] for n in top], axis=0))
-                     for k in range(len(plan.folds))]
+        top = [r["model"] for r in sorted(ok, key=lambda r: r["cv"][key])[:ensemble]]
+        ens = [_mean(_per_series(cv_true[k], np.median([cv_pred[n][k] for n in top], axis=0),
+                                 cv_rows[k], fold_trains[k], season)) for k in range(n_folds)]
         pred = np.median([test_pred[n] for n in top], axis=0)  # (N, H)
         test_pred["ensemble"] = pred
+        per_series = _per_series(y_true, pred, test_rows, trains_all, season)
         rows.append({"model": "ensemble", "status": "ok", "members": top, "epochs": 0,
                      "train_seconds": 0.0,
-                     "cv": {"mae": float(np.mean(folds_mae)), "mase": None,
-                            "folds_mae": [float(v) for v in folds_mae]},
-                     "test": _scores(y_true, pred, train_all, season)})
+                     "cv": {"mae": float(np.mean([f["mae"] for f in ens])),
+                            "mase": float(np.mean([f["mase"] for f in ens])),
+                            "folds_mae": [float(f["mae"]) for f in ens]},
+                     "test": _mean(per_series),
+                     **({"series": dict(zip(panel.ids, per_series, strict=True))}
+                        if S > 1 else {})})
+    cv_series = np.concatenate(cv_rows)  # (N_cv,)
     cv_residuals = {n: np.concatenate(cv_true) - np.concatenate(p) for n, p in cv_pred.items()}
     if coverage:
         for row in rows:
             name = row["model"]
             if name in cv_residuals and name in test_pred:
-                q = conformal_halfwidth(cv_residuals[name], coverage)  # (H,)
+                q = np.stack([conformal_halfwidth(cv_residuals[name][cv_series == j], coverage)
+                              for j in range(S)])[test_rows]  # (N, H): each series' own
                 row["interval"] = {"level": coverage, **interval_scores(
                     y_true, test_pred[name] - q, test_pred[name] + q, coverage)}
-    log.info("compared %d models in %.1f s; selected %s", len(names),
+    log.info("compared %d models on %d series in %.1f s; selected %s", len(names), S,
              time.perf_counter() - t_start, best)
-    return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plan,
+    return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plans[0],
                       season=season, origins=np.asarray(origins), y_true=y_true,
                       test_pred=test_pred, cv_residuals=cv_residuals,
                       settings={"horizon": H, "input_len": L, "season": season,
                                 "epochs": epochs, "batch_size": batch_size,
-                                "max_steps": max_steps, **params})
+                                "max_steps": max_steps, **params},
+                      ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
+                      cv_series=cv_series, selected_by=key)
