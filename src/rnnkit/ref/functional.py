@@ -17,7 +17,9 @@ import numpy as np
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, stable for any finite input (returns a new array)."""
     x = np.asarray(x)
-    return sigmoid_(x.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=True))
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    return sigmoid_(x, out=np.empty(x.shape, x.dtype))
 
 
 def sigmoid_(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

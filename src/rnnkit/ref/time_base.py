@@ -3,8 +3,16 @@
 A time layer runs a cell over T steps of a batch-first input ``xs`` (B, T, D) and returns all
 hidden states ``hs`` (B, T, H). Subclasses (:class:`~rnnkit.ref.time_rnn.TimeRNN`,
 :class:`~rnnkit.ref.time_lstm.TimeLSTM`, :class:`~rnnkit.ref.time_gru.TimeGRU` and their
-layer-normalised versions) write the time loop in time-major order ``(T, B, .)`` so each step
-reads and writes contiguous rows; this base class converts at the edges and checks arguments.
+layer-normalised versions) write one step's forward and one step's backward as the equations,
+the structure of Deep Learning from Scratch 2's ``TimeLSTM``:
+
+    _forward_tm(X (T, B, D), state0)  -> hs (T, B, H), final state    caches each step's values
+    _backward_tm(dH (T, B, H), dfinal) -> dX (T, B, D), dstate0        overwrites ``grads``
+
+The only departures from the book's per-step design: the input projection W_ih x of all T steps
+is one matrix product before the loop, and the weight gradients of all steps are one product
+each after it (:meth:`TimeRecurrent._weight_grads`), instead of one per step. This base class
+converts batch-first arrays to time-major ones at the edges and checks arguments.
 
 Parameters (the contract shared with the PyTorch engine; G gate blocks: 1 RNN, 4 LSTM, 3 GRU):
 
@@ -34,6 +42,7 @@ from rnnkit.ref._checks import (
     check_size,
     resolve_dtype,
 )
+from rnnkit.ref.layernorm import ln_backward, ln_forward
 
 State = Any  # np.ndarray (B, H) or tuple[np.ndarray, np.ndarray] for LSTM
 
@@ -80,7 +89,6 @@ class TimeRecurrent:
         self.state: State | None = None
         self.dstate0: State | None = None
         self._cache: dict[str, Any] = {}
-        self._buffers: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -98,9 +106,9 @@ class TimeRecurrent:
     def set_params(self, arrays: Any) -> None:
         """Replace the parameter arrays, in ``params`` order, by ``arrays``.
 
-        An array that already has the layer's dtype and is C-contiguous is used as is (no copy:
-        later in-place changes to it are seen by the layer); others are converted. ``grads``
-        are reallocated as zeros of the same shapes.
+        An array that already has the layer's dtype is used as is (no copy: later in-place
+        changes to it are seen by the layer, as with an optimiser's updates); others are
+        converted. ``grads`` are reallocated as zeros of the same shapes.
         """
         arrays = list(arrays)
         shapes = self.param_shapes
@@ -114,8 +122,8 @@ class TimeRecurrent:
                 raise TypeError(f"arrays[{i}] must be a real numeric array, got dtype {a.dtype}")
             if a.shape != shape:
                 raise ValueError(f"arrays[{i}] must have shape {shape}, got {a.shape}")
-            if a.dtype != self.dtype or not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a, dtype=self.dtype)
+            if a.dtype != self.dtype:
+                a = a.astype(self.dtype)
             new.append(a)
         self.params = new
         self.grads = [np.zeros_like(p) for p in new]
@@ -186,7 +194,9 @@ class TimeRecurrent:
         check_shape(dhs, "dhs", (B, T, self.hidden_size), "B,T,H")
         dfinal = None if dstate is None else self._state_tuple(self._check_state(dstate,
                                                                                  "dstate", B))
-        dH = np.ascontiguousarray(dhs.transpose(1, 0, 2))  # (T, B, H)
+        dH = dhs.transpose(1, 0, 2)  # (T, B, H), a view: each step reads its rows once
+        for g in self.grads[4:]:  # dgamma, dbeta: summed step by step
+            g[...] = 0
         dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
         self.dstate0 = self._state_public(d0)
         return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
@@ -194,38 +204,46 @@ class TimeRecurrent:
     __call__ = forward
 
     # ------------------------------------------------------------------ helpers for subclasses
-    def _buf(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A work buffer reused from call to call while its shape stays the same."""
-        b = self._buffers.get(name)
-        if b is None or b.shape != shape or b.dtype != self.dtype:
-            b = np.empty(shape, self.dtype)
-            self._buffers[name] = b
-        return b
+    @staticmethod
+    def _project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """X W^T for all steps at once: X (T, B, D), W (G*H, D) -> (T, B, G*H) (one 2-D
+        product; the biases are added step by step, where the rows are in cache)."""
+        T, B, D = X.shape
+        return (X.reshape(T * B, D) @ W.T).reshape(T, B, -1)
 
-    def _param_grads(self, dZi: np.ndarray, dZh: np.ndarray, X: np.ndarray,
-                     Hprev: np.ndarray) -> None:
-        """Weight and bias gradients of all steps at once, written into ``grads``.
+    def _weight_grads(self, dGI: np.ndarray, dGH: np.ndarray, X: np.ndarray,
+                      Hprev: np.ndarray) -> np.ndarray:
+        """Weight and bias gradients of all steps at once, written into ``grads``; returns dX.
 
-        dW_ih = dZi^T X,  dW_hh = dZh^T H_prev,  db_ih = sum dZi,  db_hh = sum dZh, with the
-        per-step pre-activation gradients dZi, dZh (T, B, G*H) flattened over (T, B).
+        With the gradients w.r.t. the input projection gi = W_ih x + b_ih and the recurrent one
+        gh = W_hh h_{t-1} + b_hh of every step, dGI and dGH (T, B, G*H), x (T, B, D) and
+        h_{t-1} (T, B, H), summed over (T, B):
+
+            dW_ih = sum dgi^T x,   dW_hh = sum dgh^T h_{t-1},   db_ih = sum dgi,
+            db_hh = sum dgh,       dx_t = dgi_t W_ih                       dX (T, B, D)
         """
-        GH = dZi.shape[2]
-        dzi = dZi.reshape(-1, GH)  # (T*B, G*H)
-        dzh = dZh.reshape(-1, GH)  # (T*B, G*H)
-        np.matmul(dzi.T, X.reshape(-1, X.shape[2]), out=self.grads[0])
-        np.matmul(dzh.T, Hprev.reshape(-1, Hprev.shape[2]), out=self.grads[1])
-        np.sum(dzi, axis=0, out=self.grads[2])
-        if dzh is dzi:
-            self.grads[3][...] = self.grads[2]
-        else:
-            np.sum(dzh, axis=0, out=self.grads[3])
+        T, B, GH = dGI.shape
+        dgi, dgh = dGI.reshape(T * B, GH), dGH.reshape(T * B, GH)  # (T*B, G*H)
+        self.grads[0][...] = dgi.T @ X.reshape(T * B, -1)
+        self.grads[1][...] = dgh.T @ Hprev.reshape(T * B, -1)
+        self.grads[2][...] = dgi.sum(axis=0)
+        self.grads[3][...] = self.grads[2] if dGH is dGI else dgh.sum(axis=0)
+        return (dgi @ self.params[0]).reshape(T, B, -1)  # (T, B, D)
 
-    def _ln_grads(self, dA: np.ndarray, XH: np.ndarray) -> None:
-        """dgamma = sum dA * xhat, dbeta = sum dA over all (T, B) (layer-normalised layers)."""
-        GH = dA.shape[2]
-        da = dA.reshape(-1, GH)  # (T*B, G*H)
-        self.grads[4][...] = np.einsum("ng,ng->g", da, XH.reshape(-1, GH))
-        np.sum(da, axis=0, out=self.grads[5])
+    def _ln(self, a: np.ndarray, blocks: slice, G: int, cache: list) -> np.ndarray:
+        """LayerNorm of the G gate blocks ``blocks`` of a pre-activation a (B, G*H); appends
+        (xhat, rstd) to ``cache`` for :meth:`_ln_backward`."""
+        y, xhat, rstd = ln_forward(a, self.params[4][blocks], self.params[5][blocks], G)
+        cache.append((xhat, rstd))
+        return y
+
+    def _ln_backward(self, dy: np.ndarray, blocks: slice, xhat: np.ndarray,
+                     rstd: np.ndarray) -> np.ndarray:
+        """Gradient w.r.t. the LayerNorm input of blocks ``blocks`` from dy (B, G*H); adds
+        dgamma = sum dy * xhat and dbeta = sum dy to ``grads[4:6]``."""
+        self.grads[4][blocks] += (dy * xhat).sum(axis=0)
+        self.grads[5][blocks] += dy.sum(axis=0)
+        return ln_backward(dy, xhat, rstd, self.params[4][blocks])
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):  # pragma: no cover
         raise NotImplementedError

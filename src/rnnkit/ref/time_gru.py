@@ -6,8 +6,8 @@ Step equations (torch.nn.GRU's, gate order of the stored weights r, z, n):
     r = sigmoid(gi_r + gh_r)        z = sigmoid(gi_z + gh_z)
     n = tanh(gi_n + r * gh_n)       (b_hn stays inside the product with r, as in PyTorch)
     h_t = (1 - z) * n + z * h_{t-1}
-    layer-normalised: r = sigmoid(LN_r(gi_r + gh_r)), z = sigmoid(LN_z(gi_z + gh_z)),
-                      n = tanh(LN_n(gi_n + r * gh_n)), LN per block over H (rnnkit.ref.layernorm)
+    layer-normalised: r, z = sigmoid(LN_rz(gi_rz + gh_rz)), n = tanh(LN_n(gi_n + r * gh_n)),
+                      LN per block over H (rnnkit.ref.layernorm)
 
 Backward, step t, with dh = dhs_t + dh_{t+1 -> t} (da_k: gradient w.r.t. the pre-activation k):
 
@@ -17,15 +17,14 @@ Backward, step t, with dh = dhs_t + dh_{t+1 -> t} (da_k: gradient w.r.t. the pre
     dh_{t-1} = dh * z + dgh @ W_hh
 
 and after the loop for all steps at once: dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi,
-db_hh = sum dgh, dx = dgi @ W_ih.
+db_hh = sum dgh, dx = dgi @ W_ih (:meth:`~rnnkit.ref.time_base.TimeRecurrent._weight_grads`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.ref.functional import sigmoid_
-from rnnkit.ref.layernorm import ln_backward, ln_forward
+from rnnkit.ref.functional import sigmoid
 from rnnkit.ref.time_base import TimeRecurrent
 
 
@@ -40,95 +39,53 @@ class TimeGRU(TimeRecurrent):
     gates = 3
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
-        T, B, D = X.shape
-        H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
-        GI = self._buf("GI", (T, B, 3 * H))  # W_ih x + b_ih for all steps
-        np.matmul(X.reshape(T * B, D), W_ih.T, out=GI.reshape(T * B, 3 * H))
-        GI += b_ih
-        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_prev + b_hh per step
-        Gt = self._buf("Gt", (T, B, 3 * H))  # gate values r, z, n
-        Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        tmp = self._buf("tmpH", (B, H))
-        Hs[0] = s0[0]
-        ln = self.layer_norm
-        if ln:
-            gamma, beta = self.params[4], self.params[5]
-            XH = self._buf("XH", (T, B, 3 * H))  # normalised pre-activations
-            RS = self._buf("RS", (T, B, 3))  # 1 / sqrt(var + eps) per gate block
-        W_hhT = W_hh.T  # (H, 3H)
-        for t in range(T):
-            gh, g = GH[t], Gt[t]  # (B, 3H)
-            np.matmul(Hs[t], W_hhT, out=gh)
-            gh += b_hh
-            rz, n = g[:, : 2 * H], g[:, 2 * H :]
-            np.add(GI[t][:, : 2 * H], gh[:, : 2 * H], out=rz)
-            if ln:
-                rz[...], XH[t][:, : 2 * H], RS[t][:, :2] = ln_forward(
-                    rz, gamma[: 2 * H], beta[: 2 * H], 2)
-            sigmoid_(rz)
-            r, z = g[:, :H], g[:, H : 2 * H]
-            np.multiply(r, gh[:, 2 * H :], out=n)
-            n += GI[t][:, 2 * H :]
-            if ln:
-                n[...], XH[t][:, 2 * H :], RS[t][:, 2:] = ln_forward(
-                    n, gamma[2 * H :], beta[2 * H :], 1)
-            np.tanh(n, out=n)
-            np.subtract(Hs[t], n, out=tmp)  # h_t = n + z * (h_{t-1} - n)
-            tmp *= z
-            np.add(n, tmp, out=Hs[t + 1])
-        self._cache["X"] = X
-        return Hs[1:], (Hs[T],)
+        W_hhT = np.ascontiguousarray(W_hh.T)  # (H, G*H): the per-step product reads rows
+        H = self.hidden_size
+        RZ, N = slice(0, 2 * H), slice(2 * H, 3 * H)  # the gate blocks r, z and n
+        XW = self._project(X, W_ih)  # (T, B, 3H): W_ih x_t of all steps
+        (h,) = s0  # (B, H)
+        hs, steps = [s0[0]], []
+        for xw in XW:
+            ln: list = []
+            gi = xw + b_ih  # (B, 3H)
+            gh = h @ W_hhT + b_hh  # (B, 3H)
+            a_rz = gi[:, RZ] + gh[:, RZ]  # (B, 2H)
+            if self.layer_norm:
+                a_rz = self._ln(a_rz, RZ, 2, ln)
+            r, z = sigmoid(a_rz[:, :H]), sigmoid(a_rz[:, H:])
+            a_n = gi[:, N] + r * gh[:, N]  # (B, H)
+            if self.layer_norm:
+                a_n = self._ln(a_n, N, 1, ln)
+            n = np.tanh(a_n)
+            h_next = (1 - z) * n + z * h
+            steps.append((h, r, z, n, gh[:, N], ln))
+            hs.append(h_next)
+            h = h_next
+        Hs = np.stack(hs)  # (T+1, B, H): h_0 .. h_T
+        self._cache.update(X=X, Hs=Hs, steps=steps)
+        return Hs[1:], (h,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        X = self._cache["X"]
-        T, B, H = dH.shape
-        Gt, GH, Hs = (self._buffers[k] for k in ("Gt", "GH", "Hs"))
-        W_ih, W_hh = self.params[0], self.params[1]
-        r, z, n = Gt[:, :, :H], Gt[:, :, H : 2 * H], Gt[:, :, 2 * H :]
-        # per-step factors for all steps at once: Dv = [gh_n r(1-r), (h_prev - n) z(1-z),
-        # (1-z)(1-n^2)]
-        Dv = self._buf("Dv", (T, B, 3 * H))
-        Dr, Dz, Dn = Dv[:, :, :H], Dv[:, :, H : 2 * H], Dv[:, :, 2 * H :]
-        np.subtract(1, r, out=Dr)
-        Dr *= r
-        Dr *= GH[:, :, 2 * H :]
-        np.subtract(1, z, out=Dz)
-        Dz *= z
-        Dz *= Hs[:-1] - n
-        np.multiply(n, n, out=Dn)
-        np.subtract(1, Dn, out=Dn)
-        Dn *= 1 - z
-        ln = self.layer_norm
-        dA = self._buf("dA", (T, B, 3 * H))  # gradient w.r.t. the (normalised) pre-activations
-        dZi = self._buf("dZi", (T, B, 3 * H)) if ln else dA  # ... w.r.t. gi
-        dZh = self._buf("dZh", (T, B, 3 * H))  # ... w.r.t. gh
-        dh = self._buf("dh", (B, H))
-        tmp = self._buf("tmpH", (B, H))
-        dh_next = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
-        if ln:
-            gamma, XH, RS = self.params[4], self._buffers["XH"], self._buffers["RS"]
-        for t in range(T - 1, -1, -1):
-            d, di, dgh = dA[t], dZi[t], dZh[t]  # (B, 3H)
-            np.add(dH[t], dh_next, out=dh)
-            np.multiply(dh, Dn[t], out=d[:, 2 * H :])
-            if ln:
-                di[:, 2 * H :] = ln_backward(d[:, 2 * H :], XH[t][:, 2 * H :], RS[t][:, 2:],
-                                             gamma[2 * H :])
-            np.multiply(di[:, 2 * H :], Dr[t], out=d[:, :H])
-            np.multiply(dh, Dz[t], out=d[:, H : 2 * H])
-            if ln:
-                di[:, : 2 * H] = ln_backward(d[:, : 2 * H], XH[t][:, : 2 * H], RS[t][:, :2],
-                                             gamma[: 2 * H])
-            dgh[:, : 2 * H] = di[:, : 2 * H]
-            np.multiply(di[:, 2 * H :], r[t], out=dgh[:, 2 * H :])
-            np.matmul(dgh, W_hh, out=dh_next)
-            np.multiply(dh, z[t], out=tmp)
-            dh_next += tmp
-        self._param_grads(dZi, dZh, X, Hs[:-1])
-        if ln:
-            self._ln_grads(dA, XH)
-        dX = np.matmul(dZi.reshape(T * B, 3 * H), W_ih).reshape(T, B, -1)  # (T, B, D)
+        W_hh = self.params[1]
+        B, H = dH.shape[1:]
+        RZ, N = slice(0, 2 * H), slice(2 * H, 3 * H)
+        dh_next = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0]
+        dGI = np.empty((*dH.shape[:2], 3 * H), self.dtype)  # (T, B, 3H)
+        dGH = np.empty_like(dGI)
+        for t in reversed(range(len(dH))):
+            h_prev, r, z, n, gh_n, ln = self._cache["steps"][t]
+            dh = dH[t] + dh_next
+            da_n = dh * (1 - z) * (1 - n**2)  # (B, H)
+            if self.layer_norm:
+                da_n = self._ln_backward(da_n, N, *ln[1])
+            da_rz = np.hstack([da_n * gh_n * r * (1 - r), dh * (h_prev - n) * z * (1 - z)])
+            if self.layer_norm:
+                da_rz = self._ln_backward(da_rz, RZ, *ln[0])
+            np.concatenate([da_rz, da_n], axis=1, out=dGI[t])
+            np.concatenate([da_rz, da_n * r], axis=1, out=dGH[t])
+            dh_next = dh * z + dGH[t] @ W_hh  # (B, H)
+        dX = self._weight_grads(dGI, dGH, self._cache["X"], self._cache["Hs"][:-1])
         return dX, (dh_next,)
 
 

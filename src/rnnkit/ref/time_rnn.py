@@ -13,7 +13,7 @@ Backward, step t, with dh = dhs_t + dh_{t+1 -> t}:
     dh_{t-1} = da @ W_hh
 
 and after the loop for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da,
-dx = da @ W_ih.
+dx = da @ W_ih (:meth:`~rnnkit.ref.time_base.TimeRecurrent._weight_grads`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.ref._checks import NONLINEARITIES, check_nonlinearity
-from rnnkit.ref.layernorm import ln_backward, ln_forward
+from rnnkit.ref.functional import relu
 from rnnkit.ref.time_base import TimeRecurrent
 
 __all__ = ["NONLINEARITIES", "TimeLNRNN", "TimeRNN"]
@@ -46,59 +46,38 @@ class TimeRNN(TimeRecurrent):
         super().__init__(input_size, hidden_size, stateful=stateful, dtype=dtype, seed=seed)
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
-        T, B, D = X.shape
-        H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
-        A = self._buf("A", (T, B, H))  # pre-activations (normalised when layer_norm)
-        np.matmul(X.reshape(T * B, D), W_ih.T, out=A.reshape(T * B, H))
-        A += b_ih + b_hh
-        Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        hW = self._buf("hW", (B, H))
-        Hs[0] = s0[0]
-        if self.layer_norm:
-            gamma, beta = self.params[4], self.params[5]
-            XH = self._buf("XH", (T, B, H))
-            RS = self._buf("RS", (T, B, 1))
-        W_hhT = W_hh.T  # (H, H)
-        relu = self.nonlinearity == "relu"
-        for t in range(T):
-            a = A[t]  # (B, H)
-            np.matmul(Hs[t], W_hhT, out=hW)
-            a += hW
+        W_hhT = np.ascontiguousarray(W_hh.T)  # (H, G*H): the per-step product reads rows
+        act = relu if self.nonlinearity == "relu" else np.tanh
+        XW, b = self._project(X, W_ih), b_ih + b_hh  # (T, B, H): W_ih x_t of all steps
+        (h,) = s0  # (B, H)
+        hs, lns = [s0[0]], []
+        for xw in XW:
+            ln: list = []
+            a = xw + h @ W_hhT + b  # (B, H)
             if self.layer_norm:
-                a[...], XH[t], RS[t] = ln_forward(a, gamma, beta, 1)
-            if relu:
-                np.maximum(a, 0, out=Hs[t + 1])
-            else:
-                np.tanh(a, out=Hs[t + 1])
-        self._cache["X"] = X
-        return Hs[1:], (Hs[T],)
+                a = self._ln(a, slice(None), 1, ln)
+            h = act(a)
+            hs.append(h)
+            lns.append(ln)
+        Hs = np.stack(hs)  # (T+1, B, H): h_0 .. h_T
+        self._cache.update(X=X, Hs=Hs, lns=lns)
+        return Hs[1:], (h,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        X = self._cache["X"]
-        T, B, H = dH.shape
-        Hs = self._buffers["Hs"]
-        W_ih, W_hh = self.params[0], self.params[1]
-        Dv = self._buf("Dv", (T, B, H))  # activation derivative for all steps at once
-        if self.nonlinearity == "relu":
-            np.greater(Hs[1:], 0, out=Dv, casting="unsafe")
-        else:
-            np.multiply(Hs[1:], Hs[1:], out=Dv)
-            np.subtract(1, Dv, out=Dv)
-        dA = self._buf("dA", (T, B, H))
-        dZ = self._buf("dZ", (T, B, H)) if self.layer_norm else dA
-        dh_next = np.zeros((B, H), self.dtype) if dfinal is None else dfinal[0].copy()
-        for t in range(T - 1, -1, -1):
-            np.add(dH[t], dh_next, out=dA[t])
-            dA[t] *= Dv[t]
+        W_hh = self.params[1]
+        Hs = self._cache["Hs"]
+        dh_next = np.zeros(dH.shape[1:], self.dtype) if dfinal is None else dfinal[0]
+        dA = np.empty_like(dH)  # (T, B, H)
+        for t in reversed(range(len(dH))):
+            dh = dH[t] + dh_next
+            h = Hs[t + 1]
+            da = dh * (h > 0) if self.nonlinearity == "relu" else dh * (1 - h**2)  # (B, H)
             if self.layer_norm:
-                dZ[t] = ln_backward(dA[t], self._buffers["XH"][t], self._buffers["RS"][t],
-                                    self.params[4])
-            np.matmul(dZ[t], W_hh, out=dh_next)
-        self._param_grads(dZ, dZ, X, Hs[:-1])
-        if self.layer_norm:
-            self._ln_grads(dA, self._buffers["XH"])
-        dX = np.matmul(dZ.reshape(T * B, H), W_ih).reshape(T, B, -1)  # (T, B, D)
+                da = self._ln_backward(da, slice(None), *self._cache["lns"][t][0])
+            dA[t] = da
+            dh_next = da @ W_hh  # (B, H)
+        dX = self._weight_grads(dA, dA, self._cache["X"], self._cache["Hs"][:-1])
         return dX, (dh_next,)
 
     def __repr__(self) -> str:

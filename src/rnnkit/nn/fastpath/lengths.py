@@ -1,8 +1,9 @@
 r"""Variable-length batches on the CPU kernels: each row's final state at its own last step.
 
 Rows are right-padded (row b holds steps 0 .. L_b - 1; :mod:`rnnkit.nn.masking`). The kernels
-run all T steps of every row, and what a padded step computes is never used: the outputs there
-are zero (the bridge in :mod:`~rnnkit.nn.fastpath.numpy_function` sets them), the final state
+(:class:`~rnnkit.nn.fastpath.kernel.Kernel`) run all T steps of every row, and what a padded
+step computes is never used: the outputs there are zero (the bridge in
+:mod:`~rnnkit.nn.fastpath.numpy_function` sets them), the final state
 of row b is its state after step L_b - 1 (:meth:`StepEnds.final`), and in backward the
 gradients of padded outputs are dropped and the final state's gradient enters at step L_b - 1
 (:meth:`StepEnds.inject`). BPTT is linear in the gradients it carries, and they are zero past
@@ -13,28 +14,6 @@ zero there, as if each row ran alone (tests/nn/test_fastpath.py holds this again
 from __future__ import annotations
 
 import numpy as np
-
-
-class VariableLengths:
-    """Mixin of the kernel time layers (subclasses of :class:`rnnkit.ref.time_base.TimeRecurrent`):
-    the lengths of the rows of the next forward, and where they ended in the last one."""
-
-    #: lengths (B,) of right-padded rows, or None (every row full)
-    lengths: np.ndarray | None = None
-
-    def _outputs_and_final(self, X: np.ndarray, Hs: np.ndarray, *others: np.ndarray):
-        """The end of a kernel's forward: caches X (T, B, D) and the rows' ends
-        (:attr:`step_ends`); returns the hidden states Hs[1:] (T, B, H) and the final state,
-        Hs and the other state buffers (T+1, B, H) each at every row's last step."""
-        T, B = X.shape[:2]
-        self._cache["X"] = X
-        ends = self._cache["ends"] = StepEnds(self.lengths, B, T)
-        return Hs[1:], tuple(ends.final(S) for S in (Hs, *others))
-
-    @property
-    def step_ends(self) -> StepEnds:
-        """Where the rows of the last forward ended."""
-        return self._cache["ends"]
 
 
 class StepEnds:

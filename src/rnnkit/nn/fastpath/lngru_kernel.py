@@ -1,10 +1,9 @@
 r"""A fast NumPy LN-GRU time layer: the reference equations, a few compiled passes per step.
 
-:class:`FastTimeLNGRU` is a drop-in :class:`rnnkit.ref.TimeLNGRU` (same constructor, ``params``
-in torch order ``[W_ih (3H, D), W_hh (3H, H), b_ih, b_hh, gamma, beta]``, gate blocks r, z, n,
-same ``forward`` / ``backward`` / ``grads`` / ``dstate0``) whose time loops run their
-element-wise work in Numba-compiled passes instead of dozens of NumPy calls. The equations are
-the reference's (:mod:`rnnkit.ref.time_gru`, :mod:`rnnkit.ref.layernorm`, eps = 1e-5; LN per
+:class:`LNGRUKernel` (a :class:`~rnnkit.nn.fastpath.kernel.Kernel`, ``params`` in torch
+order ``[W_ih (3H, D), W_hh (3H, H), b_ih, b_hh, gamma, beta]``, gate blocks r, z, n) runs the
+time loop with its element-wise work in Numba-compiled passes. The equations are the
+reference's (:mod:`rnnkit.ref.time_gru`, :mod:`rnnkit.ref.layernorm`, eps = 1e-5; LN per
 gate block over H)::
 
     gi = W_ih x_t + b_ih,   gh = W_hh h_{t-1} + b_hh                   (B, 3H), blocks r, z, n
@@ -55,8 +54,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import JIT, StepProduct, ln_blocks, ln_blocks_backward
-from rnnkit.nn.fastpath.lengths import VariableLengths
-from rnnkit.ref import TimeLNGRU
+from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @numba.njit(**JIT)
@@ -144,12 +142,15 @@ def _join(da_rz, dgh):  # pragma: no cover - compiled
             dst[j] = src[j]
 
 
-class FastTimeLNGRU(VariableLengths, TimeLNGRU):
+class LNGRUKernel(Kernel):
     """Layer-normalised GRU over T steps, the reference's maths in compiled passes.
 
-    ``FastTimeLNGRU(input_size, hidden_size, *, stateful=False, dtype="float32", seed=None)``;
-    see the module docstring and :class:`rnnkit.ref.TimeLNGRU` for the interface.
+    ``LNGRUKernel(input_size, hidden_size, *, dtype="float32")``; see the module docstring
+    and :class:`~rnnkit.nn.fastpath.kernel.Kernel` for the interface.
     """
+
+    gates = 3
+    layer_norm = True
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
@@ -187,7 +188,7 @@ class FastTimeLNGRU(VariableLengths, TimeLNGRU):
             ln_blocks(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
             torch.sigmoid(tSn[t], out=tSn[t])
             _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
-        return self._outputs_and_final(X, Hs)
+        return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]

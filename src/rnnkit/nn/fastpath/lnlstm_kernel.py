@@ -1,9 +1,8 @@
 r"""A fast NumPy LN-LSTM time layer: the reference equations, a few compiled passes per step.
 
-:class:`FastTimeLNLSTM` is a drop-in :class:`rnnkit.ref.TimeLNLSTM` (same constructor, ``params``
-in torch order ``[W_ih (4H, D), W_hh (4H, H), b_ih, b_hh, gamma, beta]``, same ``forward`` /
-``backward`` / ``grads`` / ``dstate0``) whose time loops run their element-wise work in a few
-Numba-compiled passes instead of dozens of NumPy calls. The equations are the reference's
+:class:`LNLSTMKernel` (a :class:`~rnnkit.nn.fastpath.kernel.Kernel`, ``params`` in torch
+order ``[W_ih (4H, D), W_hh (4H, H), b_ih, b_hh, gamma, beta]``) runs the time loop with its
+element-wise work in a few Numba-compiled passes. The equations are the reference's
 (:mod:`rnnkit.ref.time_lstm`, :mod:`rnnkit.ref.layernorm`, eps = 1e-5), gate blocks in torch's
 order i, f, g, o::
 
@@ -51,8 +50,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import VariableLengths
-from rnnkit.ref import TimeLNLSTM
+from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @numba.njit(**JIT)
@@ -116,12 +114,16 @@ def _cell_backward(dh_out, dh, dc, s, tc, c_prev, dy):  # pragma: no cover - com
             dcb[j] *= f[j]
 
 
-class FastTimeLNLSTM(VariableLengths, TimeLNLSTM):
+class LNLSTMKernel(Kernel):
     """Layer-normalised LSTM over T steps, the reference's maths in compiled passes.
 
-    ``FastTimeLNLSTM(input_size, hidden_size, *, stateful=False, dtype="float32", seed=None)``;
-    see the module docstring and :class:`rnnkit.ref.TimeLNLSTM` for the interface.
+    ``LNLSTMKernel(input_size, hidden_size, *, dtype="float32")``; see the module docstring
+    and :class:`~rnnkit.nn.fastpath.kernel.Kernel` for the interface.
     """
+
+    gates = 4
+    state_parts = 2
+    layer_norm = True
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
@@ -157,7 +159,7 @@ class FastTimeLNLSTM(VariableLengths, TimeLNLSTM):
             _cell(S[t], Cs[t], Cs[t + 1], U)
             torch.sigmoid(tU, out=tU)
             _hidden(S[t], U, TC[t], Hs[t + 1])
-        return self._outputs_and_final(X, Hs, Cs)
+        return Hs, Cs
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]

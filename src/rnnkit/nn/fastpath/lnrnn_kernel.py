@@ -1,10 +1,9 @@
 r"""A fast NumPy LN-RNN time layer: the reference equations, a few compiled passes per step.
 
-:class:`FastTimeLNRNN` is a drop-in :class:`rnnkit.ref.TimeLNRNN` (same constructor, with
-``nonlinearity`` "tanh" or "relu"; ``params`` in torch order
-``[W_ih (H, D), W_hh (H, H), b_ih, b_hh, gamma, beta]``, same ``forward`` / ``backward`` /
-``grads`` / ``dstate0``) whose time loops run their element-wise work in Numba-compiled passes
-instead of several NumPy calls. The equations are the reference's (:mod:`rnnkit.ref.time_rnn`,
+:class:`LNRNNKernel` (a :class:`~rnnkit.nn.fastpath.kernel.Kernel` with ``nonlinearity``
+"tanh" or "relu"; ``params`` in torch order ``[W_ih (H, D), W_hh (H, H), b_ih, b_hh, gamma,
+beta]``) runs the time loop with its element-wise work in Numba-compiled passes. The equations
+are the reference's (:mod:`rnnkit.ref.time_rnn`,
 :mod:`rnnkit.ref.layernorm`, eps = 1e-5; one LN block over H)::
 
     a   = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}                           (B, H)
@@ -32,6 +31,8 @@ Every call writes into buffers reused between calls.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import torch
@@ -43,8 +44,7 @@ from rnnkit.nn.fastpath.jit import (
     ln_blocks,
     ln_blocks_backward,
 )
-from rnnkit.nn.fastpath.lengths import VariableLengths
-from rnnkit.ref import TimeLNRNN
+from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @numba.njit(**JIT)
@@ -89,13 +89,19 @@ def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
                 dyb[j] = dhb[j] * (one - hb[j] * hb[j])
 
 
-class FastTimeLNRNN(VariableLengths, TimeLNRNN):
+class LNRNNKernel(Kernel):
     """Layer-normalised Elman RNN over T steps, the reference's maths in compiled passes.
 
-    ``FastTimeLNRNN(input_size, hidden_size, *, nonlinearity="tanh", stateful=False,
-    dtype="float32", seed=None)``; see the module docstring and :class:`rnnkit.ref.TimeLNRNN`
-    for the interface.
+    ``LNRNNKernel(input_size, hidden_size, *, nonlinearity="tanh", dtype="float32")``; see
+    the module docstring and :class:`~rnnkit.nn.fastpath.kernel.Kernel` for the interface.
     """
+
+    layer_norm = True
+
+    def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh",
+                 dtype: Any = "float32") -> None:
+        super().__init__(input_size, hidden_size, dtype=dtype)
+        self.nonlinearity = nonlinearity
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
@@ -128,7 +134,7 @@ class FastTimeLNRNN(VariableLengths, TimeLNRNN):
             else:
                 torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
                 _tanh_out(Hs[t + 1])
-        return self._outputs_and_final(X, Hs)
+        return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]

@@ -1,21 +1,22 @@
-r"""The CPU fast path: reference-engine kernels behind a ``torch.autograd.Function``.
+r"""The CPU fast path: NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``.
 
-For a layer-normalised cell on CPU in float32 / float64, :func:`run_numpy` hands the tensors to
-a NumPy time layer of :mod:`rnnkit.ref` without copying (``t.detach().numpy()`` shares memory),
-runs its forward (all T steps, hand-derived BPTT cached), and on ``backward`` runs the layer's
-``backward(dhs, dstate)``, returning torch tensors of dx (B, T, D), the initial-state gradient
-and every parameter gradient. The numbers are the reference engine's, so the fast path agrees
-with the autograd loop to rounding (tests/nn/test_fastpath.py). With ``lengths`` (right-padded
+For a cell with a CPU kernel, in float32 / float64, :func:`run_numpy` hands the tensors to a
+kernel (:class:`~rnnkit.nn.fastpath.kernel.Kernel`) without copying (``t.detach().numpy()``
+shares memory), runs its forward (all T steps, what BPTT needs cached), and on ``backward``
+runs the kernel's ``backward(dhs, dstate)``, returning torch tensors of dx (B, T, D), the
+initial-state gradient and every parameter gradient. The kernels compute the reference
+engine's equations, so the fast path agrees with the autograd loop and with :mod:`rnnkit.ref`
+to rounding (tests/nn/test_fastpath.py). With ``lengths`` (right-padded
 rows) the outputs at padded steps are set to zero here and their gradients dropped; the kernel
 takes each row's final state at its own last step (:mod:`rnnkit.nn.fastpath.lengths`).
 
 Kernels (one per cell class; exact class match, a subclass may change the step):
 
-    LNSimpleRNNCell -> FastTimeLNRNN(nonlinearity=cell.nonlinearity)
-                       (rnnkit.nn.fastpath.lnrnn_kernel: the reference maths in a few
-                       Numba-compiled passes per step, see rnnkit.nn.fastpath.jit)
-    LNLSTMCell      -> FastTimeLNLSTM (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
-    LNGRUCell       -> FastTimeLNGRU (rnnkit.nn.fastpath.lngru_kernel, likewise)
+    LNSimpleRNNCell -> LNRNNKernel(nonlinearity=cell.nonlinearity)
+                       (rnnkit.nn.fastpath.lnrnn_kernel: the step's element-wise work in a
+                       few Numba-compiled passes, see rnnkit.nn.fastpath.jit)
+    LNLSTMCell      -> LNLSTMKernel (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
+    LNGRUCell       -> LNGRUKernel (rnnkit.nn.fastpath.lngru_kernel, likewise)
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
 leases one, and it returns to the pool when the autograd graph that used it is freed (after
@@ -43,26 +44,25 @@ DTYPES = (torch.float32, torch.float64)
 # The kernel modules import Numba (half a second) and load or compile their functions: they are
 # imported on first use, so that ``import rnnkit.nn`` pays for neither.
 def _lnrnn(cell: LNSimpleRNNCell, dtype: str) -> Any:
-    from rnnkit.nn.fastpath.lnrnn_kernel import FastTimeLNRNN
+    from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
 
-    return FastTimeLNRNN(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity,
-                         dtype=dtype, seed=0)
+    return LNRNNKernel(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity,
+                       dtype=dtype)
 
 
 def _lnlstm(cell: LNLSTMCell, dtype: str) -> Any:
-    from rnnkit.nn.fastpath.lnlstm_kernel import FastTimeLNLSTM
+    from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
 
-    return FastTimeLNLSTM(cell.input_size, cell.hidden_size, dtype=dtype, seed=0)
+    return LNLSTMKernel(cell.input_size, cell.hidden_size, dtype=dtype)
 
 
 def _lngru(cell: LNGRUCell, dtype: str) -> Any:
-    from rnnkit.nn.fastpath.lngru_kernel import FastTimeLNGRU
+    from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
 
-    return FastTimeLNGRU(cell.input_size, cell.hidden_size, dtype=dtype, seed=0)
+    return LNGRUKernel(cell.input_size, cell.hidden_size, dtype=dtype)
 
 
-#: cell class -> function (cell, "float32" | "float64") -> a fresh time layer with the
-#: reference's interface
+#: cell class -> function (cell, "float32" | "float64") -> a fresh kernel
 KERNELS: dict[type, Callable[[Any, str], Any]] = {
     LNSimpleRNNCell: _lnrnn,
     LNLSTMCell: _lnlstm,
@@ -169,10 +169,10 @@ class NumpyRecurrence(torch.autograd.Function):
         kernel = ctx.lease.kernel
         if kernel is None:
             raise RuntimeError("the fast path's kernel was released before backward")
-        B, T = kernel._cache["shape"]
-        H, dt = kernel.hidden_size, kernel.dtype
+        ends = kernel.step_ends  # the kernel's own forward set it
+        B, T, H, dt = len(ends.ends), ends.T, kernel.hidden_size, kernel.dtype
         dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
-        padded = kernel.step_ends.padded  # the kernel's own forward set it
+        padded = ends.padded
         if padded is not None and dhs is not None:  # the padded outputs are constant zeros
             dhs_np = np.where(padded[..., None], dt.type(0), dhs_np)
         dstate = None

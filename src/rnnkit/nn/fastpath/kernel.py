@@ -1,0 +1,110 @@
+r"""What every CPU kernel of the fast path shares: parameters without copies, work buffers,
+time-major edges and variable lengths.
+
+A kernel runs one cell over T steps on NumPy arrays that share memory with torch tensors
+(:mod:`~rnnkit.nn.fastpath.numpy_function` is the bridge). Its interface is the reference
+engine's time layers' (:class:`rnnkit.ref.TimeRecurrent`), so tests can hold one against the
+other, but nothing is shared with them:
+
+    kernel = Kernel(input_size, hidden_size, dtype="float32")      (+ options of the kernel)
+    kernel.set_params([W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (+ gamma, beta)])  no copy
+    kernel.lengths = lengths (B,) or None                          right-padded rows
+    hs = kernel.forward(xs (B, T, D), state)   -> hs (B, T, H); kernel.state: the final state
+    dx = kernel.backward(dhs (B, T, H), dstate) -> dx (B, T, D); kernel.grads, kernel.dstate0
+
+with state ``h`` (B, H) or ``(h, c)`` for LSTM (None: zeros). Subclasses write the time loop
+time-major, ``_forward_tm(X (T, B, D), s0) -> (Hs (T+1, B, H), *other state buffers)`` and
+``_backward_tm(dH (T, B, H), dfinal) -> (dX (T, B, D), dstate0 parts)``, on buffers reused
+from call to call (:meth:`Kernel._buf`). With lengths the final state is each row's after its
+own last step and the final state's gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`).
+Arguments are the bridge's, already checked by the layer: no validation here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnkit.nn.fastpath.lengths import StepEnds
+
+
+class Kernel:
+    """Base class of the CPU kernels (not used directly)."""
+
+    #: gate blocks G in the weights (1 RNN, 3 GRU, 4 LSTM)
+    gates: int = 1
+    #: number of state arrays (2 for LSTM's (h, c), else 1)
+    state_parts: int = 1
+    #: whether the parameters end with LayerNorm's gamma and beta (G*H,)
+    layer_norm: bool = False
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = "float32") -> None:
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.dtype = np.dtype(dtype)
+        self.params: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        #: lengths (B,) of the right-padded rows of the next forward, or None (all full)
+        self.lengths: np.ndarray | None = None
+        self.state: Any = None
+        self.dstate0: Any = None
+        self.step_ends: StepEnds | None = None  # where the rows of the last forward ended
+        self._cache: dict[str, Any] = {}
+        self._buffers: dict[str, np.ndarray] = {}
+
+    @property
+    def param_shapes(self) -> list[tuple[int, ...]]:
+        """The shapes ``params`` must have, in order."""
+        D, H, GH = self.input_size, self.hidden_size, self.gates * self.hidden_size
+        shapes = [(GH, D), (GH, H), (GH,), (GH,)]
+        return [*shapes, (GH,), (GH,)] if self.layer_norm else shapes
+
+    def set_params(self, arrays: Any) -> None:
+        """Use ``arrays`` as the parameters, in ``params`` order: arrays of the kernel's dtype,
+        C-contiguous, are used as they are (no copy), others converted. ``grads`` keep their
+        arrays while the shapes stay the same (the bridge copies them out after backward)."""
+        self.params = [np.ascontiguousarray(a, dtype=self.dtype) for a in arrays]
+        if [g.shape for g in self.grads] != [p.shape for p in self.params]:
+            self.grads = [np.zeros_like(p) for p in self.params]
+
+    def _buf(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A work buffer reused from call to call while its shape stays the same."""
+        b = self._buffers.get(name)
+        if b is None or b.shape != shape:
+            b = np.empty(shape, self.dtype)
+            self._buffers[name] = b
+        return b
+
+    def forward(self, xs: np.ndarray, state: Any = None) -> np.ndarray:
+        """xs (B, T, D) -> hs (B, T, H), a new array; sets ``state``, the final state."""
+        B, T, _ = xs.shape
+        H = self.hidden_size
+        if state is None:
+            s0 = tuple(np.zeros((B, H), self.dtype) for _ in range(self.state_parts))
+        else:
+            s0 = tuple(state) if self.state_parts == 2 else (state,)
+        X = np.ascontiguousarray(np.asarray(xs, self.dtype).transpose(1, 0, 2))  # (T, B, D)
+        self._cache["X"] = X
+        self.step_ends = StepEnds(self.lengths, B, T)
+        states = self._forward_tm(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
+        final = tuple(self.step_ends.final(S).copy() for S in states)  # (B, H) each
+        self.state = final if self.state_parts == 2 else final[0]
+        return np.ascontiguousarray(states[0][1:].transpose(1, 0, 2))  # (B, T, H)
+
+    def backward(self, dhs: np.ndarray, dstate: Any = None) -> np.ndarray:
+        """dhs (B, T, H) (and dstate at the final state) -> dx (B, T, D), a new array; sets
+        ``grads`` and ``dstate0``."""
+        dfinal = None
+        if dstate is not None:
+            dfinal = tuple(dstate) if self.state_parts == 2 else (dstate,)
+        dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(1, 0, 2))  # (T, B, H)
+        dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
+        self.dstate0 = d0 if self.state_parts == 2 else d0[0]
+        return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
+
+    def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):  # pragma: no cover
+        raise NotImplementedError
+
+    def _backward_tm(self, dH: np.ndarray, dfinal):  # pragma: no cover
+        raise NotImplementedError
