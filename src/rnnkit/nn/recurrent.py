@@ -23,19 +23,26 @@ Paths (``layer.last_path`` records the one that ran):
   a time, without recurrent dropout: on CPU (float32 / float64, variable lengths included)
   compiled NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``; on other
   devices, for full-length batches, a time-major torch loop (``rnnkit.nn.fastpath``);
+- ``"traced"``: a user's cell (not one of rnnkit's) without active recurrent dropout: its
+  step traced once into a forward and a backward graph, run over the sequence by one
+  ``torch.autograd.Function`` with no per-step autograd graph (rnnkit.nn.fastpath.traced);
+  cells it cannot trace (data-dependent control flow, in-place ops, random draws such as
+  dropout in training mode) run the loop;
 - ``"loop"``: the autograd loop above, always available.
 
-``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"`` force one (and
-raise ValueError if unavailable); ``"loop"`` forces the loop.
+``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"``/``"traced"``
+force one (and raise ValueError if unavailable); ``"loop"`` forces the loop. When "auto" ends
+on the loop, ``layer.last_path_reason`` says why the traced path could not run (else None).
 
 With the ecosystem's tools (rnnkit.nn.tracing): the fused path is torch.nn's module, so
 ``torch.compile`` runs it as it runs torch.nn.LSTM (a graph break around it), and
 ``torch.export`` / ``torch.onnx.export`` / ``torch.jit.trace`` record it (an ONNX LSTM / GRU
 / RNN node); with lengths under those last three, each layer and direction runs on the padded
 batch instead of a packed one (an LSTM that returns or keeps its final state runs the loop).
-The fast path's kernels are opaque to every tool: under any graph capture, under CPU autocast
-and without Numba the layer runs the loop. ``last_path`` records the choice (torch.export puts
-module attributes back after tracing, so there it shows the previous call's).
+The fast path's kernels and the traced path's graphs are opaque to every tool: under any
+graph capture and under autocast the layer runs the loop (the fast path also without Numba).
+``last_path`` records the choice (torch.export puts module attributes back after tracing, so
+there it shows the previous call's).
 
 Dropout (all off in eval mode unless ``mc_dropout=True``, which keeps it on for MC dropout):
 ``input_dropout`` drops features of x with one mask per sequence for all steps; ``dropout``
@@ -62,16 +69,18 @@ from torch import Tensor, nn
 
 from rnnkit.nn import fastpath, fused
 from rnnkit.nn._checks import check_bool, check_choice, check_rate
-from rnnkit.nn.cells import Cell, State
+from rnnkit.nn.cells import STANDARD_CELLS, Cell, State
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
+from rnnkit.nn.fastpath import traced
+from rnnkit.nn.ln_cells import LN_CELLS
 from rnnkit.nn.masking import last_valid, resolve_lengths, reverse_padded, valid_mask
 from rnnkit.nn.tracing import exporting
 
 logger = logging.getLogger(__name__)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-PATHS = ("auto", "fused", "fast", "loop")
+PATHS = ("auto", "fused", "fast", "traced", "loop")
 
 
 
@@ -113,7 +122,7 @@ class Recurrent(nn.Module):
         dropout: between stacked layers (0.0). input_dropout: on x (0.0).
         recurrent_dropout: variational, on the h fed back (0.0).
         mc_dropout: keep dropout active in eval mode (False).
-        path: "auto" | "fused" | "fast" | "loop" ("auto").
+        path: "auto" | "fused" | "fast" | "traced" | "loop" ("auto").
     """
 
     def __init__(
@@ -183,6 +192,7 @@ class Recurrent(nn.Module):
         self.hidden_size = H
         self.state_type = state_type
         self.last_path: str | None = None
+        self.last_path_reason: str | None = None
         self._state: State | None = None
         self._mode = fused.stack_mode(cells, self.num_layers, self.num_directions)
         self._fused = (
@@ -383,6 +393,8 @@ class Recurrent(nn.Module):
         return out
 
     def _choose_path(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str:
+        """The path to run; sets ``last_path_reason`` (why "auto" ended on the loop, or None)."""
+        self.__dict__["last_path_reason"] = None
         fused_why = None
         tool = exporting()
         needs_c = self.state_type is not None and (self.return_state or self.stateful)
@@ -404,6 +416,15 @@ class Recurrent(nn.Module):
                 return "fast"
             if self.path == "fast":
                 raise ValueError(f"path='fast' is unavailable: {fast_why}; use 'auto' or 'loop'")
+        if self.path == "traced" or (self.path == "auto" and self._user_cells):
+            traced_why = self._traced_unavailable(x, rec_dropout)
+            if traced_why is None:
+                return "traced"
+            if self.path == "traced":
+                raise ValueError(
+                    f"path='traced' is unavailable: {traced_why}; use 'auto' or 'loop'"
+                )
+            self.__dict__["last_path_reason"] = f"the traced path is unavailable: {traced_why}"
         return "loop"
 
     def _fast_unavailable(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str | None:
@@ -413,6 +434,23 @@ class Recurrent(nn.Module):
         for c in self.cells:
             probe = x if c.input_size == x.shape[2] else x.new_empty(B, T, c.input_size)
             why = fastpath.unavailable(c, probe, lengths)
+            if why is not None:
+                return why
+        return None
+
+    @property
+    def _user_cells(self) -> bool:
+        """Whether no cell is one of rnnkit's own (those have fused or fast kernels, and the
+        layer-normalised ones without Numba keep to the loop, as their notice says)."""
+        return not any(isinstance(c, (*STANDARD_CELLS, *LN_CELLS)) for c in self.cells)
+
+    def _traced_unavailable(self, x: Tensor, rec_dropout: bool) -> str | None:
+        if rec_dropout:
+            return "recurrent_dropout is active"
+        B = x.shape[0]
+        for c in self.cells:
+            probe = x[:, :1] if c.input_size == x.shape[2] else x.new_zeros(B, 1, c.input_size)
+            why = traced.unavailable(c, probe)
             if why is not None:
                 return why
         return None
@@ -462,6 +500,8 @@ class Recurrent(nn.Module):
         """One layer, one direction, x (B, T, D) in processing order -> (B, T, H), state."""
         if path == "fast":
             return fastpath.run(cell, x, state, lengths)
+        if path == "traced":
+            return traced.run(cell, x, state, lengths)
         p = cell.project_input(x)  # (B, T, P)
         outs = []
         # unbind: one backward node for all steps (indexing p[:, t] per step would add a

@@ -1,0 +1,404 @@
+r"""The traced path: a user cell's step traced once, the sequence run without per-step autograd.
+
+The autograd loop records every op of every step and walks that graph back; for a cell written
+in torch ops this bookkeeping, not the arithmetic, is most of the time at small sizes. Here the
+step is traced once per cell, batch shape, dtype and device (``torch.func.vjp`` inside
+``make_fx``, fake tensors) into one aten graph of forward and backward, which is split in two
+(the partition AOTAutograd makes: forward nodes that the backward reads are saved)::
+
+    forward step    (p_t, s_{t-1}, W)            -> (h_t, s_t, saved_t)
+    backward step   (p_t, s_{t-1}, W, saved_t, dh_t, ds_t) -> (dp_t, ds_{t-1}, dW_t)
+
+and one ``torch.autograd.Function`` runs them over the sequence: its forward the T forward
+steps (no graph is recorded; the saved tensors are kept), its backward the T backward steps in
+one reverse loop, adding up dW. The input projection ``p = cell.project_input(x)`` (B, T, P)
+stays outside, on autograd, one product for all steps. With lengths, padded steps keep the
+state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
+
+Both graphs are run as TorchScript functions (``torch.jit.trace`` of the fx graphs), whose
+interpreter calls the ops from C++ without Python in between. Tracing takes a fraction of a
+second (``TracedStep.trace_s``, logged at INFO); programs are cached in memory per cell.
+
+What cannot be traced runs on the loop (:func:`unavailable` says why): a step whose control
+flow depends on tensor values (``if h.sum() > 0``, ``.item()``), that modifies a tensor in
+place, that draws random numbers (dropout in training mode), or that fails to trace for
+another reason; under a graph capture (``torch.compile``, ``torch.export``,
+``torch.jit.trace``: the loop is what they can see through) and under autocast. The step must
+treat batch rows independently (no statistics over the batch), as every recurrent cell does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, fx, nn
+from torch.autograd.function import once_differentiable
+from torch.fx.experimental.proxy_tensor import make_fx
+
+from rnnkit.nn.cells import Cell, State
+from rnnkit.nn.fastpath.traced_loops import script_loops
+from rnnkit.nn.tracing import autocast_dtype, capture
+
+__all__ = ["TracedStep", "program", "run", "unavailable"]
+
+logger = logging.getLogger(__name__)
+
+
+class Untraceable(Exception):
+    """The step cannot run on the traced path; the message says why."""
+
+
+@dataclass
+class TracedStep:
+    """The generated graphs of one cell's step for one (B, P, state shapes, dtype, device).
+
+    With W the weights the step reads (``params``) and buffers, K the step-invariant values
+    (``prelude(*W, *buffers)``: transposed weights and the like, computed once a sequence)::
+
+        forward(p_t, *s, *K)                         -> (h_t, *s_t, *saved_t)
+        backward(p_t, *s, *K, *saved_t, dh_t, *ds_t) -> (dp_t, *ds_{t-1}, *dW_t)
+
+    When ``param_grads`` is set (it is checked at trace time), the parameter gradients are
+    instead computed once after the loop: ``backward_state`` returns (dp_t, *ds_{t-1},
+    *f_t) and ``param_grads(*F, *W, *buffers) -> dW`` takes each f stacked over the steps,
+    (T*B, ...), for a single product over all steps in place of one per step.
+    ``forward_loop`` / ``backward_loop``: the time loops over them in TorchScript
+    (:mod:`rnnkit.nn.fastpath.traced_loops`). ``trace_s``: seconds spent tracing; ``ops``:
+    aten ops per graph.
+    """
+
+    prelude: Callable[..., tuple[Tensor, ...]]
+    forward: Callable[..., tuple[Tensor, ...]]
+    backward: Callable[..., tuple[Tensor, ...]]
+    backward_state: Callable[..., tuple[Tensor, ...]] | None
+    param_grads: Callable[..., tuple[Tensor, ...]] | None
+    params: list[str]
+    buffers: list[str]
+    n_state: int
+    forward_loop: torch.jit.ScriptModule | None = None
+    backward_loop: torch.jit.ScriptModule | None = None
+    trace_s: float = 0.0
+    ops: dict[str, int] = field(default_factory=dict)
+
+
+class _Step(nn.Module):
+    """``forward(p_t, *state_fields) = cell.step(p_t, state)``, flattened (for functional_call)."""
+
+    def __init__(self, cell: Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, p_t: Tensor, *fields: Tensor) -> tuple[Tensor, ...]:
+        cell = self.cell
+        state = fields[0] if cell.state_type is None else cell.state_type(*fields)
+        h, new = cell.step(p_t, state)
+        new_fields = (new,) if isinstance(new, Tensor) else tuple(new)
+        return (h, *new_fields)
+
+
+def _check_ops(graph: fx.Graph) -> None:
+    """Raise Untraceable for ops the split graphs cannot replay faithfully."""
+    for node in graph.nodes:
+        op = node.target
+        if node.op != "call_function" or not isinstance(op, torch._ops.OpOverload):
+            continue
+        if op._schema.is_mutable:
+            raise Untraceable(f"its step modifies a tensor in place ({op.name()})")
+        if torch.Tag.nondeterministic_seeded in op.tags:
+            raise Untraceable(
+                f"its step draws random numbers ({op.name()}; dropout in training mode?)"
+            )
+
+
+def _make_fx(what: str, fn: Callable, *args) -> fx.GraphModule:
+    try:
+        gm = make_fx(fn, tracing_mode="fake")(*args)
+    except Exception as e:  # any failure to trace: the loop runs the cell instead
+        text = str(e).strip().splitlines()
+        raise Untraceable(
+            f"its step{what} does not trace ({type(e).__name__}: {text[0][:200] if text else ''})"
+        ) from e
+    _check_ops(gm.graph)
+    return gm
+
+
+def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
+    """Trace ``cell.step`` for p_t (B, P) and state fields (B, H); see the module doc."""
+    start = time.perf_counter()
+    step = _Step(cell)
+    named = dict(step.named_parameters())
+    buffers = dict(step.named_buffers())
+    n = len(state)
+
+    def primal(p_t: Tensor, s: tuple, w: dict, b: dict) -> tuple[Tensor, ...]:
+        return torch.func.functional_call(step, {**w, **b}, (p_t, *s))
+
+    # which parameters does the step read? (not those of the input projection)
+    fwd_gm = _make_fx("", primal, p, tuple(state), named, buffers)
+    placeholders = [nd for nd in fwd_gm.graph.nodes if nd.op == "placeholder"]
+    w_nodes = placeholders[1 + n : 1 + n + len(named)]
+    weights = {k: named[k] for k, nd in zip(named, w_nodes, strict=True) if nd.users}
+
+    def joint(p_t, s, w, b, cot):
+        outs, pullback = torch.func.vjp(lambda p_, s_, w_: primal(p_, s_, w_, b), p_t, s, w)
+        dp, ds, dw = pullback(cot)
+        return (*outs, dp, *ds, *(dw[k] for k in w))
+
+    with torch.no_grad():
+        outs = step(p, *state)
+    cot = tuple(torch.empty_like(o) for o in outs)
+    joint_gm = _make_fx("'s backward", joint, p, tuple(state), weights, buffers, cot)
+    graphs = _split(joint_gm, n_state=n, n_w=len(weights), n_b=len(buffers), batch=p.shape[0])
+    prog = TracedStep(*graphs, params=list(weights), buffers=list(buffers), n_state=n)
+    if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
+        prog.backward_state = prog.param_grads = None
+    with torch.no_grad():
+        K = list(prog.prelude(*_weights(cell, prog)))
+    try:
+        prog.forward_loop, prog.backward_loop = script_loops(
+            prog.forward, prog.backward_state or prog.backward, n, p, list(state), K,
+            [torch.zeros_like(o) for o in outs],
+        )
+    except Exception as e:  # TorchScript could not take the graphs: the loop runs the cell
+        text = str(e).strip().splitlines()
+        raise Untraceable(f"its step's graphs do not script ({type(e).__name__}: "
+                          f"{text[0][:200] if text else ''})") from e
+    prog.ops = {
+        k: sum(nd.op == "call_function" for nd in g.graph.nodes)
+        for k, g in zip(("prelude", "forward", "backward"), graphs[:3], strict=True)
+    }
+    prog.trace_s = time.perf_counter() - start
+    logger.info(
+        "traced %s.step for p %s in %.2f s (%s aten ops; parameter gradients %s)",
+        type(cell).__name__, tuple(p.shape), prog.trace_s, prog.ops,
+        "batched over steps" if prog.param_grads is not None else "per step",
+    )
+    return prog
+
+
+def _batched_grads_agree(
+    prog: TracedStep, cell: Cell, p: Tensor, state: Sequence[Tensor], outs: Sequence[Tensor]
+) -> bool:
+    """Whether param_grads over two stacked steps equals the sum of two per-step backward
+    gradients, on random inputs (a view with the batch size in its shape, or a reduction over
+    other axes than the rows, would make them differ or raise)."""
+    wb = _weights(cell, prog)
+    gen = torch.Generator(device=p.device).manual_seed(0)
+
+    def rand(t: Tensor) -> Tensor:
+        return torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+
+    n = prog.n_state
+    with torch.no_grad():
+        K = prog.prelude(*wb)
+        sums, frontiers = None, []
+        for _ in range(2):
+            args = [rand(p), *map(rand, state), *K]
+            saved = prog.forward(*args)[1 + n :]
+            cot = [rand(o) for o in outs]
+            dw = prog.backward(*args, *saved, *cot)[1 + n :]
+            sums = dw if sums is None else [a + b for a, b in zip(sums, dw, strict=True)]
+            frontiers.append(prog.backward_state(*args, *saved, *cot)[1 + n :])
+        try:
+            stacked = [torch.cat(f, dim=0) for f in zip(*frontiers, strict=True)]
+            batched = prog.param_grads(*stacked, *wb)
+        except RuntimeError:
+            return False
+    tol = 1e-9 if p.dtype == torch.float64 else 1e-4
+    return all(
+        a.shape == b.shape and torch.allclose(a, b, rtol=tol, atol=tol)
+        for a, b in zip(batched, sums, strict=True)
+    )
+
+
+def _weights(cell: Cell, prog: TracedStep) -> list[Tensor]:
+    """The cell's parameters the step reads, then its buffers, in the program's order."""
+    named = {**dict(cell.named_parameters()), **dict(cell.named_buffers())}
+    return [named[k.removeprefix("cell.")] for k in (*prog.params, *prog.buffers)]
+
+
+def _ancestors(outputs: Sequence[fx.Node], stop: set[fx.Node]) -> set[fx.Node]:
+    """Nodes the outputs depend on, not looking past (and not including) ``stop``."""
+    seen: set[fx.Node] = set()
+    todo = [o for o in outputs if o not in stop]
+    while todo:
+        nd = todo.pop()
+        if nd in seen:
+            continue
+        seen.add(nd)
+        todo.extend(a for a in nd.all_input_nodes if a not in stop and a not in seen)
+    return seen
+
+
+def _cut(root: fx.GraphModule, inputs: Sequence[fx.Node], outputs: Sequence[fx.Node]):
+    """The sub-graph of root computing ``outputs`` from ``inputs``, as a GraphModule."""
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for i, nd in enumerate(inputs):
+        env[nd] = graph.placeholder(f"in_{i}")
+    needed = _ancestors(outputs, set(inputs))
+    for nd in root.graph.nodes:
+        if nd in needed and nd not in env:
+            if nd.op == "placeholder":
+                raise Untraceable(f"internal: {nd.name} is not an input of the cut")
+            env[nd] = graph.node_copy(nd, env.__getitem__)
+    graph.output(tuple(env[o] for o in outputs))
+    return fx.GraphModule(root, graph)
+
+
+def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> tuple:
+    """The joint graph (inputs p, s, W, buffers, cotangents; outputs h, s', dp, ds, dW) cut into
+    prelude, forward, backward, backward_state, param_grads (the last two None when the
+    parameter gradients cannot be batched over steps). A node is step-invariant if it depends
+    on no per-step input, backward if it depends on a cotangent; the forward nodes that
+    backward nodes read are saved."""
+    nodes = list(gm.graph.nodes)
+    ph = [nd for nd in nodes if nd.op == "placeholder"]
+    n = n_state
+    p_s, wb, cots = ph[: 1 + n], ph[1 + n : 1 + n + n_w + n_b], ph[1 + n + n_w + n_b :]
+    flat = list(next(nd for nd in nodes if nd.op == "output").args[0])
+    outs, dps, dws = flat[: 1 + n], flat[1 + n : 2 + 2 * n], flat[2 + 2 * n :]
+    per_step, backward = set(p_s) | set(cots), set(cots)
+    for nd in nodes:
+        if nd.op == "call_function":
+            if any(a in per_step for a in nd.all_input_nodes):
+                per_step.add(nd)
+            if any(a in backward for a in nd.all_input_nodes):
+                backward.add(nd)
+    if not all(g in backward for g in flat[1 + n :]):
+        raise Untraceable("a gradient of its step does not depend on the step's outputs")
+    consts = [nd for nd in nodes if nd not in per_step and nd.op != "output"
+              and any(u in per_step for u in nd.users)]  # computed once a sequence
+    saved = [nd for nd in nodes if nd in per_step and nd not in backward and nd not in p_s
+             and any(u in backward for u in nd.users)]
+    prelude = _cut(gm, wb, consts)
+    forward = _cut(gm, [*p_s, *consts], [*outs, *saved])
+    bwd_in = [*p_s, *consts, *saved, *cots]
+    backward_ = _cut(gm, bwd_in, [*dps, *dws])
+    # the parameter gradients' own nodes, and the per-step values they read ("frontier")
+    state_part = _ancestors(dps, set(bwd_in))
+    param_part = _ancestors(dws, set(bwd_in) | state_part) - set(wb)
+    frontier = [nd for nd in nodes if nd in per_step and nd not in param_part
+                and any(u in param_part for u in nd.users)]
+    rows_first = all(
+        isinstance(v := nd.meta.get("val"), Tensor) and v.dim() > 0 and v.shape[0] == batch
+        for nd in frontier
+    )
+    if not frontier or not rows_first:
+        return prelude, forward, backward_, None, None
+    backward_state = _cut(gm, bwd_in, [*dps, *frontier])
+    param_grads = _cut(gm, [*frontier, *wb], dws)
+    return prelude, forward, backward_, backward_state, param_grads
+# -- the programs, cached per cell ------------------------------------------------------------
+_CACHE: weakref.WeakKeyDictionary[Cell, dict[tuple, TracedStep | str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _key(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> tuple:
+    tensors = [*cell.parameters(), *cell.buffers()]
+    return (
+        tuple(p.shape), p.dtype, p.device, tuple(tuple(f.shape) for f in state), cell.training,
+        tuple((tuple(t.shape), t.dtype, t.device) for t in tensors),
+    )
+
+
+def program(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
+    """The traced step pair for p_t (B, P) and state fields (B, H), traced on first use.
+
+    Raises Untraceable (cached too: a cell is not traced twice) when the step cannot be traced.
+    """
+    per_cell = _CACHE.setdefault(cell, {})
+    key = _key(cell, p, state)
+    if key not in per_cell:
+        try:
+            per_cell[key] = _trace(cell, p, state)
+        except Untraceable as e:
+            per_cell[key] = str(e)
+    got = per_cell[key]
+    if isinstance(got, str):
+        raise Untraceable(got)
+    return got
+
+
+def _probe(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, list[Tensor]]:
+    """p_t (B, P) and state fields (B, H) shaped and typed as the run's first step."""
+    with torch.no_grad():
+        p = cell.project_input(x[:, :1])[:, 0]  # (B, P)
+    fields = [state] if isinstance(state, Tensor) else list(state)
+    return p, fields
+
+
+def unavailable(cell: Cell, x: Tensor, state: State | None = None) -> str | None:
+    """Why ``cell`` cannot run on the traced path for x (B, T, D) and state (h (B, H) or a
+    NamedTuple of them; None: the zero state), or None when it can. The reasons finish the
+    sentence "the traced path is unavailable: ..."."""
+    tool = capture()
+    if tool is not None:
+        return f"{tool} is capturing the graph"
+    cast = autocast_dtype(x.device.type)
+    if cast is not None:
+        return f"it does not run under autocast ({cast})"
+    if state is None:
+        state = cell.initial_state(x.shape[0], x.device, x.dtype)
+    try:
+        program(cell, *_probe(cell, x, state))
+    except Untraceable as e:
+        return str(e)
+    return None
+
+
+class _Sequence(torch.autograd.Function):
+    """hs, *final = T forward steps over p (B, T, P); backward: T backward steps, reversed."""
+
+    @staticmethod
+    def forward(ctx, prog: TracedStep, valid: Tensor | None, p: Tensor, *args: Tensor):
+        n = prog.n_state
+        state, wb = list(args[:n]), args[n:]
+        K = list(prog.prelude(*wb))  # step-invariant values, once
+        hs, final, states, saved = prog.forward_loop(p, state, K, valid)
+        ctx.prog, ctx.valid, ctx.p, ctx.wb, ctx.K = prog, valid, p, wb, K
+        ctx.states, ctx.saved = states, saved
+        return (hs, *final)  # (B, T, H), final fields (B, H)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_hs: Tensor | None, *d_final: Tensor | None):
+        prog, p, wb = ctx.prog, ctx.p, ctx.wb
+        zero = torch.zeros_like(ctx.states[0][0])  # (B, H)
+        ds = [zero if d is None else d for d in d_final]  # (B, H) each
+        if d_hs is None:
+            d_hs = zero.unsqueeze(1).expand(-1, p.shape[1], -1)  # (B, T, H)
+        dp, ds, per_step = prog.backward_loop(p, ctx.states, ctx.saved, ctx.K, d_hs, ds, ctx.valid)
+        ctx.states = ctx.saved = None
+        if prog.param_grads is not None:  # one call over all steps: (T*B, ...) per value
+            dw = prog.param_grads(*(torch.cat(f, dim=0) for f in zip(*per_step, strict=True)), *wb)
+        else:
+            dw = [torch.stack(g).sum(0) for g in zip(*per_step, strict=True)]
+        n_w = len(prog.params)
+        return (None, None, dp, *ds, *dw[:n_w], *([None] * (len(wb) - n_w)))
+
+
+def run(
+    cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
+) -> tuple[Tensor, State]:
+    """One layer, one direction: x (B, T, D) -> (hs (B, T, H), final state); lengths (B,) of
+    right-padded rows or None. Raises ValueError naming the reason when the traced path is
+    unavailable (see :func:`unavailable`)."""
+    fields = [state] if isinstance(state, Tensor) else list(state)
+    p = cell.project_input(x)  # (B, T, P)
+    try:
+        prog = program(cell, p[:, 0], fields)
+    except Untraceable as e:
+        raise ValueError(f"the traced path is unavailable for {type(cell).__name__}: {e}") from e
+    wb = _weights(cell, prog)
+    valid = None
+    if lengths is not None:
+        valid = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+    hs, *final = _Sequence.apply(prog, valid, p, *fields, *wb)
+    return hs, final[0] if cell.state_type is None else cell.state_type(*final)
