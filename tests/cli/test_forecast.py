@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli.main import main
+from rnnkit.data.panel import load_panel
 from rnnkit.tasks.forecast import Forecaster
 
 
@@ -162,12 +163,18 @@ def test_data_alone_detects_dates_frequency_and_season(tmp_path, capsys):
                "--out", str(out)])
     assert rc == 0
     err = capsys.readouterr().err
-    assert "weekly" in err and "season 52 (weekly)" in err and "'sales'" in err
-    assert "other value columns: price" in err
+    assert "weekly" in err and "season 52 (weekly)" in err
+    assert "2 series (wide format: one series per value column), 200 values each: sales, " \
+           "price" in err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["date_column"] == "week" and metrics["season"] == 52
-    labels = metrics["forecast"]["labels"]
+    assert metrics["ids"] == ["sales", "price"] and metrics["layout"] == "wide"
+    labels = metrics["forecast"]["price"]["labels"]
     assert labels[:2] == ["20231105", "20231112"]  # 200 and 201 weeks after 20200105
+    rc = main(["forecast", "--data", str(weekly_csv(tmp_path)), "--column", "sales",
+               "--horizon", "4", "--input-len", "8", "--models", "naive", "--out",
+               str(tmp_path / "one")])
+    assert rc == 0 and "other value columns: price" in capsys.readouterr().err
 
 
 def test_season_can_be_given(tmp_path, capsys):
@@ -191,3 +198,69 @@ def test_intervals_do_not_change_the_models(tmp_path, capsys):
     assert a["models"] == b["models"] or [r["test"] for r in a["models"]] == [
         r["test"] for r in b["models"]]
     assert "zero width" in capsys.readouterr().err
+
+
+def long_csv(tmp_path, name="long.csv"):
+    """Three monthly series at levels 10, 1000 and 100, of 60, 72 and 66 months, in rows of
+    (store, month, sales), ending in the same month."""
+    rng = np.random.default_rng(0)
+    lines = ["store,month,sales"]
+    for k, (sid, level, n) in enumerate([("a", 10, 60), ("b", 1000, 72), ("c", 100, 66)]):
+        t = np.arange(n)
+        y = level * (1 + 0.2 * np.sin(2 * np.pi * (t + k) / 12)) + rng.normal(0, 0.02 * level, n)
+        for i in range(n):
+            m = 72 - n + i
+            lines.append(f"{sid},{2000 + m // 12}-{m % 12 + 1:02d},{y[i]:.4f}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_long_file_is_many_series_saved_and_predicted_by_id(tmp_path, capsys):
+    out = tmp_path / "run"
+    data = str(long_csv(tmp_path))
+    rc = main(["forecast", "--data", data, "--id-column", "store", "--horizon", "3",
+               "--input-len", "12", "--models", "naive", "linear", "--epochs", "3",
+               "--out", str(out)])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert "3 series (long format: id column 'store', value column 'sales'), 60..72 values " \
+           "each: a, b, c" in captured.err and "monthly" in captured.err
+    assert "means over the 3 series" in captured.out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ids"] == ["a", "b", "c"] and metrics["n_values"]["b"] == 72
+    assert metrics["split"]["a"]["test"] == [54, 60] and metrics["split"]["b"]["test"] == [66, 72]
+    row = next(r for r in metrics["models"] if r["model"] == "linear")
+    assert set(row["series"]) == {"a", "b", "c"}
+    assert row["test"]["mase"] == pytest.approx(np.mean([row["series"][i]["mase"]
+                                                         for i in "abc"]))
+    tf = (out / "test_forecasts.csv").read_text().splitlines()
+    assert tf[1].startswith("a,54,1,2005-07,") and tf[-1].startswith("c,63,3,2005-12,")
+    assert len(tf) == 1 + 3 * 4 * 3  # 3 series x (2H - H + 1) windows x H steps
+    fcsv = (out / "forecast.csv").read_text().splitlines()
+    assert fcsv[0] == "series_id,step,label,forecast" and fcsv[1].startswith("a,1,2006-01,")
+    for name in ("backtest.png", "future.png", "series_mase.png", "metrics.png"):
+        assert (out / name).is_file(), name
+    fc = Forecaster.load(out / "model")
+    assert fc.ids_ == ["a", "b", "c"] and fc.data_info_["id_column"] == "store"
+    assert fc.scalers_["b"].shift_[0] != fc.scalers_["a"].shift_[0]
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model"), "--data", data, "--ids", "b",
+                 "--out", str(pred)]) == 0
+    rows = pred.read_text().splitlines()
+    assert rows[0] == "series_id,step,label,forecast" and len(rows) == 4
+    want = fc.predict(load_panel(data, id_column="store").select(["b"]))  # after the file
+    np.testing.assert_allclose([float(r.split(",")[3]) for r in rows[1:]], want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--id-column", "shop"], "id column 'shop' not found; columns are ['store', 'month', "
+                              "'sales']"),
+    (["--id-column", "store", "--column", "units"], "value column 'units' not found"),
+    ([], "column 'store' holds text ('a' on line 2), not numbers; a long file"),
+])
+def test_bad_id_or_value_columns_are_one_line_errors(tmp_path, capsys, extra, message):
+    rc = main(["forecast", "--data", str(long_csv(tmp_path)), "--horizon", "3",
+               "--input-len", "6", "--models", "naive", "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and message in err[0]

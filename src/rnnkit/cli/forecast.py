@@ -1,10 +1,14 @@
-"""``rnnkit forecast``: train and compare forecasting models on one series.
+"""``rnnkit forecast``: train and compare forecasting models on one series or many.
 
 With no arguments it uses the bundled airline-passengers series (monthly 1949-1960) and
 compares naive, seasonal naive, linear, SimpleRNN, LSTM and GRU forecasts 12 months ahead
 from 24 months of history. With ``--data FILE`` alone it detects a date column (a first
 column of increasing dates), the frequency and season from the dates (or the season from
-the autocorrelation when there are no dates) and forecasts the first value column.
+the autocorrelation when there are no dates), and forecasts every value column, each one
+series (``--column NAME`` picks one). A long file (rows of id, date, value) needs
+``--id-column``: every id is one series (:mod:`rnnkit.data.panel`). Many series are
+forecast by one global model per name, each series scaled on its own (per-series scalers
+saved with the model), and scored per series and on average over the series.
 
 The comparison is :func:`rnnkit.tasks.forecast.compare.compare`: the last ``--test`` values
 (default 2H) are scored once; the model is selected by rolling-origin cross-validation on
@@ -18,6 +22,9 @@ model), ``forecast.csv`` (the selected model's next-H forecast after the end of 
 ``backtest.png`` (the whole test period, windows tiled), ``future.png`` (the next H steps,
 with MC-dropout bands under ``--intervals N``), ``losses.png``, ``metrics.png`` and
 ``model/`` (load with ``Forecaster.load`` or ``rnnkit predict --model out/forecast/model``).
+With many series ``forecast.csv`` has a ``series_id`` column, ``backtest.png`` and
+``future.png`` show the first 4 series and the 2 worst by the selected model's MASE, and
+``series_mase.png`` the spread of every model's per-series MASE.
 """
 
 from __future__ import annotations
@@ -69,8 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add(p, "--data", metavar="FILE.csv", default=None, help="CSV file with a header row "
         "(default: the bundled airline-passengers series)")
-    add(p, "--column", default=None, help="value column (default: the first that is not the "
-        "date column)")
+    add(p, "--column", default=None, help="value column (default: every column but the date "
+        "column, each one series; in a long file the first besides the id and date)")
+    add(p, "--id-column", default=None, help="id column of a long file (rows of id, date, "
+        "value): every id is one series")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
         "the season, the plots and the CSV files (default: the first column when it holds "
         "increasing dates)")
@@ -116,25 +125,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from rnnkit.data.series import load_bundled, load_csv
+    """The series of ``--data`` (or the bundled one) as a Panel."""
+    from rnnkit.data.panel import Panel, load_panel
+    from rnnkit.data.series import load_bundled
 
     if args.data is None:
         series = load_bundled()
-    else:
-        series = load_csv(args.data, column=args.column,
-                          date_column=args.date_column or "auto",
-                          interpolate=args.interpolate)
-    return series, series.columns[0]
+        return Panel(series.columns, [series.values], [series.dates],
+                     "bundled airline_passengers.csv", "wide", None, series.date_column)
+    return load_panel(args.data, id_column=args.id_column, column=args.column,
+                      date_column=args.date_column or "auto", interpolate=args.interpolate)
 
 
-def _detect(args: argparse.Namespace, series, y: np.ndarray) -> tuple[int, str]:
-    """``(season, what was detected, in words)``."""
+def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray
+            ) -> tuple[int, str]:
+    """``(season, what was detected, in words)`` from one series' dates and values."""
     from rnnkit.data.dates import infer_frequency, season_from_values
 
-    freq = infer_frequency(series.dates) if series.dates else None
+    freq = infer_frequency(dates) if dates else None
     words = []
-    if series.dates:
-        words.append(f"dates in {series.dates[0]}..{series.dates[-1]}"
+    if dates:
+        words.append(f"dates in {dates[0]}..{dates[-1]}"
                      + (f", {freq.name}" if freq else ", frequency unknown"))
     if args.season != "auto":
         return args.season, "; ".join([*words, f"season {args.season} (--season)"])
@@ -181,9 +192,10 @@ def forecast_csv(fc, values, dates: list[str] | None, intervals: int = 0,
     return "\n".join(lines) + "\n", future, iv
 
 
-def _table(rows: list[dict]) -> str:
+def _table(rows: list[dict], key: str = "mae") -> str:
+    """The table of test scores; ``key`` the cross-validation score the selection used."""
     head = (f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>9}{'MASE':>8}{'MASE1':>8}"
-            f"{'CV MAE':>10}{'cov80%':>8}{'epochs':>7}{'train s':>9}")
+            f"{'CV ' + key.upper():>10}{'cov80%':>8}{'epochs':>7}{'train s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["status"] != "ok":
@@ -191,7 +203,7 @@ def _table(rows: list[dict]) -> str:
             continue
         t = r["test"]
         lines.append(f"{r['model']:<16}{t['mae']:>10.3f}{t['rmse']:>10.3f}{t['smape']:>9.2f}"
-                     f"{t['mase']:>8.3f}{t['mase1']:>8.3f}{r['cv']['mae']:>10.3f}"
+                     f"{t['mase']:>8.3f}{t['mase1']:>8.3f}{r['cv'][key]:>10.3f}"
                      f"{_coverage(r):>8}{r['epochs']:>7}{r['train_seconds']:>9.1f}")
     return "\n".join(lines)
 
@@ -214,39 +226,45 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.fileio import atomic_directory, write_json, write_text
-    from rnnkit.plots.forecast import plot_backtest, plot_forecasts, plot_losses, plot_metric_bars
     from rnnkit.tasks.forecast.compare import compare, plan_split
 
     prepare_output(args)
     set_threads(args.threads)
     if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
         return status
-    series, column = _load(args)
-    y = series.column(column)  # (T,)
-    source = series.source if args.data is not None else "bundled airline_passengers.csv"
-    date_column = series.date_column
-    season, detected = _detect(args, series, y)
+    panel = _load(args)
+    source = panel.source
+    many = len(panel) > 1
+    values = [v[:, 0] for v in panel.values]  # S x (T_i,)
+    season, detected = _detect(args, panel.dates[0] if panel.dates else None, values[0])
     H, L = args.horizon, args.input_len
     scaler = args.scaler
     n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
-        scaler = "log" if np.all(y > 0) else "standard"
+        scaler = "log" if all(np.all(v > 0) for v in values) else "standard"
+    shortest = min(len(v) for v in values)
     with naming(source):  # too short a series: one error line, before any note
-        plan_split(len(y), H, L, args.test, args.folds, _n_fold(args, len(y)))
+        plan_split(shortest, H, L, args.test, args.folds, _n_fold(args, shortest))
     out = Path(args.out)
-    others = [c for c in _value_columns(args, date_column) if c != column]
-    note(args, f"rnnkit forecast: {source}: column {column!r}, {len(y)} values"
-         + (f" (other value columns: {', '.join(others)}; pick one with --column)"
-            if others else "")
-         + f"; {detected}; input_len {L}, horizon {H}, test {n_test}, strategy "
-         f"{args.strategy}, scaler {scaler}")
+    if many:
+        shown = ", ".join(panel.ids[:8]) + (", ..." if len(panel) > 8 else "")
+        what = f"{panel.describe()}: {shown}"
+    else:
+        others = ([c for c in _value_columns(args, panel.date_column) if c != panel.ids[0]]
+                  if panel.layout == "wide" else [])
+        what = (f"column {panel.ids[0]!r}, {len(values[0])} values"
+                + (f" (other value columns: {', '.join(others)}; several become several "
+                   f"series when --column is not given)" if others else ""))
+    note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}, horizon {H}, "
+         f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
+         + (" per series" if many else ""))
     kw = training_kwargs(args)
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")
     with naming(source):
-        res = compare(y, args.models, horizon=H, input_len=L, season=season, test=args.test,
-                      folds=args.folds, fold_len=_n_fold(args, len(y)), epochs=epochs,
+        res = compare(panel if many else values[0], args.models, horizon=H, input_len=L,
+                      season=season, test=args.test, folds=args.folds,
+                      fold_len=_n_fold(args, shortest), epochs=epochs,
                       batch_size=batch_size, max_steps=args.max_steps or None,
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
                       fit_kwargs=lambda name: resume_kwargs(args, name),
@@ -254,17 +272,40 @@ def run(args: argparse.Namespace) -> int:
                       scaler=scaler, **kw)
     if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
         return 0
-    best, fc = res.best, res.model
-    plan = res.plan
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}
     settings.pop("verbose", None)
+    info = {"source": source, "date_column": panel.date_column,
+            "interpolate": args.interpolate, "season": season}
+    if many:
+        info.update(layout=panel.layout, id_column=panel.id_column,
+                    column=panel.value_column)
+        files = _write_many(args, out, panel, res, info, settings, detected)
+    else:
+        info.update(column=panel.ids[0])
+        files = _write_one(args, out, panel, res, info, settings, detected)
+    print(_table(res.rows, res.selected_by))
+    if many:
+        print(f"scores are means over the {len(panel)} series (each series' own MASE scale); "
+              f"per-series scores in metrics.json")
+    print(f"selected by cross-validation: {res.best} (refitted on all the values before the "
+          f"test part{' of each series' if many else ''}); wrote {out}/ ({', '.join(files)})")
+    return 0
 
+
+def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, settings: dict,
+               detected: str) -> list[str]:
+    """The output folder of one series; the names of what it holds."""
+    from rnnkit.fileio import atomic_directory, write_json, write_text
+    from rnnkit.plots.forecast import plot_backtest, plot_forecasts, plot_losses, plot_metric_bars
+
+    best, fc, plan = res.best, res.model, res.plan
+    y, column = panel.values[0][:, 0], panel.ids[0]
+    dates = panel.dates[0] if panel.dates else None
+    H = args.horizon
     with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
-        fc.save(tmp / "model", data_info={"column": column, "date_column": date_column,
-                                          "source": source, "interpolate": args.interpolate,
-                                          "season": season})
-        text, future, iv = forecast_csv(fc, y, series.dates, args.intervals)
-        labels = future_labels(series.dates, H)
+        fc.save(tmp / "model", data_info=info)
+        text, future, iv = forecast_csv(fc, y, dates, args.intervals)
+        labels = future_labels(dates, H)
         bands = {f"{best} (future)": (iv["lower"], iv["upper"])} if iv else {}
         if iv and not np.any(iv["upper"] - iv["lower"] > 1e-6 * max(
                 1.0, float(np.abs(future).max()))):
@@ -272,30 +313,109 @@ def run(args: argparse.Namespace) -> int:
                   f"width (train with --dropout > 0)", file=sys.stderr)
         write_text(tmp / "forecast.csv", text)
         write_text(tmp / "test_forecasts.csv",
-                   _csv(res.test_forecast_rows(series.dates, series_id=column)))
+                   _csv(res.test_forecast_rows(dates, series_id=column)))
         plot_backtest(tmp / "backtest.png", y, res.origins, res.test_pred, start=plan.valid_end,
-                      labels=series.dates,
-                      title=f"{source}: test-period forecasts (windows tiled); selected by "
-                            f"cross-validation: {best}")
+                      labels=dates,
+                      title=f"{panel.source}: test-period forecasts (windows tiled); selected "
+                            f"by cross-validation: {best}")
         plot_forecasts(tmp / "future.png", y, {f"{best} (future)": future}, start=len(y),
                        bands=bands or None,
-                       labels=(list(series.dates) + labels) if series.dates else None,
+                       labels=(list(dates) + labels) if dates else None,
                        title=f"{best}: the next {H} steps")
         plot_losses(tmp / "losses.png", {name: f.history_ for name, f in res.fitted.items()})
         plot_metric_bars(tmp / "metrics.png", {r["model"]: r["test"] for r in res.rows
                                                if r["status"] == "ok"})
         write_json(tmp / "metrics.json", {
-            "data": source, "column": column, "date_column": date_column,
+            "data": panel.source, "column": column, "date_column": panel.date_column,
             "n_values": len(y), "detected": detected, "split": plan.to_dict(), **settings,
             "best_model": best, "selected_by": "mean MAE over the cross-validation folds "
             "(failed models excluded)", "models": res.rows,
             "forecast": {"labels": labels, "values": [float(v) for v in future]}})
+    return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",
+            "losses.png", "metrics.png", "model/"]
 
-    print(_table(res.rows))
-    print(f"selected by cross-validation: {best} (refitted on all {plan.valid_end} values "
-          f"before the test part); wrote {out}/ (metrics.json, test_forecasts.csv, "
-          f"forecast.csv, backtest.png, future.png, losses.png, metrics.png, model/)")
-    return 0
+
+def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, settings: dict,
+                detected: str) -> list[str]:
+    """The output folder of many series; the names of what it holds."""
+    from rnnkit.fileio import atomic_directory, write_json, write_text
+    from rnnkit.plots.forecast import (
+        SeriesPanel,
+        pick_series,
+        plot_losses,
+        plot_metric_bars,
+        plot_series_backtests,
+        plot_series_scores,
+    )
+
+    best, fc = res.best, res.model
+    ok = [r for r in res.rows if r["status"] == "ok"]
+    best_row = next(r for r in ok if r["model"] == best)
+    chosen = pick_series(panel.ids, [best_row["series"][i]["mase"] for i in panel.ids])
+    with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
+        fc.save(tmp / "model", data_info=info)
+        text, future = forecast_csv_many(fc, panel, args.intervals)
+        write_text(tmp / "forecast.csv", text)
+        write_text(tmp / "test_forecasts.csv", _csv(res.test_forecast_rows(panel.dates)))
+        past, ahead = [], []
+        for i in chosen:
+            sid, y = panel.ids[i], panel.values[i][:, 0]
+            dates = panel.dates[i] if panel.dates else None
+            mine = res.series == i
+            score = best_row["series"][sid]["mase"]
+            past.append(SeriesPanel(f"{sid} ({best} MASE {score:.3g})", y, res.plans[i].valid_end,
+                                    res.origins[mine], {n: p[mine] for n, p in
+                                                        res.test_pred.items()}, dates))
+            ahead.append(SeriesPanel(sid, y, len(y), np.array([len(y)]),
+                                     {f"{best} (future)": future[i][None]}, dates))
+        plot_series_backtests(tmp / "backtest.png", past,
+                              title=f"{panel.source}: test-period forecasts" + (
+                                  f" of {len(past)} of {len(panel)} series (the first and the "
+                                  f"worst by MASE)" if len(past) < len(panel) else ""))
+        plot_series_backtests(tmp / "future.png", ahead,
+                              title=f"{best}: the next {args.horizon} steps")
+        plot_series_scores(tmp / "series_mase.png", {
+            r["model"]: [r["series"][i]["mase"] for i in panel.ids] for r in ok})
+        plot_losses(tmp / "losses.png", {name: f.history_ for name, f in res.fitted.items()})
+        plot_metric_bars(tmp / "metrics.png", {r["model"]: r["test"] for r in ok},
+                         title="Test metrics by model, means over the series (lower is better)")
+        write_json(tmp / "metrics.json", {
+            "data": panel.source, "layout": panel.layout, "id_column": panel.id_column,
+            "column": panel.value_column, "date_column": panel.date_column,
+            "n_series": len(panel), "ids": panel.ids,
+            "n_values": {i: len(v) for i, v in zip(panel.ids, panel.values, strict=True)},
+            "detected": detected,
+            "split": {"aligned_on": "the end of each series",
+                      **{i: p.to_dict() for i, p in zip(panel.ids, res.plans, strict=True)}},
+            **settings, "best_model": best,
+            "selected_by": "mean seasonal MASE over the cross-validation folds and the series "
+            "(failed models excluded)", "models": res.rows,
+            "forecast": {i: {"labels": future_labels(panel.dates[k] if panel.dates else None,
+                                                     args.horizon),
+                             "values": [float(v) for v in future[k]]}
+                         for k, i in enumerate(panel.ids)}})
+    return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",
+            "series_mase.png", "losses.png", "metrics.png", "model/"]
+
+
+def forecast_csv_many(fc, panel, intervals: int = 0, steps: int | None = None):
+    """``(csv_text, forecasts (S, steps))`` of the next ``steps`` (default H) after each
+    series of ``panel``: columns ``series_id,step,label,forecast`` (+ ``mean,std,lower,
+    upper`` with MC-dropout ``intervals``)."""
+    steps = fc.horizon if steps is None else steps
+    future = np.asarray(fc.predict(panel, steps=steps)).reshape(len(panel), steps)
+    iv = fc.predict_intervals(panel, n_samples=intervals) if intervals else None
+    lines = ["series_id,step,label,forecast" + (",mean,std,lower,upper" if iv else "")]
+    for i, sid in enumerate(panel.ids):
+        labels = future_labels(panel.dates[i] if panel.dates else None, steps)
+        for k in range(steps):
+            row = f"{sid},{k + 1},{labels[k]},{future[i, k]:.6g}"
+            if iv and k < np.shape(iv["mean"])[-1]:
+                m, sd, lo, hi = (np.reshape(iv[n], (len(panel), -1))[i, k]
+                                 for n in ("mean", "std", "lower", "upper"))
+                row += f",{m:.6g},{sd:.6g},{lo:.6g},{hi:.6g}"
+            lines.append(row)
+    return "\n".join(lines) + "\n", future
 
 
 def _value_columns(args: argparse.Namespace, date_column: str | None) -> list[str]:
@@ -312,6 +432,8 @@ def predict_command(fc, args: argparse.Namespace) -> int:
     if args.data is None:
         raise ConfigError("--data is required for a forecasting model (a CSV with the series)")
     info = getattr(fc, "data_info_", {}) or {}
+    if "layout" in info or args.id_column is not None or len(fc.ids_) > 1:
+        return _predict_many(fc, args, info)
     present = csv_columns(args.data)
     # the value and date columns default to those the model was trained on, when present
     column = args.column
@@ -334,6 +456,44 @@ def predict_command(fc, args: argparse.Namespace) -> int:
     steps = getattr(args, "steps", None)
     text, _, _ = forecast_csv(fc, values, dates, args.intervals, steps=steps)
     emit(args, text, f"{steps or fc.horizon} steps, model {fc.model}")
+    return 0
+
+
+def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
+    """``rnnkit predict`` for a model of many series: the next H steps of every series of
+    --data (or of ``--ids``), read in the layout the model was trained on."""
+    from rnnkit.cli.predict import emit
+    from rnnkit.data.panel import load_panel
+    from rnnkit.data.series import csv_columns
+
+    if getattr(args, "origin", None) is not None:
+        raise ConfigError("--origin applies to a model of one series; a model of many series "
+                          "forecasts after the last row of each")
+    present = csv_columns(args.data)
+    trained = info.get("id_column")
+    id_column = args.id_column or (trained if trained in present else None)
+    if trained and id_column is None:
+        raise DataError(f"{args.data}: the model was trained on a long file with id column "
+                        f"{trained!r}, which this file lacks (columns: {present}); name the "
+                        f"id column with --id-column")
+    column = args.column
+    if column is None and id_column is not None and info.get("column") in present:
+        column = info["column"]
+    date_column = args.date_column
+    if date_column is None and info.get("date_column") in present:
+        date_column = info["date_column"]
+    panel = load_panel(args.data, id_column=id_column, column=column, date_column=date_column,
+                       interpolate=args.interpolate or bool(info.get("interpolate")))
+    if args.ids:
+        panel = panel.select(args.ids)
+    new = [i for i in panel.ids if i not in fc.ids_]
+    if new and fc.scaling == "series":
+        print(f"note: {len(new)} series not in the model's training data "
+              f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}): each is scaled on its "
+              f"own values", file=sys.stderr)
+    steps = getattr(args, "steps", None)
+    text, _ = forecast_csv_many(fc, panel, args.intervals, steps=steps)
+    emit(args, text, f"{steps or fc.horizon} steps of {len(panel)} series, model {fc.model}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """``rnnkit predict``: use any saved rnnkit model on new data.
 
     rnnkit predict --model out/forecast/model --data sales.csv          # next H values
+    rnnkit predict --model out/stores/model --data long.csv             # every id's next H
     rnnkit predict --model out/ucr/model --data TEST.ts --out pred.csv  # class + probabilities
     rnnkit predict --model out/mnist/model --data mnist:DIR             # raw images
     rnnkit predict --model out/reviews/model --data texts.txt           # one text per line
@@ -42,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trained on, else the first non-date column)")
     add(g, "--date-column", default=None, help="column of time labels (default: the one the "
         "model was trained with, if the file has it)")
+    add(g, "--id-column", default=None, help="id column of a long file (default: the one a "
+        "many-series model was trained with); every id is forecast, an id new to the model "
+        "scaled on its own values")
+    add(g, "--ids", nargs="+", default=None, metavar="ID", help="forecast only these series "
+        "of a many-series model (default: all in --data)")
     add(g, "--interpolate", action="store_true", help="fill missing values linearly")
     add(g, "--intervals", type=nonneg_int, default=0, metavar="N",
         help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")

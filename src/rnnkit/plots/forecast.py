@@ -1,15 +1,20 @@
-"""Forecast figures (PNG): history + forecasts with interval bands, loss curves, metric bars."""
+"""Forecast figures (PNG): history + forecasts with interval bands, loss curves, metric bars;
+for many series, one panel per chosen series (:func:`plot_series_backtests`,
+:func:`pick_series`) and the spread of the per-series MASE by model
+(:func:`plot_series_scores`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from rnnkit.plots import plt, save_figure
 
-__all__ = ["plot_backtest", "plot_forecasts", "plot_losses", "plot_metric_bars"]
+__all__ = ["SeriesPanel", "pick_series", "plot_backtest", "plot_forecasts", "plot_losses",
+           "plot_metric_bars", "plot_series_backtests", "plot_series_scores"]
 
 
 def plot_forecasts(path: str | os.PathLike, history: np.ndarray,
@@ -62,32 +67,103 @@ def plot_backtest(path: str | os.PathLike, values: np.ndarray, origins: np.ndarr
     ``values (T,)``; ``origins (N,)`` the first target index of each window; ``forecasts
     [name] (N, H)``; ``labels (T,)`` dates for the x axis (else the time index).
     """
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    _draw_backtest(ax, values, origins, forecasts, start, labels, context)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
+    save_figure(fig, path)
+
+
+def _draw_backtest(ax, values: np.ndarray, origins: np.ndarray,
+                   forecasts: Mapping[str, np.ndarray], start: int,
+                   labels: Sequence[str] | None, context: int | None) -> None:
+    """:func:`plot_backtest`'s drawing on one axis (colours in the order of ``forecasts``)."""
     values = np.asarray(values, dtype=np.float64)
     origins = np.asarray(origins)
     H = next(iter(forecasts.values())).shape[1] if forecasts else 1
     n_test = len(values) - start
     context = max(n_test, 2 * H) if context is None else context
     lo = max(0, start - context)
-    fig, ax = plt.subplots(figsize=(11, 4.5))
     t = np.arange(lo, len(values))
     ax.plot(t, values[lo:], color="black", lw=1.0, label="observed")
     tiled = [n for n, o in enumerate(origins) if (o - start) % H == 0]
-    for name, pred in forecasts.items():
+    for j, (name, pred) in enumerate(forecasts.items()):
         pred = np.asarray(pred, dtype=np.float64)
-        color = None
         for i, n in enumerate(tiled):
-            steps = origins[n] + np.arange(H)
-            (line,) = ax.plot(steps, pred[n], lw=1.2, color=color,
-                              label=name if i == 0 else None)
-            color = line.get_color()
+            ax.plot(origins[n] + np.arange(H), pred[n], lw=1.2, color=f"C{j}",
+                    label=name if i == 0 else None)
     ax.axvline(start - 0.5, color="grey", lw=0.8, ls="--")
     if labels is not None:
         ticks = np.linspace(lo, len(values) - 1, min(len(values) - lo, 8)).round().astype(int)
         ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=30, ha="right")
     ax.set_xlabel("" if labels is not None else "time step")
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
+
+
+@dataclass
+class SeriesPanel:
+    """One series of :func:`plot_series_backtests`: its ``values (T,)``, test ``start``,
+    test window ``origins (N,)``, ``forecasts[name] (N, H)``, optional ``labels (T,)``
+    and a ``title``."""
+
+    title: str
+    values: np.ndarray
+    start: int
+    origins: np.ndarray
+    forecasts: Mapping[str, np.ndarray]
+    labels: Sequence[str] | None = None
+
+
+def pick_series(ids: Sequence[str], scores: Sequence[float], first: int = 4,
+                worst: int = 2) -> list[int]:
+    """Which series to draw: the ``first`` ones, then the ``worst`` others by ``scores``
+    (e.g. the selected model's MASE, higher is worse), without repeats."""
+    chosen = list(range(min(first, len(ids))))
+    order = sorted(range(len(ids)), key=lambda i: -scores[i])
+    chosen += [i for i in order if i not in chosen][:worst]
+    return chosen
+
+
+def plot_series_backtests(path: str | os.PathLike, panels: Sequence[SeriesPanel],
+                          title: str = "Backtest by series") -> None:
+    """One :func:`plot_backtest` panel per series, two columns, one legend."""
+    n = len(panels)
+    cols = 1 if n == 1 else 2
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.4 * rows + 0.6), squeeze=False,
+                             layout="constrained")
+    for ax, sp in zip(axes.flat, panels, strict=False):
+        _draw_backtest(ax, sp.values, sp.origins, sp.forecasts, sp.start, sp.labels, None)
+        ax.set_title(sp.title, fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", fontsize=8,
+               ncol=min(len(names), 6))
+    fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_series_scores(path: str | os.PathLike, scores: Mapping[str, Sequence[float]],
+                       name: str = "MASE",
+                       title: str = "Test score of each series by model (lower is better)"
+                       ) -> None:
+    """The spread over series of one score per model: a box per model, the points over
+    it, the mean marked (the aggregate that the table reports)."""
+    models = list(scores)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(models) + 2), 4.2))
+    data = [np.asarray(scores[m], dtype=np.float64) for m in models]
+    ax.boxplot(data, showfliers=False)
+    rng = np.random.default_rng(0)
+    for k, d in enumerate(data, 1):
+        ax.scatter(k + rng.uniform(-0.12, 0.12, len(d)), d, s=10, alpha=0.6, color=f"C{k - 1}")
+        ax.scatter([k], [d.mean()], marker="D", color="black", s=24,
+                   label="mean" if k == 1 else None)
+    ax.set_xticks(range(1, len(models) + 1), models, rotation=30, ha="right")
+    ax.set_ylabel(name)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
     save_figure(fig, path)
 
 
