@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast import peers
+from rnnkit.tasks.forecast.compare import plan_split
+
+
+def test_default_peers_and_note():
+    assert peers.default_peers(12) == ("AutoETS", "AutoARIMA")
+    assert peers.default_peers(52) == ("AutoETS", "AutoARIMA", "MSTL")
+    assert "statsforecast is not installed" in peers.missing_note()
+
+
+def test_backtest_lines_up_with_the_plan_and_sees_only_the_past():
+    pytest.importorskip("statsforecast")
+    t = np.arange(120)
+    y = 5.0 + np.sin(2 * np.pi * t / 12) + 0.01 * t  # (T,)
+    plan = plan_split(len(y), 6, 12)
+    folds, test = peers.backtest("AutoETS", y, plan, horizon=6, season=12)
+    assert [f.shape for f in folds] == [(stop - o - 5, 6) for o, stop in plan.folds]
+    assert test.shape == (len(y) - plan.valid_end - 5, 6)
+    # a clean seasonal series: ETS forecasts it well
+    truth = np.stack([y[o:o + 6] for o in range(plan.valid_end, len(y) - 5)])
+    assert np.abs(test - truth).mean() < 0.05
+    # changing the values after the test origins' inputs changes nothing before them
+    y2 = y.copy()
+    y2[plan.valid_end + 3:] += 100.0
+    _, test2 = peers.backtest("AutoETS", y2, plan, horizon=6, season=12)
+    np.testing.assert_allclose(test2[:4], test[:4])
+    assert not np.allclose(test2[4:], test[4:])
+
+
+def test_errors():
+    pytest.importorskip("statsforecast")
+    with pytest.raises(ConfigError, match="peers must be names from"):
+        peers.make_peer("Prophet", 12)
+    with pytest.raises(ConfigError, match="MSTL needs a season >= 2"):
+        peers.make_peer("MSTL", 1)
+
+
+def test_long_season_arima_uses_fourier_terms():
+    pytest.importorskip("statsforecast")
+    F = peers.fourier_terms(105, 52, k=2)  # (T, 2K)
+    assert F.shape == (105, 4)
+    np.testing.assert_allclose(F[52], F[0], atol=1e-12)  # period m
+    np.testing.assert_allclose(F[13, :2], [1.0, 0.0], atol=1e-12)  # sin(π/2), sin(π)
+    t = np.arange(160)
+    y = 3.0 * np.sin(2 * np.pi * t / 26) + 0.01 * t
+    plan = plan_split(len(y), 5, 26, folds=1)
+    _, test = peers.backtest("AutoARIMA", y, plan, horizon=5, season=26)
+    truth = np.stack([y[o:o + 5] for o in range(plan.valid_end, len(y) - 4)])
+    assert np.abs(test - truth).mean() < 0.1
