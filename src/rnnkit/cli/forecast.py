@@ -287,8 +287,10 @@ def run(args: argparse.Namespace) -> int:
     if many:
         print(f"scores are means over the {len(panel)} series (each series' own MASE scale); "
               f"per-series scores in metrics.json")
-    print(f"selected by cross-validation: {res.best} (refitted on all the values before the "
-          f"test part{' of each series' if many else ''}); wrote {out}/ ({', '.join(files)})")
+    before = "the values before the test part of each series" if many else \
+        f"{res.plan.valid_end} values before the test part"
+    print(f"selected by cross-validation: {res.best} (refitted on all {before}); wrote "
+          f"{out}/ ({', '.join(files)})")
     return 0
 
 
