@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.forecast import Forecaster
 
 T, N_TEST, H, L = 120, 24, 6, 24
@@ -85,3 +85,26 @@ def test_unnamed_arrays_match_training_series_by_position():
     big_rows = res["series"] == 1
     assert np.mean(np.abs(res["y_pred"][big_rows] - 1000)) < 600  # in the big series' units
     assert np.all(np.abs(res["y_pred"][~big_rows] - 10) < 10)
+
+
+def test_a_local_forecaster_fits_each_series_alone_and_round_trips(tmp_path):
+    from rnnkit.tasks.forecast.local import LocalForecaster
+
+    small, big = two_series()
+    train = {"small": small[:-N_TEST], "big": big[:-N_TEST]}
+    template = Forecaster("linear", input_len=L, horizon=H, epochs=20, verbose=0,
+                          patience=None, validation=0)
+    local = LocalForecaster(template).fit(train)
+    alone = Forecaster(**template.get_params()).fit(small[:-N_TEST])
+    np.testing.assert_allclose(local.predict(ids=["small"]), alone.predict(), rtol=1e-5)
+    assert local.model == "linear" and local.predict().shape == (2, H)
+    res = local.backtest_windows({"big": big, "small": small}, T - N_TEST)
+    mine = res["series"] == 1
+    want = alone.backtest_windows(small, T - N_TEST)["y_pred"]
+    np.testing.assert_allclose(res["y_pred"][mine], want, rtol=1e-5)
+    local.save(tmp_path / "m")
+    back = LocalForecaster.load(tmp_path / "m")
+    assert back.ids_ == ["small", "big"]
+    np.testing.assert_allclose(back.predict(), local.predict(), rtol=1e-6)
+    with pytest.raises(DataError, match="series id 'new' has no model of its own"):
+        back.predict({"new": small})
