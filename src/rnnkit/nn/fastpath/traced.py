@@ -68,7 +68,8 @@ class TracedStep:
     *f_t) and ``param_grads(*F, *W, *buffers) -> dW`` takes each f stacked over the steps,
     (T*B, ...), for a single product over all steps in place of one per step.
     ``forward_loop`` / ``backward_loop``: the time loops over them in TorchScript
-    (:mod:`rnnkit.nn.fastpath.traced_loops`). ``trace_s``: seconds spent tracing; ``ops``:
+    (:mod:`rnnkit.nn.fastpath.traced_loops`), or in Python when TorchScript could not take
+    the graphs (``python_loops`` says why, else None). ``trace_s``: seconds spent tracing; ``ops``:
     aten ops per graph.
     """
 
@@ -80,8 +81,9 @@ class TracedStep:
     params: list[str]
     buffers: list[str]
     n_state: int
-    forward_loop: torch.jit.ScriptModule | None = None
-    backward_loop: torch.jit.ScriptModule | None = None
+    forward_loop: nn.Module | None = None
+    backward_loop: nn.Module | None = None
+    python_loops: str | None = None
     trace_s: float = 0.0
     ops: dict[str, int] = field(default_factory=dict)
 
@@ -107,12 +109,12 @@ def _check_ops(graph: fx.Graph) -> None:
         op = node.target
         if node.op != "call_function" or not isinstance(op, torch._ops.OpOverload):
             continue
-        if op._schema.is_mutable:
-            raise Untraceable(f"its step modifies a tensor in place ({op.name()})")
         if torch.Tag.nondeterministic_seeded in op.tags:
             raise Untraceable(
                 f"its step draws random numbers ({op.name()}; dropout in training mode?)"
             )
+        if op._schema.is_mutable:
+            raise Untraceable(f"its step modifies a tensor in place ({op.name()})")
 
 
 def _make_fx(what: str, fn: Callable, *args) -> fx.GraphModule:
@@ -158,25 +160,21 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
     if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
         prog.backward_state = prog.param_grads = None
     with torch.no_grad():
-        K = list(prog.prelude(*_weights(cell, prog)))
-    try:
-        prog.forward_loop, prog.backward_loop = script_loops(
-            prog.forward, prog.backward_state or prog.backward, n, p, list(state), K,
-            [torch.zeros_like(o) for o in outs],
-        )
-    except Exception as e:  # TorchScript could not take the graphs: the loop runs the cell
-        text = str(e).strip().splitlines()
-        raise Untraceable(f"its step's graphs do not script ({type(e).__name__}: "
-                          f"{text[0][:200] if text else ''})") from e
+        K = [k.detach() for k in prog.prelude(*_weights(cell, prog))]  # plain tensors
+    prog.forward_loop, prog.backward_loop, prog.python_loops = script_loops(
+        prog.forward, prog.backward_state or prog.backward, n, p, list(state), K,
+        [torch.zeros_like(o) for o in outs],
+    )
     prog.ops = {
         k: sum(nd.op == "call_function" for nd in g.graph.nodes)
         for k, g in zip(("prelude", "forward", "backward"), graphs[:3], strict=True)
     }
     prog.trace_s = time.perf_counter() - start
     logger.info(
-        "traced %s.step for p %s in %.2f s (%s aten ops; parameter gradients %s)",
+        "traced %s.step for p %s in %.2f s (%s aten ops; parameter gradients %s; loops in %s)",
         type(cell).__name__, tuple(p.shape), prog.trace_s, prog.ops,
         "batched over steps" if prog.param_grads is not None else "per step",
+        "TorchScript" if prog.python_loops is None else f"Python ({prog.python_loops})",
     )
     return prog
 
@@ -360,7 +358,7 @@ class _Sequence(torch.autograd.Function):
     def forward(ctx, prog: TracedStep, valid: Tensor | None, p: Tensor, *args: Tensor):
         n = prog.n_state
         state, wb = list(args[:n]), args[n:]
-        K = list(prog.prelude(*wb))  # step-invariant values, once
+        K = [k.detach() for k in prog.prelude(*wb)]  # step-invariant values, plain tensors
         hs, final, states, saved = prog.forward_loop(p, state, K, valid)
         ctx.prog, ctx.valid, ctx.p, ctx.wb, ctx.K = prog, valid, p, wb, K
         ctx.states, ctx.saved = states, saved
@@ -375,7 +373,6 @@ class _Sequence(torch.autograd.Function):
         if d_hs is None:
             d_hs = zero.unsqueeze(1).expand(-1, p.shape[1], -1)  # (B, T, H)
         dp, ds, per_step = prog.backward_loop(p, ctx.states, ctx.saved, ctx.K, d_hs, ds, ctx.valid)
-        ctx.states = ctx.saved = None
         if prog.param_grads is not None:  # one call over all steps: (T*B, ...) per value
             dw = prog.param_grads(*(torch.cat(f, dim=0) for f in zip(*per_step, strict=True)), *wb)
         else:

@@ -122,17 +122,25 @@ def script_loops(
     state: list[Tensor],
     K: list[Tensor],
     cot: list[Tensor],
-) -> tuple[torch.jit.ScriptModule, torch.jit.ScriptModule]:
-    """The scripted ForwardLoop and BackwardLoop of the two graphs, traced on example inputs
-    p_t (B, P), state fields (B, H), step invariants K and cotangents of (h, *state)."""
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on constants and shapes
-        fwd = torch.jit.trace(_ForwardStep(forward), (p_t, state, K), strict=False)
-        saved = fwd(p_t, state, K)[1 + n_state :]
-        bwd = torch.jit.trace(
-            _BackwardStep(backward), (p_t, state, K, saved, cot[0], cot[1:]), strict=False
-        )
-        return (
-            torch.jit.script(ForwardLoop(fwd, n_state)),
-            torch.jit.script(BackwardLoop(bwd, n_state)),
-        )
+) -> tuple[nn.Module, nn.Module, str | None]:
+    """The ForwardLoop and BackwardLoop of the two graphs, scripted (the steps traced on the
+    example inputs p_t (B, P), state fields (B, H), step invariants K and cotangents of
+    (h, *state)), and None; or, when TorchScript cannot take a graph (the JIT tracer has no
+    bool[3] argument, which layer norm's backward takes), the same loops run by Python, and
+    the reason."""
+    fwd_step, bwd_step = _ForwardStep(forward), _BackwardStep(backward)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on constants and shapes
+            fwd = torch.jit.trace(fwd_step, (p_t, state, K), strict=False)
+            saved = fwd(p_t, state, K)[1 + n_state :]
+            bwd = torch.jit.trace(bwd_step, (p_t, state, K, saved, cot[0], cot[1:]), strict=False)
+            return (
+                torch.jit.script(ForwardLoop(fwd, n_state)),
+                torch.jit.script(BackwardLoop(bwd, n_state)),
+                None,
+            )
+    except RuntimeError as e:
+        text = str(e).strip().splitlines()
+        why = f"TorchScript: {text[0][:200] if text else type(e).__name__}"
+        return ForwardLoop(fwd_step, n_state), BackwardLoop(bwd_step, n_state), why

@@ -1,0 +1,235 @@
+"""The traced path (rnnkit.nn.fastpath.traced): user cells without per-step autograd.
+
+Expected values come from the autograd loop (``path="loop"``) on the same cell and from finite
+differences (``torch.autograd.gradcheck``), in float64.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.nn import Cell, LSTMState, Recurrent
+from rnnkit.nn.fastpath import traced
+
+from .helpers import fields, rel, weighted_loss
+
+B, T, D, H = 3, 5, 4, 6
+LENGTHS = [5, 2, 4]
+
+
+class UserLSTM(Cell):
+    """An LSTM with the hoisting hooks: p = x W^T + b outside the loop, the step adds h U^T."""
+
+    state_type = LSTMState
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.inp = nn.Linear(input_size, 4 * hidden_size)
+        self.weight_hh = nn.Parameter(torch.randn(4 * hidden_size, hidden_size) * 0.3)
+
+    def project_input(self, x: Tensor) -> Tensor:
+        return self.inp(x)  # (..., 4H)
+
+    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        h, c = state
+        i, f, g, o = (p_t + h @ self.weight_hh.T).chunk(4, dim=-1)  # (B, H) each
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, LSTMState(h, c)
+
+    def forward(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        return self.step(self.project_input(x_t), state)
+
+
+class UserGRU(Cell):
+    """A GRU written as forward(x_t, h) only (no hoisting), with a bias of its own."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.x2g = nn.Linear(input_size, 3 * hidden_size)
+        self.h2g = nn.Linear(hidden_size, 3 * hidden_size)
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        xr, xz, xn = self.x2g(x_t).chunk(3, dim=-1)
+        hr, hz, hn = self.h2g(h).chunk(3, dim=-1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        return h, h
+
+
+class UserLNRNN(Cell):
+    """An Elman cell with a layer norm (affine) on the pre-activation: h' = tanh(LN(Wx + Uh))."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.inp = nn.Linear(input_size, hidden_size)
+        self.rec = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.norm = nn.LayerNorm(hidden_size)
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.tanh(self.norm(self.inp(x_t) + self.rec(h)))
+        return h, h
+
+
+class Branchy(UserLNRNN):
+    """Control flow on a tensor's value: cannot be traced."""
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        h2, _ = super().forward(x_t, h)
+        return (h2, h2) if h2.sum() > 0 else (-h2, -h2)
+
+
+class InPlace(UserLNRNN):
+    """An in-place op in the step."""
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        a = self.inp(x_t) + self.rec(h)
+        a.tanh_()
+        return a, a
+
+
+class Dropping(UserLNRNN):
+    """Dropout inside the step: random in training mode, the identity in eval mode."""
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        h2, _ = super().forward(x_t, h)
+        h2 = F.dropout(h2, 0.3, training=self.training)
+        return h2, h2
+
+
+CELLS = {"lstm": UserLSTM, "gru": UserGRU, "ln-rnn": UserLNRNN}
+
+
+def _cell(kind: str, d: int = D) -> Cell:
+    torch.manual_seed(0)
+    cell = CELLS[kind](d, H).double()
+    with torch.no_grad():  # LN gain and shift away from 1 and 0, so that they matter
+        for p in cell.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return cell
+
+
+def _run(layer: Recurrent, x: Tensor, lengths=None, seed: int = 1):
+    """Outputs, final state and the gradients of x, the initial state and every parameter."""
+    x = x.clone().requires_grad_(True)
+    gen = torch.Generator().manual_seed(seed)
+    LD = len(layer.cells)
+    n = 1 if layer.state_type is None else len(layer.state_type._fields)
+    s0 = [torch.randn(LD, B, H, generator=gen, dtype=x.dtype, requires_grad=True)
+          for _ in range(n)]
+    state = s0[0] if layer.state_type is None else layer.state_type(*s0)
+    out, final = layer(x, state, lengths=lengths)
+    loss = weighted_loss(out, final, gen)
+    grads = torch.autograd.grad(loss, [x, *s0, *layer.parameters()])
+    return (out, *fields(final)), grads
+
+
+def _layer(cell: Cell, path: str, **kw) -> Recurrent:
+    return Recurrent(cell, return_sequences=True, return_state=True, path=path, **kw)
+
+
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_matches_the_loop(kind, with_lengths):
+    """Outputs, final state and all gradients equal the autograd loop's (float64)."""
+    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    lengths = LENGTHS if with_lengths else None
+    auto = _layer(_cell(kind), "auto")
+    got, got_grads = _run(auto, x, lengths)
+    assert auto.last_path == "traced" and auto.last_path_reason is None
+    want, want_grads = _run(_layer(_cell(kind), "loop"), x, lengths)
+    for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
+        assert a.shape == b.shape
+        assert rel(a, b) < 1e-12
+    if with_lengths:  # padded steps output zeros
+        assert got[0][1, 2:].abs().max().item() == 0.0
+
+
+def test_stacked_bidirectional_matches_the_loop():
+    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    cells = [UserGRU(D, H).double(), UserGRU(2 * H, H).double()]
+    traced_layer = _layer(cells, "traced", bidirectional=True)
+    loop_layer = _layer(cells, "loop", bidirectional=True)
+    loop_layer.load_state_dict(traced_layer.state_dict())
+    got, got_grads = _run(traced_layer, x, LENGTHS)
+    want, want_grads = _run(loop_layer, x, LENGTHS)
+    assert traced_layer.last_path == "traced"
+    for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
+        assert rel(a, b) < 1e-12
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_gradcheck(kind):
+    """Gradients of x, the initial state and the parameters against finite differences."""
+    cell = _cell(kind, d=2)
+    x = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    s = [torch.randn(2, H, dtype=torch.float64, requires_grad=True)
+         for _ in range(1 if cell.state_type is None else 2)]
+    params = list(cell.parameters())
+    names = [n for n, _ in cell.named_parameters()]
+
+    def f(x, *args):
+        state = args[0] if cell.state_type is None else cell.state_type(*args[: len(s)])
+        new = dict(zip(names, args[len(s):], strict=True))
+        with torch.nn.utils.stateless._reparametrize_module(cell, new):
+            hs, final = traced.run(cell, x, state, torch.tensor([3, 2]))
+        return (hs, *fields(final))
+
+    assert torch.autograd.gradcheck(f, (x, *s, *params))
+
+
+def test_traced_once_and_cached():
+    cell = _cell("lstm")
+    layer = _layer(cell, "traced")
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    layer(x)
+    p = cell.project_input(x[:, 0])
+    state = [f[0] for f in layer.initial_state(B)]
+    prog = traced.program(cell, p, state)
+    assert prog.trace_s > 0
+    assert prog.param_grads is not None  # the LSTM's dW_hh is one product over all steps
+    layer(torch.randn(B, 2 * T, D, dtype=torch.float64))  # another length: the same program
+    assert traced.program(cell, p, state) is prog
+    assert traced.program(cell, p[:2], [f[:2] for f in state]) is not prog  # another batch
+
+
+@pytest.mark.parametrize(
+    ("cell_cls", "reason"),
+    [
+        (Branchy, r"its step does not trace \("),
+        (InPlace, r"its step modifies a tensor in place \(aten::tanh_\)"),
+        (Dropping, r"its step draws random numbers \(aten::"),
+    ],
+    ids=["control-flow", "in-place", "dropout"],
+)
+def test_untraceable_cells_run_the_loop(cell_cls, reason):
+    """auto falls back to the loop and says why; path='traced' refuses with the reason."""
+    x = torch.randn(B, T, D)
+    layer = _layer(cell_cls(D, H), "auto")
+    layer(x)
+    assert layer.last_path == "loop"
+    assert layer.last_path_reason is not None
+    assert layer.last_path_reason.startswith("the traced path is unavailable: ")
+    with pytest.raises(ValueError, match=r"path='traced' is unavailable: " + reason):
+        _layer(cell_cls(D, H), "traced")(x)
+
+
+def test_dropout_cell_in_eval_mode_is_traced():
+    layer = _layer(Dropping(D, H), "auto").eval()
+    layer(torch.randn(B, T, D))
+    assert layer.last_path == "traced"
+
+
+def test_autocast_runs_the_loop():
+    layer = _layer(UserLNRNN(D, H), "auto")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layer(torch.randn(B, T, D))
+    assert layer.last_path == "loop"
+    assert layer.last_path_reason == (
+        "the traced path is unavailable: it does not run under autocast (torch.bfloat16)"
+    )
