@@ -5,27 +5,35 @@ every parameter's gradient, on CPU with ``torch.set_num_threads(2)``. Shapes (B,
 (64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128).
 
 Repetitions are interleaved (A B C ... A B C ...), as many rounds as fit in about a minute per
-shape. Two ratios are printed: best time of the row / best time of torch.nn.LSTM (the least
-disturbed runs; the goals are checked on it) and the median over rounds of the ratio within a
-round (slow drifts of a shared machine cancel). Goals:
+shape. Printed first: the machine (CPU model, cores, threads used, torch / NumPy / Numba
+versions and builds, date), then two ratios: best time of the row / best time of torch.nn.LSTM
+(the least disturbed runs; the goals are checked on it) and the median over rounds of the ratio
+within a round (slow drifts of a shared machine cancel), then each row's spread over rounds
+(best, median and worst time), and the first call of each row (the traced path's tracing).
+``--markdown`` prints the machine and the ratios as a Markdown table for the README. Goals:
 
 - fused path within 1.05x of the bare torch.nn layer (LSTM / GRU / RNN);
-- LNLSTM on the fast path within 1.5x of torch.nn.LSTM at the three larger shapes, 2.5x at
-  (64, 50, 1, 20).
+- LNLSTM on the fast path, and a user LSTM cell (a ``Cell`` in torch ops) on the traced path,
+  within 1.5x of torch.nn.LSTM at the three larger shapes, 2.5x at (64, 50, 1, 20).
 
     python benchmarks/layers.py            # about 6 minutes on 2 cores
     python benchmarks/layers.py --quick    # about 2 minutes
     python benchmarks/layers.py --rows "LNLSTM fast" --shapes 0,3   # a subset
+    python benchmarks/layers.py --quick --markdown   # the README's table
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import importlib.metadata
 import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -81,7 +89,8 @@ def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
         "LNSimpleRNN fast": (LNSimpleRNN(D, H, **seq), "fast"),
         "LNLSTM loop": (LNLSTM(D, H, path="loop", **seq), "loop"),
         "LNGRU loop": (LNGRU(D, H, path="loop", **seq), "loop"),
-        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), **seq), "loop"),
+        "user LSTM cell traced": (Recurrent(UserLSTMCell(D, H), **seq), "traced"),
+        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), path="loop", **seq), "loop"),
     }
 
 
@@ -113,13 +122,15 @@ def measure(
         rows = {k: v for k, v in rows.items() if k in (*only, *BASELINES)}
     steps = {name: train_step(m, x, y) for name, (m, _) in rows.items()}
     warm: dict[str, float] = {}
-    for name, step in steps.items():  # warm up (kernel buffers, oneDNN primitives)
+    first: dict[str, float] = {}
+    for name, step in steps.items():  # warm up (kernel buffers, oneDNN primitives, tracing)
         spent = []
         for _ in range(2):
             t0 = time.perf_counter()
             step()
             spent.append(time.perf_counter() - t0)
         warm[name] = min(spent)
+        first[name] = spent[0]
         want = rows[name][1]
         got = getattr(rows[name][0], "last_path", None)
         if want is not None and got != want:
@@ -148,6 +159,8 @@ def measure(
     }
     for name, ts in times.items():
         ratios["best " + name] = min(ts) / min(base)
+        ratios["ms " + name] = (min(ts) * 1e3, statistics.median(ts) * 1e3, max(ts) * 1e3)
+        ratios["first " + name] = first[name]
     ratios["lstm_ms"] = min(base) * 1e3
     ratios["rounds"] = r
     for row, bare, key in (
@@ -167,11 +180,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per shape")
     parser.add_argument("--rows", default=None, help="comma-separated row names (default: all)")
     parser.add_argument("--shapes", default=None, help="comma-separated shape indices 0-3")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the machine and the ratios as a Markdown table")
     args = parser.parse_args()
     budget = 12.0 if args.quick else 60.0
     only = None if args.rows is None else [r.strip() for r in args.rows.split(",")]
     shapes = SHAPES if args.shapes is None else [SHAPES[int(i)] for i in args.shapes.split(",")]
     torch.set_num_threads(2)
+    machine = describe_machine()
+    for line_ in machine:
+        print(line_)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
 
     results = {}
@@ -182,6 +200,57 @@ def main() -> None:
         print(f"measured {shape}: {results[shape]['rounds']} rounds, {took:.0f} s", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f} (ratios are noisy above the core count)")
     report(results, shapes)
+    if args.markdown:
+        print()
+        print(markdown(results, shapes, machine))
+
+
+def describe_machine() -> list[str]:
+    """CPU model, cores and threads, library versions and builds, the date: one line each."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    parallel = torch.__config__.parallel_info().splitlines()
+    backend = next((ln.split(":", 1)[1].strip() for ln in parallel
+                    if ln.startswith("ATen parallel backend")), "?")
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    try:
+        numba = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        numba = "absent"
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"machine: {model}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch "
+        f"threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
+        f"torch {torch.__version__} ({backend} parallel backend, MKL "
+        f"{'yes' if torch.backends.mkl.is_available() else 'no'}, oneDNN "
+        f"{'yes' if torch.backends.mkldnn.is_available() else 'no'}); numpy {np.__version__} "
+        f"({blas.get('name', '?')} {blas.get('version', '')}); numba {numba}; "
+        f"Python {platform.python_version()}",
+        f"date: {when}",
+    ]
+
+
+def markdown(results: dict, shapes: list, machine: list[str]) -> str:
+    """The machine lines and a table: ratio of best times (median of per-round ratios)."""
+    names = [n for n in make_rows(1, 1) if n in results[shapes[0]]]
+    head = "| training step / torch.nn.LSTM | " + " | ".join(f"{s}" for s in shapes) + " |"
+    rule = "|---|" + "---:|" * len(shapes)
+    ms = "| torch.nn.LSTM [ms, best] | " + " | ".join(
+        f"{results[s]['lstm_ms']:.1f}" for s in shapes) + " |"
+    rows = [
+        f"| {n} | " + " | ".join(
+            f"{results[s]['best ' + n]:.2f} ({results[s][n]:.2f})" for s in shapes) + " |"
+        for n in names
+    ]
+    notes = [f"{m}  " for m in machine]
+    return "\n".join([*notes, "", head, rule, ms, *rows, "",
+                      "ratio of best times (median of per-round ratios), interleaved rounds"])
 
 
 def report(results: dict, shapes: list) -> None:
@@ -210,6 +279,17 @@ def report(results: dict, shapes: list) -> None:
             if key in first:
                 line(label, prefix + key)
 
+    print("\ntime per step over rounds [ms]: best / median / worst")
+    print(f"{'(B, T, D, H)':<{width}}" + "".join(f"{s!s:>22}" for s in shapes))
+    for name in names:
+        cells = "".join(
+            f"{'/'.join(f'{v:.1f}' for v in results[s]['ms ' + name]):>22}" for s in shapes)
+        print(f"{name:<{width}}{cells}")
+    print("\nfirst call [s] (the traced row includes tracing the step)")
+    for name in names:
+        if name.endswith("traced"):
+            line(name, "first " + name)
+
     print("\ngoals (ratio of best times; median of per-round ratios in brackets)")
     for s in shapes:
         r = results[s]
@@ -218,6 +298,8 @@ def report(results: dict, shapes: list) -> None:
             ("GRU fused / torch.nn.GRU", "gru_vs_torch", 1.05),
             ("SimpleRNN fused / torch.nn.RNN", "rnn_vs_torch", 1.05),
             ("LNLSTM fast / torch.nn.LSTM", "LNLSTM fast", 2.5 if s[3] == 20 else 1.5),
+            ("user LSTM cell traced / nn.LSTM", "user LSTM cell traced",
+             2.5 if s[3] == 20 else 1.5),
         ]
         for label, key, goal in checks:
             if key in r:
