@@ -16,10 +16,12 @@ implement ``forward(x_t, state) -> (h_t, new_state)`` and ``get_config()``, and 
 projection out of the time loop: override ``project_input(x)`` ((B, T, D) -> (B, T, P), applied
 to all steps at once) together with ``step(p_t, state)`` (one step from the projected input),
 and define ``forward`` as ``step(project_input(x_t), state)``. Every layer feature (stacking,
-bidirectional, masking, stateful, dropout) then works for the new cell, on the autograd loop
-path. (The fused and fast paths are kernels for the cells rnnkit defines; for a cell in plain
-torch ops the loop, with its input projection hoisted, is as fast as a torch-op loop gets
-without compiling: ``benchmarks/layers.py`` rows "user LSTM cell".)
+bidirectional, masking, stateful, dropout) then works for the new cell. The layer runs it on
+the traced path (:mod:`rnnkit.nn.fastpath.traced`: the step traced once into a forward and a
+backward graph, the sequence run without per-step autograd; ``benchmarks/layers.py`` rows
+"user LSTM cell"), or on the autograd loop when the step cannot be traced (the layer's
+``last_path_reason`` says why): keep the step free of control flow on tensor values, in-place
+ops and random draws (dropout in training mode), and treat the batch rows independently.
 """
 
 from __future__ import annotations
