@@ -90,3 +90,18 @@ def test_pandas_long_and_wide():
     assert w.ids == ["x", "y"] and w.dates[0] == ["2021-03-01", "2021-03-02", "2021-03-03"]
     with pytest.raises(DataError, match=r"column 'id' does not hold numbers.*id_column="):
         panel_from_frame(long.drop(columns="when"))
+
+
+def test_past_covariates_follow_the_target_column(tmp_path):
+    long = write(tmp_path, "id,d,price,y\na,2020-01,5,1\na,2020-02,6,2\nb,2020-01,7,3\n"
+                           "b,2020-02,8,4\n")
+    p = load_panel(long, id_column="id", past_covariates=["price"])
+    assert p.value_column == "y" and p.covariates == ["price"]
+    np.testing.assert_array_equal(p.values[1], [[3, 7], [4, 8]])  # target first
+    assert "past covariates price" in p.describe()
+    wide = write(tmp_path, "d,north,south,temp\n2020-01,1,10,0.5\n2020-02,2,20,0.7\n", "w.csv")
+    w = load_panel(wide, past_covariates=["temp"])  # shared by every series, not a series
+    assert w.ids == ["north", "south"]
+    np.testing.assert_array_equal(w.values[1], [[10, 0.5], [20, 0.7]])
+    with pytest.raises(DataError, match="past covariate column 'rain' not found"):
+        load_panel(wide, past_covariates=["rain"])

@@ -15,10 +15,16 @@ Layouts and the rule that tells them apart:
     arrays ``(T,)``/``(T, D)`` is one series, ``(S, T, D)`` or a list are S series; their ids
            are the positions "0", "1", ... (``named`` is False); a dict maps ids to arrays.
 
-Values are float64 ``(T_i, D)`` (D = 1 from CSV files and DataFrames); missing values are an
-error naming the file, column and line unless ``interpolate`` fills them linearly, within each
-series. pandas is never imported here: a DataFrame is read through its ``columns`` and
-``to_numpy``, so it stays an optional dependency.
+Past covariates (``past_covariates=["price", ...]``, ``--past-covariates``): other columns
+that a model reads beside the target over its input window only, so a forecast made at an
+origin never sees their values after it. In a long file each id has its own; in a wide file
+they are shared by every series and are not series themselves.
+
+Values are float64 ``(T_i, D)``: column 0 the target, then the P past covariates in the order
+named (D = 1 + P); missing values are an error naming the file, column and line unless
+``interpolate`` fills them linearly, within each series. pandas is never imported here: a
+DataFrame is read through its ``columns`` and ``to_numpy``, so it stays an optional
+dependency.
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ class Panel:
     """S series by id: ``values[i] (T_i, D)`` float64, ``dates[i]`` its T_i labels or None.
 
     ``layout`` is "long", "wide" or "arrays"; ``value_column`` the value column of a long
-    table; ``named`` is False when the ids are positions made up for unnamed arrays.
+    table; ``named`` is False when the ids are positions made up for unnamed arrays;
+    ``covariates`` names the columns after the target (past covariates).
     """
 
     ids: list[str]
@@ -63,7 +70,7 @@ class Panel:
     date_column: str | None = None
     value_column: str | None = None
     named: bool = True
-    skipped: list[str] = field(default_factory=list)
+    covariates: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,7 +88,7 @@ class Panel:
         return Panel([self.ids[i] for i in idx], [self.values[i] for i in idx],
                      [self.dates[i] for i in idx] if self.dates is not None else None,
                      self.source, self.layout, self.id_column, self.date_column,
-                     self.value_column, self.named)
+                     self.value_column, self.named, self.covariates)
 
     def describe(self) -> str:
         """One line: how many series, their layout and lengths."""
@@ -95,12 +102,15 @@ class Panel:
             how = "wide format: one series per value column"
         else:
             how = "arrays"
-        return f"{len(self)} series ({how}), {span} values each"
+        past = (f"; past covariates {', '.join(self.covariates)} (read up to each forecast "
+                f"origin)" if self.covariates else "")
+        return f"{len(self)} series ({how}), {span} values each{past}"
 
 
 def load_panel(path: str | os.PathLike, id_column: str | None = None,
                column: str | list[str] | None = None, date_column: str | None = "auto",
-               interpolate: bool = False) -> Panel:
+               interpolate: bool = False,
+               past_covariates: Sequence[str] | None = None) -> Panel:
     """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
 
     ``date_column="auto"`` takes, in a wide file, the first column when its cells are
@@ -109,14 +119,17 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     """
     path = Path(path)
     header, body = read_table(path)
+    past = list(past_covariates or [])
+    for name in past:
+        check_column(path, name, header, "past covariate column")
     if id_column is not None:
-        return _long(path, header, body, id_column, column, date_column, interpolate)
+        return _long(path, header, body, id_column, column, date_column, interpolate, past)
     if date_column == "auto" and "auto" not in header:
         date_column = detect_date_column(header, body)
     if date_column is not None:
         check_column(path, date_column, header, "date column")
     names = ([column] if isinstance(column, str) else list(column) if column is not None
-             else [h for h in header if h != date_column])
+             else [h for h in header if h != date_column and h not in past])
     if not names:
         raise DataError(f"{path}: no value column besides the date column "
                         f"{quote(date_column)}")
@@ -124,13 +137,15 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
         check_column(path, name, header)
         if column is None:
             _refuse_text(path, header, body, name)
-    values = [column_values(path, header, body, n, interpolate)[:, None] for n in names]
+    shared = [column_values(path, header, body, n, interpolate) for n in past]  # P x (T,)
+    values = [np.stack([column_values(path, header, body, n, interpolate), *shared], axis=1)
+              for n in names]  # S x (T, 1 + P)
     dates = None
     if date_column is not None:
         k = header.index(date_column)
         dates = [row[k].strip() if k < len(row) else "" for _, row in body]
     return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
-                 "wide", None, date_column)
+                 "wide", None, date_column, covariates=past)
 
 
 def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]],
@@ -154,7 +169,7 @@ def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]
 
 def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_column: str,
           column: str | list[str] | None, date_column: str | None,
-          interpolate: bool) -> Panel:
+          interpolate: bool, past: list[str]) -> Panel:
     from rnnkit.data.dates import parse_dates
 
     check_column(path, id_column, header, "id column")
@@ -178,14 +193,15 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
             raise DataError(f"{path}: a long file has one value column; got {quote(column)}")
         column = column[0]
     if column is None:
-        column = next((h for h in rest if h != date_column), None)
+        column = next((h for h in rest if h != date_column and h not in past), None)
         if column is None:
             raise DataError(f"{path}: no value column besides the id column "
                             f"{quote(id_column)} and the date column {quote(date_column)}")
     check_column(path, column, header, "value column")
     values, dates = [], []
     for key, rows in groups.items():
-        values.append(column_values(path, header, rows, column, interpolate)[:, None])
+        values.append(np.stack([column_values(path, header, rows, n, interpolate)
+                                for n in (column, *past)], axis=1))  # (T_i, 1 + P)
         if date_column is not None:
             k = header.index(date_column)
             d = [r[k].strip() if k < len(r) else "" for _, r in rows]
@@ -196,7 +212,7 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
                                 f"{rows[-1][0]}); sort the file by id and date")
             dates.append(d)
     return Panel(list(groups), values, dates if date_column is not None else None, str(path),
-                 "long", id_column, date_column, column)
+                 "long", id_column, date_column, column, covariates=past)
 
 
 # ---------------------------------------------------------------------- pandas and arrays
@@ -238,10 +254,12 @@ def _numbers(values: Any, where: str, interpolate: bool) -> np.ndarray:
 
 
 def panel_from_frame(frame: Any, id_column: str | None = None, column: str | None = None,
-                     date_column: str | None = None, interpolate: bool = False) -> Panel:
+                     date_column: str | None = None, interpolate: bool = False,
+                     past_covariates: Sequence[str] | None = None) -> Panel:
     """A pandas DataFrame as a :class:`Panel`: long with ``id_column``, else wide (every
-    numeric column but the date column is a series). The dates come from ``date_column``,
-    else from the first datetime column, else (wide) from a datetime index."""
+    numeric column but the date and covariate columns is a series). The dates come from
+    ``date_column``, else from the first datetime column, else (wide) from a datetime
+    index. ``past_covariates``: see the module doc."""
     cols = [str(c) for c in frame.columns]
     lookup = dict(zip(cols, frame.columns, strict=True))
 
@@ -251,23 +269,31 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                             f"{quote(cols)}")
         return frame[lookup[name]].to_numpy()
 
+    past = [str(c) for c in past_covariates or []]
+    for name in past:
+        col(name, "past covariate column")
     if date_column is None:
         date_column = next((c for c in cols if np.asarray(col(c)).dtype.kind == "M"), None)
     dates_all = _labels(col(date_column, "date column")) if date_column is not None else None
     if id_column is not None:
         keys = np.asarray([str(k) for k in col(id_column, "id column")])
-        value = column or next((c for c in cols if c not in (id_column, date_column)), None)
+        value = column or next((c for c in cols if c not in (id_column, date_column, *past)),
+                               None)
         if value is None:
             raise DataError(f"DataFrame: no value column besides {quote(id_column)}")
-        raw = col(value)
+        raw = [col(n) for n in (value, *past)]
         _, first = np.unique(keys, return_index=True)
         ids = [str(keys[i]) for i in sorted(first)]
         rows = [np.flatnonzero(keys == k) for k in ids]
-        values = [_numbers(raw[r], f"DataFrame column {quote(value)} (id {quote(k)})",
-                           interpolate)[:, None] for k, r in zip(ids, rows, strict=True)]
+        values = [np.stack([_numbers(a[r], f"DataFrame column {quote(n)} (id {quote(k)})",
+                                     interpolate) for n, a in zip((value, *past), raw,
+                                                                  strict=True)], axis=1)
+                  for k, r in zip(ids, rows, strict=True)]  # S x (T_i, 1 + P)
         dates = [[dates_all[i] for i in r] for r in rows] if dates_all is not None else None
-        return Panel(ids, values, dates, "DataFrame", "long", id_column, date_column, value)
-    names = [column] if column is not None else [c for c in cols if c != date_column]
+        return Panel(ids, values, dates, "DataFrame", "long", id_column, date_column, value,
+                     covariates=past)
+    names = [column] if column is not None else [c for c in cols
+                                                 if c != date_column and c not in past]
     if dates_all is None and np.asarray(frame.index).dtype.kind == "M":
         dates_all = _labels(frame.index)
     values = []
@@ -277,9 +303,11 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
             raise DataError(f"DataFrame: column {quote(name)} does not hold numbers (dtype "
                             f"{np.asarray(data).dtype}); a long table (rows of id, date, "
                             f"value) needs id_column=, or pick the value column with column=")
-        values.append(_numbers(data, f"DataFrame column {quote(name)}", interpolate)[:, None])
+        values.append(_numbers(data, f"DataFrame column {quote(name)}", interpolate))
+    shared = [_numbers(col(n), f"DataFrame column {quote(n)}", interpolate) for n in past]
+    values = [np.stack([v, *shared], axis=1) for v in values]  # S x (T, 1 + P)
     return Panel(names, values, [dates_all] * len(names) if dates_all else None, "DataFrame",
-                 "wide", None, date_column)
+                 "wide", None, date_column, covariates=past)
 
 
 def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
@@ -307,7 +335,8 @@ def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
             raise DataError(f"ids must name the {len(panel)} series once each, got "
                             f"{quote(ids)}")
         panel = Panel(ids, panel.values, panel.dates, panel.source, panel.layout,
-                      panel.id_column, panel.date_column, panel.value_column)
+                      panel.id_column, panel.date_column, panel.value_column,
+                      covariates=panel.covariates)
     return panel
 
 

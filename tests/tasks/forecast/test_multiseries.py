@@ -108,3 +108,35 @@ def test_a_local_forecaster_fits_each_series_alone_and_round_trips(tmp_path):
     np.testing.assert_allclose(back.predict(), local.predict(), rtol=1e-6)
     with pytest.raises(DataError, match="series id 'new' has no model of its own"):
         back.predict({"new": small})
+
+
+def lagged_pair(n=200, seed=0):
+    """A past covariate x (AR(1)) and a target that follows it one step later."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.7 * x[t - 1] + rng.normal()
+    y = 5 + 2 * np.roll(x, 1) + 0.1 * rng.normal(size=n)
+    return y[1:], x[1:]
+
+
+def test_a_past_covariate_helps_and_its_future_never_leaks():
+    y, x = lagged_pair()
+    o = 160  # forecast origin: the first target index of the test part
+    kw = dict(input_len=8, horizon=2, epochs=60, verbose=0, patience=None, validation=0)
+    with_x = Forecaster("linear", **kw).fit(np.stack([y[:o], x[:o]], axis=1))
+    alone = Forecaster("linear", **kw).fit(y[:o])
+
+    def mae(fc, data):
+        res = fc.backtest_windows(data, o)
+        return float(np.mean(np.abs(res["y_true"] - res["y_pred"])))
+
+    both = np.stack([y, x], axis=1)  # (T, 2): target, past covariate
+    assert mae(with_x, both) < 0.7 * mae(alone, y)
+    shuffled = both.copy()
+    shuffled[o:, 1] = np.random.default_rng(1).permutation(shuffled[o:, 1])
+    a = with_x.backtest_windows(both, o)["y_pred"]
+    b = with_x.backtest_windows(shuffled, o)["y_pred"]
+    np.testing.assert_array_equal(a[0], b[0])  # its inputs end before o
+    assert not np.allclose(a[1:], b[1:])  # later windows read the shuffled values as history
+    np.testing.assert_array_equal(with_x.predict(both[:o]), with_x.predict(shuffled[:o]))
