@@ -216,9 +216,12 @@ class Forecaster(Estimator):
 
     def fit(self, X: Any, y: None = None, *, checkpoint: str | os.PathLike | None = None,
             checkpoint_every: int = 1, resume: bool = False) -> Forecaster:
-        """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, or ``(S, T, D)``);
-        ``y`` is ignored (scikit-learn's signature). ``checkpoint``, ``checkpoint_every``,
-        ``resume``: a resumable fit (:mod:`rnnkit.tasks.base`; baselines train nothing)."""
+        """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, ``(S, T, D)``, a dict
+        ``{id: values}``, a :class:`~rnnkit.data.panel.Panel` or a pandas DataFrame; with
+        D > 1, column ``target_col`` is forecast and the others are past covariates, read
+        over the input window only); ``y`` is ignored (scikit-learn's signature).
+        ``checkpoint``, ``checkpoint_every``, ``resume``: a resumable fit
+        (:mod:`rnnkit.tasks.base`; baselines train nothing)."""
         from rnnkit.train import seed_everything
 
         self._check_params()
