@@ -159,11 +159,10 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
     prog = TracedStep(*graphs, params=list(weights), buffers=list(buffers), n_state=n)
     if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
         prog.backward_state = prog.param_grads = None
-    with torch.no_grad():
-        K = [k.detach() for k in prog.prelude(*_weights(cell, prog))]  # plain tensors
+    n_consts = sum(nd.op == "placeholder" for nd in prog.forward.graph.nodes) - 1 - n
+    n_saved = sum(nd.op == "placeholder" for nd in prog.backward.graph.nodes) - 2 * (1 + n)
     prog.forward_loop, prog.backward_loop, prog.python_loops = script_loops(
-        prog.forward, prog.backward_state or prog.backward, n, p, list(state), K,
-        [torch.zeros_like(o) for o in outs],
+        prog.forward, prog.backward_state or prog.backward, n, n_consts, n_saved - n_consts
     )
     prog.ops = {
         k: sum(nd.op == "call_function" for nd in g.graph.nodes)

@@ -1,10 +1,10 @@
 """The traced path's two time loops as TorchScript, so no Python runs between the steps' ops.
 
 :mod:`rnnkit.nn.fastpath.traced` traces a cell's step into a forward and a backward graph;
-:func:`script_loops` turns each into a TorchScript function (``torch.jit.trace`` of the graph,
-its ops fixed) called from a scripted loop over the steps. Shapes: p (B, T, P), state fields
-and their gradients (B, H), valid (B, T) bool or None (padded steps keep the state and output
-zeros; their gradients pass through unchanged)::
+:func:`script_loops` scripts each (TorchScript, its inputs regrouped into lists) and calls it
+from a scripted loop over the steps. Shapes: p (B, T, P), state fields and their gradients
+(B, H), valid (B, T) bool or None (padded steps keep the state and output zeros; their
+gradients pass through unchanged)::
 
     forward:   hs (B, T, H), final state, [s_{t-1}] * T, [saved_t] * T
     backward:  dp (B, T, P), d initial state, [f_t] * T (frontier values or dW_t of each step,
@@ -14,35 +14,41 @@ zeros; their gradients pass through unchanged)::
 module does not postpone them.)
 """
 
+import operator
 import warnings
 
 import torch
 from torch import Tensor, fx, nn
 
 
-class _ForwardStep(nn.Module):
-    """``(p_t, s, K) -> [h_t, *s_t, *saved_t]`` from the forward graph."""
-
-    def __init__(self, graph: fx.GraphModule) -> None:
-        super().__init__()
-        self.graph = graph
-
-    def forward(self, p_t: Tensor, s: list[Tensor], K: list[Tensor]) -> list[Tensor]:
-        return list(self.graph(p_t, *s, *K))
-
-
-class _BackwardStep(nn.Module):
-    """``(p_t, s, K, saved_t, dh_t, ds_t) -> [dp_t, *ds_{t-1}, *f_t]`` from a backward graph."""
-
-    def __init__(self, graph: fx.GraphModule) -> None:
-        super().__init__()
-        self.graph = graph
-
-    def forward(
-        self, p_t: Tensor, s: list[Tensor], K: list[Tensor], saved: list[Tensor], dh: Tensor,
-        ds: list[Tensor],
-    ) -> list[Tensor]:
-        return list(self.graph(p_t, *s, *K, *saved, dh, *ds))
+def _regroup(gm: fx.GraphModule, groups: list[int | None]) -> fx.GraphModule:
+    """gm with its positional tensor inputs regrouped (None: one tensor, k: a list of k) and a
+    list returned, its aten ops called by their overload packets (``aten.add``, not
+    ``aten.add.Tensor``: TorchScript picks the overload again from the argument types)."""
+    graph = fx.Graph()
+    old = [nd for nd in gm.graph.nodes if nd.op == "placeholder"]
+    env: dict[fx.Node, fx.Node] = {}
+    i = 0
+    for g, size in enumerate(groups):
+        if size is None:
+            env[old[i]] = graph.placeholder(f"x{g}", type_expr=Tensor)
+            i += 1
+            continue
+        group = graph.placeholder(f"xs{g}", type_expr=list[Tensor])
+        for j in range(size):
+            env[old[i + j]] = graph.call_function(operator.getitem, (group, j))
+        i += size
+    for nd in gm.graph.nodes:
+        if nd.op == "placeholder":
+            continue
+        if nd.op == "output":
+            graph.output([env[o] for o in nd.args[0]])
+            continue
+        new = graph.node_copy(nd, env.__getitem__)
+        if isinstance(nd.target, torch._ops.OpOverload):
+            new.target = nd.target.overloadpacket
+        env[nd] = new
+    return fx.GraphModule(gm, graph)
 
 
 class ForwardLoop(nn.Module):
@@ -115,26 +121,16 @@ class BackwardLoop(nn.Module):
 
 
 def script_loops(
-    forward: fx.GraphModule,
-    backward: fx.GraphModule,
-    n_state: int,
-    p_t: Tensor,
-    state: list[Tensor],
-    K: list[Tensor],
-    cot: list[Tensor],
+    forward: fx.GraphModule, backward: fx.GraphModule, n_state: int, n_consts: int, n_saved: int
 ) -> tuple[nn.Module, nn.Module, str | None]:
-    """The ForwardLoop and BackwardLoop of the two graphs, scripted (the steps traced on the
-    example inputs p_t (B, P), state fields (B, H), step invariants K and cotangents of
-    (h, *state)), and None; or, when TorchScript cannot take a graph (the JIT tracer has no
-    bool[3] argument, which layer norm's backward takes), the same loops run by Python, and
-    the reason."""
-    fwd_step, bwd_step = _ForwardStep(forward), _BackwardStep(backward)
+    """The ForwardLoop and BackwardLoop of the two graphs (forward ``(p_t, *s, *K)``, backward
+    ``(p_t, *s, *K, *saved, dh, *ds)``, each returning a tuple), scripted, and None; or, when
+    TorchScript cannot take a graph, the same loops run by Python, and the reason."""
+    fwd = _regroup(forward, [None, n_state, n_consts])
+    bwd = _regroup(backward, [None, n_state, n_consts, n_saved, None, n_state])
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tracer's notes on constants and shapes
-            fwd = torch.jit.trace(fwd_step, (p_t, state, K), strict=False)
-            saved = fwd(p_t, state, K)[1 + n_state :]
-            bwd = torch.jit.trace(bwd_step, (p_t, state, K, saved, cot[0], cot[1:]), strict=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TorchScript's deprecation notice
             return (
                 torch.jit.script(ForwardLoop(fwd, n_state)),
                 torch.jit.script(BackwardLoop(bwd, n_state)),
@@ -143,4 +139,4 @@ def script_loops(
     except RuntimeError as e:
         text = str(e).strip().splitlines()
         why = f"TorchScript: {text[0][:200] if text else type(e).__name__}"
-        return ForwardLoop(fwd_step, n_state), BackwardLoop(bwd_step, n_state), why
+        return ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state), why
