@@ -38,7 +38,7 @@ def test_compare_selects_by_folds_and_scores_every_test_window():
     y = seasonal()
     lines = []
     res = compare(y, ["naive", "linear"], horizon=6, input_len=12, season=12, epochs=30,
-                  lr=0.03, ensemble=2, progress=lines.append, verbose=0)
+                  lr=0.03, ensemble=2, progress=lines.append, verbose=0, peers=None)
     names = [r["model"] for r in res.rows]
     assert names == ["naive", "seasonal_naive", "linear", "ensemble"]
     assert res.best in ("seasonal_naive", "linear")
@@ -64,8 +64,8 @@ def test_the_test_part_never_reaches_the_fits():
     y = seasonal()
     z = y.copy()
     z[108:] += 1000.0
-    a = compare(y, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0)
-    b = compare(z, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0)
+    a = compare(y, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0, peers=None)
+    b = compare(z, ["linear"], horizon=6, input_len=12, epochs=5, verbose=0, peers=None)
     assert [r["cv"] for r in a.rows] == [r["cv"] for r in b.rows] and a.best == b.best
     # the first test window reads only values before the test part (later ones read earlier
     # test values as their input history, as a forecaster would)
@@ -74,7 +74,7 @@ def test_the_test_part_never_reaches_the_fits():
 
 def test_a_failed_model_is_never_selected():
     res = compare(seasonal(), ["lstm", "naive"], horizon=6, input_len=12, epochs=2,
-                  hidden=4, lr=1e30, scaler="standard", verbose=0)
+                  hidden=4, lr=1e30, scaler="standard", verbose=0, peers=None)
     rows = {r["model"]: r for r in res.rows}
     assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
     assert res.best in ("naive", "seasonal_naive") and "lstm" not in res.test_pred
@@ -85,7 +85,7 @@ def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
     rng = np.random.default_rng(1)
     big = 1000 + 100 * y[:100] + rng.normal(0, 5, 100)  # 100 values, 100x the scale
     res = compare({"a": y, "b": big}, ["naive", "linear"], horizon=6, input_len=12,
-                  epochs=20, lr=0.03, verbose=0, ensemble=2)
+                  epochs=20, lr=0.03, verbose=0, ensemble=2, peers=None)
     assert res.ids == ["a", "b"] and res.selected_by == "mase"
     a, b = res.plans
     assert (a.length - a.valid_end, b.length - b.valid_end) == (12, 12)

@@ -38,8 +38,17 @@ The conformal half-widths are calibrated per series on its own fold residuals.
 ``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
 not a candidate for the saved model). ``coverage`` (default 0.8) adds to each row the
 test coverage, width and pinball loss of the model's split-conformal interval calibrated
-on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`); the
-intervals never change how the models are trained or selected.
+on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`), and
+the CRPS of the conformal forecast distribution
+(:func:`~rnnkit.tasks.forecast.intervals.conformal_crps`); the intervals never change how
+the models are trained or selected.
+
+Statistical peers (``peers="auto"``: AutoETS and AutoARIMA, and MSTL for seasons over 24,
+when the optional statsforecast is installed; else one note in ``notes`` and through
+``progress``): rows fitted per series on exactly the same folds and training part and scored
+on the same test windows and metrics, with conformal intervals from their own fold residuals
+(:mod:`rnnkit.tasks.forecast.peers`). A peer row has ``"peer": True``; it is never selected
+nor in the ensemble: the saved model is always an rnnkit model.
 
 Long series: ``batch_size=None`` chooses the batch from the number of training windows W,
 ``clip(2^round(log2(W / 16)), 16, 128)``, and ``max_steps`` (a budget of optimiser steps
@@ -63,8 +72,9 @@ import numpy as np
 from rnnkit.data.panel import Panel, as_panel
 from rnnkit.errors import ConfigError, DataError, TrainingFailed
 from rnnkit.tasks.forecast import metrics as fmetrics
+from rnnkit.tasks.forecast import peers as fpeers
 from rnnkit.tasks.forecast.forecaster import Forecaster
-from rnnkit.tasks.forecast.intervals import conformal_halfwidth, interval_scores
+from rnnkit.tasks.forecast.intervals import conformal_crps, conformal_halfwidth, interval_scores
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
 __all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "plan_split"]
@@ -152,6 +162,7 @@ class Comparison:
     series: np.ndarray | None = None  # (N,) the series of each test window
     cv_series: np.ndarray | None = None  # (N_cv,) the series of each cv_residuals row
     selected_by: str = "mae"  # the cross-validation score the selection averaged
+    notes: list[str] = field(default_factory=list)  # e.g. why the peers were skipped
 
     def test_forecast_rows(self, dates: Sequence[str] | Sequence[Sequence[str]] | None = None,
                            series_id: str = "y") -> list[dict[str, Any]]:
@@ -234,11 +245,33 @@ def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
 
 
+def _cv(fold_scores: list[dict[str, float]]) -> dict[str, Any]:
+    """A row's ``cv`` entry from each fold's (series-averaged) scores."""
+    return {"mae": float(np.mean([f["mae"] for f in fold_scores])),
+            "mase": float(np.mean([f["mase"] for f in fold_scores])),
+            "folds_mae": [float(f["mae"]) for f in fold_scores]}
+
+
+def _peer_names(peers: Sequence[str] | str | None, season: int) -> tuple[list[str], str | None]:
+    """``(peers to run, the note when they are skipped)``."""
+    if peers is None or not len(peers):
+        return [], None
+    names = list(fpeers.default_peers(season)) if peers == "auto" else list(peers)
+    unknown = [n for n in names if n not in fpeers.PEERS]
+    if unknown:
+        raise ConfigError(f"peers must be 'auto' or names from {list(fpeers.PEERS)}, got "
+                          f"{unknown[0]!r}")
+    if not fpeers.available():
+        return [], fpeers.missing_note()
+    return names, None
+
+
 def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
             batch_size: int | None = None, max_steps: int | None = MAX_STEPS,
             ensemble: int = 0, coverage: float | None = 0.8,
+            peers: Sequence[str] | str | None = "auto",
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
             **params: Any) -> Comparison:
@@ -258,6 +291,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         ensemble: k > 1 adds the median of the k best models by fold MAE as a row.
         coverage: each model's split-conformal interval at this coverage from its fold
             residuals, scored on the test part (row "interval"; None: none).
+        peers: statistical peers as rows: "auto" (AutoETS, AutoARIMA, and MSTL for a season
+            over 24), names from :data:`~rnnkit.tasks.forecast.peers.PEERS`, or None/():
+            none. Without statsforecast they are skipped with a note.
         progress: called with one line of text per fit (what ran, its time, an estimate of
             the time left); the library itself only logs.
         fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model;
@@ -275,6 +311,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if "seasonal_naive" not in names:
         names.insert(min(1, len(names)), "seasonal_naive")
     H, L = horizon, input_len
+    peer_names, peer_note = _peer_names(peers, season)
     short = plan_split(min(len(v) for v in values), H, L, test, folds, fold_len)
     plans = [_aligned(short, len(v)) for v in values]
     n_folds = len(short.folds)
@@ -384,10 +421,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         fitted[name] = fc
         row.update(fit_status=fc.fit_status_, epochs=refit_epochs if name not in BASELINES
                    else 0, train_seconds=round(time.perf_counter() - t0, 3),
-                   cv={"mae": float(np.mean(fold_mae)),
-                       "mase": float(np.mean([f["mase"] for f in fold_scores])),
-                       "folds_mae": [float(v) for v in fold_mae]},
-                   test=scores)
+                   cv=_cv(fold_scores), test=scores)
         if S > 1:
             row["series"] = dict(zip(panel.ids, per_series, strict=True))
         rows.append(row)
@@ -398,6 +432,36 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if not ok:
         raise TrainingFailed("every model failed: " + "; ".join(
             f"{r['model']}: {r['status']}" for r in rows))
+    if peer_note:
+        say(peer_note)
+        log.info(peer_note)
+    for name in peer_names:
+        t0 = time.perf_counter()
+        row = {"model": name, "status": "ok", "peer": True}
+        try:  # one statsforecast model per series, on that series' own plan
+            per = [fpeers.backtest(name, v, p, H, season)
+                   for v, p in zip(values, plans, strict=True)]
+        except Exception as err:  # a third-party fit failing is a row, not a crash
+            rows.append({**row, "status": f"{type(err).__name__}: {err}", "cv": None,
+                         "test": None})
+            say(f"[peer] {name:<16} FAILED: {err}")
+            continue
+        preds = [np.concatenate([f[k] for f, _ in per]) for k in range(n_folds)]  # (N_k, H)
+        pred = np.concatenate([t for _, t in per])  # (N, H)
+        if not (np.all(np.isfinite(pred)) and all(np.all(np.isfinite(p)) for p in preds)):
+            rows.append({**row, "status": "non-finite forecasts", "cv": None, "test": None})
+            continue
+        fold_scores = [_mean(_per_series(cv_true[k], preds[k], cv_rows[k], fold_trains[k],
+                                         season)) for k in range(n_folds)]
+        per_series = _per_series(y_true, pred, test_rows, trains_all, season)
+        test_pred[name], cv_pred[name] = pred, preds
+        rows.append({**row, "epochs": 0, "train_seconds": round(time.perf_counter() - t0, 3),
+                     "cv": _cv(fold_scores), "test": _mean(per_series),
+                     **({"series": dict(zip(panel.ids, per_series, strict=True))}
+                        if S > 1 else {})})
+        say(f"[peer] {name:<16} CV {key.upper()} {rows[-1]['cv'][key]:.4g}, test "
+            f"{key.upper()} {rows[-1]['test'][key]:.4g} ({time.perf_counter() - t0:.1f} s)")
+    ok = [r for r in ok if not r.get("peer")]  # the saved model is an rnnkit model
     order = list(MODELS)
     best = min(ok, key=lambda r: (r["cv"][key], order.index(r["model"])))["model"]
     if ensemble > 1 and len(ok) > 1:
@@ -409,10 +473,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         per_series = _per_series(y_true, pred, test_rows, trains_all, season)
         rows.append({"model": "ensemble", "status": "ok", "members": top, "epochs": 0,
                      "train_seconds": 0.0,
-                     "cv": {"mae": float(np.mean([f["mae"] for f in ens])),
-                            "mase": float(np.mean([f["mase"] for f in ens])),
-                            "folds_mae": [float(f["mae"]) for f in ens]},
-                     "test": _mean(per_series),
+                     "cv": _cv(ens), "test": _mean(per_series),
                      **({"series": dict(zip(panel.ids, per_series, strict=True))}
                         if S > 1 else {})})
     cv_series = np.concatenate(cv_rows)  # (N_cv,)
@@ -421,10 +482,14 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         for row in rows:
             name = row["model"]
             if name in cv_residuals and name in test_pred:
-                q = np.stack([conformal_halfwidth(cv_residuals[name][cv_series == j], coverage)
-                              for j in range(S)])[test_rows]  # (N, H): each series' own
+                res_j = [cv_residuals[name][cv_series == j] for j in range(S)]
+                q = np.stack([conformal_halfwidth(r, coverage)
+                              for r in res_j])[test_rows]  # (N, H): each series' own
+                crps = [conformal_crps(y_true[test_rows == j], test_pred[name][test_rows == j],
+                                       r) * np.sum(test_rows == j) for j, r in enumerate(res_j)]
                 row["interval"] = {"level": coverage, **interval_scores(
-                    y_true, test_pred[name] - q, test_pred[name] + q, coverage)}
+                    y_true, test_pred[name] - q, test_pred[name] + q, coverage),
+                    "crps": float(np.sum(crps) / len(y_true))}
     log.info("compared %d models on %d series in %.1f s; selected %s", len(names), S,
              time.perf_counter() - t_start, best)
     return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plans[0],
@@ -434,4 +499,5 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                                 "epochs": epochs, "batch_size": batch_size,
                                 "max_steps": max_steps, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
-                      cv_series=cv_series, selected_by=key)
+                      cv_series=cv_series, selected_by=key,
+                      notes=[peer_note] if peer_note else [])

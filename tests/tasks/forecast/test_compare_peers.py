@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError
+from rnnkit.tasks.forecast import peers
+from rnnkit.tasks.forecast.compare import compare
+
+
+def seasonal(n=120, m=12, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 20 + 0.05 * t + 3 * np.sin(2 * np.pi * t / m) + 0.1 * rng.normal(size=n)
+
+
+def test_peers_are_rows_on_the_same_windows_never_selected():
+    pytest.importorskip("statsforecast")
+    y = seasonal()
+    res = compare(y, ["naive"], horizon=6, input_len=12, season=12, ensemble=2, verbose=0,
+                  peers=["AutoETS"])
+    rows = {r["model"]: r for r in res.rows}
+    ets = rows["AutoETS"]
+    assert ets["peer"] and ets["status"] == "ok"
+    assert res.test_pred["AutoETS"].shape == res.y_true.shape == (7, 6)
+    # scored like every row: the MAE of its forecasts on the same test windows
+    assert ets["test"]["mae"] == pytest.approx(
+        np.mean(np.abs(res.test_pred["AutoETS"] - res.y_true)))
+    assert res.cv_residuals["AutoETS"].shape == res.cv_residuals["naive"].shape
+    assert 0 <= ets["interval"]["coverage"] <= 1 and ets["interval"]["crps"] > 0
+    # a clean seasonal series: ETS beats naive by far, and still is neither selected nor
+    # an ensemble member
+    assert ets["cv"]["mae"] < rows["naive"]["cv"]["mae"]
+    assert res.best in ("naive", "seasonal_naive")
+    assert set(rows["ensemble"]["members"]) == {"naive", "seasonal_naive"}
+    assert not res.notes
+
+
+def test_auto_peers_follow_the_season(monkeypatch):
+    monkeypatch.setattr(peers, "available", lambda: True)
+    from rnnkit.tasks.forecast.compare import _peer_names
+
+    assert _peer_names("auto", 12) == (["AutoETS", "AutoARIMA"], None)
+    assert _peer_names("auto", 52)[0] == ["AutoETS", "AutoARIMA", "MSTL"]
+    assert _peer_names(None, 52) == ([], None)
+
+
+def test_without_statsforecast_the_peers_are_skipped_with_a_note(monkeypatch):
+    monkeypatch.setattr(peers, "available", lambda: False)
+    lines = []
+    res = compare(seasonal(), ["naive"], horizon=6, input_len=12, progress=lines.append)
+    assert [r["model"] for r in res.rows] == ["naive", "seasonal_naive"]
+    assert res.notes == [peers.missing_note()] and peers.missing_note() in lines
+    with pytest.raises(ConfigError, match="peers must be 'auto' or names from"):
+        compare(seasonal(), ["naive"], horizon=6, input_len=12, peers=["Theta"])
