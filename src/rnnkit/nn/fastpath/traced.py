@@ -1,30 +1,35 @@
 r"""The traced path: a user cell's step traced once, the sequence run without per-step autograd.
 
-The autograd loop records every op of every step and walks that graph back; for a cell written
-in torch ops this bookkeeping, not the arithmetic, is most of the time at small sizes. Here the
-step is traced once per cell, batch shape, dtype and device (``torch.func.vjp`` inside
-``make_fx``, fake tensors) into one aten graph of forward and backward, which is split in two
-(the partition AOTAutograd makes: forward nodes that the backward reads are saved)::
+The autograd loop records every op of every step and walks that graph back. Here the step is
+traced once per cell, batch shape, dtype and device (``torch.func.vjp`` inside ``make_fx``, on
+fake tensors) into one aten graph of forward and backward, which is cut in three (the partition
+AOTAutograd makes: the forward values the backward reads are saved; values that depend on the
+weights alone are computed once a sequence)::
 
-    forward step    (p_t, s_{t-1}, W)            -> (h_t, s_t, saved_t)
-    backward step   (p_t, s_{t-1}, W, saved_t, dh_t, ds_t) -> (dp_t, ds_{t-1}, dW_t)
+    prelude         W                                   -> K          (W^T and the like)
+    forward step    (p_t, s_{t-1}, K)                   -> (h_t, s_t, saved_t)
+    backward step   (p_t, s_{t-1}, K, saved_t, dh_t, ds_t) -> (dp_t, ds_{t-1}, dW_t)
 
-and one ``torch.autograd.Function`` runs them over the sequence: its forward the T forward
-steps (no graph is recorded; the saved tensors are kept), its backward the T backward steps in
-one reverse loop, adding up dW. The input projection ``p = cell.project_input(x)`` (B, T, P)
-stays outside, on autograd, one product for all steps. With lengths, padded steps keep the
-state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
+One ``torch.autograd.Function`` runs them over the sequence: its forward the T forward steps
+(recording no graph, keeping the saved values), its backward the T backward steps in one
+reverse loop; both loops are TorchScript (:mod:`rnnkit.nn.fastpath.traced_loops`), so no
+Python runs between the ops. The parameter gradients are batched over the steps where that is
+checked to give the same sums (dW = sum_t dA_t^T h_{t-1} as one (T*B)-row product instead of T
+small ones), else added step by step. The input projection ``p = cell.project_input(x)``
+(B, T, P) stays outside, on autograd, one product for all steps. With lengths, padded steps
+keep the state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
 
-Both graphs are run as TorchScript functions (``torch.jit.trace`` of the fx graphs), whose
-interpreter calls the ops from C++ without Python in between. Tracing takes a fraction of a
-second (``TracedStep.trace_s``, logged at INFO); programs are cached in memory per cell.
+Tracing and scripting take a fraction of a second to a few seconds (``TracedStep.trace_s``,
+logged at INFO), once per cell and input shape; the programs are cached in memory with the
+cell (nothing is compiled to machine code, so there is nothing to keep on disk).
 
-What cannot be traced runs on the loop (:func:`unavailable` says why): a step whose control
-flow depends on tensor values (``if h.sum() > 0``, ``.item()``), that modifies a tensor in
-place, that draws random numbers (dropout in training mode), or that fails to trace for
-another reason; under a graph capture (``torch.compile``, ``torch.export``,
-``torch.jit.trace``: the loop is what they can see through) and under autocast. The step must
-treat batch rows independently (no statistics over the batch), as every recurrent cell does.
+What cannot be traced runs on the loop (:func:`unavailable` says why; the layer records it in
+``last_path_reason``): a step whose control flow depends on tensor values (``if h.sum() >
+0``, ``.item()``), that modifies a tensor in place, that draws random numbers (dropout in
+training mode), or that fails to trace for another reason; under a graph capture
+(``torch.compile``, ``torch.export``, ``torch.jit.trace``: the loop is what they can see
+through) and under autocast. The step must treat batch rows independently (no statistics over
+the batch), as every recurrent cell does; double backward is not supported.
 """
 
 from __future__ import annotations
@@ -69,8 +74,8 @@ class TracedStep:
     (T*B, ...), for a single product over all steps in place of one per step.
     ``forward_loop`` / ``backward_loop``: the time loops over them in TorchScript
     (:mod:`rnnkit.nn.fastpath.traced_loops`), or in Python when TorchScript could not take
-    the graphs (``python_loops`` says why, else None). ``trace_s``: seconds spent tracing; ``ops``:
-    aten ops per graph.
+    the graphs (``python_loops`` says why, else None). ``trace_s``: seconds spent tracing;
+    ``ops``: aten ops per graph.
     """
 
     prelude: Callable[..., tuple[Tensor, ...]]
