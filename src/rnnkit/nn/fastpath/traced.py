@@ -167,7 +167,8 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
     n_consts = sum(nd.op == "placeholder" for nd in prog.forward.graph.nodes) - 1 - n
     n_saved = sum(nd.op == "placeholder" for nd in prog.backward.graph.nodes) - 2 * (1 + n)
     prog.forward_loop, prog.backward_loop, prog.python_loops = script_loops(
-        prog.forward, prog.backward_state or prog.backward, n, n_consts, n_saved - n_consts
+        prog.forward, prog.backward_state or prog.backward, n, n_consts, n_saved - n_consts,
+        accumulate=prog.param_grads is None,
     )
     prog.ops = {
         k: sum(nd.op == "call_function" for nd in g.graph.nodes)
@@ -380,7 +381,7 @@ class _Sequence(torch.autograd.Function):
         if prog.param_grads is not None:  # one call over all steps: (T*B, ...) per value
             dw = prog.param_grads(*(torch.cat(f, dim=0) for f in zip(*per_step, strict=True)), *wb)
         else:
-            dw = [torch.stack(g).sum(0) for g in zip(*per_step, strict=True)]
+            dw = per_step[0]  # summed over the steps by the loop
         n_w = len(prog.params)
         return (None, None, dp, *ds, *dw[:n_w], *([None] * (len(wb) - n_w)))
 

@@ -7,8 +7,8 @@ from a scripted loop over the steps. Shapes: p (B, T, P), state fields and their
 gradients pass through unchanged)::
 
     forward:   hs (B, T, H), final state, [s_{t-1}] * T, [saved_t] * T
-    backward:  dp (B, T, P), d initial state, [f_t] * T (frontier values or dW_t of each step,
-               in processing order reversed)
+    backward:  dp (B, T, P), d initial state, [f_t] * T (each step's frontier values, in
+               processing order reversed), or [sum_t dW_t]
 
 (Kept apart from ``traced.py``: TorchScript reads these annotations at run time, so this
 module does not postpone them.)
@@ -81,12 +81,14 @@ class ForwardLoop(nn.Module):
 
 
 class BackwardLoop(nn.Module):
-    """The T backward steps in reverse order, carrying the state's gradient."""
+    """The T backward steps in reverse order, carrying the state's gradient. The steps' extra
+    outputs are kept per step, or summed over the steps (one list) with ``accumulate``."""
 
-    def __init__(self, step: nn.Module, n_state: int) -> None:
+    def __init__(self, step: nn.Module, n_state: int, accumulate: bool) -> None:
         super().__init__()
         self.step = step
         self.n = n_state
+        self.accumulate = accumulate
 
     def forward(
         self,
@@ -115,17 +117,27 @@ class BackwardLoop(nn.Module):
                 out = self.step(p.select(1, t), states[t], K, saved[t], dh, cot)
                 ds = out[1 : 1 + self.n]
             dps.append(out[0])
-            per_step.append(out[1 + self.n :])
+            extra = out[1 + self.n :]
+            if self.accumulate and len(per_step) > 0:
+                per_step[0] = [a + b for a, b in zip(per_step[0], extra)]  # noqa: B905
+            else:
+                per_step.append(extra)
         dps.reverse()
         return torch.stack(dps, 1), ds, per_step
 
 
 def script_loops(
-    forward: fx.GraphModule, backward: fx.GraphModule, n_state: int, n_consts: int, n_saved: int
+    forward: fx.GraphModule,
+    backward: fx.GraphModule,
+    n_state: int,
+    n_consts: int,
+    n_saved: int,
+    accumulate: bool,
 ) -> tuple[nn.Module, nn.Module, str | None]:
     """The ForwardLoop and BackwardLoop of the two graphs (forward ``(p_t, *s, *K)``, backward
     ``(p_t, *s, *K, *saved, dh, *ds)``, each returning a tuple), scripted, and None; or, when
-    TorchScript cannot take a graph, the same loops run by Python, and the reason."""
+    TorchScript cannot take a graph, the same loops run by Python, and the reason.
+    ``accumulate``: sum the backward's extra outputs (dW_t) over the steps."""
     fwd = _regroup(forward, [None, n_state, n_consts])
     bwd = _regroup(backward, [None, n_state, n_consts, n_saved, None, n_state])
     try:
@@ -133,10 +145,10 @@ def script_loops(
             warnings.simplefilter("ignore")  # TorchScript's deprecation notice
             return (
                 torch.jit.script(ForwardLoop(fwd, n_state)),
-                torch.jit.script(BackwardLoop(bwd, n_state)),
+                torch.jit.script(BackwardLoop(bwd, n_state, accumulate)),
                 None,
             )
     except RuntimeError as e:
         text = str(e).strip().splitlines()
         why = f"TorchScript: {text[0][:200] if text else type(e).__name__}"
-        return ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state), why
+        return ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state, accumulate), why
