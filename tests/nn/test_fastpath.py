@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnkit import ref
 from rnnkit.nn import (
+    GRU,
     LNGRU,
     LNLSTM,
     Cell,
+    GRUCell,
     LNGRUCell,
     LNLSTMCell,
     LNSimpleRNN,
@@ -26,11 +29,13 @@ from rnnkit.nn import (
     LSTMState,
     Recurrent,
     fastpath,
+    from_torch,
 )
 from rnnkit.nn.fastpath.torch_loop import run_torch
 
 pytest.importorskip("numba")  # the CPU kernels need it (rnnkit[fast])
 
+from rnnkit.nn.fastpath.gru_kernel import GRUKernel
 from rnnkit.nn.fastpath.jit import small_product
 from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
 from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
@@ -250,17 +255,19 @@ FAST_KERNELS = {
     "lnrnn_relu": (LNRNNKernel, ref.TimeLNRNN, {"nonlinearity": "relu"}),
     "lnlstm": (LNLSTMKernel, ref.TimeLNLSTM, {}),
     "lngru": (LNGRUKernel, ref.TimeLNGRU, {}),
+    "gru": (GRUKernel, ref.TimeGRU, {}),
 }
 
 
 def kernel_and_reference(kind: str, d: int, h: int, dtype: str, rng: np.random.Generator):
-    """A compiled kernel and its reference layer with the same random weights, LN gain and
-    shift."""
+    """A compiled kernel and its reference layer with the same random weights (and random LN
+    gain and shift)."""
     fast_cls, ref_cls, kwargs = FAST_KERNELS[kind]
     ref_layer = ref_cls(d, h, **kwargs, dtype=dtype, seed=1)
     fast = fast_cls(d, h, **kwargs, dtype=dtype)
-    ref_layer.params[4][:] = rng.uniform(0.5, 1.5, ref_layer.params[4].shape)
-    ref_layer.params[5][:] = rng.uniform(-0.5, 0.5, ref_layer.params[5].shape)
+    if ref_layer.layer_norm:
+        ref_layer.params[4][:] = rng.uniform(0.5, 1.5, ref_layer.params[4].shape)
+        ref_layer.params[5][:] = rng.uniform(-0.5, 0.5, ref_layer.params[5].shape)
     fast.set_params([p.copy() for p in ref_layer.params])
     return fast, ref_layer
 
@@ -370,8 +377,9 @@ class MGUCell(Cell):
         return self.step(self.project_input(x_t), state)
 
 
-def test_user_defined_cell_runs_on_the_loop() -> None:
-    """A cell in plain torch ops has no kernel: auto picks the loop, forcing "fast" says why."""
+def test_user_defined_cell_has_no_kernel() -> None:
+    """A cell in plain torch ops has no kernel: auto runs it elsewhere (the traced path or the
+    loop), forcing "fast" says why."""
     torch.manual_seed(7)
     cell = MGUCell(D, H).double()
     x = torch.randn(B, T, D, dtype=torch.float64)
@@ -379,7 +387,7 @@ def test_user_defined_cell_runs_on_the_loop() -> None:
     assert not fastpath.supports(cell, x)
     auto = one_layer(cell, "auto")
     out, _, _ = loss_and_grads(auto, x, s0)
-    assert auto.last_path == "loop"
+    assert auto.last_path in ("traced", "loop")
     hl, _ = run_loop(cell, x, s0)  # the cell's own forward, step by step
     assert rel(out, hl) < TOL
     with pytest.raises(ValueError, match="path='fast' is unavailable: it does not support MGUCell"):
@@ -462,3 +470,59 @@ def test_padded_row_equals_the_sequence_alone() -> None:
         assert rel(h[b], hb_last[0]) < TOL and rel(c[b], cb_last[0]) < TOL
         if n < T:
             assert hs[b, n:].abs().max().item() == 0
+
+
+# -- the plain GRU kernel: against torch.nn.GRU, and where path="auto" picks it ---------------
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+def test_gru_kernel_matches_torch_nn_gru(bidirectional: bool, with_lengths: bool) -> None:
+    """Two stacked layers in float64 on path="fast" against torch.nn.GRU (packed sequences
+    for lengths): outputs, final state and the gradients of x, h0 and every parameter."""
+    torch.manual_seed(1)
+    theirs = nn.GRU(3, 4, 2, batch_first=True, bidirectional=bidirectional).double()
+    ours = from_torch(theirs, return_sequences=True, return_state=True, path="fast")
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(4, 6, 3, generator=gen, dtype=torch.float64)
+    h0 = torch.randn(len(ours.cells), 4, 4, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([6, 2, 4, 1]) if with_lengths else None
+    xt, h0t = x.clone().requires_grad_(), h0.clone().requires_grad_()
+    xo, h0o = x.clone().requires_grad_(), h0.clone().requires_grad_()
+    if lengths is None:
+        out_t, st_t = theirs(xt, h0t)
+    else:
+        packed = pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=False)
+        out_p, st_t = theirs(packed, h0t)
+        out_t, _ = pad_packed_sequence(out_p, batch_first=True, total_length=6)
+    out_o, st_o = ours(xo, h0o, lengths=lengths)
+    assert ours.last_path == "fast"
+    assert rel(out_o, out_t) < TOL and rel(st_o, st_t) < TOL
+    weighted_loss(out_t, st_t, torch.Generator().manual_seed(3)).backward()
+    weighted_loss(out_o, st_o, torch.Generator().manual_seed(3)).backward()
+    assert rel(xo.grad, xt.grad) < TOL and rel(h0o.grad, h0t.grad) < TOL
+    dirs = 2 if bidirectional else 1
+    for i, cell in enumerate(ours.cells):
+        sfx = f"_l{i // dirs}" + ("_reverse" if i % dirs else "")
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            assert rel(getattr(cell, name).grad, getattr(theirs, name + sfx).grad) < TOL, (
+                name + sfx)
+
+
+def test_auto_runs_the_gru_kernel_only_where_the_table_says(monkeypatch) -> None:
+    """path="auto" runs a GRU on its kernel on the machine kinds of AUTO_KERNELS, else on the
+    fused torch.nn.GRU; the fused path again under autocast (the kernel steps aside)."""
+    layer = GRU(3, 4, return_sequences=True)
+    x = torch.randn(2, 5, 3)
+    monkeypatch.setattr(fastpath, "AUTO_KERNELS", {})
+    layer(x)
+    assert layer.last_path == "fused"
+    here = (fastpath._MACHINE, torch.get_num_threads())
+    monkeypatch.setattr(fastpath, "AUTO_KERNELS", {GRUCell: here})
+    out = layer(x)
+    assert layer.last_path == "fast"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layer(x)
+    assert layer.last_path == "fused"
+    other = ("another-arch", here[1])
+    monkeypatch.setattr(fastpath, "AUTO_KERNELS", {GRUCell: other})
+    assert rel(layer(x), out) < 1e-5  # float32: the fused path agrees with the kernel
+    assert layer.last_path == "fused"

@@ -131,7 +131,8 @@ def test_time_distributed_embedding_flatten_norms():
 @pytest.mark.parametrize("mode", ["concat", "sum", "ave", "mul"])
 def test_bidirectional_wrapper_matches_two_layers(mode):
     torch.manual_seed(0)
-    inner = GRU(3, 4, return_sequences=True, return_state=True).double()
+    # path="fused": the wrapper runs both directions as one torch.nn.GRU
+    inner = GRU(3, 4, return_sequences=True, return_state=True, path="fused").double()
     bi = Bidirectional(inner, merge_mode=mode)
     x = torch.randn(3, 6, 3, dtype=torch.float64)
     lengths = torch.tensor([6, 2, 4])

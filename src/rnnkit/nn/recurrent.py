@@ -19,10 +19,11 @@ Paths (``layer.last_path`` records the one that ran):
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run
   through a torch.nn.LSTM / GRU / RNN that shares their parameters (cuDNN / oneDNN), variable
   lengths packed internally (rnnkit.nn.fused);
-- ``"fast"``: layer-normalised cells, which torch has no kernel for, one layer and direction at
-  a time, without recurrent dropout: on CPU (float32 / float64, variable lengths included)
-  compiled NumPy kernels with hand-derived BPTT behind a ``torch.autograd.Function``; on other
-  devices, for full-length batches, a time-major torch loop (``rnnkit.nn.fastpath``);
+- ``"fast"``: layer-normalised cells, which torch has no kernel for, and GRU cells, one layer
+  and direction at a time, without recurrent dropout: on CPU (float32 / float64, variable
+  lengths included) compiled NumPy kernels with hand-derived BPTT behind a
+  ``torch.autograd.Function``; for LN cells on other devices, for full-length batches, a
+  time-major torch loop (``rnnkit.nn.fastpath``);
 - ``"traced"``: a user's cell (not one of rnnkit's) without active recurrent dropout: its
   step traced once into a forward and a backward graph, run over the sequence by one
   ``torch.autograd.Function`` with no per-step autograd graph (rnnkit.nn.fastpath.traced);
@@ -30,7 +31,9 @@ Paths (``layer.last_path`` records the one that ran):
   dropout in training mode) run the loop;
 - ``"loop"``: the autograd loop above, always available.
 
-``path="auto"`` picks the first available in that order; ``"fused"``/``"fast"``/``"traced"``
+``path="auto"`` picks the first available in that order, except that a standard cell whose CPU
+kernel measured faster than its fused module on this machine kind (``fastpath.AUTO_KERNELS``:
+GRU on 2-thread x86_64) runs on the fast path when it can; ``"fused"``/``"fast"``/``"traced"``
 force one (and raise ValueError if unavailable); ``"loop"`` forces the loop. When "auto" ends
 on the loop, ``layer.last_path_reason`` says why the traced path could not run (else None).
 
@@ -407,6 +410,8 @@ class Recurrent(nn.Module):
             fused_why = f"no final LSTM state with lengths/mask while {tool} captures the graph"
         if self.path in ("auto", "fused"):
             if fused_why is None:
+                if self.path == "auto" and self._fast_preferred(x, lengths):
+                    return "fast"
                 return "fused"
             if self.path == "fused":
                 raise ValueError(f"path='fused' needs {fused_why}; use path='auto' or 'loop'")
@@ -426,6 +431,12 @@ class Recurrent(nn.Module):
                 )
             self.__dict__["last_path_reason"] = f"the traced path is unavailable: {traced_why}"
         return "loop"
+
+    def _fast_preferred(self, x: Tensor, lengths: Tensor | None) -> bool:
+        """Whether every cell's CPU kernel beats the fused path here (fastpath.preferred) and
+        can run for this input."""
+        return (all(fastpath.preferred(c) for c in self.cells)
+                and self._fast_unavailable(x, lengths, False) is None)
 
     def _fast_unavailable(self, x: Tensor, lengths: Tensor | None, rec_dropout: bool) -> str | None:
         if rec_dropout:

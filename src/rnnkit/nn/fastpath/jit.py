@@ -79,22 +79,28 @@ class StepProduct:
             torch.addmm(fn(add), fn(x), self.tM, out=fn(out))
 
 
-def input_and_weight_grads(dA: np.ndarray, X: np.ndarray, H_prev: np.ndarray, W_ih: np.ndarray,
-                           grads: list[np.ndarray]) -> np.ndarray:
-    """The products over all steps for a cell whose pre-activation is one sum
-    a = W_ih x + b_ih + W_hh h_{t-1} + b_hh (LN-RNN, LN-LSTM), in torch.
+def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
+                           W_ih: np.ndarray, grads: list[np.ndarray],
+                           dGH: np.ndarray | None = None) -> np.ndarray:
+    """The products over all steps, in torch, for a step with input part gi = W_ih x + b_ih
+    and recurrent part gh = W_hh h_{t-1} + b_hh.
 
-    From da (T, B, G*H), x (T, B, D) and h_{t-1} (T, B, H), writes dW_ih = da^T x,
-    dW_hh = da^T h_prev and db_ih = db_hh = sum da into ``grads[:4]``; returns dx = da W_ih
-    (T, B, D)."""
-    T, B, GH = dA.shape
+    From dgi (T, B, G*H), the gradient w.r.t. gi, dgh w.r.t. gh (None: the same as dgi, for
+    cells whose pre-activation is the sum gi + gh: LN-RNN, LN-LSTM), x (T, B, D) and h_{t-1}
+    (T, B, H), writes dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi and
+    db_hh = sum dgh into ``grads[:4]``; returns dx = dgi W_ih (T, B, D)."""
+    T, B, GH = dGI.shape
     fn = torch.from_numpy
-    da = fn(dA).view(T * B, GH)  # (T*B, G*H)
-    torch.mm(da.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
-    torch.mm(da.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
-    torch.sum(da, 0, out=fn(grads[2]))  # db_ih
-    grads[3][...] = grads[2]
-    return torch.mm(da, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
+    dgi = fn(dGI).view(T * B, GH)  # (T*B, G*H)
+    dgh = dgi if dGH is None else fn(dGH).view(T * B, GH)
+    torch.mm(dgi.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
+    torch.mm(dgh.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
+    torch.sum(dgi, 0, out=fn(grads[2]))  # db_ih
+    if dGH is None:
+        grads[3][...] = grads[2]
+    else:
+        torch.sum(dgh, 0, out=fn(grads[3]))  # db_hh
+    return torch.mm(dgi, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
 
 
 @numba.njit(**JIT)

@@ -17,6 +17,7 @@ Kernels (one per cell class; exact class match, a subclass may change the step):
                        few Numba-compiled passes, see rnnkit.nn.fastpath.jit)
     LNLSTMCell      -> LNLSTMKernel (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
     LNGRUCell       -> LNGRUKernel (rnnkit.nn.fastpath.lngru_kernel, likewise)
+    GRUCell         -> GRUKernel (rnnkit.nn.fastpath.gru_kernel, likewise)
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
 leases one, and it returns to the pool when the autograd graph that used it is freed (after
@@ -35,14 +36,20 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.cells import Cell, State
-from rnnkit.nn.ln_cells import LNGRUCell, LNLSTMCell, LNSimpleRNNCell
+from rnnkit.nn.cells import Cell, GRUCell, State
+from rnnkit.nn.ln_cells import LN_CELLS, LNGRUCell, LNLSTMCell, LNSimpleRNNCell
 
 DTYPES = (torch.float32, torch.float64)
 
 
 # The kernel modules import Numba (half a second) and load or compile their functions: they are
 # imported on first use, so that ``import rnnkit.nn`` pays for neither.
+def _gru(cell: GRUCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.gru_kernel import GRUKernel
+
+    return GRUKernel(cell.input_size, cell.hidden_size, dtype=dtype)
+
+
 def _lnrnn(cell: LNSimpleRNNCell, dtype: str) -> Any:
     from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
 
@@ -64,6 +71,7 @@ def _lngru(cell: LNGRUCell, dtype: str) -> Any:
 
 #: cell class -> function (cell, "float32" | "float64") -> a fresh kernel
 KERNELS: dict[type, Callable[[Any, str], Any]] = {
+    GRUCell: _gru,
     LNSimpleRNNCell: _lnrnn,
     LNLSTMCell: _lnlstm,
     LNGRUCell: _lngru,
@@ -75,7 +83,9 @@ _POOL: weakref.WeakKeyDictionary[Cell, dict[str, list[Any]]] = weakref.WeakKeyDi
 
 def cell_tensors(cell: Cell) -> list[Tensor | None]:
     """The cell's parameters in the reference order (None for a missing bias)."""
-    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "ln_weight", "ln_bias")
+    names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    if type(cell) in LN_CELLS:
+        names += ["ln_weight", "ln_bias"]
     return [getattr(cell, n) for n in names]
 
 

@@ -1,0 +1,171 @@
+r"""A fast NumPy GRU time layer: one step's element-wise work in three compiled passes forward
+and one backward, the products left to BLAS.
+
+PyTorch has no fused CPU GRU: torch.nn.GRU runs a per-step chain of aten ops and autograd
+records each of them. :class:`GRUKernel` (a :class:`~rnnkit.nn.fastpath.kernel.Kernel`,
+``params`` in torch order ``[W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,)]``, gate
+blocks r, z, n) computes the reference's equations (:mod:`rnnkit.ref.time_gru`)::
+
+    gi = W_ih x_t + b_ih,   gh = W_hh h_{t-1} + b_hh                   (B, 3H), blocks r, z, n
+    r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z),  n = tanh(gi_n + r gh_n)
+    h_t = n + z (h_{t-1} - n)
+
+Forward: before the loop, for all steps, A_rz = X W_ih_rz^T + b_ih_rz + b_hh_rz and
+A_n = 2 (X W_ih_n^T + b_ih_n) (one product each); then per step (B rows)::
+
+    gh = h_{t-1} W_hh^T              the product (NumPy when small, else torch: ``StepProduct``)
+    _gates_in:   s_rz = A_rz + gh_rz,  gh_n += b_hh_n
+    sigmoid(s_rz) in place           torch: r, z
+    _candidate:  s_n = A_n + 2 r gh_n
+    sigmoid(s_n) in place            sigmoid(2 a_n)
+    _hidden:     n = 2 s_n - 1 = tanh(a_n),  h_t = n + z (h_{t-1} - n)
+
+(the transcendental functions stay in torch, see :mod:`~rnnkit.nn.fastpath.jit`).
+
+Backward, per step: one compiled pass and one product, dh carried from step t + 1 as the
+product dgh W_hh plus the term dh z::
+
+    _step_backward:  dh = dhs_t + dh_{t+1 -> t};  da_n = dh (1 - z)(1 - n^2)
+                     da_z = dh (h_{t-1} - n) z (1 - z);  da_r = da_n gh_n r (1 - r)
+                     dgi = [da_r, da_z, da_n],  dgh = [da_r, da_z, da_n r],  dhz = dh z
+    dh_{t-1} = dgh W_hh + dhz        the product, the term added by it
+
+then for all steps at once: dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi,
+db_hh = sum dgh, dx = dgi W_ih (:func:`~rnnkit.nn.fastpath.jit.input_and_weight_grads`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+from rnnkit.nn.fastpath.jit import JIT, StepProduct, input_and_weight_grads
+from rnnkit.nn.fastpath.kernel import Kernel
+
+
+@numba.njit(**JIT)
+def _gates_in(A_rz, gh, b_hn, s_rz):  # pragma: no cover - compiled
+    """s_rz (B, 2H) = A_rz + gh_rz; adds b_hh_n (H,) to gh_n (gh: (B, 3H))."""
+    B, H2 = s_rz.shape
+    H = H2 // 2
+    for b in range(B):
+        ab, ghrz, ghn, sb = A_rz[b], gh[b, :H2], gh[b, H2:], s_rz[b]
+        for j in range(H2):
+            sb[j] = ab[j] + ghrz[j]
+        for j in range(H):
+            ghn[j] += b_hn[j]
+
+
+@numba.njit(**JIT)
+def _candidate(s_rz, gh, A_n, s_n):  # pragma: no cover - compiled
+    """s_n (B, H) = A_n + 2 r gh_n, with A_n = 2 (W_ih_n x + b_ih_n) and r = s_rz[:, :H]."""
+    B, H = s_n.shape
+    two = s_n.dtype.type(2.0)
+    for b in range(B):
+        r, ghn, ab, sb = s_rz[b, :H], gh[b, 2 * H :], A_n[b], s_n[b]
+        for j in range(H):
+            sb[j] = ab[j] + two * r[j] * ghn[j]
+
+
+@numba.njit(**JIT)
+def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
+    """s_n (B, H): sigmoid(2 a_n); turns it into n = 2 s_n - 1 and writes
+    h (B, H) = n + z (h_prev - n)."""
+    B, H = h.shape
+    one = h.dtype.type(1.0)
+    two = h.dtype.type(2.0)
+    for b in range(B):
+        z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
+        for j in range(H):
+            nb[j] = two * nb[j] - one
+        for j in range(H):
+            hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
+
+
+@numba.njit(**JIT)
+def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: no cover
+    """One step of BPTT (see the module docstring). In: dh_out (B, H) = dhs_t, dh (B, H) from
+    step t + 1 (dgh W_hh + dh z), the step's r, z in s_rz (B, 2H), n and h_{t-1} (B, H), gh
+    (B, 3H) with b_hh_n in gh_n. Out: dgi, dgh (B, 3H) and dhz = dh_t z (B, H)."""
+    B, H = dh.shape
+    one = dh.dtype.type(1.0)
+    for b in range(B):
+        r, z, nb, hp, ghn = s_rz[b, :H], s_rz[b, H:], n[b], h_prev[b], gh[b, 2 * H :]
+        dhb, dob, dzb = dh[b], dh_out[b], dhz[b]
+        dir_, diz, din = dgi[b, :H], dgi[b, H : 2 * H], dgi[b, 2 * H :]
+        dhr, dhzb, dhn = dgh[b, :H], dgh[b, H : 2 * H], dgh[b, 2 * H :]
+        for j in range(H):
+            dhb[j] += dob[j]
+        for j in range(H):
+            din[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
+        for j in range(H):
+            diz[j] = dhb[j] * (hp[j] - nb[j]) * z[j] * (one - z[j])
+        for j in range(H):
+            dir_[j] = din[j] * ghn[j] * r[j] * (one - r[j])
+        for j in range(H):
+            dhr[j] = dir_[j]
+        for j in range(H):
+            dhzb[j] = diz[j]
+        for j in range(H):
+            dhn[j] = din[j] * r[j]
+        for j in range(H):
+            dzb[j] = dhb[j] * z[j]
+
+
+class GRUKernel(Kernel):
+    """GRU over T steps, the reference's maths in compiled passes.
+
+    ``GRUKernel(input_size, hidden_size, *, dtype="float32")``; see the module docstring and
+    :class:`~rnnkit.nn.fastpath.kernel.Kernel` for the interface.
+    """
+
+    gates = 3
+
+    def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
+        T, B, D = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh = self.params
+        fn = torch.from_numpy
+        X2 = fn(X.reshape(T * B, D))
+        Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z
+        torch.addmm(fn(b_ih[: 2 * H] + b_hh[: 2 * H]), X2, fn(W_ih[: 2 * H]).t(),
+                    out=fn(Arz).view(T * B, 2 * H))
+        An = self._buf("An", (T, B, H))  # 2 (W_ih x + b_ih), block n
+        torch.addmm(fn(2 * b_ih[2 * H :]), X2, fn(W_ih[2 * H :]).t(), alpha=2,
+                    out=fn(An).view(T * B, H))
+        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
+        Srz = self._buf("Srz", (T, B, 2 * H))  # gate values r, z
+        Sn = self._buf("Sn", (T, B, H))  # sigmoid(2 a_n), then n
+        Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
+        Hs[0] = s0[0]
+        b_hn = b_hh[2 * H :]
+
+        tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)  # per-step views, made once
+        recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
+        for t in range(T):
+            recurrent(Hs[t], GH[t])
+            _gates_in(Arz[t], GH[t], b_hn, Srz[t])
+            torch.sigmoid(tSrz[t], out=tSrz[t])
+            _candidate(Srz[t], GH[t], An[t], Sn[t])
+            torch.sigmoid(tSn[t], out=tSn[t])
+            _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
+        return (Hs,)
+
+    def _backward_tm(self, dH: np.ndarray, dfinal):
+        X = self._cache["X"]
+        T, B, H = dH.shape
+        W_ih, W_hh = self.params[0], self.params[1]
+        Hs, GH, Srz, Sn = (self._buffers[k] for k in ("Hs", "GH", "Srz", "Sn"))
+        dGI = self._buf("dGI", (T, B, 3 * H))  # gradient w.r.t. gi
+        dGH = self._buf("dGH", (T, B, 3 * H))  # ... w.r.t. gh
+        dhz = self._buf("dhz", (B, H))  # dh_t z, added to dh_{t-1} by the product
+        dh = np.zeros((B, H), self.dtype)
+        ends = self.step_ends
+        recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+        for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh,))  # the final state's gradient
+            _step_backward(dH[t], dh, Srz[t], Sn[t], Hs[t], GH[t], dGI[t], dGH[t], dhz)
+            recurrent(dGH[t], dh, add=dhz)  # dh_{t-1} = dgh W_hh + dh z
+        dX = input_and_weight_grads(dGI, X, Hs[:-1], W_ih, self.grads, dGH)  # (T, B, D)
+        return dX, (dh,)
