@@ -67,6 +67,11 @@ def validation(text: str) -> float | int:
     raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1) or a count, got {text!r}")
 
 
+def auto_or_validation(text: str) -> float | int | str:
+    """``--validation`` where the estimator's default is "auto": "auto" or a fraction/count."""
+    return "auto" if text == "auto" else validation(text)
+
+
 def patience(text: str) -> int | None:
     """``--patience``: epochs without improvement before stopping; 0 turns it off."""
     value = nonneg_int(text)
@@ -103,8 +108,12 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
         default=d("batch_size"), help="samples per optimiser step"
         + ("; auto: from the number of training samples" * batch_auto))
     add(parser, "--lr", type=positive_float, default=d("lr"), help="Adam learning rate")
-    add(parser, "--validation", type=validation, default=d("validation"),
-        help=desc.get("validation", "held out for early stopping: fraction or count (0: off)"))
+    validation_auto = d("validation") == "auto"
+    add(parser, "--validation", type=auto_or_validation if validation_auto else validation,
+        default=d("validation"),
+        help=desc.get("validation", "held out for early stopping: fraction or count (0: off)")
+        + ("; auto: 0.1 when early stopping is on or on 1,000 samples or more, else none"
+           * validation_auto))
     patience_auto = d("patience") == "auto"
     add(parser, "--patience", type=auto_or_patience if patience_auto else patience,
         default=d("patience"), help="early-stopping patience in epochs (0: off"

@@ -231,7 +231,8 @@ class Estimator:
         check_float("lr", self.lr)
         if hasattr(self, "clip_grad_norm"):
             check_float("clip_grad_norm", self.clip_grad_norm, none=True)
-        if self.validation is not None or self.default("validation") is not None:
+        if not auto("validation") and (self.validation is not None
+                                       or self.default("validation") is not None):
             check_validation(self.validation)
         if not auto("patience"):
             check_int("patience", self.patience, 0, none=True)
