@@ -40,11 +40,12 @@ products and the sigmoids to torch: LN-LSTM 0.9-1.3x torch.nn.LSTM at the benchm
 where its autograd loop takes 1.7-4.7x. Compiling takes about 5 s per cell class and dtype,
 once per installation (Numba's on-disk cache).
 
-User-defined cells are not here: a cell written in torch ops has no kernel, a torch-op loop of
-its own measured no faster than the layer's autograd loop (which already hoists the input
-projection and unbinds the steps once), and ``torch.compile`` of one step compiled for 29 s
-and then ran no faster (24 ms per training step either way at (64, 50, 1, 20)); they run on
-the loop.
+User-defined cells are not here: they run on the traced path (:mod:`rnnkit.nn.fastpath.traced`,
+``last_path == "traced"``), their step traced once into a forward and a backward graph run by
+TorchScript loops without per-step autograd. A torch-op loop in Python measured no faster than
+the layer's autograd loop, and ``torch.compile`` of one step compiled for 29 s and then ran no
+faster (24 ms per training step either way at (64, 50, 1, 20)); inductor's kernels for the
+traced step graphs took 36 s to compile and were slower per call than the plain graphs.
 
 When the kernels cannot run, the layer runs its autograd loop instead and records it
 (``layer.last_path == "loop"``; :func:`unavailable` says why): under a graph capture
