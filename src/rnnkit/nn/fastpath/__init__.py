@@ -45,7 +45,8 @@ User-defined cells are not here: they run on the traced path (:mod:`rnnkit.nn.fa
 TorchScript loops without per-step autograd. A torch-op loop in Python measured no faster than
 the layer's autograd loop, and ``torch.compile`` of one step compiled for 29 s and then ran no
 faster (24 ms per training step either way at (64, 50, 1, 20)); inductor's kernels for the
-traced step graphs took 36 s to compile and were slower per call than the plain graphs.
+traced step graphs took 36 s to compile (a loaded machine) and were slower per call than the
+plain graphs.
 
 When the kernels cannot run, the layer runs its autograd loop instead and records it
 (``layer.last_path == "loop"``; :func:`unavailable` says why): under a graph capture
