@@ -280,11 +280,10 @@ def report(results: dict, shapes: list) -> None:
                 line(label, prefix + key)
 
     print("\ntime per step over rounds [ms]: best / median / worst")
-    print(f"{'(B, T, D, H)':<{width}}" + "".join(f"{s!s:>22}" for s in shapes))
+    print(f"{'(B, T, D, H)':<{width}}" + "".join(f"{s!s:>26}" for s in shapes))
     for name in names:
-        cells = "".join(
-            f"{'/'.join(f'{v:.1f}' for v in results[s]['ms ' + name]):>22}" for s in shapes)
-        print(f"{name:<{width}}{cells}")
+        spreads = ("/".join(f"{v:.1f}" for v in results[s]["ms " + name]) for s in shapes)
+        print(f"{name:<{width}}" + "".join(f"{c:>26}" for c in spreads))
     print("\nfirst call [s] (the traced row includes tracing the step)")
     for name in names:
         if name.endswith("traced"):
