@@ -148,7 +148,7 @@ def script_loops(
                 torch.jit.script(BackwardLoop(bwd, n_state, accumulate)),
                 None,
             )
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:  # OSError: no source to read (TorchScript needs it)
         text = str(e).strip().splitlines()
         why = f"TorchScript: {text[0][:200] if text else type(e).__name__}"
         return ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state, accumulate), why
