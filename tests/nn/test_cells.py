@@ -188,7 +188,7 @@ def test_user_cell_gets_every_layer_feature(cls):
     assert layer.last_path is None
     x = torch.randn(2, 5, 3, dtype=torch.float64)
     _, st = layer(x)
-    assert layer.last_path in ("fast", "loop")
+    assert layer.last_path == "traced"  # a user cell: traced step, no per-step autograd
     if cls is HoistedCell:  # the backward copy is re-drawn by reset_parameters()
         assert not torch.equal(layer.cells[0].lin.weight, layer.cells[1].lin.weight)
     # layer 0, forward direction, equals a hand-written loop over the cell
