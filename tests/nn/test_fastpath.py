@@ -36,7 +36,7 @@ from rnnkit.nn.fastpath.torch_loop import run_torch
 pytest.importorskip("numba")  # the CPU kernels need it (rnnkit[fast])
 
 from rnnkit.nn.fastpath.gru_kernel import GRUKernel
-from rnnkit.nn.fastpath.jit import small_product
+from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows, small_product
 from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
 from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
 from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
@@ -526,3 +526,29 @@ def test_auto_runs_the_gru_kernel_only_where_the_table_says(monkeypatch) -> None
     monkeypatch.setattr(fastpath, "AUTO_KERNELS", {GRUCell: other})
     assert rel(layer(x), out) < 1e-5  # float32: the fused path agrees with the kernel
     assert layer.last_path == "fused"
+
+
+@pytest.mark.parametrize("kind", sorted(FAST_KERNELS))
+def test_threaded_passes_equal_one_thread(kind: str) -> None:
+    """The compiled passes split the batch rows across threads when a step is large enough and
+    torch may use two threads: the same numbers as on one thread (float64; the per-row
+    dgamma / dbeta sums make the parameter gradients independent of the split)."""
+    rng = np.random.default_rng(9)
+    fast_cls, _, _ = FAST_KERNELS[kind]
+    b, t, d = 48, 4, 3
+    h = PARALLEL_MIN // (b * fast_cls.gates) + 1  # just over the threshold
+    fast, _ = kernel_and_reference(kind, d, h, "float64", rng)
+    x, dhs = rng.standard_normal((b, t, d)), rng.standard_normal((b, t, h))
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            assert parallel_rows(b, fast.gates * h) == (threads - 1)
+            hs = fast.forward(x)
+            dx = fast.backward(dhs)
+            results.append([hs, dx, *(g.copy() for g in fast.grads)])
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)

@@ -40,16 +40,21 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import JIT, StepProduct, input_and_weight_grads
+from rnnkit.nn.fastpath.jit import (
+    StepProduct,
+    input_and_weight_grads,
+    parallel_rows,
+    rows_kernel,
+)
 from rnnkit.nn.fastpath.kernel import Kernel
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _gates_in(A_rz, gh, b_hn, s_rz):  # pragma: no cover - compiled
     """s_rz (B, 2H) = A_rz + gh_rz; adds b_hh_n (H,) to gh_n (gh: (B, 3H))."""
     B, H2 = s_rz.shape
     H = H2 // 2
-    for b in range(B):
+    for b in numba.prange(B):
         ab, ghrz, ghn, sb = A_rz[b], gh[b, :H2], gh[b, H2:], s_rz[b]
         for j in range(H2):
             sb[j] = ab[j] + ghrz[j]
@@ -57,25 +62,25 @@ def _gates_in(A_rz, gh, b_hn, s_rz):  # pragma: no cover - compiled
             ghn[j] += b_hn[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _candidate(s_rz, gh, A_n, s_n):  # pragma: no cover - compiled
     """s_n (B, H) = A_n + 2 r gh_n, with A_n = 2 (W_ih_n x + b_ih_n) and r = s_rz[:, :H]."""
     B, H = s_n.shape
     two = s_n.dtype.type(2.0)
-    for b in range(B):
+    for b in numba.prange(B):
         r, ghn, ab, sb = s_rz[b, :H], gh[b, 2 * H :], A_n[b], s_n[b]
         for j in range(H):
             sb[j] = ab[j] + two * r[j] * ghn[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
     """s_n (B, H): sigmoid(2 a_n); turns it into n = 2 s_n - 1 and writes
     h (B, H) = n + z (h_prev - n)."""
     B, H = h.shape
     one = h.dtype.type(1.0)
     two = h.dtype.type(2.0)
-    for b in range(B):
+    for b in numba.prange(B):
         z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
         for j in range(H):
             nb[j] = two * nb[j] - one
@@ -83,14 +88,14 @@ def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
             hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: no cover
     """One step of BPTT (see the module docstring). In: dh_out (B, H) = dhs_t, dh (B, H) from
     step t + 1 (dgh W_hh + dh z), the step's r, z in s_rz (B, 2H), n and h_{t-1} (B, H), gh
     (B, 3H) with b_hh_n in gh_n. Out: dgi, dgh (B, 3H) and dhz = dh_t z (B, H)."""
     B, H = dh.shape
     one = dh.dtype.type(1.0)
-    for b in range(B):
+    for b in numba.prange(B):
         r, z, nb, hp, ghn = s_rz[b, :H], s_rz[b, H:], n[b], h_prev[b], gh[b, 2 * H :]
         dhb, dob, dzb = dh[b], dh_out[b], dhz[b]
         dir_, diz, din = dgi[b, :H], dgi[b, H : 2 * H], dgi[b, 2 * H :]
@@ -143,13 +148,15 @@ class GRUKernel(Kernel):
 
         tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)  # per-step views, made once
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
+        p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
+        gates_in, candidate, hidden = _gates_in[p], _candidate[p], _hidden[p]
         for t in range(T):
             recurrent(Hs[t], GH[t])
-            _gates_in(Arz[t], GH[t], b_hn, Srz[t])
+            gates_in(Arz[t], GH[t], b_hn, Srz[t])
             torch.sigmoid(tSrz[t], out=tSrz[t])
-            _candidate(Srz[t], GH[t], An[t], Sn[t])
+            candidate(Srz[t], GH[t], An[t], Sn[t])
             torch.sigmoid(tSn[t], out=tSn[t])
-            _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
+            hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
@@ -163,9 +170,10 @@ class GRUKernel(Kernel):
         dh = np.zeros((B, H), self.dtype)
         ends = self.step_ends
         recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+        step_backward = _step_backward[parallel_rows(B, 3 * H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            _step_backward(dH[t], dh, Srz[t], Sn[t], Hs[t], GH[t], dGI[t], dGH[t], dhz)
+            step_backward(dH[t], dh, Srz[t], Sn[t], Hs[t], GH[t], dGI[t], dGH[t], dhz)
             recurrent(dGH[t], dh, add=dhz)  # dh_{t-1} = dgh W_hh + dh z
         dX = input_and_weight_grads(dGI, X, Hs[:-1], W_ih, self.grads, dGH)  # (T, B, D)
         return dX, (dh,)

@@ -18,11 +18,21 @@ Layer norm of G gate blocks of H entries (the reference's :mod:`rnnkit.ref.layer
     n_k = (a_k - mean a_k) r_k,  r_k = 1 / sqrt(var a_k + eps);  z_k = gamma_k n_k + beta_k
     da_k = r_k (dy_k gamma_k - mean(dy_k gamma_k) - n_k mean(dy_k gamma_k n_k))
 
+Both cores: every compiled pass loops over the batch rows with ``prange`` and is compiled twice
+(:func:`rows_kernel`), for one thread and for Numba's thread pool, which splits the rows; a
+kernel takes the threaded one when a step's widest array has at least :data:`PARALLEL_MIN`
+entries and torch may use more than one thread (:func:`parallel_rows`). Below that, starting
+the threads costs more than the pass. No pass writes to memory that another row reads: sums
+over rows (dgamma, dbeta) are kept per row and summed after the time loop.
+
 Compiled functions are cached on disk (``cache=True``): the first call on a new installation
-compiles each once per dtype (a few seconds).
+compiles each once per dtype and variant (a few seconds).
 """
 
 from __future__ import annotations
+
+import types
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -38,9 +48,27 @@ JIT = {
     "error_model": "numpy",
     "fastmath": {"reassoc", "contract", "nsz"},
 }
+#: a compiled pass splits the rows across threads from this many entries (B * width) on
+PARALLEL_MIN = 16384
 #: above this many multiply-adds NumPy's matrix product may start OpenBLAS threads
 #: (OpenBLAS' SMP threshold 65536 times its default 4)
 _NUMPY_GEMM_MAX = 262144
+
+
+def rows_kernel(fn: Callable) -> tuple[Callable, Callable]:
+    """``fn``, whose outer loop is ``numba.prange`` over batch rows, compiled for one thread
+    and for Numba's threads: ``(serial, parallel)``, indexed by :func:`parallel_rows`. The
+    threaded copy gets a name of its own, so that the two do not share an on-disk cache entry."""
+    threaded = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_threads",
+                                  fn.__defaults__, fn.__closure__)
+    threaded.__qualname__ = fn.__qualname__ + "_threads"
+    return numba.njit(**JIT)(fn), numba.njit(parallel=True, **JIT)(threaded)
+
+
+def parallel_rows(B: int, width: int) -> int:
+    """1 when a pass over B rows of ``width`` entries should split its rows across threads,
+    else 0 (an index into :func:`rows_kernel`'s pair)."""
+    return int(B * width >= PARALLEL_MIN and torch.get_num_threads() > 1)
 
 
 def small_product(m: int, k: int, n: int) -> bool:
@@ -103,7 +131,7 @@ def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
     return torch.mm(dgi, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
     """Layer norm of each of the G = r.shape[1] blocks of the rows of a (B, G*H).
 
@@ -115,7 +143,7 @@ def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
     one = a.dtype.type(1.0)
     inv_h = a.dtype.type(1.0 / H)
     eps = a.dtype.type(LN_EPS)
-    for b in range(B):
+    for b in numba.prange(B):
         for k in range(G):
             lo, hi = k * H, (k + 1) * H
             ab, nb, zb, gk, bk = a[b, lo:hi], n[b, lo:hi], z[b, lo:hi], gamma[lo:hi], beta[lo:hi]
@@ -134,17 +162,17 @@ def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
                 zb[j] = gk[j] * nb[j] + bk[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def ln_blocks_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover - compiled
     """Backward of :func:`ln_blocks` for dy (B, G*H), the gradient w.r.t. z.
 
-    Writes da (B, G*H), the gradient w.r.t. a; adds sum over rows of dy n to dgamma and of dy
-    to dbeta (G*H,)."""
+    Writes da (B, G*H), the gradient w.r.t. a; adds each row's dy n to its row of dgamma and
+    dy to dbeta (B, G*H): the caller sums them over rows once, after the time loop."""
     B, G = r.shape
     H = dy.shape[1] // G
     zero = dy.dtype.type(0.0)
     inv_h = dy.dtype.type(1.0 / H)
-    for b in range(B):
+    for b in numba.prange(B):
         for k in range(G):
             lo, hi = k * H, (k + 1) * H
             dyk, nk, gk, dak = dy[b, lo:hi], n[b, lo:hi], gamma[lo:hi], da[b, lo:hi]
@@ -152,15 +180,14 @@ def ln_blocks_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover 
             m2 = zero
             for j in range(H):
                 m1 += dyk[j] * gk[j]
-            for j in range(H):
                 m2 += dyk[j] * gk[j] * nk[j]
             m1 *= inv_h
             m2 *= inv_h
             rk = r[b, k]
             for j in range(H):
                 dak[j] = rk * (dyk[j] * gk[j] - m1 - nk[j] * m2)
-        dyb, nb = dy[b], n[b]
+        dyb, nb, dgb, dbb = dy[b], n[b], dgamma[b], dbeta[b]
         for j in range(G * H):
-            dgamma[j] += dyb[j] * nb[j]
+            dgb[j] += dyb[j] * nb[j]
         for j in range(G * H):
-            dbeta[j] += dyb[j]
+            dbb[j] += dyb[j]

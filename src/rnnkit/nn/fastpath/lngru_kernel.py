@@ -33,7 +33,8 @@ product da W_hh and the term dh z, added at the start of the step)::
 
     _hidden_backward:      dh = dhs_t + dh_{t+1 -> t};  dy_n = dh (1 - z)(1 - n^2)
                            dy_z = dh (h_{t-1} - n) z (1 - z);  keeps dh z for step t - 1
-    ln_blocks_backward:    da_n from dy_n (block n; dgamma_n += dy_n xhat_n, dbeta_n += dy_n)
+    ln_blocks_backward:    da_n from dy_n (block n; dgamma_n += dy_n xhat_n, dbeta_n += dy_n,
+                           per row: summed over rows after the loop)
     _reset_backward:       dy_r = da_n gh_n r (1 - r);  dgh_n = da_n r
     ln_blocks_backward:    da_rz from dy_rz (blocks r, z) into a buffer of its own
     _join:                 dgh = [da_rz, da_n r]  (a column slice as ln_blocks_backward's
@@ -53,16 +54,22 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import JIT, StepProduct, ln_blocks, ln_blocks_backward
+from rnnkit.nn.fastpath.jit import (
+    StepProduct,
+    ln_blocks,
+    ln_blocks_backward,
+    parallel_rows,
+    rows_kernel,
+)
 from rnnkit.nn.fastpath.kernel import Kernel
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _gates_in(gh, b_hn, a_rz):  # pragma: no cover - compiled
     """gh (B, 3H) = h_{t-1} W_hh^T: adds gh_rz to a_rz (B, 2H) and b_hh_n (H,) to gh_n."""
     B, H2 = a_rz.shape
     H = H2 // 2
-    for b in range(B):
+    for b in numba.prange(B):
         ghrz, ghn, ab = gh[b, :H2], gh[b, H2:], a_rz[b]
         for j in range(H2):
             ab[j] += ghrz[j]
@@ -70,24 +77,24 @@ def _gates_in(gh, b_hn, a_rz):  # pragma: no cover - compiled
             ghn[j] += b_hn[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _candidate_in(s_rz, gh, a_n):  # pragma: no cover - compiled
     """s_rz (B, 2H): r, z; adds r gh_n to a_n (B, H), which holds gi_n."""
     B, H = a_n.shape
-    for b in range(B):
+    for b in numba.prange(B):
         r, ghn, ab = s_rz[b, :H], gh[b, 2 * H :], a_n[b]
         for j in range(H):
             ab[j] += r[j] * ghn[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
     """s_n (B, H): sigmoid(2 y_n); turns it into n = 2 s_n - 1 and writes
     h (B, H) = n + z (h_prev - n)."""
     B, H = h.shape
     one = h.dtype.type(1.0)
     two = h.dtype.type(2.0)
-    for b in range(B):
+    for b in numba.prange(B):
         z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
         for j in range(H):
             nb[j] = two * nb[j] - one
@@ -95,7 +102,7 @@ def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
             hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _hidden_backward(dh_out, dh, dhz, s_rz, n, h_prev, dy_n, dy_rz):  # pragma: no cover
     """The output part of one step of BPTT (see the module docstring).
 
@@ -104,7 +111,7 @@ def _hidden_backward(dh_out, dh, dhz, s_rz, n, h_prev, dy_n, dy_rz):  # pragma: 
     dh_t, dy_n (B, H), the z block of dy_rz (B, 2H), and dhz = dh_t z for step t - 1."""
     B, H = dh.shape
     one = dh.dtype.type(1.0)
-    for b in range(B):
+    for b in numba.prange(B):
         z, dyz = s_rz[b, H:], dy_rz[b, H:]
         dhb, dzb, dob, nb, hp, dyb = dh[b], dhz[b], dh_out[b], n[b], h_prev[b], dy_n[b]
         for j in range(H):
@@ -117,14 +124,14 @@ def _hidden_backward(dh_out, dh, dhz, s_rz, n, h_prev, dy_n, dy_rz):  # pragma: 
             dzb[j] = dhb[j] * z[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _reset_backward(da_n, gh, s_rz, dy_rz, dgh):  # pragma: no cover - compiled
     """da_n (B, H): the gradient w.r.t. a_n; gh (B, 3H) with gh_n including b_hh_n. Writes the
     r block of dy_rz (B, 2H), dy_r = da_n gh_n r (1 - r), and the n block of dgh (B, 3H),
     dgh_n = da_n r."""
     B, H = da_n.shape
     one = da_n.dtype.type(1.0)
-    for b in range(B):
+    for b in numba.prange(B):
         r, ghn, dyr, dghn, dab = s_rz[b, :H], gh[b, 2 * H :], dy_rz[b, :H], dgh[b, 2 * H :], da_n[b]
         for j in range(H):
             dyr[j] = dab[j] * ghn[j] * r[j] * (one - r[j])
@@ -132,11 +139,11 @@ def _reset_backward(da_n, gh, s_rz, dy_rz, dgh):  # pragma: no cover - compiled
             dghn[j] = dab[j] * r[j]
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _join(da_rz, dgh):  # pragma: no cover - compiled
     """Copies da_rz (B, 2H) into the r, z blocks of dgh (B, 3H)."""
     B, H2 = da_rz.shape
-    for b in range(B):
+    for b in numba.prange(B):
         src, dst = da_rz[b], dgh[b, :H2]
         for j in range(H2):
             dst[j] = src[j]
@@ -178,16 +185,19 @@ class LNGRUKernel(Kernel):
         # per-step tensor views, made once (indexing a tensor costs about 1 us)
         tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
+        p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
+        gates_in, candidate_in, hidden = _gates_in[p], _candidate_in[p], _hidden[p]
+        ln = ln_blocks[p]
         for t in range(T):
             gh = GH[t]  # (B, 3H)
             recurrent(Hs[t], gh)
-            _gates_in(gh, b_hn, Arz[t])
-            ln_blocks(Arz[t], g_rz, b_rz, Arz[t], Rrz[t], Srz[t])  # a_rz becomes n_rz
+            gates_in(gh, b_hn, Arz[t])
+            ln(Arz[t], g_rz, b_rz, Arz[t], Rrz[t], Srz[t])  # a_rz becomes n_rz
             torch.sigmoid(tSrz[t], out=tSrz[t])
-            _candidate_in(Srz[t], gh, An[t])
-            ln_blocks(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
+            candidate_in(Srz[t], gh, An[t])
+            ln(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
             torch.sigmoid(tSn[t], out=tSn[t])
-            _hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
+            hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
@@ -206,22 +216,31 @@ class LNGRUKernel(Kernel):
         dhz[...] = 0
         dh = np.zeros((B, H), self.dtype)
         ends = self.step_ends
-        dgamma, dbeta = self.grads[4], self.grads[5]
-        dgamma[...] = 0
-        dbeta[...] = 0
+        # dgamma, dbeta per row and block group (r, z | n): summed over rows after the loop
+        dg_rz, db_rz = self._buf("dg_rz", (B, 2 * H)), self._buf("db_rz", (B, 2 * H))
+        dg_n, db_n = self._buf("dg_n", (B, H)), self._buf("db_n", (B, H))
+        for acc in (dg_rz, db_rz, dg_n, db_n):
+            acc[...] = 0
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
-        dg_rz, dg_n, db_rz, db_n = dgamma[: 2 * H], dgamma[2 * H :], dbeta[: 2 * H], dbeta[2 * H :]
         fn = torch.from_numpy
         recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+        p = parallel_rows(B, 3 * H)
+        hidden_backward, reset_backward, join = _hidden_backward[p], _reset_backward[p], _join[p]
+        ln_backward = ln_blocks_backward[p]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            _hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
-            ln_blocks_backward(dy_n, Nn[t], Rn[t], g_n, dAn[t], dg_n, db_n)
-            _reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])
-            ln_blocks_backward(dy_rz, Nrz[t], Rrz[t], g_rz, dRZ[t], dg_rz, db_rz)
-            _join(dRZ[t], dGH[t])
+            hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
+            ln_backward(dy_n, Nn[t], Rn[t], g_n, dAn[t], dg_n, db_n)
+            reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])
+            ln_backward(dy_rz, Nrz[t], Rrz[t], g_rz, dRZ[t], dg_rz, db_rz)
+            join(dRZ[t], dGH[t])
             recurrent(dGH[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dg_rz.sum(axis=0, out=dgamma[: 2 * H])
+        dg_n.sum(axis=0, out=dgamma[2 * H :])
+        db_rz.sum(axis=0, out=dbeta[: 2 * H])
+        db_n.sum(axis=0, out=dbeta[2 * H :])
 
         tdgh = fn(dGH).view(T * B, 3 * H)  # (T*B, 3H)
         tdrz = fn(dRZ).view(T * B, 2 * H)  # da_rz = dgi_rz = dgh_rz

@@ -22,7 +22,7 @@ Backward, per step: two compiled calls and one product::
 
     _act_backward:       dh = dhs_t + dh_{t+1 -> t};  dy = dh (1 - h_t^2)  or  dh [h_t > 0]
     ln_blocks_backward:  da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))
-                         dgamma += dy n,  dbeta += dy
+                         dgamma += dy n,  dbeta += dy   (per row; summed after the loop)
     dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``StepProduct``)
 
 then, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih.
@@ -38,46 +38,47 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import (
-    JIT,
     StepProduct,
     input_and_weight_grads,
     ln_blocks,
     ln_blocks_backward,
+    parallel_rows,
+    rows_kernel,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _tanh_out(h):  # pragma: no cover - compiled
     """h (B, H): sigmoid(2 y); turns it into tanh(y) = 2 h - 1."""
     B, H = h.shape
     one = h.dtype.type(1.0)
     two = h.dtype.type(2.0)
-    for b in range(B):
+    for b in numba.prange(B):
         hb = h[b]
         for j in range(H):
             hb[j] = two * hb[j] - one
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _relu_out(h):  # pragma: no cover - compiled
     """h (B, H): y; turns it into relu(y) = max(y, 0)."""
     B, H = h.shape
     zero = h.dtype.type(0.0)
-    for b in range(B):
+    for b in numba.prange(B):
         hb = h[b]
         for j in range(H):
             hb[j] = max(hb[j], zero)
 
 
-@numba.njit(**JIT)
+@rows_kernel
 def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
     """dh (B, H) from step t + 1 becomes the total dh_t = dh + dh_out; writes
     dy = dh (1 - h^2) (tanh) or dh [h > 0] (relu), h the step's output."""
     B, H = dh.shape
     zero = dh.dtype.type(0.0)
     one = dh.dtype.type(1.0)
-    for b in range(B):
+    for b in numba.prange(B):
         dhb, dob, hb, dyb = dh[b], dh_out[b], h[b], dy[b]
         for j in range(H):
             dhb[j] += dob[j]
@@ -124,16 +125,18 @@ class LNRNNKernel(Kernel):
 
         tHs = fn(Hs).unbind(0)  # per-step tensor views, made once (about 1 us each)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, H)
+        p = parallel_rows(B, H)  # the passes over one thread or split across threads
+        ln, relu_out, tanh_out = ln_blocks[p], _relu_out[p], _tanh_out[p]
         for t in range(T):
             # a = A_t + h W_hh^T into a cache-warm buffer (faster than adding into A_t in place
             # at large B); LN then writes n over A_t
             recurrent(Hs[t], a, add=A[t])
-            ln_blocks(a, g, bt, A[t], R[t], Hs[t + 1])
+            ln(a, g, bt, A[t], R[t], Hs[t + 1])
             if relu:
-                _relu_out(Hs[t + 1])
+                relu_out(Hs[t + 1])
             else:
                 torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
-                _tanh_out(Hs[t + 1])
+                tanh_out(Hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
@@ -145,15 +148,19 @@ class LNRNNKernel(Kernel):
         dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
         dh = np.zeros((B, H), self.dtype)
         ends = self.step_ends
-        dgamma, dbeta = self.grads[4], self.grads[5]
-        dgamma[...] = 0
+        dgamma, dbeta = self._buf("dgamma", (B, H)), self._buf("dbeta", (B, H))
+        dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
         recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
+        p = parallel_rows(B, H)
+        act_backward, ln_backward = _act_backward[p], ln_blocks_backward[p]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            _act_backward(dH[t], dh, Hs[t + 1], dy, relu)
-            ln_blocks_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
+            act_backward(dH[t], dh, Hs[t + 1], dy, relu)
+            ln_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
             recurrent(dA[t], dh)  # dh_{t-1} = da W_hh
+        dgamma.sum(axis=0, out=self.grads[4])
+        dbeta.sum(axis=0, out=self.grads[5])
         dX = input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)  # (T, B, D)
         return dX, (dh,)
