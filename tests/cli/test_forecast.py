@@ -200,6 +200,12 @@ def test_intervals_do_not_change_the_models(tmp_path, capsys):
     assert "zero width" in capsys.readouterr().err
 
 
+@pytest.fixture
+def no_peers(monkeypatch):
+    """Skip the statistical peers (slow to fit) whether statsforecast is installed or not."""
+    monkeypatch.setattr("rnnkit.tasks.forecast.peers.available", lambda: False)
+
+
 def long_csv(tmp_path, name="long.csv"):
     """Three monthly series at levels 10, 1000 and 100, of 60, 72 and 66 months, in rows of
     (store, month, sales), ending in the same month."""
@@ -216,7 +222,7 @@ def long_csv(tmp_path, name="long.csv"):
     return path
 
 
-def test_a_long_file_is_many_series_saved_and_predicted_by_id(tmp_path, capsys):
+def test_a_long_file_is_many_series_saved_and_predicted_by_id(tmp_path, capsys, no_peers):
     out = tmp_path / "run"
     data = str(long_csv(tmp_path))
     rc = main(["forecast", "--data", data, "--id-column", "store", "--horizon", "3",
@@ -264,3 +270,38 @@ def test_bad_id_or_value_columns_are_one_line_errors(tmp_path, capsys, extra, me
                "--input-len", "6", "--models", "naive", "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and message in err[0]
+
+
+def test_local_mode_saves_a_model_per_series_that_predict_reads(tmp_path, capsys, no_peers):
+    out = tmp_path / "run"
+    data = str(long_csv(tmp_path))
+    rc = main(["forecast", "--data", data, "--id-column", "store", "--local", "--horizon", "3",
+               "--input-len", "12", "--models", "naive", "linear", "--epochs", "2",
+               "--out", str(out)])
+    assert rc == 0 and "one model per series" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["mode"] == "local"
+    assert sorted(p.name for p in (out / "model").iterdir() if p.is_dir()) == [
+        "series-0", "series-1", "series-2"]
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model"), "--data", data, "--out",
+                 str(pred)]) == 0
+    rows = pred.read_text().splitlines()
+    assert rows[0] == "series_id,step,label,forecast" and len(rows) == 1 + 3 * 3
+
+
+def test_past_covariates_are_read_and_remembered_by_predict(tmp_path, capsys, no_peers):
+    path = weekly_csv(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["forecast", "--data", str(path), "--past-covariates", "price", "--horizon", "4",
+               "--input-len", "8", "--models", "naive", "linear", "--epochs", "2",
+               "--out", str(out)])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "column 'sales', 200 values" in err and "past covariates price" in err
+    fc = Forecaster.load(out / "model")
+    assert fc.n_features_ == 2 and fc.data_info_["past_covariates"] == ["price"]
+    pred = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(out / "model"), "--data", str(path), "--out",
+                 str(pred)]) == 0
+    assert len(pred.read_text().splitlines()) == 1 + 4

@@ -80,6 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "column, each one series; in a long file the first besides the id and date)")
     add(p, "--id-column", default=None, help="id column of a long file (rows of id, date, "
         "value): every id is one series")
+    add(p, "--past-covariates", nargs="+", default=None, metavar="COLUMN", help="columns the "
+        "models read beside the target over each input window, never after the forecast "
+        "origin (a long file: per id; a wide file: shared by every series, not series "
+        "themselves)")
+    add(p, "--local", action="store_true", help="many series: one model per series instead "
+        "of one global model trained on all of them")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
         "the season, the plots and the CSV files (default: the first column when it holds "
         "increasing dates)")
@@ -130,11 +136,14 @@ def _load(args: argparse.Namespace):
     from rnnkit.data.series import load_bundled
 
     if args.data is None:
+        if args.past_covariates:
+            raise ConfigError("--past-covariates needs --data (the bundled series has none)")
         series = load_bundled()
         return Panel(series.columns, [series.values], [series.dates],
                      "bundled airline_passengers.csv", "wide", None, series.date_column)
     return load_panel(args.data, id_column=args.id_column, column=args.column,
-                      date_column=args.date_column or "auto", interpolate=args.interpolate)
+                      date_column=args.date_column or "auto", interpolate=args.interpolate,
+                      past_covariates=args.past_covariates)
 
 
 def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray
@@ -246,15 +255,18 @@ def run(args: argparse.Namespace) -> int:
     with naming(source):  # too short a series: one error line, before any note
         plan_split(shortest, H, L, args.test, args.folds, _n_fold(args, shortest))
     out = Path(args.out)
+    past = (f"; past covariates {', '.join(panel.covariates)} (read up to each forecast "
+            f"origin)" if panel.covariates else "")
     if many:
         shown = ", ".join(panel.ids[:8]) + (", ..." if len(panel) > 8 else "")
-        what = f"{panel.describe()}: {shown}"
+        what = f"{panel.describe()}: {shown}" + (", one model per series" if args.local else "")
     else:
-        others = ([c for c in _value_columns(args, panel.date_column) if c != panel.ids[0]]
+        others = ([c for c in _value_columns(args, panel.date_column)
+                   if c != panel.ids[0] and c not in panel.covariates]
                   if panel.layout == "wide" else [])
         what = (f"column {panel.ids[0]!r}, {len(values[0])} values"
                 + (f" (other value columns: {', '.join(others)}; several become several "
-                   f"series when --column is not given)" if others else ""))
+                   f"series when --column is not given)" if others else "") + past)
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}, horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
          + (" per series" if many else ""))
@@ -262,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")
     with naming(source):
-        res = compare(panel if many else values[0], args.models, horizon=H, input_len=L,
+        res = compare(panel if many or panel.covariates else values[0], args.models,
+                      horizon=H, input_len=L, mode="local" if args.local else "global",
                       season=season, test=args.test, folds=args.folds,
                       fold_len=_n_fold(args, shortest), epochs=epochs,
                       batch_size=batch_size, max_steps=args.max_steps or None,
@@ -275,10 +288,11 @@ def run(args: argparse.Namespace) -> int:
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}
     settings.pop("verbose", None)
     info = {"source": source, "date_column": panel.date_column,
-            "interpolate": args.interpolate, "season": season}
+            "interpolate": args.interpolate, "season": season,
+            "past_covariates": panel.covariates}
     if many:
         info.update(layout=panel.layout, id_column=panel.id_column,
-                    column=panel.value_column)
+                    column=panel.value_column, local=args.local)
         files = _write_many(args, out, panel, res, info, settings, detected)
     else:
         info.update(column=panel.ids[0])
@@ -306,7 +320,7 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
     H = args.horizon
     with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
         fc.save(tmp / "model", data_info=info)
-        text, future, iv = forecast_csv(fc, y, dates, args.intervals)
+        text, future, iv = forecast_csv(fc, panel.values[0], dates, args.intervals)
         labels = future_labels(dates, H)
         bands = {f"{best} (future)": (iv["lower"], iv["upper"])} if iv else {}
         if iv and not np.any(iv["upper"] - iv["lower"] > 1e-6 * max(
@@ -444,9 +458,13 @@ def predict_command(fc, args: argparse.Namespace) -> int:
     date_column = args.date_column
     if date_column is None and info.get("date_column") in present:
         date_column = info["date_column"]
-    series = load_csv(args.data, column=column, date_column=date_column,
+    past = list(info.get("past_covariates") or [])
+    if past and column is None:
+        column = next((h for h in present if h != date_column and h not in past), None)
+    series = load_csv(args.data, column=[column, *past] if past else column,
+                      date_column=date_column,
                       interpolate=args.interpolate or bool(info.get("interpolate")))
-    values, dates = series.column(series.columns[0]), series.dates
+    values, dates = series.values, series.dates  # (T, 1 + P): target, past covariates
     origin = getattr(args, "origin", None)
     if origin is not None:
         end = _origin_row(origin, dates, len(values), args.data) + 1
@@ -485,11 +503,12 @@ def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
     if date_column is None and info.get("date_column") in present:
         date_column = info["date_column"]
     panel = load_panel(args.data, id_column=id_column, column=column, date_column=date_column,
-                       interpolate=args.interpolate or bool(info.get("interpolate")))
+                       interpolate=args.interpolate or bool(info.get("interpolate")),
+                       past_covariates=info.get("past_covariates") or None)
     if args.ids:
         panel = panel.select(args.ids)
     new = [i for i in panel.ids if i not in fc.ids_]
-    if new and fc.scaling == "series":
+    if new and fc.scaling == "series" and not info.get("local"):
         print(f"note: {len(new)} series not in the model's training data "
               f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}): each is scaled on its "
               f"own values", file=sys.stderr)

@@ -79,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.base import estimator_class, saved_task
 
     check_out(args)
+    from rnnkit.tasks.forecast.local import LocalForecaster
+
+    if LocalForecaster.is_saved(args.model):  # rnnkit forecast --local: a model per series
+        from rnnkit.cli.forecast import predict_command
+
+        return predict_command(LocalForecaster.load(args.model), args)
     task = saved_task(args.model)
     est = estimator_class(task).load(args.model)
     module = importlib.import_module(f"rnnkit.cli.{HANDLERS[task]}")

@@ -106,3 +106,36 @@ def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
                                           [f"b{t}" for t in range(100)]])
     assert table[0]["series_id"] == "a" and table[-1]["series_id"] == "b"
     assert table[-1]["date"] == "b99" and table[-1]["origin"] == 94
+
+
+def test_local_mode_fits_one_model_per_series():
+    from rnnkit.tasks.forecast.local import LocalForecaster
+
+    y = seasonal()
+    res = compare({"a": y, "b": 50 + 10 * y}, ["linear"], horizon=6, input_len=12, epochs=5,
+                  verbose=0, mode="local", peers=None)
+    assert isinstance(res.fitted["linear"], LocalForecaster)
+    assert res.fitted["linear"].ids_ == ["a", "b"] and res.settings["mode"] == "local"
+    with pytest.raises(ConfigError, match="mode must be one of"):
+        compare(y, ["linear"], horizon=6, input_len=12, mode="both")
+
+
+def test_the_future_of_a_past_covariate_never_reaches_the_fits_or_the_first_forecast():
+    from rnnkit.data.panel import Panel
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=121)
+    y = 20 + 3 * x[:-1] + 0.1 * rng.normal(size=120)  # y_t follows x_{t-1}
+    x = x[1:]
+    both = Panel(["s"], [np.stack([y, x], axis=1)], covariates=["x"])
+    z = both.values[0].copy()
+    z[108:, 1] = rng.permutation(z[108:, 1])  # shuffle the covariate over the test part
+    kw = dict(horizon=6, input_len=12, epochs=10, verbose=0, peers=None)
+    a = compare(both, ["linear"], **kw)
+    b = compare(Panel(["s"], [z], covariates=["x"]), ["linear"], **kw)
+    assert [r["cv"] for r in a.rows] == [r["cv"] for r in b.rows] and a.best == b.best
+    np.testing.assert_array_equal(a.test_pred["linear"][0], b.test_pred["linear"][0])
+    assert not np.allclose(a.test_pred["linear"][1:], b.test_pred["linear"][1:])
+    alone = compare(y, ["linear"], **kw)
+    mae = {id(r): {row["model"]: row["test"]["mae"] for row in r.rows} for r in (a, alone)}
+    assert mae[id(a)]["linear"] < mae[id(alone)]["linear"]  # x tells the first step

@@ -35,6 +35,10 @@ and ``row["cv"]`` hold the means, ``row["series"][id]`` each series' test scores
 selection uses the mean over folds and series of the seasonal MASE (a mean MAE would let the
 series of the largest scale decide); with one series it is the mean fold MAE as before.
 The conformal half-widths are calibrated per series on its own fold residuals.
+``mode="local"`` fits one model per name and series instead (the same splits and scores),
+to see whether the global model earns its keep. A Panel with past covariates
+(``panel.covariates``) gives every model its covariate columns beside the target, read over
+the input windows only; the scores are of the target.
 ``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
 not a candidate for the saved model). ``coverage`` (default 0.8) adds to each row the
 test coverage, width and pinball loss of the model's split-conformal interval calibrated
@@ -71,10 +75,12 @@ import numpy as np
 
 from rnnkit.data.panel import Panel, as_panel
 from rnnkit.errors import ConfigError, DataError, TrainingFailed
+from rnnkit.tasks.base import check_choice
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast import peers as fpeers
 from rnnkit.tasks.forecast.forecaster import Forecaster
 from rnnkit.tasks.forecast.intervals import conformal_crps, conformal_halfwidth, interval_scores
+from rnnkit.tasks.forecast.local import LocalForecaster
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
 __all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "plan_split"]
@@ -85,6 +91,8 @@ log = logging.getLogger(__name__)
 MAX_FOLDS = 3
 #: Optimiser steps per fit when epochs are chosen from the data.
 MAX_STEPS = 1500
+#: ``mode``: one model trained on all series, or one per series.
+MODES = ("global", "local")
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,8 @@ class Comparison:
 
     rows: list[dict[str, Any]]
     best: str
-    model: Forecaster
-    fitted: dict[str, Forecaster]
+    model: Forecaster | LocalForecaster
+    fitted: dict[str, Forecaster | LocalForecaster]
     plan: Plan
     season: int
     origins: np.ndarray  # (N,) first target index of each test window
@@ -210,12 +218,13 @@ def _sub(fit_kwargs: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _univariate(series: Any) -> Panel:
-    """One series ``(T,)`` or many (a Panel, dict, DataFrame, list) of one column each."""
+    """One series ``(T,)`` or many (a Panel, dict, DataFrame, list) of one column each, plus
+    a Panel's past covariate columns."""
     if isinstance(series, np.ndarray) and series.ndim == 1:
         series = [series]
     panel = as_panel(series)
     for name, v in zip(panel.ids, panel.values, strict=True):
-        if v.shape[1] != 1:
+        if v.shape[1] != 1 + len(panel.covariates):
             shape = v.shape if len(panel) > 1 else np.shape(series)
             raise DataError(f"series must be one column of values (T,) per series, got "
                             f"shape {shape}" + (f" for series {name}" if len(panel) > 1 else ""))
@@ -274,9 +283,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             peers: Sequence[str] | str | None = "auto",
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
-            **params: Any) -> Comparison:
+            mode: str = "global", **params: Any) -> Comparison:
     """Compare ``models`` on the univariate ``series (T,)`` or on many univariate series
-    (one global model each; see the module doc).
+    (one global model each, or one per series; see the module doc).
 
     Args:
         series: the values, oldest first: ``(T,)``, or many series as a
@@ -299,8 +308,12 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         fit_kwargs: ``name -> extra fit() arguments`` (e.g. a checkpoint folder per model;
             each fold fit then keeps its own sub-folder ``fold-k``, the refit ``refit``, so a
             resumed comparison goes on from the fit it was killed in).
+        mode: "global" (default: one model per name trained on all series) or "local" (one
+            model per name and series, :class:`~rnnkit.tasks.forecast.local.LocalForecaster`;
+            the same as "global" for one series).
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
+    check_choice("mode", mode, MODES)
     panel = _univariate(series)
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
     S = len(values)
@@ -335,11 +348,12 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if patience is not None:  # early stopping on the folds: at most a quarter of the epochs
         patience = min(patience, max(5, epochs // 4))
 
-    def make(name: str, **kw: Any) -> Forecaster:
+    def make(name: str, **kw: Any) -> Forecaster | LocalForecaster:
         kw.setdefault("patience", patience)
         lag = max(L, season) if name == "seasonal_naive" else L
-        return Forecaster(model=name, input_len=lag, horizon=H, season=season,
-                          **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
+        fc = Forecaster(model=name, input_len=lag, horizon=H, season=season,
+                        **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
+        return LocalForecaster(fc) if mode == "local" and S > 1 else fc
 
     def cut(ends: Sequence[int]) -> Panel:
         """Every series up to its own end."""
@@ -348,7 +362,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
 
     model_times: dict[str, list[float]] = {}
 
-    def fit(fc: Forecaster, data: Panel, what: str, **kw: Any) -> Forecaster:
+    def fit(fc: Forecaster | LocalForecaster, data: Panel, what: str,
+            **kw: Any) -> Forecaster | LocalForecaster:
         nonlocal done_fits
         t0 = time.perf_counter()
         fc.fit(data, **kw)
@@ -497,7 +512,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                       test_pred=test_pred, cv_residuals=cv_residuals,
                       settings={"horizon": H, "input_len": L, "season": season,
                                 "epochs": epochs, "batch_size": batch_size,
-                                "max_steps": max_steps, **params},
+                                "max_steps": max_steps, "mode": mode, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
                       cv_series=cv_series, selected_by=key,
                       notes=[peer_note] if peer_note else [])
