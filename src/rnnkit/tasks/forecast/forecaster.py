@@ -58,6 +58,8 @@ from rnnkit.tasks.base import (
     check_int,
 )
 from rnnkit.tasks.forecast import metrics as fmetrics
+from rnnkit.tasks.forecast.heads import HEADS, check_quantiles, head_loss, n_outputs, point_of
+from rnnkit.tasks.forecast.heads import quantiles_of as head_quantiles
 from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
 from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
 from rnnkit.tasks.forecast.strategies import STRATEGIES, forecast, training_windows
@@ -98,6 +100,12 @@ class Forecaster(Estimator):
         seed: seeds the weights and shuffling (default 0). device: "cpu" or "cuda".
         verbose: progress: "auto" (default: a bar on a terminal, log lines otherwise), 0, 1, 2.
         precision: "fp32" (default), "bf16" or "fp16": autocast of the training passes.
+        head: "point" (default: H outputs, MSE), "quantile" (the ``quantiles`` of each step,
+            pinball loss; the point forecast is the median) or "gaussian" (mean and softplus
+            scale, Gaussian NLL; the point forecast is the mean); see
+            :mod:`rnnkit.tasks.forecast.heads`. The probabilistic heads need the direct
+            strategy and a trained model; :meth:`predict_quantiles` reads their distribution.
+        quantiles: the quantile head's levels (default (0.1, 0.5, 0.9); must hold 0.5).
     """
 
     task = "forecaster"
@@ -109,7 +117,8 @@ class Forecaster(Estimator):
                  validation: float | int | None = None, patience: int | None = 50,
                  season: int = 12, target_col: int = 0, seed: int | None = 0,
                  device: str = "cpu", verbose: int | str = "auto",
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", head: str = "point",
+                 quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> None:
         self.model = model
         self.input_len = input_len
         self.horizon = horizon
@@ -131,6 +140,9 @@ class Forecaster(Estimator):
         self.device = device
         self.verbose = verbose
         self.precision = precision
+        self.head = head
+        # a tuple, as JSON gives a list back: a saved model's get_params() stays equal
+        self.quantiles = tuple(quantiles) if isinstance(quantiles, list) else quantiles
 
     # ------------------------------------------------------------------ settings
     def _check_params(self) -> None:
@@ -143,6 +155,13 @@ class Forecaster(Estimator):
         check_choice("scaler", self.scaler, SCALERS)
         check_choice("scaling", self.scaling, SCALINGS)
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
+        check_choice("head", self.head, HEADS)
+        if self.head != "point":
+            check_quantiles(self.quantiles)
+            if self.strategy != "direct" or self.model in BASELINES:
+                raise ConfigError(f"head {self.head!r} needs strategy 'direct' and a trained "
+                                  f"model, got strategy {self.strategy!r} and model "
+                                  f"{self.model!r}")
         self._check_training()
 
     def _n_validation(self) -> float | int:
@@ -261,7 +280,8 @@ class Forecaster(Estimator):
         if self.seed is not None:
             seed_everything(self.seed)
         self.model_ = build_model(
-            self.model, L, H if self.strategy != "recursive" else 1,
+            self.model, L, n_outputs(self.head, H, self.quantiles)
+            if self.strategy != "recursive" else 1,
             in_features=self.n_features_, seq2seq=self.strategy == "seq2seq",
             hidden=self.hidden, layers=self.layers, dropout=self.dropout,
             mc_dropout=False, season=self.season, target_col=self.target_col)
@@ -282,7 +302,8 @@ class Forecaster(Estimator):
             gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
             self._train(self.model_, batches(train, True),
                         batches(val, False) if len(val["x"]) else None,
-                        loss="mse", epochs=self.epochs, desc=self.model,
+                        loss=head_loss(self.head, H, self.quantiles), epochs=self.epochs,
+                        desc=self.model,
                         checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                         resume=resume)
         self.fit_seconds_ = time.perf_counter() - start
@@ -299,9 +320,31 @@ class Forecaster(Estimator):
         def predict(b: np.ndarray) -> np.ndarray:
             b = b.astype(np.float32)
             out = self.model_.predict(self._inputs_of({"x": b}), batch_size=1024)
+            out = point_of(self.head, out, self.horizon, self.quantiles)  # the head's point
             return out + self._level(b).reshape((-1,) + (1,) * (out.ndim - 1))
 
         return forecast(predict, self.strategy, x, self.horizon if steps is None else steps)
+
+    def _quantiles_scaled(self, x: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+        """The head's τ-quantiles at ``levels`` in scaled units, ``(Q, N, H)``."""
+        if self.head == "point":
+            raise ConfigError("quantiles need a probabilistic head (head='quantile' or "
+                              "'gaussian'); this model was fitted with head='point'")
+        b = x.astype(np.float32)
+        out = self.model_.predict(self._inputs_of({"x": b}), batch_size=1024)  # (N, O)
+        q = head_quantiles(self.head, out, self.horizon, levels, self.quantiles)
+        return q + self._level(b).reshape(1, -1, 1)
+
+    def predict_quantiles(self, series: Any = None, levels: Sequence[float] = (0.1, 0.5, 0.9),
+                          ids: Sequence[str] | None = None) -> np.ndarray:
+        """The τ-quantiles at ``levels`` of the next H values (a model fitted with a
+        probabilistic ``head``): ``(Q, H)`` for one series, ``(Q, S, H)`` for many, in the
+        original units (the scalers are monotone, so quantiles map to quantiles)."""
+        self._check_fitted()
+        x, scalers = self._inputs(series, ids)  # (S, L, D)
+        q = np.stack([self._unscale(qj, scalers)
+                      for qj in self._quantiles_scaled(x, levels)])  # (Q, S, H)
+        return q[:, 0] if len(x) == 1 else q
 
     def _panel(self, series: Any, ids: Sequence[str] | None = None) -> Panel:
         """Input series as a Panel with the training data's number of columns."""
@@ -381,12 +424,14 @@ class Forecaster(Estimator):
 
     def backtest_windows(self, series: Any, target_start: int | Sequence[int] = 0,
                          target_stop: int | Sequence[int | None] | None = None,
-                         ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+                         ids: Sequence[str] | None = None,
+                         levels: Sequence[float] | None = None) -> dict[str, np.ndarray]:
         """Forecast every window of ``series`` whose H targets lie in
         ``[target_start, target_stop)`` (one bound for all series, or one per series):
         ``{"y_true", "y_pred" (N, H), "start" (N,), "series" (N,)}`` in the original units,
         ``series`` the index of each window's series (inputs may come from before
-        ``target_start``). ``ids`` names the series (see the module doc)."""
+        ``target_start``). ``ids`` names the series (see the module doc). ``levels`` (a
+        probabilistic head) adds ``"quantiles" (Q, N, H)`` at those levels."""
         self._check_fitted()
         panel = self._panel(series, ids)
         S = len(panel)
@@ -411,8 +456,13 @@ class Forecaster(Estimator):
                             f"{target_stop})")
         y_pred = self._unscale(self._predict_scaled(batch["x"]), scalers,
                                batch["series"])  # (N, H)
-        return {"y_true": raw["y"].astype(np.float64), "y_pred": y_pred,
-                "start": batch["start"], "series": batch["series"]}
+        out = {"y_true": raw["y"].astype(np.float64), "y_pred": y_pred,
+               "start": batch["start"], "series": batch["series"]}
+        if levels is not None:
+            out["quantiles"] = np.stack([
+                self._unscale(qj, scalers, batch["series"])
+                for qj in self._quantiles_scaled(batch["x"], levels)])  # (Q, N, H)
+        return out
 
     def score(self, X: Any, y: None = None) -> float:
         """Minus the MAE (higher is better, scikit-learn's convention) of the forecast of each
