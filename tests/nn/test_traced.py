@@ -233,3 +233,20 @@ def test_autocast_runs_the_loop():
     assert layer.last_path_reason == (
         "the traced path is unavailable: it does not run under autocast (torch.bfloat16)"
     )
+
+
+def test_float32_and_no_grad_match_the_loop():
+    """In float32 (the benchmark's dtype) within rounding, and under no_grad (no backward)."""
+    torch.manual_seed(0)
+    cell = UserLSTM(D, H)
+    x = torch.randn(B, T, D)
+    traced_layer, loop_layer = _layer(cell, "traced"), _layer(cell, "loop")
+    with torch.no_grad():
+        got, want = traced_layer(x, lengths=LENGTHS), loop_layer(x, lengths=LENGTHS)
+    assert traced_layer.last_path == "traced"
+    for a, b in zip((got[0], *got[1]), (want[0], *want[1]), strict=True):
+        assert rel(a, b) < 1e-6
+    got, got_grads = _run(traced_layer, x)
+    want, want_grads = _run(loop_layer, x)
+    for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
+        assert rel(a, b) < 1e-5

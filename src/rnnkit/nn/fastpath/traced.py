@@ -47,6 +47,7 @@ from torch.fx.experimental.proxy_tensor import make_fx
 
 from rnnkit.nn.cells import Cell, State
 from rnnkit.nn.fastpath.traced_loops import script_loops
+from rnnkit.nn.masking import valid_mask
 from rnnkit.nn.tracing import autocast_dtype, capture
 
 __all__ = ["TracedStep", "program", "run", "unavailable"]
@@ -399,8 +400,6 @@ def run(
     except Untraceable as e:
         raise ValueError(f"the traced path is unavailable for {type(cell).__name__}: {e}") from e
     wb = _weights(cell, prog)
-    valid = None
-    if lengths is not None:
-        valid = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+    valid = None if lengths is None else valid_mask(lengths, x.shape[1], x.device)  # (B, T)
     hs, *final = _Sequence.apply(prog, valid, p, *fields, *wb)
     return hs, final[0] if cell.state_type is None else cell.state_type(*final)
