@@ -298,6 +298,8 @@ def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> 
     backward_state = _cut(gm, bwd_in, [*dps, *frontier])
     param_grads = _cut(gm, [*frontier, *wb], dws)
     return prelude, forward, backward_, backward_state, param_grads
+
+
 # -- the programs, cached per cell ------------------------------------------------------------
 _CACHE: weakref.WeakKeyDictionary[Cell, dict[tuple, TracedStep | str]] = (
     weakref.WeakKeyDictionary()
