@@ -162,32 +162,30 @@ def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
                 zb[j] = gk[j] * nb[j] + bk[j]
 
 
-@rows_kernel
-def ln_blocks_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover - compiled
-    """Backward of :func:`ln_blocks` for dy (B, G*H), the gradient w.r.t. z.
-
-    Writes da (B, G*H), the gradient w.r.t. a; adds each row's dy n to its row of dgamma and
-    dy to dbeta (B, G*H): the caller sums them over rows once, after the time loop."""
-    B, G = r.shape
-    H = dy.shape[1] // G
+@numba.njit(**JIT)
+def ln_row_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover - compiled
+    """Backward of :func:`ln_blocks` for one row: dy (G*H,), the gradient w.r.t. z; n (G*H,),
+    r (G,), gamma (G*H,). Writes da (G*H,), the gradient w.r.t. a; adds dy n to dgamma and
+    dy to dbeta (G*H,, the row's own accumulators). Called row by row by the kernels' step
+    functions, so that the row is still in cache from the gate part of the step."""
+    G = r.shape[0]
+    H = dy.shape[0] // G
     zero = dy.dtype.type(0.0)
     inv_h = dy.dtype.type(1.0 / H)
-    for b in numba.prange(B):
-        for k in range(G):
-            lo, hi = k * H, (k + 1) * H
-            dyk, nk, gk, dak = dy[b, lo:hi], n[b, lo:hi], gamma[lo:hi], da[b, lo:hi]
-            m1 = zero
-            m2 = zero
-            for j in range(H):
-                m1 += dyk[j] * gk[j]
-                m2 += dyk[j] * gk[j] * nk[j]
-            m1 *= inv_h
-            m2 *= inv_h
-            rk = r[b, k]
-            for j in range(H):
-                dak[j] = rk * (dyk[j] * gk[j] - m1 - nk[j] * m2)
-        dyb, nb, dgb, dbb = dy[b], n[b], dgamma[b], dbeta[b]
-        for j in range(G * H):
-            dgb[j] += dyb[j] * nb[j]
-        for j in range(G * H):
-            dbb[j] += dyb[j]
+    for k in range(G):
+        lo, hi = k * H, (k + 1) * H
+        dyk, nk, gk, dak = dy[lo:hi], n[lo:hi], gamma[lo:hi], da[lo:hi]
+        m1 = zero
+        m2 = zero
+        for j in range(H):
+            m1 += dyk[j] * gk[j]
+            m2 += dyk[j] * gk[j] * nk[j]
+        m1 *= inv_h
+        m2 *= inv_h
+        rk = r[k]
+        for j in range(H):
+            dak[j] = rk * (dyk[j] * gk[j] - m1 - nk[j] * m2)
+    for j in range(G * H):
+        dgamma[j] += dy[j] * n[j]
+    for j in range(G * H):
+        dbeta[j] += dy[j]

@@ -28,17 +28,16 @@ Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s s
     _hidden(...)                     n = tanh(y_n) = 2 sigmoid(2 y_n) - 1,
                                      h_t = n + z (h_{t-1} - n)
 
-Backward, per step: five compiled calls and one product (dh carried from step t + 1 as the
-product da W_hh and the term dh z, added at the start of the step)::
+Backward, per step: one compiled call, row by row, and one product (dh carried from step t + 1
+as the product dgh W_hh and the term dh z, added at the start of the step)::
 
-    _hidden_backward:      dh = dhs_t + dh_{t+1 -> t};  dy_n = dh (1 - z)(1 - n^2)
+    _step_backward:        dh = dhs_t + dh_{t+1 -> t};  dy_n = dh (1 - z)(1 - n^2)
                            dy_z = dh (h_{t-1} - n) z (1 - z);  keeps dh z for step t - 1
-    ln_blocks_backward:    da_n from dy_n (block n; dgamma_n += dy_n xhat_n, dbeta_n += dy_n,
-                           per row: summed over rows after the loop)
-    _reset_backward:       dy_r = da_n gh_n r (1 - r);  dgh_n = da_n r
-    ln_blocks_backward:    da_rz from dy_rz (blocks r, z) into a buffer of its own
-    _join:                 dgh = [da_rz, da_n r]  (a column slice as ln_blocks_backward's
-                           output would take Numba's strided layout: measured 2x slower)
+                           da_n from dy_n (LN backward of block n, ``ln_row_backward``;
+                           dgamma_n += dy_n xhat_n, dbeta_n += dy_n per row, summed over
+                           rows after the loop)
+                           dy_r = da_n gh_n r (1 - r);  dgh_n = da_n r
+                           da_rz from dy_rz (LN backward of blocks r, z), dgh_rz = da_rz
     dh_{t-1} = dgh W_hh    the product (NumPy when small, else torch; see ``StepProduct``),
                            plus dh z at the start of the next step
 
@@ -57,7 +56,7 @@ import torch
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
     ln_blocks,
-    ln_blocks_backward,
+    ln_row_backward,
     parallel_rows,
     rows_kernel,
 )
@@ -103,50 +102,42 @@ def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
 
 
 @rows_kernel
-def _hidden_backward(dh_out, dh, dhz, s_rz, n, h_prev, dy_n, dy_rz):  # pragma: no cover
-    """The output part of one step of BPTT (see the module docstring).
+def _step_backward(dh_out, dh, dhz, s_rz, n, h_prev, gh, n_n, r_n, g_n, n_rz, r_rz, g_rz,
+                   dy_n, dy_rz, da_n, da_rz, dgh, dg_n, db_n, dg_rz,
+                   db_rz):  # pragma: no cover - compiled
+    """One step of BPTT, row by row (see the module docstring).
 
-    In: dh_out (B, H) = dhs_t, dh (B, H) = da W_hh from step t + 1, dhz (B, H) = dh z from
-    step t + 1; the step's gates s_rz (B, 2H), n and h_{t-1} (B, H). Out: dh becomes the total
-    dh_t, dy_n (B, H), the z block of dy_rz (B, 2H), and dhz = dh_t z for step t - 1."""
+    In: dh_out (B, H) = dhs_t, dh (B, H) = dgh W_hh from step t + 1, dhz (B, H) = dh z from
+    step t + 1; the step's gates s_rz (B, 2H), n and h_{t-1} (B, H), gh (B, 3H) with b_hh_n in
+    gh_n; LN's n and r of block n (n_n (B, H), r_n (B, 1)) and of blocks r, z (n_rz (B, 2H),
+    r_rz (B, 2)), gamma split as g_n (H,), g_rz (2H,). Out: da_n (B, H), da_rz (B, 2H), dgh
+    (B, 3H) = [da_rz, da_n r], dhz = dh_t z for step t - 1; the per-row LN gradients dg_n,
+    db_n (B, H) and dg_rz, db_rz (B, 2H) accumulate; dh becomes the total dh_t; dy_n, dy_rz
+    are scratch rows."""
     B, H = dh.shape
     one = dh.dtype.type(1.0)
     for b in numba.prange(B):
-        z, dyz = s_rz[b, H:], dy_rz[b, H:]
-        dhb, dzb, dob, nb, hp, dyb = dh[b], dhz[b], dh_out[b], n[b], h_prev[b], dy_n[b]
+        r, z = s_rz[b, :H], s_rz[b, H:]
+        dhb, dzb, dob, nb, hp = dh[b], dhz[b], dh_out[b], n[b], h_prev[b]
+        dyn, dyr, dyz = dy_n[b], dy_rz[b, :H], dy_rz[b, H:]
         for j in range(H):
             dhb[j] += dob[j] + dzb[j]
         for j in range(H):
-            dyb[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
+            dyn[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
         for j in range(H):
             dyz[j] = dhb[j] * (hp[j] - nb[j]) * z[j] * (one - z[j])
         for j in range(H):
             dzb[j] = dhb[j] * z[j]
-
-
-@rows_kernel
-def _reset_backward(da_n, gh, s_rz, dy_rz, dgh):  # pragma: no cover - compiled
-    """da_n (B, H): the gradient w.r.t. a_n; gh (B, 3H) with gh_n including b_hh_n. Writes the
-    r block of dy_rz (B, 2H), dy_r = da_n gh_n r (1 - r), and the n block of dgh (B, 3H),
-    dgh_n = da_n r."""
-    B, H = da_n.shape
-    one = da_n.dtype.type(1.0)
-    for b in numba.prange(B):
-        r, ghn, dyr, dghn, dab = s_rz[b, :H], gh[b, 2 * H :], dy_rz[b, :H], dgh[b, 2 * H :], da_n[b]
+        ln_row_backward(dyn, n_n[b], r_n[b], g_n, da_n[b], dg_n[b], db_n[b])
+        dan, ghn, dghn = da_n[b], gh[b, 2 * H :], dgh[b, 2 * H :]
         for j in range(H):
-            dyr[j] = dab[j] * ghn[j] * r[j] * (one - r[j])
+            dyr[j] = dan[j] * ghn[j] * r[j] * (one - r[j])
         for j in range(H):
-            dghn[j] = dab[j] * r[j]
-
-
-@rows_kernel
-def _join(da_rz, dgh):  # pragma: no cover - compiled
-    """Copies da_rz (B, 2H) into the r, z blocks of dgh (B, 3H)."""
-    B, H2 = da_rz.shape
-    for b in numba.prange(B):
-        src, dst = da_rz[b], dgh[b, :H2]
-        for j in range(H2):
-            dst[j] = src[j]
+            dghn[j] = dan[j] * r[j]
+        ln_row_backward(dy_rz[b], n_rz[b], r_rz[b], g_rz, da_rz[b], dg_rz[b], db_rz[b])
+        darz, dghrz = da_rz[b], dgh[b, : 2 * H]
+        for j in range(2 * H):
+            dghrz[j] = darz[j]
 
 
 class LNGRUKernel(Kernel):
@@ -224,16 +215,12 @@ class LNGRUKernel(Kernel):
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
         fn = torch.from_numpy
         recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
-        p = parallel_rows(B, 3 * H)
-        hidden_backward, reset_backward, join = _hidden_backward[p], _reset_backward[p], _join[p]
-        ln_backward = ln_blocks_backward[p]
+        step_backward = _step_backward[parallel_rows(B, 3 * H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            hidden_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], dy_n, dy_rz)
-            ln_backward(dy_n, Nn[t], Rn[t], g_n, dAn[t], dg_n, db_n)
-            reset_backward(dAn[t], GH[t], Srz[t], dy_rz, dGH[t])
-            ln_backward(dy_rz, Nrz[t], Rrz[t], g_rz, dRZ[t], dg_rz, db_rz)
-            join(dRZ[t], dGH[t])
+            step_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], GH[t], Nn[t], Rn[t], g_n,
+                          Nrz[t], Rrz[t], g_rz, dy_n, dy_rz, dAn[t], dRZ[t], dGH[t], dg_n, db_n,
+                          dg_rz, db_rz)
             recurrent(dGH[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
         dgamma, dbeta = self.grads[4], self.grads[5]

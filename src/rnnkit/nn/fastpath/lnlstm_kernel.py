@@ -23,13 +23,14 @@ Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s s
 gamma' and beta' are gamma and beta with the g block doubled, since tanh(y) = 2 sigmoid(2y) - 1:
 one sigmoid call serves all four gates.
 
-Backward, per step: two compiled calls and one product (D: the gate derivatives
+Backward, per step: one compiled call, row by row, and one product (D: the gate derivatives
 s (1 - s) for i, f, o and 1 - g^2 for g; means over the H entries of a block)::
 
-    _cell_backward:      dh = dhs_t + dh_{t+1 -> t};   dc += dh o (1 - tanh(c_t)^2)
+    _step_backward:      dh = dhs_t + dh_{t+1 -> t};   dc += dh o (1 - tanh(c_t)^2)
                          dy = [dc g, dc c_{t-1}, dc i, dh tanh(c_t)] * D     blocks i, f, g, o
                          dc_{t-1} = dc f
-    ln_blocks_backward:  da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))   per block
+                         then the row's LN backward (``ln_row_backward``):
+                         da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))   per block
                          dgamma += dy n,  dbeta += dy   (per row; summed after the loop)
     dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``StepProduct``)
 
@@ -47,7 +48,7 @@ from rnnkit.nn.fastpath.jit import (
     StepProduct,
     input_and_weight_grads,
     ln_blocks,
-    ln_blocks_backward,
+    ln_row_backward,
     parallel_rows,
     rows_kernel,
 )
@@ -87,12 +88,15 @@ def _hidden(s, u, tc, h):  # pragma: no cover - compiled
 
 
 @rows_kernel
-def _cell_backward(dh_out, dh, dc, s, tc, c_prev, dy):  # pragma: no cover - compiled
-    """The gate part of one step of BPTT (see the module docstring).
+def _step_backward(dh_out, dh, dc, s, tc, c_prev, n, r, gamma, dy, da, dgamma,
+                   dbeta):  # pragma: no cover - compiled
+    """One step of BPTT, row by row (see the module docstring): the gate part, then the LN
+    backward of the row while it is in cache.
 
     In: dh_out (B, H) = dhs_t, dh (B, H) from step t + 1, dc (B, H); the step's gates s
-    (B, 4H), tanh(c_t) tc and c_{t-1} (B, H). Out: dy (B, 4H), the gradient w.r.t. the LN
-    outputs y; dh becomes the total dh_t, dc becomes dc_{t-1}."""
+    (B, 4H), tanh(c_t) tc and c_{t-1} (B, H), LN's n (B, 4H) and r (B, 4), gamma (4H,). Out:
+    dy (B, 4H), the gradient w.r.t. the LN outputs, da (B, 4H) w.r.t. the pre-activations;
+    dgamma, dbeta (B, 4H) accumulate per row; dh becomes the total dh_t, dc becomes dc_{t-1}."""
     B, H = dh.shape
     one = s.dtype.type(1.0)
     for b in numba.prange(B):
@@ -113,6 +117,7 @@ def _cell_backward(dh_out, dh, dc, s, tc, c_prev, dy):  # pragma: no cover - com
             dyg[j] = dcb[j] * i[j] * (one - g[j] * g[j])
         for j in range(H):
             dcb[j] *= f[j]
+        ln_row_backward(dy[b], n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
 class LNLSTMKernel(Kernel):
@@ -178,12 +183,11 @@ class LNLSTMKernel(Kernel):
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         recurrent = StepProduct(W_hh, B)  # da (B, 4H) @ W_hh (4H, H)
-        p = parallel_rows(B, 4 * H)
-        cell_backward, ln_backward = _cell_backward[p], ln_blocks_backward[p]
+        step_backward = _step_backward[parallel_rows(B, 4 * H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
-            cell_backward(dH[t], dh, dc, S[t], TC[t], Cs[t], dy)
-            ln_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
+            step_backward(dH[t], dh, dc, S[t], TC[t], Cs[t], N[t], R[t], gamma, dy, dA[t],
+                          dgamma, dbeta)
             recurrent(dA[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])

@@ -18,10 +18,11 @@ Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s s
            _tanh_out(h_t)            tanh(y) = 2 sigmoid(2y) - 1
     relu:  _relu_out(h_t)            max(z, 0); gamma', beta' = gamma, beta
 
-Backward, per step: two compiled calls and one product::
+Backward, per step: one compiled call, row by row, and one product::
 
-    _act_backward:       dh = dhs_t + dh_{t+1 -> t};  dy = dh (1 - h_t^2)  or  dh [h_t > 0]
-    ln_blocks_backward:  da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))
+    _step_backward:      dh = dhs_t + dh_{t+1 -> t};  dy = dh (1 - h_t^2)  or  dh [h_t > 0]
+                         then the row's LN backward (``ln_row_backward``):
+                         da = r (dy gamma - mean(dy gamma) - n mean(dy gamma n))
                          dgamma += dy n,  dbeta += dy   (per row; summed after the loop)
     dh_{t-1} = da W_hh   the product (NumPy when small, else torch; see ``StepProduct``)
 
@@ -41,7 +42,7 @@ from rnnkit.nn.fastpath.jit import (
     StepProduct,
     input_and_weight_grads,
     ln_blocks,
-    ln_blocks_backward,
+    ln_row_backward,
     parallel_rows,
     rows_kernel,
 )
@@ -72,9 +73,12 @@ def _relu_out(h):  # pragma: no cover - compiled
 
 
 @rows_kernel
-def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
-    """dh (B, H) from step t + 1 becomes the total dh_t = dh + dh_out; writes
-    dy = dh (1 - h^2) (tanh) or dh [h > 0] (relu), h the step's output."""
+def _step_backward(dh_out, dh, h, n, r, gamma, dy, da, dgamma, dbeta,
+                   relu):  # pragma: no cover - compiled
+    """One step of BPTT, row by row: dh (B, H) from step t + 1 becomes the total
+    dh_t = dh + dh_out; dy = dh (1 - h^2) (tanh) or dh [h > 0] (relu), h the step's output;
+    then the row's LN backward (n (B, H), r (B, 1), gamma (H,)) writes da (B, H) and adds to
+    the per-row dgamma, dbeta (B, H)."""
     B, H = dh.shape
     zero = dh.dtype.type(0.0)
     one = dh.dtype.type(1.0)
@@ -88,6 +92,7 @@ def _act_backward(dh_out, dh, h, dy, relu):  # pragma: no cover - compiled
         else:
             for j in range(H):
                 dyb[j] = dhb[j] * (one - hb[j] * hb[j])
+        ln_row_backward(dyb, n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
 class LNRNNKernel(Kernel):
@@ -153,12 +158,11 @@ class LNRNNKernel(Kernel):
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
         recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
-        p = parallel_rows(B, H)
-        act_backward, ln_backward = _act_backward[p], ln_blocks_backward[p]
+        step_backward = _step_backward[parallel_rows(B, H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            act_backward(dH[t], dh, Hs[t + 1], dy, relu)
-            ln_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta)
+            step_backward(dH[t], dh, Hs[t + 1], N[t], R[t], gamma, dy, dA[t], dgamma, dbeta,
+                          relu)
             recurrent(dA[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
