@@ -305,3 +305,25 @@ def test_past_covariates_are_read_and_remembered_by_predict(tmp_path, capsys, no
     assert main(["predict", "--model", str(out / "model"), "--data", str(path), "--out",
                  str(pred)]) == 0
     assert len(pred.read_text().splitlines()) == 1 + 4
+
+
+def test_calendar_features_are_built_from_the_dates_again_by_predict(tmp_path, capsys,
+                                                                     no_peers):
+    data = str(tiny_csv(tmp_path))
+    out = tmp_path / "run"
+    rc = main(["forecast", "--data", data, "--column", "y", "--calendar", "month",
+               "--horizon", "3", "--input-len", "6", "--models", "linear", "--epochs", "2",
+               "--out", str(out)])
+    assert rc == 0
+    assert "calendar of each forecast step: month" in capsys.readouterr().err
+    fc = Forecaster.load(out / "model")
+    assert fc.n_features_ == 3 and fc.data_info_["calendar"] == ["month"]
+    assert json.loads((out / "metrics.json").read_text())["scaler"] == "standard"
+    pred = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(out / "model"), "--data", data, "--out",
+                 str(pred)]) == 0
+    rows = pred.read_text().splitlines()
+    assert rows[1].startswith("1,2005-01,") and len(rows) == 1 + 3
+    rc = main(["forecast", "--data", str(tmp_path / "tiny.csv"), "--column", "y",
+               "--date-column", "other", "--calendar", "month", "--out", str(tmp_path / "x")])
+    assert rc == 2 and "calendar features need increasing dates" in capsys.readouterr().err

@@ -84,6 +84,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "models read beside the target over each input window, never after the forecast "
         "origin (a long file: per id; a wide file: shared by every series, not series "
         "themselves)")
+    add(p, "--calendar", nargs="+", default=None, metavar="FEATURE",
+        choices=["month", "week", "dayofweek", "hour"], help="future-known covariates from "
+        "the dates: the calendar of each forecast step (sin/cos of month, ISO week, day of "
+        "week, hour), read by every model; needs a date column")
     add(p, "--local", action="store_true", help="many series: one model per series instead "
         "of one global model trained on all of them")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
@@ -118,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: 2H)")
     add(p, "--scaler", default="auto", choices=("auto", "log", "standard", "minmax", "none"),
         help="value scaling fitted on the training part; auto: log (then standardised) when "
-        "every value is positive, else standard")
+        "every value (and covariate) is positive, else standard")
     add(p, "--season", type=season_arg, default="auto", help="season m of seasonal_naive "
         "and the seasonal MASE; auto: from the dates' frequency, else from the "
         "autocorrelation of the values")
@@ -241,7 +245,13 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
         return status
+    from rnnkit.data.calendar import add_calendar
+
     panel = _load(args)
+    past = list(panel.covariates)  # the file's columns; the calendar ones are made below
+    described = panel.describe()
+    with naming(panel.source):
+        panel = add_calendar(panel, args.calendar or [], args.horizon)
     source = panel.source
     many = len(panel) > 1
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
@@ -250,23 +260,27 @@ def run(args: argparse.Namespace) -> int:
     scaler = args.scaler
     n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
-        scaler = "log" if all(np.all(v > 0) for v in values) else "standard"
+        scaler = "log" if all(np.all(v > 0) for v in panel.values) else "standard"
     shortest = min(len(v) for v in values)
     with naming(source):  # too short a series: one error line, before any note
         plan_split(shortest, H, L, args.test, args.folds, _n_fold(args, shortest))
     out = Path(args.out)
-    past = (f"; past covariates {', '.join(panel.covariates)} (read up to each forecast "
-            f"origin)" if panel.covariates else "")
+    past_words = (f"; past covariates {', '.join(past)} (read up to each forecast origin)"
+                  if past else "")
+    if args.calendar:
+        past_words += f"; calendar of each forecast step: {', '.join(args.calendar)}"
     if many:
         shown = ", ".join(panel.ids[:8]) + (", ..." if len(panel) > 8 else "")
-        what = f"{panel.describe()}: {shown}" + (", one model per series" if args.local else "")
+        what = (f"{described}: {shown}" + (", one model per series" if args.local else "")
+                + (f"; calendar of each forecast step: {', '.join(args.calendar)}"
+                   if args.calendar else ""))
     else:
         others = ([c for c in _value_columns(args, panel.date_column)
                    if c != panel.ids[0] and c not in panel.covariates]
                   if panel.layout == "wide" else [])
         what = (f"column {panel.ids[0]!r}, {len(values[0])} values"
                 + (f" (other value columns: {', '.join(others)}; several become several "
-                   f"series when --column is not given)" if others else "") + past)
+                   f"series when --column is not given)" if others else "") + past_words)
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}, horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
          + (" per series" if many else ""))
@@ -289,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     settings.pop("verbose", None)
     info = {"source": source, "date_column": panel.date_column,
             "interpolate": args.interpolate, "season": season,
-            "past_covariates": panel.covariates}
+            "past_covariates": past, "calendar": args.calendar or []}
     if many:
         info.update(layout=panel.layout, id_column=panel.id_column,
                     column=panel.value_column, local=args.local)
@@ -469,6 +483,12 @@ def predict_command(fc, args: argparse.Namespace) -> int:
     if origin is not None:
         end = _origin_row(origin, dates, len(values), args.data) + 1
         values, dates = values[:end], dates[:end] if dates else None
+    if info.get("calendar"):
+        from rnnkit.data.calendar import calendar_columns
+
+        with naming(str(args.data)):
+            cols, _ = calendar_columns(dates or [], info["calendar"], fc.horizon)
+        values = np.concatenate([values, cols], axis=1)  # (T, 1 + P + 2 C)
     if len(values) < fc.input_len:
         raise DataError(f"{args.data}: column {series.columns[0]!r} has {len(values)} values"
                         f"{' up to --origin ' + origin if origin is not None else ''}; "
@@ -507,6 +527,11 @@ def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
                        past_covariates=info.get("past_covariates") or None)
     if args.ids:
         panel = panel.select(args.ids)
+    if info.get("calendar"):
+        from rnnkit.data.calendar import add_calendar
+
+        with naming(str(args.data)):
+            panel = add_calendar(panel, info["calendar"], fc.horizon)
     new = [i for i in panel.ids if i not in fc.ids_]
     if new and fc.scaling == "series" and not info.get("local"):
         print(f"note: {len(new)} series not in the model's training data "
