@@ -51,3 +51,16 @@ def test_without_statsforecast_the_peers_are_skipped_with_a_note(monkeypatch):
     assert res.notes == [peers.missing_note()] and peers.missing_note() in lines
     with pytest.raises(ConfigError, match="peers must be 'auto' or names from"):
         compare(seasonal(), ["naive"], horizon=6, input_len=12, peers=["Theta"])
+
+
+def test_a_quantile_head_is_scored_on_its_own_band_and_crps():
+    y = seasonal(200)
+    res = compare(y, ["linear"], horizon=6, input_len=12, epochs=40, lr=0.01, verbose=0,
+                  peers=None, head="quantile")
+    rows = {r["model"]: r for r in res.rows}
+    dist = rows["linear"]["distribution"]
+    assert 0.0 <= dist["coverage"] <= 1.0 and dist["width"] > 0 and dist["crps"] > 0
+    assert "distribution" not in rows["seasonal_naive"]  # baselines have no head
+    # a point forecast's CRPS is its MAE; a spread around the median that fits the noise
+    # scores below it
+    assert dist["crps"] < rows["linear"]["test"]["mae"]

@@ -44,8 +44,10 @@ not a candidate for the saved model). ``coverage`` (default 0.8) adds to each ro
 test coverage, width and pinball loss of the model's split-conformal interval calibrated
 on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`), and
 the CRPS of the conformal forecast distribution
-(:func:`~rnnkit.tasks.forecast.intervals.conformal_crps`); the intervals never change how
-the models are trained or selected.
+(:func:`~rnnkit.tasks.forecast.intervals.conformal_crps`); a model with a probabilistic
+``head`` (a Forecaster parameter in ``**params``) also gets ``row["distribution"]``: the same
+scores of its own quantiles (the central band at ``coverage``, CRPS over 19 levels). The
+intervals never change how the models are trained or selected.
 
 Statistical peers (``peers="auto"``: AutoETS and AutoARIMA, and MSTL for seasons over 24,
 when the optional statsforecast is installed; else one note in ``notes`` and through
@@ -79,7 +81,12 @@ from rnnkit.tasks.base import check_choice
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast import peers as fpeers
 from rnnkit.tasks.forecast.forecaster import Forecaster
-from rnnkit.tasks.forecast.intervals import conformal_crps, conformal_halfwidth, interval_scores
+from rnnkit.tasks.forecast.intervals import (
+    CRPS_LEVELS,
+    conformal_crps,
+    conformal_halfwidth,
+    interval_scores,
+)
 from rnnkit.tasks.forecast.local import LocalForecaster
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
@@ -261,6 +268,23 @@ def _cv(fold_scores: list[dict[str, float]]) -> dict[str, Any]:
             "folds_mae": [float(f["mae"]) for f in fold_scores]}
 
 
+def _levels(coverage: float | None) -> tuple[float, ...]:
+    """The quantile levels a probabilistic head is scored at: the CRPS levels, then the
+    band's two ends."""
+    c = coverage or 0.8
+    return (*CRPS_LEVELS, (1 - c) / 2, (1 + c) / 2)
+
+
+def _distribution(y_true: np.ndarray, q: np.ndarray, coverage: float | None
+                  ) -> dict[str, Any]:
+    """A probabilistic head's scores on the test windows from its quantiles ``(Q, N, H)``
+    at :func:`_levels`: its own central band's coverage, width and pinball loss, and the
+    CRPS over :data:`~rnnkit.tasks.forecast.intervals.CRPS_LEVELS`."""
+    n = len(CRPS_LEVELS)
+    return {"level": coverage or 0.8, **interval_scores(y_true, q[n], q[n + 1], coverage or 0.8),
+            "crps": fmetrics.crps_quantiles(y_true, q[:n], list(CRPS_LEVELS))}
+
+
 def _peer_names(peers: Sequence[str] | str | None, season: int) -> tuple[list[str], str | None]:
     """``(peers to run, the note when they are skipped)``."""
     if peers is None or not len(peers):
@@ -411,7 +435,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             refit_epochs = max(1, int(np.median(known))) if known else epochs
             fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs),
                      cut(valid_ends), "refit on all training data", **_sub(extra, "refit"))
-            res = fc.backtest_windows(panel, valid_ends)
+            probabilistic = isinstance(fc, Forecaster) and fc.head != "point"
+            res = fc.backtest_windows(panel, valid_ends,
+                                      **({"levels": _levels(coverage)} if probabilistic else {}))
         except TrainingFailed as err:
             rows.append({**row, "status": str(err), "cv": None, "test": None})
             say(f"[{i}/{len(names)}] {name:<16} FAILED: {err}")
@@ -439,6 +465,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                    cv=_cv(fold_scores), test=scores)
         if S > 1:
             row["series"] = dict(zip(panel.ids, per_series, strict=True))
+        if "quantiles" in res:
+            row["distribution"] = _distribution(y_true, res["quantiles"], coverage)
         rows.append(row)
         say(f"[{i}/{len(names)}] {name:<16} CV {key.upper()} {row['cv'][key]:.4g}, test "
             f"{key.upper()} {scores[key]:.4g} ({time.perf_counter() - t0:.1f} s)")
