@@ -97,23 +97,41 @@ def minirocket(Xtr, ytr, Xte, yte):
     return float(np.mean(clf.predict(Xte) == yte)), sec
 
 
-def ucr_rows(folder: Path, names: list[str], verbose: int) -> list[dict]:
-    """rnnkit on every set first, then the baselines (aeon's numba threads, once started,
-    would inflate the CPU seconds of the fits after them)."""
+def extra_sets(folder: Path) -> list[tuple[Path, str]]:
+    """``(folder, NAME)`` for every NAME/NAME_TRAIN.ts in ``folder``, sorted by name."""
+    if not folder.is_dir():
+        raise SystemExit(f"--extra {folder}: not a folder")
+    found = sorted((folder, p.parent.name) for p in folder.glob("*/*_TRAIN.ts")
+                   if p.name == f"{p.parent.name}_TRAIN.ts")
+    if not found:
+        raise SystemExit(f"--extra {folder}: no NAME/NAME_TRAIN.ts inside")
+    return found
+
+
+def ucr_rows(sets: list[tuple[Path, str]], seeds: list[int], verbose: int) -> list[dict]:
+    """rnnkit on every ``(folder, NAME)`` set first (one fit per seed: the mean accuracy,
+    its range, the largest seconds), then the baselines (aeon's numba threads, once
+    started, would inflate the CPU seconds of the fits after them)."""
     rows, data = [], []
-    for name in names:
+    for folder, name in sets:
         tr_path, te_path = folder / name / f"{name}_TRAIN.ts", folder / name / f"{name}_TEST.ts"
         if not (tr_path.is_file() and te_path.is_file()):
             print(f"skipped {name}: {tr_path} or {te_path} is absent", file=sys.stderr)
             continue
         tr = load_ts(tr_path)
         te = load_ts(te_path, classes=tr.classes)
-        clf = SequenceClassifier(verbose=verbose)
-        _, sec, cpu = timed_cpu(lambda: clf.fit(tr.X, tr.y))  # noqa: B023
-        rows.append({"data": name, "n": f"{len(tr)}/{len(te)}", "acc": clf.score(te.X, te.y),
-                     "sec": sec, "cpu": cpu,
+        accs, secs, cpus, warn = [], [], [], False
+        for seed in seeds:
+            clf = SequenceClassifier(seed=seed, verbose=verbose)
+            _, sec, cpu = timed_cpu(lambda: clf.fit(tr.X, tr.y))  # noqa: B023
+            accs.append(clf.score(te.X, te.y))
+            secs.append(sec)
+            cpus.append(cpu)
+            warn = warn or bool(clf.warnings_)
+        rows.append({"data": name, "n": f"{len(tr)}/{len(te)}", "acc": float(np.mean(accs)),
+                     "range": (min(accs), max(accs)), "sec": max(secs), "cpu": max(cpus),
                      "epochs": f"{clf.resolved_['epochs_run'][0]}/{clf.epochs_}",
-                     "warn": bool(clf.warnings_)})
+                     "warn": warn})
         data.append((tr, te))
     for row, (tr, te) in zip(rows, data, strict=True):
         T = max(len(s) for s in tr.X + te.X)
@@ -216,7 +234,25 @@ def print_row(r: dict, flush: bool = False) -> None:
     print(f"{r['data']:28s} {r['n']:>11s}  {_cell(r['acc'], r['sec'])} {r['cpu']:5.1f}s "
           f"{r['epochs']:>8s}  "
           f"{_cell(r['nn'], r['nn_sec'])}  {_cell(r['mr'], r['mr_sec'])}"
-          f"{'  (chance warning)' if r['warn'] else ''}", flush=flush)
+          + (f"  rnnkit {r['range'][0]:.3f}-{r['range'][1]:.3f}" if r.get("range") else "")
+          + ("  (chance warning)" if r["warn"] else ""), flush=flush)
+
+
+def summary(rows: list[dict], what: str) -> None:
+    """Mean accuracies, the sets where rnnkit is below 1-NN, the gap to MiniRocket."""
+    if not rows:
+        return
+    mean = {k: np.mean([r[k] for r in rows]) for k in ("acc", "nn")}
+    mrs = [r["mr"] for r in rows if r["mr"] is not None]
+    print(f"{f'mean over {len(rows)} {what}':28s} {'':>11s}  {mean['acc']:.3f}"
+          f"{'':23s}{mean['nn']:.3f}{'':9s}"
+          + (f"{np.mean(mrs):.3f}" if len(mrs) == len(rows) else "(no MiniRocket)"))
+    beaten = [r["data"] for r in rows if r["acc"] < r["nn"]]
+    print(f"rnnkit >= 1-NN on every set: {'yes' if not beaten else 'no: ' + ', '.join(beaten)}"
+          f"; slowest rnnkit fit {max(r['sec'] for r in rows):.1f} s wall, "
+          f"{max(r['cpu'] for r in rows):.1f} s CPU")
+    if len(mrs) == len(rows):
+        print(f"mean gap to MiniRocket: {100 * (np.mean(mrs) - mean['acc']):+.1f} points")
 
 
 def main() -> None:
@@ -225,6 +261,12 @@ def main() -> None:
                     help="folder of UCR sets (NAME/NAME_TRAIN.ts, NAME_TEST.ts)")
     ap.add_argument("--sets", nargs="+", default=list(DEV_SETS), choices=DEV_SETS,
                     help="development UCR sets to run")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="seeds of the rnnkit fits on each UCR set (mean, range, largest "
+                         "seconds)")
+    ap.add_argument("--extra", type=Path, default=None,
+                    help="folder of further UCR sets (NAME/NAME_TRAIN.ts, NAME_TEST.ts), run "
+                         "after --sets and averaged apart: a held-out check")
     ap.add_argument("--mnist", type=Path, default=None, help="MNIST folder (optional)")
     ap.add_argument("--limit", type=int, default=None, help="first N MNIST training images")
     ap.add_argument("--sentiment", type=Path, default=None,
@@ -242,19 +284,10 @@ def main() -> None:
     print(f"{'data':28s} {'train/test':>11s}  {'rnnkit acc, wall':>16s} {'cpu':>6s} "
           f"{'epochs':>8s}  "
           f"{'1-NN Eucl.':>12s}  {'MiniRocket':>12s}")
-    rows = ucr_rows(args.ucr, args.sets, args.verbose)
-    if rows:
-        mean = {k: np.mean([r[k] for r in rows]) for k in ("acc", "nn")}
-        mrs = [r["mr"] for r in rows if r["mr"] is not None]
-        print(f"{'mean over ' + str(len(rows)) + ' UCR sets':28s} {'':>11s}  {mean['acc']:.3f}"
-              f"{'':23s}{mean['nn']:.3f}{'':9s}"
-              + (f"{np.mean(mrs):.3f}" if len(mrs) == len(rows) else "(no MiniRocket)"))
-        beaten = [r["data"] for r in rows if r["acc"] < r["nn"]]
-        print(f"rnnkit >= 1-NN on every set: {'yes' if not beaten else 'no: ' + ', '.join(beaten)}"
-              f"; slowest rnnkit fit {max(r['sec'] for r in rows):.1f} s wall, "
-              f"{max(r['cpu'] for r in rows):.1f} s CPU")
-        if len(mrs) == len(rows):
-            print(f"mean gap to MiniRocket: {100 * (np.mean(mrs) - mean['acc']):+.1f} points")
+    dev = [(args.ucr, name) for name in args.sets]
+    summary(ucr_rows(dev, args.seeds, args.verbose), "UCR sets")
+    if args.extra is not None:
+        summary(ucr_rows(extra_sets(args.extra), args.seeds, args.verbose), "extra sets")
     if args.mnist is not None:
         mnist_row(args.mnist, args.limit, args.verbose)
     if not args.no_text:

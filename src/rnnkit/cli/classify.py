@@ -10,14 +10,17 @@ the first), ``sentiment`` (3,000 labelled review sentences, downloaded on first 
 CSV with a label and a text column (``--label-column``, ``--text-column``). ``--test`` gives
 the test file in the same format; without it the last ``--test-fraction`` of the data
 (shuffled) is held out. A stratified ``--validation`` part of the training data drives
-early stopping. The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
+early stopping (``auto``: 10 % when early stopping is on or on 1,000 sequences or more,
+else none, so a small set trains on every sequence). The cache folder is
+``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
 
 The defaults train on any size of data: batch size and epochs come from the number of
 training sequences (a budget in optimiser steps), numeric series are z-normalised one by
 one (MNIST images: per-feature scaling), the learning rate warms up then decays, and a
 model whose training accuracy stays near chance is reported as such. ``--patience auto``:
-numeric sequences train for the whole budget (the validation part is monitored); texts
-stop after 5 epochs without a better validation loss on sets of 1,000 texts or more.
+numeric sequences train for the whole budget (a ``--validation`` part given is
+monitored); texts stop after 5 epochs without a better validation loss on sets of 1,000
+texts or more.
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and

@@ -62,11 +62,13 @@ def test_my_gru_cell_equals_torch_gru_cell():
 @pytest.mark.parametrize(("model", "pooling"), [
     ("rnn", "last"), ("lstm", "last"), ("bilstm", "last"), ("gru", "last"), ("my-lstm", "last"),
     ("my-gru", "last"), ("bigru", "mean"), ("lstm", "max"), ("my-gru", "attention"),
-    ("conv-gru", "last"), ("conv-bigru", "attention"), ("conv-lstm", "max")])
+    ("conv-gru", "last"), ("conv-bigru", "attention"), ("conv-lstm", "max"),
+    ("conv-gru-bn", "max")])
 def test_masked_batch_equals_per_sequence(model, pooling):
     torch.manual_seed(0)
-    net = RNNClassifier(2, 3, model=model, hidden_size=5, pooling=pooling, conv_blocks=2,
-                        conv_channels=4).double().eval()
+    norm = "batch" if model.endswith("-bn") else "layer"
+    net = RNNClassifier(2, 3, model=model.removesuffix("-bn"), hidden_size=5, pooling=pooling,
+                        conv_blocks=2, conv_channels=4, conv_norm=norm).double().eval()
     seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (9, 1, 5)]
     x = torch.zeros(3, 9, 2, dtype=torch.float64)
     for i, s in enumerate(seqs):
@@ -189,8 +191,11 @@ def test_auto_budget_numbers():
         auto_batch_size,
         auto_epochs,
         auto_patience,
+        auto_validation,
     )
 
+    assert auto_validation(999, None) == 0.0 and auto_validation(1000, None) == 0.1
+    assert auto_validation(40, 5) == 0.1  # early stopping needs its validation part
     assert [auto_batch_size(n) for n in (5, 45, 90, 180, 54_000)] == [5, 8, 9, 18, 64]
     assert auto_epochs(45, 8) == 167  # 6 steps an epoch -> 1,002 steps
     assert auto_epochs(54_000, 64) == 20  # big sets: MIN_EPOCHS
@@ -208,8 +213,9 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
     clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=3,
                              validation=0.2, verbose=0).fit(X, y)
     assert clf.epochs == 3 and clf.batch_size == "auto"
-    assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None, "hidden_size": 4,
-                             "pooling": "max", "conv_blocks": 1, "epochs_run": [3]}
+    assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None,
+                             "validation": 0.2, "hidden_size": 4, "pooling": "max",
+                             "conv_blocks": 1, "conv_norm": "batch", "epochs_run": [3]}
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
     clf.save(tmp_path / "m")
@@ -218,6 +224,19 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
         SequenceClassifier(batch_size="big").fit(X, y)
     with pytest.raises(ConfigError, match="lr_schedule must be one of"):
         SequenceClassifier(lr_schedule="step").fit(X, y)
+
+
+def test_validation_auto_holds_out_only_for_early_stopping(rng):
+    X, y = _toy(40, rng)
+    quick = {"model": "gru", "hidden_size": 2, "epochs": 1, "verbose": 0}
+    clf = SequenceClassifier(**quick).fit(X, y)  # patience "auto": no early stopping
+    assert clf.validation == "auto" and clf.resolved_["validation"] == 0.0
+    assert clf.n_train_ == 40 and clf.n_validation_ == 0 and "val_loss" not in clf.history_
+    clf = SequenceClassifier(patience=3, **quick).fit(X, y)
+    assert clf.resolved_["validation"] == 0.1 and (clf.n_train_, clf.n_validation_) == (36, 4)
+    assert "val_loss" in clf.history_
+    with pytest.raises(ConfigError, match="validation must be a fraction in"):
+        SequenceClassifier(validation="most", **quick).fit(X, y)
 
 
 def test_chance_warning(rng, caplog):
@@ -295,3 +314,47 @@ def test_text_pretrained_vectors(tmp_path, rng):
         TextClassifier(vectors=str(vec), embed_size=8, epochs=1, verbose=0).fit(texts, y)
     with pytest.raises(ConfigError, match="model 'conv-gru' is for numeric series"):
         TextClassifier(model="conv-gru").fit(texts, y)
+
+
+def test_masked_batch_norm_uses_valid_steps_only():
+    from rnnkit.tasks.classify.frontend import MaskedBatchNorm, valid_steps
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 4)
+    lengths = torch.tensor([6, 2, 4])
+    padded = x.clone()
+    padded[1, 2:] = 50.0  # garbage in the padding must not enter the statistics
+    padded[2, 4:] = -9.0
+    mine = MaskedBatchNorm(4).train()
+    ref = torch.nn.BatchNorm1d(4).train()  # on the valid steps alone, as one long batch
+    valid = torch.cat([x[b, :n] for b, n in enumerate(lengths.tolist())])  # (12, 4)
+    out = mine(padded, valid_steps(lengths, 6, x.device))
+    want = ref(valid)
+    got = torch.cat([out[b, :n] for b, n in enumerate(lengths.tolist())])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(mine.running_mean, ref.running_mean)
+    mine.eval()  # eval: the running statistics, the same answer alone or in a batch
+    torch.testing.assert_close(mine(x[1:2, :2]), mine(padded)[1:2, :2])
+
+
+def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
+    from rnnkit.data.batching import pad_sequences
+
+    X, y = _toy(40, rng, variable=True)
+    kw = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "conv_norm": "batch",
+          "epochs": 2, "verbose": 0, "seed": 3}
+    a, b = SequenceClassifier(**kw).fit(X, y), SequenceClassifier(**kw).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    norm = a.model_.frontend.norms[0]
+    assert norm.running_mean.abs().sum() > 0  # statistics were gathered while training
+    net = a.model_.train()
+    x, n = pad_sequences(a._prepare(X[:6]))
+    loss = net(torch.from_numpy(x), lengths=torch.from_numpy(n)).logsumexp(-1).mean()
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert norm.weight.grad.abs().sum() > 0
+    assert not a._bucket()  # batch norm: batches drawn at random, not bucketed by length
+    assert SequenceClassifier(conv_norm="layer")._bucket()
+    assert SequenceClassifier(model="gru")._bucket()
+    with pytest.raises(ConfigError, match="conv_norm must be one of"):
+        SequenceClassifier(conv_norm="group").fit(X, y)

@@ -45,6 +45,8 @@ MAX_EPOCHS = 500
 SMALL = 1000
 #: The patience of "auto" on sets of at least SMALL sequences.
 AUTO_PATIENCE = 5
+#: The fraction ``validation="auto"`` holds out when early stopping is on.
+AUTO_VALIDATION = 0.1
 #: Batch size bounds of an "auto" batch (N / 10 in between).
 MIN_BATCH, MAX_BATCH = 8, 64
 
@@ -58,6 +60,14 @@ def auto_epochs(n: int, batch_size: int) -> int:
     """Epochs giving at least :data:`MIN_STEPS` steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
     steps = math.ceil(n / batch_size)
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
+
+
+def auto_validation(n: int, patience: int | None) -> float:
+    """The part of ``n`` sequences held out by ``validation="auto"``:
+    :data:`AUTO_VALIDATION` when early stopping will use it (``patience`` not None) or on
+    sets of at least :data:`SMALL` (a validation curve that costs little), else none: a
+    small set trains on every sequence."""
+    return AUTO_VALIDATION if patience is not None or n >= SMALL else 0.0
 
 
 def auto_patience(n: int, stop_early: bool = True) -> int | None:
@@ -95,5 +105,6 @@ def scheduler_factory(kind: str, epochs: int):
     return lambda opt: LambdaLR(opt, WarmupCosine(epochs))
 
 
-__all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL", "WarmupCosine", "auto_batch_size",
-           "auto_epochs", "auto_patience", "scheduler_factory"]
+__all__ = ["AUTO_VALIDATION", "MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL", "WarmupCosine",
+           "auto_batch_size", "auto_epochs", "auto_patience", "auto_validation",
+           "scheduler_factory"]

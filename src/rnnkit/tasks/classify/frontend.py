@@ -4,7 +4,7 @@ Each of ``blocks`` blocks is (the Conv1D + GRU idea of Géron's time-series chap
 pooling so the recurrent part reads T / 2^blocks steps)::
 
     x = x * valid                                  # padded steps read as zeros
-    x = relu(LayerNorm(Conv1D(x)))                  # (B, T, D) -> (B, T, C), kernel k, "same"
+    x = relu(Norm(Conv1D(x)))                      # (B, T, D) -> (B, T, C), kernel k, "same"
     x = x * valid                                  # so pooling never sees a padded step
     x = maxpool(x, 2)                              # (B, T, C) -> (B, ceil(T/2), C)
     lengths = ceil(lengths / 2)
@@ -14,8 +14,10 @@ T' = ceil(T / 2^blocks). Padded steps never change a valid output: the convoluti
 padding is zeros, the padded steps are zeroed before each convolution, and after the ReLU
 every value is >= 0, so a zeroed padded step never wins a max-pool window (a single sequence
 and the same sequence in a padded batch give the same outputs, tested).
-LayerNorm normalises the C channels of each step (no statistics across the batch, so
-padding cannot leak through them).
+``norm``: "batch" (the FCN/ResNet blocks of Wang et al. 2017, conv -> batch norm -> ReLU):
+:class:`MaskedBatchNorm`, each channel standardised with its mean and variance over the
+batch and the VALID steps only (running averages in eval mode), so padding never enters
+the statistics; "layer": LayerNorm over the C channels of each step; "none".
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from torch import Tensor, nn
 from rnnkit.nn import Conv1D, LayerNorm
 from rnnkit.nn.config import register
 
+#: The normalisations a front-end block may use.
+NORMS = ("batch", "layer", "none")
+
 
 def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
     """(B, T, 1) float mask, 1 on each sequence's valid steps."""
@@ -38,7 +43,7 @@ def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
 
 @register
 class ConvFrontEnd(nn.Module):
-    """``blocks`` x (Conv1D(k, same) -> LayerNorm -> ReLU -> MaxPool(2)); see the module doc."""
+    """``blocks`` x (Conv1D(k, same) -> norm -> ReLU -> MaxPool(2)); see the module doc."""
 
     def __init__(self, input_size: int, channels: int = 64, blocks: int = 3,
                  kernel_size: int = 7, norm: str = "layer") -> None:
@@ -52,11 +57,14 @@ class ConvFrontEnd(nn.Module):
         self.convs = nn.ModuleList(
             Conv1D(input_size if b == 0 else channels, channels, kernel_size, padding="same")
             for b in range(blocks))
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         self.norm = norm
         if norm == "layer":
             self.norms = nn.ModuleList(LayerNorm(channels) for _ in range(blocks))
         elif norm == "batch":
             self.norms = nn.ModuleList(MaskedBatchNorm(channels) for _ in range(blocks))
+
         else:
             self.norms = nn.ModuleList(nn.Identity() for _ in range(blocks))
 
@@ -122,4 +130,4 @@ def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
     return blocks
 
 
-__all__ = ["ConvFrontEnd", "auto_blocks", "valid_steps"]
+__all__ = ["NORMS", "ConvFrontEnd", "MaskedBatchNorm", "auto_blocks", "valid_steps"]

@@ -9,7 +9,8 @@ model has an embedding; lengths (B,) for padded batches.
 (:mod:`rnnkit.tasks.classify.cells`) run by :class:`rnnkit.nn.recurrent.Recurrent`, and
 ``"conv-gru"`` / ``"conv-bigru"`` / ``"conv-lstm"``: a :class:`ConvFrontEnd` of
 ``conv_blocks`` Conv1D + max-pool blocks (``conv_channels`` channels, kernel
-``conv_kernel``) halving the length each, before the (bi)GRU / LSTM.
+``conv_kernel``, ``conv_norm`` "layer" / "batch" / "none"; "layer" here so that models saved
+before the option load as they were) halving the length each, before the (bi)GRU / LSTM.
 
 ``pooling`` turns the recurrent outputs into one vector per sequence: ``"last"`` (the last
 VALID step; a bidirectional layer's backward half has read the whole valid sequence),
@@ -62,7 +63,7 @@ class RNNClassifier(nn.Module):
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
                  vocab_size: int | None = None, embed_size: int = 100, pad_id: int = 0,
                  pooling: str = "last", conv_blocks: int = 0, conv_channels: int = 64,
-                 conv_kernel: int = 7):
+                 conv_kernel: int = 7, conv_norm: str = "layer"):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -82,7 +83,8 @@ class RNNClassifier(nn.Module):
                        "dropout": dropout, "vocab_size": vocab_size, "embed_size": embed_size,
                        "pad_id": pad_id, "pooling": pooling,
                        "conv_blocks": conv_blocks if conv else 0,
-                       "conv_channels": conv_channels, "conv_kernel": conv_kernel}
+                       "conv_channels": conv_channels, "conv_kernel": conv_kernel,
+                       "conv_norm": conv_norm}
         self.embedding = None
         if vocab_size is not None:
             self.embedding = Embedding(vocab_size, embed_size, padding_idx=pad_id)
@@ -91,7 +93,8 @@ class RNNClassifier(nn.Module):
             raise ValueError("input_size must be given when vocab_size is None")
         self.frontend = None
         if conv:
-            self.frontend = ConvFrontEnd(input_size, conv_channels, conv_blocks, conv_kernel)
+            self.frontend = ConvFrontEnd(input_size, conv_channels, conv_blocks, conv_kernel,
+                                         conv_norm)
             input_size = self.frontend.output_size
         self.rnn = recurrent_layer(model, input_size, hidden_size, num_layers, dropout,
                                    return_sequences=pooling != "last")
