@@ -311,6 +311,11 @@ def report(results: dict, shapes: list) -> None:
                 best, med = r["best " + key], r[key]
                 mark = "ok" if best <= goal else "MISSED"
                 print(f"  {s!s:<20} {label:<32} {best:5.2f} ({med:5.2f}) <= {goal:<4} {mark}")
+        first = r.get("first user LSTM cell traced")
+        if first is not None:  # tracing the step included
+            mark = "ok" if first <= 10 else "MISSED"
+            print(f"  {s!s:<20} {'user LSTM cell traced, 1st call':<32} {first:5.2f} s     "
+                  f"<= 10 s {mark}")
 
 
 if __name__ == "__main__":
