@@ -374,6 +374,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
 
     def make(name: str, **kw: Any) -> Forecaster | LocalForecaster:
         kw.setdefault("patience", patience)
+        if name in BASELINES:  # fixed point forecasts: no probabilistic head
+            kw["head"] = "point"
         lag = max(L, season) if name == "seasonal_naive" else L
         fc = Forecaster(model=name, input_len=lag, horizon=H, season=season,
                         **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
