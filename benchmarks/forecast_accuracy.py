@@ -1,0 +1,322 @@
+"""Forecast accuracy of ``rnnkit forecast``'s comparison on real series that well-known
+packages ship, beside seasonal naive and statsforecast's AutoETS and AutoARIMA.
+
+    python benchmarks/forecast_accuracy.py                  # every series below
+    python benchmarks/forecast_accuracy.py --quick          # one series per group, 300 steps
+    python benchmarks/forecast_accuracy.py --series nile wineind --json out.json
+
+Each series runs :func:`rnnkit.tasks.forecast.compare.compare` with the defaults of
+``rnnkit forecast`` (models naive, seasonal_naive, linear, simple_rnn, lstm, gru; scaler log
+when every value is positive, else standard; test 2H, up to 3 rolling-origin folds, selection
+by mean fold MAE, conformal 80 % intervals; peers AutoETS, AutoARIMA and MSTL for seasons over
+24) with the group's season m, horizon H and input length L:
+
+    group       m    H    L    series (package: dataset, column)
+    yearly      1    6   12    statsmodels: nile volume; pmdarima: lynx; statsmodels: elnino,
+                               the yearly mean of the 12 monthly columns
+    quarterly   4    8   16    statsmodels: macrodata realgdp, realcons, realinv, cpi, m1,
+                               unemp; interest_inflation R; pmdarima: austres, woolyrnq,
+                               ausbeer; sktime: Uschange Consumption
+    monthly    12   12   24    pmdarima: airpassengers, wineind; statsmodels: elec_equip,
+                               elnino (months in order); sktime: seatbelts KSI
+    sub-daily  48   48   96    pmdarima: taylor (half-hourly demand, last 2,016 values);
+                               sktime: solar (half-hourly, H 24, L 48)
+    daily       5   10   30    pmdarima: msft Close (trading days, last 1,000 values)
+
+Every series is read from the installed package (nothing is downloaded: pmdarima's gasoline,
+which downloads, is not used); a missing package skips its series with a line. Not used
+anywhere: the yearly sunspots, the weekly Mauna Loa CO2 (statsmodels' co2) and the M1
+competition series. Left out: sktime's PBS_dataset Scripts (an intermittent count ending
+in zeros: every MASE of its test part is 0).
+
+Printed: one line per series (the selected model and the MASE of each row), then per model
+the mean MASE (seasonal scale, m of the group) and the mean rank over the series (1 = best;
+"selected" is the model rnnkit selects, ranked where that model ranks), the mean MASE per
+group, and the mean test coverage of each row's conformal 80 % interval. Goals (issue 11):
+the selected model's mean MASE below seasonal naive's in every group and below AutoETS's and
+AutoARIMA's overall; coverage between 70 and 90 %. The multi-series part (macrodata's
+realgdp, cpi, unemp, tbilrate, m1: levels from ~5 to ~10,000) compares one global model
+(per-series scaling) with one model per series, by the mean MASE of the selected models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.tasks.forecast.compare import compare
+
+MODELS = ("naive", "seasonal_naive", "linear", "simple_rnn", "lstm", "gru")
+GROUPS = {"yearly": (1, 6, 12), "quarterly": (4, 8, 16), "monthly": (12, 12, 24),
+          "sub-daily": (48, 48, 96), "daily": (5, 10, 30)}
+REFERENCE = ("seasonal_naive", "AutoETS", "AutoARIMA")
+
+
+def _sm(name: str, column: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import importlib
+
+        data = importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
+        return data[column].to_numpy(float)
+
+    return load
+
+
+def _elnino(yearly: bool) -> np.ndarray:
+    from statsmodels.datasets import elnino
+
+    months = elnino.load_pandas().data.iloc[:, 1:].to_numpy(float)  # (years, 12)
+    return months.mean(axis=1) if yearly else months.ravel()
+
+
+def _elec_equip() -> np.ndarray:
+    from statsmodels.datasets import elec_equip
+
+    return elec_equip.load().data.iloc[:, 0].to_numpy(float)
+
+
+def _pm(name: str, last: int | None = None) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import pmdarima.datasets as d
+
+        y = np.asarray(getattr(d, f"load_{name}")(), dtype=float)
+        y = y[:len(y) - np.argmax(np.isfinite(y[::-1]))]  # ausbeer ends with a NaN
+        return y[-last:] if last else y
+
+    return load
+
+
+def _msft() -> np.ndarray:
+    from pmdarima.datasets import load_msft
+
+    return load_msft()["Close"].to_numpy(float)[-1000:]
+
+
+def _sk(folder: str, column: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import pandas as pd
+        import sktime
+
+        path = Path(sktime.__file__).parent / "datasets" / "data" / folder / f"{folder}.csv"
+        return pd.read_csv(path)[column].to_numpy(float)
+
+    return load
+
+
+#: name -> (group, loader, source); H and L from the group, except where a tuple overrides.
+SERIES: dict[str, tuple[str, Callable[[], np.ndarray], str]] = {
+    "nile": ("yearly", _sm("nile", "volume"), "statsmodels nile: volume"),
+    "lynx": ("yearly", _pm("lynx"), "pmdarima lynx"),
+    "elnino_yearly": ("yearly", lambda: _elnino(True), "statsmodels elnino: yearly mean"),
+    "realgdp": ("quarterly", _sm("macrodata", "realgdp"), "statsmodels macrodata: realgdp"),
+    "realcons": ("quarterly", _sm("macrodata", "realcons"), "statsmodels macrodata: realcons"),
+    "realinv": ("quarterly", _sm("macrodata", "realinv"), "statsmodels macrodata: realinv"),
+    "cpi": ("quarterly", _sm("macrodata", "cpi"), "statsmodels macrodata: cpi"),
+    "m1": ("quarterly", _sm("macrodata", "m1"), "statsmodels macrodata: m1"),
+    "unemp": ("quarterly", _sm("macrodata", "unemp"), "statsmodels macrodata: unemp"),
+    "interest_R": ("quarterly", _sm("interest_inflation", "R"),
+                   "statsmodels interest_inflation: R"),
+    "austres": ("quarterly", _pm("austres"), "pmdarima austres"),
+    "woolyrnq": ("quarterly", _pm("woolyrnq"), "pmdarima woolyrnq"),
+    "ausbeer": ("quarterly", _pm("ausbeer"), "pmdarima ausbeer"),
+    "us_consumption": ("quarterly", _sk("Uschange", "Consumption"),
+                       "sktime Uschange: Consumption"),
+    "airpassengers": ("monthly", _pm("airpassengers"), "pmdarima airpassengers"),
+    "wineind": ("monthly", _pm("wineind"), "pmdarima wineind"),
+    "elec_equip": ("monthly", _elec_equip, "statsmodels elec_equip"),
+    "elnino": ("monthly", lambda: _elnino(False), "statsmodels elnino: months in order"),
+    "seatbelts": ("monthly", _sk("seatbelts", "KSI"), "sktime seatbelts: KSI"),
+    "taylor": ("sub-daily", _pm("taylor", 2016), "pmdarima taylor: last 2,016 half-hours"),
+    "solar": ("sub-daily", _sk("solar", "solar_gen"), "sktime solar: solar_gen"),
+    "msft": ("daily", _msft, "pmdarima msft: Close, last 1,000 trading days"),
+}
+#: (H, L) of series whose group's do not fit their length.
+OVERRIDES = {"solar": (24, 48)}
+QUICK = ("nile", "austres", "wineind", "msft")
+
+
+def run_series(name: str, max_steps: int, log: Callable[[str], None]) -> dict | None:
+    """One comparison: ``{"name", "group", "source", "n", "selected", "mase": {row: MASE},
+    "coverage": {row: coverage}, "cpu_s"}``, or None when its package is missing."""
+    group, load, source = SERIES[name]
+    try:
+        y = load()
+    except ImportError as err:
+        log(f"skipped {name}: {err.name or err} is not installed ({source})")
+        return None
+    m, H, L = GROUPS[group]
+    H, L = OVERRIDES.get(name, (H, L))
+    scaler = "log" if np.all(y > 0) else "standard"
+    c0 = time.process_time()
+    res = compare(y, MODELS, horizon=H, input_len=L, season=m, scaler=scaler,
+                  max_steps=max_steps, verbose=0, peers="auto")
+    ok = [r for r in res.rows if r["status"] == "ok"]
+    out = {"name": name, "group": group, "source": source, "n": len(y), "season": m,
+           "horizon": H, "input_len": L, "selected": res.best,
+           "mase": {r["model"]: r["test"]["mase"] for r in ok},
+           "coverage": {r["model"]: r["interval"]["coverage"] for r in ok if "interval" in r},
+           "failed": {r["model"]: r["status"] for r in res.rows if r["status"] != "ok"},
+           "notes": res.notes, "cpu_s": round(time.process_time() - c0, 1)}
+    out["mase"]["selected"] = out["mase"][res.best]
+    out["coverage"]["selected"] = out["coverage"].get(res.best, float("nan"))
+    return out
+
+
+def _ranks(mase: dict[str, float]) -> dict[str, float]:
+    """Rank of each row among the models and peers (1 = best, ties averaged); "selected"
+    gets the rank of the model it is."""
+    names = [k for k in mase if k != "selected"]
+    vals = np.array([mase[k] for k in names])
+    ranks = {k: float(np.mean(np.flatnonzero(np.sort(vals) == v)) + 1)
+             for k, v in zip(names, vals, strict=True)}
+    if "selected" in mase:
+        ranks["selected"] = ranks[min((k for k in names if mase[k] == mase["selected"]),
+                                      key=names.index)]
+    return ranks
+
+
+def summary(results: list[dict]) -> str:
+    """The tables and the goals (see the module doc)."""
+    rows = sorted({k for r in results for k in r["mase"]},
+                  key=lambda k: (k != "selected", k not in REFERENCE, k))
+    lines = [f"{'series':<16}{'group':<11}{'n':>6}  {'selected':<15}"
+             + "".join(f"{k[:10]:>11}" for k in ("selected", *REFERENCE))]
+    for r in results:
+        lines.append(f"{r['name']:<16}{r['group']:<11}{r['n']:>6}  {r['selected']:<15}"
+                     + "".join(f"{r['mase'].get(k, float('nan')):>11.3f}"
+                               for k in ("selected", *REFERENCE)))
+    ranks = [_ranks(r["mase"]) for r in results]
+    groups = [g for g in GROUPS if any(r["group"] == g for r in results)]
+    lines += ["", f"{'row':<16}{'mean MASE':>10}{'mean rank':>10}{'cov80 %':>9}{'series':>7}"
+              + "".join(f"{g[:10]:>11}" for g in groups)]
+    mean: dict[str, float] = {}
+    by_group: dict[tuple[str, str], float] = {}
+    cover: dict[str, float] = {}
+    for k in rows:
+        have = [(r, rk) for r, rk in zip(results, ranks, strict=True) if k in r["mase"]]
+        mean[k] = float(np.mean([r["mase"][k] for r, _ in have]))
+        cov = [r["coverage"][k] for r, _ in have if k in r["coverage"]]
+        cover[k] = float(np.nanmean(cov)) if cov else float("nan")
+        for g in groups:
+            in_g = [r["mase"][k] for r, _ in have if r["group"] == g]
+            by_group[k, g] = float(np.mean(in_g)) if in_g else float("nan")
+        lines.append(f"{k:<16}{mean[k]:>10.3f}{np.mean([rk[k] for _, rk in have]):>10.2f}"
+                     f"{100 * cover[k]:>9.1f}{len(have):>7}"
+                     + "".join(f"{by_group[k, g]:>11.3f}" for g in groups))
+    lines.append("")
+    if "selected" in mean:
+        beats_sn = [g for g in groups if by_group["selected", g] < by_group["seasonal_naive", g]]
+        lines.append(f"goal: selected below seasonal naive in every group: "
+                     f"{'met' if len(beats_sn) == len(groups) else 'NOT met'} "
+                     f"({len(beats_sn)}/{len(groups)} groups: {', '.join(beats_sn) or '-'})")
+        for peer in ("AutoETS", "AutoARIMA"):
+            if peer in mean:
+                # over the series where the peer ran, so both means cover the same series
+                both = [r for r in results if peer in r["mase"]]
+                a = np.mean([r["mase"]["selected"] for r in both])
+                b = np.mean([r["mase"][peer] for r in both])
+                lines.append(f"goal: selected below {peer} overall: "
+                             f"{'met' if a < b else 'NOT met'} ({a:.3f} vs {b:.3f})")
+            else:
+                lines.append(f"goal: selected below {peer}: not measured (no {peer} rows)")
+        c = cover["selected"]
+        lines.append(f"goal: coverage of the selected model's conformal 80 % interval in "
+                     f"70-90 %: {'met' if 0.7 <= c <= 0.9 else 'NOT met'} ({100 * c:.1f} %)")
+    return "\n".join(lines)
+
+
+def multi_series(max_steps: int, log: Callable[[str], None]) -> str:
+    """Global model (one per name over all series, per-series scaling) against one model
+    per series on macrodata's columns of very different levels (quarterly)."""
+    try:
+        from statsmodels.datasets import macrodata
+    except ImportError:
+        return "multi-series: skipped: statsmodels is not installed"
+    data = macrodata.load_pandas().data
+    cols = ("realgdp", "cpi", "unemp", "tbilrate", "m1")
+    panel = {c: data[c].to_numpy(float) for c in cols}
+    levels = [float(np.mean(np.abs(v))) for v in panel.values()]
+    m, H, L = GROUPS["quarterly"]
+    kw = {"horizon": H, "input_len": L, "season": m, "max_steps": max_steps, "verbose": 0,
+          "peers": None, "scaler": "standard"}
+    try:
+        glob = compare(panel, MODELS, **kw)
+    except Exception as err:  # the Forecaster may not take many series in this version
+        return f"multi-series: skipped: compare on many series failed: {err}"
+    g_rows = {r["model"]: r for r in glob.rows if r["status"] == "ok"}
+    local = {c: compare(v, MODELS, **kw) for c, v in panel.items()}
+    loc = {c: {r["model"]: r["test"]["mase"] for r in res.rows if r["status"] == "ok"}
+           for c, res in local.items()}
+    g_sel = np.mean([g_rows[glob.best]["series"][c]["mase"] for c in cols])
+    l_sel = np.mean([loc[c][local[c].best] for c in cols])
+    log(f"multi-series global selected {glob.best}; local selected "
+        f"{', '.join(f'{c}: {res.best}' for c, res in local.items())}")
+    return (f"multi-series (statsmodels macrodata {', '.join(cols)}; mean levels "
+            f"{min(levels):.3g} to {max(levels):.3g}, {max(levels) / min(levels):.0f}x): "
+            f"mean MASE of the selected model: global {g_sel:.3f} ({glob.best}), one model "
+            f"per series {l_sel:.3f}; goal global below local: "
+            f"{'met' if g_sel < l_sel else 'NOT met'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--series", nargs="+", choices=list(SERIES), default=None,
+                   help="series to run (default: all, or --quick's)")
+    p.add_argument("--quick", action="store_true", help="one series per group (nile, "
+                   "austres, wineind, msft) and a budget of 300 optimiser steps per fit")
+    p.add_argument("--max-steps", type=int, default=None, help="optimiser steps per fit "
+                   "(default: compare's 1500, or 300 with --quick)")
+    p.add_argument("--multi", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the multi-series part")
+    p.add_argument("--json", type=Path, default=None, help="also write the per-series "
+                   "results here (updated after each series)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="print the tables of results saved by --json (e.g. runs of "
+                   "different series in parallel) instead of running")
+    args = p.parse_args(argv)
+    if args.from_json:
+        results = [r for f in args.from_json for r in json.loads(f.read_text())
+                   if r["name"] in SERIES]
+        print(f"forecast accuracy: {len(results)} series from {len(args.from_json)} file(s)")
+        print(summary(results))
+        return 0
+    torch.set_num_threads(args.threads)
+    from rnnkit.tasks.forecast.compare import MAX_STEPS
+
+    names = args.series or (list(QUICK) if args.quick else list(SERIES))
+    max_steps = args.max_steps or (300 if args.quick else MAX_STEPS)
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    results = []
+    for name in names:
+        log(f"{name}: {SERIES[name][2]} ...")
+        out = run_series(name, max_steps, log)
+        if out is None:
+            continue
+        results.append(out)
+        log(f"  selected {out['selected']}, MASE {out['mase']['selected']:.3f} (seasonal "
+            f"naive {out['mase'].get('seasonal_naive', float('nan')):.3f}), "
+            f"{out['cpu_s']} CPU s" + "".join(f"; {n}" for n in out["notes"]))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+    print(f"forecast accuracy: {len(results)} series, compare's defaults, max_steps "
+          f"{max_steps}, torch threads {args.threads}")
+    if results:
+        print(summary(results))
+    if args.multi:
+        print(multi_series(max_steps, log))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
