@@ -10,6 +10,12 @@ scored on the _TEST file, beside
 - MiniRocket (aeon, when installed: ``pip install aeon``), on the same padded arrays,
   ``n_jobs=1``.
 
+``--seeds 0 1`` fits rnnkit once per seed on each set (the mean accuracy, its range, the
+largest seconds). ``--extra DIR`` runs the sets in DIR (NAME/NAME_TRAIN.ts, NAME_TEST.ts)
+after the development ones and averages them apart: a held-out check of defaults never
+tuned on them (the sets that ``../shared/data/README.md`` reserves for acceptance do not
+belong there). The benchmark never downloads.
+
 MNIST rows (``--mnist DIR``, optional; ``--limit N`` trains on the first N images): the
 default LSTM (``SequenceClassifier(model="lstm", normalize="feature")``) beside 1-NN
 Euclidean on the flattened images.
@@ -30,6 +36,7 @@ development sets run here (``--sets`` chooses among them); the sets that
 
     nice python benchmarks/classify_accuracy.py                      # UCR + generated text
     nice python benchmarks/classify_accuracy.py --mnist ../shared/data/mnist --limit 10000
+    nice python benchmarks/classify_accuracy.py --no-text --seeds 0 1 --threads 2 --extra DIR
 """
 
 from __future__ import annotations

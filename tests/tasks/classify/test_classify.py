@@ -339,6 +339,8 @@ def test_masked_batch_norm_uses_valid_steps_only():
 
 def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     from rnnkit.data.batching import pad_sequences
+    from rnnkit.nn import LayerNorm
+    from rnnkit.tasks.classify.frontend import MaskedBatchNorm
 
     X, y = _toy(40, rng, variable=True)
     kw = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "conv_norm": "batch",
@@ -354,7 +356,14 @@ def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
     assert norm.weight.grad.abs().sum() > 0
     assert not a._bucket()  # batch norm: batches drawn at random, not bucketed by length
-    assert SequenceClassifier(conv_norm="layer")._bucket()
-    assert SequenceClassifier(model="gru")._bucket()
+    tiny = {"hidden_size": 2, "conv_channels": 2, "epochs": 1, "verbose": 0}
+    auto = SequenceClassifier(**tiny).fit(X, y)  # conv_norm "auto": lengths differ -> layer
+    assert auto.resolved_["conv_norm"] == "layer" and auto._bucket()
+    assert isinstance(auto.model_.frontend.norms[0], LayerNorm)
+    X_eq, y_eq = _toy(20, rng)
+    auto = SequenceClassifier(**tiny).fit(X_eq, y_eq)  # one length -> the batch norm
+    assert auto.resolved_["conv_norm"] == "batch"
+    assert isinstance(auto.model_.frontend.norms[0], MaskedBatchNorm)
+    assert SequenceClassifier(model="gru", **tiny).fit(X, y)._bucket()
     with pytest.raises(ConfigError, match="conv_norm must be one of"):
         SequenceClassifier(conv_norm="group").fit(X, y)
