@@ -200,9 +200,10 @@ def test_intervals_do_not_change_the_models(tmp_path, capsys):
     assert "zero width" in capsys.readouterr().err
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_peers(monkeypatch):
-    """Skip the statistical peers (slow to fit) whether statsforecast is installed or not."""
+    """Skip the statistical peers (slow to fit) whether statsforecast is installed or not
+    (every test here; tests/cli/test_forecast_peers.py runs them)."""
     monkeypatch.setattr("rnnkit.tasks.forecast.peers.available", lambda: False)
 
 

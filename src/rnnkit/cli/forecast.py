@@ -68,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.forecast import Forecaster
     from rnnkit.tasks.forecast.compare import MAX_STEPS
     from rnnkit.tasks.forecast.models import MODELS
+    from rnnkit.tasks.forecast.peers import PEERS
 
     d = Forecaster.default
     p = subparsers.add_parser(
@@ -130,6 +131,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "of the recurrent models (the same with or without --intervals)")
     add(p, "--intervals", type=nonneg_int, default=0, metavar="N", help="MC-dropout interval "
         "of the selected model from N stochastic passes (0: none; needs --dropout > 0)")
+    add(p, "--head", default=d("head"), choices=("point", "quantile", "gaussian"),
+        help="output head of the trained models: point (MSE), quantile (0.1/0.5/0.9, pinball "
+        "loss; the forecast is the median) or gaussian (mean and scale, Gaussian NLL); the "
+        "table's dist80%% column is the test coverage of the head's own 80%% band")
+    add(p, "--peers", nargs="+", default=["auto"], metavar="PEER",
+        choices=("auto", "none", *PEERS), help=f"statistical peers as rows of the table "
+        f"(needs the extra 'stats': statsforecast): auto (AutoETS, AutoARIMA, and MSTL for "
+        f"a season over 24), none, or names from {', '.join(PEERS)}")
     add_output(p, "out/forecast")
     p.set_defaults(func=run)
 
@@ -208,7 +217,8 @@ def forecast_csv(fc, values, dates: list[str] | None, intervals: int = 0,
 def _table(rows: list[dict], key: str = "mae") -> str:
     """The table of test scores; ``key`` the cross-validation score the selection used."""
     head = (f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>9}{'MASE':>8}{'MASE1':>8}"
-            f"{'CV ' + key.upper():>10}{'cov80%':>8}{'epochs':>7}{'train s':>9}")
+            f"{'CV ' + key.upper():>10}{'cov80%':>8}{'CRPS':>9}{'dist80%':>8}{'epochs':>7}"
+            f"{'train s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["status"] != "ok":
@@ -217,16 +227,24 @@ def _table(rows: list[dict], key: str = "mae") -> str:
         t = r["test"]
         lines.append(f"{r['model']:<16}{t['mae']:>10.3f}{t['rmse']:>10.3f}{t['smape']:>9.2f}"
                      f"{t['mase']:>8.3f}{t['mase1']:>8.3f}{r['cv'][key]:>10.3f}"
-                     f"{_coverage(r):>8}{r['epochs']:>7}{r['train_seconds']:>9.1f}")
+                     f"{_coverage(r):>8}{_crps(r):>9}{_coverage(r, 'distribution'):>8}"
+                     f"{r['epochs']:>7}{r['train_seconds']:>9.1f}")
     return "\n".join(lines)
 
 
-def _coverage(row: dict) -> str:
-    """The test coverage of the row's conformal interval, "zero" for a zero-width band."""
-    iv = row.get("interval")
+def _coverage(row: dict, which: str = "interval") -> str:
+    """The test coverage of the row's conformal interval (or of its head's own band,
+    ``which="distribution"``), "zero" for a zero-width band."""
+    iv = row.get(which)
     if not iv:
         return "-"
     return "zero" if iv["zero_width"] else f"{100 * iv['coverage']:.0f}"
+
+
+def _crps(row: dict) -> str:
+    """The CRPS of the row's head distribution if it has one, else of its conformal one."""
+    iv = row.get("distribution") or row.get("interval")
+    return f"{iv['crps']:.4g}" if iv and "crps" in iv else "-"
 
 
 def _csv(rows: list[dict]) -> str:
@@ -296,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
                       fit_kwargs=lambda name: resume_kwargs(args, name),
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
-                      scaler=scaler, **kw)
+                      scaler=scaler, head=args.head, peers=_peers(args.peers), **kw)
     if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
         return 0
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}
@@ -446,6 +464,13 @@ def forecast_csv_many(fc, panel, intervals: int = 0, steps: int | None = None):
                 row += f",{m:.6g},{sd:.6g},{lo:.6g},{hi:.6g}"
             lines.append(row)
     return "\n".join(lines) + "\n", future
+
+
+def _peers(names: list[str]) -> str | list[str] | None:
+    """``--peers``: "auto", None for "none", else the names."""
+    if "none" in names:
+        return None
+    return "auto" if "auto" in names else names
 
 
 def _value_columns(args: argparse.Namespace, date_column: str | None) -> list[str]:
