@@ -91,13 +91,12 @@ def quantiles_of(head: str, out: np.ndarray, horizon: int, levels: Sequence[floa
     """The τ-quantiles ``(Q', N, H)`` at ``levels`` of the forecasts ``out (N, O)``: the
     Gaussian's exact quantiles, or the quantile head's outputs (sorted along τ) linearly
     interpolated between its levels (flat beyond the outermost)."""
-    from scipy.special import ndtri
-
     H = horizon
     out = np.asarray(out, dtype=np.float64)
     if head == "gaussian":
         mu, sigma = out[:, :H], np.logaddexp(0.0, out[:, H:]) + EPS  # softplus
-        return np.stack([mu + sigma * ndtri(t) for t in levels])
+        z = torch.special.ndtri(torch.tensor(list(levels), dtype=torch.float64)).numpy()
+        return np.stack([mu + sigma * zj for zj in z])  # (Q', N, H)
     if head == "quantile":
         qs = check_quantiles(quantiles)
         q = np.sort(out.reshape(len(out), len(qs), H), axis=1)  # (N, Q, H)
