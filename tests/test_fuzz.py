@@ -626,7 +626,8 @@ model_case("extra-input-len-0", config_edit(
 model_case("extra-horizon-mismatch", config_edit(
     lambda cfg: cfg["extra"]["params"].__setitem__("horizon", 7)))
 model_case("extra-scaler-garbage", config_edit(
-    lambda cfg: cfg["extra"]["state"].__setitem__("scaler", {"name": "log", "shift": "x"})))
+    lambda cfg: cfg["extra"]["state"]["scalers"].update(
+        dict.fromkeys(cfg["extra"]["state"]["scalers"], {"name": "log", "shift": "x"}))))
 
 for id, content in [("empty", lambda raw: b""), ("short", lambda raw: raw[:5]),
                     ("length-only", lambda raw: raw[:8]),
