@@ -105,6 +105,11 @@ class MaskedBatchNorm(nn.Module):
         self.momentum, self.eps = momentum, eps
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Statistics and normalisation in float32 whatever ``x``'s dtype (as torch's batch
+        norm under autocast), the result in ``x``'s dtype."""
+        dtype, x = x.dtype, x.float()
+        if mask is not None:
+            mask = mask.float()
         if self.training:
             if mask is None:
                 mean = x.mean(dim=(0, 1))  # (C,)
@@ -118,7 +123,8 @@ class MaskedBatchNorm(nn.Module):
                 self.running_var.lerp_(var.detach(), self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        out = (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        return out.to(dtype)
 
 
 def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
