@@ -53,6 +53,7 @@ import numba
 import numpy as np
 import torch
 
+from rnnkit.nn.fastpath.gru_kernel import _hidden  # the same last step as the plain GRU's
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
     ln_blocks,
@@ -84,21 +85,6 @@ def _candidate_in(s_rz, gh, a_n):  # pragma: no cover - compiled
         r, ghn, ab = s_rz[b, :H], gh[b, 2 * H :], a_n[b]
         for j in range(H):
             ab[j] += r[j] * ghn[j]
-
-
-@rows_kernel
-def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
-    """s_n (B, H): sigmoid(2 y_n); turns it into n = 2 s_n - 1 and writes
-    h (B, H) = n + z (h_prev - n)."""
-    B, H = h.shape
-    one = h.dtype.type(1.0)
-    two = h.dtype.type(2.0)
-    for b in numba.prange(B):
-        z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
-        for j in range(H):
-            nb[j] = two * nb[j] - one
-        for j in range(H):
-            hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
 
 
 @rows_kernel
