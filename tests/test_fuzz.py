@@ -627,7 +627,7 @@ model_case("extra-horizon-mismatch", config_edit(
     lambda cfg: cfg["extra"]["params"].__setitem__("horizon", 7)))
 model_case("extra-scaler-garbage", config_edit(
     lambda cfg: cfg["extra"]["state"]["scalers"].update(
-        dict.fromkeys(cfg["extra"]["state"]["scalers"], {"name": "log", "shift": "x"}))))
+        {key: {"name": "log", "shift": "x"} for key in cfg["extra"]["state"]["scalers"]})))
 
 for id, content in [("empty", lambda raw: b""), ("short", lambda raw: raw[:5]),
                     ("length-only", lambda raw: raw[:8]),
