@@ -98,6 +98,16 @@ def test_ts_univariate(tmp_path):
     assert np.isnan(ds.X[1][2, 0])
 
 
+def test_ts_header_takes_arff_percent_comments(tmp_path):
+    p = tmp_path / "c.ts"
+    p.write_text("%# a description, as in aeon's UnitTest files\n%\n" + UNI)
+    ds = load_ts(p)
+    assert ds.classes == ["up", "down"] and len(ds.X) == 2
+    p.write_text(UNI + "%1,2,3:up\n")  # after @data a "%" line is data, and not valid data
+    with pytest.raises(DataError, match="line 11"):
+        load_ts(p)
+
+
 def test_ts_multivariate_variable_length(tmp_path):
     p = tmp_path / "m.ts"
     p.write_text(MULTI)

@@ -237,8 +237,8 @@ def load_ts(path: str | os.PathLike, encoding: str = "utf-8",
     in_data = False
     for n, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
-        if not s or s.startswith("#"):
-            continue
+        if not s or s.startswith("#") or (not in_data and s.startswith("%")):
+            continue  # "#" comments anywhere; "%" (ARFF's) in the header, as aeon's own files
         if not in_data:
             if not s.startswith("@"):
                 raise DataError(f".ts file {str(p)!r} line {n}: expected an @ header line or "
