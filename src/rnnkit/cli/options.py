@@ -42,15 +42,18 @@ nonneg_float = _number(float, 0.0, False, what="a number >= 0")
 fraction = _number(float, 0.0, False, 1.0, what="a number in [0, 1)")
 
 
-def auto_or_positive_int(text: str) -> int | str:
-    """``"auto"`` (the estimator resolves it at fit) or a positive int."""
-    if text == "auto":
-        return text
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive int, got "
-                                         f"{text!r}") from None
+def _auto_or(parse: Callable[[str], Any], expected: str) -> Callable[[str], Any]:
+    """An argparse type for an option whose estimator default is "auto": ``"auto"`` as it is,
+    anything else through ``parse``, refused as "expected 'auto' or <expected>"."""
+    def parse_auto(text: str) -> Any:
+        if text == "auto":
+            return text
+        try:
+            return parse(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected 'auto' or {expected}, got "
+                                             f"{text!r}") from None
+    return parse_auto
 
 
 def validation(text: str) -> float | int:
@@ -67,26 +70,15 @@ def validation(text: str) -> float | int:
     raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1) or a count, got {text!r}")
 
 
-def auto_or_validation(text: str) -> float | int | str:
-    """``--validation`` where the estimator's default is "auto": "auto" or a fraction/count."""
-    return "auto" if text == "auto" else validation(text)
-
-
 def patience(text: str) -> int | None:
     """``--patience``: epochs without improvement before stopping; 0 turns it off."""
     value = nonneg_int(text)
     return value or None
 
 
-def auto_or_patience(text: str) -> int | str | None:
-    """``--patience`` where the estimator's default is "auto": "auto" or :func:`patience`."""
-    if text == "auto":
-        return text
-    try:
-        return patience(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or an int >= 0, got "
-                                         f"{text!r}") from None
+auto_or_positive_int = _auto_or(positive_int, "a positive int")
+auto_or_patience = _auto_or(patience, "an int >= 0")
+auto_or_validation = _auto_or(validation, "a fraction in [0, 1) or a count")
 
 
 def add(parser: argparse.ArgumentParser, *flags: str, help: str, **kw: Any) -> None:

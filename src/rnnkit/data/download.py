@@ -158,20 +158,23 @@ def ucr_files(name: str, download: bool = True) -> tuple[Path, Path]:
             f"pass the .ts files with --data/--test)")
     if not download:
         raise DataError(f"UCR set {name} is not in the cache; {hint}")
-    archive = d / f"{name}.zip"
+    _download_zip(UCR_URL.format(name=name), d / f"{name}.zip", {f.name: f for f in files},
+                  f"UCR set {name}", hint)
+    return files
 
-    def check(tmp: Path) -> None:
-        _members(tmp, [f.name for f in files], f"{name}.zip")
 
+def _download_zip(url: str, archive: Path, targets: dict[str, Path], what: str,
+                  hint: str) -> None:
+    """Fetch the zip at ``url`` into ``archive`` (checked to hold every base name of
+    ``targets`` before it is kept), write those members to their paths, remove the archive;
+    any failure is one DataError "could not download <what> (<reason>); <hint>"."""
     try:
-        _fetch([UCR_URL.format(name=name)], archive, check)
-        _extract(archive, {f.name: f for f in files}, f"{name}.zip")
+        _fetch([url], archive, lambda tmp: _members(tmp, list(targets), archive.name))
+        _extract(archive, targets, archive.name)
     except (OSError, DataError, zipfile.BadZipFile) as err:
-        raise DataError(f"could not download UCR set {name} ({_reason(err)}); "
-                        f"{hint}") from None
+        raise DataError(f"could not download {what} ({_reason(err)}); {hint}") from None
     finally:
         archive.unlink(missing_ok=True)
-    return files
 
 
 def _members(archive: Path, wanted: Sequence[str], what: str) -> dict[str, zipfile.ZipInfo]:
@@ -209,16 +212,7 @@ def sentiment_dir(download: bool = True) -> Path:
             f"zip) into {d} (or set RNNKIT_CACHE)")
     if not download:
         raise DataError(f"the sentiment set is not in the cache; {hint}")
-    archive = d / "sentiment.zip"
-    try:
-        _fetch([SENTIMENT_URL], archive,
-               lambda tmp: _members(tmp, SENTIMENT_FILES, "the sentiment zip"))
-        _extract(archive, targets, "the sentiment zip")
-    except (OSError, DataError, zipfile.BadZipFile) as err:
-        raise DataError(f"could not download the sentiment set ({_reason(err)}); "
-                        f"{hint}") from None
-    finally:
-        archive.unlink(missing_ok=True)
+    _download_zip(SENTIMENT_URL, d / "sentiment.zip", targets, "the sentiment set", hint)
     return d
 
 
