@@ -14,7 +14,7 @@ by mean fold MAE, conformal 80 % intervals; peers AutoETS, AutoARIMA and MSTL fo
     group       m    H    L    series (package: dataset, column)
     yearly      1    6   12    statsmodels: nile volume; pmdarima: lynx; statsmodels: elnino,
                                the yearly mean of the 12 monthly columns
-    quarterly   4    8   16    statsmodels: macrodata realgdp, realcons, realinv, cpi, m1,
+    quarterly   4    8   16    statsmodels: macrodata realgdp, realcons, realinv, cpi,
                                unemp; interest_inflation R; pmdarima: austres, woolyrnq,
                                ausbeer; sktime: Uschange Consumption
     monthly    12   12   24    pmdarima: airpassengers, wineind; statsmodels: elec_equip,
@@ -24,10 +24,9 @@ by mean fold MAE, conformal 80 % intervals; peers AutoETS, AutoARIMA and MSTL fo
     daily       5   10   30    pmdarima: msft Close (trading days, last 1,000 values)
 
 Every series is read from the installed package (nothing is downloaded: pmdarima's gasoline,
-which downloads, is not used); a missing package skips its series with a line. Not used
-anywhere: the yearly sunspots, the weekly Mauna Loa CO2 (statsmodels' co2) and the M1
-competition series. Left out: sktime's PBS_dataset Scripts (an intermittent count ending
-in zeros: every MASE of its test part is 0).
+which downloads, is not used); a missing package skips its series with a line. None of the
+series that ``../shared/data/README.md`` reserves for acceptance is read. Left out: sktime's
+PBS_dataset Scripts (an intermittent count ending in zeros: every MASE of its test part is 0).
 
 Printed: one line per series (the selected model and the MASE of each row), then per model
 the mean MASE (seasonal scale, m of the group) and the mean rank over the series (1 = best;
@@ -35,7 +34,7 @@ the mean MASE (seasonal scale, m of the group) and the mean rank over the series
 group, and the mean test coverage of each row's conformal 80 % interval. Goals (issue 11):
 the selected model's mean MASE below seasonal naive's in every group and below AutoETS's and
 AutoARIMA's overall; coverage between 70 and 90 %. The multi-series part (macrodata's
-realgdp, cpi, unemp, tbilrate, m1: levels from ~5 to ~10,000) compares one global model
+realgdp, cpi, unemp, tbilrate, pop: levels from ~5 to ~10,000) compares one global model
 (per-series scaling) with one model per series, by the mean MASE of the selected models.
 """
 
@@ -119,7 +118,6 @@ SERIES: dict[str, tuple[str, Callable[[], np.ndarray], str]] = {
     "realcons": ("quarterly", _sm("macrodata", "realcons"), "statsmodels macrodata: realcons"),
     "realinv": ("quarterly", _sm("macrodata", "realinv"), "statsmodels macrodata: realinv"),
     "cpi": ("quarterly", _sm("macrodata", "cpi"), "statsmodels macrodata: cpi"),
-    "m1": ("quarterly", _sm("macrodata", "m1"), "statsmodels macrodata: m1"),
     "unemp": ("quarterly", _sm("macrodata", "unemp"), "statsmodels macrodata: unemp"),
     "interest_R": ("quarterly", _sm("interest_inflation", "R"),
                    "statsmodels interest_inflation: R"),
@@ -240,7 +238,7 @@ def multi_series(max_steps: int, log: Callable[[str], None]) -> str:
     except ImportError:
         return "multi-series: skipped: statsmodels is not installed"
     data = macrodata.load_pandas().data
-    cols = ("realgdp", "cpi", "unemp", "tbilrate", "m1")
+    cols = ("realgdp", "cpi", "unemp", "tbilrate", "pop")
     panel = {c: data[c].to_numpy(float) for c in cols}
     levels = [float(np.mean(np.abs(v))) for v in panel.values()]
     m, H, L = GROUPS["quarterly"]
