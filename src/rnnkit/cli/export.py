@@ -62,8 +62,13 @@ def load(path: str):
     from rnnkit.errors import ConfigError
     from rnnkit.export import EXPORTABLE
     from rnnkit.tasks.base import estimator_class
+    from rnnkit.tasks.forecast.local import LocalForecaster
     from rnnkit.train.saving import load_model, read_config
 
+    if LocalForecaster.is_saved(path):
+        raise ConfigError(f"--model {path} holds a local forecaster (one model per series, "
+                          f"rnnkit forecast --local), which is not one graph; export one "
+                          f"series' model: --model {path}/series-<k>")
     extra = read_config(path).get("extra")
     task = extra.get("task") if isinstance(extra, dict) else None
     if task is None:
