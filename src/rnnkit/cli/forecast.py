@@ -39,6 +39,7 @@ from rnnkit.cli.options import (
     add,
     add_output,
     add_training,
+    auto_or_positive_int,
     fraction,
     is_main_process,
     launch,
@@ -52,6 +53,7 @@ from rnnkit.cli.options import (
     training_kwargs,
 )
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.train.distributed import launched
 
 DEFAULT_MODELS = ("naive", "seasonal_naive", "linear", "simple_rnn", "lstm", "gru")
 
@@ -113,6 +115,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--max-steps", type=nonneg_int, default=MAX_STEPS, help="optimiser steps per fit: "
         "caps the epochs on long series; the batch size, unless given, grows with the number of "
         "windows (0: no cap)")
+    add(p, "--jobs", type=auto_or_positive_int, default="auto", help="fits run side by side in "
+        "this many worker processes; auto: one per core when the series are long (training "
+        "windows x input length >= 50,000), else 1")
     add(p, "--folds", type=positive_int, default=None, help="rolling-origin cross-validation "
         "folds for the selection (default: up to 3, as the series allows)")
     add(p, "--ensemble", type=nonneg_int, default=0, metavar="K", help="add a row for the "
@@ -314,7 +319,8 @@ def run(args: argparse.Namespace) -> int:
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
                       fit_kwargs=lambda name: resume_kwargs(args, name),
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
-                      scaler=scaler, head=args.head, peers=_peers(args.peers), **kw)
+                      scaler=scaler, head=args.head, peers=_peers(args.peers),
+                      jobs=1 if launched() else args.jobs, **kw)
     if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
         return 0
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}

@@ -139,3 +139,32 @@ def test_the_future_of_a_past_covariate_never_reaches_the_fits_or_the_first_fore
     alone = compare(y, ["linear"], **kw)
     mae = {id(r): {row["model"]: row["test"]["mae"] for row in r.rows} for r in (a, alone)}
     assert mae[id(a)]["linear"] < mae[id(alone)]["linear"]  # x tells the first step
+
+
+def test_fits_in_worker_processes_give_the_same_comparison():
+    """jobs=2: the fits run in two spawned workers (one torch thread each, as here) and
+    their results are the numbers one process computes; a model that fails in a worker is
+    a failed row there too."""
+    kw = dict(horizon=6, input_len=12, season=12, epochs=4, hidden=4, verbose=0, peers=None)
+    models = ["naive", "linear", "gru", "lstm"]
+    lines: list[str] = []
+    one = compare(seasonal(), models, **kw)
+    two = compare(seasonal(), models, jobs=2, progress=lines.append, **kw)
+    assert [r["model"] for r in two.rows] == [r["model"] for r in one.rows]
+    for a, b in zip(one.rows, two.rows, strict=True):
+        assert a["cv"] == b["cv"] and a["test"] == b["test"] and a["epochs"] == b["epochs"]
+    assert two.best == one.best
+    np.testing.assert_array_equal(two.test_pred["gru"], one.test_pred["gru"])
+    assert sum("fold" in line for line in lines) == 3 * 3 and \
+        sum("refit" in line for line in lines) == 3
+    failed = compare(seasonal(), ["lstm", "naive"], jobs=2, lr=1e30, scaler="standard", **kw)
+    rows = {r["model"]: r for r in failed.rows}
+    assert rows["lstm"]["status"] != "ok" and failed.best in ("naive", "seasonal_naive")
+
+
+def test_auto_jobs_runs_small_work_here_and_large_work_on_every_core():
+    from rnnkit.tasks.forecast.fitpool import WORK_PER_JOB, auto_jobs
+
+    assert auto_jobs("auto", WORK_PER_JOB - 1, fits=16) == 1
+    assert auto_jobs("auto", WORK_PER_JOB, fits=1) == 1  # never more workers than fits
+    assert auto_jobs(3, 10, fits=16) == 3

@@ -68,7 +68,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,7 @@ from rnnkit.errors import ConfigError, DataError, TrainingFailed
 from rnnkit.tasks.base import check_choice
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast import peers as fpeers
+from rnnkit.tasks.forecast.fitpool import FitPool, auto_jobs
 from rnnkit.tasks.forecast.forecaster import Forecaster
 from rnnkit.tasks.forecast.intervals import (
     CRPS_LEVELS,
@@ -299,6 +302,22 @@ def _peer_names(peers: Sequence[str] | str | None, season: int) -> tuple[list[st
     return names, None
 
 
+def _run_peers(names: Sequence[str], values: Sequence[np.ndarray], plans: Sequence[Plan],
+               horizon: int, season: int) -> list[tuple[str, Any, float]]:
+    """``(peer, its per-series backtests or the error it raised, seconds)`` for each peer:
+    one statsforecast model per series, on that series' own plan."""
+    out = []
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            per: Any = [fpeers.backtest(name, v, p, horizon, season)
+                        for v, p in zip(values, plans, strict=True)]
+        except Exception as err:  # a third-party fit failing is a row
+            per = err
+        out.append((name, per, time.perf_counter() - t0))
+    return out
+
+
 def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
@@ -307,7 +326,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             peers: Sequence[str] | str | None = "auto",
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
-            mode: str = "global", **params: Any) -> Comparison:
+            mode: str = "global", jobs: int | str = 1, **params: Any) -> Comparison:
     """Compare ``models`` on the univariate ``series (T,)`` or on many univariate series
     (one global model each, or one per series; see the module doc).
 
@@ -335,6 +354,11 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         mode: "global" (default: one model per name trained on all series) or "local" (one
             model per name and series, :class:`~rnnkit.tasks.forecast.local.LocalForecaster`;
             the same as "global" for one series).
+        jobs: fits run side by side in this many worker processes (default 1: one at a
+            time, here), or "auto": as many as the cores when the training windows hold at
+            least :data:`~rnnkit.tasks.forecast.fitpool.WORK_PER_JOB` steps, else one
+            (:mod:`~rnnkit.tasks.forecast.fitpool`). With workers, this process fits the
+            peers meanwhile.
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
     check_choice("mode", mode, MODES)
@@ -364,6 +388,10 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     say = progress or (lambda text: None)
     trained = [n for n in names if n not in BASELINES]
     total_fits = len(trained) * (n_folds + 1)
+    jobs = auto_jobs(jobs, n_windows * L, total_fits)
+    # workers' progress bars would draw over each other: with workers, one line per fit
+    # (``progress``) unless every epoch's line is asked for (verbose=2)
+    worker_kw = {"verbose": 0} if jobs > 1 and params.get("verbose", "auto") != 2 else {}
     done_fits = 0
     t_start = time.perf_counter()
     key = "mae" if S == 1 else "mase"  # what the selection averages over folds and series
@@ -387,91 +415,128 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                      named=panel.named)
 
     model_times: dict[str, list[float]] = {}
-
-    def fit(fc: Forecaster | LocalForecaster, data: Panel, what: str,
-            **kw: Any) -> Forecaster | LocalForecaster:
-        nonlocal done_fits
-        t0 = time.perf_counter()
-        fc.fit(data, **kw)
-        if fc.model not in BASELINES:
-            done_fits += 1
-            model_times.setdefault(fc.model, []).append(time.perf_counter() - t0)
-            # the time left, as if every fit to come took as long as this model's so far
-            left = float(np.mean(model_times[fc.model])) * (total_fits - done_fits)
-            say(f"  {fc.model} {what}: {len(fc.history_.get('loss', []))} epochs, "
-                f"{time.perf_counter() - t0:.1f} s (about {left:.0f} s left)")
-        return fc
-
     fold_origins = [[p.folds[k][0] for p in plans] for k in range(n_folds)]
     fold_stops = [[p.folds[k][1] for p in plans] for k in range(n_folds)]
     fold_trains = [[v[:o] for v, o in zip(values, origins_k, strict=True)]
                    for origins_k in fold_origins]
     valid_ends = [p.valid_end for p in plans]
     trains_all = [v[:e] for v, e in zip(values, valid_ends, strict=True)]
-    rows: list[dict[str, Any]] = []
+    done_rows: dict[str, dict[str, Any]] = {}
     fitted: dict[str, Forecaster] = {}
     cv_pred: dict[str, list[np.ndarray]] = {}
-    cv_true: list[np.ndarray] = []
-    cv_rows: list[np.ndarray] = []
+    cv_true: list[Any] = [None] * n_folds  # (N_k, H) each fold's targets, the same for all
+    cv_rows: list[Any] = [None] * n_folds  # (N_k,) their series
     test_pred: dict[str, np.ndarray] = {}
     y_true = origins = test_rows = None
-    for i, name in enumerate(names, 1):
-        t0 = time.perf_counter()
-        row: dict[str, Any] = {"model": name, "status": "ok"}
-        extra = fit_kwargs(name) if fit_kwargs else {}
-        try:
-            fold_scores, best_epochs, preds = [], [], []
-            for k in range(n_folds):
-                data = cut(fold_stops[k])
-                fc = fit(make(name, validation=fold_stops[k][0] - fold_origins[k][0]), data,
-                         f"fold {k + 1}/{n_folds}", **_sub(extra, f"fold-{k + 1}"))
-                res = fc.backtest_windows(data, fold_origins[k])
-                preds.append(res["y_pred"])
-                if len(cv_true) < n_folds:
-                    cv_true.append(res["y_true"])
-                    cv_rows.append(res["series"])
-                fold_scores.append(_mean(_per_series(res["y_true"], res["y_pred"],
-                                                     res["series"], fold_trains[k], season)))
-                best_epochs.append(_best_epochs(fc))
-            known = [e for e in best_epochs if e is not None]
-            refit_epochs = max(1, int(np.median(known))) if known else epochs
-            fc = fit(make(name, validation=0, patience=None, epochs=refit_epochs),
-                     cut(valid_ends), "refit on all training data", **_sub(extra, "refit"))
-            probabilistic = isinstance(fc, Forecaster) and fc.head != "point"
-            res = fc.backtest_windows(panel, valid_ends,
-                                      **({"levels": _levels(coverage)} if probabilistic else {}))
-        except TrainingFailed as err:
-            rows.append({**row, "status": str(err), "cv": None, "test": None})
-            say(f"[{i}/{len(names)}] {name:<16} FAILED: {err}")
-            continue
-        except ConfigError as err:
-            if name != "seasonal_naive":
-                raise
-            rows.append({**row, "status": str(err), "cv": None, "test": None})
-            continue
-        fold_mae = [f["mae"] for f in fold_scores]
+    extra = {name: fit_kwargs(name) if fit_kwargs else {} for name in names}
+    runs = {name: {"scores": [None] * n_folds, "epochs": [None] * n_folds,
+                   "preds": [None] * n_folds, "seconds": 0.0} for name in names}
+
+    def fail(name: str, why: str) -> None:
+        done_rows[name] = {"model": name, "status": why, "cv": None, "test": None}
+        say(f"[{names.index(name) + 1}/{len(names)}] {name:<16} FAILED: {why}")
+
+    def job(name: str, k: int) -> tuple[Forecaster | LocalForecaster, Panel, dict[str, Any]]:
+        """Fold k's fit of ``name`` (k = n_folds: the refit on all training data)."""
+        if k < n_folds:
+            fc = make(name, validation=fold_stops[k][0] - fold_origins[k][0], **worker_kw)
+            return fc, cut(fold_stops[k]), _sub(extra[name], f"fold-{k + 1}")
+        known = [e for e in runs[name]["epochs"] if e is not None]
+        refit_epochs = max(1, int(np.median(known))) if known else epochs
+        fc = make(name, validation=0, patience=None, epochs=refit_epochs, **worker_kw)
+        return fc, cut(valid_ends), _sub(extra[name], "refit")
+
+    def fold_done(name: str, k: int, fc: Forecaster | LocalForecaster) -> None:
+        data = cut(fold_stops[k])
+        res = fc.backtest_windows(data, fold_origins[k])
+        cv_true[k], cv_rows[k] = res["y_true"], res["series"]
+        run = runs[name]
+        run["preds"][k] = res["y_pred"]
+        run["scores"][k] = _mean(_per_series(res["y_true"], res["y_pred"], res["series"],
+                                             fold_trains[k], season))
+        run["epochs"][k] = _best_epochs(fc)
+
+    def refit_done(name: str, fc: Forecaster | LocalForecaster) -> None:
+        nonlocal y_true, origins, test_rows
+        run = runs[name]
+        probabilistic = isinstance(fc, Forecaster) and fc.head != "point"
+        res = fc.backtest_windows(panel, valid_ends,
+                                  **({"levels": _levels(coverage)} if probabilistic else {}))
+        fold_mae = [f["mae"] for f in run["scores"]]
         if not (np.all(np.isfinite(res["y_pred"])) and np.all(np.isfinite(fold_mae))
-                and all(np.all(np.isfinite(p)) for p in preds)):
-            rows.append({**row, "status": "non-finite forecasts", "cv": None, "test": None})
-            say(f"[{i}/{len(names)}] {name:<16} FAILED: non-finite forecasts")
-            continue
+                and all(np.all(np.isfinite(p)) for p in run["preds"])):
+            fail(name, "non-finite forecasts")
+            return
         per_series = _per_series(res["y_true"], res["y_pred"], res["series"], trains_all,
                                  season)
         scores = _mean(per_series)
         y_true, origins, test_rows = res["y_true"], res["start"] + fc.input_len, res["series"]
         test_pred[name] = res["y_pred"]
-        cv_pred[name] = preds
+        cv_pred[name] = run["preds"]
         fitted[name] = fc
-        row.update(fit_status=fc.fit_status_, epochs=refit_epochs if name not in BASELINES
-                   else 0, train_seconds=round(time.perf_counter() - t0, 3),
-                   cv=_cv(fold_scores), test=scores)
+        row = {"model": name, "status": "ok", "fit_status": fc.fit_status_,
+               "epochs": 0 if name in BASELINES else fc.epochs,
+               "train_seconds": round(run["seconds"], 3), "cv": _cv(run["scores"]),
+               "test": scores}
         if S > 1:
             row["series"] = dict(zip(panel.ids, per_series, strict=True))
         if "quantiles" in res:
             row["distribution"] = _distribution(y_true, res["quantiles"], coverage)
-        rows.append(row)
-        say(f"[{i}/{len(names)}] {name:<16} CV {key.upper()} {row['cv'][key]:.4g}, test "
-            f"{key.upper()} {scores[key]:.4g} ({time.perf_counter() - t0:.1f} s)")
+        done_rows[name] = row
+        say(f"[{names.index(name) + 1}/{len(names)}] {name:<16} CV {key.upper()} "
+            f"{row['cv'][key]:.4g}, test {key.upper()} {scores[key]:.4g} "
+            f"({run['seconds']:.1f} s)")
+
+    def reported(name: str, k: int, fc: Forecaster | LocalForecaster, seconds: float) -> None:
+        nonlocal done_fits
+        runs[name]["seconds"] += seconds
+        if name in BASELINES:
+            return
+        done_fits += 1
+        model_times.setdefault(name, []).append(seconds)
+        # the time left, as if every fit to come took as long as this model's so far
+        left = float(np.mean(model_times[name])) * (total_fits - done_fits) / pool.jobs
+        what = f"fold {k + 1}/{n_folds}" if k < n_folds else "refit on all training data"
+        say(f"  {name} {what}: {len(fc.history_.get('loss', []))} epochs, {seconds:.1f} s "
+            f"(about {left:.0f} s left)")
+
+    peer_runs: list[tuple[str, Any, float]] | None = None
+    with FitPool(jobs) as pool, FitPool(1) as here:
+        queue = deque((name, k) for name in names for k in range(n_folds))
+        running: dict[Future, tuple[str, int]] = {}
+        # one at a time in this process, a model's refit next after its folds; with workers,
+        # every fit as soon as it can start (the pool queues them in this order)
+        limit = math.inf if pool.parallel else 1
+        while queue or running:
+            while queue and len(running) < limit:
+                name, k = queue.popleft()
+                fc, data, kw = job(name, k)
+                running[(here if name in BASELINES else pool).submit(fc, data, kw)] = name, k
+            if pool.parallel and peer_runs is None:  # this process is free meanwhile
+                peer_runs = _run_peers(peer_names, values, plans, H, season)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=list(running).index):
+                name, k = running.pop(future)
+                if name in done_rows:  # failed in another fit
+                    continue
+                try:
+                    fc, seconds = future.result()
+                    reported(name, k, fc, seconds)
+                    if k < n_folds:
+                        fold_done(name, k, fc)
+                        if all(s is not None for s in runs[name]["scores"]):
+                            queue.appendleft((name, n_folds))
+                    else:
+                        refit_done(name, fc)
+                except TrainingFailed as err:
+                    fail(name, str(err))
+                except ConfigError as err:
+                    if name != "seasonal_naive":
+                        raise
+                    fail(name, str(err))
+                if name in done_rows:
+                    queue = deque(j for j in queue if j[0] != name)
+    rows = [done_rows[name] for name in names]
 
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
@@ -480,16 +545,14 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if peer_note:
         say(peer_note)
         log.info(peer_note)
-    for name in peer_names:
-        t0 = time.perf_counter()
+    if peer_runs is None:
+        peer_runs = _run_peers(peer_names, values, plans, H, season)
+    for name, per, seconds in peer_runs:
         row = {"model": name, "status": "ok", "peer": True}
-        try:  # one statsforecast model per series, on that series' own plan
-            per = [fpeers.backtest(name, v, p, H, season)
-                   for v, p in zip(values, plans, strict=True)]
-        except Exception as err:  # a third-party fit failing is a row, not a crash
-            rows.append({**row, "status": f"{type(err).__name__}: {err}", "cv": None,
+        if isinstance(per, Exception):  # a third-party fit failing is a row, not a crash
+            rows.append({**row, "status": f"{type(per).__name__}: {per}", "cv": None,
                          "test": None})
-            say(f"[peer] {name:<16} FAILED: {err}")
+            say(f"[peer] {name:<16} FAILED: {per}")
             continue
         preds = [np.concatenate([f[k] for f, _ in per]) for k in range(n_folds)]  # (N_k, H)
         pred = np.concatenate([t for _, t in per])  # (N, H)
@@ -500,12 +563,12 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                                          season)) for k in range(n_folds)]
         per_series = _per_series(y_true, pred, test_rows, trains_all, season)
         test_pred[name], cv_pred[name] = pred, preds
-        rows.append({**row, "epochs": 0, "train_seconds": round(time.perf_counter() - t0, 3),
+        rows.append({**row, "epochs": 0, "train_seconds": round(seconds, 3),
                      "cv": _cv(fold_scores), "test": _mean(per_series),
                      **({"series": dict(zip(panel.ids, per_series, strict=True))}
                         if S > 1 else {})})
         say(f"[peer] {name:<16} CV {key.upper()} {rows[-1]['cv'][key]:.4g}, test "
-            f"{key.upper()} {rows[-1]['test'][key]:.4g} ({time.perf_counter() - t0:.1f} s)")
+            f"{key.upper()} {rows[-1]['test'][key]:.4g} ({seconds:.1f} s)")
     ok = [r for r in ok if not r.get("peer")]  # the saved model is an rnnkit model
     order = list(MODELS)
     best = min(ok, key=lambda r: (r["cv"][key], order.index(r["model"])))["model"]
@@ -542,7 +605,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                       test_pred=test_pred, cv_residuals=cv_residuals,
                       settings={"horizon": H, "input_len": L, "season": season,
                                 "epochs": epochs, "batch_size": batch_size,
-                                "max_steps": max_steps, "mode": mode, **params},
+                                "max_steps": max_steps, "mode": mode, "jobs": jobs, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
                       cv_series=cv_series, selected_by=key,
                       notes=[peer_note] if peer_note else [])
