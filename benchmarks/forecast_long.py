@@ -1,0 +1,95 @@
+"""Wall time of ``rnnkit forecast`` on a long weekly series, fits in one process against fits
+in worker processes, side by side in one run.
+
+The series (generated here, seeded): 2,300 weekly values from 1980-01-06, a slow trend, a
+yearly season (52.18 weeks), a random-walk level and noise::
+
+    y_t = 10 + 0.002 t + 2 sin(2 pi t / 52.18) + sum_{s <= t} e_s + u_t,
+    e ~ N(0, 0.1^2), u ~ N(0, 0.3^2)
+
+It is written to a CSV with a date column and run through the command as a user would:
+``rnnkit forecast --data FILE --horizon 52 --input-len 104`` (the six default models; the
+date column, the weekly frequency and the season 52 are detected), once per ``--jobs`` value
+(default ``1 auto``: one process, then one worker per core), each in its own process, one
+after the other. Printed per run: wall seconds, CPU seconds of the command and its workers,
+the number of workers it used, the selected model and its test MAE beside seasonal naive's
+(the issue's goal: under 90 s on two cores, with the selected model as accurate as before).
+``--peers`` keeps the statsforecast rows (default: none, the models alone).
+
+    python benchmarks/forecast_long.py                     # --jobs 1 and auto
+    python benchmarks/forecast_long.py --jobs auto --peers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+
+def weekly_series(n: int = 2300, seed: int = 0) -> np.ndarray:
+    """The series of the module doc, ``(n,)``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return (10 + 0.002 * t + 2 * np.sin(2 * np.pi * t / 52.18)
+            + np.cumsum(rng.normal(0, 0.1, n)) + rng.normal(0, 0.3, n))
+
+
+def write_csv(path: Path, y: np.ndarray) -> None:
+    start = date(1980, 1, 6)
+    lines = ["date,value"] + [f"{(start + timedelta(weeks=i)).isoformat()},{v:.4f}"
+                              for i, v in enumerate(y)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run(data: Path, out: Path, jobs: str, peers: bool) -> dict:
+    """One command run: wall and CPU seconds and what metrics.json says."""
+    cmd = [sys.executable, "-m", "rnnkit", "forecast", "--data", str(data), "--horizon", "52",
+           "--input-len", "104", "--jobs", jobs, "--out", str(out), "--overwrite",
+           *([] if peers else ["--peers", "none"])]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "metrics": metrics}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs", nargs="+", default=["1", "auto"], help="--jobs values to run")
+    ap.add_argument("--peers", action="store_true", help="keep the statsforecast rows")
+    args = ap.parse_args(argv)
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}, {date.today()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "weekly.csv"
+        write_csv(data, weekly_series())
+        print(f"{'--jobs':>7} {'workers':>8} {'wall s':>8} {'CPU s':>8}  selected"
+              f"{'':<9} {'test MAE':>9} {'seasonal naive':>15}")
+        for jobs in args.jobs:
+            r = run(data, Path(tmp) / f"out-{jobs}", jobs, args.peers)
+            m = r["metrics"]
+            rows = {row["model"]: row for row in m["models"]}
+            best = m["best_model"]
+            print(f"{jobs:>7} {m['jobs']:>8} {r['wall']:>8.1f} "
+                  f"{r['cpu']:>8.1f}  {best:<17} {rows[best]['test']['mae']:>9.4f} "
+                  f"{rows['seasonal_naive']['test']['mae']:>15.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
