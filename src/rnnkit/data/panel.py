@@ -20,6 +20,13 @@ that a model reads beside the target over its input window only, so a forecast m
 origin never sees their values after it. In a long file each id has its own; in a wide file
 they are shared by every series and are not series themselves.
 
+Static covariates (``static_covariates=["region", ...]``, ``--static-covariates``): columns of
+a long table whose value is one per series id (a store's region or size). They are not
+values over time: a column that changes within a series is an error naming the column, the
+id and the two lines. ``Panel.static`` maps each id to its values in the order of
+``static_names``: floats when every id's cell is a number, else the text (a categorical
+column; :mod:`rnnkit.tasks.forecast.static` encodes both for a model).
+
 Values are float64 ``(T_i, D)``: column 0 the target, then the P past covariates in the order
 named (D = 1 + P); missing values are an error naming the file, column and line unless
 ``interpolate`` fills them linearly, within each series. pandas is never imported here: a
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +56,8 @@ from rnnkit.data.series import (
 from rnnkit.data.windowing import as_series_list
 from rnnkit.errors import DataError
 
-__all__ = ["Panel", "as_panel", "is_frame", "load_panel", "panel_from_frame"]
+__all__ = ["Panel", "as_panel", "is_frame", "load_panel", "number_or_none",
+           "panel_from_frame"]
 
 
 @dataclass
@@ -58,7 +66,8 @@ class Panel:
 
     ``layout`` is "long", "wide" or "arrays"; ``value_column`` the value column of a long
     table; ``named`` is False when the ids are positions made up for unnamed arrays;
-    ``covariates`` names the columns after the target (past covariates).
+    ``covariates`` names the columns after the target (past covariates); ``static`` maps
+    ids to their static covariates, named by ``static_names`` (see the module doc).
     """
 
     ids: list[str]
@@ -71,6 +80,8 @@ class Panel:
     value_column: str | None = None
     named: bool = True
     covariates: list[str] = field(default_factory=list)
+    static: dict[str, list[float | str]] | None = None
+    static_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -85,10 +96,11 @@ class Panel:
     def select(self, ids: Sequence[str]) -> Panel:
         """The panel of the series ``ids`` (in that order)."""
         idx = [self.index(i) for i in ids]
-        return Panel([self.ids[i] for i in idx], [self.values[i] for i in idx],
-                     [self.dates[i] for i in idx] if self.dates is not None else None,
-                     self.source, self.layout, self.id_column, self.date_column,
-                     self.value_column, self.named, self.covariates)
+        return replace(self, ids=[self.ids[i] for i in idx],
+                       values=[self.values[i] for i in idx],
+                       dates=[self.dates[i] for i in idx] if self.dates is not None else None,
+                       static=({self.ids[i]: self.static[self.ids[i]] for i in idx}
+                               if self.static is not None else None))
 
     def describe(self) -> str:
         """One line: how many series, their layout and lengths."""
@@ -104,13 +116,16 @@ class Panel:
             how = "arrays"
         past = (f"; past covariates {', '.join(self.covariates)} (read up to each forecast "
                 f"origin)" if self.covariates else "")
+        if self.static_names:
+            past += f"; static covariates {', '.join(self.static_names)} (one value per id)"
         return f"{len(self)} series ({how}), {span} values each{past}"
 
 
 def load_panel(path: str | os.PathLike, id_column: str | None = None,
                column: str | list[str] | None = None, date_column: str | None = "auto",
                interpolate: bool = False,
-               past_covariates: Sequence[str] | None = None) -> Panel:
+               past_covariates: Sequence[str] | None = None,
+               static_covariates: Sequence[str] | None = None) -> Panel:
     """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
 
     ``date_column="auto"`` takes, in a wide file, the first column when its cells are
@@ -122,8 +137,16 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     past = list(past_covariates or [])
     for name in past:
         check_column(path, name, header, "past covariate column")
+    static = list(static_covariates or [])
+    for name in static:
+        check_column(path, name, header, "static covariate column")
     if id_column is not None:
-        return _long(path, header, body, id_column, column, date_column, interpolate, past)
+        return _long(path, header, body, id_column, column, date_column, interpolate, past,
+                     static)
+    if static:
+        raise DataError(f"{path}: static covariates ({', '.join(static)}) need a long file "
+                        f"with its id column named (--id-column / id_column=): one value per "
+                        f"series id")
     if date_column == "auto" and "auto" not in header:
         date_column = detect_date_column(header, body)
     if date_column is not None:
@@ -169,7 +192,7 @@ def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]
 
 def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_column: str,
           column: str | list[str] | None, date_column: str | None,
-          interpolate: bool, past: list[str]) -> Panel:
+          interpolate: bool, past: list[str], static: list[str]) -> Panel:
     from rnnkit.data.dates import parse_dates
 
     check_column(path, id_column, header, "id column")
@@ -193,7 +216,8 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
             raise DataError(f"{path}: a long file has one value column; got {quote(column)}")
         column = column[0]
     if column is None:
-        column = next((h for h in rest if h != date_column and h not in past), None)
+        column = next((h for h in rest if h != date_column and h not in (*past, *static)),
+                      None)
         if column is None:
             raise DataError(f"{path}: no value column besides the id column "
                             f"{quote(id_column)} and the date column {quote(date_column)}")
@@ -211,8 +235,52 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
                                 f"(date column {quote(date_column)}, lines {rows[0][0]}.."
                                 f"{rows[-1][0]}); sort the file by id and date")
             dates.append(d)
+    table = {key: [_constant([(f"line {n}", r[header.index(name)].strip()
+                                if header.index(name) < len(r) else "") for n, r in rows],
+                              f"{path}: static covariate column {quote(name)}", key)
+                   for name in static] for key, rows in groups.items()}
     return Panel(list(groups), values, dates if date_column is not None else None, str(path),
-                 "long", id_column, date_column, column, covariates=past)
+                 "long", id_column, date_column, column, covariates=past,
+                 static=_typed(table, static) if static else None, static_names=static)
+
+
+def _constant(cells: list[tuple[str, Any]], where: str, key: str) -> Any:
+    """The one value of a static covariate in the cells ``(where, value)`` of series
+    ``key``: DataError naming both places when two differ, or a missing cell."""
+    for place, value in cells:
+        if value is None or (isinstance(value, str) and value.lower() in MISSING) or (
+                isinstance(value, float) and np.isnan(value)):
+            raise DataError(f"{where} is missing for series {quote(key)} ({place}); a static "
+                            f"covariate needs its value on every row")
+    first_place, first = cells[0]
+    for place, value in cells[1:]:
+        number = number_or_none(value)
+        same_number = number is not None and number == number_or_none(first)
+        if value != first and not same_number:
+            raise DataError(f"{where} is not constant within series {quote(key)}: "
+                            f"{quote(first)} ({first_place}) but {quote(value)} ({place}); a "
+                            f"static covariate has one value per series id (a value that "
+                            f"changes over time is a past covariate)")
+    return first
+
+
+def number_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None when it is no number (NaN never equals itself)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _typed(table: dict[str, list[Any]], names: list[str]) -> dict[str, list[float | str]]:
+    """Each static column as floats when every id's value is a number, else as text."""
+    out = {key: list(row) for key, row in table.items()}
+    for j in range(len(names)):
+        numbers = [number_or_none(row[j]) for row in table.values()]
+        numeric = all(v is not None for v in numbers)
+        for key, v in zip(table, numbers, strict=True):
+            out[key][j] = v if numeric else str(table[key][j]).strip()
+    return out
 
 
 # ---------------------------------------------------------------------- pandas and arrays
@@ -255,11 +323,12 @@ def _numbers(values: Any, where: str, interpolate: bool) -> np.ndarray:
 
 def panel_from_frame(frame: Any, id_column: str | None = None, column: str | None = None,
                      date_column: str | None = None, interpolate: bool = False,
-                     past_covariates: Sequence[str] | None = None) -> Panel:
+                     past_covariates: Sequence[str] | None = None,
+                     static_covariates: Sequence[str] | None = None) -> Panel:
     """A pandas DataFrame as a :class:`Panel`: long with ``id_column``, else wide (every
     numeric column but the date and covariate columns is a series). The dates come from
     ``date_column``, else from the first datetime column, else (wide) from a datetime
-    index. ``past_covariates``: see the module doc."""
+    index. ``past_covariates``, ``static_covariates`` (long only): see the module doc."""
     cols = [str(c) for c in frame.columns]
     lookup = dict(zip(cols, frame.columns, strict=True))
 
@@ -272,13 +341,19 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
     past = [str(c) for c in past_covariates or []]
     for name in past:
         col(name, "past covariate column")
+    static = [str(c) for c in static_covariates or []]
+    for name in static:
+        col(name, "static covariate column")
+    if static and id_column is None:
+        raise DataError(f"DataFrame: static covariates ({', '.join(static)}) need a long "
+                        f"table and its id_column: one value per series id")
     if date_column is None:
         date_column = next((c for c in cols if np.asarray(col(c)).dtype.kind == "M"), None)
     dates_all = _labels(col(date_column, "date column")) if date_column is not None else None
     if id_column is not None:
         keys = np.asarray([str(k) for k in col(id_column, "id column")])
-        value = column or next((c for c in cols if c not in (id_column, date_column, *past)),
-                               None)
+        value = column or next((c for c in cols
+                                if c not in (id_column, date_column, *past, *static)), None)
         if value is None:
             raise DataError(f"DataFrame: no value column besides {quote(id_column)}")
         raw = [col(n) for n in (value, *past)]
@@ -290,8 +365,13 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                                                                   strict=True)], axis=1)
                   for k, r in zip(ids, rows, strict=True)]  # S x (T_i, 1 + P)
         dates = [[dates_all[i] for i in r] for r in rows] if dates_all is not None else None
+        table = {k: [_constant([(f"row {i}", _cell(a[i])) for i in r],
+                               f"DataFrame static covariate column {quote(n)}", k)
+                     for n, a in zip(static, [col(n) for n in static], strict=True)]
+                 for k, r in zip(ids, rows, strict=True)}
         return Panel(ids, values, dates, "DataFrame", "long", id_column, date_column, value,
-                     covariates=past)
+                     covariates=past, static=_typed(table, static) if static else None,
+                     static_names=static)
     names = [column] if column is not None else [c for c in cols
                                                  if c != date_column and c not in past]
     if dates_all is None and np.asarray(frame.index).dtype.kind == "M":
@@ -308,6 +388,15 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
     values = [np.stack([v, *shared], axis=1) for v in values]  # S x (T, 1 + P)
     return Panel(names, values, [dates_all] * len(names) if dates_all else None, "DataFrame",
                  "wide", None, date_column, covariates=past)
+
+
+def _cell(value: Any) -> Any:
+    """A DataFrame cell as a Python float or str (NaN and None stay missing)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, int, float, np.number)):
+        return float(value)
+    return str(value)
 
 
 def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
@@ -334,9 +423,9 @@ def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
         if len(ids) != len(panel) or len(set(ids)) != len(ids):
             raise DataError(f"ids must name the {len(panel)} series once each, got "
                             f"{quote(ids)}")
-        panel = Panel(ids, panel.values, panel.dates, panel.source, panel.layout,
-                      panel.id_column, panel.date_column, panel.value_column,
-                      covariates=panel.covariates)
+        static = (dict(zip(ids, panel.static.values(), strict=True))
+                  if panel.static is not None else None)
+        panel = replace(panel, ids=ids, named=True, static=static)
     return panel
 
 
