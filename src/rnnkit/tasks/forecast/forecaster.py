@@ -9,6 +9,8 @@
     fc.score(series)               # minus the MAE of the last H values forecast from the rest
     fc.evaluate(series, start)     # MAE, RMSE, sMAPE, MASE of every window after ``start``
     fc.predict_intervals(n_samples=100)   # MC-dropout mean/std/quantiles (needs dropout > 0)
+    fc.fit(panel, static_covariates={"a": {"region": "north", "size": 120}, ...})
+    Forecaster(id_embedding=4)     # a learned 4-vector per series id (global models)
     fc.save("model_dir"); Forecaster.load("model_dir")
 
 Fitting: the last ``validation`` part of each series (fraction, count, or None: two
@@ -29,10 +31,28 @@ units of their own spread (the forecast is scaled back with the same series' sca
         one scaler when the model has one series; else fitted on the values given;
     pooled scaling  the one scaler, for every series.
 
+Static covariates and the id embedding (global models; not the baselines, which ignore
+them, nor the recursive strategy, which refuses them). With ``x_t`` the D scaled (and
+levelled) columns of step t of a window of series i, the network reads at every step
+
+    x'_t = [ x_t ; s_i ; e_i ]      h_t = cell(x'_t, h_{t-1})
+
+``s_i`` the encoded static covariates of series i (numbers standardised over the training
+series, categories one-hot; :mod:`rnnkit.tasks.forecast.static`), the same at every step, and
+``e_i`` its learned ``id_embedding``-vector (:class:`~rnnkit.tasks.forecast.models.SeriesEmbedding`,
+trained with the network). Static covariates come from ``fit(..., static_covariates=...)``
+(a dict ``{id: values}`` or a DataFrame indexed by id) or from a Panel loaded with them
+(``load_panel(path, id_column=..., static_covariates=[...])``). At prediction a training id
+keeps its saved values unless new ones are given; an id not seen in training must bring its
+own (a DataError naming the id otherwise), and takes the mean of the learned embeddings (a
+logged notice), as it takes a scaler fitted on its own values.
+
 Learned state ends in ``_``: ``model_``, ``ids_``, ``scalers_`` (id -> scaler),
-``history_``, ``last_window_``, ``n_features_``, ``fit_seconds_``, ``fit_status_``. Saved
-through :meth:`rnnkit.tasks.base.Estimator.save` (JSON config + safetensors) with the
-scalers keyed by id and the last input window of each series in its state.
+``static_`` (id -> its static covariates), ``static_encoder_``, ``history_``,
+``last_window_``, ``n_features_``, ``fit_seconds_``, ``fit_status_``. Saved through
+:meth:`rnnkit.tasks.base.Estimator.save` (JSON config + safetensors) with the scalers and the
+static covariates keyed by id and the last input window of each series in its state; the
+embeddings are weights of the network.
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +83,7 @@ from rnnkit.tasks.forecast.heads import HEADS, check_quantiles, head_loss, n_out
 from rnnkit.tasks.forecast.heads import quantiles_of as head_quantiles
 from rnnkit.tasks.forecast.intervals import mc_dropout_intervals
 from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
+from rnnkit.tasks.forecast.static import StaticEncoder, as_static
 from rnnkit.tasks.forecast.strategies import STRATEGIES, forecast, training_windows
 
 __all__ = ["Forecaster"]
@@ -106,6 +128,11 @@ class Forecaster(Estimator):
             :mod:`rnnkit.tasks.forecast.heads`. The probabilistic heads need the direct
             strategy and a trained model; :meth:`predict_quantiles` reads their distribution.
         quantiles: the quantile head's levels (default (0.1, 0.5, 0.9); must hold 0.5).
+        id_embedding: k > 0 gives each training series id a learned k-vector appended to
+            every input step (default 0: off; see the module doc). Off by default: it ties
+            the model to the training ids (a new id gets the mean vector, a guess) and adds
+            S x k weights that a short panel overfits; per-series scaling and static
+            covariates already tell the series apart where they differ.
     """
 
     task = "forecaster"
@@ -118,7 +145,7 @@ class Forecaster(Estimator):
                  season: int = 12, target_col: int = 0, seed: int | None = 0,
                  device: str = "cpu", verbose: int | str = "auto",
                  precision: str = "fp32", head: str = "point",
-                 quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> None:
+                 quantiles: Sequence[float] = (0.1, 0.5, 0.9), id_embedding: int = 0) -> None:
         self.model = model
         self.input_len = input_len
         self.horizon = horizon
@@ -143,6 +170,7 @@ class Forecaster(Estimator):
         self.head = head
         # a tuple, as JSON gives a list back: a saved model's get_params() stays equal
         self.quantiles = tuple(quantiles) if isinstance(quantiles, list) else quantiles
+        self.id_embedding = id_embedding
 
     # ------------------------------------------------------------------ settings
     def _check_params(self) -> None:
@@ -151,6 +179,7 @@ class Forecaster(Estimator):
         for name in ("input_len", "horizon", "hidden", "layers", "season"):
             check_int(name, getattr(self, name))
         check_int("target_col", self.target_col, -10**6)
+        check_int("id_embedding", self.id_embedding, 0)
         check_choice("level", self.level, LEVELS)
         check_choice("scaler", self.scaler, SCALERS)
         check_choice("scaling", self.scaling, SCALINGS)
@@ -179,17 +208,20 @@ class Forecaster(Estimator):
                               f"ids); read scalers_[id]")
         return first
 
+    def _keys(self, panel: Panel) -> list[str | None]:
+        """The id each series of ``panel`` goes by (module doc): its own when named, else the
+        training id at its position (or the one training id), else None (unknown)."""
+        if panel.named:
+            return list(panel.ids)
+        if len(panel) == len(self.ids_):
+            return list(self.ids_)
+        return list(self.ids_) * len(panel) if len(self.ids_) == 1 else [None] * len(panel)
+
     def _scalers_for(self, panel: Panel) -> list[Scaler]:
         """The scaler of each series of ``panel`` by the rule of the module doc."""
-        fitted = [self.scalers_[i] for i in self.ids_]
         if self.scaling == "pooled":
-            return [fitted[0]] * len(panel)
-        if not panel.named:
-            if len(panel) == len(self.ids_):
-                return fitted
-            if len(self.ids_) == 1:
-                return fitted * len(panel)
-        keys = panel.ids if panel.named else [None] * len(panel)
+            return [self.scalers_[self.ids_[0]]] * len(panel)
+        keys = self._keys(panel)
         new = [k for k in keys if k not in self.scalers_]
         if new:
             log.warning("%d series not seen in training (%s): each is scaled by a scaler "
@@ -202,6 +234,66 @@ class Forecaster(Estimator):
     def _scale(items: list[np.ndarray], scalers: list[Scaler]) -> list[np.ndarray]:
         return [sc.transform(a).astype(np.float32)  # (T, D)
                 for a, sc in zip(items, scalers, strict=True)]
+
+    @property
+    def _col(self) -> int:
+        """The target column as an index from 0 (the side columns come after the D)."""
+        return self.target_col % self.n_features_
+
+    def _uses_side(self) -> bool:
+        """Whether the network reads side columns: static covariates, the series index."""
+        return self.model not in BASELINES and bool(self.static_encoder_ or self.id_embedding)
+
+    def _fit_static(self, panel: Panel, static: Any) -> None:
+        """``static_`` and ``static_encoder_`` from ``static`` (or the panel's own)."""
+        self.static_: dict[str, list[float | str]] = {}
+        self.static_encoder_: StaticEncoder | None = None
+        if static is None and panel.static is None:
+            return
+        names, table = as_static(panel if static is None else static)
+        missing = [k for k in self.ids_ if k not in table]
+        if missing:
+            raise DataError(f"static_covariates has no values for series {missing[0]!r} "
+                            f"(ids given: {list(table)[:8]}); give every training series "
+                            f"its {', '.join(names)}")
+        self.static_ = {k: table[k] for k in self.ids_}
+        self.static_encoder_ = StaticEncoder.fit(names, list(self.static_.values()))
+
+    def _side(self, pids: Sequence[str], keys: Sequence[str | None],
+              given: dict[str, list[float | str]] | None) -> np.ndarray | None:
+        """The side columns ``(S, C)`` of each series (named ``pids``, going by ``keys``):
+        its encoded static covariates (``given`` first, else the saved ones), then its index
+        in ``ids_`` (-1 when unseen) under ``id_embedding``; None when the network reads
+        none."""
+        if not self._uses_side():
+            return None
+        enc, rows = self.static_encoder_, []
+        unseen = [p for p, k in zip(pids, keys, strict=True) if k not in self.ids_]
+        for pid, key in zip(pids, keys, strict=True):
+            parts = []
+            if enc is not None:
+                values = (given or {}).get(pid, self.static_.get(key))  # type: ignore[arg-type]
+                if values is None:
+                    raise DataError(f"series {pid!r} is not one of the training series and "
+                                    f"brings no static covariates ({', '.join(enc.names)}); "
+                                    f"give its values (static_covariates={{{pid!r}: [...]}}, "
+                                    f"or the columns in the file)")
+                parts.append(enc.encode(pid, values))
+            if self.id_embedding:
+                parts.append([float(self.ids_.index(key)) if key in self.ids_ else -1.0])
+            rows.append(np.concatenate(parts))
+        if unseen and self.id_embedding:
+            log.warning("%d series not seen in training (%s): each takes the mean of the "
+                        "learned id embeddings", len(unseen), ", ".join(map(repr, unseen[:5])))
+        return np.stack(rows).astype(np.float32)  # (S, C)
+
+    @staticmethod
+    def _attach(items: list[np.ndarray], side: np.ndarray | None) -> list[np.ndarray]:
+        """Each scaled series ``(T, D)`` with its side columns repeated on every row."""
+        if side is None:
+            return items
+        return [np.concatenate([z, np.broadcast_to(c, (len(z), len(c)))], axis=1)
+                for z, c in zip(items, side, strict=True)]  # (T, D + C)
 
     def _unscale(self, z: np.ndarray, scalers: list[Scaler],
                  rows: np.ndarray | None = None) -> np.ndarray:
@@ -220,11 +312,17 @@ class Forecaster(Estimator):
         """The level subtracted from a window: its last target-column input, ``(N,)``."""
         if self.level == "none":
             return np.zeros(len(x), dtype=x.dtype)
-        return x[:, -1, self.target_col]
+        return x[:, -1, self._col]
 
     def _inputs_of(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        x = batch["x"]  # (N, L, D)
-        return x - x[:, -1:, :] if self.level == "last" else x
+        """The network's input: the D columns less their last value (level "last"), then
+        the side columns as they are."""
+        x = batch["x"]  # (N, L, D + C)
+        if self.level != "last":
+            return x
+        D = self.n_features_
+        levelled = x[..., :D] - x[:, -1:, :D]  # (N, L, D)
+        return np.concatenate([levelled, x[..., D:]], axis=-1) if x.shape[-1] > D else levelled
 
     def _targets(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         y = batch["y"]  # (N, O) or (N, L, H)
@@ -233,14 +331,16 @@ class Forecaster(Estimator):
         level = self._level(batch["x"])  # (N,)
         return y - level.reshape((-1,) + (1,) * (y.ndim - 1))
 
-    def fit(self, X: Any, y: None = None, *, checkpoint: str | os.PathLike | None = None,
-            checkpoint_every: int = 1, resume: bool = False) -> Forecaster:
+    def fit(self, X: Any, y: None = None, *, static_covariates: Any = None,
+            checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
+            resume: bool = False) -> Forecaster:
         """Train on one series ``(T,)`` / ``(T, D)`` or many (a list, ``(S, T, D)``, a dict
         ``{id: values}``, a :class:`~rnnkit.data.panel.Panel` or a pandas DataFrame; with
         D > 1, column ``target_col`` is forecast and the others are past covariates, read
         over the input window only); ``y`` is ignored (scikit-learn's signature).
-        ``checkpoint``, ``checkpoint_every``, ``resume``: a resumable fit
-        (:mod:`rnnkit.tasks.base`; baselines train nothing)."""
+        ``static_covariates``: per-series values for every training id (module doc; default:
+        those of a Panel loaded with them). ``checkpoint``, ``checkpoint_every``,
+        ``resume``: a resumable fit (:mod:`rnnkit.tasks.base`; baselines train nothing)."""
         from rnnkit.train import seed_everything
 
         self._check_params()
@@ -269,11 +369,17 @@ class Forecaster(Estimator):
             scalers = [make_scaler(self.scaler).fit(part) for part in parts]
         self.ids_ = list(panel.ids)
         self.scalers_ = dict(zip(self.ids_, scalers, strict=True))
+        self._fit_static(panel, static_covariates)
+        if self._uses_side() and self.strategy == "recursive":
+            raise ConfigError("static covariates and id_embedding need strategy 'direct' or "
+                              "'seq2seq'; the recursive strategy feeds back one column")
         scaled = self._scale(items, scalers)
-        win = training_windows(self.strategy, L, H, self.target_col)
-        train = _concat([win(z, 0, s.train_end) for z, s in zip(scaled, splits, strict=True)])
+        side = self._side(self.ids_, self.ids_, None)  # (S, C) or None
+        inputs = self._attach(scaled, side)
+        win = training_windows(self.strategy, L, H, self._col)
+        train = _concat([win(z, 0, s.train_end) for z, s in zip(inputs, splits, strict=True)])
         val = _concat([win(z, s.train_end, s.valid_end)
-                       for z, s in zip(scaled, splits, strict=True)])
+                       for z, s in zip(inputs, splits, strict=True)])
         if len(train["x"]) == 0:
             raise DataError(f"no training window: the series are too short for input_len={L} "
                             f"and horizon={H}")
@@ -282,9 +388,11 @@ class Forecaster(Estimator):
         self.model_ = build_model(
             self.model, L, n_outputs(self.head, H, self.quantiles)
             if self.strategy != "recursive" else 1,
-            in_features=self.n_features_, seq2seq=self.strategy == "seq2seq",
-            hidden=self.hidden, layers=self.layers, dropout=self.dropout,
-            mc_dropout=False, season=self.season, target_col=self.target_col)
+            in_features=self.n_features_ + (0 if side is None else side.shape[1]),
+            seq2seq=self.strategy == "seq2seq", hidden=self.hidden, layers=self.layers,
+            dropout=self.dropout, mc_dropout=False, season=self.season,
+            target_col=self.target_col, n_series=len(self.ids_),
+            id_embedding=self.id_embedding if side is not None else 0)
         start = time.perf_counter()
         self.history_: dict[str, list[float]] = {}
         self.fit_status_ = "ok"
@@ -336,28 +444,51 @@ class Forecaster(Estimator):
         return q + self._level(b).reshape(1, -1, 1)
 
     def predict_quantiles(self, series: Any = None, levels: Sequence[float] = (0.1, 0.5, 0.9),
-                          ids: Sequence[str] | None = None) -> np.ndarray:
+                          ids: Sequence[str] | None = None,
+                          static_covariates: Any = None) -> np.ndarray:
         """The τ-quantiles at ``levels`` of the next H values (a model fitted with a
         probabilistic ``head``): ``(Q, H)`` for one series, ``(Q, S, H)`` for many, in the
         original units (the scalers are monotone, so quantiles map to quantiles)."""
         self._check_fitted()
-        x, scalers = self._inputs(series, ids)  # (S, L, D)
+        x, scalers = self._inputs(series, ids, static_covariates)  # (S, L, D + C)
         q = np.stack([self._unscale(qj, scalers)
                       for qj in self._quantiles_scaled(x, levels)])  # (Q, S, H)
         return q[:, 0] if len(x) == 1 else q
 
-    def _panel(self, series: Any, ids: Sequence[str] | None = None) -> Panel:
-        """Input series as a Panel with the training data's number of columns."""
+    def _given_static(self, static: Any) -> dict[str, list[float | str]] | None:
+        """``static_covariates`` given at prediction as ``{id: values}`` in the fitted
+        columns' order (None when none is given)."""
+        if static is None:
+            return None
+        if self.static_encoder_ is None:
+            raise ConfigError("static_covariates were given, but this model was fitted "
+                              "without them")
+        return as_static(static, self.static_encoder_.names)[1]
+
+    def _panel(self, series: Any, ids: Sequence[str] | None = None,
+               static: Any = None) -> Panel:
+        """Input series as a Panel with the training data's number of columns (and the
+        ``static`` covariates given for them, if any)."""
         panel = as_panel(series, ids)
         if panel.values[0].shape[1] != self.n_features_:
             raise DataError(f"series must have {self.n_features_} column(s) like the training "
                             f"data, got {panel.values[0].shape[1]}")
+        if static is not None:
+            panel = replace(panel, static=self._given_static(static),
+                            static_names=list(self.static_encoder_.names))
+        elif panel.static is not None and self.static_encoder_ is not None:
+            panel = replace(panel, static=as_static(panel, self.static_encoder_.names)[1])
         return panel
 
-    def _inputs(self, series: Any, ids: Sequence[str] | None = None
+    def _side_of(self, panel: Panel) -> np.ndarray | None:
+        """The side columns of each series of ``panel`` (:meth:`_side`)."""
+        return self._side(panel.ids, self._keys(panel), panel.static)
+
+    def _inputs(self, series: Any, ids: Sequence[str] | None = None, static: Any = None
                 ) -> tuple[np.ndarray, list[Scaler]]:
-        """Scaled last windows ``(S, L, D)`` and the scaler of each series: of the training
-        series ``ids`` (default all) when ``series`` is None, else of ``series``."""
+        """Scaled last windows ``(S, L, D + C)`` (C side columns) and the scaler of each
+        series: of the training series ``ids`` (default all) when ``series`` is None, else
+        of ``series``."""
         if series is None:
             keys = self.ids_ if ids is None else [str(i) for i in ids]
             for k in keys:
@@ -366,8 +497,9 @@ class Forecaster(Estimator):
                                       f"{self.ids_}")
             rows = [self.ids_.index(k) for k in keys]
             window = np.asarray(self.last_window_, dtype=np.float32)[rows]  # (S, L, D)
-            return window, [self.scalers_[k] for k in keys]
-        panel = self._panel(series, ids)
+            side = self._side(keys, keys, self._given_static(static))
+            return np.stack(self._attach(list(window), side)), [self.scalers_[k] for k in keys]
+        panel = self._panel(series, ids, static)
         for name, a in zip(panel.ids, panel.values, strict=True):
             if len(a) < self.input_len:
                 raise DataError(f"series {name} has {len(a)} values, fewer than input_len="
@@ -377,7 +509,7 @@ class Forecaster(Estimator):
                                 f"{self.input_len} values")
         scalers = self._scalers_for(panel)
         windows = self._scale([a[-self.input_len:] for a in panel.values], scalers)
-        return np.stack(windows), scalers  # (S, L, D)
+        return np.stack(self._attach(windows, self._side_of(panel))), scalers  # (S, L, D + C)
 
     def max_steps(self) -> int | None:
         """The most steps :meth:`predict` can forecast: H for the direct and seq2seq
@@ -385,13 +517,15 @@ class Forecaster(Estimator):
         return None if self.strategy == "recursive" and self.n_features_ == 1 else self.horizon
 
     def predict(self, series: Any = None, steps: int | None = None,
-                ids: Sequence[str] | None = None) -> np.ndarray:
+                ids: Sequence[str] | None = None, static_covariates: Any = None) -> np.ndarray:
         """The next ``steps`` (default H) values after the end of ``series`` (default: the
         training series ``ids``, default all, in ``ids_`` order): ``(steps,)`` for one
         series, ``(S, steps)`` for many, in the original units. With ``series`` given,
-        ``ids`` names its series (which scaler serves each: see the module doc). The
-        recursive strategy forecasts any number of steps (feeding its forecasts back);
-        direct and seq2seq at most H."""
+        ``ids`` names its series (which scaler serves each: see the module doc).
+        ``static_covariates`` (``{id: values}``, a DataFrame indexed by id): the values of
+        series not seen in training (required for them when the model has static
+        covariates), or new values for training ones. The recursive strategy forecasts any
+        number of steps (feeding its forecasts back); direct and seq2seq at most H."""
         self._check_fitted()
         steps = self.horizon if steps is None else steps
         check_int("steps", steps)
@@ -400,13 +534,14 @@ class Forecaster(Estimator):
             raise ConfigError(f"steps must be at most {most} for strategy {self.strategy!r} "
                               f"(horizon {self.horizon}; the recursive strategy on one "
                               f"column forecasts any number), got {steps}")
-        x, scalers = self._inputs(series, ids)  # (S, L, D)
+        x, scalers = self._inputs(series, ids, static_covariates)  # (S, L, D + C)
         out = self._unscale(self._predict_scaled(x, steps), scalers)  # (S, steps)
         return out[0] if len(out) == 1 else out
 
     def predict_intervals(self, series: Any = None, n_samples: int = 100,
                           quantiles: Sequence[float] = (0.05, 0.95), seed: int | None = 0,
-                          ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+                          ids: Sequence[str] | None = None,
+                          static_covariates: Any = None) -> dict[str, np.ndarray]:
         """MC-dropout forecast summary ``{"mean", "std", "lower", "upper", ...}``, each
         ``(H,)`` (or ``(S, H)``); meaningful for models fitted with ``dropout > 0``."""
         self._check_fitted()
@@ -414,7 +549,7 @@ class Forecaster(Estimator):
             log.warning("predict_intervals: model %r has no active dropout layer; the interval "
                         "has zero width (use a recurrent model fitted with dropout > 0)",
                         self.model)
-        x, scalers = self._inputs(series, ids)
+        x, scalers = self._inputs(series, ids, static_covariates)
         with _mc_dropout(self.model_):
             out = mc_dropout_intervals(lambda: self._unscale(self._predict_scaled(x), scalers),
                                        n_samples=n_samples, quantiles=quantiles, seed=seed)
@@ -425,15 +560,17 @@ class Forecaster(Estimator):
     def backtest_windows(self, series: Any, target_start: int | Sequence[int] = 0,
                          target_stop: int | Sequence[int | None] | None = None,
                          ids: Sequence[str] | None = None,
-                         levels: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+                         levels: Sequence[float] | None = None,
+                         static_covariates: Any = None) -> dict[str, np.ndarray]:
         """Forecast every window of ``series`` whose H targets lie in
         ``[target_start, target_stop)`` (one bound for all series, or one per series):
         ``{"y_true", "y_pred" (N, H), "start" (N,), "series" (N,)}`` in the original units,
         ``series`` the index of each window's series (inputs may come from before
         ``target_start``). ``ids`` names the series (see the module doc). ``levels`` (a
-        probabilistic head) adds ``"quantiles" (Q, N, H)`` at those levels."""
+        probabilistic head) adds ``"quantiles" (Q, N, H)`` at those levels.
+        ``static_covariates``: as in :meth:`predict`."""
         self._check_fitted()
-        panel = self._panel(series, ids)
+        panel = self._panel(series, ids, static_covariates)
         S = len(panel)
         starts = [target_start] * S if np.ndim(target_start) == 0 else list(target_start)
         stops = [target_stop] * S if np.ndim(target_stop) == 0 else list(target_stop)
@@ -441,10 +578,10 @@ class Forecaster(Estimator):
             raise ConfigError(f"target_start and target_stop must be one bound or one per "
                               f"series ({S}), got {len(starts)} and {len(stops)}")
         scalers = self._scalers_for(panel)
-        win = Windowing(self.input_len, self.horizon, target_col=self.target_col)
+        win = Windowing(self.input_len, self.horizon, target_col=self._col)
+        inputs = self._attach(self._scale(panel.values, scalers), self._side_of(panel))
         batches = []
-        for i, (z, a, b) in enumerate(zip(self._scale(panel.values, scalers), starts, stops,
-                                          strict=True)):
+        for i, (z, a, b) in enumerate(zip(inputs, starts, stops, strict=True)):
             batches.append(win(z, a, b))
             batches[-1]["series"][:] = i
         batch = _concat(batches)
@@ -474,8 +611,7 @@ class Forecaster(Estimator):
             if len(a) < self.input_len + H:
                 raise DataError(f"series {name} has {len(a)} values; score needs input_len + "
                                 f"horizon = {self.input_len + H}")
-        x, scalers = self._inputs(Panel(panel.ids, [a[:-H] for a in panel.values],
-                                        named=panel.named))
+        x, scalers = self._inputs(replace(panel, values=[a[:-H] for a in panel.values]))
         pred = self._unscale(self._predict_scaled(x), scalers)  # (S, H)
         actual = np.stack([a[-H:, self.target_col] for a in panel.values])  # (S, H)
         return -float(np.mean(np.abs(actual - pred)))
@@ -508,7 +644,9 @@ class Forecaster(Estimator):
                 "scalers": {k: sc.to_dict() for k, sc in self.scalers_.items()},
                 "n_features": self.n_features_,
                 "last_window": self.last_window_, "fit_seconds": self.fit_seconds_,
-                "data_info": getattr(self, "data_info_", {})}
+                "data_info": getattr(self, "data_info_", {}),
+                **({"static": self.static_, "static_encoder": self.static_encoder_.to_dict()}
+                   if self.static_encoder_ is not None else {})}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.n_features_ = int(state["n_features"])
@@ -533,7 +671,13 @@ class Forecaster(Estimator):
         self.last_window_ = window.tolist()
         self.fit_seconds_ = float(state.get("fit_seconds", 0.0))
         self.data_info_ = dict(state.get("data_info") or {})
-        out = self._predict_scaled(window[:1].astype(np.float32))
+        self.static_, self.static_encoder_ = {}, None
+        if "static_encoder" in state:
+            self.static_encoder_ = StaticEncoder.from_dict(state["static_encoder"])
+            self.static_ = as_static(state["static"], self.static_encoder_.names)[1]
+            if set(self.static_) != set(self.ids_):
+                raise ValueError("state.static must hold the static covariates of every id")
+        out = self._predict_scaled(self._inputs(None, self.ids_[:1])[0])
         if out.shape != (1, self.horizon):
             raise ValueError(f"the saved network forecasts {out.shape[-1]} steps, but horizon "
                              f"is {self.horizon}")

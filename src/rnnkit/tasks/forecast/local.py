@@ -10,7 +10,9 @@
 Each series id gets a copy of the template's parameters, fitted on that series alone (so its
 scaler is its own, as with per-series scaling); series are matched by id (unnamed arrays by
 position). The saved folder holds one Forecaster folder per series, ``series-<k>/``, and
-``local.json`` (the ids in order, each folder's name, ``data_info``). The training history
+``local.json`` (the ids in order, each folder's name, ``data_info``);
+:func:`rnnkit.tasks.base.load_estimator` and ``rnnkit predict`` read it, ONNX export refuses
+it (one graph per series: export ``series-<k>/``). The training history
 ``history_`` is the mean over the series of each epoch's losses (up to the shortest run),
 which is what :func:`~rnnkit.tasks.forecast.compare.compare` reads for the refit's epochs.
 """
@@ -48,7 +50,13 @@ class LocalForecaster:
     def fit(self, X: Any, **fit_kwargs: Any) -> LocalForecaster:
         """Fit one copy of the template on each series of ``X`` (anything
         :func:`~rnnkit.data.panel.as_panel` reads); ``fit_kwargs`` go to each fit (a
-        ``checkpoint`` folder gets a sub-folder per series)."""
+        ``checkpoint`` folder gets a sub-folder per series). Static covariates and an id
+        embedding are refused: each is one constant for a model of one series."""
+        if fit_kwargs.get("static_covariates") is not None or self.template.id_embedding:
+            what = ("static covariates" if fit_kwargs.get("static_covariates") is not None
+                    else f"id_embedding={self.template.id_embedding}")
+            raise ConfigError(f"a local forecaster fits one model per series, where {what} "
+                              f"is one constant and tells nothing; use one global Forecaster")
         panel = as_panel(X)
         self.ids_ = list(panel.ids)
         self.forecasters_: dict[str, Forecaster] = {}

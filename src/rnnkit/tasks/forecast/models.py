@@ -24,6 +24,11 @@ wavenet              causal Conv1D(h, k=2, relu), dilations 1,2,4,8 x2 -> Conv1D
                      vector output: the head Conv1D(O, k=L) reads the whole last stack output
 ===================  ===========================================================================
 
+``id_embedding=k`` (with ``n_series``) puts a :class:`SeriesEmbedding` first: the input's
+last column holds each window's series index, which the layer replaces with that series'
+learned k-vector at every step (an index of -1, a series not seen in training, takes the
+mean of the learned vectors), so the layers after it read ``D - 1 + k`` features.
+
 In seq2seq mode the last recurrent layer returns sequences and the Dense head is wrapped in
 ``TimeDistributed`` (the book's ``TimeDistributed(Dense(10))``). ``dropout > 0`` sets
 ``input_dropout`` and ``recurrent_dropout`` of every recurrent layer; with
@@ -38,8 +43,9 @@ import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.nn.config import register
 
-__all__ = ["BASELINES", "MODELS", "build_model", "output_steps"]
+__all__ = ["BASELINES", "MODELS", "SeriesEmbedding", "build_model", "output_steps"]
 
 #: Models with fixed weights: built, never trained.
 BASELINES = ("naive", "seasonal_naive")
@@ -111,7 +117,7 @@ def _stack(cls_name: str, D: int, h: int, layers: int, seq2seq: bool, kw: dict) 
 def build_model(name: str, input_len: int, output_size: int, *, in_features: int = 1,
                 seq2seq: bool = False, hidden: int = 32, layers: int = 1,
                 dropout: float = 0.0, mc_dropout: bool = False, season: int = 12,
-                target_col: int = 0):
+                target_col: int = 0, n_series: int = 0, id_embedding: int = 0):
     """Build model ``name`` (see the module table) as a ``rnnkit.train.Sequential``.
 
     Args:
@@ -122,6 +128,9 @@ def build_model(name: str, input_len: int, output_size: int, *, in_features: int
             lstm/gru/ln_rnn (default 1). dropout: input and recurrent dropout rate of the
             recurrent layers (default 0). mc_dropout: keep dropout on at inference.
         season: m of seasonal_naive (default 12). target_col: the forecast column of x.
+        n_series, id_embedding: with ``id_embedding`` k > 0, a :class:`SeriesEmbedding` of
+            ``n_series`` learned k-vectors first (the last of the D input columns is the
+            series index; trained models only).
     """
     from rnnkit.train import Sequential
 
@@ -137,7 +146,40 @@ def build_model(name: str, input_len: int, output_size: int, *, in_features: int
     if name in BASELINES:
         return Sequential(_baseline(name, L, D, O, seq2seq, season, target_col))
     kw = _rnn_kwargs(dropout, mc_dropout)
-    return Sequential(MODELS[name](L, D, O, h, int(layers), seq2seq, kw))
+    if not id_embedding:
+        return Sequential(MODELS[name](L, D, O, h, int(layers), seq2seq, kw))
+    first = SeriesEmbedding(int(n_series), int(id_embedding), D)
+    return Sequential([first, *MODELS[name](L, first.out_features, O, h, int(layers),
+                                            seq2seq, kw)])
+
+
+@register
+class SeriesEmbedding(torch.nn.Module):
+    """``x (B, T, D)`` whose last column is a series index ``i`` -> ``(B, T, D - 1 + k)``:
+    the first D - 1 columns, then ``E[i]``, a learned k-vector per series (Keras'
+    uniform(-0.05, 0.05) start). ``i = -1`` (a series not seen in training) takes the mean
+    of the rows of E."""
+
+    def __init__(self, num_series: int, dim: int, in_features: int) -> None:
+        super().__init__()
+        for arg, value in (("num_series", num_series), ("dim", dim),
+                           ("in_features", in_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{arg} must be a positive int, got {value!r}")
+        self.num_series, self.dim, self.in_features = num_series, dim, in_features
+        self.out_features = in_features - 1 + dim
+        self.weight = torch.nn.Parameter(torch.empty(num_series, dim))  # (S, k)
+        torch.nn.init.uniform_(self.weight, -0.05, 0.05)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        idx = x[..., -1].round().long()  # (B, T)
+        table = torch.cat([self.weight, self.weight.mean(0, keepdim=True)])  # (S + 1, k)
+        rows = torch.where(idx < 0, self.num_series, idx).clamp(max=self.num_series)
+        return torch.cat([x[..., :-1], table[rows].to(x.dtype)], dim=-1)  # (B, T, D - 1 + k)
+
+    def get_config(self) -> dict:
+        return {"num_series": self.num_series, "dim": self.dim,
+                "in_features": self.in_features}
 
 
 def _linear(L, D, O, h, layers, seq2seq, kw):
