@@ -8,7 +8,11 @@ the autocorrelation when there are no dates), and forecasts every value column, 
 series (``--column NAME`` picks one). A long file (rows of id, date, value) needs
 ``--id-column``: every id is one series (:mod:`rnnkit.data.panel`). Many series are
 forecast by one global model per name, each series scaled on its own (per-series scalers
-saved with the model), and scored per series and on average over the series.
+saved with the model), and scored per series and on average over the series. With a long
+file, ``--static-covariates COLUMN...`` gives the global models each id's constant values (a
+store's region or size: numbers standardised, text one-hot) at every input step, and
+``--id-embedding K`` a learned K-vector per id (:mod:`rnnkit.tasks.forecast.forecaster`);
+both are saved with the model and read again by ``rnnkit predict``.
 
 The comparison is :func:`rnnkit.tasks.forecast.compare.compare`: the last ``--test`` values
 (default 2H) are scored once; the model is selected by rolling-origin cross-validation on
@@ -91,6 +95,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["month", "week", "dayofweek", "hour"], help="future-known covariates from "
         "the dates: the calendar of each forecast step (sin/cos of month, ISO week, day of "
         "week, hour), read by every model; needs a date column")
+    add(p, "--static-covariates", nargs="+", default=None, metavar="COLUMN", help="columns "
+        "of a long file (--id-column) with one value per id (e.g. region, store size): "
+        "numbers are standardised, text one-hot, and the global models read them at every "
+        "input step; a column that changes within an id is an error")
+    add(p, "--id-embedding", type=nonneg_int, default=d("id_embedding"), metavar="K",
+        help="many series: a learned K-vector per series id appended to every input step of "
+             "the global models (0: none); an id new at predict time takes the mean vector")
     add(p, "--local", action="store_true", help="many series: one model per series instead "
         "of one global model trained on all of them")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
@@ -154,14 +165,17 @@ def _load(args: argparse.Namespace):
     from rnnkit.data.series import load_bundled
 
     if args.data is None:
-        if args.past_covariates:
-            raise ConfigError("--past-covariates needs --data (the bundled series has none)")
+        for flag in ("past_covariates", "static_covariates"):
+            if getattr(args, flag):
+                raise ConfigError(f"--{flag.replace('_', '-')} needs --data (the bundled "
+                                  f"series has none)")
         series = load_bundled()
         return Panel(series.columns, [series.values], [series.dates],
                      "bundled airline_passengers.csv", "wide", None, series.date_column)
     return load_panel(args.data, id_column=args.id_column, column=args.column,
                       date_column=args.date_column or "auto", interpolate=args.interpolate,
-                      past_covariates=args.past_covariates)
+                      past_covariates=args.past_covariates,
+                      static_covariates=args.static_covariates)
 
 
 def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray
@@ -266,6 +280,10 @@ def run(args: argparse.Namespace) -> int:
 
     prepare_output(args)
     set_threads(args.threads)
+    if args.local and (args.static_covariates or args.id_embedding):
+        flag = "--static-covariates" if args.static_covariates else "--id-embedding"
+        raise ConfigError(f"--local fits one model per series, where {flag} is one constant "
+                          f"and tells nothing; drop --local for one global model")
     if (status := launch(args, run)) is not None:  # --nproc N: N processes run this
         return status
     from rnnkit.data.calendar import add_calendar
@@ -310,24 +328,29 @@ def run(args: argparse.Namespace) -> int:
     kw = training_kwargs(args)
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")
+    static = ({"static_covariates": {k: dict(zip(panel.static_names, v, strict=True))
+                                     for k, v in panel.static.items()}}
+              if panel.static is not None else {})
     with naming(source):
-        res = compare(panel if many or panel.covariates else values[0], args.models,
+        res = compare(panel if many or panel.covariates or static else values[0], args.models,
                       horizon=H, input_len=L, mode="local" if args.local else "global",
                       season=season, test=args.test, folds=args.folds,
                       fold_len=_n_fold(args, shortest), epochs=epochs,
                       batch_size=batch_size, max_steps=args.max_steps or None,
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
-                      fit_kwargs=lambda name: resume_kwargs(args, name),
+                      fit_kwargs=lambda name: {**resume_kwargs(args, name), **static},
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
                       scaler=scaler, head=args.head, peers=_peers(args.peers),
-                      jobs=1 if launched() else args.jobs, **kw)
+                      id_embedding=args.id_embedding, jobs=1 if launched() else args.jobs,
+                      **kw)
     if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
         return 0
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}
     settings.pop("verbose", None)
     info = {"source": source, "date_column": panel.date_column,
             "interpolate": args.interpolate, "season": season,
-            "past_covariates": past, "calendar": args.calendar or []}
+            "past_covariates": past, "calendar": args.calendar or [],
+            "static_covariates": list(panel.static_names)}
     if many:
         info.update(layout=panel.layout, id_column=panel.id_column,
                     column=panel.value_column, local=args.local)
@@ -532,14 +555,14 @@ def predict_command(fc, args: argparse.Namespace) -> int:
 
 def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
     """``rnnkit predict`` for a model of many series: the next H steps of every series of
-    --data (or of ``--ids``), read in the layout the model was trained on."""
+    --data (or of ``--ids``), read in the layout the model was trained on, after the last
+    row of each or, with ``--origin``, after each series' own row at that date. The static
+    covariates the model was trained with are read from the file when it has their columns
+    (an id new to the model needs them), else the saved values of each training id serve."""
     from rnnkit.cli.predict import emit
     from rnnkit.data.panel import load_panel
     from rnnkit.data.series import csv_columns
 
-    if getattr(args, "origin", None) is not None:
-        raise ConfigError("--origin applies to a model of one series; a model of many series "
-                          "forecasts after the last row of each")
     present = csv_columns(args.data)
     trained = info.get("id_column")
     id_column = args.id_column or (trained if trained in present else None)
@@ -553,33 +576,70 @@ def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
     date_column = args.date_column
     if date_column is None and info.get("date_column") in present:
         date_column = info["date_column"]
-    panel = load_panel(args.data, id_column=id_column, column=column, date_column=date_column,
+    static = list(info.get("static_covariates") or [])
+    in_file = static if any(n in present for n in static) else []  # all or none
+    panel = load_panel(args.data, id_column=id_column, column=column,
+                       date_column=date_column or "auto",
                        interpolate=args.interpolate or bool(info.get("interpolate")),
-                       past_covariates=info.get("past_covariates") or None)
+                       past_covariates=info.get("past_covariates") or None,
+                       static_covariates=in_file or None)
     if args.ids:
         panel = panel.select(args.ids)
+    new = [i for i in panel.ids if i not in fc.ids_]
+    if static and not in_file and new:
+        raise DataError(f"{args.data}: series {new[0]!r} is not in the model's training data "
+                        f"and the file has no static covariate column(s) {', '.join(static)} "
+                        f"to give its values; add them (one value per id) or leave it out "
+                        f"with --ids")
+    origin = getattr(args, "origin", None)
+    if origin is not None:
+        panel = _cut_at_origin(panel, origin, str(args.data))
+    for sid, v in zip(panel.ids, panel.values, strict=True):
+        if len(v) < fc.input_len:
+            raise DataError(f"{args.data}: series {sid!r} has {len(v)} values"
+                            f"{' up to --origin ' + origin if origin is not None else ''}; "
+                            f"the model needs the last input_len={fc.input_len}")
     if info.get("calendar"):
         from rnnkit.data.calendar import add_calendar
 
         with naming(str(args.data)):
             panel = add_calendar(panel, info["calendar"], fc.horizon)
-    new = [i for i in panel.ids if i not in fc.ids_]
-    if new and fc.scaling == "series" and not info.get("local"):
+    if new and not info.get("local") and (fc.scaling == "series" or fc.id_embedding):
+        how = [*(["is scaled on its own values"] if fc.scaling == "series" else []),
+               *(["takes the mean id embedding"] if fc.id_embedding else [])]
         print(f"note: {len(new)} series not in the model's training data "
-              f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}): each is scaled on its "
-              f"own values", file=sys.stderr)
+              f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}): each "
+              f"{' and '.join(how)}", file=sys.stderr)
     steps = getattr(args, "steps", None)
     text, _ = forecast_csv_many(fc, panel, args.intervals, steps=steps)
     emit(args, text, f"{steps or fc.horizon} steps of {len(panel)} series, model {fc.model}")
     return 0
 
 
-def _origin_row(origin: str, dates: list[str] | None, n: int, source: str) -> int:
-    """The row of ``--origin``: a value of the date column, else a row number."""
+def _origin_row(origin: str, dates: list[str] | None, n: int, source: str,
+                series: str | None = None, row_ok: bool = True) -> int:
+    """The row of ``--origin``: a value of the date column, else (``row_ok``) a row number;
+    ``series`` names the series of a long file in the error."""
     if dates and origin in dates:
         return dates.index(origin)
-    if origin.isdigit() and int(origin) < n:
+    if row_ok and origin.isdigit() and int(origin) < n:
         return int(origin)
     where = f"the date column has {dates[0]}..{dates[-1]}" if dates else "no date column"
-    raise DataError(f"{source}: --origin {origin} is neither a date of the file nor a row "
+    of = "the file" if series is None else f"series {series!r}"
+    raise DataError(f"{source}: --origin {origin} is neither a date of {of} nor a row "
                     f"number below {n} ({where})")
+
+
+def _cut_at_origin(panel, origin: str, source: str):
+    """Each series of ``panel`` up to its own row at ``--origin`` (a date; a row number,
+    counted in each series, only when it is no series' date); DataError naming the first
+    series without it."""
+    from dataclasses import replace
+
+    a_date = bool(panel.dates) and any(origin in d for d in panel.dates)
+    ends = [_origin_row(origin, panel.dates[i] if panel.dates else None, len(v), source,
+                        sid, row_ok=not a_date) + 1
+            for i, (sid, v) in enumerate(zip(panel.ids, panel.values, strict=True))]
+    return replace(panel, values=[v[:e] for v, e in zip(panel.values, ends, strict=True)],
+                   dates=[d[:e] for d, e in zip(panel.dates, ends, strict=True)]
+                   if panel.dates else None)

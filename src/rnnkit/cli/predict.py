@@ -2,6 +2,7 @@
 
     rnnkit predict --model out/forecast/model --data sales.csv          # next H values
     rnnkit predict --model out/stores/model --data long.csv             # every id's next H
+    rnnkit predict --model out/stores/model --data long.csv --origin 2005-06 --ids a b
     rnnkit predict --model out/ucr/model --data TEST.ts --out pred.csv  # class + probabilities
     rnnkit predict --model out/mnist/model --data mnist:DIR             # raw images
     rnnkit predict --model out/reviews/model --data texts.txt           # one text per line
@@ -45,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model was trained with, if the file has it)")
     add(g, "--id-column", default=None, help="id column of a long file (default: the one a "
         "many-series model was trained with); every id is forecast, an id new to the model "
-        "scaled on its own values")
+        "scaled on its own values (and needs the static covariate columns the model was "
+        "trained with, if any)")
     add(g, "--ids", nargs="+", default=None, metavar="ID", help="forecast only these series "
         "of a many-series model (default: all in --data)")
     add(g, "--interpolate", action="store_true", help="fill missing values linearly")
@@ -53,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
     add(g, "--origin", default=None, metavar="DATE", help="forecast the steps after this "
         "row (a value of the date column, or a row number from 0) instead of after the "
-        "last row; the data after it are ignored")
+        "last row; the data after it are ignored; many series: each from its own row at "
+        "that date (a series without it is an error naming its id)")
     add(g, "--steps", type=positive_int, default=None, help="steps to forecast (default: "
         "the model's horizon H; the recursive strategy allows any number, direct and "
         "seq2seq at most H)")
