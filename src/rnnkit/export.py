@@ -57,7 +57,9 @@ Stateful layers export stateless (each call starts from zeros, or from the state
 After writing, the file is run with onnxruntime (when installed) on a fresh batch of another
 size (and length, where free) and compared with the model (the estimator's own predict for the
 forecaster and the sequence classifier). Seq2seq models are not exported (beam search and
-attention decoding are not one graph).
+attention decoding are not one graph), nor forecasters with static covariates or an id
+embedding (their side inputs are not in the graph's one input), nor a local forecaster (one
+model per series: export a series' own folder).
 """
 
 from __future__ import annotations
@@ -253,6 +255,10 @@ def _generator(seed: int = 0) -> torch.Generator:
 
 
 def _forecaster_plan(est: Any) -> _Plan:
+    if est._uses_side():
+        raise ConfigError("ONNX export of a forecaster with static covariates or an id "
+                          "embedding is not supported (the graph takes raw windows only); "
+                          "use rnnkit predict or Forecaster.predict")
     L, D = est.input_len, est.n_features_
     scaler = est.scaler_
     shift = torch.as_tensor(scaler.shift_, dtype=torch.float64)
@@ -405,6 +411,11 @@ def _fixes_time(model: nn.Module) -> bool:
 
 
 def _plan(obj: Any, seq_len: int | None) -> _Plan:
+    from rnnkit.tasks.forecast.local import LocalForecaster
+
+    if isinstance(obj, LocalForecaster):
+        raise ConfigError("a local forecaster is one model per series, not one graph; export "
+                          "each series' model (its folder series-<k>/) on its own")
     task = getattr(obj, "task", None)
     if isinstance(obj, nn.Module):
         return _network_plan(obj, seq_len or 16)
