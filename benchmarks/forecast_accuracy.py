@@ -230,9 +230,10 @@ def summary(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def multi_series(max_steps: int, log: Callable[[str], None]) -> str:
-    """Global model (one per name over all series, per-series scaling) against one model
-    per series on macrodata's columns of very different levels (quarterly)."""
+def multi_series(max_steps: int, log: Callable[[str], None], id_embedding: int = 0) -> str:
+    """Global model (one per name over all series, per-series scaling; with
+    ``id_embedding`` k > 0 also the global model with a learned k-vector per series) against
+    one model per series on macrodata's columns of very different levels (quarterly)."""
     try:
         from statsmodels.datasets import macrodata
     except ImportError:
@@ -249,6 +250,12 @@ def multi_series(max_steps: int, log: Callable[[str], None]) -> str:
     except Exception as err:  # the Forecaster may not take many series in this version
         return f"multi-series: skipped: compare on many series failed: {err}"
     g_rows = {r["model"]: r for r in glob.rows if r["status"] == "ok"}
+    embedded = ""
+    if id_embedding:
+        emb = compare(panel, MODELS, id_embedding=id_embedding, **kw)
+        e_rows = {r["model"]: r for r in emb.rows if r["status"] == "ok"}
+        e_sel = np.mean([e_rows[emb.best]["series"][c]["mase"] for c in cols])
+        embedded = f", global with a {id_embedding}-vector id embedding {e_sel:.3f} ({emb.best})"
     local = {c: compare(v, MODELS, **kw) for c, v in panel.items()}
     loc = {c: {r["model"]: r["test"]["mase"] for r in res.rows if r["status"] == "ok"}
            for c, res in local.items()}
@@ -258,8 +265,8 @@ def multi_series(max_steps: int, log: Callable[[str], None]) -> str:
         f"{', '.join(f'{c}: {res.best}' for c, res in local.items())}")
     return (f"multi-series (statsmodels macrodata {', '.join(cols)}; mean levels "
             f"{min(levels):.3g} to {max(levels):.3g}, {max(levels) / min(levels):.0f}x): "
-            f"mean MASE of the selected model: global {g_sel:.3f} ({glob.best}), one model "
-            f"per series {l_sel:.3f}; goal global below local: "
+            f"mean MASE of the selected model: global {g_sel:.3f} ({glob.best}){embedded}, "
+            f"one model per series {l_sel:.3f}; goal global below local: "
             f"{'met' if g_sel < l_sel else 'NOT met'}")
 
 
@@ -273,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                    "(default: compare's 1500, or 300 with --quick)")
     p.add_argument("--multi", action=argparse.BooleanOptionalAction, default=True,
                    help="run the multi-series part")
+    p.add_argument("--id-embedding", type=int, default=0, metavar="K", help="multi-series "
+                   "part: also the global models with a learned K-vector per series")
     p.add_argument("--json", type=Path, default=None, help="also write the per-series "
                    "results here (updated after each series)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -312,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print(summary(results))
     if args.multi:
-        print(multi_series(max_steps, log))
+        print(multi_series(max_steps, log, args.id_embedding))
     return 0
 
 
