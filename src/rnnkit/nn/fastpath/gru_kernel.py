@@ -23,12 +23,12 @@ A_n = 2 (X W_ih_n^T + b_ih_n) (one product each); then per step (B rows)::
 (the transcendental functions stay in torch, see :mod:`~rnnkit.nn.fastpath.jit`).
 
 Backward, per step: one compiled pass and one product, dh carried from step t + 1 as the
-product dgh W_hh plus the term dh z::
+product dgh W_hh and the term dh z, added at the start of the step::
 
     _step_backward:  dh = dhs_t + dh_{t+1 -> t};  da_n = dh (1 - z)(1 - n^2)
                      da_z = dh (h_{t-1} - n) z (1 - z);  da_r = da_n gh_n r (1 - r)
                      dgi = [da_r, da_z, da_n],  dgh = [da_r, da_z, da_n r],  dhz = dh z
-    dh_{t-1} = dgh W_hh + dhz        the product, the term added by it
+    dh_{t-1} = dgh W_hh              the product; dh z is added in the next step
 
 then for all steps at once: dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi,
 db_hh = sum dgh, dx = dgi W_ih (:func:`~rnnkit.nn.fastpath.jit.input_and_weight_grads`).
@@ -90,9 +90,10 @@ def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
 
 @rows_kernel
 def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: no cover
-    """One step of BPTT (see the module docstring). In: dh_out (B, H) = dhs_t, dh (B, H) from
-    step t + 1 (dgh W_hh + dh z), the step's r, z in s_rz (B, 2H), n and h_{t-1} (B, H), gh
-    (B, 3H) with b_hh_n in gh_n. Out: dgi, dgh (B, 3H) and dhz = dh_t z (B, H)."""
+    """One step of BPTT (see the module docstring). In: dh_out (B, H) = dhs_t, dh (B, H) =
+    dgh W_hh and dhz (B, H) = dh z from step t + 1, the step's r, z in s_rz (B, 2H), n and
+    h_{t-1} (B, H), gh (B, 3H) with b_hh_n in gh_n. Out: dgi, dgh (B, 3H) and dhz = dh_t z;
+    dh becomes the total dh_t."""
     B, H = dh.shape
     one = dh.dtype.type(1.0)
     for b in numba.prange(B):
@@ -101,7 +102,7 @@ def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: n
         dir_, diz, din = dgi[b, :H], dgi[b, H : 2 * H], dgi[b, 2 * H :]
         dhr, dhzb, dhn = dgh[b, :H], dgh[b, H : 2 * H], dgh[b, 2 * H :]
         for j in range(H):
-            dhb[j] += dob[j]
+            dhb[j] += dob[j] + dzb[j]
         for j in range(H):
             din[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
         for j in range(H):
@@ -139,41 +140,46 @@ class GRUKernel(Kernel):
         An = self._buf("An", (T, B, H))  # 2 (W_ih x + b_ih), block n
         torch.addmm(fn(2 * b_ih[2 * H :]), X2, fn(W_ih[2 * H :]).t(), alpha=2,
                     out=fn(An).view(T * B, H))
-        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
-        Srz = self._buf("Srz", (T, B, 2 * H))  # gate values r, z
-        Sn = self._buf("Sn", (T, B, H))  # sigmoid(2 a_n), then n
+        self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
+        self._buf("Srz", (T, B, 2 * H))  # gate values r, z
+        self._buf("Sn", (T, B, H))  # sigmoid(2 a_n), then n
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
         Hs[0] = s0[0]
         b_hn = b_hh[2 * H :]
 
-        tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)  # per-step views, made once
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t], tsrz[t] a tensor view
+        hs, gh, arz, an, srz, sn = map(self._steps, ("Hs", "GH", "Arz", "An", "Srz", "Sn"))
+        tsrz, tsn = self._steps("Srz", True), self._steps("Sn", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
         p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
         gates_in, candidate, hidden = _gates_in[p], _candidate[p], _hidden[p]
         for t in range(T):
-            recurrent(Hs[t], GH[t])
-            gates_in(Arz[t], GH[t], b_hn, Srz[t])
-            torch.sigmoid(tSrz[t], out=tSrz[t])
-            candidate(Srz[t], GH[t], An[t], Sn[t])
-            torch.sigmoid(tSn[t], out=tSn[t])
-            hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
+            recurrent(hs[t], gh[t])
+            gates_in(arz[t], gh[t], b_hn, srz[t])
+            torch.sigmoid(tsrz[t], out=tsrz[t])
+            candidate(srz[t], gh[t], an[t], sn[t])
+            torch.sigmoid(tsn[t], out=tsn[t])
+            hidden(srz[t], sn[t], hs[t], hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh = self.params[0], self.params[1]
-        Hs, GH, Srz, Sn = (self._buffers[k] for k in ("Hs", "GH", "Srz", "Sn"))
         dGI = self._buf("dGI", (T, B, 3 * H))  # gradient w.r.t. gi
         dGH = self._buf("dGH", (T, B, 3 * H))  # ... w.r.t. gh
-        dhz = self._buf("dhz", (B, H))  # dh_t z, added to dh_{t-1} by the product
+        dhz = self._buf("dhz", (B, H))  # dh_t z, added to dh_{t-1} in the next step
+        dhz[...] = 0
         dh = np.zeros((B, H), self.dtype)
+        hs, gh, srz, sn, dgi, dgh = map(self._steps, ("Hs", "GH", "Srz", "Sn", "dGI", "dGH"))
         ends = self.step_ends
         recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
         step_backward = _step_backward[parallel_rows(B, 3 * H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, Srz[t], Sn[t], Hs[t], GH[t], dGI[t], dGH[t], dhz)
-            recurrent(dGH[t], dh, add=dhz)  # dh_{t-1} = dgh W_hh + dh z
+            step_backward(dH[t], dh, srz[t], sn[t], hs[t], gh[t], dgi[t], dgh[t], dhz)
+            recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
+        dh += dhz  # dh_0
+        Hs = self._buffers["Hs"]
         dX = input_and_weight_grads(dGI, X, Hs[:-1], W_ih, self.grads, dGH)  # (T, B, D)
         return dX, (dh,)

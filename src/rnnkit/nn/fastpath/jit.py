@@ -86,17 +86,21 @@ class StepProduct:
 
     ``StepProduct(W_hh.T, B)`` gives the forward's h W_hh^T, ``StepProduct(W_hh, B)`` the
     backward's da W_hh. Every array is a NumPy array (the torch views cost about 1 us each,
-    which only the large products, hundreds of us, pay)."""
+    which only the large products, hundreds of us, pay). The small ones run ``np.dot`` on a
+    C-contiguous copy of M, made once per sequence: at (64, 20) @ (20, 80) it measured about
+    1.3x faster than ``np.matmul`` on the transposed view (the ufunc machinery and the
+    strided operand cost more than the product)."""
 
     def __init__(self, M: np.ndarray, B: int) -> None:
         K, N = M.shape
-        self.M = M
         self.small = small_product(B, K, N)
+        self.M = np.ascontiguousarray(M) if self.small else M
         self.tM = torch.from_numpy(M)  # (K, N), M's strides
 
     def __call__(self, x: np.ndarray, out: np.ndarray, add: np.ndarray | None = None) -> None:
+        """out (B, N) = x (B, K) @ M (+ add (B, N)); out C-contiguous, not overlapping x."""
         if self.small:
-            np.matmul(x, self.M, out=out)
+            np.dot(x, self.M, out=out)
             if add is not None:
                 out += add
             return

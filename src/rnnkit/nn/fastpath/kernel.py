@@ -15,9 +15,10 @@ other, but nothing is shared with them:
 with state ``h`` (B, H) or ``(h, c)`` for LSTM (None: zeros). Subclasses write the time loop
 time-major, ``_forward_tm(X (T, B, D), s0) -> (Hs (T+1, B, H), *other state buffers)`` and
 ``_backward_tm(dH (T, B, H), dfinal) -> (dX (T, B, D), dstate0 parts)``, on buffers reused
-from call to call (:meth:`Kernel._buf`). With lengths the final state is each row's after its
-own last step and the final state's gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`).
-Arguments are the bridge's, already checked by the layer: no validation here.
+from call to call (:meth:`Kernel._buf`) and their per-step views, made once per buffer
+(:meth:`Kernel._steps`). With lengths the final state is each row's after its own last step
+and the final state's gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`). Arguments
+are the bridge's, already checked by the layer: no validation here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from rnnkit.nn.fastpath.lengths import StepEnds
 
@@ -52,6 +54,7 @@ class Kernel:
         self.step_ends: StepEnds | None = None  # where the rows of the last forward ended
         self._cache: dict[str, Any] = {}
         self._buffers: dict[str, np.ndarray] = {}
+        self._views: dict[tuple[str, bool], list[Any]] = {}  # (name, tensors) -> step views
 
     @property
     def param_shapes(self) -> list[tuple[int, ...]]:
@@ -74,7 +77,21 @@ class Kernel:
         if b is None or b.shape != shape:
             b = np.empty(shape, self.dtype)
             self._buffers[name] = b
+            self._views.pop((name, False), None)
+            self._views.pop((name, True), None)
         return b
+
+    def _steps(self, name: str, tensors: bool = False) -> list[Any]:
+        """The steps ``[buf[0], buf[1], ...]`` of the work buffer ``name`` as NumPy views, or
+        torch views with ``tensors``, made once per buffer. Indexing in the time loop costs
+        about 0.1 us a view (torch: 0.4 us), and a step of the GRU forward takes 13 views: at
+        (64, 50, 1, 20), where a step is about 12 us, that is a tenth of it."""
+        views = self._views.get((name, tensors))
+        if views is None:
+            b = self._buffers[name]
+            views = list(torch.from_numpy(b).unbind(0)) if tensors else list(b)
+            self._views[(name, tensors)] = views
+        return views
 
     def forward(self, xs: np.ndarray, state: Any = None) -> np.ndarray:
         """xs (B, T, D) -> hs (B, T, H), a new array; sets ``state``, the final state."""

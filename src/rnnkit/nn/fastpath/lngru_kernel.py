@@ -151,30 +151,31 @@ class LNGRUKernel(Kernel):
                     out=fn(Arz).view(T * B, 2 * H))
         An = self._buf("An", (T, B, H))  # W_ih x + b_ih, block n; then a_n, then n_n
         torch.addmm(fn(b_ih[2 * H :]), X2, fn(W_ih[2 * H :]).t(), out=fn(An).view(T * B, H))
-        GH = self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
+        self._buf("GH", (T, B, 3 * H))  # W_hh h_{t-1} + b_hh (bias in the n block only)
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        Rrz = self._buf("Rrz", (T, B, 2))  # rstd per block
-        Srz = self._buf("Srz", (T, B, 2 * H))  # gate values r, z
-        Rn = self._buf("Rn", (T, B, 1))
-        Sn = self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
+        self._buf("Rrz", (T, B, 2))  # rstd per block
+        self._buf("Srz", (T, B, 2 * H))  # gate values r, z
+        self._buf("Rn", (T, B, 1))
+        self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
 
-        # per-step tensor views, made once (indexing a tensor costs about 1 us)
-        tSrz, tSn = fn(Srz).unbind(0), fn(Sn).unbind(0)
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t], tsrz[t] a tensor view
+        hs, gh, arz, rrz, srz, an, rn, sn = map(
+            self._steps, ("Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn"))
+        tsrz, tsn = self._steps("Srz", True), self._steps("Sn", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
         p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
         gates_in, candidate_in, hidden = _gates_in[p], _candidate_in[p], _hidden[p]
         ln = ln_blocks[p]
         for t in range(T):
-            gh = GH[t]  # (B, 3H)
-            recurrent(Hs[t], gh)
-            gates_in(gh, b_hn, Arz[t])
-            ln(Arz[t], g_rz, b_rz, Arz[t], Rrz[t], Srz[t])  # a_rz becomes n_rz
-            torch.sigmoid(tSrz[t], out=tSrz[t])
-            candidate_in(Srz[t], gh, An[t])
-            ln(An[t], g_n2, b_n2, An[t], Rn[t], Sn[t])  # a_n becomes n_n
-            torch.sigmoid(tSn[t], out=tSn[t])
-            hidden(Srz[t], Sn[t], Hs[t], Hs[t + 1])
+            recurrent(hs[t], gh[t])
+            gates_in(gh[t], b_hn, arz[t])
+            ln(arz[t], g_rz, b_rz, arz[t], rrz[t], srz[t])  # a_rz becomes n_rz
+            torch.sigmoid(tsrz[t], out=tsrz[t])
+            candidate_in(srz[t], gh[t], an[t])
+            ln(an[t], g_n2, b_n2, an[t], rn[t], sn[t])  # a_n becomes n_n
+            torch.sigmoid(tsn[t], out=tsn[t])
+            hidden(srz[t], sn[t], hs[t], hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
@@ -182,8 +183,6 @@ class LNGRUKernel(Kernel):
         T, B, H = dH.shape
         D = X.shape[2]
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
-        Hs, GH, Nrz, Rrz, Srz, Nn, Rn, Sn = (
-            self._buffers[k] for k in ("Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn"))
         dGH = self._buf("dGH", (T, B, 3 * H))  # dgh = [da_rz, da_n r]
         dRZ = self._buf("dRZ", (T, B, 2 * H))  # da_rz = dgi_rz = dgh_rz
         dAn = self._buf("dAn", (T, B, H))  # da_n = dgi_n
@@ -202,12 +201,15 @@ class LNGRUKernel(Kernel):
         fn = torch.from_numpy
         recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
         step_backward = _step_backward[parallel_rows(B, 3 * H)]
+        # per-step views; LN's n of blocks r, z is in the forward's Arz, of block n in An
+        hs, gh, nrz, rrz, srz, nn, rn, sn, dgh, drz, dan = map(self._steps, (
+            "Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn", "dGH", "dRZ", "dAn"))
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, dhz, Srz[t], Sn[t], Hs[t], GH[t], Nn[t], Rn[t], g_n,
-                          Nrz[t], Rrz[t], g_rz, dy_n, dy_rz, dAn[t], dRZ[t], dGH[t], dg_n, db_n,
+            step_backward(dH[t], dh, dhz, srz[t], sn[t], hs[t], gh[t], nn[t], rn[t], g_n,
+                          nrz[t], rrz[t], g_rz, dy_n, dy_rz, dan[t], drz[t], dgh[t], dg_n, db_n,
                           dg_rz, db_rz)
-            recurrent(dGH[t], dh)  # dgh W_hh; dh z is added next step
+            recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
         dgamma, dbeta = self.grads[4], self.grads[5]
         dg_rz.sum(axis=0, out=dgamma[: 2 * H])
@@ -222,6 +224,7 @@ class LNGRUKernel(Kernel):
         dW_ih = fn(self.grads[0])
         torch.mm(tdrz.t(), tX, out=dW_ih[: 2 * H])  # dW_ih (3H, D), blocks r, z
         torch.mm(tdan.t(), tX, out=dW_ih[2 * H :])  # ... block n
+        Hs = self._buffers["Hs"]
         torch.mm(tdgh.t(), fn(Hs[:-1].reshape(T * B, H)), out=fn(self.grads[1]))  # dW_hh
         db_ih = fn(self.grads[2])
         torch.sum(tdrz, 0, out=db_ih[: 2 * H])

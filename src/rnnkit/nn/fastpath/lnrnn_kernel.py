@@ -124,31 +124,32 @@ class LNRNNKernel(Kernel):
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
                     out=fn(A).view(T * B, H))
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
-        R = self._buf("R", (T, B, 1))  # rstd
+        self._buf("R", (T, B, 1))  # rstd
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
 
-        tHs = fn(Hs).unbind(0)  # per-step tensor views, made once (about 1 us each)
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t], ths[t] a tensor view
+        hs, at, r = map(self._steps, ("Hs", "A", "R"))
+        ths = self._steps("Hs", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, H)
         p = parallel_rows(B, H)  # the passes over one thread or split across threads
         ln, relu_out, tanh_out = ln_blocks[p], _relu_out[p], _tanh_out[p]
         for t in range(T):
             # a = A_t + h W_hh^T into a cache-warm buffer (faster than adding into A_t in place
             # at large B); LN then writes n over A_t
-            recurrent(Hs[t], a, add=A[t])
-            ln(a, g, bt, A[t], R[t], Hs[t + 1])
+            recurrent(hs[t], a, add=at[t])
+            ln(a, g, bt, at[t], r[t], hs[t + 1])
             if relu:
-                relu_out(Hs[t + 1])
+                relu_out(hs[t + 1])
             else:
-                torch.sigmoid(tHs[t + 1], out=tHs[t + 1])
-                tanh_out(Hs[t + 1])
+                torch.sigmoid(ths[t + 1], out=ths[t + 1])
+                tanh_out(hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
-        Hs, N, R = (self._buffers[k] for k in ("Hs", "A", "R"))
         dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
         dy = self._buf("dy", (B, H))  # ... w.r.t. the LN output y
         dh = np.zeros((B, H), self.dtype)
@@ -157,14 +158,17 @@ class LNRNNKernel(Kernel):
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
+        # per-step views; LN's n is in the forward's A
+        hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
         recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
         step_backward = _step_backward[parallel_rows(B, H)]
         for t in range(T - 1, -1, -1):
             ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, Hs[t + 1], N[t], R[t], gamma, dy, dA[t], dgamma, dbeta,
+            step_backward(dH[t], dh, hs[t + 1], n[t], r[t], gamma, dy, da[t], dgamma, dbeta,
                           relu)
-            recurrent(dA[t], dh)  # dh_{t-1} = da W_hh
+            recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
+        Hs = self._buffers["Hs"]
         dX = input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)  # (T, B, D)
         return dX, (dh,)
