@@ -358,7 +358,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             time, here), or "auto": as many as the cores when the training windows hold at
             least :data:`~rnnkit.tasks.forecast.fitpool.WORK_PER_JOB` steps, else one
             (:mod:`~rnnkit.tasks.forecast.fitpool`). With workers, this process fits the
-            peers meanwhile.
+            peers meanwhile. Workers are spawned: a script that asks for them runs its
+            work under ``if __name__ == "__main__":``, as multiprocessing requires.
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
     check_choice("mode", mode, MODES)
