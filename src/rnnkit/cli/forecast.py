@@ -328,17 +328,15 @@ def run(args: argparse.Namespace) -> int:
     kw = training_kwargs(args)
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")
-    static = ({"static_covariates": {k: dict(zip(panel.static_names, v, strict=True))
-                                     for k, v in panel.static.items()}}
-              if panel.static is not None else {})
-    with naming(source):
-        res = compare(panel if many or panel.covariates or static else values[0], args.models,
+    with naming(source):  # the Panel carries covariates and static values to every fit
+        res = compare(panel if many or panel.covariates or panel.static else values[0],
+                      args.models,
                       horizon=H, input_len=L, mode="local" if args.local else "global",
                       season=season, test=args.test, folds=args.folds,
                       fold_len=_n_fold(args, shortest), epochs=epochs,
                       batch_size=batch_size, max_steps=args.max_steps or None,
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
-                      fit_kwargs=lambda name: {**resume_kwargs(args, name), **static},
+                      fit_kwargs=lambda name: resume_kwargs(args, name),
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
                       scaler=scaler, head=args.head, peers=_peers(args.peers),
                       id_embedding=args.id_embedding, jobs=1 if launched() else args.jobs,

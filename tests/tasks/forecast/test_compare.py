@@ -168,3 +168,15 @@ def test_auto_jobs_runs_small_work_here_and_large_work_on_every_core():
     assert auto_jobs("auto", WORK_PER_JOB - 1, fits=16) == 1
     assert auto_jobs("auto", WORK_PER_JOB, fits=1) == 1  # never more workers than fits
     assert auto_jobs(3, 10, fits=16) == 3
+
+
+def test_a_panels_static_covariates_and_dates_reach_every_fit():
+    from rnnkit.data.panel import Panel
+
+    ys = [seasonal(seed=s) + 10 * s for s in range(2)]
+    panel = Panel(["a", "b"], [y[:, None] for y in ys],
+                  dates=[[f"d{t}" for t in range(len(y))] for y in ys],
+                  static={"a": [0.0], "b": [1.0]}, static_names=["size"])
+    res = compare(panel, ["linear"], horizon=6, input_len=12, epochs=3, verbose=0, peers=None)
+    assert res.model.static_ == {"a": [0.0], "b": [1.0]}
+    assert [r["status"] for r in res.rows] == ["ok", "ok"]  # linear, seasonal_naive

@@ -71,7 +71,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -411,9 +411,10 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         return LocalForecaster(fc) if mode == "local" and S > 1 else fc
 
     def cut(ends: Sequence[int]) -> Panel:
-        """Every series up to its own end."""
-        return Panel(panel.ids, [v[:e] for v, e in zip(panel.values, ends, strict=True)],
-                     named=panel.named)
+        """Every series up to its own end (ids, covariates and static values kept)."""
+        return replace(panel, values=[v[:e] for v, e in zip(panel.values, ends, strict=True)],
+                       dates=None if panel.dates is None else
+                       [d[:e] for d, e in zip(panel.dates, ends, strict=True)])
 
     model_times: dict[str, list[float]] = {}
     fold_origins = [[p.folds[k][0] for p in plans] for k in range(n_folds)]
