@@ -328,3 +328,19 @@ def test_calendar_features_are_built_from_the_dates_again_by_predict(tmp_path, c
     rc = main(["forecast", "--data", str(tmp_path / "tiny.csv"), "--column", "y",
                "--date-column", "other", "--calendar", "month", "--out", str(tmp_path / "x")])
     assert rc == 2 and "calendar features need increasing dates" in capsys.readouterr().err
+
+
+def test_jobs_fit_in_workers_that_write_progress_lines(tmp_path, capfd):
+    """--jobs 2: the fits run in two workers; their progress reaches stderr as lines (the
+    first and last epoch of each fit), with one line per fit from the command, and the files
+    are those of a run in one process."""
+    out = tmp_path / "run"
+    rc = main(["forecast", "--data", str(tiny_csv(tmp_path)), "--column", "y", "--horizon",
+               "3", "--input-len", "6", "--epochs", "2", "--hidden", "4", "--models", "naive",
+               "linear", "gru", "--jobs", "2", "--peers", "none", "--out", str(out)])
+    assert rc == 0
+    err = capfd.readouterr().err
+    assert "gru epoch 1/2" in err and "gru epoch 2/2" in err  # written by a worker
+    assert err.count("gru fold") == 3 and "gru refit on all training data" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["jobs"] == 2 and (out / "model/model.safetensors").is_file()

@@ -390,9 +390,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     trained = [n for n in names if n not in BASELINES]
     total_fits = len(trained) * (n_folds + 1)
     jobs = auto_jobs(jobs, n_windows * L, total_fits)
-    # workers' progress bars would draw over each other: with workers, one line per fit
-    # (``progress``) unless every epoch's line is asked for (verbose=2)
-    worker_kw = {"verbose": 0} if jobs > 1 and params.get("verbose", "auto") != 2 else {}
+    # workers write progress lines, never bars (fitpool): verbose=1 asks for a bar
+    worker_kw = {"verbose": "auto"} if jobs > 1 and params.get("verbose") == 1 else {}
     done_fits = 0
     t_start = time.perf_counter()
     key = "mae" if S == 1 else "mase"  # what the selection averages over folds and series

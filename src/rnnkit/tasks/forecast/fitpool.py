@@ -15,8 +15,9 @@ torch threads.
 ``jobs=1`` runs each fit when it is submitted, in this process (what small series need:
 starting a worker costs about 2 s of imports). ``jobs > 1`` starts that many worker
 processes with the ``spawn`` method (``fork`` would copy torch's and Numba's thread pools in
-whatever state they are in); each sets its torch threads to ``threads`` and returns the
-fitted estimator pickled. With one torch thread per fit (the command's default ``--threads
+whatever state they are in); each sets its torch threads to ``threads``, writes its progress
+as lines (never bars, which the workers would draw over each other) and returns the fitted
+estimator pickled. With one torch thread per fit (the command's default ``--threads
 1``), a fit computes the same numbers in a worker as in this process.
 
 :func:`auto_jobs` chooses the number: one for small work, else the cores, at most the fits.
@@ -58,10 +59,28 @@ def _fit(estimator: Any, data: Any, kwargs: dict[str, Any]) -> tuple[Any, float]
     return estimator, time.perf_counter() - t0
 
 
+class _Lines:
+    """A stream that says it is no terminal, so that a worker's progress is written as
+    lines (the first and last epoch and one line per 10 s) and never as a bar that the other
+    workers' output would break."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _start_worker(threads: int) -> None:  # pragma: no cover - runs in the worker
+    import sys
+
     import torch
 
     torch.set_num_threads(threads)
+    sys.stderr = _Lines(sys.stderr)
 
 
 class _Inline(Executor):
