@@ -198,6 +198,19 @@ def test_traced_once_and_cached():
     assert traced.program(cell, p[:2], [f[:2] for f in state]) is not prog  # another batch
 
 
+@pytest.mark.parametrize(("batch", "copied"), [(B, True), (traced.SMALL_PIECE // H + 1, False)],
+                         ids=["small", "large"])
+def test_small_gate_blocks_are_copied_out_of_their_views(batch, copied):
+    """The forward step splits the (B, 4H) pre-activation into contiguous blocks (one copy,
+    then unbind) when the blocks are small, and keeps chunk's views when they are not."""
+    cell = _cell("lstm")
+    p = torch.zeros(batch, 4 * H, dtype=torch.float64)
+    state = [torch.zeros(batch, H, dtype=torch.float64)] * 2
+    ops = {nd.target for nd in traced.program(cell, p, state).forward.graph.nodes}
+    assert (torch.ops.aten.unbind.int in ops) == copied
+    assert (torch.ops.aten.split.Tensor in ops) != copied
+
+
 @pytest.mark.parametrize(
     ("cell_cls", "reason"),
     [
