@@ -10,6 +10,8 @@ scored on the _TEST file, beside
 - MiniRocket (aeon, when installed: ``pip install aeon``), on the same padded arrays,
   ``n_jobs=1``.
 
+``--param model=gru-fcn`` (repeatable; values read as JSON, else as strings) passes options to
+every ``SequenceClassifier`` of the UCR sets, to compare a candidate with the defaults.
 ``--seeds 0 1`` fits rnnkit once per seed on each set (the mean accuracy, its range, the
 largest seconds). ``--extra DIR`` runs the sets in DIR (NAME/NAME_TRAIN.ts, NAME_TEST.ts)
 after the development ones and averages them apart: a held-out check of defaults never
@@ -42,6 +44,7 @@ development sets run here (``--sets`` chooses among them); the sets that
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import platform
 import sys
@@ -115,10 +118,24 @@ def extra_sets(folder: Path) -> list[tuple[Path, str]]:
     return found
 
 
-def ucr_rows(sets: list[tuple[Path, str]], seeds: list[int], verbose: int) -> list[dict]:
+def param(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` -> (KEY, VALUE read as JSON, or the string when it is not JSON)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def ucr_rows(sets: list[tuple[Path, str]], seeds: list[int], verbose: int,
+             params: dict | None = None, threads: int = 1) -> list[dict]:
     """rnnkit on every ``(folder, NAME)`` set first (one fit per seed: the mean accuracy,
     its range, the largest seconds), then the baselines (aeon's numba threads, once
-    started, would inflate the CPU seconds of the fits after them)."""
+    started, would inflate the CPU seconds of the fits after them). Each fit sets
+    ``threads`` torch threads again: MiniRocket's numba shares torch's OpenMP runtime, and
+    after it ran the later sets' fits ran on more threads than asked."""
     rows, data = [], []
     for folder, name in sets:
         tr_path, te_path = folder / name / f"{name}_TRAIN.ts", folder / name / f"{name}_TEST.ts"
@@ -128,13 +145,17 @@ def ucr_rows(sets: list[tuple[Path, str]], seeds: list[int], verbose: int) -> li
         tr = load_ts(tr_path)
         te = load_ts(te_path, classes=tr.classes)
         accs, secs, cpus, warn = [], [], [], False
+        each = []
         for seed in seeds:
-            clf = SequenceClassifier(seed=seed, verbose=verbose)
+            torch.set_num_threads(threads)
+            clf = SequenceClassifier(seed=seed, verbose=verbose, **(params or {}))
             _, sec, cpu = timed_cpu(lambda: clf.fit(tr.X, tr.y))  # noqa: B023
             accs.append(clf.score(te.X, te.y))
             secs.append(sec)
             cpus.append(cpu)
             warn = warn or bool(clf.warnings_)
+            each.append(f"seed {seed}: {accs[-1]:.3f} {sec:.1f}s wall {cpu:.1f}s CPU")
+        print(f"  {name}: " + "; ".join(each), flush=True)
         rows.append({"data": name, "n": f"{len(tr)}/{len(te)}", "acc": float(np.mean(accs)),
                      "range": (min(accs), max(accs)), "sec": max(secs), "cpu": max(cpus),
                      "epochs": f"{clf.resolved_['epochs_run'][0]}/{clf.epochs_}",
@@ -266,11 +287,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ucr", type=Path, default=ROOT.parent / "shared" / "data" / "ucr",
                     help="folder of UCR sets (NAME/NAME_TRAIN.ts, NAME_TEST.ts)")
-    ap.add_argument("--sets", nargs="+", default=list(DEV_SETS), choices=DEV_SETS,
-                    help="development UCR sets to run")
+    ap.add_argument("--sets", nargs="*", default=list(DEV_SETS), choices=DEV_SETS,
+                    help="development UCR sets to run (none: only the --extra ones)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0],
                     help="seeds of the rnnkit fits on each UCR set (mean, range, largest "
                          "seconds)")
+    ap.add_argument("--param", type=param, action="append", default=[], metavar="KEY=VALUE",
+                    help="an option of every SequenceClassifier on the UCR sets (repeatable)")
     ap.add_argument("--extra", type=Path, default=None,
                     help="folder of further UCR sets (NAME/NAME_TRAIN.ts, NAME_TEST.ts), run "
                          "after --sets and averaged apart: a held-out check")
@@ -286,15 +309,19 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
+    params = dict(args.param)
     print(f"# {date.today()}  {platform.node()}  {platform.processor() or platform.machine()}"
-          f"  torch {torch.__version__}  threads {args.threads}")
+          f"  torch {torch.__version__}  threads {args.threads}"
+          + (f"  SequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+             if params else ""))
     print(f"{'data':28s} {'train/test':>11s}  {'rnnkit acc, wall':>16s} {'cpu':>6s} "
           f"{'epochs':>8s}  "
           f"{'1-NN Eucl.':>12s}  {'MiniRocket':>12s}")
     dev = [(args.ucr, name) for name in args.sets]
-    summary(ucr_rows(dev, args.seeds, args.verbose), "UCR sets")
+    summary(ucr_rows(dev, args.seeds, args.verbose, params, args.threads), "UCR sets")
     if args.extra is not None:
-        summary(ucr_rows(extra_sets(args.extra), args.seeds, args.verbose), "extra sets")
+        summary(ucr_rows(extra_sets(args.extra), args.seeds, args.verbose, params,
+                         args.threads), "extra sets")
     if args.mnist is not None:
         mnist_row(args.mnist, args.limit, args.verbose)
     if not args.no_text:

@@ -77,13 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
         f"default is {t('model')})")
     add(p, "--hidden", type=auto_or_positive_int, default=d("hidden_size"),
-        help="units per recurrent layer (auto: 64 for conv-* models, else 128)")
+        help="units per recurrent layer (auto: 64 for conv-* and *-fcn models, else 128)")
     add(p, "--layers", type=positive_int, default=d("num_layers"), help="recurrent layers")
     add(p, "--dropout", type=fraction, default=d("dropout"), help="dropout rate")
     add(p, "--pooling", default=d("pooling"), choices=("auto", *POOLINGS),
         help="how the recurrent outputs become one vector: the last step, the mean, max or "
-        "attention over time (auto: last for plain recurrent models, max for conv-*, "
-        "attention for the text bigru)")
+        "attention over time (auto: last for plain recurrent models, max for conv-* and "
+        "*-fcn, attention for the text bigru)")
     add(p, "--ensemble", type=positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and average their probabilities")
     add_training(p, SequenceClassifier)

@@ -63,12 +63,14 @@ def test_my_gru_cell_equals_torch_gru_cell():
     ("rnn", "last"), ("lstm", "last"), ("bilstm", "last"), ("gru", "last"), ("my-lstm", "last"),
     ("my-gru", "last"), ("bigru", "mean"), ("lstm", "max"), ("my-gru", "attention"),
     ("conv-gru", "last"), ("conv-bigru", "attention"), ("conv-lstm", "max"),
-    ("conv-gru-bn", "max")])
+    ("conv-gru-bn", "max"), ("gru-fcn", "max"), ("gru-fcn-bn", "max"),
+    ("lstm-fcn-bn", "last")])
 def test_masked_batch_equals_per_sequence(model, pooling):
     torch.manual_seed(0)
     norm = "batch" if model.endswith("-bn") else "layer"
+    fcn = {"fcn_channels": 3, "fcn_pool": 3} if "-fcn" in model else {}
     net = RNNClassifier(2, 3, model=model.removesuffix("-bn"), hidden_size=5, pooling=pooling,
-                        conv_blocks=2, conv_channels=4, conv_norm=norm).double().eval()
+                        conv_blocks=2, conv_channels=4, conv_norm=norm, **fcn).double().eval()
     seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (9, 1, 5)]
     x = torch.zeros(3, 9, 2, dtype=torch.float64)
     for i, s in enumerate(seqs):
@@ -78,6 +80,31 @@ def test_masked_batch_equals_per_sequence(model, pooling):
     batch = net(x, lengths=torch.tensor([9, 1, 5]))
     for i, s in enumerate(seqs):
         torch.testing.assert_close(batch[i], net(s[None])[0])
+
+
+def test_fcn_branch_shapes_masking_and_auto_pool():
+    from rnnkit.tasks.classify.frontend import FCNBranch, auto_fcn_pool
+
+    torch.manual_seed(0)
+    for norm in ("batch", "layer", "none"):
+        for pool, sizes in ((0, (1, 1, 1)), (1, (2, 1, 1)), (2, (2, 2, 1)), (3, (4, 2, 1)),
+                            (5, (8, 4, 1))):
+            fcn = FCNBranch(2, channels=3, pool=pool, norm=norm).double().eval()
+            assert fcn.pools == sizes
+            assert [c.kernel_size for c in fcn.convs] == [8, 5, 3]
+            assert [c.out_channels for c in fcn.convs] == [3, 6, 3] and fcn.output_size == 3
+            x = torch.randn(2, 11, 2, dtype=torch.float64)
+            x[1, 4:] = 9.0  # padding
+            z = fcn(x, torch.tensor([11, 4]))
+            assert z.shape == (2, 3) and (z >= 0).all()  # the mean of ReLU outputs
+            torch.testing.assert_close(z[1], fcn(x[1:, :4])[0])
+            torch.testing.assert_close(z[0], fcn(x[:1])[0])
+    assert [auto_fcn_pool(n) for n in (100, 256, 257, 512, 513, 1460, 10**5)] == [
+        0, 0, 1, 1, 2, 3, 9]
+    with pytest.raises(ValueError, match="pool must be an int >= 0, got -1"):
+        FCNBranch(1, pool=-1)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        FCNBranch(1, norm="group")
 
 
 def test_model_errors():
@@ -208,6 +235,25 @@ def test_auto_budget_numbers():
     assert f(99) < 0.02 and f(52) == pytest.approx(0.505, abs=0.01)
 
 
+@pytest.mark.parametrize("variable", [False, True])
+def test_gru_fcn_learns_a_toy_set_and_roundtrips(tmp_path, rng, variable):
+    X, y = _toy(120, rng, variable)
+    clf = SequenceClassifier(model="gru-fcn", hidden_size=4, conv_channels=4, fcn_channels=4,
+                             epochs=8, lr=0.02, verbose=0).fit(X[:80], y[:80])
+    assert clf.score(X[80:], y[80:]) >= 0.9
+    assert clf.resolved_["fcn_pool"] == 0 and clf.resolved_["pooling"] == "max"
+    assert clf.resolved_["conv_norm"] == ("layer" if variable else "batch")
+    assert clf._bucket() == variable  # batch norm: batches drawn at random
+    assert clf.model_.head.in_features == 4 + 4  # [GRU ; FCN]
+    clf.save(tmp_path / "m")
+    again = SequenceClassifier.load(tmp_path / "m")
+    assert again.model_.get_config()["fcn_channels"] == 4
+    np.testing.assert_allclose(again.predict_proba(X[80:]), clf.predict_proba(X[80:]),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="fcn_channels must be a positive int"):
+        SequenceClassifier(model="gru-fcn", fcn_channels=0).fit(X, y)
+
+
 def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
     X, y = _toy(60, rng)
     clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=3,
@@ -314,6 +360,8 @@ def test_text_pretrained_vectors(tmp_path, rng):
         TextClassifier(vectors=str(vec), embed_size=8, epochs=1, verbose=0).fit(texts, y)
     with pytest.raises(ConfigError, match="model 'conv-gru' is for numeric series"):
         TextClassifier(model="conv-gru").fit(texts, y)
+    with pytest.raises(ConfigError, match="model 'gru-fcn' is for numeric series"):
+        TextClassifier(model="gru-fcn").fit(texts, y)
 
 
 def test_masked_batch_norm_uses_valid_steps_only():
@@ -367,3 +415,21 @@ def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     assert SequenceClassifier(model="gru", **tiny).fit(X, y)._bucket()
     with pytest.raises(ConfigError, match="conv_norm must be one of"):
         SequenceClassifier(conv_norm="group").fit(X, y)
+
+
+def test_gru_fcn_exports_to_onnx(tmp_path, rng):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from rnnkit.export import export_onnx
+
+    X, y = _toy(30, rng, variable=True)
+    est = SequenceClassifier(model="gru-fcn", hidden_size=4, conv_channels=4, fcn_channels=4,
+                             epochs=1, verbose=0).fit(X, y)
+    result = export_onnx(est, tmp_path / "clf.onnx", seq_len=8)
+    session = ort.InferenceSession(str(result.path))
+    lengths = np.asarray([len(x) for x in X[:6]])
+    padded = np.zeros((6, 8, 1), np.float32)
+    for i, x in enumerate(X[:6]):
+        padded[i, :len(x)] = x
+    got = session.run(None, {"x": padded, "lengths": lengths})[0]
+    np.testing.assert_allclose(got, est.predict_proba(X[:6]), rtol=1e-4, atol=1e-5)

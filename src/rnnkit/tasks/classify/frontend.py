@@ -41,6 +41,28 @@ def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
     return (steps < lengths.to(device)[:, None]).unsqueeze(-1).float()  # (B, T, 1)
 
 
+def masked_block(x: Tensor, lengths: Tensor | None, conv: nn.Module, norm: nn.Module,
+                 batch_norm: bool) -> Tensor:
+    """``relu(norm(conv(x * valid))) * valid``: (B, T, D) -> (B, T, C), padded steps 0
+    (``batch_norm``: ``norm`` is a :class:`MaskedBatchNorm` and reads the mask)."""
+    mask = None if lengths is None else valid_steps(lengths, x.shape[1], x.device)
+    if mask is not None:
+        x = x * mask  # (B, T, D)
+    y = conv(x)  # (B, T, C)
+    x = torch.relu(norm(y, mask) if batch_norm else norm(y))
+    return x if mask is None else x * mask
+
+
+def max_pool(x: Tensor, lengths: Tensor | None, p: int) -> tuple[Tensor, Tensor | None]:
+    """Max-pool by ``p`` (at most T) with ceil mode: (B, T, C) -> (B, ceil(T / p), C), and
+    lengths -> ceil(lengths / p); ``x`` >= 0 with padded steps 0, so they never win."""
+    p = min(p, x.shape[1])
+    if p <= 1:
+        return x, lengths
+    x = F.max_pool1d(x.transpose(1, 2), p, p, ceil_mode=True).transpose(1, 2)
+    return x, None if lengths is None else (lengths + p - 1) // p  # (B,)
+
+
 @register
 class ConvFrontEnd(nn.Module):
     """``blocks`` x (Conv1D(k, same) -> norm -> ReLU -> MaxPool(2)); see the module doc."""
@@ -79,17 +101,8 @@ class ConvFrontEnd(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None
                 ) -> tuple[Tensor, Tensor | None]:
         for conv, norm in zip(self.convs, self.norms, strict=True):
-            mask = None if lengths is None else valid_steps(lengths, x.shape[1], x.device)
-            if mask is not None:
-                x = x * mask  # (B, T, D)
-            y = conv(x)  # (B, T, C)
-            x = torch.relu(norm(y, mask) if self.norm == "batch" else norm(y))
-            if mask is not None:
-                x = x * mask
-            if x.shape[1] >= 2:
-                x = F.max_pool1d(x.transpose(1, 2), 2, 2, ceil_mode=True).transpose(1, 2)
-                if lengths is not None:
-                    lengths = (lengths + 1) // 2  # (B,) ceil(lengths / 2)
+            x = masked_block(x, lengths, conv, norm, self.norm == "batch")  # (B, T, C)
+            x, lengths = max_pool(x, lengths, 2)  # (B, ceil(T / 2), C)
         return x, lengths  # (B, T', C), (B,)
 
 
@@ -127,6 +140,75 @@ class MaskedBatchNorm(nn.Module):
         return out.to(dtype)
 
 
+@register
+class FCNBranch(nn.Module):
+    r"""The fully convolutional branch of LSTM-FCN / GRU-FCN (Karim et al. 2017), the FCN of
+    Wang et al. 2017: three blocks Conv1D(k, "same") -> norm -> ReLU with kernels 8, 5, 3
+    and ``channels``, ``2 * channels``, ``channels`` filters, then the average over the
+    valid steps (global average pooling)::
+
+        x = x * valid;  x = relu(Norm_b(Conv1D_b(x))) * valid       # blocks b = 1, 2, 3
+        x = maxpool(x, p_b); lengths = ceil(lengths / p_b)          # after blocks 1 and 2
+        z = sum_{t < L'} x_t / L'
+
+    ``pool`` = h halvings in all, split between the first two blocks: p_1 = 2^ceil(h/2),
+    p_2 = 2^floor(h/2) (h = 0: none, Wang's FCN). With h from :func:`auto_fcn_pool`, block 3
+    reads at most 256 steps and block 2 about sqrt(256 T), so the cost of a step grows with
+    the square root of a long series' length rather than with the length (a length of 1,460
+    or 2,000 on two CPU cores asks for it). ``norm`` as :class:`ConvFrontEnd` ("batch":
+    :class:`MaskedBatchNorm`, statistics over the valid steps only).
+
+    Shapes: x (B, T, D), lengths (B,) or None -> z (B, channels). Padded steps never change
+    a valid output (zeroed before each convolution and after each block, so they never
+    win a max-pool window nor enter the average), as for :class:`ConvFrontEnd`.
+    """
+
+    KERNELS = (8, 5, 3)
+
+    def __init__(self, input_size: int, channels: int = 64, pool: int = 0,
+                 norm: str = "batch") -> None:
+        super().__init__()
+        for name, v in (("input_size", input_size), ("channels", channels)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 0:
+            raise ValueError(f"pool must be an int >= 0, got {pool!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        self.input_size, self.channels, self.pool, self.norm = input_size, channels, pool, norm
+        self.pools = (2 ** -(-pool // 2), 2 ** (pool // 2), 1)  # after blocks 1, 2, 3
+        widths = (input_size, channels, 2 * channels, channels)
+        self.convs = nn.ModuleList(Conv1D(widths[b], widths[b + 1], k, padding="same")
+                                   for b, k in enumerate(self.KERNELS))
+        make = {"batch": MaskedBatchNorm, "layer": LayerNorm}.get(norm)
+        self.norms = nn.ModuleList((make(w) if make else nn.Identity()) for w in widths[1:])
+
+    @property
+    def output_size(self) -> int:
+        return self.channels
+
+    def get_config(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "channels": self.channels, "pool": self.pool,
+                "norm": self.norm}
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        for conv, norm, p in zip(self.convs, self.norms, self.pools, strict=True):
+            x = masked_block(x, lengths, conv, norm, self.norm == "batch")  # (B, T, C_b)
+            x, lengths = max_pool(x, lengths, p)  # (B, ceil(T / p), C_b)
+        if lengths is None:
+            return x.mean(dim=1)  # (B, C)
+        return x.sum(dim=1) / lengths.to(x.device, x.dtype)[:, None]  # padded steps are 0
+
+
+def auto_fcn_pool(length: int, target: int = 256) -> int:
+    """The halvings h of :class:`FCNBranch` that bring a series of ``length`` steps to at
+    most ``target`` steps before its last block: the least h with length / 2^h <= target."""
+    pool = 0
+    while -(-length // 2 ** pool) > target:
+        pool += 1
+    return pool
+
+
 def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
     """How many halving blocks bring a series of ``length`` steps to at most ``target``
     steps (at least one, at most ``most``)."""
@@ -136,4 +218,5 @@ def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
     return blocks
 
 
-__all__ = ["NORMS", "ConvFrontEnd", "MaskedBatchNorm", "auto_blocks", "valid_steps"]
+__all__ = ["NORMS", "ConvFrontEnd", "FCNBranch", "MaskedBatchNorm", "auto_blocks",
+           "auto_fcn_pool", "masked_block", "max_pool", "valid_steps"]

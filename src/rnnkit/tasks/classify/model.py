@@ -12,6 +12,22 @@ model has an embedding; lengths (B,) for padded batches.
 ``conv_kernel``, ``conv_norm`` "layer" / "batch" / "none"; "layer" here so that models saved
 before the option load as they were) halving the length each, before the (bi)GRU / LSTM.
 
+``"gru-fcn"`` / ``"lstm-fcn"`` (GRU-FCN / LSTM-FCN, Karim et al. 2017): the conv-gru /
+conv-lstm network above as the recurrent branch, and IN PARALLEL on the input an
+:class:`~rnnkit.tasks.classify.frontend.FCNBranch` (the FCN of Wang et al. 2017: three
+Conv1D -> norm -> ReLU blocks of ``fcn_channels``, 2 ``fcn_channels``, ``fcn_channels``
+filters, kernels 8, 5, 3, ``fcn_pool`` max-pool halvings split between the first two blocks,
+averaged over the valid steps); the two vectors are concatenated before the dropout and the
+softmax layer (``gru-fcn`` is :class:`~rnnkit.tasks.classify.SequenceClassifier`'s default)::
+
+    r = pool_t(GRU(ConvFrontEnd(x)))        # (B, H)
+    f = mean_t(FCN(x))                      # (B, fcn_channels)
+    logits = W [r ; f] + b                  # (B, num_classes)
+
+(the original LSTM-FCN feeds the whole series to its LSTM as one step of T features, its
+"dimension shuffle"; here the recurrent branch reads the series in time order, shortened by
+the front end).
+
 ``pooling`` turns the recurrent outputs into one vector per sequence: ``"last"`` (the last
 VALID step; a bidirectional layer's backward half has read the whole valid sequence),
 ``"mean"``, ``"max"`` or ``"attention"`` over the valid steps
@@ -28,11 +44,17 @@ from torch import Tensor, nn
 from rnnkit.nn import GRU, LSTM, Dense, Embedding, Recurrent, SimpleRNN
 from rnnkit.nn.config import from_config, register, to_config
 from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
-from rnnkit.tasks.classify.frontend import ConvFrontEnd
+from rnnkit.tasks.classify.frontend import ConvFrontEnd, FCNBranch
 from rnnkit.tasks.classify.pooling import POOLINGS, TimePooling
 
 MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru", "conv-gru",
-          "conv-bigru", "conv-lstm")
+          "conv-bigru", "conv-lstm", "gru-fcn", "lstm-fcn")
+
+
+def has_frontend(model: str) -> bool:
+    """Whether a ``model`` name reads the series through a :class:`ConvFrontEnd` (conv-*
+    and the *-fcn models, which are numeric-only)."""
+    return model.startswith("conv-") or model.endswith("-fcn")
 
 
 def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -40,7 +62,7 @@ def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: i
     """The recurrent part for a ``model`` name: the last valid step (B, Dir*H), or every
     step (B, T, Dir*H) with ``return_sequences``."""
     drop = dropout if num_layers > 1 else 0.0
-    name = model[len("conv-"):] if model.startswith("conv-") else model
+    name = model.removeprefix("conv-").removesuffix("-fcn")
     named = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU, "bilstm": LSTM, "bigru": GRU}
     if model in MODELS and name in named:
         return named[name](input_size, hidden_size, num_layers,
@@ -57,13 +79,15 @@ def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: i
 @register
 class RNNClassifier(nn.Module):
     """See the module doc. ``num_classes`` logits; ``vocab_size`` adds an Embedding;
-    ``conv_blocks`` (conv-* models only) sets the front end's depth."""
+    ``conv_blocks`` (conv-* and *-fcn models) sets the front end's depth; ``fcn_channels``
+    and ``fcn_pool`` (*-fcn models only) the FCN branch's width and max-pools."""
 
     def __init__(self, input_size: int | None, num_classes: int, model: str = "lstm",
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
                  vocab_size: int | None = None, embed_size: int = 100, pad_id: int = 0,
                  pooling: str = "last", conv_blocks: int = 0, conv_channels: int = 64,
-                 conv_kernel: int = 7, conv_norm: str = "layer"):
+                 conv_kernel: int = 7, conv_norm: str = "layer", fcn_channels: int = 64,
+                 fcn_pool: int = 0):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -73,7 +97,7 @@ class RNNClassifier(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        conv = model.startswith("conv-")
+        conv, fcn = has_frontend(model), model.endswith("-fcn")
         if conv and (isinstance(conv_blocks, bool) or not isinstance(conv_blocks, int)
                      or conv_blocks < 1):
             raise ValueError(f"conv_blocks must be a positive int for model {model!r}, "
@@ -85,12 +109,15 @@ class RNNClassifier(nn.Module):
                        "conv_blocks": conv_blocks if conv else 0,
                        "conv_channels": conv_channels, "conv_kernel": conv_kernel,
                        "conv_norm": conv_norm}
+        if fcn:  # only then, so the configs of the other models stay as they were
+            self.config.update(fcn_channels=fcn_channels, fcn_pool=fcn_pool)
         self.embedding = None
         if vocab_size is not None:
             self.embedding = Embedding(vocab_size, embed_size, padding_idx=pad_id)
             input_size = embed_size
         if input_size is None:
             raise ValueError("input_size must be given when vocab_size is None")
+        self.fcn = FCNBranch(input_size, fcn_channels, fcn_pool, conv_norm) if fcn else None
         self.frontend = None
         if conv:
             self.frontend = ConvFrontEnd(input_size, conv_channels, conv_blocks, conv_kernel,
@@ -100,7 +127,8 @@ class RNNClassifier(nn.Module):
                                    return_sequences=pooling != "last")
         self.pool = None if pooling == "last" else TimePooling(self.rnn.output_size, pooling)
         self.drop = nn.Dropout(dropout)
-        self.head = Dense(self.rnn.output_size, num_classes)
+        features = self.rnn.output_size + (0 if self.fcn is None else self.fcn.output_size)
+        self.head = Dense(features, num_classes)
 
     def get_config(self) -> dict[str, Any]:
         return dict(self.config)
@@ -108,11 +136,14 @@ class RNNClassifier(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.embedding is not None:
             x = self.drop(self.embedding(x))  # (B, T) -> (B, T, E)
+        f = None if self.fcn is None else self.fcn(x, lengths)  # (B, F) on the input
         if self.frontend is not None:
             x, lengths = self.frontend(x, lengths)  # (B, T', C)
         out = self.rnn(x, lengths=lengths)  # (B, Dir*H) last valid step, or (B, T', Dir*H)
         if self.pool is not None:
             out = self.pool(out, lengths)  # (B, Dir*H)
+        if f is not None:
+            out = torch.cat([out, f], dim=-1)  # (B, Dir*H + F)
         return self.head(self.drop(out))  # (B, C)
 
 
@@ -144,4 +175,4 @@ class EnsembleNet(nn.Module):
         return torch.log(probs.mean(dim=0).clamp_min(1e-12))  # (B, C)
 
 
-__all__ = ["MODELS", "EnsembleNet", "RNNClassifier", "recurrent_layer"]
+__all__ = ["MODELS", "EnsembleNet", "RNNClassifier", "has_frontend", "recurrent_layer"]
