@@ -103,6 +103,8 @@ MAX_FOLDS = 3
 MAX_STEPS = 1500
 #: ``mode``: one model trained on all series, or one per series.
 MODES = ("global", "local")
+#: The job number of the peers' fits in a comparison's queue of (model, fold) jobs.
+PEERS_JOB = -1
 
 
 @dataclass(frozen=True)
@@ -357,8 +359,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         jobs: fits run side by side in this many worker processes (default 1: one at a
             time, here), or "auto": as many as the cores when the training windows hold at
             least :data:`~rnnkit.tasks.forecast.fitpool.WORK_PER_JOB` steps, else one
-            (:mod:`~rnnkit.tasks.forecast.fitpool`). With workers, this process fits the
-            peers meanwhile. Workers are spawned: a script that asks for them runs its
+            (:mod:`~rnnkit.tasks.forecast.fitpool`). With workers, the peers' fits are one
+            more job, started first. Workers are spawned: a script that asks for them runs its
             work under ``if __name__ == "__main__":``, as multiprocessing requires.
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
@@ -503,21 +505,29 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
 
     peer_runs: list[tuple[str, Any, float]] | None = None
     with FitPool(jobs) as pool, FitPool(1) as here:
-        queue = deque((name, k) for name in names for k in range(n_folds))
+        # one fit at a time here, or one per worker; a model's refit first once its folds are
+        # in. With workers, the peers and the costlier models (later in MODELS) start first,
+        # so that the cheap fits fill the end, and this process only hands out work.
+        order = sorted(names, key=list(MODELS).index, reverse=True) if pool.parallel else names
+        queue = deque((name, k) for name in order for k in range(n_folds))
+        if pool.parallel and peer_names:
+            queue.appendleft(("", PEERS_JOB))
         running: dict[Future, tuple[str, int]] = {}
-        # one at a time in this process, a model's refit next after its folds; with workers,
-        # every fit as soon as it can start (the pool queues them in this order)
-        limit = math.inf if pool.parallel else 1
         while queue or running:
-            while queue and len(running) < limit:
+            while queue and len(running) < pool.jobs:
                 name, k = queue.popleft()
-                fc, data, kw = job(name, k)
-                running[(here if name in BASELINES else pool).submit(fc, data, kw)] = name, k
-            if pool.parallel and peer_runs is None:  # this process is free meanwhile
-                peer_runs = _run_peers(peer_names, values, plans, H, season)
+                if k == PEERS_JOB:
+                    future = pool.call(_run_peers, peer_names, values, plans, H, season)
+                else:
+                    fc, data, kw = job(name, k)
+                    future = (here if name in BASELINES else pool).fit(fc, data, kw)
+                running[future] = name, k
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=list(running).index):
                 name, k = running.pop(future)
+                if k == PEERS_JOB:
+                    peer_runs = future.result()
+                    continue
                 if name in done_rows:  # failed in another fit
                     continue
                 try:

@@ -9,7 +9,7 @@ their best epoch counts), so on C cores they run C at a time, each on its own sh
 torch threads.
 
     with FitPool(jobs=2) as pool:
-        future = pool.submit(forecaster, panel, {"checkpoint": ...})
+        future = pool.fit(forecaster, panel, {"checkpoint": ...})
         fc, seconds = future.result()      # the fitted copy and its training time
 
 ``jobs=1`` runs each fit when it is submitted, in this process (what small series need:
@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
@@ -119,9 +120,13 @@ class FitPool:
         """Whether fits run in workers (and this process is free while they do)."""
         return self.jobs > 1
 
-    def submit(self, estimator: Any, data: Any, kwargs: dict[str, Any]) -> Future:
+    def fit(self, estimator: Any, data: Any, kwargs: dict[str, Any]) -> Future:
         """A future of ``(fitted estimator, seconds)``."""
         return self._executor.submit(_fit, estimator, data, kwargs)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """A future of ``fn(*args)`` (``fn`` importable by name, as a worker needs)."""
+        return self._executor.submit(fn, *args)
 
     def __enter__(self) -> FitPool:
         return self
