@@ -40,40 +40,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, Cell, LNSimpleRNN, LSTMState, Recurrent, SimpleRNN
+from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, LNSimpleRNN, Recurrent, SimpleRNN
+from rnnkit.tasks.classify.cells import MyLSTMCell  # a user cell (rnnkit.nn.Cell subclass)
 
 SHAPES = [(64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128)]
 #: rows slower than this many seconds a step run in 3 rounds only (the loops at large shapes)
 SLOW_S = 0.25
 #: rows always measured (the ratios' denominators)
 BASELINES = ("torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN")
-
-
-class UserLSTMCell(Cell):
-    """A user-defined LSTM cell in plain torch ops with the hoisting hooks (gate order i,f,g,o)."""
-
-    state_type = LSTMState
-
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size)
-        k = hidden_size**-0.5
-        G = 4 * hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(G, input_size).uniform_(-k, k))  # (4H, D)
-        self.weight_hh = nn.Parameter(torch.empty(G, hidden_size).uniform_(-k, k))  # (4H, H)
-        self.bias = nn.Parameter(torch.zeros(G))  # (4H,)
-
-    def project_input(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight_ih, self.bias)  # (..., D) -> (..., 4H)
-
-    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        h, c = state
-        i, f, g, o = (p_t + h @ self.weight_hh.T).chunk(4, dim=-1)  # (B, H) each
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        return h, LSTMState(h, c)
-
-    def forward(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        return self.step(self.project_input(x_t), state)
 
 
 def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
@@ -92,8 +66,8 @@ def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
         "LNSimpleRNN fast": (LNSimpleRNN(D, H, **seq), "fast"),
         "LNLSTM loop": (LNLSTM(D, H, path="loop", **seq), "loop"),
         "LNGRU loop": (LNGRU(D, H, path="loop", **seq), "loop"),
-        "user LSTM cell traced": (Recurrent(UserLSTMCell(D, H), **seq), "traced"),
-        "user LSTM cell loop": (Recurrent(UserLSTMCell(D, H), path="loop", **seq), "loop"),
+        "user LSTM cell traced": (Recurrent(MyLSTMCell(D, H), **seq), "traced"),
+        "user LSTM cell loop": (Recurrent(MyLSTMCell(D, H), path="loop", **seq), "loop"),
     }
 
 

@@ -11,37 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import Cell, LSTMState, Recurrent
+from rnnkit.nn import Cell, Recurrent
 from rnnkit.nn.fastpath import traced
+from rnnkit.tasks.classify.cells import MyLSTMCell  # a cell written as users write one
 
 from .helpers import fields, rel, weighted_loss
 
 B, T, D, H = 3, 5, 4, 6
 LENGTHS = [5, 2, 4]
-
-
-class UserLSTM(Cell):
-    """An LSTM with the hoisting hooks: p = x W^T + b outside the loop, the step adds h U^T."""
-
-    state_type = LSTMState
-
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size)
-        self.inp = nn.Linear(input_size, 4 * hidden_size)
-        self.weight_hh = nn.Parameter(torch.randn(4 * hidden_size, hidden_size) * 0.3)
-
-    def project_input(self, x: Tensor) -> Tensor:
-        return self.inp(x)  # (..., 4H)
-
-    def step(self, p_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        h, c = state
-        i, f, g, o = (p_t + h @ self.weight_hh.T).chunk(4, dim=-1)  # (B, H) each
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        return h, LSTMState(h, c)
-
-    def forward(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        return self.step(self.project_input(x_t), state)
 
 
 class UserGRU(Cell):
@@ -101,7 +78,7 @@ class Dropping(UserLNRNN):
         return h2, h2
 
 
-CELLS = {"lstm": UserLSTM, "gru": UserGRU, "ln-rnn": UserLNRNN}
+CELLS = {"lstm": MyLSTMCell, "gru": UserGRU, "ln-rnn": UserLNRNN}
 
 
 def _cell(kind: str, d: int = D) -> Cell:
@@ -251,7 +228,7 @@ def test_autocast_runs_the_loop():
 def test_float32_and_no_grad_match_the_loop():
     """In float32 (the benchmark's dtype) within rounding, and under no_grad (no backward)."""
     torch.manual_seed(0)
-    cell = UserLSTM(D, H)
+    cell = MyLSTMCell(D, H)
     x = torch.randn(B, T, D)
     traced_layer, loop_layer = _layer(cell, "traced"), _layer(cell, "loop")
     with torch.no_grad():
