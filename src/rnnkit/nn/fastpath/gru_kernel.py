@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import (
+    JIT,
     StepProduct,
     input_and_weight_grads,
     parallel_rows,
@@ -88,6 +89,23 @@ def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
             hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
 
 
+@numba.njit(**JIT)
+def _gates_row_backward(dh, dh_out, dhz, z, n, h_prev, dn, dz):  # pragma: no cover - compiled
+    """The z and n part of one row's BPTT step, shared with the LN-GRU kernel (H entries
+    each): dh += dh_out + dhz (the total dh_t); dn = dh (1 - z)(1 - n^2) and
+    dz = dh (h_{t-1} - n) z (1 - z), the gradients w.r.t. the pre-activations of n and z;
+    dhz = dh z, the direct term of dh_{t-1}."""
+    one = dh.dtype.type(1.0)
+    for j in range(dh.shape[0]):
+        dh[j] += dh_out[j] + dhz[j]
+    for j in range(dh.shape[0]):
+        dn[j] = dh[j] * (one - z[j]) * (one - n[j] * n[j])
+    for j in range(dh.shape[0]):
+        dz[j] = dh[j] * (h_prev[j] - n[j]) * z[j] * (one - z[j])
+    for j in range(dh.shape[0]):
+        dhz[j] = dh[j] * z[j]
+
+
 @rows_kernel
 def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: no cover
     """One step of BPTT (see the module docstring). In: dh_out (B, H) = dhs_t, dh (B, H) =
@@ -101,12 +119,7 @@ def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: n
         dhb, dob, dzb = dh[b], dh_out[b], dhz[b]
         dir_, diz, din = dgi[b, :H], dgi[b, H : 2 * H], dgi[b, 2 * H :]
         dhr, dhzb, dhn = dgh[b, :H], dgh[b, H : 2 * H], dgh[b, 2 * H :]
-        for j in range(H):
-            dhb[j] += dob[j] + dzb[j]
-        for j in range(H):
-            din[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
-        for j in range(H):
-            diz[j] = dhb[j] * (hp[j] - nb[j]) * z[j] * (one - z[j])
+        _gates_row_backward(dhb, dob, dzb, z, nb, hp, din, diz)
         for j in range(H):
             dir_[j] = din[j] * ghn[j] * r[j] * (one - r[j])
         for j in range(H):
@@ -115,8 +128,6 @@ def _step_backward(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # pragma: n
             dhzb[j] = diz[j]
         for j in range(H):
             dhn[j] = din[j] * r[j]
-        for j in range(H):
-            dzb[j] = dhb[j] * z[j]
 
 
 class GRUKernel(Kernel):

@@ -53,7 +53,10 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.gru_kernel import _hidden  # the same last step as the plain GRU's
+from rnnkit.nn.fastpath.gru_kernel import (  # the same last step, its z/n backward
+    _gates_row_backward,
+    _hidden,
+)
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
     ln_blocks,
@@ -106,14 +109,7 @@ def _step_backward(dh_out, dh, dhz, s_rz, n, h_prev, gh, n_n, r_n, g_n, n_rz, r_
         r, z = s_rz[b, :H], s_rz[b, H:]
         dhb, dzb, dob, nb, hp = dh[b], dhz[b], dh_out[b], n[b], h_prev[b]
         dyn, dyr, dyz = dy_n[b], dy_rz[b, :H], dy_rz[b, H:]
-        for j in range(H):
-            dhb[j] += dob[j] + dzb[j]
-        for j in range(H):
-            dyn[j] = dhb[j] * (one - z[j]) * (one - nb[j] * nb[j])
-        for j in range(H):
-            dyz[j] = dhb[j] * (hp[j] - nb[j]) * z[j] * (one - z[j])
-        for j in range(H):
-            dzb[j] = dhb[j] * z[j]
+        _gates_row_backward(dhb, dob, dzb, z, nb, hp, dyn, dyz)
         ln_row_backward(dyn, n_n[b], r_n[b], g_n, da_n[b], dg_n[b], db_n[b])
         dan, ghn, dghn = da_n[b], gh[b, 2 * H :], dgh[b, 2 * H :]
         for j in range(H):
