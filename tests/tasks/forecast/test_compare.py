@@ -167,10 +167,13 @@ def test_fits_in_worker_processes_give_the_same_comparison():
 
 
 def test_auto_jobs_runs_small_work_here_and_large_work_on_every_core():
+    import os
+
     from rnnkit.tasks.forecast.fitpool import WORK_PER_JOB, auto_jobs
 
     assert auto_jobs("auto", WORK_PER_JOB - 1, fits=16) == 1
     assert auto_jobs("auto", WORK_PER_JOB, fits=1) == 1  # never more workers than fits
+    assert auto_jobs("auto", WORK_PER_JOB, fits=64) == min(64, len(os.sched_getaffinity(0)))
     assert auto_jobs(3, 10, fits=16) == 3
 
 
