@@ -15,11 +15,12 @@ def test_plan_folds_lie_before_the_test_part():
     plan = plan_split(120, horizon=6, input_len=12)
     assert plan.valid_end == 108
     assert plan.folds == ((84, 96), (90, 102), (96, 108))  # 3 blocks of 2H, H apart
-    assert plan_split(52, 6, 12).folds == ((28, 40),)  # room for one fold only
+    # a fold's origin leaves one training window (L + H) and a fold (F) to stop early on
+    assert plan_split(58, 6, 12).folds == ((34, 46),)  # room for one fold only
     with pytest.raises(DataError, match="room for 1 fold"):
-        plan_split(52, 6, 12, folds=2)
-    with pytest.raises(DataError, match="need at least"):
-        plan_split(30, 6, 12)
+        plan_split(58, 6, 12, folds=2)
+    with pytest.raises(DataError, match=r"need at least .* = 12 \+ 6 \+ 24 \+ 12 = 54"):
+        plan_split(53, 6, 12)
     with pytest.raises(ConfigError, match="folds must be a positive int"):
         plan_split(120, 6, 12, folds=0)
 
@@ -70,6 +71,26 @@ def test_the_test_part_never_reaches_the_fits():
     # the first test window reads only values before the test part (later ones read earlier
     # test values as their input history, as a forecaster would)
     np.testing.assert_allclose(a.test_pred["linear"][0], b.test_pred["linear"][0])
+
+
+def test_a_fold_fit_stops_early_before_its_origin_and_never_sees_its_block(monkeypatch):
+    """Each fold's fit gets the values before the fold's origin only (its early stopping
+    reads the last F of them), so the scored block is out of sample for the fit."""
+    from rnnkit.tasks.forecast.forecaster import Forecaster
+
+    seen = []
+    fit = Forecaster.fit
+
+    def recording_fit(self, X, *args, **kwargs):
+        seen.append((self.model, len(X.values[0]), self.validation))
+        return fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(Forecaster, "fit", recording_fit)
+    res = compare(seasonal(), ["linear"], horizon=6, input_len=12, epochs=3, verbose=0,
+                  peers=None, coverage=None)
+    origins = [a for a, _ in res.plan.folds]
+    assert [(n, v) for m, n, v in seen if m == "linear"] == (
+        [(o, 12) for o in origins] + [(res.plan.valid_end, 0)])
 
 
 def test_a_failed_model_is_never_selected():

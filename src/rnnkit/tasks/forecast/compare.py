@@ -15,8 +15,12 @@ The split (values ``y[0..T)``, horizon H):
 
 Rolling-origin cross-validation: fold k has an origin ``o_k`` and a block
 ``[o_k, o_k + F)`` (F = 2H by default, H + 1 windows; origins H apart, the last block ends at
-``valid_end``). In fold k each model is fitted on ``y[:o_k]`` with early stopping on the
-block, then scored on the windows whose targets lie in the block. The selection is by the
+``valid_end``). In fold k each model is fitted on ``y[:o_k]`` only, early stopping on its
+own last F values ``y[o_k - F:o_k]``, then scored on the windows whose targets lie in the
+block: the block is out of sample for every decision of the fit, so the fold residuals are
+honest for the selection and for the conformal intervals (early stopping on the scored block
+itself gave residuals that undershot the test errors: 64 % coverage of 80 % intervals over
+the accuracy benchmark's series). The selection is by the
 mean fold MAE (failed models, a :class:`~rnnkit.errors.TrainingFailed` or a non-finite
 forecast, are never selected; ties go to the simpler model, in ``MODELS``' order). Every
 model is then refitted on all the training data ``y[:valid_end]`` for the median of its
@@ -124,8 +128,9 @@ class Plan:
 def plan_split(length: int, horizon: int, input_len: int, test: int | None = None,
                folds: int | None = None, fold_len: int | None = None) -> Plan:
     """Choose the test part (default 2H) and the folds: ``folds`` (default: as many as fit,
-    at most :data:`MAX_FOLDS`) blocks of ``fold_len`` (default 2H) values, origins H apart,
-    each leaving at least ``input_len + 2H`` values to train on."""
+    at most :data:`MAX_FOLDS`) blocks of ``fold_len`` F (default 2H) values, origins H apart,
+    each with at least ``input_len + H`` values (one window) to train on and F more to stop
+    early on before its origin."""
     H, L = horizon, input_len
     n_test = 2 * H if test is None else test
     F = 2 * H if fold_len is None else fold_len
@@ -133,12 +138,12 @@ def plan_split(length: int, horizon: int, input_len: int, test: int | None = Non
         raise ConfigError(f"test and fold_len must hold at least the horizon {H} values, "
                           f"got {n_test} and {F}")
     valid_end = length - n_test
-    min_train = L + 2 * H
-    room = (valid_end - F - min_train) // H + 1  # folds that fit
-    need = min_train + F + n_test
+    min_origin = L + H + F  # one training window, then F values to stop early on
+    room = (valid_end - F - min_origin) // H + 1  # folds that fit
+    need = min_origin + F + n_test
     if room < 1:
-        raise DataError(f"the series has {length} values; need at least input_len + 2 x "
-                        f"horizon + fold + test = {L} + {2 * H} + {F} + {n_test} = {need}")
+        raise DataError(f"the series has {length} values; need at least input_len + "
+                        f"horizon + 2 x fold + test = {L} + {H} + {2 * F} + {n_test} = {need}")
     if folds is None:
         folds = min(MAX_FOLDS, room)
     elif isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
@@ -441,9 +446,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
 
     def job(name: str, k: int) -> tuple[Forecaster | LocalForecaster, Panel, dict[str, Any]]:
         """Fold k's fit of ``name`` (k = n_folds: the refit on all training data)."""
-        if k < n_folds:
+        if k < n_folds:  # trained before the origin only: the block stays out of sample
             fc = make(name, validation=fold_stops[k][0] - fold_origins[k][0], **worker_kw)
-            return fc, cut(fold_stops[k]), _sub(extra[name], f"fold-{k + 1}")
+            return fc, cut(fold_origins[k]), _sub(extra[name], f"fold-{k + 1}")
         known = [e for e in runs[name]["epochs"] if e is not None]
         refit_epochs = max(1, int(np.median(known))) if known else epochs
         fc = make(name, validation=0, patience=None, epochs=refit_epochs, **worker_kw)
