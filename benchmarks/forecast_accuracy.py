@@ -140,7 +140,8 @@ OVERRIDES = {"solar": (24, 48)}
 QUICK = ("nile", "austres", "wineind", "msft")
 
 
-def run_series(name: str, max_steps: int, log: Callable[[str], None]) -> dict | None:
+def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: int = 3
+               ) -> dict | None:
     """One comparison: ``{"name", "group", "source", "n", "selected", "mase": {row: MASE},
     "coverage": {row: coverage}, "cpu_s"}``, or None when its package is missing."""
     group, load, source = SERIES[name]
@@ -154,7 +155,7 @@ def run_series(name: str, max_steps: int, log: Callable[[str], None]) -> dict | 
     scaler = "log" if np.all(y > 0) else "standard"
     c0 = time.process_time()
     res = compare(y, MODELS, horizon=H, input_len=L, season=m, scaler=scaler,
-                  max_steps=max_steps, verbose=0, peers="auto")
+                  max_steps=max_steps, verbose=0, peers="auto", ensemble=ensemble)
     ok = [r for r in res.rows if r["status"] == "ok"]
     out = {"name": name, "group": group, "source": source, "n": len(y), "season": m,
            "horizon": H, "input_len": L, "selected": res.best,
@@ -282,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="run the multi-series part")
     p.add_argument("--id-embedding", type=int, default=0, metavar="K", help="multi-series "
                    "part: also the global models with a learned K-vector per series")
+    p.add_argument("--ensemble", type=int, default=3, metavar="K", help="compare's "
+                   "ensemble: the median of the K models best by the folds is selected (0: "
+                   "the single best model)")
     p.add_argument("--json", type=Path, default=None, help="also write the per-series "
                    "results here (updated after each series)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -307,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         log(f"{name}: {SERIES[name][2]} ...")
-        out = run_series(name, max_steps, log)
+        out = run_series(name, max_steps, log, args.ensemble)
         if out is None:
             continue
         results.append(out)

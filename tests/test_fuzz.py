@@ -703,9 +703,9 @@ def trained(tmp_path_factory) -> Path:
     (root / "series.csv").write_text("when,passengers\n" + "\n".join(
         f"2000-{i:03d},{100 + (i * 13) % 17 + i}" for i in range(40)) + "\n")
     rc = main(["forecast", "--data", str(root / "series.csv"), "--column", "passengers",
-               "--date-column", "when", "--models", "naive", "linear",
+               "--date-column", "when", "--models", "naive", "linear", "--ensemble", "0",
                "--epochs", "1", "--horizon", "2", "--input-len", "4", "--test", "2",
-               "--out", str(root / "fc")])
+               "--out", str(root / "fc")])  # one model: the cases edit its files
     assert rc == 0
     shutil.move(root / "fc" / "model", root / "model")
     return root

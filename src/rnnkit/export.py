@@ -411,8 +411,12 @@ def _fixes_time(model: nn.Module) -> bool:
 
 
 def _plan(obj: Any, seq_len: int | None) -> _Plan:
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster
     from rnnkit.tasks.forecast.local import LocalForecaster
 
+    if isinstance(obj, EnsembleForecaster):
+        raise ConfigError("an ensemble forecaster is the median of several models, not one "
+                          "graph; export each member (its folder member-<k>/) on its own")
     if isinstance(obj, LocalForecaster):
         raise ConfigError("a local forecaster is one model per series, not one graph; export "
                           "each series' model (its folder series-<k>/) on its own")

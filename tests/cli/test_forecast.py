@@ -5,6 +5,7 @@ import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.data.panel import load_panel
+from rnnkit.tasks.base import load_estimator
 from rnnkit.tasks.forecast import Forecaster
 
 
@@ -28,12 +29,15 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert "model" in stdout and "MASE" in stdout and "gru" in stdout
     for name in ("metrics.json", "forecast.csv", "test_forecasts.csv", "backtest.png",
-                 "future.png", "losses.png", "metrics.png", "model/config.json",
-                 "model/model.safetensors"):
+                 "future.png", "losses.png", "metrics.png", "model/ensemble.json",
+                 "model/member-0/config.json", "model/member-2/model.safetensors"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert [m["model"] for m in metrics["models"]] == ["naive", "seasonal_naive", "linear",
-                                                       "gru"]
+                                                       "gru", "ensemble"]
+    members = metrics["models"][-1]["members"]
+    assert metrics["best_model"] == "ensemble" and len(members) == 3
+    assert f"median forecast of {', '.join(members)}" in metrics["selected_by"]
     assert metrics["split"] == {"train": [0, 54], "folds": [[42, 48], [45, 51], [48, 54]],
                                 "test": [54, 60]}
     assert metrics["season"] == 12 and "monthly" in metrics["detected"]
@@ -41,13 +45,25 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
                                                  "mase1"}
     assert len(metrics["models"][0]["cv"]["folds_mae"]) == 3
     tf = (out / "test_forecasts.csv").read_text().splitlines()
-    assert tf[0] == "series_id,origin,step,date,actual,naive,seasonal_naive,linear,gru"
+    assert tf[0] == ("series_id,origin,step,date,actual,naive,seasonal_naive,linear,gru,"
+                     "ensemble")
     assert tf[1].startswith("y,54,1,2004-07,") and len(tf) == 1 + 4 * 3
     rows = (out / "forecast.csv").read_text().splitlines()
     assert rows[0] == "step,label,forecast,mean,std,lower,upper"
     assert rows[1].startswith("1,2005-01,") and len(rows) == 4
-    fc = Forecaster.load(out / "model")
+    fc = load_estimator(out / "model")
     assert fc.model == metrics["best_model"] and fc.horizon == 3
+    assert list(fc.members_) == members
+    future = [float(r.split(",")[2]) for r in rows[1:]]
+    y = load_panel(tmp_path / "tiny.csv", column="y").values[0][:, 0]
+    np.testing.assert_allclose(fc.predict(y), future, rtol=1e-5)  # what forecast.csv holds
+    np.testing.assert_allclose(future, np.median(
+        [load_estimator(out / "model" / f"member-{k}").predict(y) for k in range(3)], axis=0),
+        rtol=1e-5)
+    capsys.readouterr()
+    assert main(["export", "--model", str(out / "model"), "--out", str(tmp_path / "x.onnx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds an ensemble forecaster" in err[0]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
 
 
@@ -98,7 +114,8 @@ def test_a_diverged_model_is_failed_never_selected(tmp_path, capsys, order):
     out = tmp_path / "run"
     rc = main(["forecast", "--data", str(tiny_csv(tmp_path)), "--column", "y", "--horizon", "3",
                "--input-len", "6", "--epochs", "3", "--hidden", "4", "--lr", "1e30",
-               "--scaler", "standard", "--models", *order, "--out", str(out)])
+               "--scaler", "standard", "--models", *order, "--ensemble", "0", "--out",
+               str(out)])
     assert rc == 0
     text = (out / "metrics.json").read_text()
     metrics = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
@@ -138,7 +155,7 @@ def test_a_second_run_replaces_the_first_whole(tmp_path, capsys):
     (out / "stale.png").unlink()
     assert main([*common, "--models", "linear", "--epochs", "1"]) == 0
     models = json.loads((out / "metrics.json").read_text())["models"]
-    assert [m["model"] for m in models] == ["linear", "seasonal_naive"]
+    assert [m["model"] for m in models] == ["linear", "seasonal_naive", "ensemble"]
 
 
 def weekly_csv(tmp_path, n=200, compact=True):
@@ -248,7 +265,7 @@ def test_a_long_file_is_many_series_saved_and_predicted_by_id(tmp_path, capsys, 
     assert fcsv[0] == "series_id,step,label,forecast" and fcsv[1].startswith("a,1,2006-01,")
     for name in ("backtest.png", "future.png", "series_mase.png", "metrics.png"):
         assert (out / name).is_file(), name
-    fc = Forecaster.load(out / "model")
+    fc = load_estimator(out / "model")
     assert fc.ids_ == ["a", "b", "c"] and fc.data_info_["id_column"] == "store"
     assert fc.scalers_["b"].shift_[0] != fc.scalers_["a"].shift_[0]
     pred = tmp_path / "pred.csv"
@@ -278,7 +295,7 @@ def test_local_mode_saves_a_model_per_series_that_predict_reads(tmp_path, capsys
     data = str(long_csv(tmp_path))
     rc = main(["forecast", "--data", data, "--id-column", "store", "--local", "--horizon", "3",
                "--input-len", "12", "--models", "naive", "linear", "--epochs", "2",
-               "--out", str(out)])
+               "--ensemble", "0", "--out", str(out)])
     assert rc == 0 and "one model per series" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["mode"] == "local"
@@ -300,7 +317,7 @@ def test_past_covariates_are_read_and_remembered_by_predict(tmp_path, capsys, no
     assert rc == 0
     err = capsys.readouterr().err
     assert "column 'sales', 200 values" in err and "past covariates price" in err
-    fc = Forecaster.load(out / "model")
+    fc = load_estimator(out / "model")
     assert fc.n_features_ == 2 and fc.data_info_["past_covariates"] == ["price"]
     pred = tmp_path / "p.csv"
     assert main(["predict", "--model", str(out / "model"), "--data", str(path), "--out",
@@ -317,7 +334,7 @@ def test_calendar_features_are_built_from_the_dates_again_by_predict(tmp_path, c
                "--out", str(out)])
     assert rc == 0
     assert "calendar of each forecast step: month" in capsys.readouterr().err
-    fc = Forecaster.load(out / "model")
+    fc = load_estimator(out / "model")
     assert fc.n_features_ == 3 and fc.data_info_["calendar"] == ["month"]
     assert json.loads((out / "metrics.json").read_text())["scaler"] == "standard"
     pred = tmp_path / "p.csv"
@@ -337,7 +354,8 @@ def test_jobs_fit_in_workers_that_write_progress_lines(tmp_path, capfd):
     out = tmp_path / "run"
     rc = main(["forecast", "--data", str(tiny_csv(tmp_path)), "--column", "y", "--horizon",
                "3", "--input-len", "6", "--epochs", "2", "--hidden", "4", "--models", "naive",
-               "linear", "gru", "--jobs", "2", "--peers", "none", "--out", str(out)])
+               "linear", "gru", "--jobs", "2", "--peers", "none", "--ensemble", "0", "--out",
+               str(out)])
     assert rc == 0
     err = capfd.readouterr().err
     assert "gru epoch 1/2" in err and "gru epoch 2/2" in err  # written by a worker

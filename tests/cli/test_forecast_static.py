@@ -12,7 +12,7 @@ from rnnkit.tasks.base import load_estimator
 from rnnkit.tasks.forecast import Forecaster
 
 QUICK = ["--horizon", "3", "--input-len", "6", "--epochs", "2", "--hidden", "4",
-         "--peers", "none"]
+         "--peers", "none", "--ensemble", "0"]  # one model: its static inputs are inspected
 STORES = [("a", 60, "north", 10), ("b", 72, "south", 20), ("c", 66, "north", 40)]
 
 

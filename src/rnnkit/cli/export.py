@@ -62,9 +62,14 @@ def load(path: str):
     from rnnkit.errors import ConfigError
     from rnnkit.export import EXPORTABLE
     from rnnkit.tasks.base import estimator_class
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster
     from rnnkit.tasks.forecast.local import LocalForecaster
     from rnnkit.train.saving import load_model, read_config
 
+    if EnsembleForecaster.is_saved(path):
+        raise ConfigError(f"--model {path} holds an ensemble forecaster (the median of several "
+                          f"models), which is not one graph; export one member's model: "
+                          f"--model {path}/member-<k>")
     if LocalForecaster.is_saved(path):
         raise ConfigError(f"--model {path} holds a local forecaster (one model per series, "
                           f"rnnkit forecast --local), which is not one graph; export one "

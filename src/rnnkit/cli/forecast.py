@@ -131,8 +131,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "windows x input length >= 50,000), else 1")
     add(p, "--folds", type=positive_int, default=None, help="rolling-origin cross-validation "
         "folds for the selection (default: up to 3, as the series allows)")
-    add(p, "--ensemble", type=nonneg_int, default=0, metavar="K", help="add a row for the "
-        "median forecast of the K best models by cross-validation (0: none)")
+    add(p, "--ensemble", type=nonneg_int, default=3, metavar="K", help="select the median "
+        "forecast of the K best models by cross-validation (a row 'ensemble'; 0 or 1: select "
+        "the single best model)")
     add(p, "--hidden", type=positive_int, default=d("hidden"), help="units per recurrent "
         "layer")
     add(p, "--test", type=positive_int, default=None, help="test values at the end "
@@ -362,7 +363,7 @@ def run(args: argparse.Namespace) -> int:
               f"per-series scores in metrics.json")
     before = "the values before the test part of each series" if many else \
         f"{res.plan.valid_end} values before the test part"
-    print(f"selected by cross-validation: {res.best} (refitted on all {before}); wrote "
+    print(f"selected: {res.best}, {res.selection} (refitted on all {before}); wrote "
           f"{out}/ ({', '.join(files)})")
     return 0
 
@@ -403,8 +404,8 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
         write_json(tmp / "metrics.json", {
             "data": panel.source, "column": column, "date_column": panel.date_column,
             "n_values": len(y), "detected": detected, "split": plan.to_dict(), **settings,
-            "best_model": best, "selected_by": "mean MAE over the cross-validation folds "
-            "(failed models excluded)", "models": res.rows,
+            "best_model": best, "selected_by": f"{res.selection} (failed models excluded)",
+            "models": res.rows,
             "forecast": {"labels": labels, "values": [float(v) for v in future]}})
     return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",
             "losses.png", "metrics.png", "model/"]
@@ -463,8 +464,7 @@ def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, set
             "split": {"aligned_on": "the end of each series",
                       **{i: p.to_dict() for i, p in zip(panel.ids, res.plans, strict=True)}},
             **settings, "best_model": best,
-            "selected_by": "mean seasonal MASE over the cross-validation folds and the series "
-            "(failed models excluded)", "models": res.rows,
+            "selected_by": f"{res.selection} (failed models excluded)", "models": res.rows,
             "forecast": {i: {"labels": future_labels(panel.dates[k] if panel.dates else None,
                                                      args.horizon),
                              "values": [float(v) for v in future[k]]}

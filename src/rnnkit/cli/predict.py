@@ -82,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.base import estimator_class, saved_task
 
     check_out(args)
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster, load_forecaster
     from rnnkit.tasks.forecast.local import LocalForecaster
 
-    if LocalForecaster.is_saved(args.model):  # rnnkit forecast --local: a model per series
-        from rnnkit.cli.forecast import predict_command
+    if EnsembleForecaster.is_saved(args.model) or LocalForecaster.is_saved(args.model):
+        from rnnkit.cli.forecast import predict_command  # an ensemble, or a model per series
 
-        return predict_command(LocalForecaster.load(args.model), args)
+        return predict_command(load_forecaster(args.model), args)
     task = saved_task(args.model)
     est = estimator_class(task).load(args.model)
     module = importlib.import_module(f"rnnkit.cli.{HANDLERS[task]}")

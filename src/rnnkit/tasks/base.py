@@ -88,11 +88,13 @@ def saved_task(path: str | os.PathLike) -> str:
 
 def load_estimator(path: str | os.PathLike, device: str = "cpu") -> Estimator:
     """Load the estimator saved in ``path`` whatever its task (a folder of
-    :class:`~rnnkit.tasks.forecast.local.LocalForecaster`, one model per series, too)."""
+    :class:`~rnnkit.tasks.forecast.local.LocalForecaster`, one model per series, or of
+    :class:`~rnnkit.tasks.forecast.ensemble.EnsembleForecaster` too)."""
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster, load_forecaster
     from rnnkit.tasks.forecast.local import LocalForecaster
 
-    if LocalForecaster.is_saved(path):
-        return LocalForecaster.load(path, device=device)  # type: ignore[return-value]
+    if EnsembleForecaster.is_saved(path) or LocalForecaster.is_saved(path):
+        return load_forecaster(path, device)  # type: ignore[return-value]
     return estimator_class(saved_task(path)).load(path, device=device)
 
 

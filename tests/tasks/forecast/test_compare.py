@@ -39,9 +39,9 @@ def test_compare_selects_by_folds_and_scores_every_test_window():
     y = seasonal()
     lines = []
     res = compare(y, ["naive", "linear"], horizon=6, input_len=12, season=12, epochs=30,
-                  lr=0.03, ensemble=2, progress=lines.append, verbose=0, peers=None)
+                  lr=0.03, ensemble=0, progress=lines.append, verbose=0, peers=None)
     names = [r["model"] for r in res.rows]
-    assert names == ["naive", "seasonal_naive", "linear", "ensemble"]
+    assert names == ["naive", "seasonal_naive", "linear"]
     assert res.best in ("seasonal_naive", "linear")
     assert res.best == min(res.rows[:3], key=lambda r: r["cv"]["mae"])["model"]
     assert res.y_true.shape == res.test_pred["linear"].shape == (7, 6)  # 2H - H + 1 windows
@@ -57,7 +57,34 @@ def test_compare_selects_by_folds_and_scores_every_test_window():
     assert res.cv_residuals["linear"].shape == (3 * 7, 6)
     table = res.test_forecast_rows(series_id="s")
     assert len(table) == 7 * 6 and table[0]["origin"] == 108 and table[0]["step"] == 1
-    assert set(table[0]) >= {"series_id", "date", "actual", "naive", "linear", "ensemble"}
+    assert set(table[0]) >= {"series_id", "date", "actual", "naive", "linear"}
+
+
+def test_the_default_selects_the_median_of_the_three_best_and_saves_it(tmp_path):
+    from rnnkit.tasks.base import load_estimator
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster
+
+    y = seasonal()
+    res = compare(y, ["naive", "linear", "simple_rnn"], horizon=6, input_len=12, epochs=8,
+                  lr=0.03, verbose=0, peers=None)
+    singles = [r for r in res.rows if r["model"] != "ensemble"]
+    top = [r["model"] for r in sorted(singles, key=lambda r: r["cv"]["mae"])[:3]]
+    row = next(r for r in res.rows if r["model"] == "ensemble")
+    assert row["members"] == top and res.best == "ensemble" and "median" in res.selection
+    assert isinstance(res.model, EnsembleForecaster) and list(res.model.members_) == top
+    median = np.median([res.test_pred[n] for n in top], axis=0)
+    np.testing.assert_allclose(res.test_pred["ensemble"], median)
+    # the saved model forecasts what the comparison scored, window by window
+    back = res.model.backtest_windows(y, 108)
+    np.testing.assert_allclose(back["y_pred"], median, rtol=1e-6)
+    np.testing.assert_array_equal(back["start"] + res.model.input_len, res.origins)
+    assert res.model.input_len == 12  # seasonal naive reads max(L, season) = 12 here
+    assert "interval" in row and 0 <= row["interval"]["coverage"] <= 1
+    res.model.save(tmp_path / "model")
+    again = load_estimator(tmp_path / "model")
+    assert isinstance(again, EnsembleForecaster) and list(again.members_) == top
+    np.testing.assert_allclose(again.predict(y), np.median(
+        [res.fitted[n].predict(y) for n in top], axis=0), rtol=1e-6)
 
 
 def test_the_test_part_never_reaches_the_fits():
@@ -98,7 +125,9 @@ def test_a_failed_model_is_never_selected():
                   hidden=4, lr=1e30, scaler="standard", verbose=0, peers=None)
     rows = {r["model"]: r for r in res.rows}
     assert rows["lstm"]["status"] != "ok" and rows["lstm"]["test"] is None
-    assert res.best in ("naive", "seasonal_naive") and "lstm" not in res.test_pred
+    assert "lstm" not in res.test_pred
+    assert res.best == "ensemble" and list(res.model.members_) == rows["ensemble"]["members"]
+    assert set(rows["ensemble"]["members"]) == {"naive", "seasonal_naive"}  # never the failed
 
 
 def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
@@ -114,8 +143,8 @@ def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
     assert [(a.length - o) for o, _ in a.folds] == [b.length - o for o, _ in b.folds]
     assert list(res.series) == [0] * 7 + [1] * 7
     np.testing.assert_allclose(res.y_true[7:, 0], big[88:95])
-    ok = [r for r in res.rows if r["model"] != "ensemble"]
-    assert res.best == min(ok, key=lambda r: r["cv"]["mase"])["model"]
+    ok = sorted((r for r in res.rows if r["model"] != "ensemble"), key=lambda r: r["cv"]["mase"])
+    assert res.best == "ensemble" and res.rows[-1]["members"] == [r["model"] for r in ok[:2]]
     for r in res.rows:
         per = r["series"]
         assert set(per) == {"a", "b"}
@@ -184,7 +213,7 @@ def test_fits_in_worker_processes_give_the_same_comparison():
     failed = compare(seasonal(), ["lstm", "naive"], jobs=2, lr=1e30, scaler="standard",
                      peers=None, **kw)
     rows = {r["model"]: r for r in failed.rows}
-    assert rows["lstm"]["status"] != "ok" and failed.best in ("naive", "seasonal_naive")
+    assert rows["lstm"]["status"] != "ok" and "lstm" not in rows["ensemble"]["members"]
 
 
 def test_auto_jobs_runs_small_work_here_and_large_work_on_every_core():
@@ -205,6 +234,7 @@ def test_a_panels_static_covariates_and_dates_reach_every_fit():
     panel = Panel(["a", "b"], [y[:, None] for y in ys],
                   dates=[[f"d{t}" for t in range(len(y))] for y in ys],
                   static={"a": [0.0], "b": [1.0]}, static_names=["size"])
-    res = compare(panel, ["linear"], horizon=6, input_len=12, epochs=3, verbose=0, peers=None)
+    res = compare(panel, ["linear"], horizon=6, input_len=12, epochs=3, verbose=0, peers=None,
+                  ensemble=0)
     assert res.model.static_ == {"a": [0.0], "b": [1.0]}
     assert [r["status"] for r in res.rows] == ["ok", "ok"]  # linear, seasonal_naive

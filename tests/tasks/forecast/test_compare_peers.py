@@ -29,8 +29,9 @@ def test_peers_are_rows_on_the_same_windows_never_selected():
     # a clean seasonal series: ETS beats naive by far, and still is neither selected nor
     # an ensemble member
     assert ets["cv"]["mae"] < rows["naive"]["cv"]["mae"]
-    assert res.best in ("naive", "seasonal_naive")
-    assert set(rows["ensemble"]["members"]) == {"naive", "seasonal_naive"}
+    assert res.best == "ensemble"
+    assert set(rows["ensemble"]["members"]) == set(res.model.members_) == {"naive",
+                                                                           "seasonal_naive"}
     assert not res.notes
 
 
@@ -47,7 +48,7 @@ def test_without_statsforecast_the_peers_are_skipped_with_a_note(monkeypatch):
     monkeypatch.setattr(peers, "available", lambda: False)
     lines = []
     res = compare(seasonal(), ["naive"], horizon=6, input_len=12, progress=lines.append)
-    assert [r["model"] for r in res.rows] == ["naive", "seasonal_naive"]
+    assert [r["model"] for r in res.rows] == ["naive", "seasonal_naive", "ensemble"]
     assert res.notes == [peers.missing_note()] and peers.missing_note() in lines
     with pytest.raises(ConfigError, match="peers must be 'auto' or names from"):
         compare(seasonal(), ["naive"], horizon=6, input_len=12, peers=["Theta"])

@@ -43,8 +43,13 @@ The conformal half-widths are calibrated per series on its own fold residuals.
 to see whether the global model earns its keep. A Panel with past covariates
 (``panel.covariates``) gives every model its covariate columns beside the target, read over
 the input windows only; the scores are of the target.
-``ensemble=k`` adds a row "ensemble" (the median of the k best models by fold MAE; a row,
-not a candidate for the saved model). ``coverage`` (default 0.8) adds to each row the
+``ensemble=k`` (default 3) adds a row "ensemble", the median of the k best models by the
+folds (:class:`~rnnkit.tasks.forecast.ensemble.EnsembleForecaster`; its fold forecasts are the
+median of theirs), and makes it the selected model (``best``, ``model``): on the accuracy
+benchmark's 21 series the median of the three best scored a mean seasonal MASE of 1.050
+against 1.142 for the single model selected by the same folds, and beat seasonal naive in
+every frequency group (``ensemble=0`` selects one model). ``coverage`` (default 0.8) adds to
+each row the
 test coverage, width and pinball loss of the model's split-conformal interval calibrated
 on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`), and
 the CRPS of the conformal forecast distribution
@@ -86,6 +91,7 @@ from rnnkit.errors import ConfigError, DataError, TrainingFailed
 from rnnkit.tasks.base import check_choice
 from rnnkit.tasks.forecast import metrics as fmetrics
 from rnnkit.tasks.forecast import peers as fpeers
+from rnnkit.tasks.forecast.ensemble import EnsembleForecaster
 from rnnkit.tasks.forecast.fitpool import FitPool, auto_jobs
 from rnnkit.tasks.forecast.forecaster import Forecaster
 from rnnkit.tasks.forecast.intervals import (
@@ -173,7 +179,7 @@ class Comparison:
 
     rows: list[dict[str, Any]]
     best: str
-    model: Forecaster | LocalForecaster
+    model: Forecaster | LocalForecaster | EnsembleForecaster
     fitted: dict[str, Forecaster | LocalForecaster]
     plan: Plan
     season: int
@@ -188,6 +194,7 @@ class Comparison:
     cv_series: np.ndarray | None = None  # (N_cv,) the series of each cv_residuals row
     selected_by: str = "mae"  # the cross-validation score the selection averaged
     notes: list[str] = field(default_factory=list)  # e.g. why the peers were skipped
+    selection: str = ""  # how ``best`` was chosen, in words
 
     def test_forecast_rows(self, dates: Sequence[str] | Sequence[Sequence[str]] | None = None,
                            series_id: str = "y") -> list[dict[str, Any]]:
@@ -329,7 +336,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             season: int = 12, test: int | None = None, folds: int | None = None,
             fold_len: int | None = None, epochs: int | None = None,
             batch_size: int | None = None, max_steps: int | None = MAX_STEPS,
-            ensemble: int = 0, coverage: float | None = 0.8,
+            ensemble: int = 3, coverage: float | None = 0.8,
             peers: Sequence[str] | str | None = "auto",
             progress: Callable[[str], None] | None = None,
             fit_kwargs: Callable[[str], dict[str, Any]] | None = None,
@@ -347,7 +354,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         test, folds, fold_len: see :func:`plan_split` (of the shortest series).
         epochs: the most epochs per fit, capped by ``max_steps`` optimiser steps (None:
             no cap); batch_size: None chooses it from the number of windows.
-        ensemble: k > 1 adds the median of the k best models by fold MAE as a row.
+        ensemble: k > 1 (default 3): the median of the k best models by the folds (all
+            of them when fewer succeed) is a row, "ensemble", and the selected model;
+            0 or 1: the single best model is selected.
         coverage: each model's split-conformal interval at this coverage from its fold
             residuals, scored on the test part (row "interval"; None: none).
         peers: statistical peers as rows: "auto" (AutoETS, AutoARIMA, and MSTL for a season
@@ -588,12 +597,21 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     ok = [r for r in ok if not r.get("peer")]  # the saved model is an rnnkit model
     order = list(MODELS)
     best = min(ok, key=lambda r: (r["cv"][key], order.index(r["model"])))["model"]
+    model = fitted[best]
+    score = "MAE" if S == 1 else "seasonal MASE (each series' own scale)"
+    selection = f"the lowest mean {score} over the cross-validation folds"
     if ensemble > 1 and len(ok) > 1:
-        top = [r["model"] for r in sorted(ok, key=lambda r: r["cv"][key])[:ensemble]]
-        ens = [_mean(_per_series(cv_true[k], np.median([cv_pred[n][k] for n in top], axis=0),
-                                 cv_rows[k], fold_trains[k], season)) for k in range(n_folds)]
+        top = [r["model"] for r in sorted(ok, key=lambda r: (r["cv"][key],
+                                                             order.index(r["model"])))[:ensemble]]
+        cv_pred["ensemble"] = [np.median([cv_pred[n][k] for n in top], axis=0)
+                               for k in range(n_folds)]
+        ens = [_mean(_per_series(cv_true[k], cv_pred["ensemble"][k], cv_rows[k],
+                                 fold_trains[k], season)) for k in range(n_folds)]
         pred = np.median([test_pred[n] for n in top], axis=0)  # (N, H)
         test_pred["ensemble"] = pred
+        best, model = "ensemble", EnsembleForecaster({n: fitted[n] for n in top})
+        selection = (f"the median forecast of {', '.join(top)}, the {len(top)} models of "
+                     f"lowest mean {score} over the cross-validation folds")
         per_series = _per_series(y_true, pred, test_rows, trains_all, season)
         rows.append({"model": "ensemble", "status": "ok", "members": top, "epochs": 0,
                      "train_seconds": 0.0,
@@ -616,7 +634,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                     "crps": float(np.sum(crps) / len(y_true))}
     log.info("compared %d models on %d series in %.1f s; selected %s", len(names), S,
              time.perf_counter() - t_start, best)
-    return Comparison(rows=rows, best=best, model=fitted[best], fitted=fitted, plan=plans[0],
+    return Comparison(rows=rows, best=best, model=model, fitted=fitted, plan=plans[0],
                       season=season, origins=np.asarray(origins), y_true=y_true,
                       test_pred=test_pred, cv_residuals=cv_residuals,
                       settings={"horizon": H, "input_len": L, "season": season,
@@ -624,4 +642,4 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                                 "max_steps": max_steps, "mode": mode, "jobs": jobs, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
                       cv_series=cv_series, selected_by=key,
-                      notes=[peer_note] if peer_note else [])
+                      notes=[peer_note] if peer_note else [], selection=selection)
