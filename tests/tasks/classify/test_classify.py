@@ -385,6 +385,32 @@ def test_masked_batch_norm_uses_valid_steps_only():
     torch.testing.assert_close(mine(x[1:2, :2]), mine(padded)[1:2, :2])
 
 
+def test_batch_norm_without_a_mask_is_the_masked_one_with_every_step_valid():
+    """The unmasked path (torch's batch norm) against the masked formulas with an all-ones
+    mask: outputs, input and weight gradients, running statistics, in training and eval."""
+    from rnnkit.tasks.classify.frontend import MaskedBatchNorm
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 40, 4) * 3 + 1
+    fast, masked = MaskedBatchNorm(4), MaskedBatchNorm(4)
+    with torch.no_grad():
+        fast.weight.uniform_()
+        fast.bias.uniform_()
+    masked.load_state_dict(fast.state_dict())
+    xf, xm = x.clone().requires_grad_(), x.clone().requires_grad_()
+    yf, ym = fast(xf), masked(xm, torch.ones(5, 40, 1))
+    g = torch.randn_like(yf)
+    (yf * g).sum().backward()
+    (ym * g).sum().backward()
+    for a, b in ((yf, ym), (xf.grad, xm.grad), (fast.weight.grad, masked.weight.grad),
+                 (fast.bias.grad, masked.bias.grad), (fast.running_mean, masked.running_mean),
+                 (fast.running_var, masked.running_var)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    fast.eval()
+    masked.eval()
+    torch.testing.assert_close(fast(x), masked(x, torch.ones(5, 40, 1)))
+
+
 def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     from rnnkit.data.batching import pad_sequences
     from rnnkit.nn import LayerNorm
