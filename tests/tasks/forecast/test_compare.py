@@ -158,7 +158,8 @@ def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
     assert table[-1]["date"] == "b99" and table[-1]["origin"] == 94
 
 
-def test_local_mode_fits_one_model_per_series():
+def test_local_mode_fits_one_model_per_series(tmp_path):
+    from rnnkit.tasks.base import load_estimator
     from rnnkit.tasks.forecast.local import LocalForecaster
 
     y = seasonal()
@@ -166,6 +167,13 @@ def test_local_mode_fits_one_model_per_series():
                   verbose=0, mode="local", peers=None)
     assert isinstance(res.fitted["linear"], LocalForecaster)
     assert res.fitted["linear"].ids_ == ["a", "b"] and res.settings["mode"] == "local"
+    # the selected ensemble of local models saves and loads like any forecaster
+    assert res.best == "ensemble" and set(res.model.members_) == {"linear", "seasonal_naive"}
+    res.model.save(tmp_path / "m")
+    again = load_estimator(tmp_path / "m")
+    assert isinstance(again.members_["linear"], LocalForecaster)
+    data = {"a": y, "b": 50 + 10 * y}
+    np.testing.assert_allclose(again.predict(data), res.model.predict(data), rtol=1e-6)
     with pytest.raises(ConfigError, match="mode must be one of"):
         compare(y, ["linear"], horizon=6, input_len=12, mode="both")
 
