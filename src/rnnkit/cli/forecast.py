@@ -15,17 +15,20 @@ store's region or size: numbers standardised, text one-hot) at every input step,
 both are saved with the model and read again by ``rnnkit predict``.
 
 The comparison is :func:`rnnkit.tasks.forecast.compare.compare`: the last ``--test`` values
-(default 2H) are scored once; the model is selected by rolling-origin cross-validation on
-``--folds`` folds before them (mean fold MAE), then every model is refitted on all the data
-before the test part and scored on every test window: MAE, RMSE, sMAPE, MASE (scaled by the
-seasonal naive in-sample error, m = the season) and MASE1 (one-step naive scale).
+(default 2H) are scored once; the models are ranked by rolling-origin cross-validation on
+``--folds`` folds before them (mean fold MAE), every model is refitted on all the data before
+the test part, the selected model is the median forecast of the ``--ensemble`` (default 3)
+best (``--ensemble 0``: the best alone), and every row is scored on every test window: MAE,
+RMSE, sMAPE, MASE (scaled by the seasonal naive in-sample error, m = the season) and MASE1
+(one-step naive scale).
 
 Output folder (built atomically, default ``out/forecast``): ``metrics.json``,
 ``test_forecasts.csv`` (every test window: series id, origin, step, date, actual, each
 model), ``forecast.csv`` (the selected model's next-H forecast after the end of the data),
 ``backtest.png`` (the whole test period, windows tiled), ``future.png`` (the next H steps,
 with MC-dropout bands under ``--intervals N``), ``losses.png``, ``metrics.png`` and
-``model/`` (load with ``Forecaster.load`` or ``rnnkit predict --model out/forecast/model``).
+``model/`` (load with ``rnnkit.tasks.base.load_estimator`` or ``rnnkit predict --model
+out/forecast/model``; an ensemble holds one folder per member).
 With many series ``forecast.csv`` has a ``series_id`` column, ``backtest.png`` and
 ``future.png`` show the first 4 series and the 2 worst by the selected model's MASE, and
 ``series_mase.png`` the spread of every model's per-series MASE.
