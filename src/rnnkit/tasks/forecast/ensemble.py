@@ -35,6 +35,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.forecast.forecaster import Forecaster
 from rnnkit.tasks.forecast.intervals import summarise_samples
 from rnnkit.tasks.forecast.local import LocalForecaster
+from rnnkit.tasks.forecast.parts import load_parts, save_parts
 
 __all__ = ["EnsembleForecaster", "load_forecaster"]
 
@@ -131,32 +132,17 @@ class EnsembleForecaster:
     def save(self, path: str | os.PathLike, data_info: dict[str, Any] | None = None, *,
              overwrite: bool = False) -> Path:
         """Write ``member-<k>/`` (one forecaster folder per member) and ``ensemble.json``
-        atomically."""
-        from rnnkit.fileio import atomic_directory, write_json
-
+        atomically (:func:`~rnnkit.tasks.forecast.parts.save_parts`)."""
         self.data_info_ = dict(data_info or self.data_info_)
-        with atomic_directory(path, overwrite=overwrite, what="model") as tmp:
-            folders = {}
-            for k, (name, member) in enumerate(self.members_.items()):
-                folders[name] = f"member-{k}"
-                member.save(tmp / folders[name], data_info=self.data_info_)
-            write_json(tmp / INDEX, {"task": "ensemble-forecaster", "combine": "median",
-                                     "members": list(self.members_), "folders": folders,
-                                     "data_info": self.data_info_})
-        return Path(path)
+        return save_parts(path, self.members_, "member", INDEX,
+                          {"task": "ensemble-forecaster", "combine": "median",
+                           "members": list(self.members_)}, self.data_info_, overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> EnsembleForecaster:
         """Rebuild an EnsembleForecaster written by :meth:`save`."""
-        import json
-
-        index = Path(path) / INDEX
-        try:
-            meta = json.loads(index.read_text(encoding="utf-8"))
-            names, folders = [str(n) for n in meta["members"]], meta["folders"]
-            members = {n: load_forecaster(Path(path) / folders[n], device) for n in names}
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise DataError(f"{index}: not a saved ensemble forecaster ({err})") from None
+        members, meta = load_parts(path, INDEX, "members", "ensemble forecaster",
+                                   lambda folder: load_forecaster(folder, device))
         est = cls(members)
         est.data_info_ = dict(meta.get("data_info") or {})
         return est

@@ -29,6 +29,7 @@ import numpy as np
 from rnnkit.data.panel import Panel, as_panel
 from rnnkit.errors import ConfigError, DataError, NotFittedError
 from rnnkit.tasks.forecast.forecaster import Forecaster
+from rnnkit.tasks.forecast.parts import load_parts, save_parts
 
 __all__ = ["LocalForecaster"]
 
@@ -160,32 +161,19 @@ class LocalForecaster:
     def save(self, path: str | os.PathLike, data_info: dict[str, Any] | None = None, *,
              overwrite: bool = False) -> Path:
         """Write ``series-<k>/`` (one Forecaster folder per series) and ``local.json``
-        atomically."""
-        from rnnkit.fileio import atomic_directory, write_json
-
+        atomically (:func:`~rnnkit.tasks.forecast.parts.save_parts`)."""
         self._check_fitted()
         self.data_info_ = dict(data_info or getattr(self, "data_info_", {}))
-        with atomic_directory(path, overwrite=overwrite, what="model") as tmp:
-            folders = {}
-            for k, sid in enumerate(self.ids_):
-                folders[sid] = f"series-{k}"
-                self.forecasters_[sid].save(tmp / folders[sid], data_info=self.data_info_)
-            write_json(tmp / INDEX, {"task": "local-forecaster", "ids": self.ids_,
-                                     "folders": folders, "data_info": self.data_info_})
-        return Path(path)
+        return save_parts(path, self.forecasters_, "series", INDEX,
+                          {"task": "local-forecaster", "ids": self.ids_}, self.data_info_,
+                          overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> LocalForecaster:
         """Rebuild a LocalForecaster written by :meth:`save`."""
-        import json
-
-        index = Path(path) / INDEX
-        try:
-            meta = json.loads(index.read_text(encoding="utf-8"))
-            ids, folders = [str(i) for i in meta["ids"]], meta["folders"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise DataError(f"{index}: not a saved local forecaster ({err})") from None
-        fcs = {sid: Forecaster.load(Path(path) / folders[sid], device=device) for sid in ids}
+        fcs, meta = load_parts(path, INDEX, "ids", "local forecaster",
+                               lambda folder: Forecaster.load(folder, device=device))
+        ids = list(fcs)
         est = cls(Forecaster(**fcs[ids[0]].get_params()))
         est.ids_, est.forecasters_ = ids, fcs
         est.data_info_ = dict(meta.get("data_info") or {})
