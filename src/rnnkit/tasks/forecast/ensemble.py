@@ -76,6 +76,7 @@ class EnsembleForecaster:
 
     @property
     def id_embedding(self) -> int:
+        """The widest id embedding among the members (0: none)."""
         return max(getattr(m, "id_embedding", 0) for m in self.members_.values())
 
     def max_steps(self) -> int | None:
