@@ -13,20 +13,21 @@ The split (values ``y[0..T)``, horizon H):
     [0 ........................................ valid_end)[valid_end .... T)
      training data; its last part holds K folds             test (default 2H)
 
-Rolling-origin cross-validation: fold k has an origin ``o_k`` and a block
-``[o_k, o_k + F)`` (F = 2H by default, H + 1 windows; origins H apart, the last block ends at
-``valid_end``). In fold k each model is fitted on ``y[:o_k]`` only, early stopping on its
-own last F values ``y[o_k - F:o_k]``, then scored on the windows whose targets lie in the
-block: the block is out of sample for every decision of the fit, so the fold residuals are
-honest for the selection and for the conformal intervals (early stopping on the scored block
-itself gave residuals that undershot the test errors: 64 % coverage of 80 % intervals over
-the accuracy benchmark's series). The selection is by the
-mean fold MAE (failed models, a :class:`~rnnkit.errors.TrainingFailed` or a non-finite
-forecast, are never selected; ties go to the simpler model, in ``MODELS``' order). Every
-model is then refitted on all the training data ``y[:valid_end]`` for the median of its
-folds' best epoch counts (no early stopping: nothing is held out) and scored on every test
-window: MAE, RMSE, sMAPE, MASE scaled by the in-sample seasonal naive error (m = the season)
-and ``mase1`` scaled by the one-step naive error. Seasonal naive is always compared.
+Rolling-origin cross-validation: fold k has an origin ``o_k`` and a block ``[o_k, o_k + F)``
+(F = 2H by default, H + 1 windows; origins H apart, the last block ends at ``valid_end``).
+In fold k each model is fitted on ``y[:o_k]`` only, early stopping on its own last F values
+``y[o_k - F:o_k]``, then scored on the windows whose targets lie in the block: the block is
+out of sample for every decision of the fit, so the fold residuals are honest for the
+selection and for the conformal intervals (early stopping on the scored block itself gave
+residuals that undershot the test errors: 64 % coverage of 80 % intervals over the accuracy
+benchmark's series). The models are ranked by their mean fold MAE (failed models, a
+:class:`~rnnkit.errors.TrainingFailed` or a non-finite forecast, are never ranked; ties go
+to the simpler model, in ``MODELS``' order); the selected model is the median of the three
+best (``ensemble``, below), or the best with ``ensemble=0``. Every model is then refitted on
+all the training data ``y[:valid_end]`` for the median of its folds' best epoch counts (no
+early stopping: nothing is held out) and scored on every test window: MAE, RMSE, sMAPE, MASE
+scaled by the in-sample seasonal naive error (m = the season) and ``mase1`` scaled by the
+one-step naive error. Seasonal naive is always compared.
 
 Many series (a :class:`~rnnkit.data.panel.Panel`, dict, list or DataFrame of univariate
 series, possibly of different lengths): each model is one global
@@ -44,19 +45,19 @@ to see whether the global model earns its keep. A Panel with past covariates
 (``panel.covariates``) gives every model its covariate columns beside the target, read over
 the input windows only; the scores are of the target.
 ``ensemble=k`` (default 3) adds a row "ensemble", the median of the k best models by the
-folds (:class:`~rnnkit.tasks.forecast.ensemble.EnsembleForecaster`; its fold forecasts are the
-median of theirs), and makes it the selected model (``best``, ``model``): on the accuracy
-benchmark's 21 series the median of the three best scored a mean seasonal MASE of 1.050
-against 1.142 for the single model selected by the same folds, and beat seasonal naive in
-every frequency group (``ensemble=0`` selects one model). ``coverage`` (default 0.8) adds to
-each row the
-test coverage, width and pinball loss of the model's split-conformal interval calibrated
-on its fold residuals (:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`), and
-the CRPS of the conformal forecast distribution
-(:func:`~rnnkit.tasks.forecast.intervals.conformal_crps`); a model with a probabilistic
-``head`` (a Forecaster parameter in ``**params``) also gets ``row["distribution"]``: the same
-scores of its own quantiles (the central band at ``coverage``, CRPS over 19 levels). The
-intervals never change how the models are trained or selected.
+folds (:class:`~rnnkit.tasks.forecast.ensemble.EnsembleForecaster`; its fold forecasts are
+the median of theirs), and makes it the selected model (``best``, ``model``): on the
+accuracy benchmark's 21 series the median of the three best scored a mean seasonal MASE of
+1.050 against 1.142 for the single model selected by the same folds, and beat seasonal naive
+in every frequency group (``ensemble=0`` selects one model). ``coverage`` (default 0.8) adds
+to each row the test coverage, width and pinball loss of the model's split-conformal
+interval calibrated on its fold residuals
+(:func:`~rnnkit.tasks.forecast.intervals.conformal_halfwidth`), and the CRPS of the
+conformal forecast distribution (:func:`~rnnkit.tasks.forecast.intervals.conformal_crps`); a
+model with a probabilistic ``head`` (a Forecaster parameter in ``**params``) also gets
+``row["distribution"]``: the same scores of its own quantiles (the central band at
+``coverage``, CRPS over 19 levels). The intervals never change how the models are trained or
+selected.
 
 Statistical peers (``peers="auto"``: AutoETS and AutoARIMA, and MSTL for seasons over 24,
 when the optional statsforecast is installed; else one note in ``notes`` and through
