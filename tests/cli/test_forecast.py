@@ -67,6 +67,28 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda m: (m / "ensemble.json").write_text("{not json"), "ensemble.json: not a saved "
+     "ensemble forecaster"),
+    (lambda m: (m / "ensemble.json").write_text('{"members": ["gru"]}'), "ensemble.json: not "
+     "a saved ensemble forecaster"),
+    (lambda m: (m / "member-1" / "config.json").unlink(), "ensemble.json: not a saved "
+     "ensemble forecaster"),
+])
+def test_a_damaged_ensemble_folder_is_refused_in_one_line(tmp_path, capsys, damage, message):
+    data = tiny_csv(tmp_path)
+    out = tmp_path / "run"
+    assert main(["forecast", "--data", str(data), "--column", "y", "--horizon", "3",
+                 "--input-len", "6", "--models", "naive", "linear", "--epochs", "1",
+                 "--peers", "none", "--out", str(out)]) == 0
+    damage(out / "model")
+    capsys.readouterr()
+    rc = main(["predict", "--model", str(out / "model"), "--data", str(data)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and message in err[0], err
+    assert "Traceback" not in err[0]
+
+
 def test_default_bundled_series_runs(tmp_path, capsys):
     out = tmp_path / "fc"
     assert main(["forecast", "--epochs", "2", "--hidden", "4", "--out", str(out)]) == 0
