@@ -58,3 +58,19 @@ def test_plot_beside_published_is_wide_with_readable_rows(tmp_path):
     assert 0.0071 in widths and round((0.0058 + 0.0096) / 2, 4) in widths
     with pytest.raises(ValueError, match=r"rows\[0\] has no 'ours'"):
         plot_beside_published([{"key": "a"}])
+
+
+def test_backtest_draws_the_selected_row_thick_and_labelled():
+    import numpy as np
+
+    from rnnkit.plots.forecast import _draw_backtest
+
+    y = np.arange(20.0)
+    origins = np.arange(14, 18)  # H = 3: windows start at 14 .. 17, test part from 14
+    forecasts = {"naive": np.ones((4, 3)), "ensemble": np.zeros((4, 3))}
+    fig, ax = plt.subplots()
+    _draw_backtest(ax, y, origins, forecasts, 14, None, None, selected="ensemble")
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert "ensemble (selected)" in lines and "naive" in lines
+    assert lines["ensemble (selected)"].get_linewidth() > 2 * lines["naive"].get_linewidth()
+    plt.close(fig)

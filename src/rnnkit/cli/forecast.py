@@ -394,7 +394,7 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
         write_text(tmp / "test_forecasts.csv",
                    _csv(res.test_forecast_rows(dates, series_id=column)))
         plot_backtest(tmp / "backtest.png", y, res.origins, res.test_pred, start=plan.valid_end,
-                      labels=dates,
+                      labels=dates, selected=best,
                       title=f"{panel.source}: test-period forecasts (windows tiled); selected "
                             f"by cross-validation: {best}")
         plot_forecasts(tmp / "future.png", y, {f"{best} (future)": future}, start=len(y),
@@ -444,7 +444,7 @@ def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, set
             score = best_row["series"][sid]["mase"]
             past.append(SeriesPanel(f"{sid} ({best} MASE {score:.3g})", y, res.plans[i].valid_end,
                                     res.origins[mine], {n: p[mine] for n, p in
-                                                        res.test_pred.items()}, dates))
+                                                        res.test_pred.items()}, dates, best))
             ahead.append(SeriesPanel(sid, y, len(y), np.array([len(y)]),
                                      {f"{best} (future)": future[i][None]}, dates))
         plot_series_backtests(tmp / "backtest.png", past,

@@ -58,17 +58,18 @@ def plot_forecasts(path: str | os.PathLike, history: np.ndarray,
 def plot_backtest(path: str | os.PathLike, values: np.ndarray, origins: np.ndarray,
                   forecasts: Mapping[str, np.ndarray], start: int,
                   labels: Sequence[str] | None = None, context: int | None = None,
-                  title: str = "Backtest") -> None:
+                  title: str = "Backtest", selected: str | None = None) -> None:
     """The whole test period ``values[start:]`` and each model's forecasts of it, readable on
     long series: the windows whose origins are ``start, start + H, ...`` are tiled (each
     drawn in full, so a model's line restarts at every H-th step), after ``context`` values
     of history (default: as many as the test part, at least 2H).
 
     ``values (T,)``; ``origins (N,)`` the first target index of each window; ``forecasts
-    [name] (N, H)``; ``labels (T,)`` dates for the x axis (else the time index).
+    [name] (N, H)``; ``labels (T,)`` dates for the x axis (else the time index);
+    ``selected``: the name drawn thick and on top (the model the user gets).
     """
     fig, ax = plt.subplots(figsize=(11, 4.5))
-    _draw_backtest(ax, values, origins, forecasts, start, labels, context)
+    _draw_backtest(ax, values, origins, forecasts, start, labels, context, selected)
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8, ncol=2)
     save_figure(fig, path)
@@ -76,7 +77,8 @@ def plot_backtest(path: str | os.PathLike, values: np.ndarray, origins: np.ndarr
 
 def _draw_backtest(ax, values: np.ndarray, origins: np.ndarray,
                    forecasts: Mapping[str, np.ndarray], start: int,
-                   labels: Sequence[str] | None, context: int | None) -> None:
+                   labels: Sequence[str] | None, context: int | None,
+                   selected: str | None = None) -> None:
     """:func:`plot_backtest`'s drawing on one axis (colours in the order of ``forecasts``)."""
     values = np.asarray(values, dtype=np.float64)
     origins = np.asarray(origins)
@@ -89,9 +91,11 @@ def _draw_backtest(ax, values: np.ndarray, origins: np.ndarray,
     tiled = [n for n, o in enumerate(origins) if (o - start) % H == 0]
     for j, (name, pred) in enumerate(forecasts.items()):
         pred = np.asarray(pred, dtype=np.float64)
+        style = {"lw": 2.6, "zorder": 3} if name == selected else {"lw": 1.1, "alpha": 0.8}
         for i, n in enumerate(tiled):
-            ax.plot(origins[n] + np.arange(H), pred[n], lw=1.2, color=f"C{j}",
-                    label=name if i == 0 else None)
+            ax.plot(origins[n] + np.arange(H), pred[n], color=f"C{j}",
+                    label=(f"{name} (selected)" if name == selected else name) if i == 0
+                    else None, **style)
     ax.axvline(start - 0.5, color="grey", lw=0.8, ls="--")
     if labels is not None:
         ticks = np.linspace(lo, len(values) - 1, min(len(values) - lo, 8)).round().astype(int)
@@ -112,6 +116,7 @@ class SeriesPanel:
     origins: np.ndarray
     forecasts: Mapping[str, np.ndarray]
     labels: Sequence[str] | None = None
+    selected: str | None = None  # the row drawn thick, as in plot_backtest
 
 
 def pick_series(ids: Sequence[str], scores: Sequence[float], first: int = 4,
@@ -133,7 +138,8 @@ def plot_series_backtests(path: str | os.PathLike, panels: Sequence[SeriesPanel]
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.4 * rows + 0.6), squeeze=False,
                              layout="constrained")
     for ax, sp in zip(axes.flat, panels, strict=False):
-        _draw_backtest(ax, sp.values, sp.origins, sp.forecasts, sp.start, sp.labels, None)
+        _draw_backtest(ax, sp.values, sp.origins, sp.forecasts, sp.start, sp.labels, None,
+                       sp.selected)
         ax.set_title(sp.title, fontsize=9)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
