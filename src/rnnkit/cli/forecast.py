@@ -635,12 +635,8 @@ def _cut_at_origin(panel, origin: str, source: str):
     """Each series of ``panel`` up to its own row at ``--origin`` (a date; a row number,
     counted in each series, only when it is no series' date); DataError naming the first
     series without it."""
-    from dataclasses import replace
-
     a_date = bool(panel.dates) and any(origin in d for d in panel.dates)
     ends = [_origin_row(origin, panel.dates[i] if panel.dates else None, len(v), source,
                         sid, row_ok=not a_date) + 1
             for i, (sid, v) in enumerate(zip(panel.ids, panel.values, strict=True))]
-    return replace(panel, values=[v[:e] for v, e in zip(panel.values, ends, strict=True)],
-                   dates=[d[:e] for d, e in zip(panel.dates, ends, strict=True)]
-                   if panel.dates else None)
+    return panel.head(ends)

@@ -102,6 +102,13 @@ class Panel:
                        static=({self.ids[i]: self.static[self.ids[i]] for i in idx}
                                if self.static is not None else None))
 
+    def head(self, ends: Sequence[int]) -> Panel:
+        """Each series up to its own end ``ends[i]`` (values and dates; ids, covariates and
+        static values kept)."""
+        return replace(self, values=[v[:e] for v, e in zip(self.values, ends, strict=True)],
+                       dates=None if self.dates is None else
+                       [d[:e] for d, e in zip(self.dates, ends, strict=True)])
+
     def describe(self) -> str:
         """One line: how many series, their layout and lengths."""
         lengths = [len(v) for v in self.values]

@@ -81,7 +81,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -426,12 +426,6 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                         **{"epochs": epochs, **params, "batch_size": batch_size, **kw})
         return LocalForecaster(fc) if mode == "local" and S > 1 else fc
 
-    def cut(ends: Sequence[int]) -> Panel:
-        """Every series up to its own end (ids, covariates and static values kept)."""
-        return replace(panel, values=[v[:e] for v, e in zip(panel.values, ends, strict=True)],
-                       dates=None if panel.dates is None else
-                       [d[:e] for d, e in zip(panel.dates, ends, strict=True)])
-
     model_times: dict[str, list[float]] = {}
     fold_origins = [[p.folds[k][0] for p in plans] for k in range(n_folds)]
     fold_stops = [[p.folds[k][1] for p in plans] for k in range(n_folds)]
@@ -458,14 +452,14 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         """Fold k's fit of ``name`` (k = n_folds: the refit on all training data)."""
         if k < n_folds:  # trained before the origin only: the block stays out of sample
             fc = make(name, validation=fold_stops[k][0] - fold_origins[k][0], **worker_kw)
-            return fc, cut(fold_origins[k]), _sub(extra[name], f"fold-{k + 1}")
+            return fc, panel.head(fold_origins[k]), _sub(extra[name], f"fold-{k + 1}")
         known = [e for e in runs[name]["epochs"] if e is not None]
         refit_epochs = max(1, int(np.median(known))) if known else epochs
         fc = make(name, validation=0, patience=None, epochs=refit_epochs, **worker_kw)
-        return fc, cut(valid_ends), _sub(extra[name], "refit")
+        return fc, panel.head(valid_ends), _sub(extra[name], "refit")
 
     def fold_done(name: str, k: int, fc: Forecaster | LocalForecaster) -> None:
-        data = cut(fold_stops[k])
+        data = panel.head(fold_stops[k])
         res = fc.backtest_windows(data, fold_origins[k])
         cv_true[k], cv_rows[k] = res["y_true"], res["series"]
         run = runs[name]
@@ -519,10 +513,12 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             f"(about {left:.0f} s left)")
 
     peer_runs: list[tuple[str, Any, float]] | None = None
-    with FitPool(jobs) as pool, FitPool(1) as here:
+    with FitPool(jobs) as pool:
         # one fit at a time here, or one per worker; a model's refit first once its folds are
         # in. With workers, the peers and the costlier models (later in MODELS) start first,
-        # so that the cheap fits fill the end, and this process only hands out work.
+        # so that the cheap fits fill the end, and this process only hands out work (and
+        # fits the baselines, which train nothing: ``here``).
+        here = FitPool(1) if pool.parallel else pool
         order = sorted(names, key=list(MODELS).index, reverse=True) if pool.parallel else names
         queue = deque((name, k) for name in order for k in range(n_folds))
         if pool.parallel and peer_names:
