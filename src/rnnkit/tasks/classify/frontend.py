@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn import Conv1D, LayerNorm
+from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import register
 
 #: The normalisations a front-end block may use.
@@ -41,15 +42,15 @@ def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
     return (steps < lengths.to(device)[:, None]).unsqueeze(-1).float()  # (B, T, 1)
 
 
-def masked_block(x: Tensor, lengths: Tensor | None, conv: nn.Module, norm: nn.Module,
-                 batch_norm: bool) -> Tensor:
-    """``relu(norm(conv(x * valid))) * valid``: (B, T, D) -> (B, T, C), padded steps 0
-    (``batch_norm``: ``norm`` is a :class:`MaskedBatchNorm` and reads the mask)."""
+def masked_block(x: Tensor, lengths: Tensor | None, conv: nn.Module, norm: nn.Module
+                 ) -> Tensor:
+    """``relu(norm(conv(x * valid))) * valid``: (B, T, D) -> (B, T, C), padded steps 0 (a
+    :class:`MaskedBatchNorm` reads the mask)."""
     mask = None if lengths is None else valid_steps(lengths, x.shape[1], x.device)
     if mask is not None:
         x = x * mask  # (B, T, D)
     y = conv(x)  # (B, T, C)
-    x = torch.relu(norm(y, mask) if batch_norm else norm(y))
+    x = torch.relu(norm(y, mask) if isinstance(norm, MaskedBatchNorm) else norm(y))
     return x if mask is None else x * mask
 
 
@@ -63,8 +64,28 @@ def max_pool(x: Tensor, lengths: Tensor | None, p: int) -> tuple[Tensor, Tensor 
     return x, None if lengths is None else (lengths + p - 1) // p  # (B,)
 
 
+class _ConvBlocks(nn.Module):
+    """Blocks b of Conv1D(``kernels[b]``, same) from ``widths[b]`` to ``widths[b + 1]``
+    channels -> norm -> ReLU -> MaxPool(``pools[b]``), padding masked (:func:`masked_block`,
+    :func:`max_pool`); the shared body of :class:`ConvFrontEnd` and :class:`FCNBranch`."""
+
+    def _build(self, widths: tuple[int, ...], kernels: tuple[int, ...],
+               pools: tuple[int, ...], norm: str) -> None:
+        self.norm, self.pools = check_choice("norm", norm, NORMS), pools
+        pairs = zip(widths[:-1], widths[1:], kernels, strict=True)  # in, out, kernel
+        self.convs = nn.ModuleList(Conv1D(a, b, k, padding="same") for a, b, k in pairs)
+        make = {"batch": MaskedBatchNorm, "layer": LayerNorm}.get(norm)
+        self.norms = nn.ModuleList((make(w) if make else nn.Identity()) for w in widths[1:])
+
+    def _blocks(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        for conv, norm, p in zip(self.convs, self.norms, self.pools, strict=True):
+            x = masked_block(x, lengths, conv, norm)  # (B, T, C_b)
+            x, lengths = max_pool(x, lengths, p)  # (B, ceil(T / p), C_b)
+        return x, lengths
+
+
 @register
-class ConvFrontEnd(nn.Module):
+class ConvFrontEnd(_ConvBlocks):
     """``blocks`` x (Conv1D(k, same) -> norm -> ReLU -> MaxPool(2)); see the module doc."""
 
     def __init__(self, input_size: int, channels: int = 64, blocks: int = 3,
@@ -72,23 +93,11 @@ class ConvFrontEnd(nn.Module):
         super().__init__()
         for name, v in (("input_size", input_size), ("channels", channels),
                         ("blocks", blocks), ("kernel_size", kernel_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            check_positive_int(name, v)
         self.input_size, self.channels = input_size, channels
         self.blocks, self.kernel_size = blocks, kernel_size
-        self.convs = nn.ModuleList(
-            Conv1D(input_size if b == 0 else channels, channels, kernel_size, padding="same")
-            for b in range(blocks))
-        if norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-        self.norm = norm
-        if norm == "layer":
-            self.norms = nn.ModuleList(LayerNorm(channels) for _ in range(blocks))
-        elif norm == "batch":
-            self.norms = nn.ModuleList(MaskedBatchNorm(channels) for _ in range(blocks))
-
-        else:
-            self.norms = nn.ModuleList(nn.Identity() for _ in range(blocks))
+        self._build((input_size,) + (channels,) * blocks, (kernel_size,) * blocks,
+                    (2,) * blocks, norm)
 
     @property
     def output_size(self) -> int:
@@ -100,10 +109,7 @@ class ConvFrontEnd(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None
                 ) -> tuple[Tensor, Tensor | None]:
-        for conv, norm in zip(self.convs, self.norms, strict=True):
-            x = masked_block(x, lengths, conv, norm, self.norm == "batch")  # (B, T, C)
-            x, lengths = max_pool(x, lengths, 2)  # (B, ceil(T / 2), C)
-        return x, lengths  # (B, T', C), (B,)
+        return self._blocks(x, lengths)  # (B, T', C), (B,)
 
 
 class MaskedBatchNorm(nn.Module):
@@ -167,7 +173,7 @@ class MaskedBatchNorm(nn.Module):
 
 
 @register
-class FCNBranch(nn.Module):
+class FCNBranch(_ConvBlocks):
     r"""The fully convolutional branch of LSTM-FCN / GRU-FCN (Karim et al. 2017), the FCN of
     Wang et al. 2017: three blocks Conv1D(k, "same") -> norm -> ReLU with kernels 8, 5, 3
     and ``channels``, ``2 * channels``, ``channels`` filters, then the average over the
@@ -194,20 +200,13 @@ class FCNBranch(nn.Module):
     def __init__(self, input_size: int, channels: int = 64, pool: int = 0,
                  norm: str = "batch") -> None:
         super().__init__()
-        for name, v in (("input_size", input_size), ("channels", channels)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_positive_int("input_size", input_size)
+        check_positive_int("channels", channels)
         if isinstance(pool, bool) or not isinstance(pool, int) or pool < 0:
             raise ValueError(f"pool must be an int >= 0, got {pool!r}")
-        if norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-        self.input_size, self.channels, self.pool, self.norm = input_size, channels, pool, norm
-        self.pools = (2 ** -(-pool // 2), 2 ** (pool // 2), 1)  # after blocks 1, 2, 3
-        widths = (input_size, channels, 2 * channels, channels)
-        self.convs = nn.ModuleList(Conv1D(widths[b], widths[b + 1], k, padding="same")
-                                   for b, k in enumerate(self.KERNELS))
-        make = {"batch": MaskedBatchNorm, "layer": LayerNorm}.get(norm)
-        self.norms = nn.ModuleList((make(w) if make else nn.Identity()) for w in widths[1:])
+        self.input_size, self.channels, self.pool = input_size, channels, pool
+        self._build((input_size, channels, 2 * channels, channels), self.KERNELS,
+                    (2 ** -(-pool // 2), 2 ** (pool // 2), 1), norm)  # pools after blocks
 
     @property
     def output_size(self) -> int:
@@ -218,9 +217,7 @@ class FCNBranch(nn.Module):
                 "norm": self.norm}
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        for conv, norm, p in zip(self.convs, self.norms, self.pools, strict=True):
-            x = masked_block(x, lengths, conv, norm, self.norm == "batch")  # (B, T, C_b)
-            x, lengths = max_pool(x, lengths, p)  # (B, ceil(T / p), C_b)
+        x, lengths = self._blocks(x, lengths)  # (B, T', C), (B,)
         if lengths is None:
             return x.mean(dim=1)  # (B, C)
         return x.sum(dim=1) / lengths.to(x.device, x.dtype)[:, None]  # padded steps are 0
@@ -237,11 +234,8 @@ def auto_fcn_pool(length: int, target: int = 256) -> int:
 
 def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
     """How many halving blocks bring a series of ``length`` steps to at most ``target``
-    steps (at least one, at most ``most``)."""
-    blocks = 1
-    while blocks < most and -(-length // 2 ** blocks) > target:
-        blocks += 1
-    return blocks
+    steps (at least one, at most ``most``): :func:`auto_fcn_pool`'s count, bounded."""
+    return min(most, max(1, auto_fcn_pool(length, target)))
 
 
 __all__ = ["NORMS", "ConvFrontEnd", "FCNBranch", "MaskedBatchNorm", "auto_blocks",
