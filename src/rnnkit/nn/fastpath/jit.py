@@ -94,8 +94,8 @@ class StepProduct:
     def __init__(self, M: np.ndarray, B: int) -> None:
         K, N = M.shape
         self.small = small_product(B, K, N)
-        self.M = np.ascontiguousarray(M) if self.small else M
-        self.tM = torch.from_numpy(M)  # (K, N), M's strides
+        # the operand the product runs on: NumPy's contiguous copy, or torch's view of M
+        self.M = np.ascontiguousarray(M) if self.small else torch.from_numpy(M)  # (K, N)
 
     def __call__(self, x: np.ndarray, out: np.ndarray, add: np.ndarray | None = None) -> None:
         """out (B, N) = x (B, K) @ M (+ add (B, N)); out C-contiguous, not overlapping x."""
@@ -106,9 +106,9 @@ class StepProduct:
             return
         fn = torch.from_numpy
         if add is None:
-            torch.mm(fn(x), self.tM, out=fn(out))
+            torch.mm(fn(x), self.M, out=fn(out))
         else:
-            torch.addmm(fn(add), fn(x), self.tM, out=fn(out))
+            torch.addmm(fn(add), fn(x), self.M, out=fn(out))
 
 
 def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
