@@ -615,8 +615,7 @@ for id, changes in [("huge-hidden", {"in_features": 10**6, "out_features": 10**6
     # a size that builds but does not fit the weights is named by model.safetensors
     model_case(f"config-layer-{id}", config_edit(lambda cfg, c=changes: set_layer(cfg, **c),
                                                  names=("config.json", "model.safetensors")))
-model_case("config-layer-bias-yes", config_edit(lambda cfg: set_layer(cfg, bias="yes")),
-           xfail="nn: Dense(bias='yes') is accepted (constructor arguments not type-checked)")
+model_case("config-layer-bias-yes", config_edit(lambda cfg: set_layer(cfg, bias="yes")))
 model_case("config-bom", lambda model: config_bytes(
     b"\xef\xbb\xbf" + (model / "config.json").read_bytes())(model), valid=True)
 model_case("config-crlf", lambda model: config_bytes(

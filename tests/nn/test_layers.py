@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from rnnkit.nn import (
     GRU,
+    LNLSTM,
     LSTM,
     BatchNorm1D,
     Bidirectional,
@@ -16,9 +19,13 @@ from rnnkit.nn import (
     Embedding,
     Flatten,
     LayerNorm,
+    LNGRUCell,
     LNSimpleRNN,
+    LSTMCell,
+    Recurrent,
     SimpleRNN,
     TimeDistributed,
+    to_config,
 )
 from rnnkit.nn.masking import reverse_padded
 from tests.nn.helpers import fields, rel
@@ -166,3 +173,68 @@ def test_bidirectional_wrapper_equals_bidirectional_layer():
         Bidirectional(SimpleRNN(3, 4, bidirectional=True))
     with pytest.raises(TypeError, match=r"layer must be an rnnkit.nn Recurrent layer, got Dense"):
         Bidirectional(Dense(3, 4))
+
+
+# -- constructor arguments: every one is checked, the message names it --------------------------
+CTORS = {  # a valid construction; a test changes one keyword argument
+    "Dense": lambda **k: Dense(**{"in_features": 3, "out_features": 2, **k}),
+    "Conv1D": lambda **k: Conv1D(**{"in_channels": 3, "out_channels": 2, "kernel_size": 2, **k}),
+    "Embedding": lambda **k: Embedding(**{"num_embeddings": 5, "embedding_dim": 2, **k}),
+    "LayerNorm": lambda **k: LayerNorm(**{"normalized_shape": 3, **k}),
+    "BatchNorm1D": lambda **k: BatchNorm1D(**{"num_features": 3, **k}),
+    "LNGRUCell": lambda **k: LNGRUCell(**{"input_size": 3, "hidden_size": 2, **k}),
+    "SimpleRNN": lambda **k: SimpleRNN(**{"input_size": 3, "hidden_size": 2, **k}),
+    "LNLSTM": lambda **k: LNLSTM(**{"input_size": 3, "hidden_size": 2, **k}),
+    "Recurrent": lambda **k: Recurrent(**{"cell_or_cells": LSTMCell(3, 2), **k}),
+    "Bidirectional": lambda **k: Bidirectional(**{"layer": LSTM(3, 2), **k}),
+    "TimeDistributed": lambda **k: TimeDistributed(**{"module": Dense(3, 2), **k}),
+}
+BAD_ARGS = [
+    ("Dense", "bias", "yes"), ("Dense", "bias", 1), ("Dense", "bias", None),
+    ("Dense", "in_features", True), ("Dense", "out_features", 2.5), ("Dense", "init", None),
+    ("Dense", "activation", "elu"), ("Conv1D", "bias", "no"), ("Conv1D", "stride", 0),
+    ("Conv1D", "padding", "full"), ("Embedding", "padding_idx", True),
+    ("Embedding", "padding_idx", 5), ("Embedding", "padding_idx", "0"),
+    ("LayerNorm", "eps", "yes"), ("LayerNorm", "eps", 0.0), ("LayerNorm", "eps", float("nan")),
+    ("BatchNorm1D", "eps", -1e-5), ("BatchNorm1D", "eps", 10**400),
+    ("BatchNorm1D", "momentum", 1.5), ("BatchNorm1D", "momentum", "0.1"),
+    ("LNGRUCell", "hidden_size", None),
+    ("LNGRUCell", "bias", "yes"), ("SimpleRNN", "nonlinearity", ["tanh"]),
+    ("SimpleRNN", "num_layers", 0), ("SimpleRNN", "bidirectional", "yes"),
+    ("SimpleRNN", "stateful", 1), ("SimpleRNN", "dropout", True),
+    ("SimpleRNN", "recurrent_dropout", 1.0), ("SimpleRNN", "path", "gpu"),
+    ("SimpleRNN", "bias", "yes"), ("SimpleRNN", "init", "he"), ("LNLSTM", "input_size", "3"),
+    ("LNLSTM", "mc_dropout", None), ("LNLSTM", "merge_mode", "max"),
+    ("Recurrent", "cell_or_cells", None), ("Recurrent", "return_state", "no"),
+    ("Bidirectional", "merge_mode", None), ("TimeDistributed", "module", "Dense"),
+]
+GOOD_ARGS = [
+    ("Dense", "bias", False), ("Dense", "in_features", np.int64(3)), ("Conv1D", "bias", False),
+    ("Embedding", "padding_idx", None), ("Embedding", "padding_idx", 4),
+    ("Embedding", "padding_idx", np.int64(0)), ("LayerNorm", "eps", 1e-3),
+    ("LayerNorm", "eps", np.float32(1e-3)), ("BatchNorm1D", "eps", 1),
+    ("BatchNorm1D", "momentum", None), ("BatchNorm1D", "momentum", 1),
+    ("BatchNorm1D", "momentum", 0.0), ("LNGRUCell", "bias", False),
+    ("SimpleRNN", "nonlinearity", "relu"), ("SimpleRNN", "dropout", 0),
+    ("SimpleRNN", "recurrent_dropout", np.float32(0.5)), ("SimpleRNN", "num_layers", np.int64(2)),
+    ("LNLSTM", "bidirectional", True), ("Recurrent", "cell_or_cells", (LSTMCell(3, 2),)),
+    ("Bidirectional", "merge_mode", "mul"),
+]
+
+
+def _ids(cases: list[tuple]) -> list[str]:
+    return [f"{cls}-{arg}={value!r:.20}" for cls, arg, value in cases]
+
+
+@pytest.mark.parametrize(("cls", "arg", "value"), BAD_ARGS, ids=_ids(BAD_ARGS))
+def test_constructor_rejects_a_bad_argument_by_name(cls, arg, value):
+    with pytest.raises((TypeError, ValueError), match=rf"^{arg} must be .*, got "):
+        CTORS[cls](**{arg: value})
+
+
+@pytest.mark.parametrize(("cls", "arg", "value"), GOOD_ARGS, ids=_ids(GOOD_ARGS))
+def test_constructor_accepts_a_good_argument(cls, arg, value):
+    cfg = to_config(CTORS[cls](**{arg: value}))["config"]
+    json.dumps(cfg)  # NumPy numbers come back as Python ints / floats
+    if arg != "cell_or_cells":  # (a module argument comes back as its config)
+        assert cfg[arg] == value

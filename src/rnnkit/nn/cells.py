@@ -182,7 +182,7 @@ ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
 
 def check_nonlinearity(nonlinearity: str) -> str:
-    if nonlinearity not in ACTIVATIONS:
+    if not isinstance(nonlinearity, str) or nonlinearity not in ACTIVATIONS:
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return nonlinearity
 

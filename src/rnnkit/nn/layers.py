@@ -23,7 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn._checks import check_choice, check_positive_int
+from rnnkit.nn._checks import (
+    check_bool,
+    check_choice,
+    check_index,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+)
 from rnnkit.nn.config import from_config as _from_config
 from rnnkit.nn.config import register, to_config
 from rnnkit.nn.init import check_init, init_dense_
@@ -75,8 +82,9 @@ class Dense(nn.Module):
         self.out_features = check_positive_int("out_features", out_features)
         self.activation = check_activation(activation)
         self.init = check_init(init)
+        has_bias = check_bool("bias", bias)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))  # (O, D)
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None  # (O,)
+        self.bias = nn.Parameter(torch.empty(out_features)) if has_bias else None  # (O,)
         init_dense_(self.weight, self.bias, init)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -125,9 +133,9 @@ class Conv1D(nn.Module):
         self.padding = check_choice("padding", padding, PADDINGS)
         self.activation = check_activation(activation)
         self.init = check_init(init)
-        self.has_bias = bool(bias)
+        self.has_bias = check_bool("bias", bias)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None  # (O,)
+        self.bias = nn.Parameter(torch.empty(out_channels)) if self.has_bias else None  # (O,)
         init_dense_(self.weight, self.bias, init)
 
     def _pads(self, T: int) -> tuple[int, int]:
@@ -207,17 +215,15 @@ class Embedding(nn.Module):
         super().__init__()
         self.num_embeddings = check_positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-        if padding_idx is not None and not (
-            isinstance(padding_idx, int) and 0 <= padding_idx < num_embeddings
-        ):
-            raise ValueError(
-                f"padding_idx must be None or an int in [0, {num_embeddings}), got {padding_idx!r}"
-            )
-        self.padding_idx = padding_idx
+        self.padding_idx = (
+            None
+            if padding_idx is None
+            else check_index("padding_idx", padding_idx, self.num_embeddings)
+        )
         self.weight = nn.Parameter(torch.randn(num_embeddings, embedding_dim))  # (N, E)
-        if padding_idx is not None:
+        if self.padding_idx is not None:
             with torch.no_grad():
-                self.weight[padding_idx].zero_()
+                self.weight[self.padding_idx].zero_()
 
     def forward(self, ids: Tensor) -> Tensor:
         if ids.dtype.is_floating_point or ids.dtype == torch.bool:
@@ -258,7 +264,7 @@ class LayerNorm(nn.Module):
     def __init__(self, normalized_shape: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.normalized_shape = check_positive_int("normalized_shape", normalized_shape)
-        self.eps = float(eps)
+        self.eps = check_positive_float("eps", eps)
         self.weight = nn.Parameter(torch.ones(normalized_shape))  # (D,)
         self.bias = nn.Parameter(torch.zeros(normalized_shape))  # (D,)
 
@@ -274,13 +280,20 @@ class LayerNorm(nn.Module):
 class BatchNorm1D(nn.Module):
     """Batch norm per feature of the last axis: over B for (B, D), over B and T for (B, T, D).
 
-    Running statistics (momentum 0.1, eps 1e-5) are used in eval mode, as torch.nn.BatchNorm1d.
+    Running statistics (momentum 0.1, eps 1e-5) are used in eval mode, as torch.nn.BatchNorm1d
+    (``momentum=None``: their cumulative average, as there).
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1
+    ) -> None:
         super().__init__()
         self.num_features = check_positive_int("num_features", num_features)
-        self.bn = nn.BatchNorm1d(num_features, eps=eps, momentum=momentum)
+        self.bn = nn.BatchNorm1d(
+            self.num_features,
+            eps=check_positive_float("eps", eps),
+            momentum=None if momentum is None else check_rate("momentum", momentum, closed=True),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         _check_last_dim(x, "BatchNorm1D", self.num_features)

@@ -42,8 +42,8 @@ class LNGatedCell(GatedCell):
     def __init__(
         self, input_size: int, hidden_size: int, *, bias: bool = True, init: str = "keras"
     ) -> None:
-        GH = self.gates * hidden_size
         super().__init__(input_size, hidden_size, bias=bias, init=init)
+        GH = self.gates * self.hidden_size
         self.ln_weight = nn.Parameter(torch.ones(GH))  # (G*H,)
         self.ln_bias = nn.Parameter(torch.zeros(GH))  # (G*H,)
 

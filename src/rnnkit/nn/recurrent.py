@@ -63,7 +63,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -145,7 +145,9 @@ class Recurrent(nn.Module):
         path: str = "auto",
     ) -> None:
         super().__init__()
-        layers = [cell_or_cells] if isinstance(cell_or_cells, Cell) else list(cell_or_cells)
+        layers = [cell_or_cells] if isinstance(cell_or_cells, Cell) else (
+            list(cell_or_cells) if isinstance(cell_or_cells, Iterable) else []
+        )
         if not layers or not all(isinstance(c, Cell) for c in layers):
             raise TypeError(
                 "cell_or_cells must be a Cell or a non-empty list of Cells, "
