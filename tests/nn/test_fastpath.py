@@ -35,8 +35,10 @@ from rnnkit.nn.fastpath.torch_loop import run_torch
 
 pytest.importorskip("numba")  # the CPU kernels need it (rnnkit[fast])
 
+import numba
+
 from rnnkit.nn.fastpath.gru_kernel import GRUKernel
-from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows, small_product
+from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows, sigmoid, small_product
 from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
 from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
 from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
@@ -552,3 +554,28 @@ def test_threaded_passes_equal_one_thread(kind: str) -> None:
         torch.set_num_threads(before)
     for one, two in zip(*results, strict=True):
         np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
+
+
+@numba.njit
+def _compiled_sigmoid(x: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty_like(x)
+    for j in range(x.shape[0]):
+        out[j] = sigmoid(x[j])
+    return out
+
+
+@pytest.mark.parametrize(("dtype", "ulps"), [(np.float32, 8), (np.float64, 64)])
+def test_compiled_sigmoid_is_accurate_to_a_few_ulps(dtype, ulps: int) -> None:
+    """The kernels' own sigmoid (``jit.sigmoid``: exp from 2^k and a polynomial) against
+    ``1 / (1 + exp(-x))`` in long double, over the range gates see and beyond it: within a
+    few units in the last place where the value is a normal float, 0 / 1 at the extremes."""
+    x = np.concatenate([np.linspace(-30, 30, 20001), [-700.0, -100.0, 0.0, 1e-12, 100.0, 700.0],
+                        np.random.default_rng(0).standard_normal(5000) * 5]).astype(dtype)
+    got = _compiled_sigmoid(x)
+    want = 1.0 / (1.0 + np.exp(-x.astype(np.longdouble)))
+    normal = want > np.finfo(dtype).tiny * 1e6
+    err_ulps = np.abs(got - want)[normal] / np.spacing(want[normal].astype(dtype))
+    assert err_ulps.max() <= ulps
+    assert np.all(got[x >= 100] == 1.0)
+    assert np.all((got >= 0) & (got <= 1))
+    assert got[x == 0][0] == 0.5

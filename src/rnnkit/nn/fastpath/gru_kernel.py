@@ -1,4 +1,4 @@
-r"""A fast NumPy GRU time layer: one step's element-wise work in three compiled passes forward
+r"""A fast NumPy GRU time layer: one step's element-wise work in one compiled call forward
 and one backward, the products left to BLAS.
 
 PyTorch has no fused CPU GRU: torch.nn.GRU runs a per-step chain of aten ops and autograd
@@ -14,13 +14,11 @@ Forward: before the loop, for all steps, A_rz = X W_ih_rz^T + b_ih_rz + b_hh_rz 
 A_n = 2 (X W_ih_n^T + b_ih_n) (one product each); then per step (B rows)::
 
     gh = h_{t-1} W_hh^T              the product (NumPy when small, else torch: ``StepProduct``)
-    _gates_in:   s_rz = A_rz + gh_rz,  gh_n += b_hh_n
-    sigmoid(s_rz) in place           torch: r, z
-    _candidate:  s_n = A_n + 2 r gh_n
-    sigmoid(s_n) in place            sigmoid(2 a_n)
-    _hidden:     n = 2 s_n - 1 = tanh(a_n),  h_t = n + z (h_{t-1} - n)
+    _step_forward (passes):          s_rz = sigmoid(A_rz + gh_rz) (r, z),  gh_n += b_hh_n
+                                     s_n = sigmoid(A_n + 2 r gh_n) = sigmoid(2 a_n)
+                                     n = 2 s_n - 1 = tanh(a_n),  h_t = n + z (h_{t-1} - n)
 
-(the transcendental functions stay in torch, see :mod:`~rnnkit.nn.fastpath.jit`).
+(the sigmoid is the compiled one of :mod:`~rnnkit.nn.fastpath.jit`).
 
 Backward, per step: one compiled pass and one product, dh carried from step t + 1 as the
 product dgh W_hh and the term dh z, added at the start of the step::
@@ -46,47 +44,36 @@ from rnnkit.nn.fastpath.jit import (
     input_and_weight_grads,
     parallel_rows,
     rows_kernel,
+    sigmoid,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @rows_kernel
-def _gates_in(A_rz, gh, b_hn, s_rz):  # pragma: no cover - compiled
-    """s_rz (B, 2H) = A_rz + gh_rz; adds b_hh_n (H,) to gh_n (gh: (B, 3H))."""
-    B, H2 = s_rz.shape
-    H = H2 // 2
-    for b in numba.prange(B):
-        ab, ghrz, ghn, sb = A_rz[b], gh[b, :H2], gh[b, H2:], s_rz[b]
-        for j in range(H2):
-            sb[j] = ab[j] + ghrz[j]
-        for j in range(H):
-            ghn[j] += b_hn[j]
-
-
-@rows_kernel
-def _candidate(s_rz, gh, A_n, s_n):  # pragma: no cover - compiled
-    """s_n (B, H) = A_n + 2 r gh_n, with A_n = 2 (W_ih_n x + b_ih_n) and r = s_rz[:, :H]."""
-    B, H = s_n.shape
-    two = s_n.dtype.type(2.0)
-    for b in numba.prange(B):
-        r, ghn, ab, sb = s_rz[b, :H], gh[b, 2 * H :], A_n[b], s_n[b]
-        for j in range(H):
-            sb[j] = ab[j] + two * r[j] * ghn[j]
-
-
-@rows_kernel
-def _hidden(s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
-    """s_n (B, H): sigmoid(2 a_n); turns it into n = 2 s_n - 1 and writes
-    h (B, H) = n + z (h_prev - n)."""
+def _step_forward(A_rz, A_n, gh, b_hn, s_rz, s_n, h_prev, h):  # pragma: no cover - compiled
+    """One step: s_rz (B, 2H) = sigmoid(A_rz + gh_rz) (r, z); gh_n += b_hh_n; s_n (B, H) =
+    n = tanh(a_n) = 2 sigmoid(A_n + 2 r gh_n) - 1, with A_n = 2 (W_ih_n x + b_ih_n); then
+    h (B, H) = n + z (h_prev - n). Each line is a pass over all rows, indexed directly (the
+    sigmoids over the whole contiguous array): at H = 20 a loop per row view costs more than
+    its arithmetic."""
     B, H = h.shape
     one = h.dtype.type(1.0)
     two = h.dtype.type(2.0)
     for b in numba.prange(B):
-        z, nb, hp, hb = s_rz[b, H:], s_n[b], h_prev[b], h[b]
+        for j in range(2 * H):
+            s_rz[b, j] = sigmoid(A_rz[b, j] + gh[b, j])
+    for b in numba.prange(B):
         for j in range(H):
-            nb[j] = two * nb[j] - one
+            gh[b, 2 * H + j] += b_hn[j]
+    for b in numba.prange(B):
         for j in range(H):
-            hb[j] = nb[j] + z[j] * (hp[j] - nb[j])
+            s_n[b, j] = A_n[b, j] + two * s_rz[b, j] * gh[b, 2 * H + j]
+    flat = s_n.reshape(B * H)
+    for i in numba.prange(B * H):
+        flat[i] = two * sigmoid(flat[i]) - one
+    for b in numba.prange(B):
+        for j in range(H):
+            h[b, j] = s_n[b, j] + s_rz[b, H + j] * (h_prev[b, j] - s_n[b, j])
 
 
 @numba.njit(**JIT)
@@ -184,19 +171,13 @@ class GRUKernel(Kernel):
         Hs[0] = s0[0]
         b_hn = b_hh[2 * H :]
 
-        # per-step views (lists, made once per buffer): hs[t] is Hs[t], tsrz[t] a tensor view
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, gh, arz, an, srz, sn = map(self._steps, ("Hs", "GH", "Arz", "An", "Srz", "Sn"))
-        tsrz, tsn = self._steps("Srz", True), self._steps("Sn", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
-        p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
-        gates_in, candidate, hidden = _gates_in[p], _candidate[p], _hidden[p]
+        step = _step_forward[parallel_rows(B, 3 * H)]  # one thread, or the rows split
         for t in range(T):
             recurrent(hs[t], gh[t])
-            gates_in(arz[t], gh[t], b_hn, srz[t])
-            torch.sigmoid(tsrz[t], out=tsrz[t])
-            candidate(srz[t], gh[t], an[t], sn[t])
-            torch.sigmoid(tsn[t], out=tsn[t])
-            hidden(srz[t], sn[t], hs[t], hs[t + 1])
+            step(arz[t], an[t], gh[t], b_hn, srz[t], sn[t], hs[t], hs[t + 1])
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):

@@ -8,10 +8,11 @@ loop touching few arrays: LLVM vectorises such loops, while one loop over many a
 scalar (it cannot prove that they do not overlap; measured 2-3x slower per step). Arrays are
 passed C-contiguous: a column slice such as ``a[:, :2*H]`` compiles to Numba's strided layout,
 measured up to 2x slower. The
-transcendental functions (sigmoid, tanh) stay in torch, between the kernels: Numba's ``exp``
-and ``tanh`` are scalar libm calls, 5-10x slower than torch's vectorised ones, and torch's
-sigmoid is about 3x faster than its tanh on the CPUs measured here, so tanh is computed as
-tanh(y) = 2 sigmoid(2y) - 1.
+transcendental functions are computed inside the passes by :func:`sigmoid`, a vectorisable
+sigmoid of our own (Numba's ``exp`` is a scalar libm call, several times slower than torch's
+vectorised one, and LLVM cannot vectorise a loop around it); tanh is computed from it as
+tanh(y) = 2 sigmoid(2y) - 1. A step's element-wise work is then one compiled call, not a chain
+of compiled passes and torch calls: at (64, 50, 1, 20) a call costs as much as the arithmetic.
 
 Layer norm of G gate blocks of H entries (the reference's :mod:`rnnkit.ref.layernorm`)::
 
@@ -37,6 +38,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 import torch
+from numba.core import types as nbtypes
+from numba.extending import intrinsic, overload
 
 from rnnkit.ref.layernorm import LN_EPS
 
@@ -135,40 +138,106 @@ def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
     return torch.mm(dgi, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
 
 
-@rows_kernel
-def ln_blocks(a, gamma, beta, n, r, z):  # pragma: no cover - compiled
-    """Layer norm of each of the G = r.shape[1] blocks of the rows of a (B, G*H).
+@intrinsic
+def _bits_as_float(typingctx, bits):  # pragma: no cover - compiled
+    """The float whose IEEE 754 bit pattern is ``bits`` (int32 -> float32, int64 ->
+    float64): a register bitcast, which LLVM vectorises."""
+    if bits == nbtypes.int32:
+        sig = nbtypes.float32(bits)
+    elif bits == nbtypes.int64:
+        sig = nbtypes.float64(bits)
+    else:
+        return None
 
-    Writes n (B, G*H), r (B, G) and z = gamma n + beta (B, G*H); gamma, beta (G*H,). n may be
-    a itself (a is then normalised in place: the kernels keep no separate copy of n)."""
-    B, G = r.shape
-    H = a.shape[1] // G
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+def sigmoid(x):  # pragma: no cover - replaced by the compiled overload below
+    """``1 / (1 + exp(-x))`` of a float32 or float64 scalar, inside compiled kernels."""
+    raise NotImplementedError("sigmoid runs inside Numba-compiled functions only")
+
+
+#: exp(r) on |r| <= ln(2)/2: Taylor coefficients 1/k!, degree 6 (float32: relative error
+#: below 2e-7, about 1.5 ulp) and degree 13 (float64: below 1e-15)
+_EXP32 = tuple(1.0 / np.prod(np.arange(1, k + 1)) for k in range(7))
+_EXP64 = tuple(1.0 / np.prod(np.arange(1, k + 1)) for k in range(14))
+
+
+@overload(sigmoid, jit_options=JIT)
+def _sigmoid(x):  # pragma: no cover - compiled
+    r"""sigmoid(x) = 1 / (1 + e), e = exp(-x), computed as ``e = 2^k p(r)`` with
+    ``k = round(-x / ln 2)``, ``r = -x - k ln 2`` (ln 2 in two parts, Cody and Waite, so that r
+    keeps its digits), p the Taylor polynomial of exp on |r| <= ln(2)/2 (Horner) and 2^k built
+    from its exponent bits. -x is clipped to the range where 2^k is a normal float (|x| <= 87
+    for float32, 708 for float64): beyond it sigmoid is 0 or 1 to the last digit, bar 1e-38 /
+    3e-308. Branch-free, so a loop of it vectorises."""
+    if x == nbtypes.float32:
+        f, ints, c, lim, bias, shift = np.float32, np.int32, _EXP32, 87.0, 127, 23
+        ln2_hi, ln2_lo = f(6.9314575195e-01), f(1.4286067653e-06)  # fdlibm's expf split
+    elif x == nbtypes.float64:
+        f, ints, c, lim, bias, shift = np.float64, np.int64, _EXP64, 708.0, 1023, 52
+        ln2_hi, ln2_lo = f(6.93147180369123816490e-01), f(1.90821492927058770002e-10)  # exp
+    else:
+        return None
+    log2e = f(1.4426950408889634)
+    one, half, lo, hi = f(1.0), f(0.5), f(-lim), f(lim)
+    top, *rest = (f(v) for v in c[::-1])  # highest degree first, for Horner
+    rest = tuple(rest)
+    bias, shift = ints(bias), ints(shift)
+
+    def impl(x):
+        y = min(max(-x, lo), hi)
+        k = np.floor(y * log2e + half)
+        r = y - k * ln2_hi - k * ln2_lo
+        p = top
+        for ci in rest:
+            p = p * r + ci
+        return one / (one + p * _bits_as_float(ints((ints(k) + bias) << shift)))
+
+    return impl
+
+
+@numba.njit(**JIT)
+def ln_row(a, gamma, beta, n, r, z, squash):  # pragma: no cover - compiled
+    """Layer norm of each of the G = r.shape[0] blocks of one row a (G*H,).
+
+    Writes n (G*H,), r (G,) and z = gamma n + beta, or sigmoid(gamma n + beta) with
+    ``squash``; gamma, beta (G*H,). n may be a itself (a is then normalised in place: the
+    kernels keep no separate copy of n)."""
+    G = r.shape[0]
+    H = a.shape[0] // G
     zero = a.dtype.type(0.0)
     one = a.dtype.type(1.0)
     inv_h = a.dtype.type(1.0 / H)
     eps = a.dtype.type(LN_EPS)
-    for b in numba.prange(B):
-        for k in range(G):
-            lo, hi = k * H, (k + 1) * H
-            ab, nb, zb, gk, bk = a[b, lo:hi], n[b, lo:hi], z[b, lo:hi], gamma[lo:hi], beta[lo:hi]
-            s = zero
+    for k in range(G):
+        lo, hi = k * H, (k + 1) * H
+        ak, nk, zk, gk, bk = a[lo:hi], n[lo:hi], z[lo:hi], gamma[lo:hi], beta[lo:hi]
+        s = zero
+        for j in range(H):
+            s += ak[j]
+        mean = s * inv_h
+        v = zero
+        for j in range(H):
+            v += (ak[j] - mean) * (ak[j] - mean)
+        rstd = one / np.sqrt(v * inv_h + eps)
+        r[k] = rstd
+        for j in range(H):
+            nk[j] = (ak[j] - mean) * rstd
+        if squash:
             for j in range(H):
-                s += ab[j]
-            mean = s * inv_h
-            v = zero
+                zk[j] = sigmoid(gk[j] * nk[j] + bk[j])
+        else:
             for j in range(H):
-                v += (ab[j] - mean) * (ab[j] - mean)
-            rstd = one / np.sqrt(v * inv_h + eps)
-            r[b, k] = rstd
-            for j in range(H):
-                nb[j] = (ab[j] - mean) * rstd
-            for j in range(H):
-                zb[j] = gk[j] * nb[j] + bk[j]
+                zk[j] = gk[j] * nk[j] + bk[j]
 
 
 @numba.njit(**JIT)
 def ln_row_backward(dy, n, r, gamma, da, dgamma, dbeta):  # pragma: no cover - compiled
-    """Backward of :func:`ln_blocks` for one row: dy (G*H,), the gradient w.r.t. z; n (G*H,),
+    """Backward of :func:`ln_row` for one row: dy (G*H,), the gradient w.r.t. z; n (G*H,),
     r (G,), gamma (G*H,). Writes da (G*H,), the gradient w.r.t. a; adds dy n to dgamma and
     dy to dbeta (G*H,, the row's own accumulators). Called row by row by the kernels' step
     functions, so that the row is still in cache from the gate part of the step."""

@@ -12,20 +12,21 @@ gate block over H)::
     h_t = n + z (h_{t-1} - n)
 
 with LN_k(a) = gamma_k xhat_k + beta_k, xhat_k = (a - mean a) rstd_k,
-rstd_k = 1 / sqrt(var a + eps) (xhat and rstd are what ``ln_blocks`` calls n and r).
+rstd_k = 1 / sqrt(var a + eps) (xhat and rstd are what ``ln_row`` calls n and r).
 
 Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s style)::
 
     gh = h_{t-1} W_hh^T              one product (no bias); before the loop, for all steps:
                                      A_rz = X W_ih_rz^T + b_ih_rz + b_hh_rz,
                                      A_n = X W_ih_n^T + b_ih_n
-    _gates_in(...)                   a_rz = A_rz + gh_rz,  gh_n += b_hh_n
-    ln_blocks(a_rz)                  xhat, rstd and z = gamma xhat + beta for blocks r, z
-    sigmoid(z) in place              torch: r, z
-    _candidate_in(...)               a_n = A_n + r gh_n
-    ln_blocks(a_n)                   with gamma', beta' = 2 gamma_n, 2 beta_n
-    sigmoid(z_n) in place            sigmoid(2 y_n)
-    _hidden(...)                     n = tanh(y_n) = 2 sigmoid(2 y_n) - 1,
+    _step_forward(...)               one compiled call:
+                                     a_rz = A_rz + gh_rz,  gh_n += b_hh_n
+                                     LN (``ln_row``) of blocks r, z: xhat, rstd and
+                                     r, z = sigmoid(gamma xhat + beta)
+                                     a_n = A_n + r gh_n
+                                     LN of block n with gamma', beta' = 2 gamma_n, 2 beta_n:
+                                     sigmoid(2 y_n)
+                                     n = tanh(y_n) = 2 sigmoid(2 y_n) - 1,
                                      h_t = n + z (h_{t-1} - n)
 
 Backward, per step: one compiled call, row by row, and one product (dh carried from step t + 1
@@ -53,13 +54,10 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.gru_kernel import (  # the same last step, its z/n backward
-    _gates_row_backward,
-    _hidden,
-)
+from rnnkit.nn.fastpath.gru_kernel import _gates_row_backward  # the same z/n backward
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
-    ln_blocks,
+    ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
@@ -68,26 +66,36 @@ from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @rows_kernel
-def _gates_in(gh, b_hn, a_rz):  # pragma: no cover - compiled
-    """gh (B, 3H) = h_{t-1} W_hh^T: adds gh_rz to a_rz (B, 2H) and b_hh_n (H,) to gh_n."""
-    B, H2 = a_rz.shape
-    H = H2 // 2
+def _step_forward(gh, b_hn, a_rz, a_n, g_rz, b_rz, g_n, b_n, r_rz, r_n, s_rz, s_n, h_prev,
+                  h):  # pragma: no cover - compiled
+    """One step. In: gh (B, 3H) = h_{t-1} W_hh^T; a_rz (B, 2H) and a_n (B, H) holding gi
+    (with both biases for r, z; b_ih_n for n); LN's gamma, beta split as g_rz, b_rz (2H,)
+    and g_n, b_n (H,), the latter doubled. Writes a_rz = gi_rz + gh_rz, then its LN n over
+    it, r_rz (B, 2) and s_rz = sigmoid(LN) (r, z); gh_n += b_hh_n; a_n = gi_n + r gh_n, then
+    its LN n, r_n (B, 1) and s_n = sigmoid(2 y_n); then n = 2 s_n - 1 (in s_n) and
+    h = n + z (h_prev - n). The LN runs row by row, the rest as passes over all rows indexed
+    directly (at H = 20 a loop per row view costs more than its arithmetic)."""
+    B, H = h.shape
+    one = h.dtype.type(1.0)
+    two = h.dtype.type(2.0)
     for b in numba.prange(B):
-        ghrz, ghn, ab = gh[b, :H2], gh[b, H2:], a_rz[b]
-        for j in range(H2):
-            ab[j] += ghrz[j]
-        for j in range(H):
-            ghn[j] += b_hn[j]
-
-
-@rows_kernel
-def _candidate_in(s_rz, gh, a_n):  # pragma: no cover - compiled
-    """s_rz (B, 2H): r, z; adds r gh_n to a_n (B, H), which holds gi_n."""
-    B, H = a_n.shape
+        for j in range(2 * H):
+            a_rz[b, j] += gh[b, j]
     for b in numba.prange(B):
-        r, ghn, ab = s_rz[b, :H], gh[b, 2 * H :], a_n[b]
+        ln_row(a_rz[b], g_rz, b_rz, a_rz[b], r_rz[b], s_rz[b], True)
+    for b in numba.prange(B):
         for j in range(H):
-            ab[j] += r[j] * ghn[j]
+            a_n[b, j] += s_rz[b, j] * (gh[b, 2 * H + j] + b_hn[j])
+    for b in numba.prange(B):
+        for j in range(H):
+            gh[b, 2 * H + j] += b_hn[j]
+    for b in numba.prange(B):
+        ln_row(a_n[b], g_n, b_n, a_n[b], r_n[b], s_n[b], True)
+    for b in numba.prange(B):
+        for j in range(H):
+            nj = two * s_n[b, j] - one
+            s_n[b, j] = nj
+            h[b, j] = nj + s_rz[b, H + j] * (h_prev[b, j] - nj)
 
 
 @rows_kernel
@@ -155,23 +163,15 @@ class LNGRUKernel(Kernel):
         self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
 
-        # per-step views (lists, made once per buffer): hs[t] is Hs[t], tsrz[t] a tensor view
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, gh, arz, rrz, srz, an, rn, sn = map(
             self._steps, ("Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn"))
-        tsrz, tsn = self._steps("Srz", True), self._steps("Sn", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 3H)
-        p = parallel_rows(B, 3 * H)  # the passes over one thread or split across threads
-        gates_in, candidate_in, hidden = _gates_in[p], _candidate_in[p], _hidden[p]
-        ln = ln_blocks[p]
+        step = _step_forward[parallel_rows(B, 3 * H)]  # one thread, or the rows split
         for t in range(T):
             recurrent(hs[t], gh[t])
-            gates_in(gh[t], b_hn, arz[t])
-            ln(arz[t], g_rz, b_rz, arz[t], rrz[t], srz[t])  # a_rz becomes n_rz
-            torch.sigmoid(tsrz[t], out=tsrz[t])
-            candidate_in(srz[t], gh[t], an[t])
-            ln(an[t], g_n2, b_n2, an[t], rn[t], sn[t])  # a_n becomes n_n
-            torch.sigmoid(tsn[t], out=tsn[t])
-            hidden(srz[t], sn[t], hs[t], hs[t + 1])
+            step(gh[t], b_hn, arz[t], an[t], g_rz, b_rz, g_n2, b_n2, rrz[t], rn[t], srz[t],
+                 sn[t], hs[t], hs[t + 1])  # a_rz, a_n become LN's n
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):

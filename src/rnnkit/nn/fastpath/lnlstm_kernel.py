@@ -14,14 +14,13 @@ order i, f, g, o::
 Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s style)::
 
     a = A_t + h_{t-1} W_hh^T         one product; A = X W_ih^T + b for all steps before the loop
-    ln_blocks(a)                     n, r and z = gamma' n + beta' in one call
-    sigmoid(z) in place              torch: vectorised exp, torch's threads
-    _cell(...)                       g = 2 s_g - 1,  c_t = f c_{t-1} + i g,  u = 2 c_t
-    sigmoid(u) in place
-    _hidden(...)                     tanh(c_t) = 2 u - 1,  h_t = o tanh(c_t)
+    _step_forward(...)               one compiled call:
+                                     LN (``ln_row``): n, r and s = sigmoid(gamma' n + beta')
+                                     g = 2 s_g - 1,  c_t = f c_{t-1} + i g
+                                     tanh(c_t) = 2 sigmoid(2 c_t) - 1,  h_t = o tanh(c_t)
 
 gamma' and beta' are gamma and beta with the g block doubled, since tanh(y) = 2 sigmoid(2y) - 1:
-one sigmoid call serves all four gates.
+one sigmoid serves all four gates (the compiled one of :mod:`~rnnkit.nn.fastpath.jit`).
 
 Backward, per step: one compiled call, row by row, and one product (D: the gate derivatives
 s (1 - s) for i, f, o and 1 - g^2 for g; means over the H entries of a block)::
@@ -47,44 +46,39 @@ import torch
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
     input_and_weight_grads,
-    ln_blocks,
+    ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
+    sigmoid,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @rows_kernel
-def _cell(s, c_prev, c, u):  # pragma: no cover - compiled
-    """s (B, 4H): sigmoids of z; turns the g block into tanh(y_g) = 2 s_g - 1 and writes
-    c (B, H) = f c_prev + i g and u = 2 c."""
+def _step_forward(a, gamma, beta, n, r, s, c_prev, c, tc, h):  # pragma: no cover - compiled
+    """One step: the LN of each row of a (B, 4H) (n, r (B, 4)) and the gates s (B, 4H) =
+    sigmoid(gamma' n + beta'), the g block turned into tanh(y_g) = 2 sigmoid(2 y_g) - 1
+    (gamma', beta' doubled there); then c (B, H) = f c_prev + i g, tc = tanh(c_t) =
+    2 sigmoid(2 c_t) - 1 and h = o tc, each a pass over all rows indexed directly (at H = 20
+    a loop per row view costs more than its arithmetic)."""
     B, H = c.shape
     one = s.dtype.type(1.0)
     two = s.dtype.type(2.0)
     for b in numba.prange(B):
-        i, f, g = s[b, :H], s[b, H : 2 * H], s[b, 2 * H : 3 * H]
-        cp, cb, ub = c_prev[b], c[b], u[b]
-        for j in range(H):
-            g[j] = two * g[j] - one
-        for j in range(H):
-            cb[j] = f[j] * cp[j] + i[j] * g[j]
-        for j in range(H):
-            ub[j] = two * cb[j]
-
-
-@rows_kernel
-def _hidden(s, u, tc, h):  # pragma: no cover - compiled
-    """u (B, H): sigmoid(2 c); writes tc = tanh(c) = 2 u - 1 and h = o tc."""
-    B, H = h.shape
-    one = s.dtype.type(1.0)
-    two = s.dtype.type(2.0)
+        ln_row(a[b], gamma, beta, n[b], r[b], s[b], True)
     for b in numba.prange(B):
-        o, ub, tb, hb = s[b, 3 * H :], u[b], tc[b], h[b]
         for j in range(H):
-            tb[j] = two * ub[j] - one
+            s[b, 2 * H + j] = two * s[b, 2 * H + j] - one
+    for b in numba.prange(B):
         for j in range(H):
-            hb[j] = o[j] * tb[j]
+            c[b, j] = s[b, H + j] * c_prev[b, j] + s[b, j] * s[b, 2 * H + j]
+    flat_c, flat_tc = c.reshape(B * H), tc.reshape(B * H)
+    for i in numba.prange(B * H):
+        flat_tc[i] = two * sigmoid(two * flat_c[i]) - one
+    for b in numba.prange(B):
+        for j in range(H):
+            h[b, j] = s[b, 3 * H + j] * tc[b, j]
 
 
 @rows_kernel
@@ -148,26 +142,19 @@ class LNLSTMKernel(Kernel):
         self._buf("R", (T, B, 4))  # rstd per gate block
         self._buf("S", (T, B, 4 * H))  # gate values i, f, g, o
         self._buf("TC", (T, B, H))  # tanh(c_t)
-        U = self._buf("U", (B, H))  # 2 c_t, then sigmoid(2 c_t)
         a = self._buf("a", (B, 4 * H))  # the step's pre-activations
         Hs[0] = s0[0]
         Cs[0] = s0[1]
 
-        # per-step views (lists, made once per buffer): hs[t] is Hs[t], ts[t] a tensor view
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, cs, at, r, s, tc = map(self._steps, ("Hs", "Cs", "A", "R", "S", "TC"))
-        ts, tU = self._steps("S", True), fn(U)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 4H)
-        p = parallel_rows(B, 4 * H)  # the passes over one thread or split across threads
-        ln, cell, hidden = ln_blocks[p], _cell[p], _hidden[p]
+        step = _step_forward[parallel_rows(B, 4 * H)]  # one thread, or the rows split
         for t in range(T):
             # a = A_t + h W_hh^T into a cache-warm buffer (measured 1.6x faster than adding into
             # A_t in place at B = 256); LN then writes n over A_t
             recurrent(hs[t], a, add=at[t])
-            ln(a, gamma2, beta2, at[t], r[t], s[t])
-            torch.sigmoid(ts[t], out=ts[t])
-            cell(s[t], cs[t], cs[t + 1], U)
-            torch.sigmoid(tU, out=tU)
-            hidden(s[t], U, tc[t], hs[t + 1])
+            step(a, gamma2, beta2, at[t], r[t], s[t], cs[t], cs[t + 1], tc[t], hs[t + 1])
         return Hs, Cs
 
     def _backward_tm(self, dH: np.ndarray, dfinal):

@@ -13,10 +13,11 @@ are the reference's (:mod:`rnnkit.ref.time_rnn`,
 Forward, per step (B rows; the kernels are in :mod:`~rnnkit.nn.fastpath.jit`'s style)::
 
     a = A_t + h_{t-1} W_hh^T         one product; A = X W_ih^T + b for all steps before the loop
-    ln_blocks(a)                     n, r and z = gamma' n + beta', written as h_t
-    tanh:  sigmoid(z) in place       torch; gamma', beta' = 2 gamma, 2 beta
-           _tanh_out(h_t)            tanh(y) = 2 sigmoid(2y) - 1
-    relu:  _relu_out(h_t)            max(z, 0); gamma', beta' = gamma, beta
+    _step_forward(a)                 one compiled call: LN (``ln_row``: n, r), then
+                                     tanh: h_t = 2 sigmoid(z) - 1, z = gamma' n + beta' with
+                                           gamma', beta' = 2 gamma, 2 beta (tanh(y) =
+                                           2 sigmoid(2y) - 1, the sigmoid compiled too)
+                                     relu: h_t = max(z, 0), gamma', beta' = gamma, beta
 
 Backward, per step: one compiled call, row by row, and one product::
 
@@ -41,7 +42,7 @@ import torch
 from rnnkit.nn.fastpath.jit import (
     StepProduct,
     input_and_weight_grads,
-    ln_blocks,
+    ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
@@ -50,26 +51,22 @@ from rnnkit.nn.fastpath.kernel import Kernel
 
 
 @rows_kernel
-def _tanh_out(h):  # pragma: no cover - compiled
-    """h (B, H): sigmoid(2 y); turns it into tanh(y) = 2 h - 1."""
+def _step_forward(a, gamma, beta, n, r, h, relu):  # pragma: no cover - compiled
+    """One step, row by row: the LN of a (B, H) (n over A_t, r (B, 1)), then h (B, H) =
+    relu(y) (gamma, beta as they are) or tanh(y) = 2 sigmoid(2y) - 1 (gamma, beta doubled)."""
     B, H = h.shape
+    zero = h.dtype.type(0.0)
     one = h.dtype.type(1.0)
     two = h.dtype.type(2.0)
     for b in numba.prange(B):
         hb = h[b]
-        for j in range(H):
-            hb[j] = two * hb[j] - one
-
-
-@rows_kernel
-def _relu_out(h):  # pragma: no cover - compiled
-    """h (B, H): y; turns it into relu(y) = max(y, 0)."""
-    B, H = h.shape
-    zero = h.dtype.type(0.0)
-    for b in numba.prange(B):
-        hb = h[b]
-        for j in range(H):
-            hb[j] = max(hb[j], zero)
+        ln_row(a[b], gamma, beta, n[b], r[b], hb, not relu)
+        if relu:
+            for j in range(H):
+                hb[j] = max(hb[j], zero)
+        else:
+            for j in range(H):
+                hb[j] = two * hb[j] - one
 
 
 @rows_kernel
@@ -128,22 +125,15 @@ class LNRNNKernel(Kernel):
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
 
-        # per-step views (lists, made once per buffer): hs[t] is Hs[t], ths[t] a tensor view
+        # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, at, r = map(self._steps, ("Hs", "A", "R"))
-        ths = self._steps("Hs", True)
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, H)
-        p = parallel_rows(B, H)  # the passes over one thread or split across threads
-        ln, relu_out, tanh_out = ln_blocks[p], _relu_out[p], _tanh_out[p]
+        step = _step_forward[parallel_rows(B, H)]  # one thread, or the rows split across them
         for t in range(T):
             # a = A_t + h W_hh^T into a cache-warm buffer (faster than adding into A_t in place
             # at large B); LN then writes n over A_t
             recurrent(hs[t], a, add=at[t])
-            ln(a, g, bt, at[t], r[t], hs[t + 1])
-            if relu:
-                relu_out(hs[t + 1])
-            else:
-                torch.sigmoid(ths[t + 1], out=ths[t + 1])
-                tanh_out(hs[t + 1])
+            step(a, g, bt, at[t], r[t], hs[t + 1], relu)
         return (Hs,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
