@@ -384,3 +384,24 @@ def test_jobs_fit_in_workers_that_write_progress_lines(tmp_path, capfd):
     assert err.count("gru fold") == 3 and "gru refit on all training data" in err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["jobs"] == 2 and (out / "model/model.safetensors").is_file()
+
+
+def test_series_too_short_for_a_split_are_left_out_and_named(tmp_path, capsys, no_peers):
+    """With input_len 42 and horizon 3 a split needs 42 + 3 + 2 x 6 + 6 = 63 values: series
+    'a' (60 values) is left out with a note naming it; 'b' (72) and 'c' (66) are compared. When
+    no series is long enough, one error line says so and what the longest has."""
+    out = tmp_path / "run"
+    data = str(long_csv(tmp_path))
+    args = ["forecast", "--data", data, "--id-column", "store", "--horizon", "3",
+            "--models", "naive", "--out", str(out)]
+    assert main([*args, "--input-len", "42"]) == 0
+    err = capsys.readouterr().err
+    assert ("1 of 3 series left out, shorter than the 63 values a split needs (input_len + "
+            "horizon + 2 x fold + test = 42 + 3 + 12 + 6): a;") in err
+    assert json.loads((out / "metrics.json").read_text())["ids"] == ["b", "c"]
+    assert main([*args, "--input-len", "60", "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(
+        "long.csv: each of the 3 series is shorter than the 81 values a split needs (input_len "
+        "+ horizon + 2 x fold + test = 60 + 3 + 12 + 6); the longest has 72: ask for a "
+        "smaller input_len, horizon, fold or test")

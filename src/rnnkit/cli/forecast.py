@@ -280,7 +280,7 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.forecast.compare import compare, plan_split
+    from rnnkit.tasks.forecast.compare import compare, long_enough, plan_split
 
     prepare_output(args)
     set_threads(args.threads)
@@ -299,9 +299,12 @@ def run(args: argparse.Namespace) -> int:
         panel = add_calendar(panel, args.calendar or [], args.horizon)
     source = panel.source
     many = len(panel) > 1
+    H, L = args.horizon, args.input_len
+    with naming(source):  # series too short for a split: left out, or one error line
+        panel, short_note = long_enough(panel, H, L, args.test,
+                                        _n_fold(args, min(len(v) for v in panel.values)))
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
     season, detected = _detect(args, panel.dates[0] if panel.dates else None, values[0])
-    H, L = args.horizon, args.input_len
     scaler = args.scaler
     n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
@@ -328,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
                    f"series when --column is not given)" if others else "") + past_words)
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}, horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
-         + (" per series" if many else ""))
+         + (" per series" if many else "") + (f"; {short_note}" if short_note else ""))
     kw = training_kwargs(args)
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")

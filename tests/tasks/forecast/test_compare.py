@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks.forecast.compare import auto_batch_epochs, compare, plan_split
+from rnnkit.tasks.forecast.compare import auto_batch_epochs, compare, min_length, plan_split
 
 
 def seasonal(n=120, m=12, seed=0):
@@ -246,3 +246,18 @@ def test_a_panels_static_covariates_and_dates_reach_every_fit():
                   ensemble=0)
     assert res.model.static_ == {"a": [0.0], "b": [1.0]}
     assert [r["status"] for r in res.rows] == ["ok", "ok"]  # linear, seasonal_naive
+
+
+def test_a_series_too_short_for_any_split_is_left_out_and_named():
+    y = seasonal()  # 120 values
+    res = compare({"long": y, "short": y[:40]}, ["naive"], horizon=6, input_len=12,
+                  verbose=0, peers=None)
+    assert min_length(6, 12) == 12 + 6 + 2 * 12 + 12
+    assert res.ids == ["long"]
+    assert res.notes == ["1 of 2 series left out, shorter than the 54 values a split needs "
+                         "(input_len + horizon + 2 x fold + test = 12 + 6 + 24 + 12): short; a "
+                         "smaller input_len, horizon, fold or test keeps them"]
+    with pytest.raises(DataError, match=r"each of the 2 series is shorter than the 54 values a "
+                                        r"split needs .* the longest has 45"):
+        compare({"a": y[:40], "b": y[:45]}, ["naive"], horizon=6, input_len=12, verbose=0,
+                peers=None)

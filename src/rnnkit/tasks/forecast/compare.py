@@ -34,7 +34,9 @@ series, possibly of different lengths): each model is one global
 :class:`~rnnkit.tasks.forecast.forecaster.Forecaster` (per-series scaling by default) fitted
 on all series at once. The split is aligned on the series' ends: :func:`plan_split` of the
 shortest series decides the test size and the folds, and every series has its test part and
-fold blocks at the same distances from its own end. A score is computed per series (the
+fold blocks at the same distances from its own end. Series too short for any split
+(:func:`long_enough`: fewer than ``input_len + horizon + 2 x fold + test`` values) are left
+out, named in ``notes``, as long as one series is long enough. A score is computed per series (the
 MASE with that series' own in-sample scale) and averaged over the series: ``row["test"]``
 and ``row["cv"]`` hold the means, ``row["series"][id]`` each series' test scores. The
 selection uses the mean over folds and series of the seasonal MASE (a mean MAE would let the
@@ -104,7 +106,8 @@ from rnnkit.tasks.forecast.intervals import (
 from rnnkit.tasks.forecast.local import LocalForecaster
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
-__all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "plan_split"]
+__all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "long_enough", "min_length",
+           "plan_split"]
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +150,7 @@ def plan_split(length: int, horizon: int, input_len: int, test: int | None = Non
     valid_end = length - n_test
     min_origin = L + H + F  # one training window, then F values to stop early on
     room = (valid_end - F - min_origin) // H + 1  # folds that fit
-    need = min_origin + F + n_test
+    need = min_length(H, L, test, fold_len)
     if room < 1:
         raise DataError(f"the series has {length} values; need at least input_len + "
                         f"horizon + 2 x fold + test = {L} + {H} + {2 * F} + {n_test} = {need}")
@@ -160,6 +163,38 @@ def plan_split(length: int, horizon: int, input_len: int, test: int | None = Non
                         f"values {H} apart before the test part, not {folds}")
     blocks = tuple((valid_end - F - k * H, valid_end - k * H) for k in range(folds))[::-1]
     return Plan(length, valid_end, blocks)
+
+
+def min_length(horizon: int, input_len: int, test: int | None = None,
+               fold_len: int | None = None) -> int:
+    """The fewest values :func:`plan_split` accepts (one fold): ``L + H + 2F + test``, F and
+    test 2H by default."""
+    H = horizon
+    return input_len + H + 2 * (2 * H if fold_len is None else fold_len) + (
+        2 * H if test is None else test)
+
+
+def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = None,
+                fold_len: int | None = None) -> tuple[Panel, str | None]:
+    """The series of ``panel`` long enough for a split (:func:`min_length`), and a note
+    naming those left out (None when none is). DataError when several series are given and
+    none is long enough (one series: :func:`plan_split` says why)."""
+    need = min_length(horizon, input_len, test, fold_len)
+    short = [i for i, v in zip(panel.ids, panel.values, strict=True) if len(v) < need]
+    if not short or len(panel) == 1:
+        return panel, None
+    F = 2 * horizon if fold_len is None else fold_len
+    n_test = 2 * horizon if test is None else test
+    why = (f"the {need} values a split needs (input_len + horizon + 2 x fold + test = "
+           f"{input_len} + {horizon} + {2 * F} + {n_test})")
+    if len(short) == len(panel):
+        raise DataError(f"each of the {len(panel)} series is shorter than {why}; the longest "
+                        f"has {max(len(v) for v in panel.values)}: ask for a smaller "
+                        f"input_len, horizon, fold or test")
+    shown = ", ".join(short[:5]) + (", ..." if len(short) > 5 else "")
+    note = (f"{len(short)} of {len(panel)} series left out, shorter than {why}: {shown}; a "
+            f"smaller input_len, horizon, fold or test keeps them")
+    return panel.select([i for i in panel.ids if i not in set(short)]), note
 
 
 def auto_batch_epochs(n_windows: int, max_steps: int | None = MAX_STEPS,
@@ -380,7 +415,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         **params: other :class:`Forecaster` parameters (hidden, lr, scaler, dropout, ...).
     """
     check_choice("mode", mode, MODES)
-    panel = _univariate(series)
+    panel, short_note = long_enough(_univariate(series), horizon, input_len, test, fold_len)
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
     S = len(values)
     unknown = [m for m in models if m not in MODELS]
@@ -564,9 +599,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if not ok:
         raise TrainingFailed("every model failed: " + "; ".join(
             f"{r['model']}: {r['status']}" for r in rows))
-    if peer_note:
-        say(peer_note)
-        log.info(peer_note)
+    for text in filter(None, (short_note, peer_note)):
+        say(text)
+        log.info(text)
     if peer_runs is None:
         peer_runs = _run_peers(peer_names, values, plans, H, season)
     for name, per, seconds in peer_runs:
@@ -639,4 +674,4 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                                 "max_steps": max_steps, "mode": mode, "jobs": jobs, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
                       cv_series=cv_series, selected_by=key,
-                      notes=[peer_note] if peer_note else [], selection=selection)
+                      notes=[t for t in (short_note, peer_note) if t], selection=selection)
