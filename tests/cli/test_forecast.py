@@ -405,3 +405,17 @@ def test_series_too_short_for_a_split_are_left_out_and_named(tmp_path, capsys, n
         "long.csv: each of the 3 series is shorter than the 81 values a split needs (input_len "
         "+ horizon + 2 x fold + test = 60 + 3 + 12 + 6); the longest has 72: ask for a "
         "smaller input_len, horizon, fold or test")
+
+
+def test_weekly_dates_give_an_input_length_of_a_season_and_the_horizon(tmp_path, capsys,
+                                                                        no_peers):
+    start = np.datetime64("2001-01-06")
+    y = 5 + np.sin(2 * np.pi * np.arange(300) / 52.18)
+    path = tmp_path / "weekly.csv"
+    path.write_text("week,y\n" + "".join(f"{start + np.timedelta64(7 * i, 'D')},{v:.4f}\n"
+                                         for i, v in enumerate(y)))
+    assert main(["forecast", "--data", str(path), "--models", "naive", "--out",
+                 str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "weekly; season 52 (weekly); input_len 64 (auto: a whole season of 52 before " \
+           "every forecast step), horizon 12" in err

@@ -113,8 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
         "of failing")
     add(p, "--horizon", type=positive_int, default=d("horizon"), help="steps to forecast, H")
-    add(p, "--input-len", type=positive_int, default=d("input_len"),
-        help="input steps per window, L")
+    add(p, "--input-len", type=positive_int, default=None,
+        help="input steps per window, L (default: 24, or season + horizon when that is "
+             "longer and the series have room: a whole season before every forecast step)")
     add(p, "--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
         choices=list(MODELS), help=f"models to compare (seasonal_naive is always added), "
         f"from: {', '.join(MODELS)}")
@@ -280,7 +281,13 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.forecast.compare import compare, long_enough, plan_split
+    from rnnkit.tasks.forecast.compare import (
+        BASE_INPUT_LEN,
+        auto_input_len,
+        compare,
+        long_enough,
+        plan_split,
+    )
 
     prepare_output(args)
     set_threads(args.threads)
@@ -300,11 +307,14 @@ def run(args: argparse.Namespace) -> int:
     source = panel.source
     many = len(panel) > 1
     H, L = args.horizon, args.input_len
+    season, detected = _detect(args, panel.dates[0] if panel.dates else None,
+                               panel.values[0][:, 0])
+    fold = _n_fold(args, min(len(v) for v in panel.values))
+    if L is None:
+        L = auto_input_len(season, H, min(len(v) for v in panel.values), args.test, fold)
     with naming(source):  # series too short for a split: left out, or one error line
-        panel, short_note = long_enough(panel, H, L, args.test,
-                                        _n_fold(args, min(len(v) for v in panel.values)))
+        panel, short_note = long_enough(panel, H, L, args.test, fold)
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
-    season, detected = _detect(args, panel.dates[0] if panel.dates else None, values[0])
     scaler = args.scaler
     n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
@@ -329,7 +339,10 @@ def run(args: argparse.Namespace) -> int:
         what = (f"column {panel.ids[0]!r}, {len(values[0])} values"
                 + (f" (other value columns: {', '.join(others)}; several become several "
                    f"series when --column is not given)" if others else "") + past_words)
-    note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}, horizon {H}, "
+    auto = (f" (auto: a whole season of {season} before every forecast step)"
+            if args.input_len is None and L > BASE_INPUT_LEN else "")
+    note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}{auto}, "
+         f"horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
          + (" per series" if many else "") + (f"; {short_note}" if short_note else ""))
     kw = training_kwargs(args)

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks.forecast.compare import auto_batch_epochs, compare, min_length, plan_split
+from rnnkit.tasks.forecast.compare import (
+    auto_batch_epochs,
+    auto_input_len,
+    compare,
+    min_length,
+    plan_split,
+)
 
 
 def seasonal(n=120, m=12, seed=0):
@@ -261,3 +267,10 @@ def test_a_series_too_short_for_any_split_is_left_out_and_named():
                                         r"split needs .* the longest has 45"):
         compare({"a": y[:40], "b": y[:45]}, ["naive"], horizon=6, input_len=12, verbose=0,
                 peers=None)
+
+
+def test_the_commands_input_length_covers_a_long_season_where_the_series_has_room():
+    assert auto_input_len(1, 6, 100) == auto_input_len(12, 12, 144) == 24  # yearly, monthly
+    assert auto_input_len(52, 12, 2280) == 64  # weekly: a whole season before every step
+    assert auto_input_len(52, 12, 130) == 46  # cut to the room a split leaves
+    assert plan_split(130, 12, 46).folds and auto_input_len(52, 12, 100) == 24  # never below

@@ -106,8 +106,8 @@ from rnnkit.tasks.forecast.intervals import (
 from rnnkit.tasks.forecast.local import LocalForecaster
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
-__all__ = ["Comparison", "Plan", "auto_batch_epochs", "compare", "long_enough", "min_length",
-           "plan_split"]
+__all__ = ["BASE_INPUT_LEN", "Comparison", "Plan", "auto_batch_epochs", "auto_input_len",
+           "compare", "long_enough", "min_length", "plan_split"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,25 @@ def min_length(horizon: int, input_len: int, test: int | None = None,
     H = horizon
     return input_len + H + 2 * (2 * H if fold_len is None else fold_len) + (
         2 * H if test is None else test)
+
+
+#: The input length the command uses when the season is short (and the Forecaster's default).
+BASE_INPUT_LEN = 24
+
+
+def auto_input_len(season: int, horizon: int, length: int, test: int | None = None,
+                   fold_len: int | None = None) -> int:
+    """The command's default input length L: :data:`BASE_INPUT_LEN`, or ``season + horizon``
+    when that is longer (weekly data, m = 52: 64 for H = 12), so that every window holds a
+    whole season before each step it forecasts; cut to what a series of ``length`` values
+    leaves room for in a split (:func:`min_length`), never below the base.
+
+    Measured (2026-12-03, a generated weekly series of 2,280 values with a trend and a yearly
+    season, the default models, H = 12): the selected median of three scored test MAE 0.599
+    with L = 24 and 0.345 with L = 64 (MSTL 0.336)."""
+    want = max(BASE_INPUT_LEN, season + horizon) if season > 1 else BASE_INPUT_LEN
+    room = length - min_length(horizon, 0, test, fold_len)
+    return max(BASE_INPUT_LEN, min(want, room))
 
 
 def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = None,
