@@ -392,8 +392,8 @@ def test_series_too_short_for_a_split_are_left_out_and_named(tmp_path, capsys, n
     no series is long enough, one error line says so and what the longest has."""
     out = tmp_path / "run"
     data = str(long_csv(tmp_path))
-    args = ["forecast", "--data", data, "--id-column", "store", "--horizon", "3",
-            "--models", "naive", "--out", str(out)]
+    args = ["forecast", "--data", data, "--id-column", "store", "--horizon", "3", "--test", "6",
+            "--models", "naive", "--out", str(out)]  # --test: no shorter split is tried
     assert main([*args, "--input-len", "42"]) == 0
     err = capsys.readouterr().err
     assert ("1 of 3 series left out, shorter than the 63 values a split needs (input_len + "
@@ -419,3 +419,17 @@ def test_weekly_dates_give_an_input_length_of_a_season_and_the_horizon(tmp_path,
     err = capsys.readouterr().err
     assert "weekly; season 52 (weekly); input_len 64 (auto: a whole season of 52 before " \
            "every forecast step), horizon 12" in err
+
+
+def test_a_shorter_split_is_chosen_when_the_default_would_leave_series_out(tmp_path, capsys,
+                                                                           no_peers):
+    """input_len 42, horizon 3: test and folds of 2H need 63 values ('a' has 60), of H 54:
+    every series stays, and the opening line says so."""
+    out = tmp_path / "run"
+    assert main(["forecast", "--data", str(long_csv(tmp_path)), "--id-column", "store",
+                 "--horizon", "3", "--input-len", "42", "--models", "naive",
+                 "--out", str(out)]) == 0
+    assert ("test 3 and folds of 3 (the default split would keep fewer series)"
+            in capsys.readouterr().err)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ids"] == ["a", "b", "c"] and metrics["split"]["a"]["test"] == [57, 60]

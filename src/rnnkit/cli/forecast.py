@@ -15,12 +15,13 @@ store's region or size: numbers standardised, text one-hot) at every input step,
 both are saved with the model and read again by ``rnnkit predict``.
 
 The comparison is :func:`rnnkit.tasks.forecast.compare.compare`: the last ``--test`` values
-(default 2H) are scored once; the models are ranked by rolling-origin cross-validation on
-``--folds`` folds before them (mean fold MAE), every model is refitted on all the data before
-the test part, the selected model is the median forecast of the ``--ensemble`` (default 3)
-best (``--ensemble 0``: the best alone), and every row is scored on every test window: MAE,
-RMSE, sMAPE, MASE (scaled by the seasonal naive in-sample error, m = the season) and MASE1
-(one-step naive scale).
+(default 2H; H, and folds of H, when 2H would leave out more than a quarter of the series:
+:func:`~rnnkit.tasks.forecast.compare.auto_split`) are scored once; the models are ranked by
+rolling-origin cross-validation on ``--folds`` folds before them (mean fold MAE), every model
+is refitted on all the data before the test part, the selected model is the median forecast
+of the ``--ensemble`` (default 3) best (``--ensemble 0``: the best alone), and every row is
+scored on every test window: MAE, RMSE, sMAPE, MASE (scaled by the seasonal naive in-sample
+error, m = the season) and MASE1 (one-step naive scale).
 
 Output folder (built atomically, default ``out/forecast``): ``metrics.json``,
 ``test_forecasts.csv`` (every test window: series id, origin, step, date, actual, each
@@ -122,7 +123,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--strategy", default=d("strategy"), choices=("direct", "recursive", "seq2seq"),
         help="multi-step strategy")
     add_training(p, Forecaster, {"validation": "values per cross-validation fold (a count, "
-                                 "or a fraction of the series; default: 2H)",
+                                 "or a fraction of the series; default: 2H, or H for "
+                                 "short series)",
                                  "epochs": "maximum training epochs per fit (fewer when "
                                  "--max-steps caps them; early stopping on the folds may "
                                  "end sooner)"})
@@ -141,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--hidden", type=positive_int, default=d("hidden"), help="units per recurrent "
         "layer")
     add(p, "--test", type=positive_int, default=None, help="test values at the end "
-        "(default: 2H)")
+        "(default: 2H, or H when 2H would leave out more than a quarter of the series)")
     add(p, "--scaler", default="auto", choices=("auto", "log", "standard", "minmax", "none"),
         help="value scaling fitted on the training part; auto: log (then standardised) when "
         "every value (and covariate) is positive, else standard")
@@ -283,7 +285,7 @@ def _csv(rows: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast.compare import (
         BASE_INPUT_LEN,
-        auto_input_len,
+        auto_split,
         compare,
         long_enough,
         plan_split,
@@ -306,22 +308,21 @@ def run(args: argparse.Namespace) -> int:
         panel = add_calendar(panel, args.calendar or [], args.horizon)
     source = panel.source
     many = len(panel) > 1
-    H, L = args.horizon, args.input_len
+    H = args.horizon
     season, detected = _detect(args, panel.dates[0] if panel.dates else None,
                                panel.values[0][:, 0])
-    fold = _n_fold(args, min(len(v) for v in panel.values))
-    if L is None:
-        L = auto_input_len(season, H, min(len(v) for v in panel.values), args.test, fold)
+    lengths = [len(v) for v in panel.values]
+    L, n_test, fold, shortened = auto_split(lengths, H, season, args.input_len, args.test,
+                                            _n_fold(args, min(lengths)))
     with naming(source):  # series too short for a split: left out, or one error line
-        panel, short_note = long_enough(panel, H, L, args.test, fold)
+        panel, short_note = long_enough(panel, H, L, n_test, fold)
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
     scaler = args.scaler
-    n_test = 2 * H if args.test is None else args.test
     if scaler == "auto":
         scaler = "log" if all(np.all(v > 0) for v in panel.values) else "standard"
     shortest = min(len(v) for v in values)
     with naming(source):  # too short a series: one error line, before any note
-        plan_split(shortest, H, L, args.test, args.folds, _n_fold(args, shortest))
+        plan_split(shortest, H, L, n_test, args.folds, fold)
     out = Path(args.out)
     past_words = (f"; past covariates {', '.join(past)} (read up to each forecast origin)"
                   if past else "")
@@ -344,7 +345,8 @@ def run(args: argparse.Namespace) -> int:
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}{auto}, "
          f"horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
-         + (" per series" if many else "") + (f"; {short_note}" if short_note else ""))
+         + (" per series" if many else "")
+         + "".join(f"; {t}" for t in (shortened, short_note) if t))
     kw = training_kwargs(args)
     kw.pop("validation")
     epochs, batch_size = kw.pop("epochs"), kw.pop("batch_size")
@@ -352,8 +354,8 @@ def run(args: argparse.Namespace) -> int:
         res = compare(panel if many or panel.covariates or panel.static else values[0],
                       args.models,
                       horizon=H, input_len=L, mode="local" if args.local else "global",
-                      season=season, test=args.test, folds=args.folds,
-                      fold_len=_n_fold(args, shortest), epochs=epochs,
+                      season=season, test=n_test, folds=args.folds,
+                      fold_len=fold, epochs=epochs,
                       batch_size=batch_size, max_steps=args.max_steps or None,
                       ensemble=args.ensemble, progress=lambda text: note(args, text),
                       fit_kwargs=lambda name: resume_kwargs(args, name),

@@ -5,6 +5,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.forecast.compare import (
     auto_batch_epochs,
     auto_input_len,
+    auto_split,
     compare,
     min_length,
     plan_split,
@@ -274,3 +275,17 @@ def test_the_commands_input_length_covers_a_long_season_where_the_series_has_roo
     assert auto_input_len(52, 12, 2280) == 64  # weekly: a whole season before every step
     assert auto_input_len(52, 12, 130) == 46  # cut to the room a split leaves
     assert plan_split(130, 12, 46).folds and auto_input_len(52, 12, 100) == 24  # never below
+
+
+def test_the_commands_split_shortens_for_short_series_and_keeps_what_is_given():
+    assert auto_split([144], 12, 12) == (24, 24, 24, None)  # 24 + 12 + 48 + 24 = 108 <= 144
+    assert auto_split([80], 12, 12) == (24, 12, 12,  # 24 + 12 + 24 + 12 = 72 <= 80
+                                        "test 12 and folds of 12 (the default split would keep "
+                                        "fewer series)")
+    # M1-like yearly lengths, H = 6: L = 6 keeps every series of at least 30 values
+    lengths = [15, 20, 26, 30, 31, 35, 40, 44, 50, 58]
+    L, t, f, words = auto_split(lengths, 6, 1)
+    assert (L, t, f) == (6, 6, 6) and words.startswith("test 6 and folds of 6, input_len 6")
+    assert sum(n >= min_length(6, L, t, f) for n in lengths) == 7
+    assert auto_split(lengths, 6, 1, input_len=12)[:3] == (12, 6, 6)  # a given L stays
+    assert auto_split([80], 12, 12, test=24, fold_len=24) == (24, 24, 24, None)

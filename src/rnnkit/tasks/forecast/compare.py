@@ -107,7 +107,7 @@ from rnnkit.tasks.forecast.local import LocalForecaster
 from rnnkit.tasks.forecast.models import BASELINES, MODELS
 
 __all__ = ["BASE_INPUT_LEN", "Comparison", "Plan", "auto_batch_epochs", "auto_input_len",
-           "compare", "long_enough", "min_length", "plan_split"]
+           "auto_split", "compare", "long_enough", "min_length", "plan_split"]
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,48 @@ def auto_input_len(season: int, horizon: int, length: int, test: int | None = No
     want = max(BASE_INPUT_LEN, season + horizon) if season > 1 else BASE_INPUT_LEN
     room = length - min_length(horizon, 0, test, fold_len)
     return max(BASE_INPUT_LEN, min(want, room))
+
+
+#: The share of the series the command's split should keep (see :func:`auto_split`).
+KEEP = 0.75
+
+
+def auto_split(lengths: Sequence[int], horizon: int, season: int,
+               input_len: int | None = None, test: int | None = None,
+               fold_len: int | None = None) -> tuple[int, int, int, str | None]:
+    """The command's split for series of ``lengths``: ``(L, test, F, words)``, words saying
+    what was shortened (None when nothing was). Values given are kept.
+
+    Candidates, in order: test and folds of 2H with L from :func:`auto_input_len` (of the
+    shortest series), the default; test and folds of H (the M competitions' protocol: one
+    test window per series); then, L not given, L cut to the room of the series at the
+    lower quartile of the lengths, and L = H. The first that keeps at least :data:`KEEP` of
+    the series (:func:`min_length`) is taken, else the one that keeps the most (the earlier
+    on a tie): short series left out of it are named by :func:`long_enough`."""
+    H = horizon
+    order = sorted(lengths)
+    quartile = order[int(len(order) * (1 - KEEP))]
+
+    def kept(split: tuple[int, int, int]) -> int:
+        return sum(n >= min_length(H, *split) for n in lengths)
+
+    tests = [(2 * H, 2 * H), (H, H)] if test is None and fold_len is None else [(
+        2 * H if test is None else test, 2 * H if fold_len is None else fold_len)]
+    splits = [(input_len if input_len is not None else auto_input_len(season, H, order[0],
+                                                                      t, f), t, f)
+              for t, f in tests]
+    if input_len is None and len(tests) == 2:
+        room = quartile - min_length(H, 0, H, H)
+        splits += [(room, H, H)] * (room >= H) + [(H, H, H)]
+    best = next((s for s in splits if kept(s) >= KEEP * len(lengths)),
+                max(splits, key=kept))
+    if best == splits[0]:
+        return (*best, None)
+    L, t, f = best
+    words = f"test {t} and folds of {f}"
+    if L != splits[0][0]:
+        words += f", input_len {L}"
+    return L, t, f, f"{words} (the default split would keep fewer series)"
 
 
 def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = None,
