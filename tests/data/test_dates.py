@@ -6,6 +6,7 @@ from rnnkit.data.dates import future_dates, infer_frequency, parse_dates, season
 
 @pytest.mark.parametrize("dates, name, season, nxt", [
     (["1990", "1991", "1992"], "yearly", 1, ["1993", "1994"]),
+    (["1700.0", "1701.0", "1702.0"], "yearly", 1, ["1703.0", "1704.0"]),  # pandas' floats
     (["1990Q3", "1990Q4", "1991Q1"], "quarterly", 4, ["1991Q2", "1991Q3"]),
     (["2000-11", "2000-12", "2001-01"], "monthly", 12, ["2001-02", "2001-03"]),
     (["2000-01", "2000-04", "2000-07"], "quarterly", 4, ["2000-10", "2001-01"]),
@@ -24,6 +25,7 @@ def test_frequency_season_and_future_dates(dates, name, season, nxt):
 
 
 @pytest.mark.parametrize("cells", [["1", "2", "x"], ["2001", "2000"], ["12", "13"],
+                                   ["1700.5", "1701.5"],
                                    ["20201340", "20201341"], ["2020-01", "2020-01-02"]])
 def test_not_dates(cells):
     assert parse_dates(cells) is None

@@ -114,3 +114,22 @@ def test_date_column_auto_detects_a_first_column_of_dates(tmp_path):
     path.write_text("x,a\n3,1\n2,3\n1,5\n")  # not increasing: a value column
     s = load_csv(path, date_column="auto")
     assert s.date_column is None and s.columns == ["x"] and s.dates is None
+
+
+def test_a_pandas_row_index_is_neither_a_series_nor_the_dates(tmp_path):
+    """``DataFrame.to_csv`` writes the row index as an unnamed first column of 0, 1, 2, ...:
+    the dates are then the second column, and the index is no series."""
+    from rnnkit.data.panel import load_panel
+    from rnnkit.data.series import load_csv, value_columns
+
+    path = tmp_path / "sunspots.csv"
+    path.write_text(",YEAR,SUNACTIVITY,other\n0,1700.0,5.0,1\n1,1701.0,11.0,2\n"
+                    "2,1702.0,16.0,3\n")
+    s = load_csv(path, date_column="auto")
+    assert s.date_column == "YEAR" and s.columns == ["SUNACTIVITY"] and s.dates[0] == "1700.0"
+    panel = load_panel(path)
+    assert panel.ids == ["SUNACTIVITY", "other"] and panel.dates[0] == ["1700.0", "1701.0",
+                                                                         "1702.0"]
+    assert value_columns(path, "YEAR") == ["SUNACTIVITY", "other"]
+    path.write_text("index,a\n0,1\n2,3\n3,5\n")  # not 0, 1, 2, ...: a value column
+    assert load_csv(path, date_column="auto").columns == ["index"]

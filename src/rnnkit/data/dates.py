@@ -2,7 +2,8 @@
 extend the dates over the forecast steps, and find a season from the values when there are
 no dates.
 
-Accepted forms (one form per column): ``YYYY``, ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
+Accepted forms (one form per column): ``YYYY`` (or ``YYYY.0``, a year as pandas writes a
+float column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
 ``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD`` and ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
 a space). The frequency comes from the median gap between consecutive dates:
 
@@ -32,7 +33,7 @@ __all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "parse_dat
 SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "hourly": 24}
 
 _FORMS = [
-    ("Y", re.compile(r"^\d{4}$")),
+    ("Y", re.compile(r"^\d{4}(\.0+)?$")),
     ("YQ", re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)),
     ("YM", re.compile(r"^(\d{4})[-/](\d{1,2})$")),
     ("YMD", re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")),
@@ -58,7 +59,7 @@ class Frequency:
 def _parse(text: str, form: str) -> datetime:
     text = text.strip()
     if form == "Y":
-        return datetime(int(text), 1, 1)
+        return datetime(int(text.split(".")[0]), 1, 1)
     if form == "YQ":
         m = _FORMS[1][1].match(text)
         return datetime(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
@@ -128,7 +129,7 @@ def _add_months(d: datetime, k: int) -> datetime:
 
 def _format(d: datetime, form: str, like: str) -> str:
     if form == "Y":
-        return f"{d.year:04d}"
+        return f"{d.year:04d}{like[4:]}"  # "1700.0" -> "2009.0"
     if form == "YQ":
         sep = "-" if "-" in like else ""
         return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"

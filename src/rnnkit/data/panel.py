@@ -51,6 +51,7 @@ from rnnkit.data.series import (
     column_values,
     detect_date_column,
     fill_missing,
+    index_column,
     read_table,
 )
 from rnnkit.data.windowing import as_series_list
@@ -158,8 +159,9 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
         date_column = detect_date_column(header, body)
     if date_column is not None:
         check_column(path, date_column, header, "date column")
+    index = index_column(header, body)  # pandas' row index: neither a series nor dates
     names = ([column] if isinstance(column, str) else list(column) if column is not None
-             else [h for h in header if h != date_column and h not in past])
+             else [h for h in header if h not in (date_column, index) and h not in past])
     if not names:
         raise DataError(f"{path}: no value column besides the date column "
                         f"{quote(date_column)}")

@@ -23,8 +23,8 @@ from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = ["BUNDLED", "Series", "bundled_path", "check_column", "column_values", "csv_columns",
-           "detect_date_column", "fill_missing", "load_bundled", "load_csv", "read_table",
-           "value_columns"]
+           "detect_date_column", "fill_missing", "index_column", "load_bundled", "load_csv",
+           "read_table", "value_columns"]
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
 
@@ -110,7 +110,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     if date_column is not None:
         check_column(path, date_column, header, "date column")
     if column is None:
-        names = [h for h in header if h != date_column][:1]
+        names = [h for h in header if h not in (date_column, index_column(header, body))][:1]
         if not names:
             raise DataError(f"{path}: no value column besides the date column "
                             f"{quote(date_column)}")
@@ -123,8 +123,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
 
     dates = None
     if date_column is not None:
-        k = header.index(date_column)
-        dates = [row[k].strip() if k < len(row) else "" for _, row in body]
+        dates = _cells(body, header.index(date_column))
     return Series(values=values, columns=names, dates=dates, source=str(path),
                   date_column=date_column)
 
@@ -181,19 +180,38 @@ def column_values(path: str | os.PathLike, header: list[str],
     return values
 
 
+def _cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
+    return [row[k].strip() if k < len(row) else "" for _, row in body]
+
+
+def index_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
+    """The first column's name when it is a row index, as pandas' ``to_csv`` writes one: an
+    unnamed column (or ``Unnamed: 0``, ``index``) of 0, 1, 2, ... (or 1, 2, ...); else None.
+    Such a column is neither a series nor dates."""
+    if len(header) < 2 or header[0].lower() not in ("", "index", "unnamed: 0"):
+        return None
+    cells = _cells(body, 0)
+    start = cells[0] if cells else ""
+    ok = start in ("0", "1") and cells == [str(int(start) + i) for i in range(len(cells))]
+    return header[0] if ok else None
+
+
 def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
-    """The first column's name when its cells are strictly increasing dates, else None."""
+    """The name of the first column (after a row index, :func:`index_column`) when its cells
+    are strictly increasing dates, else None."""
     from rnnkit.data.dates import parse_dates
 
-    if len(header) < 2:
+    k = 1 if index_column(header, body) is not None else 0
+    if len(header) < k + 2:
         return None
-    cells = [row[0].strip() if row else "" for _, row in body]
-    return header[0] if parse_dates(cells) is not None else None
+    return header[k] if parse_dates(_cells(body, k)) is not None else None
 
 
 def value_columns(path: str | os.PathLike, date_column: str | None = None) -> list[str]:
-    """The columns of a CSV file's header other than ``date_column``."""
-    return [c for c in csv_columns(path) if c != date_column]
+    """The columns of a CSV file's header other than ``date_column`` and a row index."""
+    header, body = read_table(Path(path))
+    index = index_column(header, body)
+    return [c for c in header if c not in (date_column, index)]
 
 
 def bundled_path(name: str = "airline_passengers") -> Path:
