@@ -28,6 +28,18 @@ def test_csv_header_label_first_numeric_classes(tmp_path):
     np.testing.assert_allclose(ds.X[0][:, 0], [0.5, 1.5])
 
 
+def test_csv_written_by_pandas_with_its_row_index(tmp_path):
+    """``DataFrame.to_csv`` adds an unnamed first column 0, 1, 2, ...: a header, and a row
+    index that is no value of the sequences."""
+    p = tmp_path / "a.csv"
+    p.write_text(",t0,t1,label\n0,0.5,1.5,x\n1,2.5,3.5,y\n2,4.5,5.5,x\n")
+    ds = load_sequence_csv(p)
+    assert ds.classes == ["x", "y"] and ds.n_features == 1
+    np.testing.assert_allclose(ds.X[2][:, 0], [4.5, 5.5])
+    p.write_text(",t0,t1,label\n5,0.5,1.5,x\n9,2.5,3.5,y\n")  # not an index: a value
+    np.testing.assert_allclose(load_sequence_csv(p).X[1][:, 0], [9, 2.5, 3.5])
+
+
 def test_csv_ragged_row_is_error(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("1,2,3,a\n4,5,a\n")

@@ -6,7 +6,9 @@ as written in the file. :meth:`LabelledSequences.padded` gives ``(N, T, D)`` plu
 masked/packed models.
 
 CSV: one sequence per row, the label in ``label_column`` (default the last column; ``0`` for
-the first). A header row is detected when none of its value fields is empty or a number. Rows
+the first). A header row is detected when none of its value fields is empty or a number (the
+first may be empty: pandas' index); a first column named "", ``index`` or ``Unnamed: 0`` of
+0, 1, 2, ... (or 1, 2, ...) after a header is a row index, not a value. Rows
 of different length are an error unless ``variable_length=True``, where empty trailing fields
 end a row.
 
@@ -174,10 +176,17 @@ def load_sequence_csv(
     if not 0 <= lab < width:
         raise ConfigError(f"label_column must index one of the {width} columns of {what}, "
                           f"got {label_column}")
-    if header is None:  # a header names every value column; one bad number is a data row
-        header = all(v.strip() and not _is_number(v)
+    if header is None:  # a header names every value column (pandas leaves its index's name
+        # empty); one bad number is a data row
+        header = all((v.strip() and not _is_number(v)) or (j == 0 and not v.strip())
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
+    skip = {lab}
+    if header and lab != 0 and rows[0][1][0].strip().lower() in ("", "index", "unnamed: 0"):
+        first = [r[0].strip() if r else "" for _, r in body]
+        if first and first[0] in ("0", "1") and first == [str(int(first[0]) + i)
+                                                          for i in range(len(first))]:
+            skip.add(0)  # pandas' row index (to_csv): not a value of the sequence
     seqs, labels, lines = [], [], []
     for n, row in body:
         if len(row) != width and not variable_length:
@@ -186,7 +195,7 @@ def load_sequence_csv(
                             f"sequences of different length)")
         if lab >= len(row):
             raise DataError(f"{what} line {n}: no label column {label_column}")
-        fields = [v for j, v in enumerate(row) if j != lab]
+        fields = [v for j, v in enumerate(row) if j not in skip]
         if variable_length:
             while fields and not fields[-1].strip():
                 fields.pop()
