@@ -105,3 +105,15 @@ def test_past_covariates_follow_the_target_column(tmp_path):
     np.testing.assert_array_equal(w.values[1], [[10, 0.5], [20, 0.7]])
     with pytest.raises(DataError, match="past covariate column 'rain' not found"):
         load_panel(wide, past_covariates=["rain"])
+
+
+def test_a_long_file_without_dates_counts_its_steps_in_a_column_that_is_not_the_values(
+        tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("id,t,value\na,1,10\na,2,12\na,3,13\nb,5,7\nb,6,8\n")
+    panel = load_panel(path, id_column="id")
+    assert panel.value_column == "value" and panel.dates is None
+    np.testing.assert_array_equal(panel.values[1][:, 0], [7, 8])
+    path.write_text("id,t,date,value\na,1,2001,10\na,2,2002,12\nb,1,2001,7\nb,2,2002,8\n")
+    panel = load_panel(path, id_column="id")
+    assert (panel.value_column, panel.date_column) == ("value", "date")

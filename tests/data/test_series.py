@@ -116,9 +116,10 @@ def test_date_column_auto_detects_a_first_column_of_dates(tmp_path):
     assert s.date_column is None and s.columns == ["x"] and s.dates is None
 
 
-def test_a_pandas_row_index_is_neither_a_series_nor_the_dates(tmp_path):
+def test_a_row_index_or_step_column_is_neither_a_series_nor_the_dates(tmp_path):
     """``DataFrame.to_csv`` writes the row index as an unnamed first column of 0, 1, 2, ...:
-    the dates are then the second column, and the index is no series."""
+    the dates are then the second column, and the index is no series; nor is a first column
+    counting the steps."""
     from rnnkit.data.panel import load_panel
     from rnnkit.data.series import load_csv, value_columns
 
@@ -133,3 +134,6 @@ def test_a_pandas_row_index_is_neither_a_series_nor_the_dates(tmp_path):
     assert value_columns(path, "YEAR") == ["SUNACTIVITY", "other"]
     path.write_text("index,a\n0,1\n2,3\n3,5\n")  # not 0, 1, 2, ...: a value column
     assert load_csv(path, date_column="auto").columns == ["index"]
+    path.write_text("t,a,b\n1,5,1\n2,3,2\n3,5,3\n")  # a step column t = 1, 2, 3, ...
+    assert load_csv(path, date_column="auto").columns == ["a"]
+    assert load_panel(path).ids == ["a", "b"] and load_panel(path).dates is None

@@ -49,6 +49,7 @@ from rnnkit.data.series import (
     MISSING,
     check_column,
     column_values,
+    counts_steps,
     detect_date_column,
     fill_missing,
     index_column,
@@ -225,8 +226,9 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
             raise DataError(f"{path}: a long file has one value column; got {quote(column)}")
         column = column[0]
     if column is None:
-        column = next((h for h in rest if h != date_column and h not in (*past, *static)),
-                      None)
+        candidates = [h for h in rest if h not in (date_column, *past, *static)]
+        steps = _step_column(header, candidates[:-1], first)  # never the last candidate
+        column = next((h for h in candidates if h != steps), None)
         if column is None:
             raise DataError(f"{path}: no value column besides the id column "
                             f"{quote(id_column)} and the date column {quote(date_column)}")
@@ -251,6 +253,15 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
     return Panel(list(groups), values, dates if date_column is not None else None, str(path),
                  "long", id_column, date_column, column, covariates=past,
                  static=_typed(table, static) if static else None, static_names=static)
+
+
+def _step_column(header: list[str], names: list[str],
+                 rows: list[tuple[int, list[str]]]) -> str | None:
+    """The first of ``names`` whose cells in ``rows`` (the first id's) count the time steps
+    (:func:`~rnnkit.data.series.counts_steps`): a step column of a long file without dates,
+    not the values."""
+    return next((name for name in names if counts_steps(
+        [r[k].strip() if (k := header.index(name)) < len(r) else "" for _, r in rows])), None)
 
 
 def _constant(cells: list[tuple[str, Any]], where: str, key: str) -> Any:

@@ -12,6 +12,7 @@ names the file, column and row, unless ``interpolate=True`` fills them linearly 
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -22,9 +23,22 @@ import numpy as np
 from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["BUNDLED", "Series", "bundled_path", "check_column", "column_values", "csv_columns",
-           "detect_date_column", "fill_missing", "index_column", "load_bundled", "load_csv",
-           "read_table", "value_columns"]
+__all__ = [
+    "BUNDLED",
+    "Series",
+    "bundled_path",
+    "check_column",
+    "column_values",
+    "counts_steps",
+    "csv_columns",
+    "detect_date_column",
+    "fill_missing",
+    "index_column",
+    "load_bundled",
+    "load_csv",
+    "read_table",
+    "value_columns",
+]
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
 
@@ -184,16 +198,24 @@ def _cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
     return [row[k].strip() if k < len(row) else "" for _, row in body]
 
 
+def counts_steps(cells: list[str]) -> bool:
+    """Whether ``cells`` are consecutive integers, each 1 more than the one before (a row
+    index 0, 1, 2, ... or a step column 1, 2, 3, ...)."""
+    return len(cells) > 1 and all(c.lstrip("-").isdigit() for c in cells) and all(
+        int(b) - int(a) == 1 for a, b in itertools.pairwise(cells))
+
+
 def index_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
-    """The first column's name when it is a row index, as pandas' ``to_csv`` writes one: an
-    unnamed column (or ``Unnamed: 0``, ``index``) of 0, 1, 2, ... (or 1, 2, ...); else None.
-    Such a column is neither a series nor dates."""
-    if len(header) < 2 or header[0].lower() not in ("", "index", "unnamed: 0"):
+    """The first column's name when it counts the rows (:func:`counts_steps`: pandas'
+    ``to_csv`` row index 0, 1, 2, ..., or a step column t = 1, 2, 3, ...) and is not dates
+    (years 1990, 1991, ... and 20240101, 20240102, ... are), else None. Such a column is
+    neither a series nor dates."""
+    from rnnkit.data.dates import parse_dates
+
+    if len(header) < 2:
         return None
     cells = _cells(body, 0)
-    start = cells[0] if cells else ""
-    ok = start in ("0", "1") and cells == [str(int(start) + i) for i in range(len(cells))]
-    return header[0] if ok else None
+    return header[0] if counts_steps(cells) and parse_dates(cells) is None else None
 
 
 def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
