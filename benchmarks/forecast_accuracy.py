@@ -140,8 +140,8 @@ OVERRIDES = {"solar": (24, 48)}
 QUICK = ("nile", "austres", "wineind", "msft")
 
 
-def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: int = 3
-               ) -> dict | None:
+def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: int = 3,
+               models: tuple[str, ...] = MODELS) -> dict | None:
     """One comparison: ``{"name", "group", "source", "n", "selected", "mase": {row: MASE},
     "coverage": {row: coverage}, "cpu_s"}``, or None when its package is missing."""
     group, load, source = SERIES[name]
@@ -154,7 +154,7 @@ def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: 
     H, L = OVERRIDES.get(name, (H, L))
     scaler = "log" if np.all(y > 0) else "standard"
     c0 = time.process_time()
-    res = compare(y, MODELS, horizon=H, input_len=L, season=m, scaler=scaler,
+    res = compare(y, models, horizon=H, input_len=L, season=m, scaler=scaler,
                   max_steps=max_steps, verbose=0, peers="auto", ensemble=ensemble)
     ok = [r for r in res.rows if r["status"] == "ok"]
     out = {"name": name, "group": group, "source": source, "n": len(y), "season": m,
@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ensemble", type=int, default=3, metavar="K", help="compare's "
                    "ensemble: the median of the K models best by the folds is selected (0: "
                    "the single best model)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), help="the models compared "
+                   f"(default: {' '.join(MODELS)})")
     p.add_argument("--json", type=Path, default=None, help="also write the per-series "
                    "results here (updated after each series)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -311,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         log(f"{name}: {SERIES[name][2]} ...")
-        out = run_series(name, max_steps, log, args.ensemble)
+        out = run_series(name, max_steps, log, args.ensemble, tuple(args.models))
         if out is None:
             continue
         results.append(out)
