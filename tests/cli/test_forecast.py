@@ -398,7 +398,12 @@ def test_series_too_short_for_a_split_are_left_out_and_named(tmp_path, capsys, n
     err = capsys.readouterr().err
     assert ("1 of 3 series left out, shorter than the 63 values a split needs (input_len + "
             "horizon + 2 x fold + test = 42 + 3 + 12 + 6): a;") in err
-    assert json.loads((out / "metrics.json").read_text())["ids"] == ["b", "c"]
+    assert "forecast.csv still forecasts those of at least 42 values" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ids"] == ["b", "c"] and metrics["forecast_only"] == ["a"]
+    assert list(metrics["forecast"]) == ["a", "b", "c"]
+    rows = (out / "forecast.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
     assert main([*args, "--input-len", "60", "--overwrite"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith(

@@ -315,7 +315,10 @@ def run(args: argparse.Namespace) -> int:
     L, n_test, fold, shortened = auto_split(lengths, H, season, args.input_len, args.test,
                                             _n_fold(args, min(lengths)))
     with naming(source):  # series too short for a split: left out, or one error line
-        panel, short_note = long_enough(panel, H, L, n_test, fold)
+        whole, (panel, short_note) = panel, long_enough(panel, H, L, n_test, fold)
+    if short_note and not args.local:
+        short_note += (f"; forecast.csv still forecasts those of at least {L} values with the "
+                       f"selected global model, unscored")
     values = [v[:, 0] for v in panel.values]  # S x (T_i,)
     scaler = args.scaler
     if scaler == "auto":
@@ -374,7 +377,11 @@ def run(args: argparse.Namespace) -> int:
     if many:
         info.update(layout=panel.layout, id_column=panel.id_column,
                     column=panel.value_column, local=args.local)
-        files = _write_many(args, out, panel, res, info, settings, detected)
+        # a global model also forecasts the series left out of the comparison that hold L
+        # values (unscored); one model per series (--local) has none for them
+        targets = whole.select([i for i, v in zip(whole.ids, whole.values, strict=True)
+                                if i in panel.ids or (len(v) >= L and not args.local)])
+        files = _write_many(args, out, panel, targets, res, info, settings, detected)
     else:
         info.update(column=panel.ids[0])
         files = _write_one(args, out, panel, res, info, settings, detected)
@@ -432,9 +439,11 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
             "losses.png", "metrics.png", "model/"]
 
 
-def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, settings: dict,
-                detected: str) -> list[str]:
-    """The output folder of many series; the names of what it holds."""
+def _write_many(args: argparse.Namespace, out: Path, panel, targets, res, info: dict,
+                settings: dict, detected: str) -> list[str]:
+    """The output folder of many series (``panel``: those compared; ``targets``: those
+    forecast, the compared ones and any left out of the comparison); the names of what it
+    holds."""
     from rnnkit.fileio import atomic_directory, write_json, write_text
     from rnnkit.plots.forecast import (
         SeriesPanel,
@@ -451,7 +460,8 @@ def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, set
     chosen = pick_series(panel.ids, [best_row["series"][i]["mase"] for i in panel.ids])
     with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
         fc.save(tmp / "model", data_info=info)
-        text, future = forecast_csv_many(fc, panel, args.intervals)
+        text, every = forecast_csv_many(fc, targets, args.intervals)
+        future = [every[targets.index(i)] for i in panel.ids]
         write_text(tmp / "forecast.csv", text)
         write_text(tmp / "test_forecasts.csv", _csv(res.test_forecast_rows(panel.dates)))
         past, ahead = [], []
@@ -480,16 +490,17 @@ def _write_many(args: argparse.Namespace, out: Path, panel, res, info: dict, set
             "data": panel.source, "layout": panel.layout, "id_column": panel.id_column,
             "column": panel.value_column, "date_column": panel.date_column,
             "n_series": len(panel), "ids": panel.ids,
+            "forecast_only": [i for i in targets.ids if i not in panel.ids],
             "n_values": {i: len(v) for i, v in zip(panel.ids, panel.values, strict=True)},
             "detected": detected,
             "split": {"aligned_on": "the end of each series",
                       **{i: p.to_dict() for i, p in zip(panel.ids, res.plans, strict=True)}},
             **settings, "best_model": best,
             "selected_by": f"{res.selection} (failed models excluded)", "models": res.rows,
-            "forecast": {i: {"labels": future_labels(panel.dates[k] if panel.dates else None,
-                                                     args.horizon),
-                             "values": [float(v) for v in future[k]]}
-                         for k, i in enumerate(panel.ids)}})
+            "forecast": {i: {"labels": future_labels(targets.dates[k] if targets.dates
+                                                     else None, args.horizon),
+                             "values": [float(v) for v in every[k]]}
+                         for k, i in enumerate(targets.ids)}})
     return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",
             "series_mase.png", "losses.png", "metrics.png", "model/"]
 
