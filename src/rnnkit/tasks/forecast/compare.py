@@ -232,7 +232,9 @@ def auto_split(lengths: Sequence[int], horizon: int, season: int,
     words = f"test {t} and folds of {f}"
     if L != splits[0][0]:
         words += f", input_len {L}"
-    return L, t, f, f"{words} (the default split would keep fewer series)"
+    why = ("the default split needs more values than the series has" if len(lengths) == 1
+           else "the default split would keep fewer series")
+    return L, t, f, f"{words} ({why})"
 
 
 def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = None,
