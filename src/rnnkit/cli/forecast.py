@@ -283,13 +283,8 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.forecast.compare import (
-        BASE_INPUT_LEN,
-        auto_split,
-        compare,
-        long_enough,
-        plan_split,
-    )
+    from rnnkit.tasks.forecast.compare import compare
+    from rnnkit.tasks.forecast.split import BASE_INPUT_LEN, auto_split, long_enough, plan_split
 
     prepare_output(args)
     set_threads(args.threads)

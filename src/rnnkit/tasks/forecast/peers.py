@@ -4,7 +4,7 @@
     if peers.available():
         folds, test = peers.backtest("AutoETS", y, plan, horizon=12, season=12)
 
-For a :class:`~rnnkit.tasks.forecast.compare.Plan` (folds ``[o_k, e_k)``, test part
+For a :class:`~rnnkit.tasks.forecast.split.Plan` (folds ``[o_k, e_k)``, test part
 ``[valid_end, T)``) and horizon H, a peer is fitted the way an rnnkit model is:
 
     fold k   fit on y[:o_k]; forecast from every origin t in [o_k, e_k - H]
