@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from rnnkit.cli.options import (
+    DefaultsFormatter,
     add,
     add_output,
     add_training,
@@ -64,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "classify", help="train a sequence classifier (MNIST rows, CSV, .ts, text) and print "
         "its test accuracy", description=__doc__.split("\n\n")[1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     add(p, "--data", required=True, help="mnist, mnist:DIR, ucr:NAME, FILE.ts, FILE.csv, "
         "sentiment, or with --text a folder or CSV")
     add(p, "--test", default=None, help="test file/folder in the same format")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.options import add, positive_int
+from rnnkit.cli.options import DefaultsFormatter, add, positive_int
 
 FORMATS = ("onnx",)
 
@@ -22,7 +22,7 @@ FORMATS = ("onnx",)
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write a saved model as an ONNX file",
                               description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                              formatter_class=DefaultsFormatter)
     add(p, "--model", required=True, metavar="DIR", help="saved model folder")
     add(p, "--format", choices=FORMATS, default="onnx", help="file format")
     add(p, "--out", required=True, metavar="FILE", help="the file to write")

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.cli.options import (
+    DefaultsFormatter,
     add,
     add_output,
     add_training,
@@ -84,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "forecast", help="train and compare forecasting models on a series (default: bundled "
         "airline passengers)", description=__doc__.split("\n\n")[1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     add(p, "--data", metavar="FILE.csv", default=None, help="CSV file with a header row "
         "(default: the bundled airline-passengers series)")
     add(p, "--column", default=None, help="value column (default: every column but the date "

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from rnnkit.cli.options import (
+    DefaultsFormatter,
     add,
     add_output,
     add_training,
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="lm_command", metavar="{train,generate}", required=True)
     t = sub.add_parser("train", help="train on a text file (default: Python's doc topics)",
                        description=__doc__.split("\n\n")[1],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsFormatter)
     add(t, "--text", default=None, help="UTF-8 (or --encoding) text file; the default corpus "
         "if omitted")
     add(t, "--encoding", default="utf-8", help="text encoding of --text")
@@ -81,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.set_defaults(func=run_train)
     g = sub.add_parser("generate", help="sample text from a trained model",
                        description=__doc__.split("\n\n")[2],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsFormatter)
     add(g, "--model", required=True, metavar="DIR", help="model folder, or the folder "
         "`rnnkit lm train` wrote (its model/ is used)")
     add_sampling(g)

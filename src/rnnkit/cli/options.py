@@ -2,8 +2,8 @@
 
 Every default a command shows comes from the estimator's constructor signature
 (:meth:`rnnkit.tasks.base.Estimator.default`), so the Python API and the command line use
-the same numbers, defined once; ``--help`` shows every default
-(``ArgumentDefaultsHelpFormatter`` needs a help string on each option: :func:`add`).
+the same numbers, defined once; ``--help`` shows every default (:class:`DefaultsFormatter`
+needs a help string on each option: :func:`add`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ from typing import Any
 
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.train.distributed import is_main_process
+
+
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that appends each option's default, except where the help text
+    already says it (``default: 2H, or H for short series``): no ``(default: None)`` after
+    the words that explain an automatic default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _number(kind: type, low: float, low_open: bool, high: float = math.inf,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from rnnkit.cli.options import add, nonneg_float, nonneg_int, positive_int
+from rnnkit.cli.options import DefaultsFormatter, add, nonneg_float, nonneg_int, positive_int
 
 #: Task name -> the cli module whose ``predict_command(est, args)`` serves it.
 HANDLERS = {"forecaster": "forecast", "sequence-classifier": "classify",
@@ -30,7 +30,7 @@ HANDLERS = {"forecaster": "forecast", "sequence-classifier": "classify",
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("predict", help="use a saved model (any task) on new data",
                               description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                              formatter_class=DefaultsFormatter)
     add(p, "--model", required=True, metavar="DIR", help="saved model folder")
     add(p, "--data", metavar="FILE", default=None,
         help="inputs in the format the model's task reads (forecast: CSV; classifier: .ts, "

@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnkit.cli.options import add, positive_int, set_threads, verbose
+from rnnkit.cli.options import DefaultsFormatter, add, positive_int, set_threads, verbose
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("reproduce", help="reproduce a published experiment (geron, "
                               "sine)", description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                              formatter_class=DefaultsFormatter)
     add(p, "experiment", choices=("geron", "sine"),
         help="geron: Hands-On ML ch. 15 forecasting table; sine: SimpleRNN sine")
     add(p, "--models", nargs="+", metavar="ROW", default=None,

@@ -15,6 +15,7 @@ import argparse
 import time
 
 from rnnkit.cli.options import (
+    DefaultsFormatter,
     add,
     add_output,
     add_training,
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "seq2seq", help="train an encoder-decoder (addition, dates, reversal, TSV) and print "
         "its exact-match accuracy", description=__doc__.split("\n\n")[1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     src = p.add_mutually_exclusive_group()
     add(src, "--task", choices=TASKS, default="addition", help="generated task")
     add(src, "--data", default=None, help="tab-separated parallel text file (source<TAB>"
