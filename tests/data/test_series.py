@@ -123,15 +123,15 @@ def test_a_row_index_or_step_column_is_neither_a_series_nor_the_dates(tmp_path):
     from rnnkit.data.panel import load_panel
     from rnnkit.data.series import load_csv, value_columns
 
-    path = tmp_path / "sunspots.csv"
-    path.write_text(",YEAR,SUNACTIVITY,other\n0,1700.0,5.0,1\n1,1701.0,11.0,2\n"
+    path = tmp_path / "yearly.csv"
+    path.write_text(",year,activity,other\n0,1700.0,5.0,1\n1,1701.0,11.0,2\n"
                     "2,1702.0,16.0,3\n")
     s = load_csv(path, date_column="auto")
-    assert s.date_column == "YEAR" and s.columns == ["SUNACTIVITY"] and s.dates[0] == "1700.0"
+    assert s.date_column == "year" and s.columns == ["activity"] and s.dates[0] == "1700.0"
     panel = load_panel(path)
-    assert panel.ids == ["SUNACTIVITY", "other"] and panel.dates[0] == ["1700.0", "1701.0",
+    assert panel.ids == ["activity", "other"] and panel.dates[0] == ["1700.0", "1701.0",
                                                                          "1702.0"]
-    assert value_columns(path, "YEAR") == ["SUNACTIVITY", "other"]
+    assert value_columns(path, "year") == ["activity", "other"]
     path.write_text("index,a\n0,1\n2,3\n3,5\n")  # not 0, 1, 2, ...: a value column
     assert load_csv(path, date_column="auto").columns == ["index"]
     path.write_text("t,a,b\n1,5,1\n2,3,2\n3,5,3\n")  # a step column t = 1, 2, 3, ...

@@ -32,7 +32,7 @@ def test_the_commands_split_shortens_for_short_series_and_keeps_what_is_given():
     assert auto_split([80], 12, 12) == (24, 12, 12,  # 24 + 12 + 24 + 12 = 72 <= 80
                                         "test 12 and folds of 12 (the default split needs more "
                                         "values than the series has)")
-    # M1-like yearly lengths, H = 6: L = 6 keeps every series of at least 30 values
+    # short yearly lengths, H = 6: L = 6 keeps every series of at least 30 values
     lengths = [15, 20, 26, 30, 31, 35, 40, 44, 50, 58]
     L, t, f, words = auto_split(lengths, 6, 1)
     assert (L, t, f) == (6, 6, 6) and words.startswith("test 6 and folds of 6, input_len 6")
