@@ -66,14 +66,14 @@ def load(path: str):
     from rnnkit.tasks.forecast.local import LocalForecaster
     from rnnkit.train.saving import load_model, read_config
 
-    if EnsembleForecaster.is_saved(path):
-        raise ConfigError(f"--model {path} holds an ensemble forecaster (the median of several "
-                          f"models), which is not one graph; export one member's model: "
-                          f"--model {path}/member-<k>")
-    if LocalForecaster.is_saved(path):
-        raise ConfigError(f"--model {path} holds a local forecaster (one model per series, "
-                          f"rnnkit forecast --local), which is not one graph; export one "
-                          f"series' model: --model {path}/series-<k>")
+    for cls, what, part, folder in (
+            (EnsembleForecaster, "an ensemble forecaster (the median of several models)",
+             "member's", "member"),
+            (LocalForecaster, "a local forecaster (one model per series, rnnkit forecast "
+             "--local)", "series'", "series")):
+        if cls.is_saved(path):  # a folder of saved models, each one graph
+            raise ConfigError(f"--model {path} holds {what}, which is not one graph; export "
+                              f"one {part} model: --model {path}/{folder}-<k>")
     extra = read_config(path).get("extra")
     task = extra.get("task") if isinstance(extra, dict) else None
     if task is None:

@@ -340,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
                 + (f" (other value columns: {', '.join(others)}; several become several "
                    f"series when --column is not given)" if others else "") + past_words)
     auto = (f" (auto: a whole season of {season} before every forecast step)"
-            if args.input_len is None and L > BASE_INPUT_LEN else "")
+            if args.input_len is None and L == season + H > BASE_INPUT_LEN else "")
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}{auto}, "
          f"horizon {H}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"

@@ -7,8 +7,8 @@ masked/packed models.
 
 CSV: one sequence per row, the label in ``label_column`` (default the last column; ``0`` for
 the first). A header row is detected when none of its value fields is empty or a number (the
-first may be empty: pandas' index); a first column named "", ``index`` or ``Unnamed: 0`` of
-0, 1, 2, ... (or 1, 2, ...) after a header is a row index, not a value. Rows
+first may be empty: pandas' index); a first column named "", ``index`` or ``Unnamed: 0``
+counting the rows (0, 1, 2, ...) after a header is a row index, not a value. Rows
 of different length are an error unless ``variable_length=True``, where empty trailing fields
 end a row.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.checks import csv_rows, parse_values, quote, read_text
+from rnnkit.data.series import column_cells, counts_steps
 from rnnkit.errors import ConfigError, DataError
 
 
@@ -182,11 +183,9 @@ def load_sequence_csv(
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
     skip = {lab}
-    if header and lab != 0 and rows[0][1][0].strip().lower() in ("", "index", "unnamed: 0"):
-        first = [r[0].strip() if r else "" for _, r in body]
-        if first and first[0] in ("0", "1") and first == [str(int(first[0]) + i)
-                                                          for i in range(len(first))]:
-            skip.add(0)  # pandas' row index (to_csv): not a value of the sequence
+    if (header and lab != 0 and rows[0][1][0].strip().lower() in ("", "index", "unnamed: 0")
+            and counts_steps(column_cells(body, 0))):
+        skip.add(0)  # pandas' row index (to_csv): not a value of the sequence
     seqs, labels, lines = [], [], []
     for n, row in body:
         if len(row) != width and not variable_length:

@@ -48,6 +48,7 @@ from rnnkit.data.checks import quote
 from rnnkit.data.series import (
     MISSING,
     check_column,
+    column_cells,
     column_values,
     counts_steps,
     detect_date_column,
@@ -175,8 +176,7 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
               for n in names]  # S x (T, 1 + P)
     dates = None
     if date_column is not None:
-        k = header.index(date_column)
-        dates = [row[k].strip() if k < len(row) else "" for _, row in body]
+        dates = column_cells(body, header.index(date_column))
     return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
                  "wide", None, date_column, covariates=past)
 
@@ -217,8 +217,7 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
     rest = [h for h in header if h != id_column]
     if date_column == "auto" and "auto" not in header:
         date_column = next((h for h in rest if parse_dates(
-            [r[header.index(h)].strip() if header.index(h) < len(r) else ""
-             for _, r in first]) is not None), None)
+            column_cells(first, header.index(h))) is not None), None)
     if date_column is not None:
         check_column(path, date_column, header, "date column")
     if isinstance(column, list):
@@ -238,8 +237,7 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
         values.append(np.stack([column_values(path, header, rows, n, interpolate)
                                 for n in (column, *past)], axis=1))  # (T_i, 1 + P)
         if date_column is not None:
-            k = header.index(date_column)
-            d = [r[k].strip() if k < len(r) else "" for _, r in rows]
+            d = column_cells(rows, header.index(date_column))
             if len(d) > 1 and parse_dates(d) is None and parse_dates(
                     sorted(d)) is not None:
                 raise DataError(f"{path}: the rows of id {quote(key)} are not in time order "
@@ -260,8 +258,8 @@ def _step_column(header: list[str], names: list[str],
     """The first of ``names`` whose cells in ``rows`` (the first id's) count the time steps
     (:func:`~rnnkit.data.series.counts_steps`): a step column of a long file without dates,
     not the values."""
-    return next((name for name in names if counts_steps(
-        [r[k].strip() if (k := header.index(name)) < len(r) else "" for _, r in rows])), None)
+    return next((name for name in names
+                 if counts_steps(column_cells(rows, header.index(name)))), None)
 
 
 def _constant(cells: list[tuple[str, Any]], where: str, key: str) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "Series",
     "bundled_path",
     "check_column",
+    "column_cells",
     "column_values",
     "counts_steps",
     "csv_columns",
@@ -137,7 +138,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
 
     dates = None
     if date_column is not None:
-        dates = _cells(body, header.index(date_column))
+        dates = column_cells(body, header.index(date_column))
     return Series(values=values, columns=names, dates=dates, source=str(path),
                   date_column=date_column)
 
@@ -194,7 +195,8 @@ def column_values(path: str | os.PathLike, header: list[str],
     return values
 
 
-def _cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
+def column_cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
+    """The stripped cells of column ``k`` in the rows ``body`` ("" where a row is short)."""
     return [row[k].strip() if k < len(row) else "" for _, row in body]
 
 
@@ -210,23 +212,30 @@ def index_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | 
     ``to_csv`` row index 0, 1, 2, ..., or a step column t = 1, 2, 3, ...) and is not dates
     (years 1990, 1991, ... and 20240101, 20240102, ... are), else None. Such a column is
     neither a series nor dates."""
-    from rnnkit.data.dates import parse_dates
-
-    if len(header) < 2:
-        return None
-    cells = _cells(body, 0)
-    return header[0] if counts_steps(cells) and parse_dates(cells) is None else None
+    return _first_columns(header, body)[1]
 
 
 def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
     """The name of the first column (after a row index, :func:`index_column`) when its cells
     are strictly increasing dates, else None."""
+    return _first_columns(header, body)[0]
+
+
+def _first_columns(header: list[str], body: list[tuple[int, list[str]]]
+                   ) -> tuple[str | None, str | None]:
+    """``(date column, row index column)`` among the first two columns (each None when
+    absent), each column's cells parsed once."""
     from rnnkit.data.dates import parse_dates
 
-    k = 1 if index_column(header, body) is not None else 0
-    if len(header) < k + 2:
-        return None
-    return header[k] if parse_dates(_cells(body, k)) is not None else None
+    if len(header) < 2:
+        return None, None
+    cells = column_cells(body, 0)
+    if parse_dates(cells) is not None:
+        return header[0], None
+    if not counts_steps(cells):
+        return None, None
+    dates = len(header) > 2 and parse_dates(column_cells(body, 1)) is not None
+    return (header[1] if dates else None), header[0]
 
 
 def value_columns(path: str | os.PathLike, date_column: str | None = None) -> list[str]:

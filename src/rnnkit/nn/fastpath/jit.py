@@ -1,18 +1,23 @@
 r"""What the compiled fast-path kernels share: Numba options, layer norm per gate block, and
 where a per-step product runs.
 
-The kernels of :mod:`~rnnkit.nn.fastpath.lnlstm_kernel` and
-:mod:`~rnnkit.nn.fastpath.lngru_kernel` are Numba functions over NumPy arrays that share memory
-with torch tensors. Each is written as a sequence of short loops over one row's H entries, each
-loop touching few arrays: LLVM vectorises such loops, while one loop over many arrays it leaves
+The kernels of :mod:`~rnnkit.nn.fastpath.gru_kernel`, :mod:`~rnnkit.nn.fastpath.lnlstm_kernel`,
+:mod:`~rnnkit.nn.fastpath.lngru_kernel` and :mod:`~rnnkit.nn.fastpath.lnrnn_kernel` are Numba
+functions over NumPy arrays that share memory with torch tensors. Their loops are short and
+touch few arrays each: LLVM vectorises such loops, while one loop over many arrays it leaves
 scalar (it cannot prove that they do not overlap; measured 2-3x slower per step). Arrays are
 passed C-contiguous: a column slice such as ``a[:, :2*H]`` compiles to Numba's strided layout,
-measured up to 2x slower. The
-transcendental functions are computed inside the passes by :func:`sigmoid`, a vectorisable
-sigmoid of our own (Numba's ``exp`` is a scalar libm call, several times slower than torch's
-vectorised one, and LLVM cannot vectorise a loop around it); tanh is computed from it as
-tanh(y) = 2 sigmoid(2y) - 1. A step's element-wise work is then one compiled call, not a chain
-of compiled passes and torch calls: at (64, 50, 1, 20) a call costs as much as the arithmetic.
+measured up to 2x slower. The layer norm and the backward steps loop over one row's views at
+a time; the forward element-wise passes index the (B, width) arrays directly, since at
+H = 20 a loop per row view costs more than its arithmetic (the GRU's forward pass at (64, 20):
+2.6 us indexed directly, 5.2 us over row views, best of 20,000 calls).
+
+The transcendental functions are computed inside the passes by :func:`sigmoid`, a vectorisable
+sigmoid of our own (Numba's ``exp`` is a scalar libm call, and LLVM cannot vectorise a loop
+around it); tanh is computed from it as tanh(y) = 2 sigmoid(2y) - 1. On a (64, 80) float32
+array a compiled loop of it took 2.1-4.9 us against torch.sigmoid's 4.7-9.1 us (three runs,
+best of 5,000 calls each), so a forward step's element-wise work is one compiled call instead
+of compiled passes with torch calls between them.
 
 Layer norm of G gate blocks of H entries (the reference's :mod:`rnnkit.ref.layernorm`)::
 
@@ -32,6 +37,7 @@ compiles each once per dtype and variant (a few seconds).
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Callable
 
@@ -162,8 +168,8 @@ def sigmoid(x):  # pragma: no cover - replaced by the compiled overload below
 
 #: exp(r) on |r| <= ln(2)/2: Taylor coefficients 1/k!, degree 6 (float32: relative error
 #: below 2e-7, about 1.5 ulp) and degree 13 (float64: below 1e-15)
-_EXP32 = tuple(1.0 / np.prod(np.arange(1, k + 1)) for k in range(7))
-_EXP64 = tuple(1.0 / np.prod(np.arange(1, k + 1)) for k in range(14))
+_EXP32 = tuple(1.0 / math.factorial(k) for k in range(7))
+_EXP64 = tuple(1.0 / math.factorial(k) for k in range(14))
 
 
 @overload(sigmoid, jit_options=JIT)

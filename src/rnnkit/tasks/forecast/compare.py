@@ -551,13 +551,14 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             f"{key.upper()} {rows[-1]['test'][key]:.4g} ({seconds:.1f} s)")
     ok = [r for r in ok if not r.get("peer")]  # the saved model is an rnnkit model
     order = list(MODELS)
-    best = min(ok, key=lambda r: (r["cv"][key], order.index(r["model"])))["model"]
+    ranked = [r["model"] for r in sorted(ok, key=lambda r: (r["cv"][key],
+                                                            order.index(r["model"])))]
+    best = ranked[0]
     model = fitted[best]
     score = "MAE" if S == 1 else "seasonal MASE (each series' own scale)"
     selection = f"the lowest mean {score} over the cross-validation folds"
     if ensemble > 1 and len(ok) > 1:
-        top = [r["model"] for r in sorted(ok, key=lambda r: (r["cv"][key],
-                                                             order.index(r["model"])))[:ensemble]]
+        top = ranked[:ensemble]
         cv_pred["ensemble"] = [np.median([cv_pred[n][k] for n in top], axis=0)
                                for k in range(n_folds)]
         ens = [_mean(_per_series(cv_true[k], cv_pred["ensemble"][k], cv_rows[k],

@@ -23,7 +23,7 @@ from rnnkit.data.panel import Panel
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = ["BASE_INPUT_LEN", "KEEP", "MAX_FOLDS", "Plan", "auto_input_len", "auto_split",
-           "long_enough", "min_length", "plan_split"]
+           "long_enough", "min_length", "plan_split", "sizes"]
 
 #: Most folds chosen when ``folds`` is None.
 MAX_FOLDS = 3
@@ -50,18 +50,16 @@ def plan_split(length: int, horizon: int, input_len: int, test: int | None = Non
     each with at least ``input_len + H`` values (one window) to train on and F more to stop
     early on before its origin."""
     H, L = horizon, input_len
-    n_test = 2 * H if test is None else test
-    F = 2 * H if fold_len is None else fold_len
+    n_test, F = sizes(H, test, fold_len)
     if n_test < H or F < H:
         raise ConfigError(f"test and fold_len must hold at least the horizon {H} values, "
                           f"got {n_test} and {F}")
     valid_end = length - n_test
     min_origin = L + H + F  # one training window, then F values to stop early on
     room = (valid_end - F - min_origin) // H + 1  # folds that fit
-    need = min_length(H, L, test, fold_len)
     if room < 1:
-        raise DataError(f"the series has {length} values; need at least input_len + "
-                        f"horizon + 2 x fold + test = {L} + {H} + {2 * F} + {n_test} = {need}")
+        raise DataError(f"the series has {length} values; need at least "
+                        f"{_need(H, L, test, fold_len)} = {min_length(H, L, test, fold_len)}")
     if folds is None:
         folds = min(MAX_FOLDS, room)
     elif isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
@@ -73,13 +71,26 @@ def plan_split(length: int, horizon: int, input_len: int, test: int | None = Non
     return Plan(length, valid_end, blocks)
 
 
+def sizes(horizon: int, test: int | None = None, fold_len: int | None = None
+          ) -> tuple[int, int]:
+    """``(test, F)``: the test part's and a fold's values, 2H each unless given."""
+    return (2 * horizon if test is None else test,
+            2 * horizon if fold_len is None else fold_len)
+
+
 def min_length(horizon: int, input_len: int, test: int | None = None,
                fold_len: int | None = None) -> int:
     """The fewest values :func:`plan_split` accepts (one fold): ``L + H + 2F + test``, F and
     test 2H by default."""
-    H = horizon
-    return input_len + H + 2 * (2 * H if fold_len is None else fold_len) + (
-        2 * H if test is None else test)
+    n_test, F = sizes(horizon, test, fold_len)
+    return input_len + horizon + 2 * F + n_test
+
+
+def _need(horizon: int, input_len: int, test: int | None, fold_len: int | None) -> str:
+    """:func:`min_length`'s sum in words and numbers, for the error messages."""
+    n_test, F = sizes(horizon, test, fold_len)
+    return (f"input_len + horizon + 2 x fold + test = {input_len} + {horizon} + {2 * F} + "
+            f"{n_test}")
 
 
 #: The input length the command uses when the season is short (and the Forecaster's default).
@@ -124,8 +135,8 @@ def auto_split(lengths: Sequence[int], horizon: int, season: int,
     def kept(split: tuple[int, int, int]) -> int:
         return sum(n >= min_length(H, *split) for n in lengths)
 
-    tests = [(2 * H, 2 * H), (H, H)] if test is None and fold_len is None else [(
-        2 * H if test is None else test, 2 * H if fold_len is None else fold_len)]
+    tests = ([(2 * H, 2 * H), (H, H)] if test is None and fold_len is None
+             else [sizes(H, test, fold_len)])
     splits = [(input_len if input_len is not None else auto_input_len(season, H, order[0],
                                                                       t, f), t, f)
               for t, f in tests]
@@ -154,10 +165,7 @@ def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = N
     short = [i for i, v in zip(panel.ids, panel.values, strict=True) if len(v) < need]
     if not short or len(panel) == 1:
         return panel, None
-    F = 2 * horizon if fold_len is None else fold_len
-    n_test = 2 * horizon if test is None else test
-    why = (f"the {need} values a split needs (input_len + horizon + 2 x fold + test = "
-           f"{input_len} + {horizon} + {2 * F} + {n_test})")
+    why = f"the {need} values a split needs ({_need(horizon, input_len, test, fold_len)})"
     if len(short) == len(panel):
         raise DataError(f"each of the {len(panel)} series is shorter than {why}; the longest "
                         f"has {max(len(v) for v in panel.values)}: ask for a smaller "
@@ -165,4 +173,5 @@ def long_enough(panel: Panel, horizon: int, input_len: int, test: int | None = N
     shown = ", ".join(short[:5]) + (", ..." if len(short) > 5 else "")
     note = (f"{len(short)} of {len(panel)} series left out, shorter than {why}: {shown}; a "
             f"smaller input_len, horizon, fold or test keeps them")
-    return panel.select([i for i in panel.ids if i not in set(short)]), note
+    left_out = set(short)
+    return panel.select([i for i in panel.ids if i not in left_out]), note
