@@ -556,6 +556,34 @@ def test_threaded_passes_equal_one_thread(kind: str) -> None:
         np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", sorted(FAST_KERNELS))
+@pytest.mark.parametrize("h", [6, 70])
+def test_whole_loop_equals_the_step_loop(kind: str, h: int, monkeypatch) -> None:
+    """Small steps run the whole time loop in one compiled call (``jit.whole_loop``), larger
+    ones a Python loop of per-step calls: on the same small problem, with variable lengths
+    and a final state's gradient, both give the same numbers (float64). h = 70 takes the GRU's
+    row-view backward passes (above ``gru_kernel.ROWS_MAX_H``)."""
+    rng = np.random.default_rng(11)
+    fast_cls = FAST_KERNELS[kind][0]
+    module = __import__(fast_cls.__module__, fromlist=["whole_loop"])
+    b, t, d = 4, 6, 3
+    fast, _ = kernel_and_reference(kind, d, h, "float64", rng)
+    x, dhs = rng.standard_normal((b, t, d)), rng.standard_normal((b, t, h))
+    s0 = tuple(rng.standard_normal((b, h)) for _ in range(fast.state_parts))
+    dfinal = tuple(rng.standard_normal((b, h)) for _ in range(fast.state_parts))
+    results = []
+    for whole in (True, False):
+        monkeypatch.setattr(module, "whole_loop", lambda *_, w=whole: w)
+        fast.lengths = np.array([6, 2, 5, 1])
+        state = s0 if fast.state_parts == 2 else s0[0]
+        hs = fast.forward(x, state)
+        dx = fast.backward(dhs, dfinal if fast.state_parts == 2 else dfinal[0])
+        results.append([hs, dx, *as_tuple(fast.state), *as_tuple(fast.dstate0),
+                        *(g.copy() for g in fast.grads)])
+    for whole, steps in zip(*results, strict=True):
+        np.testing.assert_allclose(whole, steps, rtol=1e-12, atol=1e-12)
+
+
 @numba.njit
 def _compiled_sigmoid(x: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     out = np.empty_like(x)

@@ -41,10 +41,12 @@ import torch
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
+    add_final_grads,
     input_and_weight_grads,
     parallel_rows,
     rows_kernel,
     sigmoid,
+    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -143,6 +145,35 @@ def _step_backward_rows(dh_out, dh, s_rz, n, h_prev, gh, dgi, dgh, dhz):  # prag
             dgh[b, j], dgh[b, H + j], dgh[b, 2 * H + j] = da_r, da_z, da_n * r
 
 
+_step_forward_one = _step_forward[0]  # one thread
+_step_backward_one, _step_backward_rows_one = _step_backward[0], _step_backward_rows[0]
+
+
+@numba.njit(**JIT)
+def _forward_loop(A_rz, A_n, GH, b_hn, W_hhT, S_rz, S_n, Hs):  # pragma: no cover - compiled
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
+    step gh = h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+    for t in range(A_rz.shape[0]):
+        np.dot(Hs[t], W_hhT, GH[t])
+        _step_forward_one(A_rz[t], A_n[t], GH[t], b_hn, S_rz[t], S_n[t], Hs[t], Hs[t + 1])
+
+
+@numba.njit(**JIT)
+def _backward_loop(dH, dh, dhz, S_rz, S_n, Hs, GH, dGI, dGH, W_hh, last, dfinal,
+                   rows):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call: per step the final state's gradient
+    where a row ends, the BPTT step on one thread (:func:`_step_backward_rows` with ``rows``,
+    else :func:`_step_backward`) and dh = dgh W_hh."""
+    for t in range(dH.shape[0] - 1, -1, -1):
+        add_final_grads(t, last, dfinal, dh)
+        if rows:
+            _step_backward_rows_one(dH[t], dh, S_rz[t], S_n[t], Hs[t], GH[t], dGI[t], dGH[t],
+                                    dhz)
+        else:
+            _step_backward_one(dH[t], dh, S_rz[t], S_n[t], Hs[t], GH[t], dGI[t], dGH[t], dhz)
+        np.dot(dGH[t], W_hh, dh)
+
+
 class GRUKernel(Kernel):
     """GRU over T steps, the reference's maths in compiled passes.
 
@@ -170,6 +201,10 @@ class GRUKernel(Kernel):
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
         Hs[0] = s0[0]
         b_hn = b_hh[2 * H :]
+        if whole_loop(B, H, 3 * H):
+            _forward_loop(Arz, An, self._buffers["GH"], b_hn, np.ascontiguousarray(W_hh.T),
+                          self._buffers["Srz"], self._buffers["Sn"], Hs)
+            return (Hs,)
 
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, gh, arz, an, srz, sn = map(self._steps, ("Hs", "GH", "Arz", "An", "Srz", "Sn"))
@@ -189,15 +224,20 @@ class GRUKernel(Kernel):
         dhz = self._buf("dhz", (B, H))  # dh_t z, added to dh_{t-1} in the next step
         dhz[...] = 0
         dh = np.zeros((B, H), self.dtype)
-        hs, gh, srz, sn, dgi, dgh = map(self._steps, ("Hs", "GH", "Srz", "Sn", "dGI", "dGH"))
         ends = self.step_ends
-        recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
-        passes = _step_backward_rows if H <= ROWS_MAX_H else _step_backward
-        step_backward = passes[parallel_rows(B, 3 * H)]
-        for t in range(T - 1, -1, -1):
-            ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, srz[t], sn[t], hs[t], gh[t], dgi[t], dgh[t], dhz)
-            recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
+        if whole_loop(B, H, 3 * H):
+            _backward_loop(dH, dh, dhz, *map(self._buffers.get, ("Srz", "Sn", "Hs", "GH")), dGI,
+                           dGH, W_hh, ends.last, *ends.final_grads(dfinal, 1, H, self.dtype),
+                           H <= ROWS_MAX_H)
+        else:
+            hs, gh, srz, sn, dgi, dgh = map(self._steps, ("Hs", "GH", "Srz", "Sn", "dGI", "dGH"))
+            recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+            passes = _step_backward_rows if H <= ROWS_MAX_H else _step_backward
+            step_backward = passes[parallel_rows(B, 3 * H)]
+            for t in range(T - 1, -1, -1):
+                ends.inject(t, dfinal, (dh,))  # the final state's gradient
+                step_backward(dH[t], dh, srz[t], sn[t], hs[t], gh[t], dgi[t], dgh[t], dhz)
+                recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
         Hs = self._buffers["Hs"]
         dX = input_and_weight_grads(dGI, X, Hs[:-1], W_ih, self.grads, dGH)  # (T, B, D)

@@ -80,6 +80,28 @@ def parallel_rows(B: int, width: int) -> int:
     return int(B * width >= PARALLEL_MIN and torch.get_num_threads() > 1)
 
 
+def whole_loop(B: int, H: int, width: int) -> bool:
+    """Whether a kernel runs its whole time loop in one compiled call (the ``*_loop``
+    functions of the kernels), products included (``np.dot`` in Numba calls BLAS directly):
+    when a step's passes run on one thread and its product (B, H) @ (H, width) is small. There
+    a step is a few microseconds of arithmetic, and the Python loop's calls cost as much: at
+    (64, 20) @ (20, 80) a product and an add took 2.4-2.8 us a step inside Numba against
+    9.3 us from Python (scratch run, 10,000 steps). Larger steps keep the Python loop, whose
+    products run in torch's thread pool."""
+    return not parallel_rows(B, width) and small_product(B, H, width)
+
+
+@numba.njit(**JIT)
+def add_final_grads(t, last, dfinal, carried):  # pragma: no cover - compiled
+    """At the start of backward step t: carried (B, H) += dfinal (B, H) in the rows whose last
+    step ``last`` (B,) is t (the compiled loops' :meth:`~rnnkit.nn.fastpath.lengths.StepEnds.
+    inject`)."""
+    for b in range(carried.shape[0]):
+        if last[b] == t:
+            for j in range(carried.shape[1]):
+                carried[b, j] += dfinal[b, j]
+
+
 def small_product(m: int, k: int, n: int) -> bool:
     """Whether an (m, k) @ (k, n) product runs on one thread in NumPy (OpenBLAS). Small
     per-step products go there: torch would open a parallel region for them, and on a busy

@@ -24,6 +24,8 @@ class StepEnds:
         self.T = T
         self.ends = np.full(B, T) if lengths is None else np.asarray(lengths, dtype=np.int64)
         self.full = lengths is None or bool((self.ends == T).all())
+        #: (B,) each row's last step, for the compiled loops (``jit.add_final_grads``)
+        self.last = self.ends - 1
         #: (B, T) True at the padded steps, or None when every row is full
         self.padded = None if self.full else np.arange(T)[None, :] >= self.ends[:, None]
         #: backward step t -> the rows whose last step is t (all rows at T - 1 when full: the
@@ -39,6 +41,14 @@ class StepEnds:
         if self.full:
             return states[self.T]
         return states[self.ends, np.arange(len(self.ends))]  # (B, H)
+
+    def final_grads(self, dfinal: tuple[np.ndarray, ...] | None, parts: int, H: int,
+                    dtype: np.dtype) -> tuple[np.ndarray, ...]:
+        """The final state's gradient as ``parts`` C-contiguous (B, H) arrays of ``dtype``
+        for the compiled loops: dfinal's, or zeros where it is None."""
+        if dfinal is None:
+            return tuple(np.zeros((len(self.ends), H), dtype) for _ in range(parts))
+        return tuple(np.ascontiguousarray(d, dtype) for d in dfinal)
 
     def inject(self, t: int, dfinal: tuple[np.ndarray, ...] | None,
                carried: tuple[np.ndarray, ...]) -> None:

@@ -56,11 +56,14 @@ import torch
 
 from rnnkit.nn.fastpath.gru_kernel import _gates_row_backward  # the same z/n backward
 from rnnkit.nn.fastpath.jit import (
+    JIT,
     StepProduct,
+    add_final_grads,
     ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
+    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -130,6 +133,34 @@ def _step_backward(dh_out, dh, dhz, s_rz, n, h_prev, gh, n_n, r_n, g_n, n_rz, r_
             dghrz[j] = darz[j]
 
 
+_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
+
+
+@numba.njit(**JIT)
+def _forward_loop(GH, b_hn, A_rz, A_n, g_rz, b_rz, g_n, b_n, R_rz, R_n, S_rz, S_n, Hs,
+                  W_hhT):  # pragma: no cover - compiled
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
+    step gh = h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+    for t in range(GH.shape[0]):
+        np.dot(Hs[t], W_hhT, GH[t])
+        _step_forward_one(GH[t], b_hn, A_rz[t], A_n[t], g_rz, b_rz, g_n, b_n, R_rz[t], R_n[t],
+                          S_rz[t], S_n[t], Hs[t], Hs[t + 1])
+
+
+@numba.njit(**JIT)
+def _backward_loop(dH, dh, dhz, S_rz, S_n, Hs, GH, N_n, R_n, g_n, N_rz, R_rz, g_rz, dy_n,
+                   dy_rz, dA_n, dA_rz, dGH, dg_n, db_n, dg_rz, db_rz, W_hh, last,
+                   dfinal):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call: per step the final state's gradient
+    where a row ends, :func:`_step_backward` on one thread and dh = dgh W_hh."""
+    for t in range(dH.shape[0] - 1, -1, -1):
+        add_final_grads(t, last, dfinal, dh)
+        _step_backward_one(dH[t], dh, dhz, S_rz[t], S_n[t], Hs[t], GH[t], N_n[t], R_n[t], g_n,
+                           N_rz[t], R_rz[t], g_rz, dy_n, dy_rz, dA_n[t], dA_rz[t], dGH[t],
+                           dg_n, db_n, dg_rz, db_rz)
+        np.dot(dGH[t], W_hh, dh)
+
+
 class LNGRUKernel(Kernel):
     """Layer-normalised GRU over T steps, the reference's maths in compiled passes.
 
@@ -162,6 +193,11 @@ class LNGRUKernel(Kernel):
         self._buf("Rn", (T, B, 1))
         self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
+        if whole_loop(B, H, 3 * H):
+            got = self._buffers.get
+            _forward_loop(got("GH"), b_hn, Arz, An, g_rz, b_rz, g_n2, b_n2, got("Rrz"),
+                          got("Rn"), got("Srz"), got("Sn"), Hs, np.ascontiguousarray(W_hh.T))
+            return (Hs,)
 
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, gh, arz, rrz, srz, an, rn, sn = map(
@@ -195,17 +231,24 @@ class LNGRUKernel(Kernel):
             acc[...] = 0
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
         fn = torch.from_numpy
-        recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
-        step_backward = _step_backward[parallel_rows(B, 3 * H)]
-        # per-step views; LN's n of blocks r, z is in the forward's Arz, of block n in An
-        hs, gh, nrz, rrz, srz, nn, rn, sn, dgh, drz, dan = map(self._steps, (
-            "Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn", "dGH", "dRZ", "dAn"))
-        for t in range(T - 1, -1, -1):
-            ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, dhz, srz[t], sn[t], hs[t], gh[t], nn[t], rn[t], g_n,
-                          nrz[t], rrz[t], g_rz, dy_n, dy_rz, dan[t], drz[t], dgh[t], dg_n, db_n,
-                          dg_rz, db_rz)
-            recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
+        if whole_loop(B, H, 3 * H):
+            got = self._buffers.get
+            _backward_loop(dH, dh, dhz, got("Srz"), got("Sn"), got("Hs"), got("GH"), got("An"),
+                           got("Rn"), g_n, got("Arz"), got("Rrz"), g_rz, dy_n, dy_rz, dAn, dRZ,
+                           dGH, dg_n, db_n, dg_rz, db_rz, W_hh, ends.last,
+                           *ends.final_grads(dfinal, 1, H, self.dtype))
+        else:
+            recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+            step_backward = _step_backward[parallel_rows(B, 3 * H)]
+            # per-step views; LN's n of blocks r, z is in the forward's Arz, of block n in An
+            hs, gh, nrz, rrz, srz, nn, rn, sn, dgh, drz, dan = map(self._steps, (
+                "Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn", "dGH", "dRZ", "dAn"))
+            for t in range(T - 1, -1, -1):
+                ends.inject(t, dfinal, (dh,))  # the final state's gradient
+                step_backward(dH[t], dh, dhz, srz[t], sn[t], hs[t], gh[t], nn[t], rn[t], g_n,
+                              nrz[t], rrz[t], g_rz, dy_n, dy_rz, dan[t], drz[t], dgh[t], dg_n,
+                              db_n, dg_rz, db_rz)
+                recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
         dgamma, dbeta = self.grads[4], self.grads[5]
         dg_rz.sum(axis=0, out=dgamma[: 2 * H])

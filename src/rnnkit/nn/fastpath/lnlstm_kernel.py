@@ -44,13 +44,16 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import (
+    JIT,
     StepProduct,
+    add_final_grads,
     input_and_weight_grads,
     ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
     sigmoid,
+    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -114,6 +117,33 @@ def _step_backward(dh_out, dh, dc, s, tc, c_prev, n, r, gamma, dy, da, dgamma,
         ln_row_backward(dy[b], n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
+_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
+
+
+@numba.njit(**JIT)
+def _forward_loop(A, W_hhT, gamma2, beta2, a, R, S, Hs, Cs, TC):  # pragma: no cover
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
+    step a = A_t + h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+    for t in range(A.shape[0]):
+        np.dot(Hs[t], W_hhT, a)
+        a += A[t]
+        _step_forward_one(a, gamma2, beta2, A[t], R[t], S[t], Cs[t], Cs[t + 1], TC[t],
+                          Hs[t + 1])
+
+
+@numba.njit(**JIT)
+def _backward_loop(dH, dh, dc, S, TC, Cs, N, R, gamma, dy, dA, dgamma, dbeta, W_hh, last,
+                   dfinal_h, dfinal_c):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call: per step the final state's gradient
+    where a row ends, :func:`_step_backward` on one thread and dh_{t-1} = da W_hh."""
+    for t in range(dH.shape[0] - 1, -1, -1):
+        add_final_grads(t, last, dfinal_h, dh)
+        add_final_grads(t, last, dfinal_c, dc)
+        _step_backward_one(dH[t], dh, dc, S[t], TC[t], Cs[t], N[t], R[t], gamma, dy, dA[t],
+                           dgamma, dbeta)
+        np.dot(dA[t], W_hh, dh)
+
+
 class LNLSTMKernel(Kernel):
     """Layer-normalised LSTM over T steps, the reference's maths in compiled passes.
 
@@ -145,6 +175,10 @@ class LNLSTMKernel(Kernel):
         a = self._buf("a", (B, 4 * H))  # the step's pre-activations
         Hs[0] = s0[0]
         Cs[0] = s0[1]
+        if whole_loop(B, H, 4 * H):
+            _forward_loop(A, np.ascontiguousarray(W_hh.T), gamma2, beta2, a,
+                          *map(self._buffers.get, ("R", "S", "Hs", "Cs", "TC")))
+            return Hs, Cs
 
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, cs, at, r, s, tc = map(self._steps, ("Hs", "Cs", "A", "R", "S", "TC"))
@@ -169,15 +203,20 @@ class LNLSTMKernel(Kernel):
         dgamma, dbeta = self._buf("dgamma", (B, 4 * H)), self._buf("dbeta", (B, 4 * H))
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
-        # per-step views; LN's n is in the forward's A
-        cs, n, r, s, tc, da = map(self._steps, ("Cs", "A", "R", "S", "TC", "dA"))
-        recurrent = StepProduct(W_hh, B)  # da (B, 4H) @ W_hh (4H, H)
-        step_backward = _step_backward[parallel_rows(B, 4 * H)]
-        for t in range(T - 1, -1, -1):
-            ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
-            step_backward(dH[t], dh, dc, s[t], tc[t], cs[t], n[t], r[t], gamma, dy, da[t],
-                          dgamma, dbeta)
-            recurrent(da[t], dh)  # dh_{t-1} = da W_hh
+        if whole_loop(B, H, 4 * H):
+            _backward_loop(dH, dh, dc, *map(self._buffers.get, ("S", "TC", "Cs", "A", "R")),
+                           gamma, dy, dA, dgamma, dbeta, W_hh, ends.last,
+                           *ends.final_grads(dfinal, 2, H, self.dtype))
+        else:
+            # per-step views; LN's n is in the forward's A
+            cs, n, r, s, tc, da = map(self._steps, ("Cs", "A", "R", "S", "TC", "dA"))
+            recurrent = StepProduct(W_hh, B)  # da (B, 4H) @ W_hh (4H, H)
+            step_backward = _step_backward[parallel_rows(B, 4 * H)]
+            for t in range(T - 1, -1, -1):
+                ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
+                step_backward(dH[t], dh, dc, s[t], tc[t], cs[t], n[t], r[t], gamma, dy,
+                              da[t], dgamma, dbeta)
+                recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
         Hs = self._buffers["Hs"]

@@ -40,12 +40,15 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath.jit import (
+    JIT,
     StepProduct,
+    add_final_grads,
     input_and_weight_grads,
     ln_row,
     ln_row_backward,
     parallel_rows,
     rows_kernel,
+    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -92,6 +95,31 @@ def _step_backward(dh_out, dh, h, n, r, gamma, dy, da, dgamma, dbeta,
         ln_row_backward(dyb, n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
+_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
+
+
+@numba.njit(**JIT)
+def _forward_loop(A, W_hhT, gamma, beta, a, R, Hs, relu):  # pragma: no cover - compiled
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
+    step a = A_t + h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+    for t in range(A.shape[0]):
+        np.dot(Hs[t], W_hhT, a)
+        a += A[t]
+        _step_forward_one(a, gamma, beta, A[t], R[t], Hs[t + 1], relu)
+
+
+@numba.njit(**JIT)
+def _backward_loop(dH, dh, Hs, N, R, gamma, dy, dA, dgamma, dbeta, relu, W_hh, last,
+                   dfinal):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call: per step the final state's gradient
+    where a row ends, :func:`_step_backward` on one thread and dh_{t-1} = da W_hh."""
+    for t in range(dH.shape[0] - 1, -1, -1):
+        add_final_grads(t, last, dfinal, dh)
+        _step_backward_one(dH[t], dh, Hs[t + 1], N[t], R[t], gamma, dy, dA[t], dgamma, dbeta,
+                           relu)
+        np.dot(dA[t], W_hh, dh)
+
+
 class LNRNNKernel(Kernel):
     """Layer-normalised Elman RNN over T steps, the reference's maths in compiled passes.
 
@@ -124,6 +152,10 @@ class LNRNNKernel(Kernel):
         self._buf("R", (T, B, 1))  # rstd
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
+        if whole_loop(B, H, H):
+            _forward_loop(A, np.ascontiguousarray(W_hh.T), g, bt, a, self._buffers["R"], Hs,
+                          relu)
+            return (Hs,)
 
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, at, r = map(self._steps, ("Hs", "A", "R"))
@@ -148,15 +180,20 @@ class LNRNNKernel(Kernel):
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
-        # per-step views; LN's n is in the forward's A
-        hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
-        recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
-        step_backward = _step_backward[parallel_rows(B, H)]
-        for t in range(T - 1, -1, -1):
-            ends.inject(t, dfinal, (dh,))  # the final state's gradient
-            step_backward(dH[t], dh, hs[t + 1], n[t], r[t], gamma, dy, da[t], dgamma, dbeta,
-                          relu)
-            recurrent(da[t], dh)  # dh_{t-1} = da W_hh
+        if whole_loop(B, H, H):
+            _backward_loop(dH, dh, *map(self._buffers.get, ("Hs", "A", "R")), gamma, dy, dA,
+                           dgamma, dbeta, relu, W_hh, ends.last,
+                           *ends.final_grads(dfinal, 1, H, self.dtype))
+        else:
+            # per-step views; LN's n is in the forward's A
+            hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
+            recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
+            step_backward = _step_backward[parallel_rows(B, H)]
+            for t in range(T - 1, -1, -1):
+                ends.inject(t, dfinal, (dh,))  # the final state's gradient
+                step_backward(dH[t], dh, hs[t + 1], n[t], r[t], gamma, dy, da[t], dgamma,
+                              dbeta, relu)
+                recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
         Hs = self._buffers["Hs"]
