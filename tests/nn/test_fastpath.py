@@ -584,6 +584,19 @@ def test_whole_loop_equals_the_step_loop(kind: str, h: int, monkeypatch) -> None
         np.testing.assert_allclose(whole, steps, rtol=1e-12, atol=1e-12)
 
 
+def test_whole_loop_only_for_small_steps_on_one_thread(monkeypatch) -> None:
+    """The compiled time loop takes small steps (one-thread passes, a NumPy-sized product),
+    never large ones, and never without SciPy (Numba's ``np.dot`` needs its BLAS)."""
+    from rnnkit.nn.fastpath import jit
+
+    monkeypatch.setattr(jit, "HAS_SCIPY", True)
+    assert jit.whole_loop(64, 20, 80)  # (64, 50, 1, 20): LN-LSTM's step
+    assert not jit.whole_loop(64, 128, 512)  # over PARALLEL_MIN and small_product's size
+    assert not jit.whole_loop(1, 600, 1800)  # one row, but a large product
+    monkeypatch.setattr(jit, "HAS_SCIPY", False)
+    assert not jit.whole_loop(64, 20, 80)
+
+
 @numba.njit
 def _compiled_sigmoid(x: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     out = np.empty_like(x)

@@ -31,12 +31,17 @@ entries and torch may use more than one thread (:func:`parallel_rows`). Below th
 the threads costs more than the pass. No pass writes to memory that another row reads: sums
 over rows (dgamma, dbeta) are kept per row and summed after the time loop.
 
+Small steps run the whole time loop in one compiled call (:func:`whole_loop`), the
+products included; larger ones a Python loop of per-step calls with the product in torch or
+NumPy (:class:`StepProduct`).
+
 Compiled functions are cached on disk (``cache=True``): the first call on a new installation
 compiles each once per dtype and variant (a few seconds).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import types
 from collections.abc import Callable
@@ -59,6 +64,8 @@ JIT = {
 }
 #: a compiled pass splits the rows across threads from this many entries (B * width) on
 PARALLEL_MIN = 16384
+#: Numba's ``np.dot`` calls SciPy's BLAS: without SciPy the kernels keep the Python loop
+HAS_SCIPY = importlib.util.find_spec("scipy") is not None
 #: above this many multiply-adds NumPy's matrix product may start OpenBLAS threads
 #: (OpenBLAS' SMP threshold 65536 times its default 4)
 _NUMPY_GEMM_MAX = 262144
@@ -87,8 +94,8 @@ def whole_loop(B: int, H: int, width: int) -> bool:
     a step is a few microseconds of arithmetic, and the Python loop's calls cost as much: at
     (64, 20) @ (20, 80) a product and an add took 2.4-2.8 us a step inside Numba against
     9.3 us from Python (scratch run, 10,000 steps). Larger steps keep the Python loop, whose
-    products run in torch's thread pool."""
-    return not parallel_rows(B, width) and small_product(B, H, width)
+    products run in torch's thread pool. Never without SciPy (:data:`HAS_SCIPY`)."""
+    return HAS_SCIPY and not parallel_rows(B, width) and small_product(B, H, width)
 
 
 @numba.njit(**JIT)

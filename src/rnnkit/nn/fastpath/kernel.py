@@ -16,7 +16,10 @@ with state ``h`` (B, H) or ``(h, c)`` for LSTM (None: zeros). Subclasses write t
 time-major, ``_forward_tm(X (T, B, D), s0) -> (Hs (T+1, B, H), *other state buffers)`` and
 ``_backward_tm(dH (T, B, H), dfinal) -> (dX (T, B, D), dstate0 parts)``, on buffers reused
 from call to call (:meth:`Kernel._buf`) and their per-step views, made once per buffer
-(:meth:`Kernel._steps`). With lengths the final state is each row's after its own last step
+(:meth:`Kernel._steps`). Where a step is small (:func:`~rnnkit.nn.fastpath.jit.whole_loop`)
+the whole time loop is one compiled call instead, each kernel's ``_forward_loop`` and
+``_backward_loop``: the same step functions on one thread, the product as ``np.dot`` inside
+Numba. With lengths the final state is each row's after its own last step
 and the final state's gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`). Arguments
 are the bridge's, already checked by the layer: no validation here.
 """
