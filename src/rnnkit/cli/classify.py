@@ -41,6 +41,7 @@ from rnnkit.cli.options import (
     add,
     add_output,
     add_training,
+    auto_or_nonneg_float,
     fraction,
     is_main_process,
     launch,
@@ -85,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how the recurrent outputs become one vector: the last step, the mean, max or "
         "attention over time (auto: last for plain recurrent models, max for conv-* and "
         "*-fcn, attention for the text bigru)")
+    add(p, "--mixup", type=auto_or_nonneg_float, default=d("mixup"),
+        help="numeric sequences: alpha of mixup on the training batches (0: off; auto: 0.2 "
+        "below 1,000 training sequences, else off)")
     add(p, "--ensemble", type=positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and average their probabilities")
     add_training(p, SequenceClassifier)
@@ -210,7 +214,7 @@ def _estimator(args, kind: str):
                               embed_size=args.embed, vectors=args.vectors, **common)
     normalize = getattr(args, "normalize", None) or (
         "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
-    return SequenceClassifier(normalize=normalize, **common)
+    return SequenceClassifier(normalize=normalize, mixup=args.mixup, **common)
 
 
 def run(args: argparse.Namespace) -> int:

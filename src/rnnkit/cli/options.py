@@ -90,6 +90,7 @@ def patience(text: str) -> int | None:
 auto_or_positive_int = _auto_or(positive_int, "a positive int")
 auto_or_patience = _auto_or(patience, "an int >= 0")
 auto_or_validation = _auto_or(validation, "a fraction in [0, 1) or a count")
+auto_or_nonneg_float = _auto_or(nonneg_float, "a number >= 0")
 
 
 def add(parser: argparse.ArgumentParser, *flags: str, help: str, **kw: Any) -> None:

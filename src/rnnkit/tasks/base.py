@@ -282,7 +282,8 @@ class Estimator:
         it), early stopping on ``val_loss`` with the best weights restored when ``val`` is
         given and the patience (``self.patience_`` when the estimator resolved an "auto"
         one, else ``self.patience``) is not None, progress per ``self.verbose``, autocast per
-        ``self.precision``, and the NaN guard of the Trainer. Raises TrainingFailed when no
+        ``self.precision``, mixup at ``self.mixup_`` when the estimator resolved one, and the
+        NaN guard of the Trainer. Raises TrainingFailed when no
         epoch had a finite loss. ``checkpoint``, ``checkpoint_every`` and ``resume`` come
         from ``fit`` (see the module doc); the parameters but ``verbose`` and ``device``
         are the settings a resumed fit must share. ``lr_schedule``: a scheduler factory
@@ -305,7 +306,8 @@ class Estimator:
                           clip_grad_norm=getattr(self, "clip_grad_norm", None),
                           device=self.device, lr=self.lr, carry_state=carry_state,
                           lr_schedule=lr_schedule,
-                          precision=getattr(self, "precision", "fp32"))
+                          precision=getattr(self, "precision", "fp32"),
+                          mixup=getattr(self, "mixup_", None))
         settings = {"task": self.task, **{k: v for k, v in self.get_params().items()
                                           if k not in ("verbose", "device")}}
         history = trainer.fit(train, epochs, val, checkpoint=checkpoint,

@@ -69,6 +69,7 @@ from rnnkit.train.batches import CPU_KEYS
 from rnnkit.train.callbacks.base import Callback, overrides
 from rnnkit.train.history import History
 from rnnkit.train.metrics import Metric, get_loss, get_metrics
+from rnnkit.train.mixup import Mixup, check_alpha
 from rnnkit.train.optim import current_lr, get_optimizer, get_scheduler
 from rnnkit.train.resume import Checkpointer, fingerprint
 
@@ -209,6 +210,8 @@ class Trainer:
             carry the detached state across batches (default False).
         precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: autocast of the forward
             pass and the loss (fp16 with a gradient scaler); see the module docstring.
+        mixup: alpha of mixup's Beta(alpha, alpha) on every training batch of float inputs
+            (:mod:`rnnkit.train.mixup`), or None / 0 (default): off.
     """
 
     def __init__(
@@ -226,6 +229,7 @@ class Trainer:
         terminate_on_nan: bool = True,
         carry_state: bool = False,
         precision: str = "fp32",
+        mixup: float | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -260,6 +264,8 @@ class Trainer:
         self._step = _Step(self.model, bool(carry_state))
         self._params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.precision = precision
+        alpha = check_alpha(mixup)
+        self.mixup = None if alpha is None else Mixup(alpha)
         self._amp_dtype = PRECISIONS[precision]
         self.scaler = (torch.amp.GradScaler(self.device.type) if precision == "fp16"
                        else None)
@@ -425,9 +431,14 @@ class Trainer:
         for i, batch in enumerate(loader):
             inputs, targets = split_batch(batch)
             inputs, targets = to_device(inputs, device), to_device(targets, device)
+            if self.mixup is not None:
+                inputs, lam, perm = self.mixup.mix(inputs)
             with self._autocast():
                 pred = step(inputs)
-                loss = loss_fn(pred, targets)
+                if self.mixup is None:
+                    loss = loss_fn(pred, targets)
+                else:
+                    loss = self.mixup.loss(loss_fn, pred, targets, lam, perm)
             opt.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()

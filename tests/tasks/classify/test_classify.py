@@ -217,6 +217,7 @@ def test_auto_budget_numbers():
         WarmupCosine,
         auto_batch_size,
         auto_epochs,
+        auto_mixup,
         auto_patience,
         auto_validation,
     )
@@ -229,6 +230,7 @@ def test_auto_budget_numbers():
     assert auto_epochs(2, 2) == 500  # capped
     assert auto_patience(999) is None and auto_patience(1000) == 5
     assert auto_patience(10**6, stop_early=False) is None
+    assert auto_mixup(999) == 0.2 and auto_mixup(1000) == 0.0
     f = WarmupCosine(100)
     assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
     assert f(5) == pytest.approx(1.0)
@@ -260,7 +262,7 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              validation=0.2, verbose=0).fit(X, y)
     assert clf.epochs == 3 and clf.batch_size == "auto"
     assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None,
-                             "validation": 0.2, "hidden_size": 4, "pooling": "max",
+                             "validation": 0.2, "mixup": 0.0, "hidden_size": 4, "pooling": "max",
                              "conv_blocks": 1, "conv_norm": "batch", "epochs_run": [3]}
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
