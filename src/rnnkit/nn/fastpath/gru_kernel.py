@@ -46,7 +46,6 @@ from rnnkit.nn.fastpath.jit import (
     parallel_rows,
     rows_kernel,
     sigmoid,
-    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -201,7 +200,7 @@ class GRUKernel(Kernel):
         Hs = self._buf("Hs", (T + 1, B, H))  # Hs[t] = h_t, Hs[0] = h0
         Hs[0] = s0[0]
         b_hn = b_hh[2 * H :]
-        if whole_loop(B, H, 3 * H):
+        if self.whole_loop:
             _forward_loop(Arz, An, self._buffers["GH"], b_hn, np.ascontiguousarray(W_hh.T),
                           self._buffers["Srz"], self._buffers["Sn"], Hs)
             return (Hs,)
@@ -225,9 +224,9 @@ class GRUKernel(Kernel):
         dhz[...] = 0
         dh = np.zeros((B, H), self.dtype)
         ends = self.step_ends
-        if whole_loop(B, H, 3 * H):
+        if self.whole_loop:
             _backward_loop(dH, dh, dhz, *map(self._buffers.get, ("Srz", "Sn", "Hs", "GH")), dGI,
-                           dGH, W_hh, ends.last, *ends.final_grads(dfinal, 1, H, self.dtype),
+                           dGH, W_hh, ends.last, *self._final_grads(dfinal),
                            H <= ROWS_MAX_H)
         else:
             hs, gh, srz, sn, dgi, dgh = map(self._steps, ("Hs", "GH", "Srz", "Sn", "dGI", "dGH"))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnkit.nn.fastpath.jit import whole_loop
 from rnnkit.nn.fastpath.lengths import StepEnds
 
 
@@ -55,6 +56,8 @@ class Kernel:
         self.state: Any = None
         self.dstate0: Any = None
         self.step_ends: StepEnds | None = None  # where the rows of the last forward ended
+        #: whether the last forward, and so its backward, ran the compiled whole loop
+        self.whole_loop = False
         self._cache: dict[str, Any] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._views: dict[tuple[str, bool], list[Any]] = {}  # (name, tensors) -> step views
@@ -107,6 +110,7 @@ class Kernel:
         X = np.ascontiguousarray(np.asarray(xs, self.dtype).transpose(1, 0, 2))  # (T, B, D)
         self._cache["X"] = X
         self.step_ends = StepEnds(self.lengths, B, T)
+        self.whole_loop = whole_loop(B, H, self.gates * H)
         states = self._forward_tm(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
         final = tuple(self.step_ends.final(S).copy() for S in states)  # (B, H) each
         self.state = final if self.state_parts == 2 else final[0]
@@ -122,6 +126,15 @@ class Kernel:
         dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
         self.dstate0 = d0 if self.state_parts == 2 else d0[0]
         return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
+
+    def _final_grads(self, dfinal: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
+        """The final state's gradient for the compiled loops: ``state_parts`` C-contiguous
+        (B, H) arrays of the kernel's dtype, zeros where ``dfinal`` is None."""
+        if dfinal is None:
+            B = len(self.step_ends.ends)
+            return tuple(np.zeros((B, self.hidden_size), self.dtype)
+                         for _ in range(self.state_parts))
+        return tuple(np.ascontiguousarray(d, self.dtype) for d in dfinal)
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):  # pragma: no cover
         raise NotImplementedError

@@ -42,14 +42,6 @@ class StepEnds:
             return states[self.T]
         return states[self.ends, np.arange(len(self.ends))]  # (B, H)
 
-    def final_grads(self, dfinal: tuple[np.ndarray, ...] | None, parts: int, H: int,
-                    dtype: np.dtype) -> tuple[np.ndarray, ...]:
-        """The final state's gradient as ``parts`` C-contiguous (B, H) arrays of ``dtype``
-        for the compiled loops: dfinal's, or zeros where it is None."""
-        if dfinal is None:
-            return tuple(np.zeros((len(self.ends), H), dtype) for _ in range(parts))
-        return tuple(np.ascontiguousarray(d, dtype) for d in dfinal)
-
     def inject(self, t: int, dfinal: tuple[np.ndarray, ...] | None,
                carried: tuple[np.ndarray, ...]) -> None:
         """At the start of backward step t, add the final state's gradient (parts (B, H)) to the

@@ -63,7 +63,6 @@ from rnnkit.nn.fastpath.jit import (
     ln_row_backward,
     parallel_rows,
     rows_kernel,
-    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -193,7 +192,7 @@ class LNGRUKernel(Kernel):
         self._buf("Rn", (T, B, 1))
         self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
-        if whole_loop(B, H, 3 * H):
+        if self.whole_loop:
             got = self._buffers.get
             _forward_loop(got("GH"), b_hn, Arz, An, g_rz, b_rz, g_n2, b_n2, got("Rrz"),
                           got("Rn"), got("Srz"), got("Sn"), Hs, np.ascontiguousarray(W_hh.T))
@@ -231,12 +230,12 @@ class LNGRUKernel(Kernel):
             acc[...] = 0
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
         fn = torch.from_numpy
-        if whole_loop(B, H, 3 * H):
+        if self.whole_loop:
             got = self._buffers.get
             _backward_loop(dH, dh, dhz, got("Srz"), got("Sn"), got("Hs"), got("GH"), got("An"),
                            got("Rn"), g_n, got("Arz"), got("Rrz"), g_rz, dy_n, dy_rz, dAn, dRZ,
                            dGH, dg_n, db_n, dg_rz, db_rz, W_hh, ends.last,
-                           *ends.final_grads(dfinal, 1, H, self.dtype))
+                           *self._final_grads(dfinal))
         else:
             recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
             step_backward = _step_backward[parallel_rows(B, 3 * H)]

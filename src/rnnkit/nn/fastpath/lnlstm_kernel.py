@@ -53,7 +53,6 @@ from rnnkit.nn.fastpath.jit import (
     parallel_rows,
     rows_kernel,
     sigmoid,
-    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -175,7 +174,7 @@ class LNLSTMKernel(Kernel):
         a = self._buf("a", (B, 4 * H))  # the step's pre-activations
         Hs[0] = s0[0]
         Cs[0] = s0[1]
-        if whole_loop(B, H, 4 * H):
+        if self.whole_loop:
             _forward_loop(A, np.ascontiguousarray(W_hh.T), gamma2, beta2, a,
                           *map(self._buffers.get, ("R", "S", "Hs", "Cs", "TC")))
             return Hs, Cs
@@ -203,10 +202,10 @@ class LNLSTMKernel(Kernel):
         dgamma, dbeta = self._buf("dgamma", (B, 4 * H)), self._buf("dbeta", (B, 4 * H))
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
-        if whole_loop(B, H, 4 * H):
+        if self.whole_loop:
             _backward_loop(dH, dh, dc, *map(self._buffers.get, ("S", "TC", "Cs", "A", "R")),
                            gamma, dy, dA, dgamma, dbeta, W_hh, ends.last,
-                           *ends.final_grads(dfinal, 2, H, self.dtype))
+                           *self._final_grads(dfinal))
         else:
             # per-step views; LN's n is in the forward's A
             cs, n, r, s, tc, da = map(self._steps, ("Cs", "A", "R", "S", "TC", "dA"))

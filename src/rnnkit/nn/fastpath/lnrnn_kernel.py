@@ -48,7 +48,6 @@ from rnnkit.nn.fastpath.jit import (
     ln_row_backward,
     parallel_rows,
     rows_kernel,
-    whole_loop,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
 
@@ -152,7 +151,7 @@ class LNRNNKernel(Kernel):
         self._buf("R", (T, B, 1))  # rstd
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
-        if whole_loop(B, H, H):
+        if self.whole_loop:
             _forward_loop(A, np.ascontiguousarray(W_hh.T), g, bt, a, self._buffers["R"], Hs,
                           relu)
             return (Hs,)
@@ -180,10 +179,10 @@ class LNRNNKernel(Kernel):
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
-        if whole_loop(B, H, H):
+        if self.whole_loop:
             _backward_loop(dH, dh, *map(self._buffers.get, ("Hs", "A", "R")), gamma, dy, dA,
                            dgamma, dbeta, relu, W_hh, ends.last,
-                           *ends.final_grads(dfinal, 1, H, self.dtype))
+                           *self._final_grads(dfinal))
         else:
             # per-step views; LN's n is in the forward's A
             hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
