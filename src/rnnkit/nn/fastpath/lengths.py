@@ -24,7 +24,7 @@ class StepEnds:
         self.T = T
         self.ends = np.full(B, T) if lengths is None else np.asarray(lengths, dtype=np.int64)
         self.full = lengths is None or bool((self.ends == T).all())
-        #: (B,) each row's last step, for the compiled loops (``jit.add_final_grads``)
+        #: (B,) each row's last step, for the compiled loops (their ``add_final_grads``)
         self.last = self.ends - 1
         #: (B, T) True at the padded steps, or None when every row is full
         self.padded = None if self.full else np.arange(T)[None, :] >= self.ends[:, None]

@@ -54,11 +54,12 @@ import numba
 import numpy as np
 import torch
 
+from rnnkit.nn.fastpath import columns
+from rnnkit.nn.fastpath.columns import add_final_grads, ln_columns, ln_columns_backward
 from rnnkit.nn.fastpath.gru_kernel import _gates_row_backward  # the same z/n backward
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
-    add_final_grads,
     ln_row,
     ln_row_backward,
     parallel_rows,
@@ -132,32 +133,75 @@ def _step_backward(dh_out, dh, dhz, s_rz, n, h_prev, gh, n_n, r_n, g_n, n_rz, r_
             dghrz[j] = darz[j]
 
 
-_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
+
+@numba.njit(**JIT)
+def _forward_loop(A, GH, W_hh, b_hn, g_rz, b_rz, g_n, b_n, R, S, Hs, a, mean,
+                  var):  # pragma: no cover - compiled
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``), in the
+    columns layout of :mod:`~rnnkit.nn.fastpath.columns`: A (T, 3H, B) holds gi (with both
+    biases for r, z; b_ih_n for n), then LN's n; GH (T, 3H, B) = W_hh h_{t-1}, with b_hh_n
+    added to its n block; R (T, 3, B); S (T, 3H, B) = r, z, then n; Hs (T+1, H, B); a
+    (3H, B) the step's pre-activations, mean and var (B,) scratch. Per step the passes of
+    :func:`_step_forward`, each gate block a contiguous row range."""
+    H = Hs.shape[1]
+    HB = H * Hs.shape[2]
+    one = Hs.dtype.type(1.0)
+    two = Hs.dtype.type(2.0)
+    af = a.reshape(-1)
+    for t in range(A.shape[0]):
+        gh = GH[t]
+        np.dot(W_hh, Hs[t], gh)
+        At, ghf, s = A[t].reshape(-1), gh.reshape(-1), S[t].reshape(-1)
+        for k in range(2 * HB):
+            af[k] = At[k] + ghf[k]
+        ln_columns(a[: 2 * H], g_rz, b_rz, A[t][: 2 * H], R[t][:2], S[t][: 2 * H], True,
+                   mean, var)
+        for j in range(H):
+            ghn, bias = gh[2 * H + j], b_hn[j]
+            for b in range(ghn.shape[0]):
+                ghn[b] += bias
+        for k in range(HB):
+            af[2 * HB + k] = At[2 * HB + k] + s[k] * ghf[2 * HB + k]
+        ln_columns(a[2 * H :], g_n, b_n, A[t][2 * H :], R[t][2:], S[t][2 * H :], True,
+                   mean, var)
+        h, h_prev = Hs[t + 1].reshape(-1), Hs[t].reshape(-1)
+        for k in range(HB):
+            n = two * s[2 * HB + k] - one
+            s[2 * HB + k] = n
+            h[k] = n + s[HB + k] * (h_prev[k] - n)
 
 
 @numba.njit(**JIT)
-def _forward_loop(GH, b_hn, A_rz, A_n, g_rz, b_rz, g_n, b_n, R_rz, R_n, S_rz, S_n, Hs,
-                  W_hhT):  # pragma: no cover - compiled
-    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
-    step gh = h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
-    for t in range(GH.shape[0]):
-        np.dot(Hs[t], W_hhT, GH[t])
-        _step_forward_one(GH[t], b_hn, A_rz[t], A_n[t], g_rz, b_rz, g_n, b_n, R_rz[t], R_n[t],
-                          S_rz[t], S_n[t], Hs[t], Hs[t + 1])
-
-
-@numba.njit(**JIT)
-def _backward_loop(dH, dh, dhz, S_rz, S_n, Hs, GH, N_n, R_n, g_n, N_rz, R_rz, g_rz, dy_n,
-                   dy_rz, dA_n, dA_rz, dGH, dg_n, db_n, dg_rz, db_rz, W_hh, last,
-                   dfinal):  # pragma: no cover - compiled
-    """The backward time loop in one compiled call: per step the final state's gradient
-    where a row ends, :func:`_step_backward` on one thread and dh = dgh W_hh."""
+def _backward_loop(dH, dh, dhz, S, Hs, GH, N, R, gamma, dy, dGI, dGH, dgamma, dbeta, W_hhT,
+                   last, dfinal, m1, m2):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call, in the columns layout (the module
+    docstring's step; dH (T, H, B), dh, dhz (H, B), N = the forward's A (LN's n), dy (3H, B)
+    scratch; writes dGI = [da_rz, da_n] and dGH = [da_rz, da_n r] (T, 3H, B), adds to dgamma,
+    dbeta (3H,); m1, m2 (B,) scratch): per step the final state's gradient where a column
+    ends, the z and n part (``_gates_row_backward`` over all H*B entries), LN backward of
+    block n, the r part, LN backward of blocks r, z, and dh = W_hh^T dgh."""
+    H = dh.shape[0]
+    HB = dh.size
+    one = dh.dtype.type(1.0)
+    dhf, dhzf, dyf = dh.reshape(-1), dhz.reshape(-1), dy.reshape(-1)
     for t in range(dH.shape[0] - 1, -1, -1):
         add_final_grads(t, last, dfinal, dh)
-        _step_backward_one(dH[t], dh, dhz, S_rz[t], S_n[t], Hs[t], GH[t], N_n[t], R_n[t], g_n,
-                           N_rz[t], R_rz[t], g_rz, dy_n, dy_rz, dA_n[t], dA_rz[t], dGH[t],
-                           dg_n, db_n, dg_rz, db_rz)
-        np.dot(dGH[t], W_hh, dh)
+        s, gh = S[t].reshape(-1), GH[t].reshape(-1)
+        dgi, dgh = dGI[t].reshape(-1), dGH[t].reshape(-1)
+        _gates_row_backward(dhf, dH[t].reshape(-1), dhzf, s[HB : 2 * HB], s[2 * HB :],
+                            Hs[t].reshape(-1), dyf[2 * HB :], dyf[HB : 2 * HB])
+        ln_columns_backward(dy[2 * H :], N[t][2 * H :], R[t][2:], gamma[2 * H :],
+                            dGI[t][2 * H :], dgamma[2 * H :], dbeta[2 * H :], m1, m2)
+        for k in range(HB):
+            r = s[k]
+            dyf[k] = dgi[2 * HB + k] * gh[2 * HB + k] * r * (one - r)
+        for k in range(HB):
+            dgh[2 * HB + k] = dgi[2 * HB + k] * s[k]
+        ln_columns_backward(dy[: 2 * H], N[t][: 2 * H], R[t][:2], gamma[: 2 * H],
+                            dGI[t][: 2 * H], dgamma[: 2 * H], dbeta[: 2 * H], m1, m2)
+        for k in range(2 * HB):
+            dgh[k] = dgi[k]
+        np.dot(W_hhT, dGH[t], dh)
 
 
 class LNGRUKernel(Kernel):
@@ -179,6 +223,9 @@ class LNGRUKernel(Kernel):
         g_n2, b_n2 = 2 * gamma[2 * H :], 2 * beta[2 * H :]  # tanh(y) = 2 sigmoid(2y) - 1
         b_hn = b_hh[2 * H :]
 
+        if self.whole_loop:
+            return self._forward_columns(X, s0)
+
         X2 = fn(X.reshape(T * B, D))
         Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z; a_rz; n_rz
         torch.addmm(fn(b_ih[: 2 * H] + b_hh[: 2 * H]), X2, fn(W_ih[: 2 * H]).t(),
@@ -192,12 +239,6 @@ class LNGRUKernel(Kernel):
         self._buf("Rn", (T, B, 1))
         self._buf("Sn", (T, B, H))  # sigmoid(2 y_n), then n
         Hs[0] = s0[0]
-        if self.whole_loop:
-            got = self._buffers.get
-            _forward_loop(got("GH"), b_hn, Arz, An, g_rz, b_rz, g_n2, b_n2, got("Rrz"),
-                          got("Rn"), got("Srz"), got("Sn"), Hs, np.ascontiguousarray(W_hh.T))
-            return (Hs,)
-
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, gh, arz, rrz, srz, an, rn, sn = map(
             self._steps, ("Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn"))
@@ -209,7 +250,50 @@ class LNGRUKernel(Kernel):
                  sn[t], hs[t], hs[t + 1])  # a_rz, a_n become LN's n
         return (Hs,)
 
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]) -> tuple[np.ndarray]:
+        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs as
+        a (T+1, B, H) view of them."""
+        T, B, _ = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
+        bias = b_ih.copy()
+        bias[: 2 * H] += b_hh[: 2 * H]  # b_hh_n is inside r gh_n
+        A = self._buf("A", (T, 3 * H, B))
+        columns.project(X, W_ih, bias, A)
+        Hs = self._buf("Hs", (T + 1, H, B))
+        Hs[0] = s0[0].T
+        _forward_loop(A, self._buf("GH", (T, 3 * H, B)), W_hh, b_hh[2 * H :], gamma[: 2 * H],
+                      beta[: 2 * H], 2 * gamma[2 * H :], 2 * beta[2 * H :],
+                      self._buf("R", (T, 3, B)), self._buf("S", (T, 3 * H, B)), Hs,
+                      self._buf("a", (3 * H, B)), self._buf("mean", (B,)),
+                      self._buf("var", (B,)))
+        return (Hs.transpose(0, 2, 1),)
+
+    def _backward_columns(self, dH: np.ndarray, dfinal):
+        """The compiled whole loop's backward (buffers in the columns layout)."""
+        X = self._cache["X"]
+        T, B, H = dH.shape
+        dh = np.zeros((H, B), self.dtype)
+        dhz = np.zeros((H, B), self.dtype)  # dh z from the step after
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dgamma[...] = 0
+        dbeta[...] = 0
+        dGI = self._buf("dGI", (T, 3 * H, B))
+        dGH = self._buf("dGH", (T, 3 * H, B))
+        got = self._buffers.get
+        _backward_loop(columns.transposed(dH), dh, dhz, got("S"), got("Hs"), got("GH"),
+                       got("A"), got("R"), self.params[4], self._buf("dy", (3 * H, B)), dGI,
+                       dGH, dgamma, dbeta, np.ascontiguousarray(self.params[1].T),
+                       self.step_ends.last, columns.transposed(self._final_grads(dfinal)[0]),
+                       self._buf("mean", (B,)), self._buf("var", (B,)))
+        dh += dhz  # dh_0
+        dX = columns.input_and_weight_grads(dGI, X, got("Hs")[:-1], self.params[0],
+                                            self.grads, dGH)
+        return dX, (columns.transposed(dh),)
+
     def _backward_tm(self, dH: np.ndarray, dfinal):
+        if self.whole_loop:
+            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         D = X.shape[2]
@@ -230,24 +314,17 @@ class LNGRUKernel(Kernel):
             acc[...] = 0
         g_rz, g_n = gamma[: 2 * H], gamma[2 * H :]
         fn = torch.from_numpy
-        if self.whole_loop:
-            got = self._buffers.get
-            _backward_loop(dH, dh, dhz, got("Srz"), got("Sn"), got("Hs"), got("GH"), got("An"),
-                           got("Rn"), g_n, got("Arz"), got("Rrz"), g_rz, dy_n, dy_rz, dAn, dRZ,
-                           dGH, dg_n, db_n, dg_rz, db_rz, W_hh, ends.last,
-                           *self._final_grads(dfinal))
-        else:
-            recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
-            step_backward = _step_backward[parallel_rows(B, 3 * H)]
-            # per-step views; LN's n of blocks r, z is in the forward's Arz, of block n in An
-            hs, gh, nrz, rrz, srz, nn, rn, sn, dgh, drz, dan = map(self._steps, (
-                "Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn", "dGH", "dRZ", "dAn"))
-            for t in range(T - 1, -1, -1):
-                ends.inject(t, dfinal, (dh,))  # the final state's gradient
-                step_backward(dH[t], dh, dhz, srz[t], sn[t], hs[t], gh[t], nn[t], rn[t], g_n,
-                              nrz[t], rrz[t], g_rz, dy_n, dy_rz, dan[t], drz[t], dgh[t], dg_n,
-                              db_n, dg_rz, db_rz)
-                recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
+        recurrent = StepProduct(W_hh, B)  # dgh (B, 3H) @ W_hh (3H, H)
+        step_backward = _step_backward[parallel_rows(B, 3 * H)]
+        # per-step views; LN's n of blocks r, z is in the forward's Arz, of block n in An
+        hs, gh, nrz, rrz, srz, nn, rn, sn, dgh, drz, dan = map(self._steps, (
+            "Hs", "GH", "Arz", "Rrz", "Srz", "An", "Rn", "Sn", "dGH", "dRZ", "dAn"))
+        for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh,))  # the final state's gradient
+            step_backward(dH[t], dh, dhz, srz[t], sn[t], hs[t], gh[t], nn[t], rn[t], g_n,
+                          nrz[t], rrz[t], g_rz, dy_n, dy_rz, dan[t], drz[t], dgh[t], dg_n,
+                          db_n, dg_rz, db_rz)
+            recurrent(dgh[t], dh)  # dgh W_hh; dh z is added next step
         dh += dhz  # dh_0
         dgamma, dbeta = self.grads[4], self.grads[5]
         dg_rz.sum(axis=0, out=dgamma[: 2 * H])

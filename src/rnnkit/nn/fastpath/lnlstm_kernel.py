@@ -43,10 +43,11 @@ import numba
 import numpy as np
 import torch
 
+from rnnkit.nn.fastpath import columns
+from rnnkit.nn.fastpath.columns import add_final_grads, ln_columns, ln_columns_backward
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
-    add_final_grads,
     input_and_weight_grads,
     ln_row,
     ln_row_backward,
@@ -116,31 +117,74 @@ def _step_backward(dh_out, dh, dc, s, tc, c_prev, n, r, gamma, dy, da, dgamma,
         ln_row_backward(dy[b], n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
-_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
-
 
 @numba.njit(**JIT)
-def _forward_loop(A, W_hhT, gamma2, beta2, a, R, S, Hs, Cs, TC):  # pragma: no cover
-    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
-    step a = A_t + h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+def _forward_loop(A, W_hh, gamma2, beta2, a, R, S, Hs, Cs, TC, mean,
+                  var):  # pragma: no cover - compiled
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``), in the
+    columns layout of :mod:`~rnnkit.nn.fastpath.columns`: A (T, 4H, B) = W_ih x + b, then
+    LN's n; R (T, 4, B); S (T, 4H, B) the gates; Hs, Cs (T+1, H, B); TC (T, H, B) tanh(c_t);
+    a (4H, B), mean and var (B,) scratch. Per step a = W_hh h_{t-1} + A_t, its LN and
+    sigmoid(gamma' n + beta') (``ln_columns``), then the cell's passes over the H*B entries
+    of each gate block (contiguous rows of S[t])."""
+    HB = Hs.shape[1] * Hs.shape[2]
+    one = a.dtype.type(1.0)
+    two = a.dtype.type(2.0)
+    af = a.reshape(-1)
     for t in range(A.shape[0]):
-        np.dot(Hs[t], W_hhT, a)
-        a += A[t]
-        _step_forward_one(a, gamma2, beta2, A[t], R[t], S[t], Cs[t], Cs[t + 1], TC[t],
-                          Hs[t + 1])
+        np.dot(W_hh, Hs[t], a)
+        At = A[t].reshape(-1)
+        for k in range(af.shape[0]):
+            af[k] += At[k]
+        ln_columns(a, gamma2, beta2, A[t], R[t], S[t], True, mean, var)
+        s = S[t].reshape(-1)  # i, f, g, o: HB entries each
+        c, c_prev = Cs[t + 1].reshape(-1), Cs[t].reshape(-1)
+        tc, h = TC[t].reshape(-1), Hs[t + 1].reshape(-1)
+        for k in range(HB):
+            s[2 * HB + k] = two * s[2 * HB + k] - one
+        for k in range(HB):
+            c[k] = s[HB + k] * c_prev[k] + s[k] * s[2 * HB + k]
+        for k in range(HB):
+            tc[k] = two * sigmoid(two * c[k]) - one
+        for k in range(HB):
+            h[k] = s[3 * HB + k] * tc[k]
 
 
 @numba.njit(**JIT)
-def _backward_loop(dH, dh, dc, S, TC, Cs, N, R, gamma, dy, dA, dgamma, dbeta, W_hh, last,
-                   dfinal_h, dfinal_c):  # pragma: no cover - compiled
-    """The backward time loop in one compiled call: per step the final state's gradient
-    where a row ends, :func:`_step_backward` on one thread and dh_{t-1} = da W_hh."""
+def _backward_loop(dH, dh, dc, S, TC, Cs, N, R, gamma, dy, dA, dgamma, dbeta, W_hhT, last,
+                   dfinal_h, dfinal_c, m1, m2):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call, in the columns layout (the module
+    docstring's step; dH (T, H, B), dh, dc (H, B), dy (4H, B), dA (T, 4H, B), dgamma, dbeta
+    (4H,), W_hhT (H, 4H); m1, m2 (B,) scratch): per step the final state's gradient where a
+    column ends, the gates' part, ``ln_columns_backward`` and dh_{t-1} = W_hh^T da."""
+    HB = dh.shape[0] * dh.shape[1]
+    one = dh.dtype.type(1.0)
+    dhf, dcf, dyf = dh.reshape(-1), dc.reshape(-1), dy.reshape(-1)
     for t in range(dH.shape[0] - 1, -1, -1):
         add_final_grads(t, last, dfinal_h, dh)
         add_final_grads(t, last, dfinal_c, dc)
-        _step_backward_one(dH[t], dh, dc, S[t], TC[t], Cs[t], N[t], R[t], gamma, dy, dA[t],
-                           dgamma, dbeta)
-        np.dot(dA[t], W_hh, dh)
+        s, tc = S[t].reshape(-1), TC[t].reshape(-1)
+        c_prev, d_out = Cs[t].reshape(-1), dH[t].reshape(-1)
+        for k in range(HB):
+            dhf[k] += d_out[k]
+        for k in range(HB):
+            o = s[3 * HB + k]
+            dyf[3 * HB + k] = dhf[k] * tc[k] * o * (one - o)
+        for k in range(HB):
+            dcf[k] += dhf[k] * s[3 * HB + k] * (one - tc[k] * tc[k])
+        for k in range(HB):
+            i = s[k]
+            dyf[k] = dcf[k] * s[2 * HB + k] * i * (one - i)
+        for k in range(HB):
+            f = s[HB + k]
+            dyf[HB + k] = dcf[k] * c_prev[k] * f * (one - f)
+        for k in range(HB):
+            g = s[2 * HB + k]
+            dyf[2 * HB + k] = dcf[k] * s[k] * (one - g * g)
+        for k in range(HB):
+            dcf[k] *= s[HB + k]
+        ln_columns_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta, m1, m2)
+        np.dot(W_hhT, dA[t], dh)
 
 
 class LNLSTMKernel(Kernel):
@@ -163,6 +207,9 @@ class LNLSTMKernel(Kernel):
         gamma2[2 * H : 3 * H] *= 2
         beta2[2 * H : 3 * H] *= 2
 
+        if self.whole_loop:
+            return self._forward_columns(X, s0, gamma2, beta2)
+
         A = self._buf("A", (T, B, 4 * H))  # W_ih x + b for all steps, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
                     out=fn(A).view(T * B, 4 * H))
@@ -174,11 +221,6 @@ class LNLSTMKernel(Kernel):
         a = self._buf("a", (B, 4 * H))  # the step's pre-activations
         Hs[0] = s0[0]
         Cs[0] = s0[1]
-        if self.whole_loop:
-            _forward_loop(A, np.ascontiguousarray(W_hh.T), gamma2, beta2, a,
-                          *map(self._buffers.get, ("R", "S", "Hs", "Cs", "TC")))
-            return Hs, Cs
-
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, cs, at, r, s, tc = map(self._steps, ("Hs", "Cs", "A", "R", "S", "TC"))
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, 4H)
@@ -190,7 +232,48 @@ class LNLSTMKernel(Kernel):
             step(a, gamma2, beta2, at[t], r[t], s[t], cs[t], cs[t + 1], tc[t], hs[t + 1])
         return Hs, Cs
 
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], gamma2: np.ndarray,
+                         beta2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs, Cs
+        as (T+1, B, H) views of them."""
+        T, B, _ = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh = self.params[:4]
+        A = self._buf("A", (T, 4 * H, B))  # W_ih x + b for all steps, then n
+        columns.project(X, W_ih, b_ih + b_hh, A)
+        Hs = self._buf("Hs", (T + 1, H, B))
+        Cs = self._buf("Cs", (T + 1, H, B))
+        Hs[0] = s0[0].T
+        Cs[0] = s0[1].T
+        _forward_loop(A, W_hh, gamma2, beta2, self._buf("a", (4 * H, B)),
+                      self._buf("R", (T, 4, B)), self._buf("S", (T, 4 * H, B)), Hs, Cs,
+                      self._buf("TC", (T, H, B)), self._buf("mean", (B,)),
+                      self._buf("var", (B,)))
+        return Hs.transpose(0, 2, 1), Cs.transpose(0, 2, 1)
+
+    def _backward_columns(self, dH: np.ndarray, dfinal):
+        """The compiled whole loop's backward (buffers in the columns layout)."""
+        X = self._cache["X"]
+        T, B, H = dH.shape
+        W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
+        dh = np.zeros((H, B), self.dtype)
+        dc = np.zeros((H, B), self.dtype)
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dgamma[...] = 0
+        dbeta[...] = 0
+        dA = self._buf("dA", (T, 4 * H, B))
+        got = self._buffers.get
+        _backward_loop(columns.transposed(dH), dh, dc, got("S"), got("TC"), got("Cs"),
+                       got("A"), got("R"), gamma, self._buf("dy", (4 * H, B)), dA, dgamma,
+                       dbeta, np.ascontiguousarray(W_hh.T), self.step_ends.last,
+                       *map(columns.transposed, self._final_grads(dfinal)),
+                       self._buf("mean", (B,)), self._buf("var", (B,)))
+        dX = columns.input_and_weight_grads(dA, X, got("Hs")[:-1], W_ih, self.grads)
+        return dX, (columns.transposed(dh), columns.transposed(dc))
+
     def _backward_tm(self, dH: np.ndarray, dfinal):
+        if self.whole_loop:
+            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
@@ -202,20 +285,15 @@ class LNLSTMKernel(Kernel):
         dgamma, dbeta = self._buf("dgamma", (B, 4 * H)), self._buf("dbeta", (B, 4 * H))
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
-        if self.whole_loop:
-            _backward_loop(dH, dh, dc, *map(self._buffers.get, ("S", "TC", "Cs", "A", "R")),
-                           gamma, dy, dA, dgamma, dbeta, W_hh, ends.last,
-                           *self._final_grads(dfinal))
-        else:
-            # per-step views; LN's n is in the forward's A
-            cs, n, r, s, tc, da = map(self._steps, ("Cs", "A", "R", "S", "TC", "dA"))
-            recurrent = StepProduct(W_hh, B)  # da (B, 4H) @ W_hh (4H, H)
-            step_backward = _step_backward[parallel_rows(B, 4 * H)]
-            for t in range(T - 1, -1, -1):
-                ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
-                step_backward(dH[t], dh, dc, s[t], tc[t], cs[t], n[t], r[t], gamma, dy,
-                              da[t], dgamma, dbeta)
-                recurrent(da[t], dh)  # dh_{t-1} = da W_hh
+        # per-step views; LN's n is in the forward's A
+        cs, n, r, s, tc, da = map(self._steps, ("Cs", "A", "R", "S", "TC", "dA"))
+        recurrent = StepProduct(W_hh, B)  # da (B, 4H) @ W_hh (4H, H)
+        step_backward = _step_backward[parallel_rows(B, 4 * H)]
+        for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh, dc))  # the final state's gradient
+            step_backward(dH[t], dh, dc, s[t], tc[t], cs[t], n[t], r[t], gamma, dy,
+                          da[t], dgamma, dbeta)
+            recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
         Hs = self._buffers["Hs"]

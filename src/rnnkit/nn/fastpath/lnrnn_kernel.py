@@ -39,10 +39,11 @@ import numba
 import numpy as np
 import torch
 
+from rnnkit.nn.fastpath import columns
+from rnnkit.nn.fastpath.columns import add_final_grads, ln_columns, ln_columns_backward
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
-    add_final_grads,
     input_and_weight_grads,
     ln_row,
     ln_row_backward,
@@ -94,29 +95,56 @@ def _step_backward(dh_out, dh, h, n, r, gamma, dy, da, dgamma, dbeta,
         ln_row_backward(dyb, n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
-_step_forward_one, _step_backward_one = _step_forward[0], _step_backward[0]  # one thread
-
 
 @numba.njit(**JIT)
-def _forward_loop(A, W_hhT, gamma, beta, a, R, Hs, relu):  # pragma: no cover - compiled
-    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``): per
-    step a = A_t + h_{t-1} W_hh^T, then :func:`_step_forward` on one thread."""
+def _forward_loop(A, W_hh, gamma, beta, a, R, Hs, relu, mean, var):  # pragma: no cover
+    """The forward time loop in one compiled call (small steps, ``jit.whole_loop``), in the
+    columns layout of :mod:`~rnnkit.nn.fastpath.columns`: A (T, H, B) = W_ih x + b, then
+    LN's n; R (T, 1, B); Hs (T+1, H, B); a (H, B), mean and var (B,) scratch. Per step
+    a = W_hh h_{t-1} + A_t, its LN (``ln_columns``) and the nonlinearity of
+    :func:`_step_forward`."""
+    zero = a.dtype.type(0.0)
+    one = a.dtype.type(1.0)
+    two = a.dtype.type(2.0)
+    af = a.reshape(-1)
     for t in range(A.shape[0]):
-        np.dot(Hs[t], W_hhT, a)
-        a += A[t]
-        _step_forward_one(a, gamma, beta, A[t], R[t], Hs[t + 1], relu)
+        np.dot(W_hh, Hs[t], a)
+        At = A[t].reshape(-1)
+        for k in range(af.shape[0]):
+            af[k] += At[k]
+        ln_columns(a, gamma, beta, A[t], R[t], Hs[t + 1], not relu, mean, var)
+        h = Hs[t + 1].reshape(-1)
+        if relu:
+            for k in range(h.shape[0]):
+                h[k] = max(h[k], zero)
+        else:
+            for k in range(h.shape[0]):
+                h[k] = two * h[k] - one
 
 
 @numba.njit(**JIT)
-def _backward_loop(dH, dh, Hs, N, R, gamma, dy, dA, dgamma, dbeta, relu, W_hh, last,
-                   dfinal):  # pragma: no cover - compiled
-    """The backward time loop in one compiled call: per step the final state's gradient
-    where a row ends, :func:`_step_backward` on one thread and dh_{t-1} = da W_hh."""
+def _backward_loop(dH, dh, Hs, N, R, gamma, dy, dA, dgamma, dbeta, relu, W_hhT, last, dfinal,
+                   m1, m2):  # pragma: no cover - compiled
+    """The backward time loop in one compiled call, in the columns layout (dH (T, H, B), dh,
+    dy (H, B), dA (T, H, B), dgamma, dbeta (H,), W_hhT (H, H); m1, m2 (B,) scratch): per
+    step the final state's gradient where a column ends, :func:`_step_backward`'s gradient
+    through the nonlinearity, ``ln_columns_backward`` and dh_{t-1} = W_hh^T da."""
+    zero = dh.dtype.type(0.0)
+    one = dh.dtype.type(1.0)
+    dhf, dyf = dh.reshape(-1), dy.reshape(-1)
     for t in range(dH.shape[0] - 1, -1, -1):
         add_final_grads(t, last, dfinal, dh)
-        _step_backward_one(dH[t], dh, Hs[t + 1], N[t], R[t], gamma, dy, dA[t], dgamma, dbeta,
-                           relu)
-        np.dot(dA[t], W_hh, dh)
+        h, d_out = Hs[t + 1].reshape(-1), dH[t].reshape(-1)
+        for k in range(dhf.shape[0]):
+            dhf[k] += d_out[k]
+        if relu:
+            for k in range(dhf.shape[0]):
+                dyf[k] = dhf[k] if h[k] > zero else zero
+        else:
+            for k in range(dhf.shape[0]):
+                dyf[k] = dhf[k] * (one - h[k] * h[k])
+        ln_columns_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta, m1, m2)
+        np.dot(W_hhT, dA[t], dh)
 
 
 class LNRNNKernel(Kernel):
@@ -143,6 +171,8 @@ class LNRNNKernel(Kernel):
             g, bt = gamma, beta
         else:  # tanh(y) = 2 sigmoid(2y) - 1
             g, bt = 2 * gamma, 2 * beta
+        if self.whole_loop:
+            return self._forward_columns(X, s0, g, bt)
 
         A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
@@ -151,11 +181,6 @@ class LNRNNKernel(Kernel):
         self._buf("R", (T, B, 1))  # rstd
         a = self._buf("a", (B, H))  # the step's pre-activations
         Hs[0] = s0[0]
-        if self.whole_loop:
-            _forward_loop(A, np.ascontiguousarray(W_hh.T), g, bt, a, self._buffers["R"], Hs,
-                          relu)
-            return (Hs,)
-
         # per-step views (lists, made once per buffer): hs[t] is Hs[t]
         hs, at, r = map(self._steps, ("Hs", "A", "R"))
         recurrent = StepProduct(W_hh.T, B)  # h (B, H) @ W_hh^T (H, H)
@@ -167,7 +192,43 @@ class LNRNNKernel(Kernel):
             step(a, g, bt, at[t], r[t], hs[t + 1], relu)
         return (Hs,)
 
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], g: np.ndarray,
+                         bt: np.ndarray) -> tuple[np.ndarray]:
+        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs as
+        a (T+1, B, H) view of them."""
+        T, B, _ = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh = self.params[:4]
+        A = self._buf("A", (T, H, B))  # W_ih x + b for all steps, then n
+        columns.project(X, W_ih, b_ih + b_hh, A)
+        Hs = self._buf("Hs", (T + 1, H, B))
+        Hs[0] = s0[0].T
+        _forward_loop(A, W_hh, g, bt, self._buf("a", (H, B)), self._buf("R", (T, 1, B)), Hs,
+                      self.nonlinearity == "relu", self._buf("mean", (B,)),
+                      self._buf("var", (B,)))
+        return (Hs.transpose(0, 2, 1),)
+
+    def _backward_columns(self, dH: np.ndarray, dfinal):
+        """The compiled whole loop's backward (buffers in the columns layout)."""
+        T, B, H = dH.shape
+        dh = np.zeros((H, B), self.dtype)
+        dgamma, dbeta = self.grads[4], self.grads[5]
+        dgamma[...] = 0
+        dbeta[...] = 0
+        dA = self._buf("dA", (T, H, B))
+        got = self._buffers.get
+        _backward_loop(columns.transposed(dH), dh, got("Hs"), got("A"), got("R"),
+                       self.params[4], self._buf("dy", (H, B)), dA, dgamma, dbeta,
+                       self.nonlinearity == "relu", np.ascontiguousarray(self.params[1].T),
+                       self.step_ends.last, columns.transposed(self._final_grads(dfinal)[0]),
+                       self._buf("mean", (B,)), self._buf("var", (B,)))
+        dX = columns.input_and_weight_grads(dA, self._cache["X"], got("Hs")[:-1],
+                                            self.params[0], self.grads)
+        return dX, (columns.transposed(dh),)
+
     def _backward_tm(self, dH: np.ndarray, dfinal):
+        if self.whole_loop:
+            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
@@ -179,20 +240,15 @@ class LNRNNKernel(Kernel):
         dgamma[...] = 0  # per row: summed over rows after the loop
         dbeta[...] = 0
         relu = self.nonlinearity == "relu"
-        if self.whole_loop:
-            _backward_loop(dH, dh, *map(self._buffers.get, ("Hs", "A", "R")), gamma, dy, dA,
-                           dgamma, dbeta, relu, W_hh, ends.last,
-                           *self._final_grads(dfinal))
-        else:
-            # per-step views; LN's n is in the forward's A
-            hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
-            recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
-            step_backward = _step_backward[parallel_rows(B, H)]
-            for t in range(T - 1, -1, -1):
-                ends.inject(t, dfinal, (dh,))  # the final state's gradient
-                step_backward(dH[t], dh, hs[t + 1], n[t], r[t], gamma, dy, da[t], dgamma,
-                              dbeta, relu)
-                recurrent(da[t], dh)  # dh_{t-1} = da W_hh
+        # per-step views; LN's n is in the forward's A
+        hs, n, r, da = map(self._steps, ("Hs", "A", "R", "dA"))
+        recurrent = StepProduct(W_hh, B)  # da (B, H) @ W_hh (H, H)
+        step_backward = _step_backward[parallel_rows(B, H)]
+        for t in range(T - 1, -1, -1):
+            ends.inject(t, dfinal, (dh,))  # the final state's gradient
+            step_backward(dH[t], dh, hs[t + 1], n[t], r[t], gamma, dy, da[t], dgamma, dbeta,
+                          relu)
+            recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dgamma.sum(axis=0, out=self.grads[4])
         dbeta.sum(axis=0, out=self.grads[5])
         Hs = self._buffers["Hs"]
