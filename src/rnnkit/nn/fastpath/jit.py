@@ -32,8 +32,9 @@ the threads costs more than the pass. No pass writes to memory that another row 
 over rows (dgamma, dbeta) are kept per row and summed after the time loop.
 
 Small steps run the whole time loop in one compiled call (:func:`whole_loop`), the
-products included; larger ones a Python loop of per-step calls with the product in torch or
-NumPy (:class:`StepProduct`).
+products included (the LN kernels' in the batch-in-columns layout of
+:mod:`~rnnkit.nn.fastpath.columns`); larger ones a Python loop of per-step calls with the
+product in torch or NumPy (:class:`StepProduct`).
 
 Compiled functions are cached on disk (``cache=True``): the first call on a new installation
 compiles each once per dtype and variant (a few seconds).

@@ -18,9 +18,11 @@ time-major, ``_forward_tm(X (T, B, D), s0) -> (Hs (T+1, B, H), *other state buff
 from call to call (:meth:`Kernel._buf`) and their per-step views, made once per buffer
 (:meth:`Kernel._steps`). Where a step is small (:func:`~rnnkit.nn.fastpath.jit.whole_loop`)
 the whole time loop is one compiled call instead, each kernel's ``_forward_loop`` and
-``_backward_loop``: the same step functions on one thread, the product as ``np.dot`` inside
-Numba. With lengths the final state is each row's after its own last step
-and the final state's gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`). Arguments
+``_backward_loop``, the product as ``np.dot`` inside Numba: the GRU's calls its step functions
+on one thread, the LN kernels' keep their buffers in the columns layout of
+:mod:`~rnnkit.nn.fastpath.columns`, (width, B) per step, and return (T+1, B, H) views of
+them. With lengths the final state is each row's after its own last step and the final state's
+gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`). Arguments
 are the bridge's, already checked by the layer: no validation here.
 """
 

@@ -46,6 +46,9 @@ with LN backward da = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)
 Then, for all steps at once (dgi = [da_rz, da_n], dgh = [da_rz, da_n r]): dW_ih = dgi^T x,
 dW_hh = dgh^T h_prev, db_ih = sum dgi, db_hh = sum dgh, dx = dgi W_ih. Every call writes into
 buffers reused between calls.
+Small steps (``jit.whole_loop``) run the same equations as one compiled loop per pass,
+``_forward_loop`` and ``_backward_loop``, on (width, B) arrays
+(:mod:`~rnnkit.nn.fastpath.columns`).
 """
 
 from __future__ import annotations

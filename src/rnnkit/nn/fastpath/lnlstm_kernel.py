@@ -35,6 +35,9 @@ s (1 - s) for i, f, o and 1 - g^2 for g; means over the H entries of a block)::
 
 then, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih.
 Every call writes into buffers reused between calls.
+Small steps (``jit.whole_loop``) run the same equations as one compiled loop per pass,
+``_forward_loop`` and ``_backward_loop``, on (width, B) arrays
+(:mod:`~rnnkit.nn.fastpath.columns`).
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ Backward, per step: one compiled call, row by row, and one product::
 
 then, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da, dx = da W_ih.
 Every call writes into buffers reused between calls.
+Small steps (``jit.whole_loop``) run the same equations as one compiled loop per pass,
+``_forward_loop`` and ``_backward_loop``, on (width, B) arrays
+(:mod:`~rnnkit.nn.fastpath.columns`).
 """
 
 from __future__ import annotations
