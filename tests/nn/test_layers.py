@@ -96,6 +96,22 @@ def test_conv1d_channels_last(padding, k, stride, dilation, T_out):
     assert np.allclose(y.detach().numpy(), want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", [None, "relu", "softmax"])
+def test_conv1d_channels_first_is_the_same_convolution(activation):
+    """``channels_first`` on (B, D, T) equals the channels-last call transposed, softmax over
+    the channels in both; its receptive-field check names T."""
+    torch.manual_seed(0)
+    conv = Conv1D(2, 3, 4, stride=2, padding="same", activation=activation).double()
+    x = torch.randn(2, 10, 2, dtype=torch.float64)
+    y = conv.channels_first(x.transpose(1, 2))  # (B, O, T')
+    assert y.shape == (2, 3, 5)
+    torch.testing.assert_close(y, conv(x).transpose(1, 2), rtol=1e-12, atol=1e-12)
+    if activation == "softmax":
+        torch.testing.assert_close(y.sum(dim=1), torch.ones(2, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"Conv1D input has T=2 steps"):
+        Conv1D(1, 1, 4).channels_first(torch.zeros(1, 1, 2))
+
+
 def test_conv1d_causal_sees_only_the_past():
     conv = Conv1D(1, 1, 2, dilation=2, padding="causal").double()
     x = torch.zeros(1, 8, 1, dtype=torch.float64)

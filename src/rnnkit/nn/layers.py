@@ -44,8 +44,8 @@ def check_activation(activation: str | None) -> str | None:
     return check_choice("activation", activation, (*ACTIVATIONS, None))
 
 
-def activate(x: Tensor, activation: str | None) -> Tensor:
-    """Apply a named activation (None: identity)."""
+def activate(x: Tensor, activation: str | None, dim: int = -1) -> Tensor:
+    """Apply a named activation (None: identity); softmax runs over ``dim``."""
     if activation is None:
         return x
     if activation == "relu":
@@ -54,7 +54,7 @@ def activate(x: Tensor, activation: str | None) -> Tensor:
         return torch.tanh(x)
     if activation == "sigmoid":
         return torch.sigmoid(x)
-    return torch.softmax(x, dim=-1)
+    return torch.softmax(x, dim=dim)
 
 
 def _check_last_dim(x: Tensor, name: str, size: int) -> None:
@@ -153,16 +153,23 @@ class Conv1D(nn.Module):
             raise ValueError(
                 f"Conv1D input must have shape (B, T, D={self.in_channels}), got {tuple(x.shape)}"
             )
-        left, right = self._pads(x.shape[1])
+        return self.channels_first(x.transpose(1, 2)).transpose(1, 2)  # (B, T', O)
+
+    def channels_first(self, x: Tensor) -> Tensor:
+        """The same convolution on channels-first input, as torch.nn.Conv1d: (B, D, T) ->
+        (B, O, T'). Blocks of convolutions chained this way skip the transposes (copies, in
+        forward and backward) that channels-last input and output cost at each layer."""
+        T = x.shape[2]
+        left, right = self._pads(T)
         span = self.dilation * (self.kernel_size - 1)
-        if x.shape[1] + left + right <= span:
+        if T + left + right <= span:
             raise ValueError(
-                f"Conv1D input has T={x.shape[1]} steps, fewer than the receptive field "
+                f"Conv1D input has T={T} steps, fewer than the receptive field "
                 f"{span + 1} (kernel_size={self.kernel_size}, dilation={self.dilation})"
             )
-        xc = F.pad(x.transpose(1, 2), (left, right))  # (B, D, T + pads)
+        xc = F.pad(x, (left, right))  # (B, D, T + pads)
         y = F.conv1d(xc, self.weight, self.bias, stride=self.stride, dilation=self.dilation)
-        return activate(y.transpose(1, 2), self.activation)  # (B, T', O)
+        return activate(y, self.activation, dim=1)  # (B, O, T')
 
     def get_config(self) -> dict[str, Any]:
         return {

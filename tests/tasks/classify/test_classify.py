@@ -375,16 +375,18 @@ def test_masked_batch_norm_uses_valid_steps_only():
     padded = x.clone()
     padded[1, 2:] = 50.0  # garbage in the padding must not enter the statistics
     padded[2, 4:] = -9.0
-    mine = MaskedBatchNorm(4).train()
+    mine = MaskedBatchNorm(4).train()  # channels first: (B, C, T), mask (B, 1, T)
     ref = torch.nn.BatchNorm1d(4).train()  # on the valid steps alone, as one long batch
     valid = torch.cat([x[b, :n] for b, n in enumerate(lengths.tolist())])  # (12, 4)
-    out = mine(padded, valid_steps(lengths, 6, x.device))
+    mask = valid_steps(lengths, 6, x.device).transpose(1, 2)  # (3, 1, 6)
+    out = mine(padded.transpose(1, 2), mask).transpose(1, 2)  # (3, 6, 4)
     want = ref(valid)
     got = torch.cat([out[b, :n] for b, n in enumerate(lengths.tolist())])
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(mine.running_mean, ref.running_mean)
     mine.eval()  # eval: the running statistics, the same answer alone or in a batch
-    torch.testing.assert_close(mine(x[1:2, :2]), mine(padded)[1:2, :2])
+    torch.testing.assert_close(mine(x[1:2, :2].transpose(1, 2)),
+                               mine(padded.transpose(1, 2))[1:2, :, :2])
 
 
 def test_batch_norm_without_a_mask_is_the_masked_one_with_every_step_valid():
@@ -393,14 +395,14 @@ def test_batch_norm_without_a_mask_is_the_masked_one_with_every_step_valid():
     from rnnkit.tasks.classify.frontend import MaskedBatchNorm
 
     torch.manual_seed(0)
-    x = torch.randn(5, 40, 4) * 3 + 1
+    x = torch.randn(5, 4, 40) * 3 + 1  # (B, C, T)
     fast, masked = MaskedBatchNorm(4), MaskedBatchNorm(4)
     with torch.no_grad():
         fast.weight.uniform_()
         fast.bias.uniform_()
     masked.load_state_dict(fast.state_dict())
     xf, xm = x.clone().requires_grad_(), x.clone().requires_grad_()
-    yf, ym = fast(xf), masked(xm, torch.ones(5, 40, 1))
+    yf, ym = fast(xf), masked(xm, torch.ones(5, 1, 40))
     g = torch.randn_like(yf)
     (yf * g).sum().backward()
     (ym * g).sum().backward()
@@ -410,7 +412,7 @@ def test_batch_norm_without_a_mask_is_the_masked_one_with_every_step_valid():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     fast.eval()
     masked.eval()
-    torch.testing.assert_close(fast(x), masked(x, torch.ones(5, 40, 1)))
+    torch.testing.assert_close(fast(x), masked(x, torch.ones(5, 1, 40)))
 
 
 def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
