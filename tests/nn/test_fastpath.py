@@ -585,14 +585,24 @@ def test_whole_loop_equals_the_step_loop(kind: str, h: int, monkeypatch) -> None
 
 
 def test_whole_loop_only_for_small_steps_on_one_thread(monkeypatch) -> None:
-    """The compiled time loop takes small steps (one-thread passes, a NumPy-sized product),
-    never large ones, and never without SciPy (Numba's ``np.dot`` needs its BLAS)."""
+    """The compiled time loop takes small steps (one-thread passes, a NumPy-sized product, or
+    with one torch thread a product OpenBLAS keeps on one thread), never large ones, and never
+    without SciPy (Numba's ``np.dot`` needs its BLAS)."""
     from rnnkit.nn.fastpath import jit
 
     monkeypatch.setattr(jit, "HAS_SCIPY", True)
     assert jit.whole_loop(64, 20, 80)  # (64, 50, 1, 20): LN-LSTM's step
     assert not jit.whole_loop(64, 128, 512)  # over PARALLEL_MIN and small_product's size
     assert not jit.whole_loop(1, 600, 1800)  # one row, but a large product
+    before = torch.get_num_threads()
+    try:  # with one torch thread, every product OpenBLAS runs on one thread
+        torch.set_num_threads(1)
+        assert jit.whole_loop(128, 32, 96)  # 393,216 multiply-adds
+        assert not jit.whole_loop(128, 32, 128)  # 524,288: OpenBLAS's second thread
+        torch.set_num_threads(2)
+        assert not jit.whole_loop(128, 32, 96)  # torch's two threads take the products
+    finally:
+        torch.set_num_threads(before)
     monkeypatch.setattr(jit, "HAS_SCIPY", False)
     assert not jit.whole_loop(64, 20, 80)
 
