@@ -36,10 +36,10 @@ figures): a Python loop of torch ops pays PyTorch's per-op dispatch and autograd
 step and makes one pass over memory per op; torch.compile unrolls the loop and compiles for
 tens of seconds to minutes (one LN-LSTM step alone: about a minute). The compiled kernels do a
 step's element-wise work in a few vectorised passes with no autograd bookkeeping, leaving the
-products and the sigmoids to torch: LN-LSTM 0.84-1.72x torch.nn.LSTM at the benchmark shapes,
-where its autograd loop takes 1.33-6.79x (four runs of ``benchmarks/layers.py --quick`` on a
-2-core machine, 2026-12-03; the slowest ratios at (64, 50, 1, 20), where the per-step work on
-rows of 20 entries dominates). Compiling takes seconds
+products to BLAS: LN-LSTM 0.83-1.39x torch.nn.LSTM at the benchmark shapes, where its
+autograd loop takes 1.36-7.99x (three runs of ``benchmarks/layers.py --quick`` on a 2-core
+machine, 2026-12-03 23:52-23:55 UTC; at (64, 50, 1, 20) 1.00-1.05x since small steps keep the
+batch along the columns, :mod:`~rnnkit.nn.fastpath.columns`). Compiling takes seconds
 per cell class, dtype and thread variant, once per installation (Numba's on-disk cache).
 
 User-defined cells are not here: they run on the traced path (:mod:`rnnkit.nn.fastpath.traced`,

@@ -136,7 +136,6 @@ def _step_backward(dh_out, dh, dhz, s_rz, n, h_prev, gh, n_n, r_n, g_n, n_rz, r_
             dghrz[j] = darz[j]
 
 
-
 @numba.njit(**JIT)
 def _forward_loop(A, GH, W_hh, b_hn, g_rz, b_rz, g_n, b_n, R, S, Hs, a, mean,
                   var):  # pragma: no cover - compiled

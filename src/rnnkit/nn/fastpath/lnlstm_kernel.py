@@ -120,7 +120,6 @@ def _step_backward(dh_out, dh, dc, s, tc, c_prev, n, r, gamma, dy, da, dgamma,
         ln_row_backward(dy[b], n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
-
 @numba.njit(**JIT)
 def _forward_loop(A, W_hh, gamma2, beta2, a, R, S, Hs, Cs, TC, mean,
                   var):  # pragma: no cover - compiled

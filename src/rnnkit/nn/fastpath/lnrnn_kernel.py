@@ -98,7 +98,6 @@ def _step_backward(dh_out, dh, h, n, r, gamma, dy, da, dgamma, dbeta,
         ln_row_backward(dyb, n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
-
 @numba.njit(**JIT)
 def _forward_loop(A, W_hh, gamma, beta, a, R, Hs, relu, mean, var):  # pragma: no cover
     """The forward time loop in one compiled call (small steps, ``jit.whole_loop``), in the
