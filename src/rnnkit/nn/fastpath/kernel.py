@@ -19,11 +19,15 @@ from call to call (:meth:`Kernel._buf`) and their per-step views, made once per 
 (:meth:`Kernel._steps`). Where a step is small (:func:`~rnnkit.nn.fastpath.jit.whole_loop`)
 the whole time loop is one compiled call instead, each kernel's ``_forward_loop`` and
 ``_backward_loop``, the product as ``np.dot`` inside Numba: the GRU's calls its step functions
-on one thread, the LN kernels' keep their buffers in the columns layout of
-:mod:`~rnnkit.nn.fastpath.columns`, (width, B) per step, and return (T+1, B, H) views of
-them. With lengths the final state is each row's after its own last step and the final state's
-gradient enters there (:mod:`~rnnkit.nn.fastpath.lengths`). Arguments
-are the bridge's, already checked by the layer: no validation here.
+on one thread; the LN kernels' (``columns_layout``) keep their buffers in the columns layout of
+:mod:`~rnnkit.nn.fastpath.columns`, (width, B) per step, and for such a call
+(:attr:`Kernel.columns`) every (B, H) array passed in or out of ``_forward_tm`` and
+``_backward_tm`` is (H, B) instead: s0 and the final state's gradient come in transposed
+(views), dH as (T, H, B), the states and dstate0 parts go out as (T+1, H, B) and (H, B), and
+:meth:`Kernel.forward` / :meth:`Kernel.backward` turn them back. With lengths the final state is
+each row's after its own last step and the final state's gradient enters there
+(:mod:`~rnnkit.nn.fastpath.lengths`). Arguments are the bridge's, already checked by the layer:
+no validation here.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Kernel:
     state_parts: int = 1
     #: whether the parameters end with LayerNorm's gamma and beta (G*H,)
     layer_norm: bool = False
+    #: whether the compiled whole loop keeps the batch along the columns (module doc)
+    columns_layout: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype: Any = "float32") -> None:
         self.input_size = input_size
@@ -101,6 +107,12 @@ class Kernel:
             self._views[(name, tensors)] = views
         return views
 
+    @property
+    def columns(self) -> bool:
+        """Whether the last forward, and so its backward, kept its buffers in the columns
+        layout: the compiled whole loop of a kernel with ``columns_layout``."""
+        return self.whole_loop and self.columns_layout
+
     def forward(self, xs: np.ndarray, state: Any = None) -> np.ndarray:
         """xs (B, T, D) -> hs (B, T, H), a new array; sets ``state``, the final state."""
         B, T, _ = xs.shape
@@ -113,7 +125,11 @@ class Kernel:
         self._cache["X"] = X
         self.step_ends = StepEnds(self.lengths, B, T)
         self.whole_loop = whole_loop(B, H, self.gates * H)
+        if self.columns:
+            s0 = tuple(s.T for s in s0)  # (H, B) views
         states = self._forward_tm(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
+        if self.columns:
+            states = tuple(S.transpose(0, 2, 1) for S in states)  # (T+1, H, B) -> views
         final = tuple(self.step_ends.final(S).copy() for S in states)  # (B, H) each
         self.state = final if self.state_parts == 2 else final[0]
         return np.ascontiguousarray(states[0][1:].transpose(1, 0, 2))  # (B, T, H)
@@ -124,19 +140,24 @@ class Kernel:
         dfinal = None
         if dstate is not None:
             dfinal = tuple(dstate) if self.state_parts == 2 else (dstate,)
-        dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(1, 0, 2))  # (T, B, H)
+        order = (1, 2, 0) if self.columns else (1, 0, 2)  # (T, H, B) or (T, B, H)
+        dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(order))
         dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
+        if self.columns:
+            d0 = tuple(np.ascontiguousarray(d.T) for d in d0)  # (H, B) -> (B, H)
         self.dstate0 = d0 if self.state_parts == 2 else d0[0]
         return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
 
     def _final_grads(self, dfinal: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """The final state's gradient for the compiled loops: ``state_parts`` C-contiguous
-        (B, H) arrays of the kernel's dtype, zeros where ``dfinal`` is None."""
+        (B, H) arrays of the kernel's dtype, (H, B) for a columns call, zeros where
+        ``dfinal`` is None."""
+        B, H = len(self.step_ends.ends), self.hidden_size
         if dfinal is None:
-            B = len(self.step_ends.ends)
-            return tuple(np.zeros((B, self.hidden_size), self.dtype)
-                         for _ in range(self.state_parts))
-        return tuple(np.ascontiguousarray(d, self.dtype) for d in dfinal)
+            shape = (H, B) if self.columns else (B, H)
+            return tuple(np.zeros(shape, self.dtype) for _ in range(self.state_parts))
+        return tuple(np.ascontiguousarray(d.T if self.columns else d, self.dtype)
+                     for d in dfinal)
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):  # pragma: no cover
         raise NotImplementedError

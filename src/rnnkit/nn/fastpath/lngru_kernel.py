@@ -215,6 +215,7 @@ class LNGRUKernel(Kernel):
 
     gates = 3
     layer_norm = True
+    columns_layout = True
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
@@ -253,8 +254,8 @@ class LNGRUKernel(Kernel):
         return (Hs,)
 
     def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]) -> tuple[np.ndarray]:
-        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs as
-        a (T+1, B, H) view of them."""
+        """The compiled whole loop's forward, its buffers in the columns layout (s0 (H, B));
+        returns Hs (T+1, H, B)."""
         T, B, _ = X.shape
         H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
@@ -263,18 +264,19 @@ class LNGRUKernel(Kernel):
         A = self._buf("A", (T, 3 * H, B))
         columns.project(X, W_ih, bias, A)
         Hs = self._buf("Hs", (T + 1, H, B))
-        Hs[0] = s0[0].T
+        Hs[0] = s0[0]
         _forward_loop(A, self._buf("GH", (T, 3 * H, B)), W_hh, b_hh[2 * H :], gamma[: 2 * H],
                       beta[: 2 * H], 2 * gamma[2 * H :], 2 * beta[2 * H :],
                       self._buf("R", (T, 3, B)), self._buf("S", (T, 3 * H, B)), Hs,
                       self._buf("a", (3 * H, B)), self._buf("mean", (B,)),
                       self._buf("var", (B,)))
-        return (Hs.transpose(0, 2, 1),)
+        return (Hs,)
 
     def _backward_columns(self, dH: np.ndarray, dfinal):
-        """The compiled whole loop's backward (buffers in the columns layout)."""
+        """The compiled whole loop's backward in the columns layout: dH (T, H, B); returns dX
+        (T, B, D) and dstate0 parts (H, B)."""
         X = self._cache["X"]
-        T, B, H = dH.shape
+        T, H, B = dH.shape
         dh = np.zeros((H, B), self.dtype)
         dhz = np.zeros((H, B), self.dtype)  # dh z from the step after
         dgamma, dbeta = self.grads[4], self.grads[5]
@@ -283,15 +285,15 @@ class LNGRUKernel(Kernel):
         dGI = self._buf("dGI", (T, 3 * H, B))
         dGH = self._buf("dGH", (T, 3 * H, B))
         got = self._buffers.get
-        _backward_loop(columns.transposed(dH), dh, dhz, got("S"), got("Hs"), got("GH"),
+        _backward_loop(dH, dh, dhz, got("S"), got("Hs"), got("GH"),
                        got("A"), got("R"), self.params[4], self._buf("dy", (3 * H, B)), dGI,
                        dGH, dgamma, dbeta, np.ascontiguousarray(self.params[1].T),
-                       self.step_ends.last, columns.transposed(self._final_grads(dfinal)[0]),
+                       self.step_ends.last, *self._final_grads(dfinal),
                        self._buf("mean", (B,)), self._buf("var", (B,)))
         dh += dhz  # dh_0
         dX = columns.input_and_weight_grads(dGI, X, got("Hs")[:-1], self.params[0],
                                             self.grads, dGH)
-        return dX, (columns.transposed(dh),)
+        return dX, (dh,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         if self.whole_loop:

@@ -199,6 +199,7 @@ class LNLSTMKernel(Kernel):
     gates = 4
     state_parts = 2
     layer_norm = True
+    columns_layout = True
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
@@ -236,8 +237,8 @@ class LNLSTMKernel(Kernel):
 
     def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], gamma2: np.ndarray,
                          beta2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs, Cs
-        as (T+1, B, H) views of them."""
+        """The compiled whole loop's forward, its buffers in the columns layout (s0 parts
+        (H, B)); returns Hs, Cs (T+1, H, B)."""
         T, B, _ = X.shape
         H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
@@ -245,18 +246,19 @@ class LNLSTMKernel(Kernel):
         columns.project(X, W_ih, b_ih + b_hh, A)
         Hs = self._buf("Hs", (T + 1, H, B))
         Cs = self._buf("Cs", (T + 1, H, B))
-        Hs[0] = s0[0].T
-        Cs[0] = s0[1].T
+        Hs[0] = s0[0]
+        Cs[0] = s0[1]
         _forward_loop(A, W_hh, gamma2, beta2, self._buf("a", (4 * H, B)),
                       self._buf("R", (T, 4, B)), self._buf("S", (T, 4 * H, B)), Hs, Cs,
                       self._buf("TC", (T, H, B)), self._buf("mean", (B,)),
                       self._buf("var", (B,)))
-        return Hs.transpose(0, 2, 1), Cs.transpose(0, 2, 1)
+        return Hs, Cs
 
     def _backward_columns(self, dH: np.ndarray, dfinal):
-        """The compiled whole loop's backward (buffers in the columns layout)."""
+        """The compiled whole loop's backward in the columns layout: dH (T, H, B); returns dX
+        (T, B, D) and dstate0 parts (H, B)."""
         X = self._cache["X"]
-        T, B, H = dH.shape
+        T, H, B = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]
         dh = np.zeros((H, B), self.dtype)
         dc = np.zeros((H, B), self.dtype)
@@ -265,13 +267,13 @@ class LNLSTMKernel(Kernel):
         dbeta[...] = 0
         dA = self._buf("dA", (T, 4 * H, B))
         got = self._buffers.get
-        _backward_loop(columns.transposed(dH), dh, dc, got("S"), got("TC"), got("Cs"),
-                       got("A"), got("R"), gamma, self._buf("dy", (4 * H, B)), dA, dgamma,
-                       dbeta, np.ascontiguousarray(W_hh.T), self.step_ends.last,
-                       *map(columns.transposed, self._final_grads(dfinal)),
-                       self._buf("mean", (B,)), self._buf("var", (B,)))
+        _backward_loop(dH, dh, dc, got("S"), got("TC"), got("Cs"), got("A"), got("R"), gamma,
+                       self._buf("dy", (4 * H, B)), dA, dgamma, dbeta,
+                       np.ascontiguousarray(W_hh.T), self.step_ends.last,
+                       *self._final_grads(dfinal), self._buf("mean", (B,)),
+                       self._buf("var", (B,)))
         dX = columns.input_and_weight_grads(dA, X, got("Hs")[:-1], W_ih, self.grads)
-        return dX, (columns.transposed(dh), columns.transposed(dc))
+        return dX, (dh, dc)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         if self.whole_loop:

@@ -157,6 +157,7 @@ class LNRNNKernel(Kernel):
     """
 
     layer_norm = True
+    columns_layout = True
 
     def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh",
                  dtype: Any = "float32") -> None:
@@ -196,37 +197,38 @@ class LNRNNKernel(Kernel):
 
     def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], g: np.ndarray,
                          bt: np.ndarray) -> tuple[np.ndarray]:
-        """The compiled whole loop's forward, its buffers in the columns layout; returns Hs as
-        a (T+1, B, H) view of them."""
+        """The compiled whole loop's forward, its buffers in the columns layout (s0 (H, B));
+        returns Hs (T+1, H, B)."""
         T, B, _ = X.shape
         H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
         A = self._buf("A", (T, H, B))  # W_ih x + b for all steps, then n
         columns.project(X, W_ih, b_ih + b_hh, A)
         Hs = self._buf("Hs", (T + 1, H, B))
-        Hs[0] = s0[0].T
+        Hs[0] = s0[0]
         _forward_loop(A, W_hh, g, bt, self._buf("a", (H, B)), self._buf("R", (T, 1, B)), Hs,
                       self.nonlinearity == "relu", self._buf("mean", (B,)),
                       self._buf("var", (B,)))
-        return (Hs.transpose(0, 2, 1),)
+        return (Hs,)
 
     def _backward_columns(self, dH: np.ndarray, dfinal):
-        """The compiled whole loop's backward (buffers in the columns layout)."""
-        T, B, H = dH.shape
+        """The compiled whole loop's backward in the columns layout: dH (T, H, B); returns dX
+        (T, B, D) and dstate0 parts (H, B)."""
+        T, H, B = dH.shape
         dh = np.zeros((H, B), self.dtype)
         dgamma, dbeta = self.grads[4], self.grads[5]
         dgamma[...] = 0
         dbeta[...] = 0
         dA = self._buf("dA", (T, H, B))
         got = self._buffers.get
-        _backward_loop(columns.transposed(dH), dh, got("Hs"), got("A"), got("R"),
+        _backward_loop(dH, dh, got("Hs"), got("A"), got("R"),
                        self.params[4], self._buf("dy", (H, B)), dA, dgamma, dbeta,
                        self.nonlinearity == "relu", np.ascontiguousarray(self.params[1].T),
-                       self.step_ends.last, columns.transposed(self._final_grads(dfinal)[0]),
+                       self.step_ends.last, *self._final_grads(dfinal),
                        self._buf("mean", (B,)), self._buf("var", (B,)))
         dX = columns.input_and_weight_grads(dA, self._cache["X"], got("Hs")[:-1],
                                             self.params[0], self.grads)
-        return dX, (columns.transposed(dh),)
+        return dX, (dh,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         if self.whole_loop:
