@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from rnnkit.errors import ConfigError
-from rnnkit.tasks.forecast.models import MODELS, build_model, output_steps
+from rnnkit.tasks.forecast.models import BASELINES, MODELS, build_model, output_steps
 from rnnkit.train import load_model, save_model
 
-TRAINED = [m for m in MODELS if m not in ("naive", "seasonal_naive")]
+TRAINED = [m for m in MODELS if m not in BASELINES]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -28,6 +28,19 @@ def test_naive_and_seasonal_naive_weights_are_exact():
     naive_seq = build_model("naive", 12, 2, seq2seq=True)
     np.testing.assert_allclose(naive_seq(x).detach().numpy()[0, :, 0], np.arange(12) * 10)
     assert not any(p.requires_grad for p in naive.parameters())
+
+
+def test_drift_extends_the_windows_mean_step():
+    x = torch.tensor([[[1.0], [4.0], [2.0], [7.0]], [[5.0], [5.0], [5.0], [5.0]]])  # (2, 4, 1)
+    drift = build_model("drift", 4, 3)  # x_4 + k (x_4 - x_1) / 3: steps of 2, then 0
+    np.testing.assert_allclose(drift(x).detach().numpy(), [[9, 11, 13], [5, 5, 5]],
+                               rtol=1e-6)
+    two = torch.tensor([[[1.0, 10.0], [3.0, 0.0]]])  # D = 2, target column 1
+    np.testing.assert_allclose(build_model("drift", 2, 2, in_features=2, target_col=1)(two)
+                               .detach().numpy(), [[-10, -20]])
+    assert not any(p.requires_grad for p in drift.parameters())
+    with pytest.raises(ConfigError, match="drift needs input_len >= 2, got 1"):
+        build_model("drift", 1, 2)
 
 
 def test_conv_gru_output_steps():

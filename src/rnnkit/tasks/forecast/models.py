@@ -12,6 +12,8 @@ name                 layers (h = ``hidden``; Keras initialisation: glorot-unifor
                      weights, orthogonal recurrent weights, zero biases)
 ===================  ===========================================================================
 naive                the last value repeated: Flatten -> Dense with fixed 0/1 weights (untrained)
+drift                the last value plus k times the window's mean step, k = 1..H (the random walk
+                     with drift over the input window): fixed Dense (untrained)
 seasonal_naive       y_k = x[L - m + (k mod m)] (m = ``season``): fixed Dense (untrained)
 linear               Flatten -> Dense(O); seq2seq: causal Conv1D(O, kernel L)
 simple_rnn1          SimpleRNN(O) alone (the book's ``SimpleRNN(1)``)
@@ -48,7 +50,7 @@ from rnnkit.nn.config import register
 __all__ = ["BASELINES", "MODELS", "SeriesEmbedding", "build_model", "output_steps"]
 
 #: Models with fixed weights: built, never trained.
-BASELINES = ("naive", "seasonal_naive")
+BASELINES = ("naive", "drift", "seasonal_naive")
 
 
 def _nn():
@@ -64,13 +66,14 @@ def _rnn_kwargs(dropout: float, mc_dropout: bool) -> dict:
     return {}
 
 
-def _set_selection(dense: torch.nn.Module, select: list[int]) -> None:
-    """Make ``dense`` (weight ``(O, D_in)``) output ``x[select[k]]`` at output k: 0/1
-    weights, zero bias, frozen."""
+def _set_weights(dense: torch.nn.Module, terms: list[dict[int, float]]) -> None:
+    """Make ``dense`` (weight ``(O, D_in)``) output ``sum_j w * x[j]`` over ``terms[k]``
+    (``{j: w}``) at output k: fixed weights, zero bias, frozen."""
     with torch.no_grad():
         dense.weight.zero_()
-        for k, j in enumerate(select):
-            dense.weight[k, j] = 1.0
+        for k, term in enumerate(terms):
+            for j, w in term.items():
+                dense.weight[k, j] = w
         if dense.bias is not None:
             dense.bias.zero_()
     for p in dense.parameters():
@@ -83,20 +86,25 @@ def _baseline(name: str, L: int, D: int, O: int, seq2seq: bool, season: int,
     col = target_col % D
     if name == "naive" and seq2seq:
         dense = nn.Dense(D, O)
-        _set_selection(dense, [col] * O)
+        _set_weights(dense, [{col: 1.0}] * O)
         return [nn.TimeDistributed(dense)]
     if seq2seq:
         raise ConfigError(f"model {name!r} has no seq2seq form; use strategy 'direct' or "
                           f"'recursive'")
+    first, last = col, (L - 1) * D + col  # Flatten order: (t, d) -> t*D + d
     if name == "naive":
-        steps = [L - 1] * O
+        terms = [{last: 1.0}] * O
+    elif name == "drift":  # x_L + k (x_L - x_1) / (L - 1)
+        if L < 2:
+            raise ConfigError(f"drift needs input_len >= 2, got {L}")
+        terms = [{last: 1.0 + k / (L - 1), first: -k / (L - 1)} for k in range(1, O + 1)]
     else:
         if season > L:
             raise ConfigError(f"seasonal_naive needs input_len >= season, got input_len={L} "
                               f"and season={season}")
-        steps = [L - season + (k % season) for k in range(O)]
+        terms = [{(L - season + k % season) * D + col: 1.0} for k in range(O)]
     dense = nn.Dense(L * D, O)
-    _set_selection(dense, [t * D + col for t in steps])  # Flatten order: (t, d) -> t*D + d
+    _set_weights(dense, terms)
     return [nn.Flatten(), dense]
 
 
@@ -235,7 +243,7 @@ def _wavenet(L, D, O, h, layers, seq2seq, kw):
 
 
 MODELS: dict[str, Callable | None] = {
-    "naive": None, "seasonal_naive": None, "linear": _linear,
+    "naive": None, "drift": None, "seasonal_naive": None, "linear": _linear,
     "simple_rnn1": _simple_rnn1, "simple_rnn": _simple_rnn, "deep_rnn": _deep_rnn,
     "deep_rnn_dense": _deep_rnn_dense, "lstm": _named("LSTM"), "gru": _named("GRU"),
     "ln_rnn": _named("LNSimpleRNN"), "conv_gru": _conv_gru, "wavenet": _wavenet,
