@@ -68,7 +68,15 @@ MiniRocket; 1-NN 0.567), held out 1.000 / 0.748 / 0.909 (0.886 against conv-gru'
 MiniRocket's 0.952), at 100 CPU s on ACSF1 and 127 on PigCVP (one thread). Then the batch norm
 of equal-length series in torch's kernel (same arithmetic, half the cost; two threads, quiet,
 seeds 0 and 1, 15:52 UTC): 0.905 / 0.948 / 0.720 (0.858), held out 1.000 / 0.750 / 0.932
-(0.894), the slowest fit 54.2 s wall (ACSF1; 75.6 s before on two threads).
+(0.894), the slowest fit 54.2 s wall (ACSF1; 75.6 s before on two threads). Then the conv
+blocks channels first (2026-12-04 00:10-00:26 UTC, two threads, seeds 0-3): 14-42 % less wall
+time; development mean 0.85 (ACSF1 0.910, OSULeaf 0.943, PickupGestureWiimoteZ 0.695, seed 3
+0.640 = 1-NN), held out 0.870 (PigCVP 0.582-0.745); the FCN branch pooled to at most 128
+steps instead of 256 saved little (ACSF1 65.7 s, PigCVP 81.2 s, one thread) at 0.858, dropped.
+Then ``ensemble="auto"`` (2026-12-04, one thread, seeds 0 and 1, three members each): ACSF1
+0.940 / 0.940, OSULeaf 0.959 / 0.950, PickupGestureWiimoteZ 0.760 / 0.720 (one network, seeds
+0-3: 0.910, 0.943, 0.695); three members of 34 epochs each (a third of the budget) on ACSF1
+0.900 / 0.890, dropped: only fits predicted to be quick get members, at full length.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ one (MNIST images: per-feature scaling), the learning rate warms up then decays,
 model whose training accuracy stays near chance is reported as such. ``--patience auto``:
 numeric sequences train for the whole budget (a ``--validation`` part given is
 monitored); texts stop after 5 epochs without a better validation loss on sets of 1,000
-texts or more.
+texts or more. ``--ensemble auto``: on a set small enough for a quick fit, the convolutional
+models (the numeric default ``gru-fcn`` among them) train up to three networks from
+different seeds and average their probabilities.
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and
@@ -89,8 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--mixup", type=auto_or_nonneg_float, default=d("mixup"),
         help="numeric sequences: alpha of mixup on the training batches (0: off; auto: 0.2 "
         "below 1,000 training sequences, else off)")
-    add(p, "--ensemble", type=positive_int, default=d("ensemble"),
-        help="train k networks (seeds seed..seed+k-1) and average their probabilities")
+    add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
+        help="train k networks (seeds seed..seed+k-1) and average their probabilities (auto: "
+        "up to 3 for conv-* and *-fcn models when their predicted time stays under 36 s, "
+        "else 1)")
     add_training(p, SequenceClassifier)
     add(p, "--lr-schedule", default=d("lr_schedule"), choices=LR_SCHEDULES,
         help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
@@ -244,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
     report = clf.evaluate(Xte, yte)
     names = class_names(clf.classes_)
     runs = clf.resolved_["epochs_run"]
+    model = clf.model if clf.ensemble_ == 1 else f"{clf.ensemble_} x {clf.model}"
     metrics = {"data": args.data, "test": args.test, "model": clf.model, "kind": kind,
                "n_train": clf.n_train_, "n_validation": clf.n_validation_,
                "n_test": len(yte), "train_seconds": round(seconds, 2),
@@ -257,11 +262,11 @@ def run(args: argparse.Namespace) -> int:
         write_json(tmp / "metrics.json", metrics)
         plot_confusion_matrix(np.asarray(report["confusion_matrix"]), names,
                               tmp / "confusion.png",
-                              title=f"{clf.model}: accuracy {report['accuracy']:.2%}")
+                              title=f"{model}: accuracy {report['accuracy']:.2%}")
         plot_history(clf.history_, tmp / "history.png")
         clf.save(tmp / "model")
     print(f"test accuracy: {report['accuracy']:.4f}  macro-F1: {report['macro_f1']:.4f}  "
-          f"({len(yte)} test sequences, {clf.model}, trained {seconds:.0f} s, "
+          f"({len(yte)} test sequences, {model}, trained {seconds:.0f} s, "
           f"{'+'.join(map(str, runs))} of {clf.epochs_} epochs at batch {clf.batch_size_})")
     for warning in clf.warnings_:
         print(f"warning: {warning}")

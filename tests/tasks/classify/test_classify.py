@@ -17,6 +17,7 @@ from rnnkit.tasks.classify import (
     macro_f1,
 )
 from rnnkit.tasks.classify.metrics import classification_report
+from rnnkit.tasks.classify.model import EnsembleNet
 
 
 def test_confusion_and_macro_f1_by_hand():
@@ -216,10 +217,12 @@ def test_auto_budget_numbers():
     from rnnkit.tasks.classify.budget import (
         WarmupCosine,
         auto_batch_size,
+        auto_ensemble,
         auto_epochs,
         auto_mixup,
         auto_patience,
         auto_validation,
+        predicted_seconds,
     )
 
     assert auto_validation(999, None) == 0.0 and auto_validation(1000, None) == 0.1
@@ -231,6 +234,12 @@ def test_auto_budget_numbers():
     assert auto_patience(999) is None and auto_patience(1000) == 5
     assert auto_patience(10**6, stop_early=False) is None
     assert auto_mixup(999) == 0.2 and auto_mixup(1000) == 0.0
+    # t_1 = 6 ms a step + 3.3 us a sequence step; members = floor(36 s / t_1) in [1, 3]
+    assert predicted_seconds(1000, 2_000_000) == pytest.approx(12.6)
+    assert auto_ensemble(True, 1000, 160_000) == 3  # 6.5 s: 5 would fit, at most 3
+    assert auto_ensemble(True, 1000, 2_000_000) == 2  # 12.6 s
+    assert auto_ensemble(True, 1000, 14_600_000) == 1  # 54.2 s: one, never none
+    assert auto_ensemble(False, 10, 100) == 1  # plain recurrent models: one
     f = WarmupCosine(100)
     assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
     assert f(5) == pytest.approx(1.0)
@@ -241,7 +250,7 @@ def test_auto_budget_numbers():
 def test_gru_fcn_learns_a_toy_set_and_roundtrips(tmp_path, rng, variable):
     X, y = _toy(120, rng, variable)
     clf = SequenceClassifier(model="gru-fcn", hidden_size=4, conv_channels=4, fcn_channels=4,
-                             epochs=8, lr=0.02, verbose=0).fit(X[:80], y[:80])
+                             epochs=8, lr=0.02, ensemble=1, verbose=0).fit(X[:80], y[:80])
     assert clf.score(X[80:], y[80:]) >= 0.9
     assert clf.resolved_["fcn_pool"] == 0 and clf.resolved_["pooling"] == "max"
     assert clf.resolved_["conv_norm"] == ("layer" if variable else "batch")
@@ -262,8 +271,10 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              validation=0.2, verbose=0).fit(X, y)
     assert clf.epochs == 3 and clf.batch_size == "auto"
     assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None,
-                             "validation": 0.2, "mixup": 0.0, "hidden_size": 4, "pooling": "max",
-                             "conv_blocks": 1, "conv_norm": "batch", "epochs_run": [3]}
+                             "validation": 0.2, "mixup": 0.0, "ensemble": 3, "hidden_size": 4,
+                             "pooling": "max", "conv_blocks": 1, "conv_norm": "batch",
+                             "epochs_run": [3, 3, 3]}
+    assert isinstance(clf.model_, EnsembleNet)  # ensemble="auto": a quick fit, 3 members
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
     clf.save(tmp_path / "m")
@@ -422,7 +433,7 @@ def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
 
     X, y = _toy(40, rng, variable=True)
     kw = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "conv_norm": "batch",
-          "epochs": 2, "verbose": 0, "seed": 3}
+          "epochs": 2, "ensemble": 1, "verbose": 0, "seed": 3}
     a, b = SequenceClassifier(**kw).fit(X, y), SequenceClassifier(**kw).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     norm = a.model_.frontend.norms[0]
@@ -434,7 +445,7 @@ def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
     assert norm.weight.grad.abs().sum() > 0
     assert not a._bucket()  # batch norm: batches drawn at random, not bucketed by length
-    tiny = {"hidden_size": 2, "conv_channels": 2, "epochs": 1, "verbose": 0}
+    tiny = {"hidden_size": 2, "conv_channels": 2, "epochs": 1, "ensemble": 1, "verbose": 0}
     auto = SequenceClassifier(**tiny).fit(X, y)  # conv_norm "auto": lengths differ -> layer
     assert auto.resolved_["conv_norm"] == "layer" and auto._bucket()
     assert isinstance(auto.model_.frontend.norms[0], LayerNorm)
@@ -454,7 +465,7 @@ def test_gru_fcn_exports_to_onnx(tmp_path, rng):
 
     X, y = _toy(30, rng, variable=True)
     est = SequenceClassifier(model="gru-fcn", hidden_size=4, conv_channels=4, fcn_channels=4,
-                             epochs=1, verbose=0).fit(X, y)
+                             epochs=1, ensemble=1, verbose=0).fit(X, y)
     result = export_onnx(est, tmp_path / "clf.onnx", seq_len=8)
     session = ort.InferenceSession(str(result.path))
     lengths = np.asarray([len(x) for x in X[:6]])

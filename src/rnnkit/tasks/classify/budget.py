@@ -23,6 +23,24 @@ MNIST rows (LSTM, 6,000 validation images): 98.7 % stopping after 5 epochs (epoc
 20, the weights of epoch 7 restored) against 99.1 % for the 20 epochs; the generated
 sentiment set: early stopping at epoch 12 of 23, 0.945 test accuracy.
 
+``ensemble="auto"``: a conv-* or *-fcn model trains k = floor(36 s / t_1) networks (at
+least 1, at most 3; :data:`AUTO_ENSEMBLE_SECONDS`, :data:`MAX_AUTO_ENSEMBLE`), where t_1 is
+the predicted time of one fit from its optimiser steps and the sequence steps it reads
+(the sum of the training lengths times the epochs)::
+
+    t_1 = 6 ms * steps + 3.3 us * sequence_steps
+
+(the default GRU-FCN on the 2-core VM of the benchmarks, torch on two threads, fitted to the
+wall times of the six sets of ``benchmarks/classify_accuracy.py``: 6.2 s for UnitTest's
+1,002 steps over 0.16 M sequence steps, 12.3 s for Coffee's 1,000 over 2.0 M; it
+overestimates long series, whose pooled branches cost less a step: 54 s predicted for
+ACSF1's 14.6 M, 37-48 s measured). The prediction never looks at a clock, so the same data
+train the same members on every machine. Small sets, where a fit is quick and a seed's
+luck moves the accuracy most, get three members; ACSF1, OSULeaf and PigCVP one. Measured
+on PickupGestureWiimoteZ (one torch thread, seeds 0 and 1, 2026-12-04): three members
+0.760 / 0.720 against 0.695 for one (mean over seeds 0-3). Plain recurrent models (and texts)
+keep one network: the prediction holds for the convolutional models only.
+
 The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over the first
 ``warmup`` epochs (5 % of them, at least one) from ``lr / 10``, then a cosine decay to
 ``lr / 100`` at the last epoch::
@@ -51,6 +69,12 @@ AUTO_VALIDATION = 0.1
 AUTO_MIXUP = 0.2
 #: Batch size bounds of an "auto" batch (N / 10 in between).
 MIN_BATCH, MAX_BATCH = 8, 64
+#: Predicted seconds of one optimiser step and of one sequence step read (see the module doc).
+STEP_SECONDS, SEQUENCE_STEP_SECONDS = 6e-3, 3.3e-6
+#: Predicted seconds that the members of ``ensemble="auto"`` may take together.
+AUTO_ENSEMBLE_SECONDS = 36.0
+#: Most members of ``ensemble="auto"``.
+MAX_AUTO_ENSEMBLE = 3
 
 
 def auto_batch_size(n: int) -> int:
@@ -62,6 +86,21 @@ def auto_epochs(n: int, batch_size: int) -> int:
     """Epochs giving at least :data:`MIN_STEPS` steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
     steps = math.ceil(n / batch_size)
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
+
+
+def predicted_seconds(steps: int, sequence_steps: int) -> float:
+    """``t_1`` of the module doc: a default conv model's fit of ``steps`` optimiser steps
+    reading ``sequence_steps`` sequence steps (lengths x epochs)."""
+    return STEP_SECONDS * steps + SEQUENCE_STEP_SECONDS * sequence_steps
+
+
+def auto_ensemble(convolutional: bool, steps: int, sequence_steps: int) -> int:
+    """Members of ``ensemble="auto"``: ``clip(floor(AUTO_ENSEMBLE_SECONDS / t_1), 1,
+    MAX_AUTO_ENSEMBLE)`` for a ``convolutional`` (conv-* / *-fcn) model, else 1."""
+    if not convolutional:
+        return 1
+    fits = int(AUTO_ENSEMBLE_SECONDS // predicted_seconds(steps, sequence_steps))
+    return max(1, min(MAX_AUTO_ENSEMBLE, fits))
 
 
 def auto_validation(n: int, patience: int | None) -> float:
@@ -115,7 +154,7 @@ def scheduler_factory(kind: str, epochs: int):
     return lambda opt: LambdaLR(opt, WarmupCosine(epochs))
 
 
-__all__ = ["AUTO_MIXUP", "AUTO_VALIDATION", "MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL",
-           "WarmupCosine",
-           "auto_batch_size", "auto_epochs", "auto_mixup", "auto_patience", "auto_validation",
-           "scheduler_factory"]
+__all__ = ["AUTO_ENSEMBLE_SECONDS", "AUTO_MIXUP", "AUTO_VALIDATION", "MAX_AUTO_ENSEMBLE",
+           "MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL", "WarmupCosine", "auto_batch_size",
+           "auto_ensemble", "auto_epochs", "auto_mixup", "auto_patience", "auto_validation",
+           "predicted_seconds", "scheduler_factory"]

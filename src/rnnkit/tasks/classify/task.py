@@ -36,7 +36,9 @@ are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, defa
 the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off;
 "auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the
 seeds' noise). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and
-averages their probabilities (one saved model).
+averages their probabilities (one saved model); ``ensemble="auto"`` (the default) trains up
+to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay
+under 36 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`; no clock is read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance.
@@ -88,6 +90,7 @@ from rnnkit.tasks.base import (
 )
 from rnnkit.tasks.classify.budget import (
     auto_batch_size,
+    auto_ensemble,
     auto_epochs,
     auto_mixup,
     auto_patience,
@@ -161,7 +164,8 @@ class _Classifier(Estimator):
         check_float("dropout", self.dropout, 0.0, 1.0, low_open=False)
         check_choice("pooling", self.pooling, ("auto", *POOLINGS))
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        check_int("ensemble", self.ensemble)
+        if self.ensemble != "auto":
+            check_int("ensemble", self.ensemble)
         self._check_training()
 
     def _pooling(self) -> str:
@@ -247,6 +251,11 @@ class _Classifier(Estimator):
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
         train_seqs = [seqs[i] for i in tr]
+        self.ensemble_ = self.ensemble
+        if self.ensemble == "auto":
+            steps = self.epochs_ * -(-len(tr) // self.batch_size_)
+            self.ensemble_ = auto_ensemble(has_frontend(self.model), steps,
+                                           self.epochs_ * sum(len(s) for s in train_seqs))
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
@@ -256,28 +265,29 @@ class _Classifier(Estimator):
             val = self._loader(self._prepare(Xv), yv, shuffle=False)
             self.n_validation_ = len(yv)
         members, histories = [], []
-        for k in range(self.ensemble):
+        for k in range(self.ensemble_):
             torch.manual_seed(self.seed + k)
             net = self._new_model(train_seqs)
             if k:  # each member shuffles its own way
                 train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed + k)
             ckpt = checkpoint
-            if checkpoint is not None and self.ensemble > 1:
+            if checkpoint is not None and self.ensemble_ > 1:
                 ckpt = Path(checkpoint) / f"member-{k}"
-            desc = self.model if self.ensemble == 1 else f"{self.model} {k + 1}/{self.ensemble}"
+            desc = (self.model if self.ensemble_ == 1
+                    else f"{self.model} {k + 1}/{self.ensemble_}")
             histories.append(self._train(
                 net, train, val, loss="cross_entropy", metrics=("accuracy",),
                 epochs=self.epochs_, desc=desc, checkpoint=ckpt,
                 checkpoint_every=checkpoint_every, resume=resume,
                 lr_schedule=scheduler_factory(self.lr_schedule, self.epochs_)))
             members.append(net)
-        self.model_ = members[0] if self.ensemble == 1 else EnsembleNet(members).eval()
+        self.model_ = members[0] if self.ensemble_ == 1 else EnsembleNet(members).eval()
         self.member_histories_ = histories
         self.history_ = histories[0]
         cfg = members[0].get_config()
         self.resolved_ = {"epochs": self.epochs_, "batch_size": self.batch_size_,
                           "patience": self.patience_, "validation": self.validation_,
-                          "mixup": self.mixup_,
+                          "mixup": self.mixup_, "ensemble": self.ensemble_,
                           "hidden_size": cfg["hidden_size"],
                           "pooling": cfg["pooling"], "conv_blocks": cfg["conv_blocks"],
                           "conv_norm": cfg["conv_norm"] if cfg["conv_blocks"] else None,
@@ -364,7 +374,7 @@ class SequenceClassifier(_Classifier):
                  normalize: str = "series",
                  epochs: int | str = "auto", batch_size: int | str = "auto", lr: float = 2e-3,
                  lr_schedule: str = "cosine", clip_grad_norm: float | None = 1.0,
-                 ensemble: int = 1, validation: float | int | str = "auto",
+                 ensemble: int | str = "auto", validation: float | int | str = "auto",
                  patience: int | str | None = "auto", mixup: float | str = 0.0,
                  seed: int = 0, device: str = "cpu", verbose: int | str = "auto",
                  precision: str = "fp32"):
@@ -488,7 +498,7 @@ class TextClassifier(_Classifier):
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
                  pooling: str = "auto", epochs: int | str = "auto",
                  batch_size: int | str = "auto", lr: float = 2e-3, lr_schedule: str = "cosine",
-                 clip_grad_norm: float | None = 1.0, ensemble: int = 1,
+                 clip_grad_norm: float | None = 1.0, ensemble: int | str = "auto",
                  validation: float | int | str = "auto", patience: int | str | None = "auto",
                  seed: int = 0, device: str = "cpu", verbose: int | str = "auto",
                  precision: str = "fp32"):
