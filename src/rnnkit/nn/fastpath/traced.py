@@ -74,7 +74,9 @@ class TracedStep:
     When ``param_grads`` is set (it is checked at trace time), the parameter gradients are
     instead computed once after the loop: ``backward_state`` returns (dp_t, *ds_{t-1},
     *f_t) and ``param_grads(*F, *W, *buffers) -> dW`` takes each f stacked over the steps,
-    (T*B, ...), for a single product over all steps in place of one per step.
+    (T*B, ...), for a single product over all steps in place of one per step
+    (``frontier_is_dp[i]``: f_i is dp_t itself, whose stack (B, T, P) the layer has already:
+    its rows are read from there instead of stacking them twice).
     ``forward_loop`` / ``backward_loop``: the time loops over them in TorchScript
     (:mod:`rnnkit.nn.fastpath.traced_loops`), or in Python when TorchScript could not take
     the graphs (``python_loops`` says why, else None). ``trace_s``: seconds spent tracing;
@@ -92,6 +94,7 @@ class TracedStep:
     forward_loop: nn.Module | None = None
     backward_loop: nn.Module | None = None
     python_loops: str | None = None
+    frontier_is_dp: tuple[bool, ...] = ()
     trace_s: float = 0.0
     ops: dict[str, int] = field(default_factory=dict)
 
@@ -163,8 +166,10 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
         outs = step(p, *state)
     cot = tuple(torch.empty_like(o) for o in outs)
     joint_gm = _make_fx("'s backward", joint, p, tuple(state), weights, buffers, cot)
-    graphs = _split(joint_gm, n_state=n, n_w=len(weights), n_b=len(buffers), batch=p.shape[0])
-    prog = TracedStep(*graphs, params=list(weights), buffers=list(buffers), n_state=n)
+    *graphs, frontier_is_dp = _split(joint_gm, n_state=n, n_w=len(weights), n_b=len(buffers),
+                                     batch=p.shape[0])
+    prog = TracedStep(*graphs, params=list(weights), buffers=list(buffers), n_state=n,
+                      frontier_is_dp=frontier_is_dp)
     if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
         prog.backward_state = prog.param_grads = None
     n_consts = sum(nd.op == "placeholder" for nd in prog.forward.graph.nodes) - 1 - n
@@ -310,9 +315,9 @@ def _contiguous_pieces(gm: fx.GraphModule) -> fx.GraphModule:
 def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> tuple:
     """The joint graph (inputs p, s, W, buffers, cotangents; outputs h, s', dp, ds, dW) cut into
     prelude, forward, backward, backward_state, param_grads (the last two None when the
-    parameter gradients cannot be batched over steps). A node is step-invariant if it depends
-    on no per-step input, backward if it depends on a cotangent; the forward nodes that
-    backward nodes read are saved."""
+    parameter gradients cannot be batched over steps), and which frontier values are dp. A
+    node is step-invariant if it depends on no per-step input, backward if it depends on a
+    cotangent; the forward nodes that backward nodes read are saved."""
     nodes = list(gm.graph.nodes)
     ph = [nd for nd in nodes if nd.op == "placeholder"]
     n = n_state
@@ -346,10 +351,11 @@ def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> 
         for nd in frontier
     )
     if not frontier or not rows_first:
-        return prelude, forward, backward_, None, None
+        return prelude, forward, backward_, None, None, ()
     backward_state = _cut(gm, bwd_in, [*dps, *frontier])
     param_grads = _cut(gm, [*frontier, *wb], dws)
-    return prelude, forward, backward_, backward_state, param_grads
+    return (prelude, forward, backward_, backward_state, param_grads,
+            tuple(nd is dps[0] for nd in frontier))
 
 
 # -- the programs, cached per cell ------------------------------------------------------------
@@ -433,12 +439,22 @@ class _Sequence(torch.autograd.Function):
         if d_hs is None:
             d_hs = zero.unsqueeze(1).expand(-1, p.shape[1], -1)  # (B, T, H)
         dp, ds, per_step = prog.backward_loop(p, ctx.states, ctx.saved, ctx.K, d_hs, ds, ctx.valid)
-        if prog.param_grads is not None:  # one call over all steps: (T*B, ...) per value
-            dw = prog.param_grads(*(torch.cat(f, dim=0) for f in zip(*per_step, strict=True)), *wb)
+        if prog.param_grads is not None:  # one call over all steps: (B*T, ...) per value
+            dw = prog.param_grads(*_stacked_frontier(prog, dp, per_step), *wb)
         else:
             dw = per_step[0]  # summed over the steps by the loop
         n_w = len(prog.params)
         return (None, None, dp, *ds, *dw[:n_w], *([None] * (len(wb) - n_w)))
+
+
+def _stacked_frontier(prog: TracedStep, dp: Tensor, per_step: list[list[Tensor]]
+                      ) -> list[Tensor]:
+    """Each frontier value over all steps, (B*T, ...) with rows in (b, t) order: dp (B, T, P)
+    as a view where the value is dp_t, else the steps (kept in reverse order) stacked."""
+    B, T = dp.shape[:2]
+    values = zip(*per_step, strict=True)  # per frontier value: its T steps, last step first
+    return [dp.reshape(B * T, -1) if is_dp else torch.stack(f[::-1], 1).flatten(0, 1)
+            for f, is_dp in zip(values, prog.frontier_is_dp, strict=True)]
 
 
 def run(
