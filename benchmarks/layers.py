@@ -18,7 +18,8 @@ within a round (slow drifts of a shared machine cancel), then each row's spread 
 
 - fused path within 1.05x of the bare torch.nn layer (LSTM / GRU / RNN);
 - to torch.nn.LSTM at every shape: GRU on the fast path 1.1x, LNLSTM and LNGRU on the fast
-  path 1.3x, LNSimpleRNN 1.0x;
+  path 1.3x, LNSimpleRNN 1.0x; SimpleRNN on the fast path faster than torch.nn.RNN (1.0x,
+  so that ``path="auto"`` may take it);
 - a user LSTM cell (a ``Cell`` in torch ops) on the traced path within 1.5x of torch.nn.LSTM
   at the three larger shapes, 2.5x at (64, 50, 1, 20).
 
@@ -64,7 +65,8 @@ def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
         "LSTM fused": (LSTM(D, H, **seq), "fused"),
         "GRU fused": (GRU(D, H, path="fused", **seq), "fused"),
         "GRU fast": (GRU(D, H, path="fast", **seq), "fast"),
-        "SimpleRNN fused": (SimpleRNN(D, H, **seq), "fused"),
+        "SimpleRNN fused": (SimpleRNN(D, H, path="fused", **seq), "fused"),
+        "SimpleRNN fast": (SimpleRNN(D, H, path="fast", **seq), "fast"),
         "LNLSTM fast": (LNLSTM(D, H, **seq), "fast"),
         "LNGRU fast": (LNGRU(D, H, **seq), "fast"),
         "LNSimpleRNN fast": (LNSimpleRNN(D, H, **seq), "fast"),
@@ -148,6 +150,7 @@ def measure(
     for row, bare, key in (
         ("GRU fused", "torch.nn.GRU", "gru_vs_torch"),
         ("SimpleRNN fused", "torch.nn.RNN", "rnn_vs_torch"),
+        ("SimpleRNN fast", "torch.nn.RNN", "rnn_fast_vs_torch"),
     ):
         if row in times:
             pairs = zip(times[row], times[bare], strict=False)
@@ -243,6 +246,7 @@ def report(results: dict, shapes: list) -> None:
     extra = [
         ("GRU fused / torch.nn.GRU", "gru_vs_torch"),
         ("SimpleRNN fused / nn.RNN", "rnn_vs_torch"),
+        ("SimpleRNN fast / nn.RNN", "rnn_fast_vs_torch"),
     ]
     width = max(len(n) for n in [*names, *(e[0] for e in extra), "torch.nn.LSTM [ms, median]"]) + 2
 
@@ -280,6 +284,7 @@ def report(results: dict, shapes: list) -> None:
             ("GRU fused / torch.nn.GRU", "gru_vs_torch", 1.05),
             ("SimpleRNN fused / torch.nn.RNN", "rnn_vs_torch", 1.05),
             ("GRU fast / torch.nn.LSTM", "GRU fast", 1.1),
+            ("SimpleRNN fast / torch.nn.RNN", "rnn_fast_vs_torch", 1.0),
             ("LNLSTM fast / torch.nn.LSTM", "LNLSTM fast", 1.3),
             ("LNGRU fast / torch.nn.LSTM", "LNGRU fast", 1.3),
             ("LNSimpleRNN fast / torch.nn.LSTM", "LNSimpleRNN fast", 1.0),

@@ -32,6 +32,7 @@ from rnnkit.nn import (
     LNSimpleRNN,
     Recurrent,
     SimpleRNN,
+    SimpleRNNCell,
     fastpath,
 )
 
@@ -57,14 +58,15 @@ def _seq(**kw):
     return {"return_sequences": True, **kw}
 
 
-#: where path="auto" runs a GRU eagerly: its CPU kernel on the machine kinds of
-#: fastpath.AUTO_KERNELS (with Numba), else the fused torch.nn.GRU
+#: where path="auto" runs a GRU / SimpleRNN eagerly: its CPU kernel on the machine kinds of
+#: fastpath.AUTO_KERNELS (with Numba), else the fused torch.nn.GRU / RNN
 GRU_EAGER = "fast" if fastpath.preferred(GRUCell(D, H)) else "fused"
+RNN_EAGER = "fast" if fastpath.preferred(SimpleRNNCell(D, H)) else "fused"
 
 
 #: name -> (layer factory, path eagerly, path under export/trace without and with lengths)
 CASES: dict[str, tuple[Callable[[], nn.Module], str, str, str]] = {
-    "SimpleRNN": (lambda: SimpleRNN(D, H, **_seq(return_state=True)), "fused", "fused",
+    "SimpleRNN": (lambda: SimpleRNN(D, H, **_seq(return_state=True)), RNN_EAGER, "fused",
                   "fused"),
     "LSTM": (lambda: LSTM(D, H, **_seq(return_state=True)), "fused", "fused", "loop"),
     "GRU": (lambda: GRU(D, H, **_seq(return_state=True)), GRU_EAGER, "fused", "fused"),

@@ -28,6 +28,7 @@ from rnnkit.nn import (
     LSTMCell,
     LSTMState,
     Recurrent,
+    SimpleRNNCell,
     fastpath,
     from_torch,
 )
@@ -42,6 +43,7 @@ from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows, sigmoid, small_p
 from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
 from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
 from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
+from rnnkit.nn.fastpath.rnn_kernel import RNNKernel
 
 from .helpers import fields, randomise_ln_, rel, weighted_loss
 
@@ -258,6 +260,8 @@ FAST_KERNELS = {
     "lnlstm": (LNLSTMKernel, ref.TimeLNLSTM, {}),
     "lngru": (LNGRUKernel, ref.TimeLNGRU, {}),
     "gru": (GRUKernel, ref.TimeGRU, {}),
+    "rnn_tanh": (RNNKernel, ref.TimeRNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (RNNKernel, ref.TimeRNN, {"nonlinearity": "relu"}),
 }
 
 
@@ -474,14 +478,22 @@ def test_padded_row_equals_the_sequence_alone() -> None:
             assert hs[b, n:].abs().max().item() == 0
 
 
-# -- the plain GRU kernel: against torch.nn.GRU, and where path="auto" picks it ---------------
+# -- the plain GRU and RNN kernels: against torch.nn, and where path="auto" picks them ---------
+TORCH_LAYERS = {"gru": lambda **kw: nn.GRU(**kw), "rnn_tanh": lambda **kw: nn.RNN(**kw),
+                "rnn_relu": lambda **kw: nn.RNN(nonlinearity="relu", **kw)}
+
+
+@pytest.mark.parametrize("kind", sorted(TORCH_LAYERS))
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
-def test_gru_kernel_matches_torch_nn_gru(bidirectional: bool, with_lengths: bool) -> None:
-    """Two stacked layers in float64 on path="fast" against torch.nn.GRU (packed sequences
-    for lengths): outputs, final state and the gradients of x, h0 and every parameter."""
+def test_kernel_matches_torch_nn_layer(kind: str, bidirectional: bool,
+                                       with_lengths: bool) -> None:
+    """Two stacked layers in float64 on path="fast" against torch.nn.GRU / RNN (packed
+    sequences for lengths): outputs, final state and the gradients of x, h0 and every
+    parameter."""
     torch.manual_seed(1)
-    theirs = nn.GRU(3, 4, 2, batch_first=True, bidirectional=bidirectional).double()
+    theirs = TORCH_LAYERS[kind](input_size=3, hidden_size=4, num_layers=2, batch_first=True,
+                                bidirectional=bidirectional).double()
     ours = from_torch(theirs, return_sequences=True, return_state=True, path="fast")
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(4, 6, 3, generator=gen, dtype=torch.float64)
@@ -511,7 +523,9 @@ def test_gru_kernel_matches_torch_nn_gru(bidirectional: bool, with_lengths: bool
 
 def test_auto_runs_the_gru_kernel_only_where_the_table_says(monkeypatch) -> None:
     """path="auto" runs a GRU on its kernel on the machine kinds of AUTO_KERNELS, else on the
-    fused torch.nn.GRU; the fused path again under autocast (the kernel steps aside)."""
+    fused torch.nn.GRU; the fused path again under autocast (the kernel steps aside). The
+    table holds the GRU and the SimpleRNN cell for 2-thread x86_64 machines."""
+    assert set(fastpath.AUTO_KERNELS) == {GRUCell, SimpleRNNCell}
     layer = GRU(3, 4, return_sequences=True)
     x = torch.randn(2, 5, 3)
     monkeypatch.setattr(fastpath, "AUTO_KERNELS", {})

@@ -19,9 +19,9 @@ Paths (``layer.last_path`` records the one that ran):
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run
   through a torch.nn.LSTM / GRU / RNN that shares their parameters (cuDNN / oneDNN), variable
   lengths packed internally (rnnkit.nn.fused);
-- ``"fast"``: layer-normalised cells, which torch has no kernel for, and GRU cells, one layer
-  and direction at a time, without recurrent dropout: on CPU (float32 / float64, variable
-  lengths included) compiled NumPy kernels with hand-derived BPTT behind a
+- ``"fast"``: layer-normalised cells, which torch has no kernel for, and GRU and SimpleRNN
+  cells, one layer and direction at a time, without recurrent dropout: on CPU (float32 /
+  float64, variable lengths included) compiled NumPy kernels with hand-derived BPTT behind a
   ``torch.autograd.Function``; for LN cells on other devices, for full-length batches, a
   time-major torch loop (``rnnkit.nn.fastpath``);
 - ``"traced"``: a user's cell (not one of rnnkit's) without active recurrent dropout: its
@@ -33,9 +33,10 @@ Paths (``layer.last_path`` records the one that ran):
 
 ``path="auto"`` picks the first available in that order, except that a standard cell whose CPU
 kernel measured faster than its fused module on this machine kind (``fastpath.AUTO_KERNELS``:
-GRU on 2-thread x86_64) runs on the fast path when it can; ``"fused"``/``"fast"``/``"traced"``
-force one (and raise ValueError if unavailable); ``"loop"`` forces the loop. When "auto" ends
-on the loop, ``layer.last_path_reason`` says why the traced path could not run (else None).
+GRU and SimpleRNN on 2-thread x86_64) runs on the fast path when it can;
+``"fused"``/``"fast"``/``"traced"`` force one (and raise ValueError if unavailable); ``"loop"``
+forces the loop. When "auto" ends on the loop, ``layer.last_path_reason`` says why the traced
+path could not run (else None).
 
 With the ecosystem's tools (rnnkit.nn.tracing): the fused path is torch.nn's module, so
 ``torch.compile`` runs it as it runs torch.nn.LSTM (a graph break around it), and

@@ -1,5 +1,5 @@
-r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for, and GRU cells,
-which it runs as a chain of per-step ops on the CPU.
+r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for, and GRU and
+Elman (SimpleRNN) cells, which it runs as a chain of per-step ops on the CPU.
 
 :class:`~rnnkit.nn.recurrent.Recurrent` calls two functions, one layer and one direction at a
 time, for batches without recurrent dropout:
@@ -10,16 +10,16 @@ time, for batches without recurrent dropout:
   state a tensor h (B, H) or an ``LSTMState(h, c)``, lengths (B,) of right-padded rows (CPU
   kernels only; :mod:`~rnnkit.nn.fastpath.lengths`); hs (B, T, H), zero at padded steps.
 
-and ``preferred(cell)``: whether ``path="auto"`` runs a standard cell (GRU) here rather than
-on the fused path, from the measured table :data:`AUTO_KERNELS`.
+and ``preferred(cell)``: whether ``path="auto"`` runs a standard cell (GRU, SimpleRNN) here
+rather than on the fused path, from the measured table :data:`AUTO_KERNELS`.
 
 Which implementation runs:
 
 ===========================================  ===============================================
 cell, input                                   implementation
 ===========================================  ===============================================
-LN cell or GRU cell, CPU, float32 / float64   NumPy kernel (hand-derived BPTT, the step's
-                                              element-wise work in Numba-compiled passes, the
+LN, GRU or SimpleRNN cell, CPU, float32 or   NumPy kernel (hand-derived BPTT, the step's
+float64                                       element-wise work in Numba-compiled passes, the
                                               products in BLAS) behind a
                                               ``torch.autograd.Function``, zero-copy tensor
                                               <-> array; see
@@ -74,7 +74,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from rnnkit.nn.cells import Cell, GRUCell, State
+from rnnkit.nn.cells import Cell, GRUCell, SimpleRNNCell, State
 from rnnkit.nn.fastpath.numpy_function import DTYPES, KERNELS, cell_tensors, run_numpy
 from rnnkit.nn.fastpath.torch_loop import run_torch
 from rnnkit.nn.ln_cells import LN_CELLS
@@ -147,7 +147,12 @@ def unavailable(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> str | N
 #: 8 interleaved rounds; training step / torch.nn.LSTM at (64, 50, 1, 20) / (64, 100, 64, 128)
 #: / (32, 200, 128, 256) / (256, 28, 28, 128)): the kernel 1.15 / 1.04 / 0.89 / 0.64,
 #: torch.nn.GRU 3.90 / 1.27 / 1.10 / 0.77, the fused path 4.19 / 1.37 / 1.01 / 0.78.
-AUTO_KERNELS: dict[type, tuple[str, int]] = {GRUCell: ("x86_64", 2)}
+#: SimpleRNNCell, 2026-12-04, the same machine kind, quiet (``benchmarks/layers.py --quick
+#: --rows "SimpleRNN fast,SimpleRNN fused"``, training step / torch.nn.RNN at the same shapes):
+#: the kernel 0.33 / 0.76 / 0.80 / 0.83, the fused path 1.03 / 1.01 / 1.01 / 1.02; with one
+#: torch thread at (128, 104, 1, 32) (a forecast worker's GRU-sized step) 3.2 against 6.1 ms.
+AUTO_KERNELS: dict[type, tuple[str, int]] = {GRUCell: ("x86_64", 2),
+                                             SimpleRNNCell: ("x86_64", 2)}
 
 
 def preferred(cell: Cell) -> bool:

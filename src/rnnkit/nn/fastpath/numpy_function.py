@@ -18,6 +18,8 @@ Kernels (one per cell class; exact class match, a subclass may change the step):
     LNLSTMCell      -> LNLSTMKernel (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
     LNGRUCell       -> LNGRUKernel (rnnkit.nn.fastpath.lngru_kernel, likewise)
     GRUCell         -> GRUKernel (rnnkit.nn.fastpath.gru_kernel, likewise)
+    SimpleRNNCell   -> RNNKernel(nonlinearity=cell.nonlinearity)
+                       (rnnkit.nn.fastpath.rnn_kernel, likewise)
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
 leases one, and it returns to the pool when the autograd graph that used it is freed (after
@@ -36,7 +38,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.cells import Cell, GRUCell, State
+from rnnkit.nn.cells import Cell, GRUCell, SimpleRNNCell, State
 from rnnkit.nn.ln_cells import LN_CELLS, LNGRUCell, LNLSTMCell, LNSimpleRNNCell
 
 DTYPES = (torch.float32, torch.float64)
@@ -48,6 +50,13 @@ def _gru(cell: GRUCell, dtype: str) -> Any:
     from rnnkit.nn.fastpath.gru_kernel import GRUKernel
 
     return GRUKernel(cell.input_size, cell.hidden_size, dtype=dtype)
+
+
+def _rnn(cell: SimpleRNNCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.rnn_kernel import RNNKernel
+
+    return RNNKernel(cell.input_size, cell.hidden_size, nonlinearity=cell.nonlinearity,
+                     dtype=dtype)
 
 
 def _lnrnn(cell: LNSimpleRNNCell, dtype: str) -> Any:
@@ -72,6 +81,7 @@ def _lngru(cell: LNGRUCell, dtype: str) -> Any:
 #: cell class -> function (cell, "float32" | "float64") -> a fresh kernel
 KERNELS: dict[type, Callable[[Any, str], Any]] = {
     GRUCell: _gru,
+    SimpleRNNCell: _rnn,
     LNSimpleRNNCell: _lnrnn,
     LNLSTMCell: _lnlstm,
     LNGRUCell: _lngru,
