@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "below 1,000 training sequences, else off)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and average their probabilities (auto: "
-        "up to 3 for conv-* and *-fcn models when their predicted time stays under 36 s, "
+        "up to 3 for conv-* and *-fcn models when their predicted time stays under 40 s, "
         "else 1)")
     add_training(p, SequenceClassifier)
     add(p, "--lr-schedule", default=d("lr_schedule"), choices=LR_SCHEDULES,

@@ -222,6 +222,7 @@ def test_auto_budget_numbers():
         auto_mixup,
         auto_patience,
         auto_validation,
+        forward_flops,
         predicted_seconds,
     )
 
@@ -234,12 +235,22 @@ def test_auto_budget_numbers():
     assert auto_patience(999) is None and auto_patience(1000) == 5
     assert auto_patience(10**6, stop_early=False) is None
     assert auto_mixup(999) == 0.2 and auto_mixup(1000) == 0.0
-    # t_1 = 6 ms a step + 3.3 us a sequence step; members = floor(36 s / t_1) in [1, 3]
-    assert predicted_seconds(1000, 2_000_000) == pytest.approx(12.6)
-    assert auto_ensemble(True, 1000, 160_000) == 3  # 6.5 s: 5 would fit, at most 3
-    assert auto_ensemble(True, 1000, 2_000_000) == 2  # 12.6 s
-    assert auto_ensemble(True, 1000, 14_600_000) == 1  # 54.2 s: one, never none
-    assert auto_ensemble(False, 10, 100) == 1  # plain recurrent models: one
+    # t_1 = 6 ms a step + 50 s a TFLOP of forward work; members = floor(40 s / t_1) in [1, 3]
+    assert predicted_seconds(1000, 0.2e12) == pytest.approx(16.0)
+    assert auto_ensemble(1000, 0.02e12) == 3  # 7 s: 5 would fit, at most 3
+    assert auto_ensemble(1000, 0.2e12) == 2  # 16 s
+    assert auto_ensemble(1000, 0.7e12) == 1  # 41 s: one, never none
+    net = torch.nn.Sequential(torch.nn.Flatten(0), torch.nn.Linear(12, 5))  # (1, 4, 3) -> (5,)
+    seqs = [np.ones((4, 3), np.float32)] * 20
+    assert forward_flops(net, seqs) == 2 * 12 * 5  # one (1, 12) @ (12, 5) product a sequence
+    clf = RNNClassifier(3, 2, model="gru-fcn", hidden_size=4, conv_blocks=1, conv_channels=4,
+                        fcn_channels=4)
+    counts = []
+    for path in ("fused", "fast", "loop"):  # the count never depends on the layer's path
+        clf.rnn.path = path
+        counts.append(forward_flops(clf, seqs))
+        assert clf.rnn.path == path and clf.training  # restored
+    assert counts[0] == counts[1] == counts[2] > 0
     f = WarmupCosine(100)
     assert f.warmup == 5 and f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.82)
     assert f(5) == pytest.approx(1.0)
@@ -275,6 +286,8 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              "pooling": "max", "conv_blocks": 1, "conv_norm": "batch",
                              "epochs_run": [3, 3, 3]}
     assert isinstance(clf.model_, EnsembleNet)  # ensemble="auto": a quick fit, 3 members
+    plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
+    assert plain.resolved_["ensemble"] == 1  # plain recurrent models keep one network
     lrs = clf.history_["lr"]
     assert lrs[0] < lrs[1] and lrs[-1] < lrs[1]  # warm-up then decay
     clf.save(tmp_path / "m")

@@ -23,23 +23,26 @@ MNIST rows (LSTM, 6,000 validation images): 98.7 % stopping after 5 epochs (epoc
 20, the weights of epoch 7 restored) against 99.1 % for the 20 epochs; the generated
 sentiment set: early stopping at epoch 12 of 23, 0.945 test accuracy.
 
-``ensemble="auto"``: a conv-* or *-fcn model trains k = floor(36 s / t_1) networks (at
+``ensemble="auto"``: a conv-* or *-fcn model trains k = floor(40 s / t_1) networks (at
 least 1, at most 3; :data:`AUTO_ENSEMBLE_SECONDS`, :data:`MAX_AUTO_ENSEMBLE`), where t_1 is
-the predicted time of one fit from its optimiser steps and the sequence steps it reads
-(the sum of the training lengths times the epochs)::
+one fit's time predicted from its optimiser steps and the work of its forward passes, F
+the FLOPs of one training sequence's forward pass (:func:`forward_flops`: torch's
+FlopCounterMode, every recurrent layer on its loop so that the count is the same on every
+machine) times the sequences read (epochs x N)::
 
-    t_1 = 6 ms * steps + 3.3 us * sequence_steps
+    t_1 = 6 ms * steps + 50 s * (F * epochs * N) / 1e12
 
-(the default GRU-FCN on the 2-core VM of the benchmarks, torch on two threads, fitted to the
-wall times of the six sets of ``benchmarks/classify_accuracy.py``: 6.2 s for UnitTest's
-1,002 steps over 0.16 M sequence steps, 12.3 s for Coffee's 1,000 over 2.0 M; it
-overestimates long series, whose pooled branches cost less a step: 54 s predicted for
-ACSF1's 14.6 M, 37-48 s measured). The prediction never looks at a clock, so the same data
-train the same members on every machine. Small sets, where a fit is quick and a seed's
-luck moves the accuracy most, get three members; ACSF1, OSULeaf and PigCVP one. Measured
-on PickupGestureWiimoteZ (one torch thread, seeds 0 and 1, 2026-12-04): three members
-0.760 / 0.720 against 0.695 for one (mean over seeds 0-3). Plain recurrent models (and texts)
-keep one network: the prediction holds for the convolutional models only.
+(the default GRU-FCN on the 2-core VM of the benchmarks, torch on two threads, 2026-12-04:
+one member took 5.8 s on UnitTest, 0.02 TFLOP of forward work; 12.4-17.0 s on
+PickupGestureWiimoteZ, Coffee and generated sets of 36-50 series of 100-251 steps, 0.12-0.26
+TFLOP; 31-46 s on ACSF1, OSULeaf and PigCVP, 0.61-0.79 TFLOP; a count of sequence steps
+instead missed the sets of at most 256 steps, whose FCN branch is not pooled, by 40 %). The
+prediction never looks at a clock, so the same data train the same members on every
+machine. Small sets, where a fit is quick and a seed's luck moves the accuracy most, get two
+or three members; ACSF1, OSULeaf and PigCVP one. Measured on PickupGestureWiimoteZ (one
+torch thread, seeds 0 and 1): three members 0.760 / 0.720 against 0.695 for one (mean over
+seeds 0-3). Plain recurrent models (and texts) keep one network: the prediction holds for the
+convolutional models only.
 
 The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over the first
 ``warmup`` epochs (5 % of them, at least one) from ``lr / 10``, then a cosine decay to
@@ -53,6 +56,9 @@ The learning rate follows :class:`WarmupCosine` per epoch: a linear warm-up over
 from __future__ import annotations
 
 import math
+
+import numpy as np
+import torch
 
 #: Fewest optimiser steps an "auto" budget gives (tiny sets get more epochs).
 MIN_STEPS = 1000
@@ -69,10 +75,12 @@ AUTO_VALIDATION = 0.1
 AUTO_MIXUP = 0.2
 #: Batch size bounds of an "auto" batch (N / 10 in between).
 MIN_BATCH, MAX_BATCH = 8, 64
-#: Predicted seconds of one optimiser step and of one sequence step read (see the module doc).
-STEP_SECONDS, SEQUENCE_STEP_SECONDS = 6e-3, 3.3e-6
+#: Predicted seconds of one optimiser step and of one FLOP of forward work (module doc).
+STEP_SECONDS, FLOP_SECONDS = 6e-3, 50e-12
 #: Predicted seconds that the members of ``ensemble="auto"`` may take together.
-AUTO_ENSEMBLE_SECONDS = 36.0
+AUTO_ENSEMBLE_SECONDS = 40.0
+#: Sequences whose forward FLOPs :func:`forward_flops` averages.
+FLOP_SAMPLE = 8
 #: Most members of ``ensemble="auto"``.
 MAX_AUTO_ENSEMBLE = 3
 
@@ -88,18 +96,43 @@ def auto_epochs(n: int, batch_size: int) -> int:
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)))
 
 
-def predicted_seconds(steps: int, sequence_steps: int) -> float:
+def forward_flops(net: torch.nn.Module, seqs: list[np.ndarray]) -> float:
+    """F of the module doc: the mean FLOPs of one forward pass of ``net`` over
+    :data:`FLOP_SAMPLE` of the (T_i, D) float32 ``seqs``, spread over the list, one at a time,
+    in eval mode without gradients, with every recurrent layer on its autograd loop (whose
+    products the counter sees, where a fused or fast kernel would hide them or not depending
+    on the machine)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from rnnkit.nn import Recurrent
+
+    pick = seqs[:: max(1, len(seqs) // FLOP_SAMPLE)][:FLOP_SAMPLE]
+    layers = [m for m in net.modules() if isinstance(m, Recurrent)]
+    paths, training = [m.path for m in layers], net.training
+    try:
+        for m in layers:
+            m.path = "loop"
+        net.eval()
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            for s in pick:
+                net(torch.from_numpy(s[None]))
+    finally:
+        for m, path in zip(layers, paths, strict=True):
+            m.path = path
+        net.train(training)
+    return counter.get_total_flops() / len(pick)
+
+
+def predicted_seconds(steps: int, work: float) -> float:
     """``t_1`` of the module doc: a default conv model's fit of ``steps`` optimiser steps
-    reading ``sequence_steps`` sequence steps (lengths x epochs)."""
-    return STEP_SECONDS * steps + SEQUENCE_STEP_SECONDS * sequence_steps
+    and ``work`` FLOPs of forward passes (F x epochs x N)."""
+    return STEP_SECONDS * steps + FLOP_SECONDS * work
 
 
-def auto_ensemble(convolutional: bool, steps: int, sequence_steps: int) -> int:
-    """Members of ``ensemble="auto"``: ``clip(floor(AUTO_ENSEMBLE_SECONDS / t_1), 1,
-    MAX_AUTO_ENSEMBLE)`` for a ``convolutional`` (conv-* / *-fcn) model, else 1."""
-    if not convolutional:
-        return 1
-    fits = int(AUTO_ENSEMBLE_SECONDS // predicted_seconds(steps, sequence_steps))
+def auto_ensemble(steps: int, work: float) -> int:
+    """Members of ``ensemble="auto"`` for a convolutional model: ``clip(floor(
+    AUTO_ENSEMBLE_SECONDS / t_1), 1, MAX_AUTO_ENSEMBLE)``."""
+    fits = int(AUTO_ENSEMBLE_SECONDS // predicted_seconds(steps, work))
     return max(1, min(MAX_AUTO_ENSEMBLE, fits))
 
 
@@ -157,4 +190,4 @@ def scheduler_factory(kind: str, epochs: int):
 __all__ = ["AUTO_ENSEMBLE_SECONDS", "AUTO_MIXUP", "AUTO_VALIDATION", "MAX_AUTO_ENSEMBLE",
            "MAX_EPOCHS", "MIN_EPOCHS", "MIN_STEPS", "SMALL", "WarmupCosine", "auto_batch_size",
            "auto_ensemble", "auto_epochs", "auto_mixup", "auto_patience", "auto_validation",
-           "predicted_seconds", "scheduler_factory"]
+           "forward_flops", "predicted_seconds", "scheduler_factory"]

@@ -38,7 +38,8 @@ the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the de
 seeds' noise). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and
 averages their probabilities (one saved model); ``ensemble="auto"`` (the default) trains up
 to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay
-under 36 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`; no clock is read), else 1.
+under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no
+clock is read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance.
@@ -95,6 +96,7 @@ from rnnkit.tasks.classify.budget import (
     auto_mixup,
     auto_patience,
     auto_validation,
+    forward_flops,
     scheduler_factory,
 )
 from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
@@ -252,10 +254,12 @@ class _Classifier(Estimator):
                         "stopping", self.validation, len(ids))
         train_seqs = [seqs[i] for i in tr]
         self.ensemble_ = self.ensemble
-        if self.ensemble == "auto":
-            steps = self.epochs_ * -(-len(tr) // self.batch_size_)
-            self.ensemble_ = auto_ensemble(has_frontend(self.model), steps,
-                                           self.epochs_ * sum(len(s) for s in train_seqs))
+        if self.ensemble == "auto":  # see rnnkit.tasks.classify.budget
+            self.ensemble_ = 1
+            if has_frontend(self.model):
+                steps = self.epochs_ * -(-len(tr) // self.batch_size_)
+                work = forward_flops(self._new_model(train_seqs), train_seqs)
+                self.ensemble_ = auto_ensemble(steps, work * self.epochs_ * len(tr))
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
