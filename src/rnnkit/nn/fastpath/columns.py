@@ -117,6 +117,16 @@ def ln_columns_backward(dy, n, r, gamma, da, dgamma, dbeta, m1, m2):  # pragma: 
 
 
 @numba.njit(**JIT)
+def preactivation(W_hh, h, A_t, a):  # pragma: no cover - compiled
+    """a (G*H, B) = W_hh (G*H, H) h (H, B) + A_t (G*H, B): a step's product and its input
+    part (the add a flat loop: Numba's 2-D ``a += A_t`` measured 2.5 us a step slower)."""
+    np.dot(W_hh, h, a)
+    af, At = a.reshape(-1), A_t.reshape(-1)
+    for k in range(af.shape[0]):
+        af[k] += At[k]
+
+
+@numba.njit(**JIT)
 def add_final_grads(t, last, dfinal, carried):  # pragma: no cover - compiled
     """At the start of backward step t: carried (H, B) += dfinal (H, B) in the columns whose
     last step ``last`` (B,) is t."""

@@ -47,7 +47,12 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath import columns
-from rnnkit.nn.fastpath.columns import add_final_grads, ln_columns, ln_columns_backward
+from rnnkit.nn.fastpath.columns import (
+    add_final_grads,
+    ln_columns,
+    ln_columns_backward,
+    preactivation,
+)
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
@@ -132,12 +137,8 @@ def _forward_loop(A, W_hh, gamma2, beta2, a, R, S, Hs, Cs, TC, mean,
     HB = Hs.shape[1] * Hs.shape[2]
     one = a.dtype.type(1.0)
     two = a.dtype.type(2.0)
-    af = a.reshape(-1)
     for t in range(A.shape[0]):
-        np.dot(W_hh, Hs[t], a)
-        At = A[t].reshape(-1)
-        for k in range(af.shape[0]):
-            af[k] += At[k]
+        preactivation(W_hh, Hs[t], A[t], a)
         ln_columns(a, gamma2, beta2, A[t], R[t], S[t], True, mean, var)
         s = S[t].reshape(-1)  # i, f, g, o: HB entries each
         c, c_prev = Cs[t + 1].reshape(-1), Cs[t].reshape(-1)

@@ -43,7 +43,12 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath import columns
-from rnnkit.nn.fastpath.columns import add_final_grads, ln_columns, ln_columns_backward
+from rnnkit.nn.fastpath.columns import (
+    add_final_grads,
+    ln_columns,
+    ln_columns_backward,
+    preactivation,
+)
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
@@ -54,6 +59,7 @@ from rnnkit.nn.fastpath.jit import (
     rows_kernel,
 )
 from rnnkit.nn.fastpath.kernel import Kernel
+from rnnkit.nn.fastpath.rnn_kernel import activate_backward
 
 
 @rows_kernel
@@ -82,20 +88,9 @@ def _step_backward(dh_out, dh, h, n, r, gamma, dy, da, dgamma, dbeta,
     dh_t = dh + dh_out; dy = dh (1 - h^2) (tanh) or dh [h > 0] (relu), h the step's output;
     then the row's LN backward (n (B, H), r (B, 1), gamma (H,)) writes da (B, H) and adds to
     the per-row dgamma, dbeta (B, H)."""
-    B, H = dh.shape
-    zero = dh.dtype.type(0.0)
-    one = dh.dtype.type(1.0)
-    for b in numba.prange(B):
-        dhb, dob, hb, dyb = dh[b], dh_out[b], h[b], dy[b]
-        for j in range(H):
-            dhb[j] += dob[j]
-        if relu:
-            for j in range(H):
-                dyb[j] = dhb[j] if hb[j] > zero else zero
-        else:
-            for j in range(H):
-                dyb[j] = dhb[j] * (one - hb[j] * hb[j])
-        ln_row_backward(dyb, n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
+    for b in numba.prange(dh.shape[0]):
+        activate_backward(dh[b], dh_out[b], h[b], dy[b], relu)
+        ln_row_backward(dy[b], n[b], r[b], gamma, da[b], dgamma[b], dbeta[b])
 
 
 @numba.njit(**JIT)
@@ -108,12 +103,8 @@ def _forward_loop(A, W_hh, gamma, beta, a, R, Hs, relu, mean, var):  # pragma: n
     zero = a.dtype.type(0.0)
     one = a.dtype.type(1.0)
     two = a.dtype.type(2.0)
-    af = a.reshape(-1)
     for t in range(A.shape[0]):
-        np.dot(W_hh, Hs[t], a)
-        At = A[t].reshape(-1)
-        for k in range(af.shape[0]):
-            af[k] += At[k]
+        preactivation(W_hh, Hs[t], A[t], a)
         ln_columns(a, gamma, beta, A[t], R[t], Hs[t + 1], not relu, mean, var)
         h = Hs[t + 1].reshape(-1)
         if relu:
@@ -131,20 +122,10 @@ def _backward_loop(dH, dh, Hs, N, R, gamma, dy, dA, dgamma, dbeta, relu, W_hhT, 
     dy (H, B), dA (T, H, B), dgamma, dbeta (H,), W_hhT (H, H); m1, m2 (B,) scratch): per
     step the final state's gradient where a column ends, :func:`_step_backward`'s gradient
     through the nonlinearity, ``ln_columns_backward`` and dh_{t-1} = W_hh^T da."""
-    zero = dh.dtype.type(0.0)
-    one = dh.dtype.type(1.0)
     dhf, dyf = dh.reshape(-1), dy.reshape(-1)
     for t in range(dH.shape[0] - 1, -1, -1):
         add_final_grads(t, last, dfinal, dh)
-        h, d_out = Hs[t + 1].reshape(-1), dH[t].reshape(-1)
-        for k in range(dhf.shape[0]):
-            dhf[k] += d_out[k]
-        if relu:
-            for k in range(dhf.shape[0]):
-                dyf[k] = dhf[k] if h[k] > zero else zero
-        else:
-            for k in range(dhf.shape[0]):
-                dyf[k] = dhf[k] * (one - h[k] * h[k])
+        activate_backward(dhf, dH[t].reshape(-1), Hs[t + 1].reshape(-1), dyf, relu)
         ln_columns_backward(dy, N[t], R[t], gamma, dA[t], dgamma, dbeta, m1, m2)
         np.dot(W_hhT, dA[t], dh)
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from rnnkit.nn.fastpath import columns
-from rnnkit.nn.fastpath.columns import add_final_grads
+from rnnkit.nn.fastpath.columns import add_final_grads, preactivation
 from rnnkit.nn.fastpath.jit import (
     JIT,
     StepProduct,
@@ -59,8 +59,9 @@ def _activate(a, h, relu):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def _activate_backward(dh, d_out, h, da, relu):  # pragma: no cover - compiled
-    """dh += d_out (the total dh_t); da = dh (1 - h^2) or dh [h > 0], over flat arrays."""
+def activate_backward(dh, d_out, h, da, relu):  # pragma: no cover - compiled
+    """dh += d_out (the total dh_t); da = dh (1 - h^2) or dh [h > 0], over flat arrays (the
+    LN-RNN kernel's too, with da its gradient w.r.t. the layer norm's output)."""
     zero = dh.dtype.type(0.0)
     one = dh.dtype.type(1.0)
     for k in range(dh.shape[0]):
@@ -85,7 +86,7 @@ def _step_backward(dh_out, dh, h, da, relu):  # pragma: no cover - compiled
     """One step of BPTT, row by row: dh (B, H) from step t + 1 becomes the total dh_t; da
     (B, H) the gradient w.r.t. the pre-activations, from the step's output h (B, H)."""
     for b in numba.prange(dh.shape[0]):
-        _activate_backward(dh[b], dh_out[b], h[b], da[b], relu)
+        activate_backward(dh[b], dh_out[b], h[b], da[b], relu)
 
 
 @numba.njit(**JIT)
@@ -95,10 +96,7 @@ def _forward_loop(A, W_hh, a, Hs, relu):  # pragma: no cover - compiled
     h_t = act(a)."""
     af = a.reshape(-1)
     for t in range(A.shape[0]):
-        np.dot(W_hh, Hs[t], a)
-        At = A[t].reshape(-1)
-        for k in range(af.shape[0]):
-            af[k] += At[k]
+        preactivation(W_hh, Hs[t], A[t], a)
         _activate(af, Hs[t + 1].reshape(-1), relu)
 
 
@@ -110,7 +108,7 @@ def _backward_loop(dH, dh, Hs, dA, relu, W_hhT, last, dfinal):  # pragma: no cov
     dhf = dh.reshape(-1)
     for t in range(dH.shape[0] - 1, -1, -1):
         add_final_grads(t, last, dfinal, dh)
-        _activate_backward(dhf, dH[t].reshape(-1), Hs[t + 1].reshape(-1), dA[t].reshape(-1),
+        activate_backward(dhf, dH[t].reshape(-1), Hs[t + 1].reshape(-1), dA[t].reshape(-1),
                            relu)
         np.dot(W_hhT, dA[t], dh)
 
