@@ -36,27 +36,6 @@ def test_csv_train_test(tmp_path, capsys):
     assert (out / "model" / "model.safetensors").exists()
 
 
-def test_capped_epochs_are_said(tmp_path, capsys, monkeypatch):
-    """epochs auto of the conv default, capped when a fit is predicted too long (here any
-    fit: the budget is set to nothing), is printed as a note and kept in metrics.json."""
-    from rnnkit.tasks.classify import budget
-
-    monkeypatch.setattr(budget, "MAX_FIT_SECONDS", 1e-9)
-    rng = np.random.default_rng(0)
-    _csv(tmp_path / "train.csv", 40, rng)
-    _csv(tmp_path / "test.csv", 10, rng)
-    out = tmp_path / "out"
-    assert main(["classify", "--data", str(tmp_path / "train.csv"), "--test",
-                 str(tmp_path / "test.csv"), "--hidden", "4", "--ensemble", "1",
-                 "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    resolved = json.loads((out / "metrics.json").read_text())["resolved"]
-    assert resolved["epochs"] == budget.MIN_CAPPED_EPOCHS
-    assert resolved["epochs_capped_from"] > budget.MIN_CAPPED_EPOCHS
-    assert (f"note: {budget.MIN_CAPPED_EPOCHS} epochs instead of the budget's "
-            f"{resolved['epochs_capped_from']}") in printed
-
-
 def test_mnist_layout_tiny(tmp_path, capsys):
     rng = np.random.default_rng(0)
     d = tmp_path / "mnist"

@@ -224,7 +224,6 @@ def _estimator(args, kind: str):
 def run(args: argparse.Namespace) -> int:
     from rnnkit.fileio import atomic_directory, write_json
     from rnnkit.plots.classification import plot_confusion_matrix, plot_history
-    from rnnkit.tasks.classify.budget import MAX_FIT_SECONDS
     from rnnkit.tasks.classify.task import class_names
 
     prepare_output(args)
@@ -269,11 +268,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"test accuracy: {report['accuracy']:.4f}  macro-F1: {report['macro_f1']:.4f}  "
           f"({len(yte)} test sequences, {model}, trained {seconds:.0f} s, "
           f"{'+'.join(map(str, runs))} of {clf.epochs_} epochs at batch {clf.batch_size_})")
-    capped = clf.resolved_.get("epochs_capped_from")
-    if capped:
-        print(f"note: {clf.epochs_} epochs instead of the budget's {capped}, so that a fit is "
-              f"predicted to take at most {MAX_FIT_SECONDS:.0f} s on two cores (--epochs N "
-              f"chooses)")
     for warning in clf.warnings_:
         print(f"warning: {warning}")
     print(f"wrote {args.out}/metrics.json, confusion.png, history.png, model/")

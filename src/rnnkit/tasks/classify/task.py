@@ -90,16 +90,13 @@ from rnnkit.tasks.base import (
     n_held_out,
 )
 from rnnkit.tasks.classify.budget import (
-    MAX_FIT_SECONDS,
     auto_batch_size,
     auto_ensemble,
     auto_epochs,
     auto_mixup,
     auto_patience,
     auto_validation,
-    capped_epochs,
     forward_flops,
-    predicted_seconds,
     scheduler_factory,
 )
 from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
@@ -256,10 +253,13 @@ class _Classifier(Estimator):
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
         train_seqs = [seqs[i] for i in tr]
-        self.ensemble_ = 1 if self.ensemble == "auto" else self.ensemble
-        self.predicted_seconds_ = self.epochs_capped_from_ = None
-        if has_frontend(self.model) and "auto" in (self.epochs, self.ensemble):
-            self._conv_budget(train_seqs)
+        self.ensemble_ = self.ensemble
+        if self.ensemble == "auto":  # see rnnkit.tasks.classify.budget
+            self.ensemble_ = 1
+            if has_frontend(self.model):
+                steps = self.epochs_ * -(-len(tr) // self.batch_size_)
+                work = forward_flops(self._new_model(train_seqs), train_seqs)
+                self.ensemble_ = auto_ensemble(steps, work * self.epochs_ * len(tr))
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
@@ -292,8 +292,6 @@ class _Classifier(Estimator):
         self.resolved_ = {"epochs": self.epochs_, "batch_size": self.batch_size_,
                           "patience": self.patience_, "validation": self.validation_,
                           "mixup": self.mixup_, "ensemble": self.ensemble_,
-                          "predicted_seconds": self.predicted_seconds_,
-                          "epochs_capped_from": self.epochs_capped_from_,
                           "hidden_size": cfg["hidden_size"],
                           "pooling": cfg["pooling"], "conv_blocks": cfg["conv_blocks"],
                           "conv_norm": cfg["conv_norm"] if cfg["conv_blocks"] else None,
@@ -302,23 +300,6 @@ class _Classifier(Estimator):
             self.resolved_["fcn_pool"] = cfg["fcn_pool"]
         self._check_chance(train_seqs, ids[tr])
         return self
-
-    def _conv_budget(self, train_seqs: list[np.ndarray]) -> None:
-        """A convolutional model's ``epochs="auto"`` capped and ``ensemble="auto"`` resolved
-        from one fit's predicted seconds (:mod:`rnnkit.tasks.classify.budget`)."""
-        steps = -(-len(train_seqs) // self.batch_size_)  # per epoch
-        work = forward_flops(self._new_model(train_seqs), train_seqs) * len(train_seqs)
-        if self.epochs == "auto":
-            epochs = capped_epochs(self.epochs_, steps, work)
-            if epochs < self.epochs_:
-                log.info("epochs: %d instead of %d, so that a fit is predicted to take at most "
-                         "%.0f s (pass epochs=... to choose)", epochs, self.epochs_,
-                         MAX_FIT_SECONDS)
-                self.epochs_capped_from_ = self.epochs_
-            self.epochs_ = epochs
-        if self.ensemble == "auto":
-            self.ensemble_ = auto_ensemble(self.epochs_ * steps, self.epochs_ * work)
-        self.predicted_seconds_ = predicted_seconds(self.epochs_ * steps, self.epochs_ * work)
 
     def _check_chance(self, seqs: list[np.ndarray], ids: np.ndarray) -> None:
         """Warn (log + ``warnings_``) when the training accuracy stayed near chance."""
