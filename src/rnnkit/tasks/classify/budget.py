@@ -33,7 +33,7 @@ machine) times the sequences read (epochs x N)::
     t_1 = 6 ms * steps + 50 s * (F * epochs * N) / 1e12
 
 (the default GRU-FCN on the 2-core VM of the benchmarks, torch on two threads, 2026-12-04:
-one member took 5.8 s on UnitTest, 0.02 TFLOP of forward work; 12.4-17.0 s on
+one member took 5.8 s on UnitTest, 0.02 TFLOP of forward work; 10.0-17.0 s on
 PickupGestureWiimoteZ, Coffee and generated sets of 36-50 series of 100-251 steps, 0.12-0.26
 TFLOP; 31-46 s on ACSF1, OSULeaf and PigCVP, 0.61-0.79 TFLOP; a count of sequence steps
 instead missed the sets of at most 256 steps, whose FCN branch is not pooled, by 40 %). The
