@@ -95,3 +95,26 @@ def test_a_missing_sub_command_module_is_an_error(monkeypatch):
     monkeypatch.setattr(main_module, "SUBCOMMANDS", (*main_module.SUBCOMMANDS, "nope"))
     with pytest.raises(ModuleNotFoundError, match=r"rnnkit\.cli\.nope"):
         build_parser()
+
+
+def test_threads_auto_keeps_torch_default_or_shares_the_cores(monkeypatch):
+    """classify's --threads defaults to "auto" (its conv default uses every core), the other
+    commands' to 1; "auto" leaves torch's count, or splits the cores among data-parallel
+    processes."""
+    import os
+
+    import torch
+
+    from rnnkit.cli.main import build_parser
+    from rnnkit.cli.options import set_threads
+
+    parser = build_parser()
+    assert parser.parse_args(["classify", "--data", "x"]).threads == "auto"
+    assert parser.parse_args(["forecast"]).threads == 1
+    torch.set_num_threads(1)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    set_threads("auto")
+    assert torch.get_num_threads() == 1  # untouched
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    set_threads("auto")
+    assert torch.get_num_threads() == max(1, (os.cpu_count() or 1) // 2)

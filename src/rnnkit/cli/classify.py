@@ -115,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="text embedding size (auto: 100, or the dimension of --vectors)")
     add(p, "--vectors", default=t("vectors"), metavar="FILE", help="pretrained word vectors "
         "(GloVe / fastText .vec text format, a local file) to start the text embedding from")
-    add_output(p, "out/classify")
+    add_output(p, "out/classify", threads="auto")  # the conv default uses both cores
     p.set_defaults(func=run)
 
 

@@ -163,13 +163,16 @@ def resume_kwargs(args: argparse.Namespace, name: str | None = None) -> dict[str
     return {"checkpoint": folder, "checkpoint_every": args.checkpoint_every, "resume": True}
 
 
-def add_output(parser: argparse.ArgumentParser, default: str) -> None:
-    """``--out`` (a folder rnnkit owns) and ``--overwrite``; ``--threads``."""
+def add_output(parser: argparse.ArgumentParser, default: str,
+               threads: int | str = 1) -> None:
+    """``--out`` (a folder rnnkit owns) and ``--overwrite``; ``--threads`` (default
+    ``threads``: 1, where small recurrent steps run fastest, or "auto", torch's own count)."""
     add(parser, "--out", default=default, help="output folder (replaced whole if rnnkit "
         "wrote it; refused if it holds other files, unless --overwrite)")
     add(parser, "--overwrite", action="store_true", help="replace --out even if it holds "
         "files rnnkit did not write")
-    add(parser, "--threads", type=positive_int, default=1, help="torch CPU threads")
+    add(parser, "--threads", type=auto_or_positive_int, default=threads,
+        help="torch CPU threads (auto: torch's default, one per physical core)")
 
 
 def prepare_output(args: argparse.Namespace) -> Path:
@@ -188,10 +191,18 @@ def prepare_output(args: argparse.Namespace) -> Path:
     return check_output_dir(args.out, overwrite=args.overwrite)
 
 
-def set_threads(n: int) -> None:
-    """Set torch's intra-op CPU threads (small recurrent models run fastest on one)."""
+def set_threads(n: int | str) -> None:
+    """Set torch's intra-op CPU threads (small recurrent models run fastest on one); "auto"
+    leaves torch's default, or shares the cores among the processes of a data-parallel run."""
+    import os
+
     import torch
 
+    if n == "auto":
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world > 1:
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        return
     if n < 1:
         raise ConfigError(f"--threads must be a positive int, got {n}")
     torch.set_num_threads(n)
