@@ -22,7 +22,8 @@ numeric sequences train for the whole budget (a ``--validation`` part given is
 monitored); texts stop after 5 epochs without a better validation loss on sets of 1,000
 texts or more. ``--ensemble auto``: on a set small enough for a quick fit, the convolutional
 models (the numeric default ``gru-fcn`` among them) train up to three networks from
-different seeds and average their probabilities.
+different seeds and average their probabilities. Torch runs on every core (``--threads
+auto``; the other commands default to one thread).
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and
