@@ -14,15 +14,17 @@ other, but nothing is shared with them:
 
 with state ``h`` (B, H) or ``(h, c)`` for LSTM (None: zeros). Subclasses write the time loop
 time-major, ``_forward_tm(X (T, B, D), s0) -> (Hs (T+1, B, H), *other state buffers)`` and
-``_backward_tm(dH (T, B, H), dfinal) -> (dX (T, B, D), dstate0 parts)``, on buffers reused
+``_backward_tm(dH (T, B, H), dfinal) -> (dX (T, B, D), dstate0 parts)`` (with
+``columns_layout``, also ``_forward_columns`` and ``_backward_columns``, below), on buffers reused
 from call to call (:meth:`Kernel._buf`) and their per-step views, made once per buffer
 (:meth:`Kernel._steps`). Where a step is small (:func:`~rnnkit.nn.fastpath.jit.whole_loop`)
 the whole time loop is one compiled call instead, each kernel's ``_forward_loop`` and
 ``_backward_loop``, the product as ``np.dot`` inside Numba: the GRU's calls its step functions
 on one thread; the LN kernels' (``columns_layout``) keep their buffers in the columns layout of
 :mod:`~rnnkit.nn.fastpath.columns`, (width, B) per step, and for such a call
-(:attr:`Kernel.columns`) every (B, H) array passed in or out of ``_forward_tm`` and
-``_backward_tm`` is (H, B) instead: s0 and the final state's gradient come in transposed
+(:attr:`Kernel.columns`) :meth:`Kernel.forward` and :meth:`Kernel.backward` call
+``_forward_columns`` and ``_backward_columns`` instead, and every (B, H) array passed in or out
+of them is (H, B): s0 and the final state's gradient come in transposed
 (views), dH as (T, H, B), the states and dstate0 parts go out as (T+1, H, B) and (H, B), and
 :meth:`Kernel.forward` / :meth:`Kernel.backward` turn them back. With lengths the final state is
 each row's after its own last step and the final state's gradient enters there
@@ -127,7 +129,8 @@ class Kernel:
         self.whole_loop = whole_loop(B, H, self.gates * H)
         if self.columns:
             s0 = tuple(s.T for s in s0)  # (H, B) views
-        states = self._forward_tm(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
+        run = self._forward_columns if self.columns else self._forward_tm
+        states = run(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
         if self.columns:
             states = tuple(S.transpose(0, 2, 1) for S in states)  # (T+1, H, B) -> views
         final = tuple(self.step_ends.final(S).copy() for S in states)  # (B, H) each
@@ -142,7 +145,8 @@ class Kernel:
             dfinal = tuple(dstate) if self.state_parts == 2 else (dstate,)
         order = (1, 2, 0) if self.columns else (1, 0, 2)  # (T, H, B) or (T, B, H)
         dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(order))
-        dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
+        run = self._backward_columns if self.columns else self._backward_tm
+        dX, d0 = run(dH, dfinal)  # (T, B, D)
         if self.columns:
             d0 = tuple(np.ascontiguousarray(d.T) for d in d0)  # (H, B) -> (B, H)
         self.dstate0 = d0 if self.state_parts == 2 else d0[0]
@@ -163,4 +167,10 @@ class Kernel:
         raise NotImplementedError
 
     def _backward_tm(self, dH: np.ndarray, dfinal):  # pragma: no cover
+        raise NotImplementedError
+
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):  # pragma: no cover
+        raise NotImplementedError  # kernels with columns_layout
+
+    def _backward_columns(self, dH: np.ndarray, dfinal):  # pragma: no cover
         raise NotImplementedError

@@ -226,9 +226,6 @@ class LNGRUKernel(Kernel):
         g_n2, b_n2 = 2 * gamma[2 * H :], 2 * beta[2 * H :]  # tanh(y) = 2 sigmoid(2y) - 1
         b_hn = b_hh[2 * H :]
 
-        if self.whole_loop:
-            return self._forward_columns(X, s0)
-
         X2 = fn(X.reshape(T * B, D))
         Arz = self._buf("Arz", (T, B, 2 * H))  # W_ih x + b_ih + b_hh, blocks r, z; a_rz; n_rz
         torch.addmm(fn(b_ih[: 2 * H] + b_hh[: 2 * H]), X2, fn(W_ih[: 2 * H]).t(),
@@ -296,8 +293,6 @@ class LNGRUKernel(Kernel):
         return dX, (dh,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        if self.whole_loop:
-            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         D = X.shape[2]

@@ -205,14 +205,9 @@ class LNLSTMKernel(Kernel):
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
-        W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
+        W_ih, W_hh, b_ih, b_hh = self.params[:4]
         fn = torch.from_numpy
-        gamma2, beta2 = gamma.copy(), beta.copy()  # g block doubled: tanh(y) = 2 sigmoid(2y) - 1
-        gamma2[2 * H : 3 * H] *= 2
-        beta2[2 * H : 3 * H] *= 2
-
-        if self.whole_loop:
-            return self._forward_columns(X, s0, gamma2, beta2)
+        gamma2, beta2 = self._doubled_g()
 
         A = self._buf("A", (T, B, 4 * H))  # W_ih x + b for all steps, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
@@ -236,12 +231,21 @@ class LNLSTMKernel(Kernel):
             step(a, gamma2, beta2, at[t], r[t], s[t], cs[t], cs[t + 1], tc[t], hs[t + 1])
         return Hs, Cs
 
-    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], gamma2: np.ndarray,
-                         beta2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _doubled_g(self) -> tuple[np.ndarray, np.ndarray]:
+        """LN's gamma and beta (4H,) with the g block doubled: tanh(y) = 2 sigmoid(2y) - 1."""
+        H = self.hidden_size
+        gamma2, beta2 = self.params[4].copy(), self.params[5].copy()
+        gamma2[2 * H : 3 * H] *= 2
+        beta2[2 * H : 3 * H] *= 2
+        return gamma2, beta2
+
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]
+                         ) -> tuple[np.ndarray, np.ndarray]:
         """The compiled whole loop's forward, its buffers in the columns layout (s0 parts
         (H, B)); returns Hs, Cs (T+1, H, B)."""
         T, B, _ = X.shape
         H = self.hidden_size
+        gamma2, beta2 = self._doubled_g()
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
         A = self._buf("A", (T, 4 * H, B))  # W_ih x + b for all steps, then n
         columns.project(X, W_ih, b_ih + b_hh, A)
@@ -277,8 +281,6 @@ class LNLSTMKernel(Kernel):
         return dX, (dh, dc)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        if self.whole_loop:
-            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]

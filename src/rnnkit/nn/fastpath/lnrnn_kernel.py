@@ -148,15 +148,10 @@ class LNRNNKernel(Kernel):
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         T, B, D = X.shape
         H = self.hidden_size
-        W_ih, W_hh, b_ih, b_hh, gamma, beta = self.params
+        W_ih, W_hh, b_ih, b_hh = self.params[:4]
         fn = torch.from_numpy
         relu = self.nonlinearity == "relu"
-        if relu:
-            g, bt = gamma, beta
-        else:  # tanh(y) = 2 sigmoid(2y) - 1
-            g, bt = 2 * gamma, 2 * beta
-        if self.whole_loop:
-            return self._forward_columns(X, s0, g, bt)
+        g, bt = self._ln_scales()
 
         A = self._buf("A", (T, B, H))  # W_ih x + b for all steps, then n
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
@@ -176,12 +171,18 @@ class LNRNNKernel(Kernel):
             step(a, g, bt, at[t], r[t], hs[t + 1], relu)
         return (Hs,)
 
-    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...], g: np.ndarray,
-                         bt: np.ndarray) -> tuple[np.ndarray]:
+    def _ln_scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """LN's gamma and beta as the passes use them: as they are (relu), or doubled for
+        tanh(y) = 2 sigmoid(2y) - 1."""
+        gamma, beta = self.params[4], self.params[5]
+        return (gamma, beta) if self.nonlinearity == "relu" else (2 * gamma, 2 * beta)
+
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]) -> tuple[np.ndarray]:
         """The compiled whole loop's forward, its buffers in the columns layout (s0 (H, B));
         returns Hs (T+1, H, B)."""
         T, B, _ = X.shape
         H = self.hidden_size
+        g, bt = self._ln_scales()
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
         A = self._buf("A", (T, H, B))  # W_ih x + b for all steps, then n
         columns.project(X, W_ih, b_ih + b_hh, A)
@@ -212,8 +213,6 @@ class LNRNNKernel(Kernel):
         return dX, (dh,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        if self.whole_loop:
-            return self._backward_columns(dH, dfinal)
         X = self._cache["X"]
         T, B, H = dH.shape
         W_ih, W_hh, gamma = self.params[0], self.params[1], self.params[4]

@@ -131,13 +131,6 @@ class RNNKernel(Kernel):
         T, B, D = X.shape
         H = self.hidden_size
         W_ih, W_hh, b_ih, b_hh = self.params
-        if self.whole_loop:
-            A = self._buf("A", (T, H, B))  # W_ih x + b for all steps
-            columns.project(X, W_ih, b_ih + b_hh, A)
-            Hs = self._buf("Hs", (T + 1, H, B))
-            Hs[0] = s0[0]
-            _forward_loop(A, W_hh, self._buf("a", (H, B)), Hs, self.relu)
-            return (Hs,)
         fn = torch.from_numpy
         A = self._buf("A", (T, B, H))
         torch.addmm(fn(b_ih + b_hh), fn(X.reshape(T * B, D)), fn(W_ih).t(),
@@ -153,17 +146,22 @@ class RNNKernel(Kernel):
             step(a, hs[t + 1], self.relu)
         return (Hs,)
 
+    def _forward_columns(self, X: np.ndarray, s0: tuple[np.ndarray, ...]) -> tuple[np.ndarray]:
+        """The compiled whole loop's forward in the columns layout (s0 (H, B)); returns Hs
+        (T+1, H, B)."""
+        T, B, _ = X.shape
+        H = self.hidden_size
+        W_ih, W_hh, b_ih, b_hh = self.params
+        A = self._buf("A", (T, H, B))  # W_ih x + b for all steps
+        columns.project(X, W_ih, b_ih + b_hh, A)
+        Hs = self._buf("Hs", (T + 1, H, B))
+        Hs[0] = s0[0]
+        _forward_loop(A, W_hh, self._buf("a", (H, B)), Hs, self.relu)
+        return (Hs,)
+
     def _backward_tm(self, dH: np.ndarray, dfinal):
         X, Hs = self._cache["X"], self._buffers["Hs"]
         W_ih, W_hh = self.params[0], self.params[1]
-        if self.whole_loop:  # dH (T, H, B)
-            T, H, B = dH.shape
-            dh = np.zeros((H, B), self.dtype)
-            dA = self._buf("dA", (T, H, B))
-            _backward_loop(dH, dh, Hs, dA, self.relu, np.ascontiguousarray(W_hh.T),
-                           self.step_ends.last, *self._final_grads(dfinal))
-            dX = columns.input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)
-            return dX, (dh,)
         T, B, H = dH.shape
         dA = self._buf("dA", (T, B, H))  # gradient w.r.t. the pre-activations a
         dh = np.zeros((B, H), self.dtype)
@@ -175,4 +173,16 @@ class RNNKernel(Kernel):
             step_backward(dH[t], dh, hs[t + 1], da[t], self.relu)
             recurrent(da[t], dh)  # dh_{t-1} = da W_hh
         dX = input_and_weight_grads(dA, X, Hs[:-1], W_ih, self.grads)  # (T, B, D)
+        return dX, (dh,)
+
+    def _backward_columns(self, dH: np.ndarray, dfinal):
+        """The compiled whole loop's backward in the columns layout: dH (T, H, B); returns dX
+        (T, B, D) and dstate0 parts (H, B)."""
+        X, Hs = self._cache["X"], self._buffers["Hs"]
+        T, H, B = dH.shape
+        dh = np.zeros((H, B), self.dtype)
+        dA = self._buf("dA", (T, H, B))
+        _backward_loop(dH, dh, Hs, dA, self.relu, np.ascontiguousarray(self.params[1].T),
+                       self.step_ends.last, *self._final_grads(dfinal))
+        dX = columns.input_and_weight_grads(dA, X, Hs[:-1], self.params[0], self.grads)
         return dX, (dh,)
