@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import Cell, Recurrent
+from rnnkit.nn import Cell, LSTMState, Recurrent, fastpath
 from rnnkit.nn.fastpath import traced
 from rnnkit.tasks.classify.cells import MyLSTMCell  # a cell written as users write one
 
@@ -240,3 +240,116 @@ def test_float32_and_no_grad_match_the_loop():
     want, want_grads = _run(loop_layer, x)
     for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
         assert rel(a, b) < 1e-5
+
+
+# -- the loops: compiled by Numba from the graphs, or TorchScript ---------------------------------
+numba_only = pytest.mark.skipif(not fastpath.numba_available(), reason="numba not installed")
+
+
+def _program(cell: Cell, batch: int = B) -> traced.TracedStep:
+    dtype = next(cell.parameters()).dtype
+    p = torch.zeros(batch, cell.project_input(torch.zeros(1, 1, cell.input_size,
+                                                          dtype=dtype)).shape[-1], dtype=dtype)
+    n = 1 if cell.state_type is None else len(cell.state_type._fields)
+    return traced.program(cell, p, [torch.zeros(batch, H, dtype=dtype)] * n)
+
+
+class ErfRNN(Cell):
+    """h' = erf(W x + U h): an op the Numba loops have no translation for."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.inp = nn.Linear(input_size, hidden_size)
+        self.rec = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.erf(self.inp(x_t) + self.rec(h))
+        return h, h
+
+
+@numba_only
+@pytest.mark.parametrize(("cell", "loops"), [
+    (lambda: _cell("lstm"), "Numba"),
+    (lambda: _cell("gru"), "Numba"),
+    (lambda: ErfRNN(D, H).double(), "TorchScript (Numba: aten.erf has no Numba translation)"),
+    (lambda: _cell("ln-rnn"), "TorchScript (Numba: parameter gradients per step)"),
+], ids=["lstm", "gru", "erf", "ln-rnn"])
+def test_which_loops_run(cell, loops):
+    """Element-wise cells compile to Numba loops; an op without a translation keeps
+    TorchScript's, and says which op; so do gradients the loops cannot batch."""
+    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    torch.manual_seed(0)
+    layer = _layer(cell(), "traced")
+    assert _program(layer.cells[0]).loops_on == loops
+    got, got_grads = _run(layer, x, LENGTHS)
+    torch.manual_seed(0)
+    want, want_grads = _run(_layer(cell(), "loop"), x, LENGTHS)
+    for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
+        assert rel(a, b) < 1e-12
+
+
+def test_without_numba_the_loops_are_torchscript(monkeypatch):
+    monkeypatch.setattr(fastpath, "numba_available", lambda: False)
+    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    cell = _cell("gru")
+    assert _program(cell).loops_on == "TorchScript (Numba: not installed)"
+    got, got_grads = _run(_layer(cell, "traced"), x, LENGTHS)
+    want, want_grads = _run(_layer(_cell("gru"), "loop"), x, LENGTHS)
+    for a, b in zip((*got, *got_grads), (*want, *want_grads), strict=True):
+        assert rel(a, b) < 1e-12
+
+
+@numba_only
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_two_threads_run_half_batches_that_match_the_loop(kind):
+    """From a step input of PARALLEL_MIN entries on, with two torch threads, each half of the
+    batch runs its own compiled loops on its own thread; rows padded in both halves."""
+    from rnnkit.nn.fastpath.jit import PARALLEL_MIN
+    from rnnkit.nn.fastpath.traced_numba import SplitLoops
+
+    batch = 2 * PARALLEL_MIN // (4 * H) + 2  # rows (B, 4H) over the rule's size
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(batch, T, D, dtype=torch.float64, generator=gen)
+    lengths = torch.randint(1, T + 1, (batch,), generator=gen)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        layer = _layer(_cell(kind), "traced")
+        out, final = layer(x, lengths=lengths)
+        prog = _program(layer.cells[0], batch)
+        assert isinstance(prog.split, SplitLoops)
+        loop = _layer(_cell(kind), "loop")
+        want, want_final = loop(x, lengths=lengths)
+        gen = torch.Generator().manual_seed(6)
+        w_out = torch.randn(out.shape, generator=gen, dtype=out.dtype)
+        grads = torch.autograd.grad((out * w_out).sum(), list(layer.parameters()))
+        want_grads = torch.autograd.grad((want * w_out).sum(), list(loop.parameters()))
+    finally:
+        torch.set_num_threads(before)
+    assert rel(out, want) < 1e-12
+    for a, b in zip((*fields(final), *grads), (*fields(want_final), *want_grads), strict=True):
+        assert rel(a, b) < 1e-12
+
+
+@numba_only
+def test_compiled_loops_are_kept_on_disk(monkeypatch, tmp_path):
+    """The generated source lies in $RNNKIT_CACHE/traced, for Numba's cache beside it."""
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    cell = MyLSTMCell(D, H + 1).double()  # a shape no other test compiles
+    layer = Recurrent(cell, return_sequences=True, path="traced")
+    layer(torch.randn(B, T, D, dtype=torch.float64)).sum().backward()
+    (source,) = (tmp_path / "traced").glob("rnnkit_traced_*.py")
+    assert "def forward_loop(" in source.read_text()
+    assert "def backward_loop(" in source.read_text()
+
+
+def test_one_tensor_as_two_state_fields_is_traced_as_two():
+    """traced.run with LSTMState(s, s): the step is traced on fresh inputs, so h and c stay two
+    inputs (traced on the caller's tensors, both fields became one input of the graph)."""
+    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    s = torch.randn(B, H, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    got, got_state = traced.run(_cell("lstm"), x, LSTMState(s, s))
+    want, want_state = _layer(_cell("lstm"), "loop")(x, LSTMState(s[None], s[None]))
+    for a, b in zip((got, *got_state), (want, *(f[0] for f in want_state)), strict=True):
+        assert rel(a, b) < 1e-12

@@ -43,8 +43,10 @@ batch along the columns, :mod:`~rnnkit.nn.fastpath.columns`). Compiling takes se
 per cell class, dtype and thread variant, once per installation (Numba's on-disk cache).
 
 User-defined cells are not here: they run on the traced path (:mod:`rnnkit.nn.fastpath.traced`,
-``last_path == "traced"``), their step traced once into a forward and a backward graph run by
-TorchScript loops without per-step autograd. A torch-op loop in Python measured no faster than
+``last_path == "traced"``), their step traced once into a forward and a backward graph run
+without per-step autograd, by time loops that Numba compiles from the graphs
+(:mod:`rnnkit.nn.fastpath.traced_numba`) or, for ops those have no translation for, by
+TorchScript. A torch-op loop in Python measured no faster than
 the layer's autograd loop, and ``torch.compile`` of one step compiled for 29 s and then ran no
 faster (24 ms per training step either way at (64, 50, 1, 20)); inductor's kernels for the
 traced step graphs took 36 s to compile (a loaded machine) and were slower per call than the

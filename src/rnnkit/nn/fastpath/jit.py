@@ -42,10 +42,12 @@ compiles each once per dtype and variant (a few seconds).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import math
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numba
 import numpy as np
@@ -108,6 +110,37 @@ def whole_loop(B: int, H: int, width: int) -> bool:
     if torch.get_num_threads() == 1:
         return B * H * width < _BLAS_ONE_THREAD
     return small_product(B, H, width)
+
+
+@functools.cache
+def _blas_libraries() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (SciPy's,
+    which Numba's ``np.dot`` calls, among them), or [] without threadpoolctl."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401 (loads the library to be found)
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return []
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+@contextlib.contextmanager
+def blas_on_one_thread() -> Iterator[None]:
+    """Inside: every BLAS product runs on the calling thread. For compiled loops that call
+    ``np.dot`` between element-wise passes: OpenBLAS' threads spin for a while after each
+    product and take the second core from the passes that follow. The user LSTM cell's
+    compiled forward loop at (64, 100, 64, 128) took 40 ms with OpenBLAS on two threads and
+    18 ms on one (scratch runs, 2026-12-04, best of 5). Setting the count costs about 1 us a
+    library."""
+    libs = _blas_libraries()
+    before = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, before, strict=True):
+            lib.set_num_threads(n)
 
 
 @numba.njit(**JIT)

@@ -12,8 +12,11 @@ weights alone are computed once a sequence)::
 
 One ``torch.autograd.Function`` runs them over the sequence: its forward the T forward steps
 (recording no graph, keeping the saved values), its backward the T backward steps in one
-reverse loop; both loops are TorchScript (:mod:`rnnkit.nn.fastpath.traced_loops`), so no
-Python runs between the ops. The parameter gradients are batched over the steps where that is
+reverse loop. On the CPU in float32 / float64 with Numba installed, both loops are compiled
+from the graphs (:mod:`rnnkit.nn.fastpath.traced_numba`: a step's element-wise ops fused into
+loops over the entries, no torch op per step); elsewhere, or when a graph has an op the
+generator does not translate, they are TorchScript (:mod:`rnnkit.nn.fastpath.traced_loops`),
+so no Python runs between the ops. The parameter gradients are batched over the steps where that is
 checked to give the same sums (dW = sum_t dA_t^T h_{t-1} as one (T*B)-row product instead of T
 small ones), else added step by step; small gate blocks cut from the step's pre-activation
 (``chunk``) are copied out of their strided views in one op (:func:`_contiguous_pieces`: torch's
@@ -21,9 +24,10 @@ element-wise ops run slower on such views). The input projection ``p = cell.proj
 (B, T, P) stays outside, on autograd, one product for all steps. With lengths, padded steps
 keep the state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
 
-Tracing and scripting take a fraction of a second to a few seconds (``TracedStep.trace_s``,
+Tracing and compiling take a fraction of a second to a few seconds (``TracedStep.trace_s``,
 logged at INFO), once per cell and input shape; the programs are cached in memory with the
-cell (nothing is compiled to machine code, so there is nothing to keep on disk).
+cell, and Numba's machine code on disk (``$RNNKIT_CACHE/traced``), so a new process pays
+the tracing only.
 
 What cannot be traced runs on the loop (:func:`unavailable` says why; the layer records it in
 ``last_path_reason``): a step whose control flow depends on tensor values (``if h.sum() >
@@ -77,10 +81,14 @@ class TracedStep:
     (T*B, ...), for a single product over all steps in place of one per step
     (``frontier_is_dp[i]``: f_i is dp_t itself, whose stack (B, T, P) the layer has already:
     its rows are read from there instead of stacking them twice).
-    ``forward_loop`` / ``backward_loop``: the time loops over them in TorchScript
-    (:mod:`rnnkit.nn.fastpath.traced_loops`), or in Python when TorchScript could not take
-    the graphs (``python_loops`` says why, else None). ``trace_s``: seconds spent tracing;
-    ``ops``: aten ops per graph.
+    ``loops``: the time loops over them, compiled by Numba
+    (:class:`~rnnkit.nn.fastpath.traced_numba.NumbaLoops`) or TorchScript
+    (:class:`~rnnkit.nn.fastpath.traced_loops.ScriptLoops`); ``loops_on`` says which and why
+    not the other ("Numba", "TorchScript (Numba: ...)", or "Python (...)" when TorchScript
+    could not take the graphs either); ``split``: the loops over two half batches on two
+    threads, set on first use where they run (see :func:`_loops_for`). ``trace_s``: seconds
+    spent tracing; ``ops``: aten ops per graph; ``row_width``: the entries per batch row of
+    the widest value of the forward step.
     """
 
     prelude: Callable[..., tuple[Tensor, ...]]
@@ -91,9 +99,10 @@ class TracedStep:
     params: list[str]
     buffers: list[str]
     n_state: int
-    forward_loop: nn.Module | None = None
-    backward_loop: nn.Module | None = None
-    python_loops: str | None = None
+    loops: object = None
+    loops_on: str = ""
+    split: object = None
+    row_width: int = 0
     frontier_is_dp: tuple[bool, ...] = ()
     trace_s: float = 0.0
     ops: dict[str, int] = field(default_factory=dict)
@@ -143,6 +152,10 @@ def _make_fx(what: str, fn: Callable, *args) -> fx.GraphModule:
 def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
     """Trace ``cell.step`` for p_t (B, P) and state fields (B, H); see the module doc."""
     start = time.perf_counter()
+    # fresh tensors of the same shapes: fields that are one tensor (LSTMState(z, z)) would be
+    # traced as one input, and a strided view of p as a strided input
+    p = torch.zeros_like(p, memory_format=torch.contiguous_format)
+    state = [torch.zeros_like(f, memory_format=torch.contiguous_format) for f in state]
     step = _Step(cell)
     named = dict(step.named_parameters())
     buffers = dict(step.named_buffers())
@@ -166,18 +179,15 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
         outs = step(p, *state)
     cot = tuple(torch.empty_like(o) for o in outs)
     joint_gm = _make_fx("'s backward", joint, p, tuple(state), weights, buffers, cot)
-    *graphs, frontier_is_dp = _split(joint_gm, n_state=n, n_w=len(weights), n_b=len(buffers),
-                                     batch=p.shape[0])
+    *graphs, frontier_is_dp, step_forward = _split(joint_gm, n_state=n, n_w=len(weights),
+                                                   n_b=len(buffers), batch=p.shape[0])
     prog = TracedStep(*graphs, params=list(weights), buffers=list(buffers), n_state=n,
                       frontier_is_dp=frontier_is_dp)
     if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
         prog.backward_state = prog.param_grads = None
-    n_consts = sum(nd.op == "placeholder" for nd in prog.forward.graph.nodes) - 1 - n
-    n_saved = sum(nd.op == "placeholder" for nd in prog.backward.graph.nodes) - 2 * (1 + n)
-    prog.forward_loop, prog.backward_loop, prog.python_loops = script_loops(
-        prog.forward, prog.backward_state or prog.backward, n, n_consts, n_saved - n_consts,
-        accumulate=prog.param_grads is None,
-    )
+    prog.loops, prog.loops_on = _loops(prog, step_forward, p)
+    prog.row_width = max((v.numel() // p.shape[0] for nd in step_forward.graph.nodes
+                          if isinstance(v := nd.meta.get("val"), Tensor)), default=0)
     prog.ops = {
         k: sum(nd.op == "call_function" for nd in g.graph.nodes)
         for k, g in zip(("prelude", "forward", "backward"), graphs[:3], strict=True)
@@ -186,10 +196,38 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
     logger.info(
         "traced %s.step for p %s in %.2f s (%s aten ops; parameter gradients %s; loops in %s)",
         type(cell).__name__, tuple(p.shape), prog.trace_s, prog.ops,
-        "batched over steps" if prog.param_grads is not None else "per step",
-        "TorchScript" if prog.python_loops is None else f"Python ({prog.python_loops})",
+        "batched over steps" if prog.param_grads is not None else "per step", prog.loops_on,
     )
     return prog
+
+
+def _loops(prog: TracedStep, step_forward: fx.GraphModule, p: Tensor) -> tuple[object, str]:
+    """The time loops of ``prog`` and which they are (see TracedStep): Numba's where it can
+    take the graphs, else TorchScript's."""
+    from rnnkit.nn.fastpath import numba_available
+
+    if p.device.type != "cpu":
+        why = f"tensors on {p.device.type}"
+    elif prog.param_grads is None:
+        why = "parameter gradients per step"
+    elif not numba_available():
+        why = "not installed"
+    else:
+        from rnnkit.nn.fastpath.traced_numba import Untranslatable, compile_loops
+
+        try:
+            return compile_loops(step_forward, prog.backward_state, prog.n_state,
+                                 prog.frontier_is_dp, p.dtype), "Numba"
+        except Untranslatable as e:
+            why = str(e)
+    n = prog.n_state
+    n_consts = sum(nd.op == "placeholder" for nd in prog.forward.graph.nodes) - 1 - n
+    n_saved = sum(nd.op == "placeholder" for nd in prog.backward.graph.nodes) - 2 * (1 + n)
+    loops, python = script_loops(
+        prog.forward, prog.backward_state or prog.backward, n, n_consts, n_saved - n_consts,
+        accumulate=prog.param_grads is None, frontier_is_dp=prog.frontier_is_dp,
+    )
+    return loops, f"TorchScript (Numba: {why})" if python is None else f"Python ({python})"
 
 
 def _batched_grads_agree(
@@ -252,6 +290,7 @@ def _cut(root: fx.GraphModule, inputs: Sequence[fx.Node], outputs: Sequence[fx.N
     env: dict[fx.Node, fx.Node] = {}
     for i, nd in enumerate(inputs):
         env[nd] = graph.placeholder(f"in_{i}")
+        env[nd].meta = dict(nd.meta)
     needed = _ancestors(outputs, set(inputs))
     for nd in root.graph.nodes:
         if nd in needed and nd not in env:
@@ -315,7 +354,8 @@ def _contiguous_pieces(gm: fx.GraphModule) -> fx.GraphModule:
 def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> tuple:
     """The joint graph (inputs p, s, W, buffers, cotangents; outputs h, s', dp, ds, dW) cut into
     prelude, forward, backward, backward_state, param_grads (the last two None when the
-    parameter gradients cannot be batched over steps), and which frontier values are dp. A
+    parameter gradients cannot be batched over steps), which frontier values are dp, and the
+    forward as cut (before :func:`_contiguous_pieces`, for the Numba loops). A
     node is step-invariant if it depends on no per-step input, backward if it depends on a
     cotangent; the forward nodes that backward nodes read are saved."""
     nodes = list(gm.graph.nodes)
@@ -338,6 +378,7 @@ def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> 
     saved = [nd for nd in nodes if nd in per_step and nd not in backward and nd not in p_s
              and any(u in backward for u in nd.users)]
     prelude = _cut(gm, wb, consts)
+    step_forward = _cut(gm, [*p_s, *consts], [*outs, *saved])
     forward = _contiguous_pieces(_cut(gm, [*p_s, *consts], [*outs, *saved]))
     bwd_in = [*p_s, *consts, *saved, *cots]
     backward_ = _cut(gm, bwd_in, [*dps, *dws])
@@ -351,11 +392,11 @@ def _split(gm: fx.GraphModule, n_state: int, n_w: int, n_b: int, batch: int) -> 
         for nd in frontier
     )
     if not frontier or not rows_first:
-        return prelude, forward, backward_, None, None, ()
+        return prelude, forward, backward_, None, None, (), step_forward
     backward_state = _cut(gm, bwd_in, [*dps, *frontier])
     param_grads = _cut(gm, [*frontier, *wb], dws)
     return (prelude, forward, backward_, backward_state, param_grads,
-            tuple(nd is dps[0] for nd in frontier))
+            tuple(nd is dps[0] for nd in frontier), step_forward)
 
 
 # -- the programs, cached per cell ------------------------------------------------------------
@@ -421,40 +462,58 @@ class _Sequence(torch.autograd.Function):
     """hs, *final = T forward steps over p (B, T, P); backward: T backward steps, reversed."""
 
     @staticmethod
-    def forward(ctx, prog: TracedStep, valid: Tensor | None, p: Tensor, *args: Tensor):
+    def forward(ctx, prog: TracedStep, loops, valid: Tensor | None, p: Tensor, *args: Tensor):
         n = prog.n_state
         state, wb = list(args[:n]), args[n:]
         K = [k.detach() for k in prog.prelude(*wb)]  # step-invariant values, plain tensors
-        hs, final, states, saved = prog.forward_loop(p, state, K, valid)
-        ctx.prog, ctx.valid, ctx.p, ctx.wb, ctx.K = prog, valid, p, wb, K
-        ctx.states, ctx.saved = states, saved
+        hs, final, ctx.tape = loops.forward(p, state, K, valid)
+        ctx.prog, ctx.loops, ctx.wb, ctx.steps, ctx.state0 = prog, loops, wb, p.shape[1], state[0]
         return (hs, *final)  # (B, T, H), final fields (B, H)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_hs: Tensor | None, *d_final: Tensor | None):
-        prog, p, wb = ctx.prog, ctx.p, ctx.wb
-        zero = torch.zeros_like(ctx.states[0][0])  # (B, H)
+        prog, wb = ctx.prog, ctx.wb
+        zero = torch.zeros_like(ctx.state0)  # (B, H)
         ds = [zero if d is None else d for d in d_final]  # (B, H) each
         if d_hs is None:
-            d_hs = zero.unsqueeze(1).expand(-1, p.shape[1], -1)  # (B, T, H)
-        dp, ds, per_step = prog.backward_loop(p, ctx.states, ctx.saved, ctx.K, d_hs, ds, ctx.valid)
+            d_hs = zero.unsqueeze(1).expand(-1, ctx.steps, -1)  # (B, T, H)
+        dp, ds, values = ctx.loops.backward(ctx.tape, d_hs, ds)
         if prog.param_grads is not None:  # one call over all steps: (B*T, ...) per value
-            dw = prog.param_grads(*_stacked_frontier(prog, dp, per_step), *wb)
+            dw = prog.param_grads(*values, *wb)
         else:
-            dw = per_step[0]  # summed over the steps by the loop
+            dw = values  # summed over the steps by the loop
         n_w = len(prog.params)
-        return (None, None, dp, *ds, *dw[:n_w], *([None] * (len(wb) - n_w)))
+        return (None, None, None, dp, *ds, *dw[:n_w], *([None] * (len(wb) - n_w)))
 
 
-def _stacked_frontier(prog: TracedStep, dp: Tensor, per_step: list[list[Tensor]]
-                      ) -> list[Tensor]:
-    """Each frontier value over all steps, (B*T, ...) with rows in (b, t) order: dp (B, T, P)
-    as a view where the value is dp_t, else the steps (kept in reverse order) stacked."""
-    B, T = dp.shape[:2]
-    values = zip(*per_step, strict=True)  # per frontier value: its T steps, last step first
-    return [dp.reshape(B * T, -1) if is_dp else torch.stack(f[::-1], 1).flatten(0, 1)
-            for f, is_dp in zip(values, prog.frontier_is_dp, strict=True)]
+def _loops_for(cell: Cell, prog: TracedStep, p: Tensor, fields: list[Tensor]):
+    """The loops to run prog's sequence with: two half-batch programs side by side
+    (:class:`~rnnkit.nn.fastpath.traced_numba.SplitLoops`; the halves are traced and compiled
+    on first use, and cached like any program) when Numba runs the loops and a step's widest
+    value (B, ``prog.row_width``) is large enough for two threads
+    (:func:`rnnkit.nn.fastpath.jit.parallel_rows`, the kernels' rule), else ``prog.loops``.
+
+    Measured (user LSTM cell, training step / torch.nn.LSTM's, two runs, 2026-12-04, a noisy
+    2-core machine): split 1.22-1.43 against 1.49-1.71 whole at (32, 200, 128, 256), 1.05-1.77
+    against 1.15-1.83 at (256, 28, 28, 128), 1.32-1.37 against 1.23-1.34 at (64, 100, 64, 128),
+    and 1.73-1.78 against 1.32-1.33 at (64, 50, 1, 20), below the rule's size."""
+    if prog.loops_on != "Numba":
+        return prog.loops
+    from rnnkit.nn.fastpath.jit import parallel_rows
+
+    B = p.shape[0]
+    if not parallel_rows(B, prog.row_width):
+        return prog.loops
+    if prog.split is None:
+        from rnnkit.nn.fastpath.traced_numba import SplitLoops
+
+        h = B // 2
+        halves = [program(cell, p[rows, 0], [f[rows] for f in fields])
+                  for rows in (slice(0, h), slice(h, B))]
+        prog.split = (SplitLoops(halves[0].loops, halves[1].loops, h)
+                      if all(half.loops_on == "Numba" for half in halves) else prog.loops)
+    return prog.split
 
 
 def run(
@@ -471,5 +530,5 @@ def run(
         raise ValueError(f"the traced path is unavailable for {type(cell).__name__}: {e}") from e
     wb = _weights(cell, prog)
     valid = None if lengths is None else valid_mask(lengths, x.shape[1], x.device)  # (B, T)
-    hs, *final = _Sequence.apply(prog, valid, p, *fields, *wb)
+    hs, *final = _Sequence.apply(prog, _loops_for(cell, prog, p, fields), valid, p, *fields, *wb)
     return hs, final[0] if cell.state_type is None else cell.state_type(*final)

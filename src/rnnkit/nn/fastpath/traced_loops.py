@@ -126,6 +126,37 @@ class BackwardLoop(nn.Module):
         return torch.stack(dps, 1), ds, per_step
 
 
+class ScriptLoops:
+    """The two loops behind the interface the traced path's autograd Function calls (the
+    Numba loops of :mod:`~rnnkit.nn.fastpath.traced_numba` have the same one)::
+
+        forward(p, state, K, valid) -> hs (B, T, H), final state, tape
+        backward(tape, d_hs, ds)    -> dp (B, T, P), d initial state, values
+
+    ``values``: each frontier value over the steps, (B*T, ...) with rows in (b, t) order (dp
+    itself, as a view, where ``frontier_is_dp``), or, with ``accumulate``, dW summed over the
+    steps."""
+
+    def __init__(self, forward: nn.Module, backward: nn.Module, accumulate: bool,
+                 frontier_is_dp: tuple) -> None:
+        self.forward_loop, self.backward_loop = forward, backward
+        self.accumulate, self.frontier_is_dp = accumulate, frontier_is_dp
+
+    def forward(self, p: Tensor, state: list, K: list, valid):
+        hs, final, states, saved = self.forward_loop(p, state, K, valid)
+        return hs, final, (p, states, saved, K, valid)
+
+    def backward(self, tape, d_hs: Tensor, ds: list):
+        p, states, saved, K, valid = tape
+        dp, ds, per_step = self.backward_loop(p, states, saved, K, d_hs, ds, valid)
+        if self.accumulate:
+            return dp, ds, per_step[0]
+        B, T = dp.shape[:2]
+        values = zip(*per_step, strict=True)  # per frontier value: its T steps, last first
+        return dp, ds, [dp.reshape(B * T, -1) if is_dp else torch.stack(f[::-1], 1).flatten(0, 1)
+                        for f, is_dp in zip(values, self.frontier_is_dp, strict=True)]
+
+
 def script_loops(
     forward: fx.GraphModule,
     backward: fx.GraphModule,
@@ -133,8 +164,9 @@ def script_loops(
     n_consts: int,
     n_saved: int,
     accumulate: bool,
-) -> tuple[nn.Module, nn.Module, str | None]:
-    """The ForwardLoop and BackwardLoop of the two graphs (forward ``(p_t, *s, *K)``, backward
+    frontier_is_dp: tuple = (),
+) -> tuple[ScriptLoops, str | None]:
+    """The ScriptLoops of the two graphs (forward ``(p_t, *s, *K)``, backward
     ``(p_t, *s, *K, *saved, dh, *ds)``, each returning a tuple), scripted, and None; or, when
     TorchScript cannot take a graph, the same loops run by Python, and the reason.
     ``accumulate``: sum the backward's extra outputs (dW_t) over the steps."""
@@ -143,12 +175,11 @@ def script_loops(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's deprecation notice
-            return (
-                torch.jit.script(ForwardLoop(fwd, n_state)),
-                torch.jit.script(BackwardLoop(bwd, n_state, accumulate)),
-                None,
-            )
+            loops = (torch.jit.script(ForwardLoop(fwd, n_state)),
+                     torch.jit.script(BackwardLoop(bwd, n_state, accumulate)))
+            return ScriptLoops(*loops, accumulate, frontier_is_dp), None
     except (RuntimeError, OSError) as e:  # OSError: no source to read (TorchScript needs it)
         text = str(e).strip().splitlines()
         why = f"TorchScript: {text[0][:200] if text else type(e).__name__}"
-        return ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state, accumulate), why
+        loops = ForwardLoop(fwd, n_state), BackwardLoop(bwd, n_state, accumulate)
+        return ScriptLoops(*loops, accumulate, frontier_is_dp), why
