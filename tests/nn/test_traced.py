@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from rnnkit.nn import Cell, LSTMState, Recurrent, fastpath
 from rnnkit.nn.fastpath import traced
-from rnnkit.tasks.classify.cells import MyLSTMCell  # a cell written as users write one
+from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell  # cells as users write them
 
 from .helpers import fields, rel, weighted_loss
 
@@ -78,7 +78,8 @@ class Dropping(UserLNRNN):
         return h2, h2
 
 
-CELLS = {"lstm": MyLSTMCell, "gru": UserGRU, "ln-rnn": UserLNRNN}
+CELLS = {"lstm": MyLSTMCell, "gru": UserGRU, "ln-rnn": UserLNRNN,
+         "hoisted-gru": MyGRUCell}  # MyGRUCell splits the step's input p_t itself
 
 
 def _cell(kind: str, d: int = D) -> Cell:

@@ -421,7 +421,7 @@ class _Body:
         if isinstance(x, _Inline):
             return [_Inline(x.expr, (x.shape[0], hi - lo), off + lo)
                     for lo, hi in itertools.pairwise(bounds)]
-        return [_Array(x.name, (x.shape[0], hi - lo), x.contiguous, off + lo)
+        return [_Array(x.name, (x.shape[0], hi - lo), x.contiguous, off + lo, x.time)
                 for lo, hi in itertools.pairwise(bounds)]
 
 
