@@ -252,7 +252,7 @@ def _program(cell: Cell, batch: int = B) -> traced.TracedStep:
     p = torch.zeros(batch, cell.project_input(torch.zeros(1, 1, cell.input_size,
                                                           dtype=dtype)).shape[-1], dtype=dtype)
     n = 1 if cell.state_type is None else len(cell.state_type._fields)
-    return traced.program(cell, p, [torch.zeros(batch, H, dtype=dtype)] * n)
+    return traced.program(cell, p, [torch.zeros(batch, cell.hidden_size, dtype=dtype)] * n)
 
 
 class ErfRNN(Cell):
@@ -354,3 +354,17 @@ def test_one_tensor_as_two_state_fields_is_traced_as_two():
     want, want_state = _layer(_cell("lstm"), "loop")(x, LSTMState(s[None], s[None]))
     for a, b in zip((got, *got_state), (want, *(f[0] for f in want_state)), strict=True):
         assert rel(a, b) < 1e-12
+
+
+@numba_only
+def test_graphs_numba_cannot_compile_keep_torchscript(monkeypatch):
+    """Generated code that Numba rejects is found when the program is built (the loops are
+    compiled then), and the step keeps TorchScript's loops."""
+    from rnnkit.nn.fastpath import traced_numba
+
+    monkeypatch.setitem(traced_numba.ELEMENTWISE, torch.ops.aten.sigmoid,
+                        lambda a: f"no_such_function({a})")
+    torch.manual_seed(0)
+    cell = MyLSTMCell(D, H + 2).double()  # a shape no other test compiles
+    assert _program(cell).loops_on.startswith(
+        "TorchScript (Numba: Numba could not compile it (Failed in nopython mode")

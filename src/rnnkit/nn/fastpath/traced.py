@@ -25,9 +25,9 @@ element-wise ops run slower on such views). The input projection ``p = cell.proj
 keep the state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
 
 Tracing and compiling take a fraction of a second to a few seconds (``TracedStep.trace_s``,
-logged at INFO), once per cell and input shape; the programs are cached in memory with the
-cell, and Numba's machine code on disk (``$RNNKIT_CACHE/traced``), so a new process pays
-the tracing only.
+logged at INFO; 4-5 s for the user LSTM cell with an empty cache), once per cell and input
+shape; the programs are cached in memory with the cell, and Numba's machine code on disk
+(``$RNNKIT_CACHE/traced``), so a new process pays the tracing only (0.2-2 s).
 
 What cannot be traced runs on the loop (:func:`unavailable` says why; the layer records it in
 ``last_path_reason``): a step whose control flow depends on tensor values (``if h.sum() >
@@ -87,8 +87,8 @@ class TracedStep:
     not the other ("Numba", "TorchScript (Numba: ...)", or "Python (...)" when TorchScript
     could not take the graphs either); ``split``: the loops over two half batches on two
     threads, set on first use where they run (see :func:`_loops_for`). ``trace_s``: seconds
-    spent tracing; ``ops``: aten ops per graph; ``row_width``: the entries per batch row of
-    the widest value of the forward step.
+    spent tracing and compiling; ``ops``: aten ops per graph; ``row_width``: the entries per
+    batch row of the widest value of the forward step.
     """
 
     prelude: Callable[..., tuple[Tensor, ...]]
@@ -185,9 +185,9 @@ def _trace(cell: Cell, p: Tensor, state: Sequence[Tensor]) -> TracedStep:
                       frontier_is_dp=frontier_is_dp)
     if prog.param_grads is not None and not _batched_grads_agree(prog, cell, p, state, outs):
         prog.backward_state = prog.param_grads = None
-    prog.loops, prog.loops_on = _loops(prog, step_forward, p)
     prog.row_width = max((v.numel() // p.shape[0] for nd in step_forward.graph.nodes
                           if isinstance(v := nd.meta.get("val"), Tensor)), default=0)
+    prog.loops, prog.loops_on = _loops(prog, step_forward, p)
     prog.ops = {
         k: sum(nd.op == "call_function" for nd in g.graph.nodes)
         for k, g in zip(("prelude", "forward", "backward"), graphs[:3], strict=True)
@@ -215,9 +215,12 @@ def _loops(prog: TracedStep, step_forward: fx.GraphModule, p: Tensor) -> tuple[o
     else:
         from rnnkit.nn.fastpath.traced_numba import Untranslatable, compile_loops
 
-        try:
+        from rnnkit.nn.fastpath.jit import parallel_rows
+
+        try:  # compiled now unless run as two halves (which are compiled when traced)
             return compile_loops(step_forward, prog.backward_state, prog.n_state,
-                                 prog.frontier_is_dp, p.dtype), "Numba"
+                                 prog.frontier_is_dp, p.dtype,
+                                 eager=not parallel_rows(p.shape[0], prog.row_width)), "Numba"
         except Untranslatable as e:
             why = str(e)
     n = prog.n_state

@@ -699,10 +699,12 @@ def _both(fn: Callable, calls: Sequence[tuple]) -> list:
 
 
 def compile_loops(forward: fx.GraphModule, backward_state: fx.GraphModule, n_state: int,
-                  frontier_is_dp: Sequence[bool], dtype: torch.dtype) -> NumbaLoops:
+                  frontier_is_dp: Sequence[bool], dtype: torch.dtype, eager: bool = True
+                  ) -> NumbaLoops:
     """The NumbaLoops of a traced step: ``forward (p_t, *s, *K) -> (h, *s', *saved)`` and
     ``backward_state (p_t, *s, *K, *saved, dh, *ds) -> (dp, *ds_prev, *frontier)``, compiled
-    for ``dtype`` (float32 or float64). Raises Untranslatable when a graph cannot be."""
+    for ``dtype`` (float32 or float64), now with ``eager`` (else on their first call). Raises
+    Untranslatable when a graph cannot be."""
     if dtype not in (torch.float32, torch.float64):
         raise Untranslatable(f"dtype {dtype}")
     n = n_state
@@ -724,4 +726,28 @@ def compile_loops(forward: fx.GraphModule, backward_state: fx.GraphModule, n_sta
     module = _import(source)
     saved_shapes = [_shape(o) for o in f_out[1 + n:]]
     frontier_shapes = [_shape(o) if isinstance(o, fx.Node) else () for o in b_out[1 + n:]]
-    return NumbaLoops(module, n, saved_shapes, frontier_shapes, frontier_is_dp)
+    loops = NumbaLoops(module, n, saved_shapes, frontier_shapes, frontier_is_dp)
+    if eager:
+        _compile(loops, [_shape(nd) for nd in f_in], dtype)
+    return loops
+
+
+def _compile(loops: NumbaLoops, shapes: list[tuple[int, ...]], dtype: torch.dtype) -> None:
+    """Compile both loops now (Numba compiles on the first call), on a step of zeros shaped
+    as the forward's inputs (p_t, the state fields, K): a graph that Numba cannot type then
+    raises Untranslatable here, and the step keeps TorchScript, instead of failing in the
+    layer's first forward."""
+    import numba
+
+    p_shape, *rest = shapes
+    state = [torch.zeros(s, dtype=dtype) for s in rest[:loops.n]]
+    K = [torch.zeros(s, dtype=dtype) for s in rest[loops.n:]]
+    p = torch.zeros((p_shape[0], 1, *p_shape[1:]), dtype=dtype)  # (B, T=1, P)
+    valid = torch.ones(p.shape[:2], dtype=torch.bool)
+    try:
+        hs, _, tape = loops.forward(p, state, K, valid)
+        loops.backward(tape, torch.zeros_like(hs), [torch.zeros_like(f) for f in state])
+    except numba.core.errors.NumbaError as e:
+        text = str(e).strip().splitlines()
+        raise Untranslatable(f"Numba could not compile it ({text[0][:200] if text else ''})"
+                             ) from e
