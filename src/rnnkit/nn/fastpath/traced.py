@@ -213,9 +213,8 @@ def _loops(prog: TracedStep, step_forward: fx.GraphModule, p: Tensor) -> tuple[o
     elif not numba_available():
         why = "not installed"
     else:
-        from rnnkit.nn.fastpath.traced_numba import Untranslatable, compile_loops
-
         from rnnkit.nn.fastpath.jit import parallel_rows
+        from rnnkit.nn.fastpath.traced_numba import Untranslatable, compile_loops
 
         try:  # compiled now unless run as two halves (which are compiled when traced)
             return compile_loops(step_forward, prog.backward_state, prog.n_state,
