@@ -644,3 +644,47 @@ def test_compiled_sigmoid_is_accurate_to_a_few_ulps(dtype, ulps: int) -> None:
     assert np.all(got[x >= 100] == 1.0)
     assert np.all((got >= 0) & (got <= 1))
     assert got[x == 0][0] == 0.5
+
+
+HALVES_CELLS = {"gru": lambda d, h: GRUCell(d, h), "rnn_tanh": lambda d, h: SimpleRNNCell(d, h),
+                **{k: (lambda d, h, k=k: make_cell(k, d, h)) for k in LN_KINDS}}
+
+
+@pytest.mark.parametrize("kind", sorted(HALVES_CELLS))
+def test_two_halves_on_two_threads_match_the_loop(kind: str) -> None:
+    """With two torch threads and a step over the threads' size (jit.split_rows), the batch
+    runs as two halves on two threads, each its whole compiled time loop: outputs, final
+    state and every gradient as the autograd loop's (float64, variable lengths)."""
+    from rnnkit.nn.fastpath import numpy_function
+    from rnnkit.nn.fastpath.jit import split_rows
+
+    torch.manual_seed(0)
+    cell = HALVES_CELLS[kind](3, 8).double()
+    b = PARALLEL_MIN // (cell.weight_hh.shape[0]) + 2  # B * G*H over the size
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(b, 5, 3, generator=gen, dtype=torch.float64)
+    lengths = torch.randint(1, 6, (b,), generator=gen)
+    s0 = [torch.randn(1, b, 8, generator=gen, dtype=torch.float64)
+          for _ in range(2 if cell.state_type is not None else 1)]
+    results = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert split_rows(b, cell.weight_hh.shape[0]) == b // 2
+        for path in ("fast", "loop"):
+            layer = Recurrent(cell, return_sequences=True, return_state=True, path=path)
+            x_ = x.clone().requires_grad_()
+            s_ = [s.clone().requires_grad_() for s in s0]
+            state = s_[0] if cell.state_type is None else cell.state_type(*s_)
+            out, final = layer(x_, state, lengths=lengths)
+            assert layer.last_path == path
+            weighted_loss(out, final, torch.Generator().manual_seed(5)).backward()
+            results.append([t.detach() for t in (out, *fields(final))]
+                           + [x_.grad, *(s.grad for s in s_),
+                              *(p.grad.clone() for p in cell.parameters())])
+            cell.zero_grad()
+    finally:
+        torch.set_num_threads(before)
+    assert len(numpy_function._POOL[cell]["float64"]) == 2  # the halves' kernels, given back
+    for fast, loop in zip(*results, strict=True):
+        assert rel(fast, loop) < TOL

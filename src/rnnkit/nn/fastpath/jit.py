@@ -143,6 +143,33 @@ def blas_on_one_thread() -> Iterator[None]:
             lib.set_num_threads(n)
 
 
+_WORKER = None
+
+
+def on_two_threads(fn: Callable, calls: list[tuple]) -> list:
+    """``[fn(*calls[0]), fn(*calls[1])]``, the first on this thread and the second on a worker
+    thread at the same time: for two halves of a batch whose compiled loops release the GIL."""
+    global _WORKER
+    if _WORKER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-half")
+    other = _WORKER.submit(fn, *calls[1])
+    first = fn(*calls[0])
+    return [first, other.result()]
+
+
+def split_rows(B: int, width: int) -> int | None:
+    """Where to cut a batch of B rows into two halves that run their whole time loops side by
+    side on two threads (:func:`on_two_threads`, products on one BLAS thread each), or None:
+    when a step's passes would split their rows across threads anyway
+    (:func:`parallel_rows`) and the compiled loops can call BLAS (:data:`HAS_SCIPY`). Each
+    half runs without a torch call or a thread pool between its steps, so neither torch's
+    OpenMP workers, which spin for a while after each torch op, nor Numba's take a core from
+    it."""
+    return B // 2 if HAS_SCIPY and B >= 2 and parallel_rows(B, width) else None
+
+
 @numba.njit(**JIT)
 def add_final_grads(t, last, dfinal, carried):  # pragma: no cover - compiled
     """At the start of backward step t: carried (B, H) += dfinal (B, H) in the rows whose last

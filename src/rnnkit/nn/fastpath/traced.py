@@ -213,13 +213,13 @@ def _loops(prog: TracedStep, step_forward: fx.GraphModule, p: Tensor) -> tuple[o
     elif not numba_available():
         why = "not installed"
     else:
-        from rnnkit.nn.fastpath.jit import parallel_rows
+        from rnnkit.nn.fastpath.jit import split_rows
         from rnnkit.nn.fastpath.traced_numba import Untranslatable, compile_loops
 
         try:  # compiled now unless run as two halves (which are compiled when traced)
             return compile_loops(step_forward, prog.backward_state, prog.n_state,
                                  prog.frontier_is_dp, p.dtype,
-                                 eager=not parallel_rows(p.shape[0], prog.row_width)), "Numba"
+                                 eager=split_rows(p.shape[0], prog.row_width) is None), "Numba"
         except Untranslatable as e:
             why = str(e)
     n = prog.n_state
@@ -494,7 +494,7 @@ def _loops_for(cell: Cell, prog: TracedStep, p: Tensor, fields: list[Tensor]):
     (:class:`~rnnkit.nn.fastpath.traced_numba.SplitLoops`; the halves are traced and compiled
     on first use, and cached like any program) when Numba runs the loops and a step's widest
     value (B, ``prog.row_width``) is large enough for two threads
-    (:func:`rnnkit.nn.fastpath.jit.parallel_rows`, the kernels' rule), else ``prog.loops``.
+    (:func:`rnnkit.nn.fastpath.jit.split_rows`, the kernels' rule), else ``prog.loops``.
 
     Measured (user LSTM cell, training step / torch.nn.LSTM's, two runs, 2026-12-04, a noisy
     2-core machine): split 1.22-1.43 against 1.49-1.71 whole at (32, 200, 128, 256), 1.05-1.77
@@ -502,15 +502,15 @@ def _loops_for(cell: Cell, prog: TracedStep, p: Tensor, fields: list[Tensor]):
     and 1.73-1.78 against 1.32-1.33 at (64, 50, 1, 20), below the rule's size."""
     if prog.loops_on != "Numba":
         return prog.loops
-    from rnnkit.nn.fastpath.jit import parallel_rows
+    from rnnkit.nn.fastpath.jit import split_rows
 
     B = p.shape[0]
-    if not parallel_rows(B, prog.row_width):
+    h = split_rows(B, prog.row_width)
+    if h is None:
         return prog.loops
     if prog.split is None:
         from rnnkit.nn.fastpath.traced_numba import SplitLoops
 
-        h = B // 2
         halves = [program(cell, p[rows, 0], [f[rows] for f in fields])
                   for rows in (slice(0, h), slice(h, B))]
         prog.split = (SplitLoops(halves[0].loops, halves[1].loops, h)

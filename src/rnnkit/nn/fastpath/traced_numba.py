@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor, fx
 
-from rnnkit.nn.fastpath.jit import blas_on_one_thread
+from rnnkit.nn.fastpath.jit import blas_on_one_thread, on_two_threads
 
 aten = torch.ops.aten
 
@@ -666,36 +666,27 @@ class SplitLoops:
 
     def forward(self, p: Tensor, state: list[Tensor], K: list[Tensor], valid: Tensor | None):
         p, hs, mask = _forward_arrays(p, state, valid)
+
+        def half(loops: NumbaLoops, lo: int, hi: int | None):
+            return loops.run_forward(p, hs, mask, state, K, lo, hi)
+
         with blas_on_one_thread():
-            done = _both(lambda loops, lo, hi: loops.run_forward(p, hs, mask, state, K, lo, hi),
-                         self.halves)
+            done = on_two_threads(half, list(self.halves))
         final = [torch.cat(f) for f in zip(*(d[0] for d in done), strict=True)]
         return hs, final, (p, mask, [d[1] for d in done])
 
     def backward(self, tape, d_hs: Tensor, ds: list[Tensor]):
-        p, mask, halves = tape
+        p, mask, tapes = tape
         dh, dp, F = _backward_arrays(p, mask, d_hs, self.frontier_shapes, self.frontier_is_dp)
+
+        def half(loops: NumbaLoops, lo: int, hi: int | None, rows_tape):
+            return loops.run_backward(rows_tape, p, mask, dh, dp, F, ds)
+
         with blas_on_one_thread():
-            done = _both(lambda loops, lo, hi, half: loops.run_backward(half, p, mask, dh, dp,
-                                                                        F, ds),
-                         [(*h, t) for h, t in zip(self.halves, halves, strict=True)])
+            done = on_two_threads(half, [(*h, t) for h, t in zip(self.halves, tapes,
+                                                                  strict=True)])
         d0 = [torch.cat(d) for d in zip(*done, strict=True)]
         return dp, d0, _frontier(dp, F, self.frontier_is_dp)
-
-
-_POOL = None
-
-
-def _both(fn: Callable, calls: Sequence[tuple]) -> list:
-    """fn(*calls[0]) on this thread and fn(*calls[1]) on a worker thread, at once."""
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-traced")
-    other = _POOL.submit(fn, *calls[1])
-    first = fn(*calls[0])
-    return [first, other.result()]
 
 
 def compile_loops(forward: fx.GraphModule, backward_state: fx.GraphModule, n_state: int,
