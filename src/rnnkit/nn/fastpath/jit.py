@@ -34,7 +34,17 @@ over rows (dgamma, dbeta) are kept per row and summed after the time loop.
 Small steps run the whole time loop in one compiled call (:func:`whole_loop`), the
 products included (the LN kernels' in the batch-in-columns layout of
 :mod:`~rnnkit.nn.fastpath.columns`); larger ones a Python loop of per-step calls with the
-product in torch or NumPy (:class:`StepProduct`).
+product in torch or NumPy (:class:`StepProduct`), run as it is only with one torch thread.
+With two or more, a batch whose steps reach :data:`PARALLEL_MIN` entries is cut in two halves
+(:func:`split_rows`) that run their whole compiled time loops side by side on two threads
+(:func:`on_two_threads`), each product on one BLAS thread (:func:`blas_on_one_thread`): no
+torch op and no thread pool between the steps. The per-step loop with its threaded passes
+lost to it at every benchmark shape where it applies, because PyTorch's OpenMP worker spins for
+milliseconds after each torch product and Numba's pool after each pass, each taking a core
+from the other's work: training step / torch.nn.LSTM's over consecutive steps
+(``benchmarks/halves.py``, medians, two runs, 2026-12-04), GRU 0.57-0.76 against 0.85-1.84,
+LN-LSTM 0.71-1.06 against 1.05-2.15, LN-GRU 0.56-0.79 against 1.08-1.84 at
+(64, 100, 64, 128), (32, 200, 128, 256) and (256, 28, 28, 128).
 
 Compiled functions are cached on disk (``cache=True``): the first call on a new installation
 compiles each once per dtype and variant (a few seconds).

@@ -23,7 +23,10 @@ Kernels (one per cell class; exact class match, a subclass may change the step):
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
 leases one, and it returns to the pool when the autograd graph that used it is freed (after
-``backward``, or at once when no gradient is needed). Double backward raises (the backward is
+``backward``, or at once when no gradient is needed). A large batch with two torch threads
+(:func:`~rnnkit.nn.fastpath.jit.split_rows`) leases two, one per half of the rows: each half
+runs its kernel's whole compiled time loop on its own thread, forward and backward, and the
+halves' parameter gradients are summed. Double backward raises (the backward is
 hand-written, ``once_differentiable``).
 """
 
