@@ -52,8 +52,9 @@ class TimeLSTM(TimeRecurrent):
             a = xw + h @ W_hhT + b  # (B, 4H)
             if self.layer_norm:
                 a = self._ln(a, slice(None), 4, ln)
-            i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
-            g, o = np.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+            s = sigmoid(a)  # (B, 4H): one call for the three sigmoid gates (g's block unused)
+            i, f, o = (np.ascontiguousarray(s[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
+            g = np.tanh(a[:, 2 * H : 3 * H])
             c_next = f * c + i * g
             tc = np.tanh(c_next)
             h_next = o * tc
