@@ -255,13 +255,12 @@ def _program(cell: Cell, batch: int = B) -> traced.TracedStep:
     return traced.program(cell, p, [torch.zeros(batch, cell.hidden_size, dtype=dtype)] * n)
 
 
-class ErfRNN(Cell):
-    """h' = erf(W x + U h): an op the Numba loops have no translation for."""
+class ErfRNN(UserLNRNN):
+    """h' = erf(W x + U h) (no layer norm): an op the Numba loops have no translation for."""
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
-        self.inp = nn.Linear(input_size, hidden_size)
-        self.rec = nn.Linear(hidden_size, hidden_size, bias=False)
+        del self.norm
 
     def forward(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         h = torch.erf(self.inp(x_t) + self.rec(h))
