@@ -304,6 +304,7 @@ def test_without_numba_the_loops_are_torchscript(monkeypatch):
 def test_two_threads_run_half_batches_that_match_the_loop(kind):
     """From a step input of PARALLEL_MIN entries on, with two torch threads, each half of the
     batch runs its own compiled loops on its own thread; rows padded in both halves."""
+    from rnnkit.nn.fastpath import jit
     from rnnkit.nn.fastpath.jit import PARALLEL_MIN
     from rnnkit.nn.fastpath.traced_numba import SplitLoops
 
@@ -318,6 +319,10 @@ def test_two_threads_run_half_batches_that_match_the_loop(kind):
         out, final = layer(x, lengths=lengths)
         prog = _program(layer.cells[0], batch)
         assert isinstance(prog.split, SplitLoops)
+        # the worker half ran torch ops on one thread (a team of its own would throttle
+        # every OpenMP team of the process); this thread keeps its count
+        assert jit._WORKER.submit(torch.get_num_threads).result() == 1
+        assert torch.get_num_threads() == 2
         loop = _layer(_cell(kind), "loop")
         want, want_final = loop(x, lengths=lengths)
         gen = torch.Generator().manual_seed(6)

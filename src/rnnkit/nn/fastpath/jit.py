@@ -34,17 +34,9 @@ over rows (dgamma, dbeta) are kept per row and summed after the time loop.
 Small steps run the whole time loop in one compiled call (:func:`whole_loop`), the
 products included (the LN kernels' in the batch-in-columns layout of
 :mod:`~rnnkit.nn.fastpath.columns`); larger ones a Python loop of per-step calls with the
-product in torch or NumPy (:class:`StepProduct`), run as it is only with one torch thread.
-With two or more, a batch whose steps reach :data:`PARALLEL_MIN` entries is cut in two halves
-(:func:`split_rows`) that run their whole compiled time loops side by side on two threads
-(:func:`on_two_threads`), each product on one BLAS thread (:func:`blas_on_one_thread`): no
-torch op and no thread pool between the steps. The per-step loop with its threaded passes
-lost to it at every benchmark shape where it applies, because PyTorch's OpenMP worker spins for
-milliseconds after each torch product and Numba's pool after each pass, each taking a core
-from the other's work: training step / torch.nn.LSTM's over consecutive steps
-(``benchmarks/halves.py``, medians, two runs, 2026-12-04), GRU 0.57-0.76 against 0.85-1.84,
-LN-LSTM 0.71-1.06 against 1.05-2.15, LN-GRU 0.56-0.79 against 1.08-1.84 at
-(64, 100, 64, 128), (32, 200, 128, 256) and (256, 28, 28, 128).
+product in torch or NumPy (:class:`StepProduct`). The traced path's compiled loops (not these
+kernels) cut a large batch in two halves that run side by side on two threads
+(:func:`split_rows`, :func:`on_two_threads`).
 
 Compiled functions are cached on disk (``cache=True``): the first call on a new installation
 compiles each once per dtype and variant (a few seconds).
@@ -156,27 +148,46 @@ def blas_on_one_thread() -> Iterator[None]:
 _WORKER = None
 
 
+def _one_torch_thread() -> None:
+    torch.get_num_threads()  # torch's per-thread setup first: it would reset the count later
+    torch.set_num_threads(1)
+
+
 def on_two_threads(fn: Callable, calls: list[tuple]) -> list:
     """``[fn(*calls[0]), fn(*calls[1])]``, the first on this thread and the second on a worker
-    thread at the same time: for two halves of a batch whose compiled loops release the GIL."""
+    thread at the same time: for two halves of a batch whose compiled loops release the GIL.
+    Each side runs its torch ops on one thread (this one for the duration of the call).
+
+    The worker keeps one torch thread: with more, its first parallel op would start an
+    OpenMP team of its own, after which libgomp, managing more threads than there are cores,
+    wakes every team by futex instead of spinning, for the rest of the process (measured:
+    torch.nn.RNN's training step at (64, 100, 64, 128) 14-17 ms before a two-half GRU step,
+    42-54 ms after it, for good). ``torch.set_num_threads`` sets the calling thread's OpenMP
+    count and the default of threads started later, so this thread sets its own back."""
     global _WORKER
     if _WORKER is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-half")
+        threads = torch.get_num_threads()
+        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-half",
+                                     initializer=_one_torch_thread)
+        _WORKER.submit(int).result()  # the worker exists, and has set its count
+        torch.set_num_threads(threads)
     other = _WORKER.submit(fn, *calls[1])
-    first = fn(*calls[0])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # this half's torch ops too: the worker holds the other core
+    try:
+        first = fn(*calls[0])
+    finally:
+        torch.set_num_threads(threads)
     return [first, other.result()]
 
 
 def split_rows(B: int, width: int) -> int | None:
-    """Where to cut a batch of B rows into two halves that run their whole time loops side by
-    side on two threads (:func:`on_two_threads`, products on one BLAS thread each), or None:
-    when a step's passes would split their rows across threads anyway
-    (:func:`parallel_rows`) and the compiled loops can call BLAS (:data:`HAS_SCIPY`). Each
-    half runs without a torch call or a thread pool between its steps, so neither torch's
-    OpenMP workers, which spin for a while after each torch op, nor Numba's take a core from
-    it."""
+    """Where the traced path cuts a batch of B rows into two halves that run their whole
+    compiled time loops side by side on two threads (:func:`on_two_threads`, products on one
+    BLAS thread each), or None: when a step would split its rows across threads anyway
+    (:func:`parallel_rows`) and the compiled loops can call BLAS (:data:`HAS_SCIPY`)."""
     return B // 2 if HAS_SCIPY and B >= 2 and parallel_rows(B, width) else None
 
 

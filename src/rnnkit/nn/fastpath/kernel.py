@@ -115,11 +115,8 @@ class Kernel:
         layout: the compiled whole loop of a kernel with ``columns_layout``."""
         return self.whole_loop and self.columns_layout
 
-    def forward(self, xs: np.ndarray, state: Any = None, one_call: bool | None = None
-                ) -> np.ndarray:
-        """xs (B, T, D) -> hs (B, T, H), a new array; sets ``state``, the final state.
-        ``one_call``: run the compiled whole loop (True) or not (False); None: as
-        :func:`~rnnkit.nn.fastpath.jit.whole_loop` says for the step's size."""
+    def forward(self, xs: np.ndarray, state: Any = None) -> np.ndarray:
+        """xs (B, T, D) -> hs (B, T, H), a new array; sets ``state``, the final state."""
         B, T, _ = xs.shape
         H = self.hidden_size
         if state is None:
@@ -129,7 +126,7 @@ class Kernel:
         X = np.ascontiguousarray(np.asarray(xs, self.dtype).transpose(1, 0, 2))  # (T, B, D)
         self._cache["X"] = X
         self.step_ends = StepEnds(self.lengths, B, T)
-        self.whole_loop = whole_loop(B, H, self.gates * H) if one_call is None else one_call
+        self.whole_loop = whole_loop(B, H, self.gates * H)
         if self.columns:
             s0 = tuple(s.T for s in s0)  # (H, B) views
         run = self._forward_columns if self.columns else self._forward_tm

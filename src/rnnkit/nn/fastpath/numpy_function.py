@@ -23,10 +23,7 @@ Kernels (one per cell class; exact class match, a subclass may change the step):
 
 Kernel layers keep reusable work buffers, so each cell has a small pool of them: a forward
 leases one, and it returns to the pool when the autograd graph that used it is freed (after
-``backward``, or at once when no gradient is needed). A large batch with two torch threads
-(:func:`~rnnkit.nn.fastpath.jit.split_rows`) leases two, one per half of the rows: each half
-runs its kernel's whole compiled time loop on its own thread, forward and backward, and the
-halves' parameter gradients are summed. Double backward raises (the backward is
+``backward``, or at once when no gradient is needed). Double backward raises (the backward is
 hand-written, ``once_differentiable``).
 """
 
@@ -151,14 +148,13 @@ def _run_kernel(
     x: Tensor,
     state: tuple[Tensor, ...],
     params: tuple[Tensor | None, ...],
-    one_call: bool | None = None,
 ) -> tuple[Tensor, ...]:
     """Forward of the kernel layer: returns (hs (B, T, H), *final state parts (B, H)); with
     lengths (B,), zeros at the padded steps and each row's state after its own last step."""
     _set_params(kernel, params)
     s0 = tuple(_np(s) for s in state)
     kernel.lengths = lengths
-    hs = kernel.forward(_np(x), s0 if len(s0) == 2 else s0[0], one_call)  # (B, T, H), new
+    hs = kernel.forward(_np(x), s0 if len(s0) == 2 else s0[0])  # (B, T, H), a new array
     padded = kernel.step_ends.padded  # (B, T) or None
     if padded is not None:
         hs[padded] = 0
@@ -166,65 +162,22 @@ def _run_kernel(
     return (torch.from_numpy(hs), *(torch.from_numpy(f) for f in final))
 
 
-def _forward(leases: tuple[_Lease, ...], lengths: np.ndarray | None, x: Tensor,
-             state: tuple[Tensor, ...], params: tuple[Tensor | None, ...]) -> tuple[Tensor, ...]:
-    """_run_kernel with one kernel, or with two on the two halves of the batch at once, each
-    running its whole time loop (:func:`~rnnkit.nn.fastpath.jit.split_rows`)."""
-    if len(leases) == 1:
-        return _run_kernel(leases[0].kernel, lengths, x, state, params)
-    from rnnkit.nn.fastpath.jit import blas_on_one_thread, on_two_threads
-
-    def half(lease: _Lease, rows: slice) -> tuple[Tensor, ...]:
-        return _run_kernel(lease.kernel, None if lengths is None else lengths[rows],
-                           x[rows].contiguous(), tuple(s[rows].contiguous() for s in state),
-                           params, one_call=True)
-
-    with blas_on_one_thread():
-        outs = on_two_threads(half, list(zip(leases, _halves(x.shape[0]), strict=True)))
-    return tuple(torch.cat(parts) for parts in zip(*outs, strict=True))
-
-
-def _halves(B: int) -> tuple[slice, slice]:
-    h = B // 2
-    return slice(0, h), slice(h, B)
-
-
-def _backward(kernel: Any, dhs: Tensor | None, dfinal: tuple[Tensor | None, ...]
-              ) -> tuple[np.ndarray, tuple[np.ndarray, ...], list[np.ndarray]]:
-    """One kernel's backward: dx (B, T, D), the initial state's gradient parts (B, H) and the
-    parameter gradients (the kernel's own arrays, overwritten by its next backward)."""
-    ends = kernel.step_ends  # the kernel's own forward set it
-    B, T, H, dt = len(ends.ends), ends.T, kernel.hidden_size, kernel.dtype
-    dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
-    padded = ends.padded
-    if padded is not None and dhs is not None:  # the padded outputs are constant zeros
-        dhs_np = np.where(padded[..., None], dt.type(0), dhs_np)
-    dstate = None
-    if any(d is not None for d in dfinal):
-        parts = tuple(np.zeros((B, H), dt) if d is None else _np(d) for d in dfinal)
-        dstate = parts if len(parts) == 2 else parts[0]
-    dx = kernel.backward(dhs_np, dstate)  # (B, T, D), a new array
-    d0 = kernel.dstate0 if isinstance(kernel.dstate0, tuple) else (kernel.dstate0,)
-    return dx, d0, kernel.grads
-
-
 class NumpyRecurrence(torch.autograd.Function):
-    """``apply(leases, lengths, n_state, x, *state, *params) -> (hs, *final_state)``; see the
-    module doc (leases: one kernel's, or two for the two halves of the batch; lengths: a
-    NumPy (B,) array or None)."""
+    """``apply(lease, lengths, n_state, x, *state, *params) -> (hs, *final_state)``; see the
+    module doc (lengths: a NumPy (B,) array or None)."""
 
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: Any,
-        leases: tuple[_Lease, ...],
+        lease: _Lease,
         lengths: np.ndarray | None,
         n_state: int,
         x: Tensor,
         *rest: Tensor | None,
     ) -> tuple[Tensor, ...]:
         state, params = rest[:n_state], rest[n_state:]
-        outs = _forward(leases, lengths, x, state, params)  # type: ignore[arg-type]
-        ctx.leases = leases
+        outs = _run_kernel(lease.kernel, lengths, x, state, params)  # type: ignore[arg-type]
+        ctx.lease = lease
         ctx.n_state = n_state
         ctx.has_param = [p is not None for p in params]
         ctx.set_materialize_grads(False)
@@ -233,32 +186,27 @@ class NumpyRecurrence(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, dhs: Tensor | None, *dfinal: Tensor | None) -> tuple[Any, ...]:
-        kernels = [lease.kernel for lease in ctx.leases]
-        if any(k is None for k in kernels):
+        kernel = ctx.lease.kernel
+        if kernel is None:
             raise RuntimeError("the fast path's kernel was released before backward")
-        if len(kernels) == 1:
-            dx, d0, pgrads = _backward(kernels[0], dhs, dfinal)
-        else:
-            from rnnkit.nn.fastpath.jit import blas_on_one_thread, on_two_threads
-
-            def half(kernel: Any, rows: slice):
-                return _backward(kernel, None if dhs is None else dhs[rows].contiguous(),
-                                 tuple(None if d is None else d[rows].contiguous()
-                                       for d in dfinal))
-
-            B = len(kernels[0].step_ends.ends) + len(kernels[1].step_ends.ends)
-            with blas_on_one_thread():
-                done = on_two_threads(half, list(zip(kernels, _halves(B), strict=True)))
-            dx = np.concatenate([done[0][0], done[1][0]])
-            d0 = tuple(np.concatenate(parts) for parts in zip(done[0][1], done[1][1],
-                                                               strict=True))
-            pgrads = [a + b for a, b in zip(done[0][2], done[1][2], strict=True)]
-        need = ctx.needs_input_grad  # (leases, lengths, n_state, x, *state, *params)
+        ends = kernel.step_ends  # the kernel's own forward set it
+        B, T, H, dt = len(ends.ends), ends.T, kernel.hidden_size, kernel.dtype
+        dhs_np = np.zeros((B, T, H), dt) if dhs is None else _np(dhs)  # (B, T, H)
+        padded = ends.padded
+        if padded is not None and dhs is not None:  # the padded outputs are constant zeros
+            dhs_np = np.where(padded[..., None], dt.type(0), dhs_np)
+        dstate = None
+        if any(d is not None for d in dfinal):
+            parts = tuple(np.zeros((B, H), dt) if d is None else _np(d) for d in dfinal)
+            dstate = parts if len(parts) == 2 else parts[0]
+        dx = kernel.backward(dhs_np, dstate)  # (B, T, D), a new array
+        d0 = kernel.dstate0 if isinstance(kernel.dstate0, tuple) else (kernel.dstate0,)
+        need = ctx.needs_input_grad  # (lease, lengths, n_state, x, *state, *params)
         n = ctx.n_state
         grads: list[Tensor | None] = [None, None, None]
         grads.append(torch.from_numpy(dx) if need[3] else None)
         grads += [torch.from_numpy(d.copy()) if need[4 + k] else None for k, d in enumerate(d0)]
-        for k, (has, g) in enumerate(zip(ctx.has_param, pgrads, strict=True)):
+        for k, (has, g) in enumerate(zip(ctx.has_param, kernel.grads, strict=True)):
             # the kernel overwrites its grads in place on the next backward: copy them out
             grads.append(torch.from_numpy(g.copy()) if has and need[4 + n + k] else None)
         return tuple(grads)
@@ -269,20 +217,15 @@ def run_numpy(
 ) -> tuple[Tensor, State]:
     """One layer, one direction on a NumPy kernel: x (B, T, D) -> hs (B, T, H), final state;
     lengths (B,) for right-padded rows (see :mod:`rnnkit.nn.fastpath.lengths`)."""
-    from rnnkit.nn.fastpath.jit import split_rows
-
     parts = (state,) if isinstance(state, Tensor) else tuple(state)
     params = tuple(cell_tensors(cell))
     ends = None if lengths is None else lengths.numpy()
-    width = params[0].shape[0]  # G*H: a step's pre-activation per row
-    halves = split_rows(x.shape[0], width) is not None
-    leases = tuple(_lease(cell, x.dtype) for _ in range(2 if halves else 1))
+    lease = _lease(cell, x.dtype)
     inputs = [x, *parts, *(p for p in params if p is not None)]
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        outs = NumpyRecurrence.apply(leases, ends, len(parts), x, *parts, *params)
-    else:  # inference: no graph, give the kernels back at once
-        outs = _forward(leases, ends, x, parts, params)
-        for lease in leases:
-            lease.release()
+        outs = NumpyRecurrence.apply(lease, ends, len(parts), x, *parts, *params)
+    else:  # inference: no graph, give the kernel back at once
+        outs = _run_kernel(lease.kernel, ends, x, parts, params)
+        lease.release()
     hs, final = outs[0], outs[1:]
     return hs, (final[0] if cell.state_type is None else cell.state_type(*final))
