@@ -160,10 +160,11 @@ def on_two_threads(fn: Callable, calls: list[tuple]) -> list:
 
     The worker keeps one torch thread: with more, its first parallel op would start an
     OpenMP team of its own, after which libgomp, managing more threads than there are cores,
-    wakes every team by futex instead of spinning, for the rest of the process (measured:
-    torch.nn.RNN's training step at (64, 100, 64, 128) 14-17 ms before a two-half GRU step,
-    42-54 ms after it, for good). ``torch.set_num_threads`` sets the calling thread's OpenMP
-    count and the default of threads started later, so this thread sets its own back."""
+    wakes every team by futex instead of spinning, for the rest of the process (measured with
+    GRU kernels run as two halves, since removed: torch.nn.RNN's training step at
+    (64, 100, 64, 128) 14-17 ms before one such step, 42-54 ms after it, for good).
+    ``torch.set_num_threads`` sets the calling thread's OpenMP count and the default of threads
+    started later, so this thread sets its own back."""
     global _WORKER
     if _WORKER is None:
         from concurrent.futures import ThreadPoolExecutor

@@ -496,10 +496,11 @@ def _loops_for(cell: Cell, prog: TracedStep, p: Tensor, fields: list[Tensor]):
     value (B, ``prog.row_width``) is large enough for two threads
     (:func:`rnnkit.nn.fastpath.jit.split_rows`, the kernels' rule), else ``prog.loops``.
 
-    Measured (user LSTM cell, training step / torch.nn.LSTM's, two runs, 2026-12-04, a noisy
-    2-core machine): split 1.22-1.43 against 1.49-1.71 whole at (32, 200, 128, 256), 1.05-1.77
-    against 1.15-1.83 at (256, 28, 28, 128), 1.32-1.37 against 1.23-1.34 at (64, 100, 64, 128),
-    and 1.73-1.78 against 1.32-1.33 at (64, 50, 1, 20), below the rule's size."""
+    Measured (user LSTM cell, training step / torch.nn.LSTM's best, two runs of a scratch A/B,
+    2026-12-04 06:51 UTC, a noisy 2-core machine): halves 1.32-1.57 against the whole batch's
+    1.54-1.87 at (32, 200, 128, 256), 0.96-1.05 against 1.12-1.14 at (256, 28, 28, 128),
+    1.13-1.20 against 1.14-1.21 at (64, 100, 64, 128). The worker keeps one torch thread and
+    this thread takes one for the call (:func:`~rnnkit.nn.fastpath.jit.on_two_threads`)."""
     if prog.loops_on != "Numba":
         return prog.loops
     from rnnkit.nn.fastpath.jit import split_rows
