@@ -36,9 +36,9 @@ figures): a Python loop of torch ops pays PyTorch's per-op dispatch and autograd
 step and makes one pass over memory per op; torch.compile unrolls the loop and compiles for
 tens of seconds to minutes (one LN-LSTM step alone: about a minute). The compiled kernels do a
 step's element-wise work in a few vectorised passes with no autograd bookkeeping, leaving the
-products to BLAS: LN-LSTM 0.82-1.36x torch.nn.LSTM at the benchmark shapes, where its
-autograd loop takes 1.21-7.66x (four runs of ``benchmarks/layers.py --quick`` on a 2-core
-machine, 2026-12-04 05:41-05:50 UTC; small steps keep the batch along the columns,
+products to BLAS: LN-LSTM 0.93-1.44x torch.nn.LSTM at the benchmark shapes, where its
+autograd loop takes 1.76-8.33x (two runs of ``benchmarks/layers.py --quick`` on a 2-core
+machine, 2026-12-04 06:48-06:49 UTC; small steps keep the batch along the columns,
 :mod:`~rnnkit.nn.fastpath.columns`). Compiling takes seconds per cell class, dtype and thread
 variant, once per installation (Numba's on-disk cache).
 
