@@ -25,9 +25,10 @@ element-wise ops run slower on such views). The input projection ``p = cell.proj
 keep the state and output zeros, as on the loop: ``s_t = where(valid_t, s_t, s_{t-1})``.
 
 Tracing and compiling take a fraction of a second to a few seconds (``TracedStep.trace_s``,
-logged at INFO; 4-5 s for the user LSTM cell with an empty cache), once per cell and input
-shape; the programs are cached in memory with the cell, and Numba's machine code on disk
-(``$RNNKIT_CACHE/traced``), so a new process pays the tracing only (0.2-2 s).
+logged at INFO; 4.3-5.3 s for the user LSTM cell with an empty cache), once per cell and
+input shape; the programs are cached in memory with the cell, and Numba's machine code on disk
+(``$RNNKIT_CACHE/traced``), so a new process pays the tracing only (2.1-2.2 s for the first
+shape, 0.2-1.6 s for a later one).
 
 What cannot be traced runs on the loop (:func:`unavailable` says why; the layer records it in
 ``last_path_reason``): a step whose control flow depends on tensor values (``if h.sum() >

@@ -253,12 +253,10 @@ class _Body:
 
         inline = {nd for nd in nodes if _is_elementwise(nd) and nd not in outputs
                   and len(_shape(nd)) == 2 and read_once(nd)}
-        changed = True
-        while changed:  # drop those reading an element-wise value that is stored
-            stored = {nd for nd in inline
-                      if any(_is_elementwise(a) and a not in inline for a in nd.all_input_nodes)}
+        while stored := {nd for nd in inline  # drop those reading a stored element-wise value
+                         if any(_is_elementwise(a) and a not in inline
+                                for a in nd.all_input_nodes)}:
             inline -= stored
-            changed = bool(stored)
         return inline
 
     def _fill_in_place(self, nd: fx.Node, inline: set, outputs: set) -> None:
@@ -300,13 +298,14 @@ class _Body:
             self.env[nd] = x if isinstance(x, _Array) else _Array(x, _shape(nd), True)
         nodes = [nd for nd in graph.nodes if nd.op == "call_function"]
         outputs = next(nd for nd in graph.nodes if nd.op == "output").args[0]
+        out_set = set(outputs)
         for o, d in zip(outputs, dest, strict=True):
             if d is not None and _is_elementwise(o):
                 self.dest.setdefault(o, d)
         stage = self._stages(nodes)
-        inline = self._inlined(nodes, set(outputs))
+        inline = self._inlined(nodes, out_set)
         for nd in nodes:
-            self._fill_in_place(nd, inline, set(outputs))
+            self._fill_in_place(nd, inline, out_set)
         for s in range(max(stage.values(), default=-1) + 1):
             for nd in nodes:
                 if stage[nd] == s and nd in inline:
@@ -314,8 +313,7 @@ class _Body:
             elementwise = [nd for nd in nodes if stage[nd] == s and _is_elementwise(nd)
                            and nd not in inline]
             for shape in dict.fromkeys(_shape(nd) for nd in elementwise):
-                self._loop([nd for nd in elementwise if _shape(nd) == shape], shape,
-                           set(outputs))
+                self._loop([nd for nd in elementwise if _shape(nd) == shape], shape, out_set)
             for nd in nodes:
                 if stage[nd] == s and not _is_elementwise(nd):
                     self.env[nd] = self._layout(nd)
@@ -451,21 +449,21 @@ ZERO, ONE, TWO = DT(0.0), DT(1.0), DT(2.0)
 
 
 def _loops_source(forward: fx.GraphModule, backward: fx.GraphModule, n: int, n_k: int,
-                  n_saved: int, frontier_is_dp: Sequence[bool]) -> str:
+                  saved_shapes: Sequence[tuple[int, ...]],
+                  frontier_shapes: Sequence[tuple[int, ...]],
+                  frontier_is_dp: Sequence[bool]) -> str:
     """``forward_loop`` and ``backward_loop`` over the T steps, each graph's statements inside
     its loop (one compiled function per loop: a step function called from the loop compiled
     twice as long, LLVM inlining and optimising it again), for n state fields, n_k
-    step-invariant values, n_saved saved values and the frontier values not dp."""
+    step-invariant values, the saved values and the frontier values not dp."""
+    n_saved = len(saved_shapes)
     s, S, ds, cot = ([f"{x}{i}" for i in range(n)] for x in ("s", "S", "ds", "c"))
     K = [f"K{i}" for i in range(n_k)]
     V = [f"V{i}" for i in range(n_saved)]
     front = [i for i, is_dp in enumerate(frontier_is_dp) if not is_dp]
     F = [f"F{i}" for i in range(len(front))]
     f_in = [nd for nd in forward.graph.nodes if nd.op == "placeholder"]
-    f_out = next(nd for nd in forward.graph.nodes if nd.op == "output").args[0]
-    b_out = next(nd for nd in backward.graph.nodes if nd.op == "output").args[0]
     p_shape, state_shape = _shape(f_in[0]), _shape(f_in[1])
-    saved_shapes = [_shape(o) for o in f_out[1 + n:]]
 
     def indent(lines: list[str]) -> list[str]:
         return [f"        {line}" for line in lines]
@@ -504,7 +502,7 @@ def _loops_source(forward: fx.GraphModule, backward: fx.GraphModule, n: int, n_k
         f"    return ({', '.join(s)},)",
     ]
     b_args = ["p", *S, *K, *V, "dh", *ds]
-    frontier_dest = [_Array(f"F{front.index(i)}", _shape(b_out[1 + n + i]), False, time=True)
+    frontier_dest = [_Array(f"F{front.index(i)}", frontier_shapes[i], False, time=True)
                      if i in front else None for i in range(len(frontier_is_dp))]
     body, outs = _Body(backward).source(
         [p_t, *(f"st{i}" for i in range(n)), *K, *(f"sv{i}" for i in range(n_saved)),
@@ -583,9 +581,9 @@ class NumbaLoops:
     def forward(self, p: Tensor, state: list[Tensor], K: list[Tensor], valid: Tensor | None):
         """p (B, T, P), state fields (B, H) -> hs (B, T, H), final fields, and the tape the
         backward reads."""
-        p, hs, mask = _forward_arrays(p, state, valid)
+        p, hs, mask, K_np = _forward_arrays(p, state, K, valid)
         with blas_on_one_thread():
-            final, tape = self.run_forward(p, hs, mask, state, K)
+            final, tape = self.run_forward(p, hs, mask, state, K_np)
         return hs, final, (p, mask, [tape])
 
     def backward(self, tape, d_hs: Tensor, ds: list[Tensor]):
@@ -599,7 +597,7 @@ class NumbaLoops:
         return dp, d0, _frontier(dp, F, self.frontier_is_dp)
 
     def run_forward(self, p: Tensor, hs: Tensor, mask: np.ndarray, state: list[Tensor],
-                    K: list[Tensor], lo: int = 0, hi: int | None = None):
+                    K_np: list[np.ndarray], lo: int = 0, hi: int | None = None):
         """The forward loop over rows lo:hi: fills hs[lo:hi]; returns their final state and
         the tape of these rows (each step's input state and saved values, (T, rows, ...))."""
         rows = slice(lo, hi)
@@ -607,7 +605,6 @@ class NumbaLoops:
         n_rows = p[rows].shape[0]
         S = [p.new_empty((T, n_rows, *f.shape[1:])) for f in state]
         V = [p.new_empty((T, *shape)) for shape in self.saved_shapes]
-        K_np = [k.detach().contiguous().numpy() for k in K]
         final = self.module.forward_loop(
             p[rows].numpy(), *(f[rows].detach().contiguous().numpy() for f in state), *K_np,
             mask[rows], not mask.all(), hs[rows].numpy(), *(x.numpy() for x in S),
@@ -626,12 +623,14 @@ class NumbaLoops:
         return [torch.from_numpy(d) for d in d0]
 
 
-def _forward_arrays(p: Tensor, state: list[Tensor], valid: Tensor | None):
-    """p as a contiguous tensor, hs (B, T, H) to fill, and the (B, T) mask of valid steps."""
+def _forward_arrays(p: Tensor, state: list[Tensor], K: list[Tensor], valid: Tensor | None):
+    """p as a contiguous tensor, hs (B, T, H) to fill, the (B, T) mask of valid steps and the
+    step-invariant values K as contiguous arrays."""
     B, T = p.shape[:2]
     hs = p.new_empty((B, T, state[0].shape[1]))
     mask = np.ones((B, T), dtype=np.bool_) if valid is None else valid.contiguous().numpy()
-    return p.detach().contiguous(), hs, mask
+    K_np = [k.detach().contiguous().numpy() for k in K]
+    return p.detach().contiguous(), hs, mask, K_np
 
 
 def _backward_arrays(p: Tensor, mask: np.ndarray, d_hs: Tensor, frontier_shapes,
@@ -665,10 +664,10 @@ class SplitLoops:
         self.frontier_shapes, self.frontier_is_dp = first.frontier_shapes, first.frontier_is_dp
 
     def forward(self, p: Tensor, state: list[Tensor], K: list[Tensor], valid: Tensor | None):
-        p, hs, mask = _forward_arrays(p, state, valid)
+        p, hs, mask, K_np = _forward_arrays(p, state, K, valid)
 
         def half(loops: NumbaLoops, lo: int, hi: int | None):
-            return loops.run_forward(p, hs, mask, state, K, lo, hi)
+            return loops.run_forward(p, hs, mask, state, K_np, lo, hi)
 
         with blas_on_one_thread():
             done = on_two_threads(half, list(self.halves))
@@ -712,11 +711,12 @@ def compile_loops(forward: fx.GraphModule, backward_state: fx.GraphModule, n_sta
             val = nd.meta.get("val")
             if isinstance(val, Tensor) and val.dtype != dtype:
                 raise Untranslatable(f"a {val.dtype} value ({nd.name})")
-    source = (_HEADER.format(dtype=str(dtype).removeprefix("torch."))
-              + _loops_source(forward, backward_state, n, n_k, n_saved, frontier_is_dp))
-    module = _import(source)
     saved_shapes = [_shape(o) for o in f_out[1 + n:]]
     frontier_shapes = [_shape(o) if isinstance(o, fx.Node) else () for o in b_out[1 + n:]]
+    source = (_HEADER.format(dtype=str(dtype).removeprefix("torch."))
+              + _loops_source(forward, backward_state, n, n_k, saved_shapes, frontier_shapes,
+                              frontier_is_dp))
+    module = _import(source)
     loops = NumbaLoops(module, n, saved_shapes, frontier_shapes, frontier_is_dp)
     if eager:
         _compile(loops, [_shape(nd) for nd in f_in], dtype)
