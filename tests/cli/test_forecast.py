@@ -438,3 +438,24 @@ def test_a_shorter_split_is_chosen_when_the_default_would_leave_series_out(tmp_p
             in capsys.readouterr().err)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ids"] == ["a", "b", "c"] and metrics["split"]["a"]["test"] == [57, 60]
+
+
+def test_score_table_keeps_columns_apart_at_any_scale():
+    from rnnkit.cli.forecast import _table
+
+    def row(model, scale):
+        return {"model": model, "status": "ok", "epochs": 7, "train_seconds": 1.5,
+                "test": {"mae": 4.6633e6 * scale, "rmse": 1.8103e7 * scale, "smape": 20.19,
+                         "mase": 1.522, "mase1": 3.613}, "cv": {"mase": 0.542},
+                "interval": {"coverage": 0.52, "zero_width": False, "crps": 3.908e6 * scale}}
+
+    rows = [row("volume", 1.0), {"model": "gru", "status": "loss became nan"},
+            row("close", 1e-6)]
+    lines = _table(rows, "mase").splitlines()
+    head = lines[0].split()
+    assert head[:3] == ["model", "MAE", "RMSE"] and lines[1] == "-" * len(lines[0])
+    for line, mae in ((lines[2], "4.663e+06"), (lines[4], "4.663")):
+        cells = line.split()
+        assert len(cells) == 12 and cells[1] == mae and cells[-2:] == ["7", "1.5"]
+        assert len(line) == len(lines[0])  # every row as wide as the head
+    assert lines[3].split() == ["gru", "failed:", "loss", "became", "nan"]
