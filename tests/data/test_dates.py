@@ -31,6 +31,19 @@ def test_not_dates(cells):
     assert parse_dates(cells) is None
 
 
+def test_trading_days_are_business_daily():
+    # Thu 2024-03-07 .. Fri 2024-03-29, weekdays only, Good Friday (03-29) kept, 03-18 missing
+    days = [f"2024-03-{d:02d}" for d in (7, 8, 11, 12, 13, 14, 15, 19, 20, 21, 22, 25, 26,
+                                         27, 28, 29)]
+    freq = infer_frequency(days)
+    assert (freq.name, freq.season) == ("business daily", 5)
+    assert future_dates(days, 3) == ["2024-04-01", "2024-04-02", "2024-04-03"]  # Mon-Wed
+    assert future_dates(days[:-1], 2, freq) == ["2024-03-29", "2024-04-01"]  # Fri, then Mon
+    # fewer than seven days apart, or a weekend day among them: plain daily
+    assert infer_frequency(["2024-03-11", "2024-03-12", "2024-03-13"]).name == "daily"
+    assert infer_frequency([*days, "2024-03-30"]).name == "daily"
+
+
 def test_unknown_frequency_gives_offsets():
     assert infer_frequency(["2020-01-01", "2020-01-04", "2020-01-07"]) is None
     assert future_dates(["2020-01-01", "2020-01-04"], 2) == ["+1", "+2"]

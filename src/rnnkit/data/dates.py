@@ -7,8 +7,12 @@ float column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
 ``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD`` and ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
 a space). The frequency comes from the median gap between consecutive dates:
 
-    frequency  yearly  quarterly  monthly  weekly  daily  hourly
-    season m        1          4       12      52      7      24
+    frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
+    season m        1          4       12      52      7               5      24
+
+"business daily" is daily data with no Saturday or Sunday over at least a week of dates
+(trading days: a gap over each weekend, others over holidays); its season is the five-day
+week, and its future dates skip weekends (pandas' ``"B"``; holidays are not known).
 
 Future dates keep the form of the input (``20240107`` -> ``20240114`` for weekly data).
 :func:`season_from_values` finds m from the autocorrelation of the differenced values when
@@ -30,7 +34,8 @@ __all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "parse_dat
            "season_from_values"]
 
 #: Default season of each frequency.
-SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "hourly": 24}
+SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7,
+           "business daily": 5, "hourly": 24}
 
 _FORMS = [
     ("Y", re.compile(r"^\d{4}(\.0+)?$")),
@@ -47,13 +52,14 @@ _FORMS = [
 class Frequency:
     """A series' frequency: ``name`` (a key of :data:`SEASONS`), its default ``season``, the
     text ``form`` of its dates and the ``step`` between them (months for the month-based
-    frequencies, else a ``timedelta``)."""
+    frequencies, else a ``timedelta``; ``business``: steps skip Saturdays and Sundays)."""
 
     name: str
     season: int
     form: str
     months: int = 0
     delta: timedelta | None = None
+    business: bool = False
 
 
 def _parse(text: str, form: str) -> datetime:
@@ -116,8 +122,16 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
             return Frequency(name, SEASONS[name], form, months=months)
     for name, days in (("weekly", 7.0), ("daily", 1.0), ("hourly", 1 / 24)):
         if abs(gap - days) < 1e-6 * max(days, 1.0):
-            return Frequency(name, SEASONS[name], form, delta=timedelta(days=days))
+            if name == "daily" and _weekdays_only(dates):
+                name = "business daily"
+            return Frequency(name, SEASONS[name], form, delta=timedelta(days=days),
+                             business=name == "business daily")
     return None
+
+
+def _weekdays_only(dates: list[datetime]) -> bool:
+    """Whether daily dates span at least a week and none falls on a Saturday or Sunday."""
+    return (dates[-1] - dates[0]).days >= 7 and all(d.weekday() < 5 for d in dates)
 
 
 def _add_months(d: datetime, k: int) -> datetime:
@@ -155,12 +169,14 @@ def future_dates(texts: Sequence[str], steps: int, frequency: Frequency | None =
         return [f"+{k}" for k in range(1, steps + 1)]
     last_text = str(texts[-1]).strip()
     last = _parse(last_text, frequency.form)
-    out = []
+    out, d = [], last
     for k in range(1, steps + 1):
         if frequency.months:
             d = _add_months(last, frequency.months * k)
         else:
-            d = last + frequency.delta * k
+            d = d + frequency.delta
+            while frequency.business and d.weekday() >= 5:
+                d = d + frequency.delta
         out.append(_format(d, frequency.form, last_text))
     return out
 
