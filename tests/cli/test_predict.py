@@ -40,6 +40,13 @@ def test_predict_labels_steps_with_the_date_column_the_model_was_trained_with(tm
                  "--out", str(out)]) == 0
     labels = [r.split(",")[1] for r in out.read_text().splitlines()[1:]]
     assert labels == ["2002-01", "2002-02", "2002-03"]
+    # a file whose dates are in a column of another name: detected, as rnnkit forecast does
+    # (they were read as values: "column 'month', line 2: '2001-01' is not a number")
+    fc.save(tmp_path / "other", data_info={"column": "y", "date_column": "DATE"})
+    assert main(["predict", "--model", str(tmp_path / "other"), "--data", str(data),
+                 "--out", str(out), "--overwrite"]) == 0
+    labels = [r.split(",")[1] for r in out.read_text().splitlines()[1:]]
+    assert labels == ["2002-01", "2002-02", "2002-03"]
 
 
 def test_predict_to_stdout_with_intervals(tmp_path, saved, capsys):

@@ -578,7 +578,7 @@ def predict_command(fc, args: argparse.Namespace) -> int:
     if past and column is None:
         column = next((h for h in present if h != date_column and h not in past), None)
     series = load_csv(args.data, column=[column, *past] if past else column,
-                      date_column=date_column,
+                      date_column=date_column or "auto",  # a date column of another name
                       interpolate=args.interpolate or bool(info.get("interpolate")))
     values, dates = series.values, series.dates  # (T, 1 + P): target, past covariates
     origin = getattr(args, "origin", None)
