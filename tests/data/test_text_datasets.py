@@ -68,7 +68,8 @@ def test_csv_no_header_and_columns(tmp_path):
 def test_csv_errors(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("lab,txt\na,b\n")
-    with pytest.raises(DataError, match=r"no label column 'label'; columns are \['lab', 'txt'\]"):
+    with pytest.raises(DataError, match=r"no label column 'label'; columns are \['lab', 'txt'\]: "
+                       r"name it with label_column= \(rnnkit classify --label-column\)"):
         load_text_csv(p)
     p.write_text("label,text\na,ok\nb\n")
     with pytest.raises(DataError, match="line 3: 1 fields, needs a label"):

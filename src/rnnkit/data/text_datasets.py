@@ -96,7 +96,8 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
                 return c
             if c not in names:
                 raise DataError(f"{what} has no {kind} column {quote(c)}; columns are "
-                                f"{quote(names)}")
+                                f"{quote(names)}: name it with {kind}_column= (rnnkit "
+                                f"classify --{kind}-column)")
             return names.index(c)
 
         li, ti = col(label_column, "label"), col(text_column, "text")
