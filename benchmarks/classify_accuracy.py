@@ -77,6 +77,13 @@ Then ``ensemble="auto"`` (2026-12-04, one thread, seeds 0 and 1, three members e
 0.940 / 0.940, OSULeaf 0.959 / 0.950, PickupGestureWiimoteZ 0.760 / 0.720 (one network, seeds
 0-3: 0.910, 0.943, 0.695); three members of 34 epochs each (a third of the budget) on ACSF1
 0.900 / 0.890, dropped: only fits predicted to be quick get members, at full length.
+Then ``normalize="series+stats"`` (each series' level and log scale as extra channels;
+2026-12-04, two threads, seed 0, held out PLAID from sktime's copy): PickupGestureWiimoteZ
+0.840-0.880 against 0.720, PLAID 0.896-0.898 against 0.858, PigCVP 0.596-0.625 against 0.716,
+UnitTest 0.864 against 0.909, ACSF1 0.920 against 0.930, OSULeaf 0.942 against 0.955,
+Coffee 1.000 both (a first version, then the one shipped on the first three): 0.870 against
+0.870 over the seven sets, an option, not the default (figures in
+:mod:`rnnkit.tasks.classify.series_stats`).
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ def test_forecaster_takes_raw_values_and_returns_raw_forecasts(model, strategy, 
 
 # ------------------------------------------------------------------------ classifiers
 @pytest.mark.parametrize(("model", "normalize"), [("lstm", "feature"), ("bigru", "series"),
+                                                  ("gru", "series+stats"),
                                                   ("my-lstm", "none")])
 def test_sequence_classifier_normalises_in_the_graph(model, normalize, tmp_path):
     from rnnkit.tasks.classify import SequenceClassifier

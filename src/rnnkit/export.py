@@ -196,6 +196,10 @@ class ClassifierGraph(nn.Module):
         if self.normalize == "feature":
             self.register_buffer("mean", torch.as_tensor(est.mean_, dtype=torch.float32))
             self.register_buffer("std", torch.as_tensor(est.std_, dtype=torch.float32))
+        if self.normalize == "series+stats":
+            self.register_buffer("stats_mu", torch.as_tensor(est.stats_mu_, dtype=torch.float32))
+            self.register_buffer("stats_sigma",
+                                 torch.as_tensor(est.stats_sigma_, dtype=torch.float32))
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         if not self.text:
@@ -205,20 +209,39 @@ class ClassifierGraph(nn.Module):
                 x = (x - self.mean) / self.std  # (B, T, D)
             elif self.normalize == "series":
                 x = _series_norm(x, valid)
+            elif self.normalize == "series+stats":
+                x = self._with_stats(x, valid)
             x = torch.where(valid & ~torch.isnan(x), x, torch.zeros_like(x))  # NaN -> 0
         return torch.softmax(self.net(x, lengths=lengths), dim=-1)  # (B, C)
 
 
-def _series_norm(x: Tensor, valid: Tensor) -> Tensor:
-    """Each row and feature standardised over its valid, non-NaN steps (the classifiers'
-    "series" normalisation); x (B, T, D), valid (B, T, 1)."""
+    def _with_stats(self, x: Tensor, valid: Tensor) -> Tensor:
+        """"series+stats": x (B, T, D) z-normalised, then each row's standardised level and
+        log scale (:mod:`rnnkit.tasks.classify.series_stats`) at every step: (B, T, 3D)."""
+        from rnnkit.tasks.classify.series_stats import CLIP, EPS
+
+        mean, std, _ = _series_moments(x, valid)  # (B, 1, D) each
+        stats = torch.cat([mean, torch.log(std + EPS)], dim=-1)  # (B, 1, 2D)
+        z = torch.clamp((stats - self.stats_mu) / self.stats_sigma, -CLIP, CLIP)
+        return torch.cat([_series_norm(x, valid), z.expand(-1, x.shape[1], -1)], dim=-1)
+
+
+def _series_moments(x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Mean, standard deviation and count of each row and feature over its valid, non-NaN
+    steps (0, 0, 0 where there is none); x (B, T, D), valid (B, T, 1) -> (B, 1, D) each."""
     m = valid & ~torch.isnan(x)  # (B, T, D)
     n = m.sum(dim=1, keepdim=True)  # (B, 1, D)
     count = torch.clamp(n, min=1).to(x.dtype)
     zero = torch.zeros_like(x)
     mean = torch.where(m, x, zero).sum(dim=1, keepdim=True) / count  # (B, 1, D)
     var = (torch.where(m, x - mean, zero) ** 2).sum(dim=1, keepdim=True) / count
-    std = torch.sqrt(var)
+    return mean, torch.sqrt(var), n
+
+
+def _series_norm(x: Tensor, valid: Tensor) -> Tensor:
+    """Each row and feature standardised over its valid, non-NaN steps (the classifiers'
+    "series" normalisation); x (B, T, D), valid (B, T, 1)."""
+    mean, std, n = _series_moments(x, valid)
     std = torch.where((n > 0) & (std > 1e-8), std, torch.ones_like(std))
     return (x - mean) / std
 

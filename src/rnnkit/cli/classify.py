@@ -101,9 +101,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
-        help=f"numeric sequences: per-series z-normalisation, per-feature standardisation "
-        f"learned on the training set, or none (default: {d('normalize')}; feature for "
-        f"mnist images)")
+        help=f"numeric sequences: per-series z-normalisation, the same with each series' "
+        f"level and scale as extra channels (series+stats: for data whose amplitude tells "
+        f"the classes apart), per-feature standardisation learned on the training set, or "
+        f"none (default: {d('normalize')}; feature for mnist images)")
     add(p, "--limit", type=positive_int, default=None, help="use only the first N training "
         "samples (quick runs)")
     add(p, "--level", default=t("level"), choices=TEXT_LEVELS, help="text tokens (subword: "

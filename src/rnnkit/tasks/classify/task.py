@@ -12,6 +12,9 @@ state). ``normalize`` sets the preprocessing that the saved model carries:
 
 - ``"series"`` (default): each sequence and feature z-normalised over its own steps (the
   usual UCR preprocessing): x' = (x - mean_t x) / std_t x;
+- ``"series+stats"``: the same, and 2D constant channels with each sequence's own level and
+  log scale, standardised over the training set, so that what the z-normalisation removed
+  still reaches the network (:mod:`rnnkit.tasks.classify.series_stats`);
 - ``"feature"``: each feature standardised with the training set's mean and standard
   deviation over all steps: x' = (x - mean_d) / std_d (images such as MNIST rows, where a
   row's level is information);
@@ -103,12 +106,13 @@ from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
 from rnnkit.tasks.classify.metrics import classification_report
 from rnnkit.tasks.classify.model import MODELS, EnsembleNet, RNNClassifier, has_frontend
 from rnnkit.tasks.classify.pooling import POOLINGS
+from rnnkit.tasks.classify.series_stats import fit_scaling, series_stats, with_stats
 from rnnkit.tasks.classify.split import stratified_split
 from rnnkit.train.mixup import check_alpha
 
 log = logging.getLogger(__name__)
 
-NORMALIZE = ("feature", "series", "none")
+NORMALIZE = ("feature", "series", "series+stats", "none")
 LR_SCHEDULES = ("cosine", "plateau", "none")
 TEXT_LEVELS = ("word", "char", "subword")
 #: hidden_size="auto" of SequenceClassifier: plain recurrent models, conv-* models.
@@ -437,6 +441,12 @@ class SequenceClassifier(_Classifier):
             seqs = [(s - self.mean_) / self.std_ for s in seqs]
         elif self.normalize == "series":
             seqs = [_znorm(s) for s in seqs]
+        elif self.normalize == "series+stats":
+            stats = series_stats(seqs)  # (N, 2D), from the raw values
+            if fit:
+                self.stats_mu_, self.stats_sigma_ = fit_scaling(stats)
+            seqs = with_stats([_znorm(s) for s in seqs], stats, self.stats_mu_,
+                              self.stats_sigma_)
         return [np.nan_to_num(s, nan=0.0) for s in seqs]
 
     def _new_model(self, seqs: list[np.ndarray]) -> RNNClassifier:
@@ -446,7 +456,8 @@ class SequenceClassifier(_Classifier):
         hidden = self.hidden_size
         if hidden == "auto":
             hidden = AUTO_HIDDEN[1] if has_frontend(self.model) else AUTO_HIDDEN[0]
-        return RNNClassifier(self.n_features_, len(self.classes_), self.model, hidden,
+        width = self.n_features_ * (3 if self.normalize == "series+stats" else 1)
+        return RNNClassifier(width, len(self.classes_), self.model, hidden,
                              self.num_layers, self.dropout, pooling=self._pooling(),
                              conv_blocks=blocks, conv_channels=self.conv_channels,
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
@@ -462,6 +473,8 @@ class SequenceClassifier(_Classifier):
         state = {**super()._state(), "n_features": self.n_features_}
         if self.normalize == "feature":
             state.update(mean=self.mean_.tolist(), std=self.std_.tolist())
+        if self.normalize == "series+stats":
+            state.update(stats_mu=self.stats_mu_.tolist(), stats_sigma=self.stats_sigma_.tolist())
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -472,14 +485,21 @@ class SequenceClassifier(_Classifier):
             self.std_ = np.asarray(state["std"], dtype=np.float32).reshape(self.n_features_)
             if not (np.isfinite(self.mean_).all() and (self.std_ > 0).all()):
                 raise ValueError("state.mean/std must be finite with std > 0")
+        if self.normalize == "series+stats":
+            shape = (2 * self.n_features_,)
+            self.stats_mu_ = np.asarray(state["stats_mu"], dtype=np.float64).reshape(shape)
+            self.stats_sigma_ = np.asarray(state["stats_sigma"], dtype=np.float64).reshape(shape)
+            if not (np.isfinite(self.stats_mu_).all() and (self.stats_sigma_ > 0).all()):
+                raise ValueError("state.stats_mu/stats_sigma must be finite with sigma > 0")
 
 
 def _znorm(s: np.ndarray) -> np.ndarray:
-    """Each feature of one sequence (T, D) standardised over its steps (NaN ignored)."""
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(s, axis=0) if not np.isnan(s).all() else np.zeros(s.shape[1])
-        std = np.nanstd(s, axis=0) if not np.isnan(s).all() else np.ones(s.shape[1])
-    mean = np.nan_to_num(mean)
+    """Each feature of one sequence (T, D) standardised over its steps (NaN ignored; a
+    feature missing at every step stays NaN, later 0)."""
+    seen = ~np.isnan(s).all(axis=0)  # (D,) features with a value
+    mean, std = np.zeros(s.shape[1]), np.ones(s.shape[1])
+    mean[seen] = np.nanmean(s[:, seen], axis=0)
+    std[seen] = np.nanstd(s[:, seen], axis=0)
     std = np.where(np.nan_to_num(std) > 1e-8, std, 1.0)
     return ((s - mean) / std).astype(np.float32)
 

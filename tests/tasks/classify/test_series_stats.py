@@ -1,0 +1,69 @@
+"""normalize="series+stats": each sequence's level and scale beside its z-normalised values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.tasks.base import load_estimator
+from rnnkit.tasks.classify import SequenceClassifier
+from rnnkit.tasks.classify.series_stats import (
+    CLIP,
+    EPS,
+    fit_scaling,
+    series_stats,
+    with_stats,
+)
+
+
+def test_stats_by_hand_with_missing_values():
+    a = np.array([[1.0, np.nan], [3.0, np.nan]])  # feature 1 missing at every step
+    b = np.array([[2.0, 4.0], [np.nan, 8.0]])
+    s = series_stats([a, b])
+    np.testing.assert_allclose(s[0], [2.0, 0.0, np.log(1.0 + EPS), np.log(EPS)])
+    np.testing.assert_allclose(s[1], [2.0, 6.0, np.log(EPS), np.log(2.0 + EPS)])
+
+
+def test_scaling_floors_and_clip():
+    # levels 0 +- 0.001 and scales 1: an archive's z-normalised series -> z near 0
+    stats = np.array([[0.001, 0.0], [-0.001, 0.0], [0.0, 0.0]])
+    mu, sigma = fit_scaling(stats)
+    np.testing.assert_allclose(mu, [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(sigma, [0.1, 0.1])  # the floors: 0.1 x median std 1, 0.1
+    z = with_stats([np.zeros((3, 1), np.float32)] * 3, stats, mu, sigma)
+    assert all(x.shape == (3, 3) for x in z)
+    assert np.abs(np.stack(z)[:, :, 1:]).max() <= 0.011
+    # a level far outside the training ones is clipped
+    far = with_stats([np.zeros((2, 1), np.float32)], np.array([[1e6, 0.0]]), mu, sigma)[0]
+    np.testing.assert_allclose(far[:, 1], [CLIP, CLIP])
+
+
+def _scaled_noise(rng, n):
+    """Classes that differ only in amplitude: z-normalisation alone erases them."""
+    y = np.arange(n) % 3
+    return [rng.standard_normal((40, 2)) * (1 + 2 * k) for k in y], y
+
+
+def test_the_scale_that_z_normalisation_removes_reaches_the_network(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = _scaled_noise(rng, 60)
+    Xt, yt = _scaled_noise(rng, 60)
+    kw = {"epochs": 30, "ensemble": 1, "verbose": 0}
+    plain = SequenceClassifier(normalize="series", **kw).fit(X, y)
+    stats = SequenceClassifier(normalize="series+stats", **kw).fit(X, y)
+    assert plain.score(Xt, yt) < 0.6 and stats.score(Xt, yt) > 0.9
+    stats.save(tmp_path / "m")
+    back = load_estimator(tmp_path / "m")
+    np.testing.assert_allclose(back.predict_proba(Xt), stats.predict_proba(Xt), rtol=1e-6)
+    np.testing.assert_allclose(back.stats_sigma_, stats.stats_sigma_)
+
+
+def test_a_damaged_saved_scaling_is_refused(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = _scaled_noise(rng, 12)
+    est = SequenceClassifier(normalize="series+stats", epochs=1, ensemble=1, verbose=0)
+    est.fit(X, y)
+    state = est._state()
+    state["stats_sigma"] = [0.0] * 4
+    with pytest.raises(ValueError, match="stats_sigma must be finite with sigma > 0"):
+        est._set_state(state)
