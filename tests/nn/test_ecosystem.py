@@ -341,3 +341,36 @@ def test_torch_compile_train_step_and_eval(name, with_lengths, paths):
         want = net(*new)
     assert net.layer.last_path == eager
     _close(got, want, 1e-5)
+
+
+def test_bf16_lstm_where_onednn_has_none_runs_on_aten(monkeypatch):
+    """A CPU without AVX-512 has no oneDNN bfloat16 LSTM (torch.nn.LSTM itself raises "could
+    not create a primitive descriptor"): the fused LSTM learns that at its first bf16 call and
+    runs with oneDNN off. Simulated here, so that every machine runs the fallback."""
+    from rnnkit.nn import fused
+
+    layer = LSTM(D, H, return_sequences=True)
+    x = torch.randn(B, T, D)
+    with torch.no_grad():
+        want = layer(x)  # float32, oneDNN
+    real = nn.LSTM.forward
+    calls = []
+
+    def no_onednn_bf16(self, *args):
+        calls.append(torch.backends.mkldnn.enabled)
+        if torch.backends.mkldnn.enabled:
+            raise RuntimeError("could not create a primitive descriptor for the LSTM forward "
+                               "propagation primitive")
+        return real(self, *args)
+
+    monkeypatch.setattr(nn.LSTM, "forward", no_onednn_bf16)
+    monkeypatch.setattr(fused, "_ONEDNN_BF16_LSTM", None)
+    for _ in range(2):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = layer(x)
+        got.float().sum().backward()
+        assert layer.last_path == "fused"
+        _close((got.float(),), (want,), 0.05)
+    assert calls == [True, False, False] and fused._ONEDNN_BF16_LSTM is False
+    assert torch.backends.mkldnn.enabled  # restored after each call
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())

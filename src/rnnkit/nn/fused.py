@@ -13,7 +13,9 @@ weights views of one cuDNN buffer (torch.nn's ``flatten_parameters``).
 Only public torch APIs run here, so the ecosystem treats the fused path exactly as it treats
 torch.nn.LSTM: ``torch.compile`` graph-breaks around it (Dynamo runs torch.nn's RNN modules
 eagerly), ``torch.export`` / ``torch.onnx.export`` / ``torch.jit.trace`` see ``aten.lstm``
-(an ONNX ``LSTM`` node), autocast casts as it does for torch.nn.LSTM.
+(an ONNX ``LSTM`` node), autocast casts as it does for torch.nn.LSTM, except that a
+bfloat16 LSTM on a CPU whose oneDNN has none (no AVX-512), where torch.nn.LSTM raises, runs
+on ATen's kernel (:func:`_call`).
 
 Variable lengths are packed with ``pack_padded_sequence(..., enforce_sorted=False)`` and the
 module is called on the PackedSequence (torch.nn permutes the state into the sorted order and
@@ -29,12 +31,13 @@ cell state c, the autograd loop. Equivalent to::
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, LSTMState, SimpleRNNCell
 from rnnkit.nn.masking import last_valid, reverse_padded, valid_mask
@@ -126,6 +129,42 @@ class _Shared:
         return module
 
 
+#: Whether oneDNN runs a bfloat16 LSTM on this CPU: None until a call under bf16 tells.
+_ONEDNN_BF16_LSTM: bool | None = None
+
+
+def _bf16_on_cpu(x: Tensor | PackedSequence) -> bool:
+    data = x.data if isinstance(x, PackedSequence) else x
+    return data.device.type == "cpu" and (data.dtype == torch.bfloat16 or (
+        torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16))
+
+
+def _call(module: nn.RNNBase, x: Tensor | PackedSequence, hx):
+    """``module(x, hx)``; a bfloat16 LSTM on a CPU where oneDNN has none (a CPU without
+    AVX-512: "could not create a primitive descriptor for the LSTM forward propagation
+    primitive", torch.nn.LSTM itself fails so) runs with oneDNN off for the call, on ATen's
+    kernel, which autocast runs in float32. Learned at the first such call, then kept."""
+    global _ONEDNN_BF16_LSTM
+    if not (isinstance(module, nn.LSTM) and _bf16_on_cpu(x)) or _ONEDNN_BF16_LSTM:
+        return module(x, hx)
+    if _ONEDNN_BF16_LSTM is None:
+        try:
+            out = module(x, hx)
+            _ONEDNN_BF16_LSTM = True
+            return out
+        except RuntimeError as err:
+            if "primitive descriptor" not in str(err):
+                raise
+            _ONEDNN_BF16_LSTM = False
+            logger.info("oneDNN has no bfloat16 LSTM on this CPU; the fused LSTM runs on "
+                        "ATen's kernel under bfloat16 (%s)", err)
+    with warnings.catch_warnings():  # the flags' setter warns about TF32 on Intel GPUs
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.backends.mkldnn.flags(enabled=False):
+            return module(x, hx)
+
+
 class FusedStack:
     """A torch.nn.LSTM / GRU / RNN (batch first) over the Parameter objects of ``cells``.
 
@@ -178,10 +217,10 @@ class FusedStack:
         module.training = bool(train)
         hx = (state.h, state.c) if self.mode == "LSTM" else state
         if lengths is None:
-            out, hidden = module(x, hx)  # out (B, T, Dir*H)
+            out, hidden = _call(module, x, hx)  # out (B, T, Dir*H)
         else:
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out_packed, hidden = module(packed, hx)  # a PackedSequence, hidden unsorted
+            out_packed, hidden = _call(module, packed, hx)  # a PackedSequence, hidden unsorted
             out, _ = pad_packed_sequence(out_packed, batch_first=True,
                                          total_length=x.shape[1])  # (B, T, Dir*H)
         if self.mode == "LSTM":
