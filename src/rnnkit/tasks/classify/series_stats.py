@@ -21,7 +21,8 @@ agree, and on PigCVP nearly (0.947 and 0.942; 2026-12-04, scratch).
 Not the default: it cuts both ways. The default GRU-FCN, seed 0, two threads, 2026-12-04
 (``benchmarks/classify_accuracy.py --param normalize=series+stats``; "series" in brackets):
 PickupGestureWiimoteZ 0.880 (0.720), PLAID 0.898 (0.858), but PigCVP 0.596 (0.716), where two
-training series a class let the network lean on each pig's level; a first version without
+training series a class let the network lean on each pig's level; seed 1: 0.860, 0.892 and
+0.538 (PickupGestureWiimoteZ 0.740 and PigCVP 0.707 with "series"); a first version without
 the floors: ACSF1 0.920 (0.930), OSULeaf 0.942 (0.955), Coffee 1.000 (1.000), UnitTest 0.864
 (0.909, one test series of 22), so 0.870 against 0.870 over seven sets.
 """
