@@ -220,10 +220,10 @@ class ClassifierGraph(nn.Module):
         log scale (:mod:`rnnkit.tasks.classify.series_stats`) at every step: (B, T, 3D)."""
         from rnnkit.tasks.classify.series_stats import CLIP, EPS
 
-        mean, std, _ = _series_moments(x, valid)  # (B, 1, D) each
+        mean, std, n = _series_moments(x, valid)  # (B, 1, D) each
         stats = torch.cat([mean, torch.log(std + EPS)], dim=-1)  # (B, 1, 2D)
         z = torch.clamp((stats - self.stats_mu) / self.stats_sigma, -CLIP, CLIP)
-        return torch.cat([_series_norm(x, valid), z.expand(-1, x.shape[1], -1)], dim=-1)
+        return torch.cat([_standardise(x, mean, std, n), z.expand(-1, x.shape[1], -1)], dim=-1)
 
 
 def _series_moments(x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -241,7 +241,12 @@ def _series_moments(x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 def _series_norm(x: Tensor, valid: Tensor) -> Tensor:
     """Each row and feature standardised over its valid, non-NaN steps (the classifiers'
     "series" normalisation); x (B, T, D), valid (B, T, 1)."""
-    mean, std, n = _series_moments(x, valid)
+    return _standardise(x, *_series_moments(x, valid))
+
+
+def _standardise(x: Tensor, mean: Tensor, std: Tensor, n: Tensor) -> Tensor:
+    """(x - mean) / std with the :func:`_series_moments` of x; a std of 0 (or no valid
+    step) divides by 1."""
     std = torch.where((n > 0) & (std > 1e-8), std, torch.ones_like(std))
     return (x - mean) / std
 

@@ -52,14 +52,18 @@ _FORMS = [
 class Frequency:
     """A series' frequency: ``name`` (a key of :data:`SEASONS`), its default ``season``, the
     text ``form`` of its dates and the ``step`` between them (months for the month-based
-    frequencies, else a ``timedelta``; ``business``: steps skip Saturdays and Sundays)."""
+    frequencies, else a ``timedelta``); :attr:`business`: steps skip Saturdays and
+    Sundays."""
 
     name: str
     season: int
     form: str
     months: int = 0
     delta: timedelta | None = None
-    business: bool = False
+
+    @property
+    def business(self) -> bool:
+        return self.name == "business daily"
 
 
 def _parse(text: str, form: str) -> datetime:
@@ -124,8 +128,7 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
         if abs(gap - days) < 1e-6 * max(days, 1.0):
             if name == "daily" and _weekdays_only(dates):
                 name = "business daily"
-            return Frequency(name, SEASONS[name], form, delta=timedelta(days=days),
-                             business=name == "business daily")
+            return Frequency(name, SEASONS[name], form, delta=timedelta(days=days))
     return None
 
 

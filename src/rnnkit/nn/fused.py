@@ -262,7 +262,7 @@ class FusedStack:
                 hx_i = h0[i : i + 1]  # (1, B, H)
                 hx = (hx_i, state.c[i : i + 1]) if self.mode == "LSTM" else hx_i
                 seq = inp if d == 0 else reverse_padded(inp, lengths)
-                o, _ = module(seq, hx)  # (B, T, H), exact at the valid steps
+                o, _ = _call(module, seq, hx)  # (B, T, H), exact at the valid steps
                 o = torch.where(valid, o, torch.zeros_like(o))
                 finals.append(last_valid(o, lengths))  # (B, H)
                 outs.append(o if d == 0 else reverse_padded(o, lengths))

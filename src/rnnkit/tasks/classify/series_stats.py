@@ -39,17 +39,21 @@ CLIP = 5.0
 LEVEL_FLOOR, SCALE_FLOOR = 0.1, 0.1
 
 
-def series_stats(seqs: list[np.ndarray]) -> np.ndarray:
-    """``s`` of the module doc for each (T_i, D) sequence in raw units: (N, 2D) float64."""
-    D = seqs[0].shape[1]
-    out = np.zeros((len(seqs), 2 * D))  # a feature missing at every step: level 0, std 0
-    for i, s in enumerate(seqs):
-        s = np.asarray(s, dtype=np.float64)
-        seen = ~np.isnan(s).all(axis=0)  # (D,)
-        out[i, :D][seen] = np.nanmean(s[:, seen], axis=0)
-        out[i, D:][seen] = np.nanstd(s[:, seen], axis=0)
-    out[:, D:] = np.log(out[:, D:] + EPS)
-    return out
+def moments(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (D,) of each feature of one sequence (T, D) over its
+    steps, NaN ignored; 0 and 0 for a feature missing at every step. In ``s``'s dtype."""
+    seen = ~np.isnan(s).all(axis=0)  # (D,) features with a value
+    mean, std = np.zeros(s.shape[1], s.dtype), np.zeros(s.shape[1], s.dtype)
+    mean[seen] = np.nanmean(s[:, seen], axis=0)
+    std[seen] = np.nanstd(s[:, seen], axis=0)
+    return mean, std
+
+
+def series_stats(moms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``s`` of the module doc from each sequence's raw :func:`moments`: (N, 2D) float64."""
+    mean = np.array([m for m, _ in moms], dtype=np.float64)  # (N, D)
+    std = np.array([sd for _, sd in moms], dtype=np.float64)
+    return np.concatenate([mean, np.log(std + EPS)], axis=1)
 
 
 def fit_scaling(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,5 +73,5 @@ def with_stats(seqs: list[np.ndarray], stats: np.ndarray, mu: np.ndarray,
             for s, row in zip(seqs, z, strict=True)]
 
 
-__all__ = ["CLIP", "EPS", "LEVEL_FLOOR", "SCALE_FLOOR", "fit_scaling", "series_stats",
-           "with_stats"]
+__all__ = ["CLIP", "EPS", "LEVEL_FLOOR", "SCALE_FLOOR", "fit_scaling", "moments",
+           "series_stats", "with_stats"]

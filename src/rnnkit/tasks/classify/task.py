@@ -106,7 +106,12 @@ from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
 from rnnkit.tasks.classify.metrics import classification_report
 from rnnkit.tasks.classify.model import MODELS, EnsembleNet, RNNClassifier, has_frontend
 from rnnkit.tasks.classify.pooling import POOLINGS
-from rnnkit.tasks.classify.series_stats import fit_scaling, series_stats, with_stats
+from rnnkit.tasks.classify.series_stats import (
+    fit_scaling,
+    moments,
+    series_stats,
+    with_stats,
+)
 from rnnkit.tasks.classify.split import stratified_split
 from rnnkit.train.mixup import check_alpha
 
@@ -442,11 +447,12 @@ class SequenceClassifier(_Classifier):
         elif self.normalize == "series":
             seqs = [_znorm(s) for s in seqs]
         elif self.normalize == "series+stats":
-            stats = series_stats(seqs)  # (N, 2D), from the raw values
+            moms = [moments(s) for s in seqs]  # of the raw values, once for both uses
+            stats = series_stats(moms)  # (N, 2D)
             if fit:
                 self.stats_mu_, self.stats_sigma_ = fit_scaling(stats)
-            seqs = with_stats([_znorm(s) for s in seqs], stats, self.stats_mu_,
-                              self.stats_sigma_)
+            seqs = with_stats([_znorm(s, m) for s, m in zip(seqs, moms, strict=True)], stats,
+                              self.stats_mu_, self.stats_sigma_)
         return [np.nan_to_num(s, nan=0.0) for s in seqs]
 
     def _new_model(self, seqs: list[np.ndarray]) -> RNNClassifier:
@@ -493,14 +499,12 @@ class SequenceClassifier(_Classifier):
                 raise ValueError("state.stats_mu/stats_sigma must be finite with sigma > 0")
 
 
-def _znorm(s: np.ndarray) -> np.ndarray:
+def _znorm(s: np.ndarray, moms: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Each feature of one sequence (T, D) standardised over its steps (NaN ignored; a
-    feature missing at every step stays NaN, later 0)."""
-    seen = ~np.isnan(s).all(axis=0)  # (D,) features with a value
-    mean, std = np.zeros(s.shape[1]), np.ones(s.shape[1])
-    mean[seen] = np.nanmean(s[:, seen], axis=0)
-    std[seen] = np.nanstd(s[:, seen], axis=0)
-    std = np.where(np.nan_to_num(std) > 1e-8, std, 1.0)
+    feature missing at every step stays NaN, later 0); ``moms``: its :func:`moments`,
+    when already computed."""
+    mean, std = moments(s) if moms is None else moms
+    std = np.where(std > 1e-8, std, 1.0)
     return ((s - mean) / std).astype(np.float32)
 
 
