@@ -1,7 +1,8 @@
 """Training-step time of every rnnkit layer / path, as a ratio to torch.nn.LSTM, side by side.
 
 A training step is forward + backward of an MSE loss on all outputs (return_sequences), with
-every parameter's gradient, on CPU with ``torch.set_num_threads(2)``. Shapes (B, T, D, H):
+every parameter's gradient, on CPU with ``torch.set_num_threads(2)`` (``--threads`` sets
+another count: 1 is a forecast worker's). Shapes (B, T, D, H):
 (64, 50, 1, 20), (64, 100, 64, 128), (32, 200, 128, 256), (256, 28, 28, 128).
 
 Repetitions are interleaved (A B C ... A B C ...), as many rounds as fit in about a minute per
@@ -27,6 +28,7 @@ within a round (slow drifts of a shared machine cancel), then each row's spread 
     python benchmarks/layers.py --quick    # about 2 minutes
     python benchmarks/layers.py --rows "LNLSTM fast" --shapes 0,3   # a subset
     python benchmarks/layers.py --quick --markdown   # the README's table
+    python benchmarks/layers.py --quick --threads 1 --rows "LSTM fused,LSTM fast"
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def make_rows(D: int, H: int) -> dict[str, tuple[nn.Module, str | None]]:
         "torch.nn.LSTM": (nn.LSTM(D, H, batch_first=True), None),
         "torch.nn.GRU": (nn.GRU(D, H, batch_first=True), None),
         "torch.nn.RNN": (nn.RNN(D, H, batch_first=True), None),
-        "LSTM fused": (LSTM(D, H, **seq), "fused"),
+        "LSTM fused": (LSTM(D, H, path="fused", **seq), "fused"),
+        "LSTM fast": (LSTM(D, H, path="fast", **seq), "fast"),
         "GRU fused": (GRU(D, H, path="fused", **seq), "fused"),
         "GRU fast": (GRU(D, H, path="fast", **seq), "fast"),
         "SimpleRNN fused": (SimpleRNN(D, H, path="fused", **seq), "fused"),
@@ -165,13 +168,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per shape")
     parser.add_argument("--rows", default=None, help="comma-separated row names (default: all)")
     parser.add_argument("--shapes", default=None, help="comma-separated shape indices 0-3")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (default 2; the goals are for 2)")
     parser.add_argument("--markdown", action="store_true",
                         help="also print the machine and the ratios as a Markdown table")
     args = parser.parse_args()
     budget = 12.0 if args.quick else 60.0
     only = None if args.rows is None else [r.strip() for r in args.rows.split(",")]
     shapes = SHAPES if args.shapes is None else [SHAPES[int(i)] for i in args.shapes.split(",")]
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     machine = describe_machine()
     for line_ in machine:
         print(line_)
@@ -255,7 +260,8 @@ def report(results: dict, shapes: list) -> None:
         print(f"{label:<{width}}{cells}")
 
     for kind, prefix in (("ratio of best times", "best "), ("median of per-round ratios", "")):
-        print(f"\ntraining step / torch.nn.LSTM's, 2 threads, interleaved rounds: {kind}")
+        print(f"\ntraining step / torch.nn.LSTM's, {torch.get_num_threads()} threads, "
+              f"interleaved rounds: {kind}")
         print(f"{'(B, T, D, H)':<{width}}" + "".join(f"{s!s:>22}" for s in shapes))
         if prefix:
             line("torch.nn.LSTM [ms, best]", "lstm_ms")

@@ -30,6 +30,7 @@ from rnnkit.nn import (
     Cell,
     GRUCell,
     LNSimpleRNN,
+    LSTMCell,
     Recurrent,
     SimpleRNN,
     SimpleRNNCell,
@@ -58,19 +59,20 @@ def _seq(**kw):
     return {"return_sequences": True, **kw}
 
 
-#: where path="auto" runs a GRU / SimpleRNN eagerly: its CPU kernel on the machine kinds of
-#: fastpath.AUTO_KERNELS (with Numba), else the fused torch.nn.GRU / RNN
+#: where path="auto" runs a GRU / SimpleRNN / LSTM eagerly: its CPU kernel on the machine kinds
+#: and thread counts of fastpath.AUTO_KERNELS (with Numba), else the fused torch.nn module
 GRU_EAGER = "fast" if fastpath.preferred(GRUCell(D, H)) else "fused"
 RNN_EAGER = "fast" if fastpath.preferred(SimpleRNNCell(D, H)) else "fused"
+LSTM_EAGER = "fast" if fastpath.preferred(LSTMCell(D, H)) else "fused"
 
 
 #: name -> (layer factory, path eagerly, path under export/trace without and with lengths)
 CASES: dict[str, tuple[Callable[[], nn.Module], str, str, str]] = {
     "SimpleRNN": (lambda: SimpleRNN(D, H, **_seq(return_state=True)), RNN_EAGER, "fused",
                   "fused"),
-    "LSTM": (lambda: LSTM(D, H, **_seq(return_state=True)), "fused", "fused", "loop"),
+    "LSTM": (lambda: LSTM(D, H, **_seq(return_state=True)), LSTM_EAGER, "fused", "loop"),
     "GRU": (lambda: GRU(D, H, **_seq(return_state=True)), GRU_EAGER, "fused", "fused"),
-    "LSTM-bi-stacked": (lambda: LSTM(D, H, 2, bidirectional=True), "fused", "fused",
+    "LSTM-bi-stacked": (lambda: LSTM(D, H, 2, bidirectional=True), LSTM_EAGER, "fused",
                         "fused"),
     "GRU-stacked": (lambda: GRU(D, H, 2, **_seq(return_state=True)), GRU_EAGER, "fused",
                     "fused"),
@@ -285,7 +287,7 @@ def test_rnnkit_nn_imports_and_runs_without_numba():
 # -- the fused path runs torch.nn's module on the cells' own parameters -------------------
 def test_fused_module_shares_the_cells_parameters_and_follows_replacements():
     torch.manual_seed(0)
-    layer = LSTM(D, H, 2, bidirectional=True, return_sequences=True).double()
+    layer = LSTM(D, H, 2, bidirectional=True, return_sequences=True, path="fused").double()
     ref = layer.to_torch().double()
     x = torch.randn(B, T, D, dtype=torch.float64)
     assert torch.allclose(layer(x), ref(x)[0], atol=1e-12, rtol=0)

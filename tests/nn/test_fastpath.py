@@ -19,6 +19,7 @@ from rnnkit.nn import (
     GRU,
     LNGRU,
     LNLSTM,
+    LSTM,
     Cell,
     GRUCell,
     LNGRUCell,
@@ -41,8 +42,8 @@ import numba
 from rnnkit.nn.fastpath.gru_kernel import GRUKernel
 from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows, sigmoid, small_product
 from rnnkit.nn.fastpath.lngru_kernel import LNGRUKernel
-from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
 from rnnkit.nn.fastpath.lnrnn_kernel import LNRNNKernel
+from rnnkit.nn.fastpath.lstm_kernel import LNLSTMKernel, LSTMKernel
 from rnnkit.nn.fastpath.rnn_kernel import RNNKernel
 
 from .helpers import fields, randomise_ln_, rel, weighted_loss
@@ -258,6 +259,7 @@ FAST_KERNELS = {
     "lnrnn_tanh": (LNRNNKernel, ref.TimeLNRNN, {"nonlinearity": "tanh"}),
     "lnrnn_relu": (LNRNNKernel, ref.TimeLNRNN, {"nonlinearity": "relu"}),
     "lnlstm": (LNLSTMKernel, ref.TimeLNLSTM, {}),
+    "lstm": (LSTMKernel, ref.TimeLSTM, {}),
     "lngru": (LNGRUKernel, ref.TimeLNGRU, {}),
     "gru": (GRUKernel, ref.TimeGRU, {}),
     "rnn_tanh": (RNNKernel, ref.TimeRNN, {"nonlinearity": "tanh"}),
@@ -322,7 +324,7 @@ def test_fast_kernels_float32_match_reference(kind: str) -> None:
     b, t, d, h = 16, 7, 5, 40
     fast, ref_layer = kernel_and_reference(kind, d, h, "float32", rng)
     assert small_product(b, h, 4 * h)
-    n_state = 2 if kind == "lnlstm" else 1
+    n_state = fast.state_parts
     for batch in (b, b // 2):
         x = rng.standard_normal((batch, t, d)).astype(np.float32)
         s0 = [rng.standard_normal((batch, h)).astype(np.float32) for _ in range(n_state)]
@@ -407,7 +409,6 @@ def test_supports() -> None:
     assert not fastpath.supports(cell, torch.randn(B, T, D + 1))  # wrong D
     assert not fastpath.supports(cell, torch.randn(B, T, D, dtype=torch.float32))  # mixed dtypes
     assert not fastpath.supports(cell.bfloat16(), torch.randn(B, T, D, dtype=torch.bfloat16))
-    assert not fastpath.supports(LSTMCell(D, H), torch.randn(B, T, D))  # fused path's job
 
     class NoHooks(Cell):
         def forward(self, x_t, state):  # pragma: no cover - never run
@@ -415,7 +416,7 @@ def test_supports() -> None:
 
     assert not fastpath.supports(NoHooks(D, H), torch.randn(B, T, D))
     with pytest.raises(ValueError, match="cell must be one the fast path supports"):
-        fastpath.run(LSTMCell(D, H), torch.randn(B, T, D), LSTMCell(D, H).initial_state(B))
+        fastpath.run(NoHooks(D, H), torch.randn(B, T, D), NoHooks(D, H).initial_state(B))
 
 
 def test_layer_records_fast_path_and_forced_path() -> None:
@@ -480,7 +481,8 @@ def test_padded_row_equals_the_sequence_alone() -> None:
 
 # -- the plain GRU and RNN kernels: against torch.nn, and where path="auto" picks them ---------
 TORCH_LAYERS = {"gru": lambda **kw: nn.GRU(**kw), "rnn_tanh": lambda **kw: nn.RNN(**kw),
-                "rnn_relu": lambda **kw: nn.RNN(nonlinearity="relu", **kw)}
+                "rnn_relu": lambda **kw: nn.RNN(nonlinearity="relu", **kw),
+                "lstm": lambda **kw: nn.LSTM(**kw)}
 
 
 @pytest.mark.parametrize("kind", sorted(TORCH_LAYERS))
@@ -488,31 +490,39 @@ TORCH_LAYERS = {"gru": lambda **kw: nn.GRU(**kw), "rnn_tanh": lambda **kw: nn.RN
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_kernel_matches_torch_nn_layer(kind: str, bidirectional: bool,
                                        with_lengths: bool) -> None:
-    """Two stacked layers in float64 on path="fast" against torch.nn.GRU / RNN (packed
-    sequences for lengths): outputs, final state and the gradients of x, h0 and every
-    parameter."""
+    """Two stacked layers in float64 on path="fast" against torch.nn.GRU / RNN / LSTM (packed
+    sequences for lengths): outputs, final state and the gradients of x, the initial state
+    and every parameter."""
     torch.manual_seed(1)
     theirs = TORCH_LAYERS[kind](input_size=3, hidden_size=4, num_layers=2, batch_first=True,
                                 bidirectional=bidirectional).double()
     ours = from_torch(theirs, return_sequences=True, return_state=True, path="fast")
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(4, 6, 3, generator=gen, dtype=torch.float64)
-    h0 = torch.randn(len(ours.cells), 4, 4, generator=gen, dtype=torch.float64)
+    parts = 2 if kind == "lstm" else 1  # (h0, c0) or h0
+    s0 = [torch.randn(len(ours.cells), 4, 4, generator=gen, dtype=torch.float64)
+          for _ in range(parts)]
     lengths = torch.tensor([6, 2, 4, 1]) if with_lengths else None
-    xt, h0t = x.clone().requires_grad_(), h0.clone().requires_grad_()
-    xo, h0o = x.clone().requires_grad_(), h0.clone().requires_grad_()
+    xt, xo = x.clone().requires_grad_(), x.clone().requires_grad_()
+    s0t, s0o = [s.clone().requires_grad_() for s in s0], [s.clone().requires_grad_() for s in s0]
+    state_t = tuple(s0t) if parts == 2 else s0t[0]
+    state_o = ours.state_type(*s0o) if parts == 2 else s0o[0]
     if lengths is None:
-        out_t, st_t = theirs(xt, h0t)
+        out_t, st_t = theirs(xt, state_t)
     else:
         packed = pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=False)
-        out_p, st_t = theirs(packed, h0t)
+        out_p, st_t = theirs(packed, state_t)
         out_t, _ = pad_packed_sequence(out_p, batch_first=True, total_length=6)
-    out_o, st_o = ours(xo, h0o, lengths=lengths)
+    out_o, st_o = ours(xo, state_o, lengths=lengths)
     assert ours.last_path == "fast"
-    assert rel(out_o, out_t) < TOL and rel(st_o, st_t) < TOL
+    assert rel(out_o, out_t) < TOL
+    for a, b in zip(fields(st_o), fields(st_t), strict=True):
+        assert rel(a, b) < TOL
     weighted_loss(out_t, st_t, torch.Generator().manual_seed(3)).backward()
     weighted_loss(out_o, st_o, torch.Generator().manual_seed(3)).backward()
-    assert rel(xo.grad, xt.grad) < TOL and rel(h0o.grad, h0t.grad) < TOL
+    assert rel(xo.grad, xt.grad) < TOL
+    for a, b in zip(s0o, s0t, strict=True):
+        assert rel(a.grad, b.grad) < TOL
     dirs = 2 if bidirectional else 1
     for i, cell in enumerate(ours.cells):
         sfx = f"_l{i // dirs}" + ("_reverse" if i % dirs else "")
@@ -524,8 +534,10 @@ def test_kernel_matches_torch_nn_layer(kind: str, bidirectional: bool,
 def test_auto_runs_the_gru_kernel_only_where_the_table_says(monkeypatch) -> None:
     """path="auto" runs a GRU on its kernel on the machine kinds of AUTO_KERNELS, else on the
     fused torch.nn.GRU; the fused path again under autocast (the kernel steps aside). The
-    table holds the GRU and the SimpleRNN cell for 2-thread x86_64 machines."""
-    assert set(fastpath.AUTO_KERNELS) == {GRUCell, SimpleRNNCell}
+    table holds the GRU and the SimpleRNN cell for x86_64 machines with up to 2 torch threads,
+    the LSTM cell for one thread."""
+    assert fastpath.AUTO_KERNELS == {GRUCell: ("x86_64", 2), SimpleRNNCell: ("x86_64", 2),
+                                     LSTMCell: ("x86_64", 1)}
     layer = GRU(3, 4, return_sequences=True)
     x = torch.randn(2, 5, 3)
     monkeypatch.setattr(fastpath, "AUTO_KERNELS", {})
@@ -542,6 +554,58 @@ def test_auto_runs_the_gru_kernel_only_where_the_table_says(monkeypatch) -> None
     monkeypatch.setattr(fastpath, "AUTO_KERNELS", {GRUCell: other})
     assert rel(layer(x), out) < 1e-5  # float32: the fused path agrees with the kernel
     assert layer.last_path == "fused"
+
+
+def test_auto_runs_the_lstm_kernel_on_one_thread_only(monkeypatch) -> None:
+    """path="auto" runs an LSTM on its kernel where the table says, with one torch thread,
+    and on the fused torch.nn.LSTM with two; the same numbers either way (float32)."""
+    monkeypatch.setattr(fastpath, "AUTO_KERNELS", {LSTMCell: (fastpath._MACHINE, 1)})
+    layer = LSTM(3, 4, return_sequences=True)
+    x = torch.randn(2, 5, 3)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = layer(x)
+        assert layer.last_path == "fast"
+        torch.set_num_threads(2)
+        two = layer(x)
+        assert layer.last_path == "fused"
+    finally:
+        torch.set_num_threads(before)
+    assert rel(one, two) < 1e-5
+
+
+def test_one_thread_products_run_in_numpy_on_one_blas_thread(monkeypatch) -> None:
+    """With one torch thread the kernels' products run in NumPy (jit.numpy_products) and
+    OpenBLAS is held to one thread while they run, so that a one-thread worker process starts
+    no BLAS threads of its own; with two torch threads the products stay in torch."""
+    from rnnkit.nn.fastpath import jit
+
+    if not jit._blas_libraries():
+        pytest.skip("threadpoolctl finds no BLAS library")
+    rng = np.random.default_rng(4)
+    fast, _ = kernel_and_reference("lstm", 3, 600, "float64", rng)  # per-step torch products
+    seen: list[tuple[bool, list[int]]] = []
+    original = jit.StepProduct.__init__
+
+    def spy(self, M, B):
+        original(self, M, B)
+        seen.append((self.small, [lib.get_num_threads() for lib in jit._blas_libraries()]))
+
+    monkeypatch.setattr(jit.StepProduct, "__init__", spy)
+    x = rng.standard_normal((8, 3, 3))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        fast.forward(x)
+        fast.backward(rng.standard_normal((8, 3, 600)))
+        torch.set_num_threads(2)
+        fast.forward(x)
+    finally:
+        torch.set_num_threads(before)
+    (f1, threads_f), (b1, threads_b), (f2, _) = seen
+    assert f1 and b1 and threads_f and set(threads_f) == set(threads_b) == {1}
+    assert not f2
 
 
 @pytest.mark.parametrize("kind", sorted(FAST_KERNELS))

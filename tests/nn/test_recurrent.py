@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.nn import GRU, LNGRU, LNLSTM, LSTM, LNSimpleRNN, LSTMState, Recurrent, SimpleRNN
+from rnnkit.nn import (
+    GRU,
+    LNGRU,
+    LNLSTM,
+    LSTM,
+    LNSimpleRNN,
+    LSTMCell,
+    LSTMState,
+    Recurrent,
+    SimpleRNN,
+    fastpath,
+)
 from rnnkit.nn.masking import reverse_padded
 from tests.nn.helpers import fields, rel
 
@@ -101,6 +112,12 @@ def test_go_backwards_equals_reversed_input(cls, path):
     assert rel(a[1, :2], one[0]) < TOL
 
 
+def lstm_auto_path() -> str:
+    """Where path="auto" runs an LSTM without recurrent dropout: its CPU kernel where
+    fastpath.AUTO_KERNELS says (one torch thread on x86_64), else the fused torch.nn.LSTM."""
+    return "fast" if fastpath.preferred(LSTMCell(3, 4)) else "fused"
+
+
 def test_mc_dropout_samples_differ_at_inference_only_when_on():
     x = _x()
     torch.manual_seed(0)
@@ -110,11 +127,11 @@ def test_mc_dropout_samples_differ_at_inference_only_when_on():
     assert not torch.equal(on(x), on(x))
     assert on.last_path == "loop"  # recurrent dropout is active
     assert torch.equal(off(x), off(x))
-    assert off.last_path == "fused"  # no dropout in eval: the kernel runs
-    # MC dropout on the fused path: only inter-layer and input dropout
+    assert off.last_path == lstm_auto_path()  # no dropout in eval: the kernel runs
+    # MC dropout on the fused or fast path: only inter-layer and input dropout
     fused_mc = LSTM(3, 4, 2, dropout=0.5, input_dropout=0.2, mc_dropout=True).double().eval()
     assert not torch.equal(fused_mc(x), fused_mc(x))
-    assert fused_mc.last_path == "fused"
+    assert fused_mc.last_path == lstm_auto_path()
 
 
 def test_recurrent_dropout_uses_one_mask_for_all_steps():
@@ -135,7 +152,7 @@ def test_auto_path_selection():
     x = _x()
     lstm = LSTM(3, 4).double()
     lstm(x)
-    assert lstm.last_path == "fused"
+    assert lstm.last_path == lstm_auto_path()
     lstm.train()
     rd = LSTM(3, 4, recurrent_dropout=0.2).double().train()
     rd(x)
@@ -153,8 +170,8 @@ def test_forced_paths_raise_when_unavailable():
         LNLSTM(3, 4, path="fused").double()(x)
     with pytest.raises(ValueError, match=r"path='fused' needs no active recurrent_dropout"):
         LSTM(3, 4, recurrent_dropout=0.1, path="fused").double().train()(x)
-    with pytest.raises(ValueError, match=r"path='fast' is unavailable: "):
-        LSTM(3, 4, path="fast").double()(x, lengths=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"path='fast' is unavailable: its CPU kernels take"):
+        LSTM(3, 4, path="fast").bfloat16()(x.bfloat16())
     with pytest.raises(ValueError, match=r"path must be one of"):
         LSTM(3, 4, path="cuda")
 

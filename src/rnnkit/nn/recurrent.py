@@ -19,8 +19,8 @@ Paths (``layer.last_path`` records the one that ran):
 - ``"fused"``: standard SimpleRNN / LSTM / GRU cells without active recurrent dropout run
   through a torch.nn.LSTM / GRU / RNN that shares their parameters (cuDNN / oneDNN), variable
   lengths packed internally (rnnkit.nn.fused);
-- ``"fast"``: layer-normalised cells, which torch has no kernel for, and GRU and SimpleRNN
-  cells, one layer and direction at a time, without recurrent dropout: on CPU (float32 /
+- ``"fast"``: layer-normalised cells, which torch has no kernel for, and GRU, SimpleRNN and
+  LSTM cells, one layer and direction at a time, without recurrent dropout: on CPU (float32 /
   float64, variable lengths included) compiled NumPy kernels with hand-derived BPTT behind a
   ``torch.autograd.Function``; for LN cells on other devices, for full-length batches, a
   time-major torch loop (``rnnkit.nn.fastpath``);
@@ -33,7 +33,8 @@ Paths (``layer.last_path`` records the one that ran):
 
 ``path="auto"`` picks the first available in that order, except that a standard cell whose CPU
 kernel measured faster than its fused module on this machine kind (``fastpath.AUTO_KERNELS``:
-GRU and SimpleRNN on 2-thread x86_64) runs on the fast path when it can;
+GRU and SimpleRNN on x86_64 with at most 2 torch threads, LSTM with one) runs on the fast
+path when it can;
 ``"fused"``/``"fast"``/``"traced"`` force one (and raise ValueError if unavailable); ``"loop"``
 forces the loop. When "auto" ends on the loop, ``layer.last_path_reason`` says why the traced
 path could not run (else None).

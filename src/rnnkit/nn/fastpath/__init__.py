@@ -1,5 +1,6 @@
-r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for, and GRU and
-Elman (SimpleRNN) cells, which it runs as a chain of per-step ops on the CPU.
+r"""The fast path: layer-normalised cells, which PyTorch has no fused kernel for, GRU and
+Elman (SimpleRNN) cells, which it runs as a chain of per-step ops on the CPU, and LSTM cells,
+whose fused kernel ours beats on one thread.
 
 :class:`~rnnkit.nn.recurrent.Recurrent` calls two functions, one layer and one direction at a
 time, for batches without recurrent dropout:
@@ -10,7 +11,7 @@ time, for batches without recurrent dropout:
   state a tensor h (B, H) or an ``LSTMState(h, c)``, lengths (B,) of right-padded rows (CPU
   kernels only; :mod:`~rnnkit.nn.fastpath.lengths`); hs (B, T, H), zero at padded steps.
 
-and ``preferred(cell)``: whether ``path="auto"`` runs a standard cell (GRU, SimpleRNN) here
+and ``preferred(cell)``: whether ``path="auto"`` runs a standard cell (GRU, SimpleRNN, LSTM) here
 rather than on the fused path, from the measured table :data:`AUTO_KERNELS`.
 
 Which implementation runs:
@@ -18,8 +19,8 @@ Which implementation runs:
 ===========================================  ===============================================
 cell, input                                   implementation
 ===========================================  ===============================================
-LN, GRU or SimpleRNN cell, CPU, float32 or   NumPy kernel (hand-derived BPTT, the step's
-float64                                       element-wise work in Numba-compiled passes, the
+LN, GRU, SimpleRNN or LSTM cell, CPU,         NumPy kernel (hand-derived BPTT, the step's
+float32 or float64                            element-wise work in Numba-compiled passes, the
                                               products in BLAS) behind a
                                               ``torch.autograd.Function``, zero-copy tensor
                                               <-> array; see
@@ -76,7 +77,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from rnnkit.nn.cells import Cell, GRUCell, SimpleRNNCell, State
+from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, State
 from rnnkit.nn.fastpath.numpy_function import DTYPES, KERNELS, cell_tensors, run_numpy
 from rnnkit.nn.fastpath.torch_loop import run_torch
 from rnnkit.nn.ln_cells import LN_CELLS
@@ -153,8 +154,17 @@ def unavailable(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> str | N
 #: --rows "SimpleRNN fast,SimpleRNN fused"``, training step / torch.nn.RNN at the same shapes):
 #: the kernel 0.33 / 0.76 / 0.80 / 0.83, the fused path 1.03 / 1.01 / 1.01 / 1.02; with one
 #: torch thread at (128, 104, 1, 32) (a forecast worker's GRU-sized step) 3.2 against 6.1 ms.
+#: LSTMCell, on one torch thread only (a forecast worker; the kernels' products then run in
+#: NumPy, :func:`~rnnkit.nn.fastpath.jit.numpy_products`), 2026-12-04, the same machine kind,
+#: quiet (``benchmarks/layers.py --quick --threads 1``, two runs, training step /
+#: torch.nn.LSTM's): the kernel 0.58-0.66 / 0.73-0.81 / 0.86-0.92 / 0.94-0.98 at the four
+#: shapes above; scratch runs: 0.81 at (128, 104, 1, 32) (a forecast worker's), 0.93 at
+#: (128, 104, 4, 32), 0.97 at (32, 24, 1, 64). With two threads torch's oneDNN kernel keeps it
+#: (the kernel took 0.73-1.19x there in scratch runs, and another VM of this kind ran
+#: torch.nn.LSTM 1.3-2x faster than this one).
 AUTO_KERNELS: dict[type, tuple[str, int]] = {GRUCell: ("x86_64", 2),
-                                             SimpleRNNCell: ("x86_64", 2)}
+                                             SimpleRNNCell: ("x86_64", 2),
+                                             LSTMCell: ("x86_64", 1)}
 
 
 def preferred(cell: Cell) -> bool:

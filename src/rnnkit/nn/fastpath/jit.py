@@ -1,7 +1,7 @@
 r"""What the compiled fast-path kernels share: Numba options, layer norm per gate block, and
 where a per-step product runs.
 
-The kernels of :mod:`~rnnkit.nn.fastpath.gru_kernel`, :mod:`~rnnkit.nn.fastpath.lnlstm_kernel`,
+The kernels of :mod:`~rnnkit.nn.fastpath.gru_kernel`, :mod:`~rnnkit.nn.fastpath.lstm_kernel`,
 :mod:`~rnnkit.nn.fastpath.lngru_kernel` and :mod:`~rnnkit.nn.fastpath.lnrnn_kernel` are Numba
 functions over NumPy arrays that share memory with torch tensors. Their loops are short and
 touch few arrays each: LLVM vectorises such loops, while one loop over many arrays it leaves
@@ -127,9 +127,11 @@ def _blas_libraries() -> list:
 
 
 @contextlib.contextmanager
-def blas_on_one_thread() -> Iterator[None]:
-    """Inside: every BLAS product runs on the calling thread. For compiled loops that call
-    ``np.dot`` between element-wise passes: OpenBLAS' threads spin for a while after each
+def blas_threads(n: int) -> Iterator[None]:
+    """Inside: every BLAS product runs on at most ``n`` threads. For products in NumPy beside
+    torch's thread pool (``n = torch.get_num_threads()``, so that OpenBLAS starts no threads
+    of its own in a one-thread worker process), and for compiled loops that call ``np.dot``
+    between element-wise passes (``n = 1``): OpenBLAS' threads spin for a while after each
     product and take the second core from the passes that follow. The user LSTM cell's
     compiled forward loop at (64, 100, 64, 128) took 40 ms with OpenBLAS on two threads and
     18 ms on one (scratch runs, 2026-12-04, best of 5). Setting the count costs about 1 us a
@@ -137,12 +139,25 @@ def blas_on_one_thread() -> Iterator[None]:
     libs = _blas_libraries()
     before = [lib.get_num_threads() for lib in libs]
     for lib in libs:
-        lib.set_num_threads(1)
+        lib.set_num_threads(n)
     try:
         yield
     finally:
-        for lib, n in zip(libs, before, strict=True):
-            lib.set_num_threads(n)
+        for lib, k in zip(libs, before, strict=True):
+            lib.set_num_threads(k)
+
+
+def numpy_products() -> bool:
+    """Whether the kernels run every product in NumPy, on one BLAS thread (their
+    :meth:`~rnnkit.nn.fastpath.kernel.Kernel.forward` and ``backward`` hold OpenBLAS to it):
+    with one torch thread, as in ``rnnkit forecast``'s worker processes, when threadpoolctl
+    can hold OpenBLAS there. torch's products (MKL) are slow on narrow operands here: at
+    (T, B, D, H) = (104, 128, 4, 32) dW_ih = dgi^T x took 4.4 ms against NumPy's 0.6 ms and
+    dx = dgi W_ih 2.1 against 0.5 ms (one thread each, best of 20), and the LSTM kernel's
+    training step 0.97x torch.nn.LSTM's against 1.28x (2026-12-04, 2-core AMD EPYC VM). With
+    two torch threads OpenBLAS' threads would compete with torch's pool for the cores: the
+    same change made the kernels' training steps 1.3-3x slower there."""
+    return torch.get_num_threads() == 1 and bool(_blas_libraries())
 
 
 _WORKER = None
@@ -225,7 +240,7 @@ class StepProduct:
 
     def __init__(self, M: np.ndarray, B: int) -> None:
         K, N = M.shape
-        self.small = small_product(B, K, N)
+        self.small = small_product(B, K, N) or numpy_products()
         # the operand the product runs on: NumPy's contiguous copy, or torch's view of M
         self.M = np.ascontiguousarray(M) if self.small else torch.from_numpy(M)  # (K, N)
 
@@ -257,14 +272,22 @@ def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
     fn = torch.from_numpy
     dgi = fn(dGI).view(T * B, GH)  # (T*B, G*H)
     dgh = dgi if dGH is None else fn(dGH).view(T * B, GH)
-    torch.mm(dgi.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
-    torch.mm(dgh.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
+    if numpy_products():  # NumPy on one BLAS thread, see there
+        gi = dGI.reshape(T * B, GH)
+        gh = gi if dGH is None else dGH.reshape(T * B, GH)
+        np.dot(gi.T, X.reshape(T * B, -1), out=grads[0])  # dW_ih (G*H, D)
+        np.dot(gh.T, H_prev.reshape(T * B, -1), out=grads[1])  # dW_hh (G*H, H)
+        dX = np.dot(gi, W_ih)
+    else:
+        torch.mm(dgi.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
+        torch.mm(dgh.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
+        dX = torch.mm(dgi, fn(W_ih)).numpy()
     torch.sum(dgi, 0, out=fn(grads[2]))  # db_ih
     if dGH is None:
         grads[3][...] = grads[2]
     else:
         torch.sum(dgh, 0, out=fn(grads[3]))  # db_hh
-    return torch.mm(dgi, fn(W_ih)).numpy().reshape(T, B, -1)  # (T, B, D)
+    return dX.reshape(T, B, -1)  # (T, B, D)
 
 
 @intrinsic

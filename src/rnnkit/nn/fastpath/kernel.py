@@ -34,12 +34,13 @@ no validation here.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import whole_loop
+from rnnkit.nn.fastpath.jit import blas_threads, numpy_products, whole_loop
 from rnnkit.nn.fastpath.lengths import StepEnds
 
 
@@ -130,7 +131,8 @@ class Kernel:
         if self.columns:
             s0 = tuple(s.T for s in s0)  # (H, B) views
         run = self._forward_columns if self.columns else self._forward_tm
-        states = run(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
+        with self._blas():
+            states = run(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
         if self.columns:
             states = tuple(S.transpose(0, 2, 1) for S in states)  # (T+1, H, B) -> views
         final = tuple(self.step_ends.final(S).copy() for S in states)  # (B, H) each
@@ -146,11 +148,18 @@ class Kernel:
         order = (1, 2, 0) if self.columns else (1, 0, 2)  # (T, H, B) or (T, B, H)
         dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(order))
         run = self._backward_columns if self.columns else self._backward_tm
-        dX, d0 = run(dH, dfinal)  # (T, B, D)
+        with self._blas():
+            dX, d0 = run(dH, dfinal)  # (T, B, D)
         if self.columns:
             d0 = tuple(np.ascontiguousarray(d.T) for d in d0)  # (H, B) -> (B, H)
         self.dstate0 = d0 if self.state_parts == 2 else d0[0]
         return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
+
+    @staticmethod
+    def _blas() -> contextlib.AbstractContextManager[None]:
+        """OpenBLAS held to one thread where the products run in NumPy
+        (:func:`~rnnkit.nn.fastpath.jit.numpy_products`)."""
+        return blas_threads(1) if numpy_products() else contextlib.nullcontext()
 
     def _final_grads(self, dfinal: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """The final state's gradient for the compiled loops: ``state_parts`` C-contiguous

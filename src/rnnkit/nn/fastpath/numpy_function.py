@@ -15,8 +15,9 @@ Kernels (one per cell class; exact class match, a subclass may change the step):
     LNSimpleRNNCell -> LNRNNKernel(nonlinearity=cell.nonlinearity)
                        (rnnkit.nn.fastpath.lnrnn_kernel: the step's element-wise work in a
                        few Numba-compiled passes, see rnnkit.nn.fastpath.jit)
-    LNLSTMCell      -> LNLSTMKernel (rnnkit.nn.fastpath.lnlstm_kernel, likewise)
+    LNLSTMCell      -> LNLSTMKernel (rnnkit.nn.fastpath.lstm_kernel, likewise)
     LNGRUCell       -> LNGRUKernel (rnnkit.nn.fastpath.lngru_kernel, likewise)
+    LSTMCell        -> LSTMKernel (rnnkit.nn.fastpath.lstm_kernel, likewise)
     GRUCell         -> GRUKernel (rnnkit.nn.fastpath.gru_kernel, likewise)
     SimpleRNNCell   -> RNNKernel(nonlinearity=cell.nonlinearity)
                        (rnnkit.nn.fastpath.rnn_kernel, likewise)
@@ -38,7 +39,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.cells import Cell, GRUCell, SimpleRNNCell, State
+from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, State
 from rnnkit.nn.ln_cells import LN_CELLS, LNGRUCell, LNLSTMCell, LNSimpleRNNCell
 
 DTYPES = (torch.float32, torch.float64)
@@ -66,8 +67,14 @@ def _lnrnn(cell: LNSimpleRNNCell, dtype: str) -> Any:
                        dtype=dtype)
 
 
+def _lstm(cell: LSTMCell, dtype: str) -> Any:
+    from rnnkit.nn.fastpath.lstm_kernel import LSTMKernel
+
+    return LSTMKernel(cell.input_size, cell.hidden_size, dtype=dtype)
+
+
 def _lnlstm(cell: LNLSTMCell, dtype: str) -> Any:
-    from rnnkit.nn.fastpath.lnlstm_kernel import LNLSTMKernel
+    from rnnkit.nn.fastpath.lstm_kernel import LNLSTMKernel
 
     return LNLSTMKernel(cell.input_size, cell.hidden_size, dtype=dtype)
 
@@ -80,6 +87,7 @@ def _lngru(cell: LNGRUCell, dtype: str) -> Any:
 
 #: cell class -> function (cell, "float32" | "float64") -> a fresh kernel
 KERNELS: dict[type, Callable[[Any, str], Any]] = {
+    LSTMCell: _lstm,
     GRUCell: _gru,
     SimpleRNNCell: _rnn,
     LNSimpleRNNCell: _lnrnn,
