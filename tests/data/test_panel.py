@@ -117,3 +117,11 @@ def test_a_long_file_without_dates_counts_its_steps_in_a_column_that_is_not_the_
     path.write_text("id,t,date,value\na,1,2001,10\na,2,2002,12\nb,1,2001,7\nb,2,2002,8\n")
     panel = load_panel(path, id_column="id")
     assert (panel.value_column, panel.date_column) == ("value", "date")
+
+
+def test_long_file_refuses_a_repeated_date_within_an_id(tmp_path):
+    path = write(tmp_path, "id,d,y\na,2020-01,1\na,2020-02,2\nb,2020-01,3\nb,2020-01,4\n")
+    with pytest.raises(DataError, match=r"rows of id 'b' are not in time order, one row a "
+                                        r"date: date column 'd', line 5 \(2020-01\) repeats "
+                                        r"line 4 \(2020-01\); sort the file by id and date"):
+        load_panel(path, id_column="id")

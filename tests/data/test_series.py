@@ -137,3 +137,35 @@ def test_a_row_index_or_step_column_is_neither_a_series_nor_the_dates(tmp_path):
     path.write_text("t,a,b\n1,5,1\n2,3,2\n3,5,3\n")  # a step column t = 1, 2, 3, ...
     assert load_csv(path, date_column="auto").columns == ["a"]
     assert load_panel(path).ids == ["a", "b"] and load_panel(path).dates is None
+
+
+@pytest.mark.parametrize("loader", ["series", "panel"])
+def test_dates_out_of_order_or_repeated_are_refused_with_the_lines(tmp_path, loader):
+    """A date column is detected even when its rows are out of order (its cells are dates of
+    a form values never take), and then refused: the error names the column and the two
+    lines, whether a date goes back in time or repeats."""
+    from rnnkit.data.panel import load_panel
+
+    load = (lambda p: load_csv(p, date_column="auto")) if loader == "series" else load_panel
+    shuffled = write(tmp_path, "day,sales\n2020-01-01,1\n2020-01-03,2\n2020-01-02,3\n",
+                     "shuffled.csv")
+    with pytest.raises(DataError, match=r"not in time order, one row a date: date column "
+                                        r"'day', line 4 \(2020-01-02\) goes back in time "
+                                        r"after line 3 \(2020-01-03\); sort the file by date"):
+        load(shuffled)
+    repeated = write(tmp_path, "day,sales\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n",
+                     "repeated.csv")
+    with pytest.raises(DataError, match=r"line 4 \(2020-01-02\) repeats line 3"):
+        load(repeated)
+    newest_first = write(tmp_path, "day,sales\n2020-03,1\n2020-02,2\n2020-01,3\n", "desc.csv")
+    with pytest.raises(DataError, match="goes back in time"):
+        load(newest_first)
+
+
+def test_numbers_out_of_order_are_values_not_dates(tmp_path):
+    """A first column of year-like numbers in no order is a value column, not dates (only
+    increasing years are read as dates)."""
+    path = write(tmp_path, "a,b\n2003,1\n1998,2\n2010,3\n")
+    s = load_csv(path, date_column="auto")
+    assert s.date_column is None and s.columns == ["a"]
+    np.testing.assert_array_equal(s.values[:, 0], [2003, 1998, 2010])

@@ -114,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "of one global model trained on all of them")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
         "the season, the plots and the CSV files (default: the first column when it holds "
-        "increasing dates)")
+        "dates; they must be in time order, one row a date)")
     add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
         "of failing")
     add(p, "--horizon", type=positive_int, default=d("horizon"), help="steps to forecast, H")

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "parse_dates",
-           "season_from_values"]
+__all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "looks_like_dates",
+           "parse_dates", "read_dates", "season_from_values"]
 
 #: Default season of each frequency.
 SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7,
@@ -85,22 +85,37 @@ def _parse(text: str, form: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def parse_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
-    """``(datetimes, form)`` if every text has the same accepted form and the dates strictly
-    increase; else ``None``."""
+def read_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
+    """``(datetimes, form)`` if there are two or more texts, all of one accepted form, in any
+    order; else ``None``."""
     texts = [str(t).strip() for t in texts]
     if len(texts) < 2:
         return None
     for form, pattern in _FORMS:
         if all(pattern.match(t) for t in texts):
             try:
-                parsed = [_parse(t, form) for t in texts]
+                return [_parse(t, form) for t in texts], form
             except ValueError:
                 return None
-            if all(b > a for a, b in itertools.pairwise(parsed)):
-                return parsed, form
-            return None
     return None
+
+
+def parse_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
+    """``(datetimes, form)`` if every text has the same accepted form and the dates strictly
+    increase; else ``None``."""
+    parsed = read_dates(texts)
+    if parsed is None or any(b <= a for a, b in itertools.pairwise(parsed[0])):
+        return None
+    return parsed
+
+
+def looks_like_dates(texts: Sequence[str]) -> bool:
+    """Whether a column's cells are dates: strictly increasing dates of any accepted form, or
+    dates in any order of a form that numbers never take (``2024-01-05``, not ``2024`` or
+    ``20240105``, which a column of values may hold)."""
+    parsed = read_dates(texts)
+    return parsed is not None and (parsed[1] not in ("Y", "YMDc")
+                                   or parse_dates(texts) is not None)
 
 
 def _months_between(a: datetime, b: datetime) -> int:

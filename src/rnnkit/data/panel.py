@@ -48,6 +48,7 @@ from rnnkit.data.checks import quote
 from rnnkit.data.series import (
     MISSING,
     check_column,
+    check_time_order,
     column_cells,
     column_values,
     counts_steps,
@@ -139,8 +140,10 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
 
     ``date_column="auto"`` takes, in a wide file, the first column when its cells are
-    increasing dates, and in a long file the first column besides the id whose cells of the
-    first id are. Errors name the file, the column (and the choices) and the line.
+    dates, and in a long file the first column besides the id whose cells of the first id
+    are (:func:`~rnnkit.data.dates.looks_like_dates`); dates must be in time order, one row
+    a date (per id) (:func:`~rnnkit.data.series.check_time_order`). Errors name the file,
+    the column (and the choices) and the line.
     """
     path = Path(path)
     header, body = read_table(path)
@@ -177,6 +180,7 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     dates = None
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
+        check_time_order(path, date_column, body, dates)
     return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
                  "wide", None, date_column, covariates=past)
 
@@ -203,7 +207,7 @@ def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]
 def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_column: str,
           column: str | list[str] | None, date_column: str | None,
           interpolate: bool, past: list[str], static: list[str]) -> Panel:
-    from rnnkit.data.dates import parse_dates
+    from rnnkit.data.dates import looks_like_dates
 
     check_column(path, id_column, header, "id column")
     k_id = header.index(id_column)
@@ -216,8 +220,8 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
     first = next(iter(groups.values()))
     rest = [h for h in header if h != id_column]
     if date_column == "auto" and "auto" not in header:
-        date_column = next((h for h in rest if parse_dates(
-            column_cells(first, header.index(h))) is not None), None)
+        date_column = next((h for h in rest if looks_like_dates(
+            column_cells(first, header.index(h)))), None)
     if date_column is not None:
         check_column(path, date_column, header, "date column")
     if isinstance(column, list):
@@ -238,11 +242,8 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
                                 for n in (column, *past)], axis=1))  # (T_i, 1 + P)
         if date_column is not None:
             d = column_cells(rows, header.index(date_column))
-            if len(d) > 1 and parse_dates(d) is None and parse_dates(
-                    sorted(d)) is not None:
-                raise DataError(f"{path}: the rows of id {quote(key)} are not in time order "
-                                f"(date column {quote(date_column)}, lines {rows[0][0]}.."
-                                f"{rows[-1][0]}); sort the file by id and date")
+            check_time_order(path, date_column, rows, d, f"the rows of id {quote(key)}",
+                             "id and date")
             dates.append(d)
     table = {key: [_constant([(f"line {n}", r[header.index(name)].strip()
                                 if header.index(name) < len(r) else "") for n, r in rows],

@@ -108,8 +108,9 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
         column: a value column name, a list of names, or ``None`` for the first column that
             is not ``date_column``.
         date_column: optional column of time labels, kept as strings; ``"auto"``: the
-            first column when its cells parse as strictly increasing dates
-            (:func:`rnnkit.data.dates.parse_dates`), else none.
+            first column when its cells are dates
+            (:func:`rnnkit.data.dates.looks_like_dates`), else none. Dates must be in time
+            order, each once (:func:`check_time_order`).
         interpolate: fill missing values linearly instead of raising.
 
     Raises:
@@ -139,6 +140,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     dates = None
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
+        check_time_order(path, date_column, body, dates)
     return Series(values=values, columns=names, dates=dates, source=str(path),
                   date_column=date_column)
 
@@ -195,6 +197,27 @@ def column_values(path: str | os.PathLike, header: list[str],
     return values
 
 
+def check_time_order(path: str | os.PathLike, date_column: str,
+                     rows: list[tuple[int, list[str]]], cells: list[str],
+                     whose: str = "the rows", sort_by: str = "date") -> None:
+    """DataError naming the lines when the dates ``cells`` of ``rows`` (a date column's)
+    repeat a date or go back in time (cells that are not all dates are labels: no check)."""
+    from rnnkit.data.dates import read_dates
+
+    parsed = read_dates(cells)
+    if parsed is None:
+        return
+    dates = parsed[0]
+    for t in range(1, len(dates)):
+        if dates[t] <= dates[t - 1]:
+            (before, _), (line, _) = rows[t - 1], rows[t]
+            what = "repeats" if dates[t] == dates[t - 1] else "goes back in time after"
+            raise DataError(f"{path}: {whose} are not in time order, one row a date: date "
+                            f"column {quote(date_column)}, line {line} ({cells[t]}) {what} "
+                            f"line {before} ({cells[t - 1]}); sort the file by {sort_by} "
+                            f"and drop repeated rows")
+
+
 def column_cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
     """The stripped cells of column ``k`` in the rows ``body`` ("" where a row is short)."""
     return [row[k].strip() if k < len(row) else "" for _, row in body]
@@ -217,7 +240,7 @@ def index_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | 
 
 def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
     """The name of the first column (after a row index, :func:`index_column`) when its cells
-    are strictly increasing dates, else None."""
+    are dates (:func:`rnnkit.data.dates.looks_like_dates`), else None."""
     return _first_columns(header, body)[0]
 
 
@@ -225,16 +248,16 @@ def _first_columns(header: list[str], body: list[tuple[int, list[str]]]
                    ) -> tuple[str | None, str | None]:
     """``(date column, row index column)`` among the first two columns (each None when
     absent), each column's cells parsed once."""
-    from rnnkit.data.dates import parse_dates
+    from rnnkit.data.dates import looks_like_dates
 
     if len(header) < 2:
         return None, None
     cells = column_cells(body, 0)
-    if parse_dates(cells) is not None:
+    if looks_like_dates(cells):
         return header[0], None
     if not counts_steps(cells):
         return None, None
-    dates = len(header) > 2 and parse_dates(column_cells(body, 1)) is not None
+    dates = len(header) > 2 and looks_like_dates(column_cells(body, 1))
     return (header[1] if dates else None), header[0]
 
 
