@@ -207,3 +207,17 @@ def test_ts_string_labels_bom_and_crlf(tmp_path):
     ds = load_ts(p)
     assert ds.classes == ["1.5", "2"]  # a .ts label is a class name: 1.5 is fine
     np.testing.assert_array_equal(ds.y, [0, 1])
+
+
+def test_tab_separated_ucr_file_with_the_label_first(tmp_path):
+    """The UCR archive's own format: NAME_TRAIN.tsv, tab-separated, no header, the label in
+    the first column. The separator is detected; the default (last) label column gives a
+    hint naming the first."""
+    path = tmp_path / "Toy_TRAIN.tsv"
+    path.write_text("1\t0.5\t-0.25\t1.5\n2\t-1.0\t0.75\t0.0\n1\t0.25\t0.5\t-2.0\n")
+    data = load_sequence_csv(path, label_column=0)
+    assert data.classes == ["1", "2"] and list(data.y) == [0, 1, 0]
+    np.testing.assert_array_equal(data.X[1][:, 0], [-1.0, 0.75, 0.0])
+    with pytest.raises(DataError, match=r"label '1.5' is not a whole number.*UCR archive's "
+                                        r"\.tsv files put it first: label_column=0"):
+        load_sequence_csv(path)

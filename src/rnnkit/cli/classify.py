@@ -5,13 +5,14 @@ checked) or ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps
 pixels; the test split is the 10,000 test images), ``ucr:NAME`` (a UCR/UEA set by name,
 downloaded into the cache on first use, with its own test split), a ``.ts`` file (UCR/UEA),
 a CSV with one sequence per row and the label in the last column (``--label-column 0`` for
-the first), ``sentiment`` (3,000 labelled review sentences, downloaded on first use; implies
-``--text``), or with ``--text`` a folder with one sub-folder of .txt files per label or a
-CSV with a label and a text column (``--label-column``, ``--text-column``). ``--test`` gives
-the test file in the same format; without it the last ``--test-fraction`` of the data
-(shuffled) is held out. A stratified ``--validation`` part of the training data drives
-early stopping (``auto``: 10 % when early stopping is on or on 1,000 sequences or more,
-else none, so a small set trains on every sequence). The cache folder is
+the first; comma, semicolon or tab separated: the UCR archive's ``.tsv`` files with
+``--label-column 0``), ``sentiment`` (3,000 labelled review sentences, downloaded on first
+use; implies ``--text``), or with ``--text`` a folder with one sub-folder of .txt files per
+label or a CSV with a label and a text column (``--label-column``, ``--text-column``).
+``--test`` gives the test file in the same format; without it the last ``--test-fraction``
+of the data (shuffled) is held out. A stratified ``--validation`` part of the training data
+drives early stopping (``auto``: 10 % when early stopping is on or on 1,000 sequences or
+more, else none, so a small set trains on every sequence). The cache folder is
 ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
 
 The defaults train on any size of data: batch size and epochs come from the number of

@@ -167,6 +167,15 @@ def read_text(path: str | os.PathLike, what: str = "text file", encoding: str = 
     return decode(read_bytes(path, what, max_bytes), path, encoding, what)
 
 
+def sniff_delimiter(first_line: str) -> str:
+    """The field separator of a CSV file from its first line: whichever of comma, semicolon
+    and tab it holds most (a comma when none: one column). The UCR archive's ``.tsv`` files
+    are tab-separated; spreadsheets in many locales write semicolons."""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
 def csv_rows(text: str, path: str | os.PathLike, what: str = "CSV file",
              delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """``(line number, fields)`` of each CSV record in ``text`` (CRLF, quoted newlines and
@@ -249,4 +258,4 @@ def check_values(values: np.ndarray, place: str, allow_nan: bool = False) -> Non
 __all__ = ["CSV_FIELD_LIMIT", "FLOAT32_MAX", "MAX_FILE_BYTES", "MISSING", "check_number",
            "check_values", "csv_rows", "decode", "file_kind", "is_utf8", "open_regular",
            "parse_number", "parse_values", "quote", "read_bytes", "read_text", "regular_file",
-           "shorten"]
+           "shorten", "sniff_delimiter"]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.checks import csv_rows, parse_values, quote, read_text
+from rnnkit.data.checks import csv_rows, parse_values, quote, read_text, sniff_delimiter
 from rnnkit.data.series import column_cells, counts_steps
 from rnnkit.errors import ConfigError, DataError
 
@@ -138,7 +138,8 @@ def check_numeric_labels(labels: Sequence[str], lines: Sequence[int], what: str)
         if not math.isfinite(x) or x != int(x):
             raise DataError(f"{what} line {line}: label {quote(label)} is not a whole number; "
                             f"numeric class labels must be integers (is the label column "
-                            f"right?)")
+                            f"right? the UCR archive's .tsv files put it first: "
+                            f"label_column=0, --label-column 0)")
         other = seen.setdefault(x, label)
         if other != label:
             raise DataError(f"{what} line {line}: labels {quote(other)} and {quote(label)} "
@@ -150,12 +151,15 @@ def load_sequence_csv(
     label_column: int = -1,
     header: bool | None = None,
     variable_length: bool = False,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     encoding: str = "utf-8",
     classes: Sequence[str] | None = None,
 ) -> LabelledSequences:
     """Read a CSV with one univariate sequence per row and a label column.
 
+    ``delimiter=None`` takes the comma, semicolon or tab that the first line holds most
+    (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's tab-separated ``.tsv``
+    files, label first, read with ``label_column=0``).
     ``header=None`` detects a header; ``classes`` fixes the class list (pass the training
     set's ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing
     value (NaN); a row with no value, a row whose values are all missing, an empty label,
@@ -166,6 +170,8 @@ def load_sequence_csv(
     p = Path(path)
     what = f"CSV file {str(p)!r}"
     text = read_text(p, "CSV file", encoding)
+    if delimiter is None:
+        delimiter = sniff_delimiter(text.lstrip("\ufeff").split("\n", 1)[0])
     rows = [(n, r) for n, r in csv_rows(text, p, "CSV file", delimiter) if r]
     if not rows:
         raise DataError(f"{what} is empty")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.checks import csv_rows, parse_number, quote, read_text
+from rnnkit.data.checks import csv_rows, parse_number, quote, read_text, sniff_delimiter
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
@@ -72,12 +72,6 @@ class Series:
         return self.values[:, self.columns.index(name)]
 
 
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
 def fill_missing(values: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN along time; edges take the nearest known value."""
     t = np.arange(len(values))
@@ -94,7 +88,7 @@ def csv_columns(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     text = _read(path)
     header = text.split("\n", 1)[0]
-    row = next(csv.reader([header], delimiter=_sniff_delimiter(header)), [])
+    row = next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
     return [h.strip() for h in row]
 
 
@@ -152,7 +146,7 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     first = text.split("\n", 1)[0]
     if not first.strip():
         raise DataError(f"{path}: empty file, expected a header row and data rows")
-    rows = list(csv_rows(text, path, delimiter=_sniff_delimiter(first)))
+    rows = list(csv_rows(text, path, delimiter=sniff_delimiter(first)))
     header = [h.strip() for h in rows[0][1]]
     body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
     if not body:
