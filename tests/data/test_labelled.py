@@ -221,3 +221,13 @@ def test_tab_separated_ucr_file_with_the_label_first(tmp_path):
     with pytest.raises(DataError, match=r"label '1.5' is not a whole number.*UCR archive's "
                                         r"\.tsv files put it first: label_column=0"):
         load_sequence_csv(path)
+
+
+def test_trailing_missing_cells_end_the_sequence(tmp_path):
+    """The UCR archive pads its variable-length sets with NaN: a row ends at its last value;
+    a missing value inside a row stays missing."""
+    path = tmp_path / "Var_TRAIN.tsv"
+    path.write_text("a\t1.0\t2.0\tNaN\tNaN\nb\t3.0\tNaN\t4.0\t5.0\na\t6.0\tNaN\tNaN\tNaN\n")
+    data = load_sequence_csv(path, label_column=0)
+    assert [len(x) for x in data.X] == [2, 4, 1]
+    np.testing.assert_array_equal(data.X[1][:, 0], [3.0, np.nan, 4.0, 5.0])

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.checks import csv_rows, parse_values, quote, read_text, sniff_delimiter
+from rnnkit.data.checks import MISSING, csv_rows, parse_values, quote, read_text, sniff_delimiter
 from rnnkit.data.series import column_cells, counts_steps
 from rnnkit.errors import ConfigError, DataError
 
@@ -160,12 +160,14 @@ def load_sequence_csv(
     ``delimiter=None`` takes the comma, semicolon or tab that the first line holds most
     (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's tab-separated ``.tsv``
     files, label first, read with ``label_column=0``).
-    ``header=None`` detects a header; ``classes`` fixes the class list (pass the training
-    set's ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing
-    value (NaN); a row with no value, a row whose values are all missing, an empty label,
-    an infinite value or one beyond float32's range is a DataError naming the line. Labels
-    are class names; when all are numbers they must be whole numbers (``1.5`` is refused,
-    never truncated).
+    ``header=None`` detects a header; ``classes`` fixes the class list (pass the training set's
+    ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing value
+    (NaN), except at the end of a row, where such cells are padding: the sequence ends at its
+    last value (the UCR archive pads its variable-length sets with NaN, and ragged rows written
+    with ``variable_length=True`` end in empty cells); a row with no value, a row whose values
+    are all missing, an empty label, an infinite value or one beyond float32's range is a
+    DataError naming the line. Labels are class names; when all are numbers they must be whole
+    numbers (``1.5`` is refused, never truncated).
     """
     p = Path(path)
     what = f"CSV file {str(p)!r}"
@@ -201,9 +203,10 @@ def load_sequence_csv(
         if lab >= len(row):
             raise DataError(f"{what} line {n}: no label column {label_column}")
         fields = [v for j, v in enumerate(row) if j not in skip]
-        if variable_length:
-            while fields and not fields[-1].strip():
-                fields.pop()
+        end = len(fields)  # trailing missing cells are padding: the row ends before them
+        while end and fields[end - 1].strip().lower() in MISSING:
+            end -= 1
+        fields = fields[:end] or fields  # all missing: the error below counts them
         place = f"{what} line {n}"
         try:
             values = parse_values(fields, place)
