@@ -160,6 +160,7 @@ def load_sequence_csv(
     ``delimiter=None`` takes the comma, semicolon or tab that the first line holds most
     (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's tab-separated ``.tsv``
     files, label first, read with ``label_column=0``).
+
     ``header=None`` detects a header; ``classes`` fixes the class list (pass the training set's
     ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing value
     (NaN), except at the end of a row, where such cells are padding: the sequence ends at its
