@@ -17,6 +17,14 @@ from rnnkit.data.dates import future_dates, infer_frequency, parse_dates, season
      ["2024-01-02T00:00", "2024-01-02T01:00"]),
     (["2024-01-01 23:00:00", "2024-01-02 00:00:00"], "hourly", 24,
      ["2024-01-02 01:00:00", "2024-01-02 02:00:00"]),
+    # spreadsheet forms: month first (US), day first when a first field exceeds 12
+    (["01/30/2021", "01/31/2021", "02/01/2021"], "daily", 7, ["02/02/2021", "02/03/2021"]),
+    (["30/01/2021", "31/01/2021", "01/02/2021"], "daily", 7, ["02/02/2021", "03/02/2021"]),
+    (["1/11/2021", "1/12/2021", "1/13/2021"], "daily", 7, ["1/14/2021", "1/15/2021"]),
+    (["30.12.2021", "31.12.2021", "01.01.2022"], "daily", 7, ["02.01.2022", "03.01.2022"]),
+    # neither field over 12: the reading whose day of the month never changes (monthly data)
+    (["01/11/2020", "01/12/2020", "01/01/2021"], "monthly", 12, ["01/02/2021", "01/03/2021"]),
+    (["11/01/2020", "12/01/2020", "01/01/2021"], "monthly", 12, ["02/01/2021", "03/01/2021"]),
 ])
 def test_frequency_season_and_future_dates(dates, name, season, nxt):
     freq = infer_frequency(dates)
@@ -26,7 +34,8 @@ def test_frequency_season_and_future_dates(dates, name, season, nxt):
 
 @pytest.mark.parametrize("cells", [["1", "2", "x"], ["2001", "2000"], ["12", "13"],
                                    ["1700.5", "1701.5"],
-                                   ["20201340", "20201341"], ["2020-01", "2020-01-02"]])
+                                   ["20201340", "20201341"], ["2020-01", "2020-01-02"],
+                                   ["13/13/2020", "14/13/2020"], ["1/2/20", "1/3/20"]])
 def test_not_dates(cells):
     assert parse_dates(cells) is None
 

@@ -4,8 +4,11 @@ no dates.
 
 Accepted forms (one form per column): ``YYYY`` (or ``YYYY.0``, a year as pandas writes a
 float column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
-``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD`` and ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
-a space). The frequency comes from the median gap between consecutive dates:
+``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD``, ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
+a space), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (spreadsheet exports: day first when a first field
+exceeds 12, month first when a second one does; when neither does, the reading whose
+day of the month never changes, as in monthly data, else month first as pandas reads them)
+and ``DD.MM.YYYY``. The frequency comes from the median gap between consecutive dates:
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
     season m        1          4       12      52      7               5      24
@@ -45,7 +48,13 @@ _FORMS = [
     ("Y/M/D", re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$")),
     ("YMDc", re.compile(r"^\d{8}$")),
     ("ISO", re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")),
+    ("M/D/Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
+    ("D.M.Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
 ]
+#: the readings of a form whose fields may be in either order
+_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y")}
+_STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", "M/D/Y": "%m/%d/%Y",
+             "D/M/Y": "%d/%m/%Y", "D.M.Y": "%d.%m.%Y"}
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,8 @@ def _parse(text: str, form: str) -> datetime:
     if form == "YM":
         m = _FORMS[2][1].match(text)
         return datetime(int(m.group(1)), int(m.group(2)), 1)
-    if form == "YMD":
-        return datetime.strptime(text, "%Y-%m-%d")
-    if form == "Y/M/D":
-        return datetime.strptime(text, "%Y/%m/%d")
-    if form == "YMDc":
-        return datetime.strptime(text, "%Y%m%d")
+    if form in _STRPTIME:
+        return datetime.strptime(text, _STRPTIME[form])
     return datetime.fromisoformat(text)
 
 
@@ -93,10 +98,18 @@ def read_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
         return None
     for form, pattern in _FORMS:
         if all(pattern.match(t) for t in texts):
-            try:
-                return [_parse(t, form) for t in texts], form
-            except ValueError:
+            readings = {}
+            for reading in _READINGS.get(form, (form,)):
+                try:
+                    readings[reading] = [_parse(t, reading) for t in texts]
+                except ValueError:
+                    continue
+            if not readings:
                 return None
+            constant_day = [r for r, dates in readings.items()
+                            if len({d.day for d in dates}) == 1]
+            reading = constant_day[0] if len(constant_day) == 1 else next(iter(readings))
+            return readings[reading], reading
     return None
 
 
@@ -167,12 +180,11 @@ def _format(d: datetime, form: str, like: str) -> str:
         return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
     if form == "YM":
         return f"{d.year:04d}{like[4]}{d.month:02d}"
-    if form == "YMD":
-        return d.strftime("%Y-%m-%d")
-    if form == "Y/M/D":
-        return d.strftime("%Y/%m/%d")
-    if form == "YMDc":
-        return d.strftime("%Y%m%d")
+    if form in ("M/D/Y", "D/M/Y", "D.M.Y"):  # zero-padded when the input is
+        text = d.strftime(_STRPTIME[form])
+        return text if like[:2].isdigit() else re.sub(r"(^|[/.])0(\d)", r"\1\2", text)
+    if form in _STRPTIME:
+        return d.strftime(_STRPTIME[form])
     sep = "T" if "T" in like else " "
     text = d.isoformat(sep=sep)
     return text[:16] if len(like) == 16 else text
