@@ -125,3 +125,23 @@ def test_long_file_refuses_a_repeated_date_within_an_id(tmp_path):
                                         r"date: date column 'd', line 5 \(2020-01\) repeats "
                                         r"line 4 \(2020-01\); sort the file by id and date"):
         load_panel(path, id_column="id")
+
+
+def test_dataframe_dates_out_of_order_or_repeated_are_refused():
+    """A DataFrame's datetime index (wide) or date column (long, per id) must be in time
+    order, one row a date: the error names the rows."""
+    pd = pytest.importorskip("pandas")
+    idx = pd.date_range("2020-01-01", periods=5, freq="D")
+    newest_first = pd.DataFrame({"y": np.arange(5.0)}, index=idx[::-1])
+    with pytest.raises(DataError, match=r"DataFrame: the rows are not in time order, one row "
+                                        r"a date: date column 'index', row 1 \(2020-01-04\) "
+                                        r"goes back in time after row 0 \(2020-01-05\); sort "
+                                        r"the DataFrame by date"):
+        panel_from_frame(newest_first)
+    long = pd.DataFrame({"id": ["a", "a", "b", "b"], "y": np.arange(4.0),
+                         "d": pd.to_datetime(["2020-01-01", "2020-01-02"] * 2)})
+    assert panel_from_frame(long, id_column="id").dates == [["2020-01-01", "2020-01-02"]] * 2
+    long.loc[3, "d"] = pd.Timestamp("2020-01-01")
+    with pytest.raises(DataError, match=r"rows of id 'b' .* row 3 \(2020-01-01\) repeats "
+                                        r"row 2"):
+        panel_from_frame(long, id_column="id")

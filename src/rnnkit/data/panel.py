@@ -55,6 +55,7 @@ from rnnkit.data.series import (
     detect_date_column,
     fill_missing,
     index_column,
+    lines,
     read_table,
 )
 from rnnkit.data.windowing import as_series_list
@@ -180,7 +181,7 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     dates = None
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
-        check_time_order(path, date_column, body, dates)
+        check_time_order(path, date_column, lines(body), dates)
     return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
                  "wide", None, date_column, covariates=past)
 
@@ -242,8 +243,8 @@ def _long(path: Path, header: list[str], body: list[tuple[int, list[str]]], id_c
                                 for n in (column, *past)], axis=1))  # (T_i, 1 + P)
         if date_column is not None:
             d = column_cells(rows, header.index(date_column))
-            check_time_order(path, date_column, rows, d, f"the rows of id {quote(key)}",
-                             "id and date")
+            check_time_order(path, date_column, lines(rows), d,
+                             f"the rows of id {quote(key)}", "id and date")
             dates.append(d)
     table = {key: [_constant([(f"line {n}", r[header.index(name)].strip()
                                 if header.index(name) < len(r) else "") for n, r in rows],
@@ -384,6 +385,9 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                                                                   strict=True)], axis=1)
                   for k, r in zip(ids, rows, strict=True)]  # S x (T_i, 1 + P)
         dates = [[dates_all[i] for i in r] for r in rows] if dates_all is not None else None
+        for k, r, d in zip(ids, rows, dates or [], strict=False):
+            check_time_order("DataFrame", date_column, [f"row {i}" for i in r], d,
+                             f"the rows of id {quote(k)}", "id and date")
         table = {k: [_constant([(f"row {i}", _cell(a[i])) for i in r],
                                f"DataFrame static covariate column {quote(n)}", k)
                      for n, a in zip(static, [col(n) for n in static], strict=True)]
@@ -395,6 +399,9 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                                                  if c != date_column and c not in past]
     if dates_all is None and np.asarray(frame.index).dtype.kind == "M":
         dates_all = _labels(frame.index)
+    if dates_all is not None:
+        check_time_order("DataFrame", date_column or "index",
+                         [f"row {i}" for i in range(len(dates_all))], dates_all)
     values = []
     for name in names:
         data = col(name)

@@ -134,7 +134,7 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     dates = None
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
-        check_time_order(path, date_column, body, dates)
+        check_time_order(path, date_column, lines(body), dates)
     return Series(values=values, columns=names, dates=dates, source=str(path),
                   date_column=date_column)
 
@@ -191,25 +191,30 @@ def column_values(path: str | os.PathLike, header: list[str],
     return values
 
 
-def check_time_order(path: str | os.PathLike, date_column: str,
-                     rows: list[tuple[int, list[str]]], cells: list[str],
-                     whose: str = "the rows", sort_by: str = "date") -> None:
-    """DataError naming the lines when the dates ``cells`` of ``rows`` (a date column's)
-    repeat a date or go back in time (cells that are not all dates are labels: no check)."""
+def check_time_order(source: str | os.PathLike, date_column: str, places: list[str],
+                     cells: list[str], whose: str = "the rows", sort_by: str = "date") -> None:
+    """DataError naming the two places (``"line 7"``, ``"row 6"``) when the dates ``cells``
+    of a date column repeat a date or go back in time (cells that are not all dates are
+    labels: no check)."""
     from rnnkit.data.dates import read_dates
 
     parsed = read_dates(cells)
     if parsed is None:
         return
     dates = parsed[0]
+    table = "the DataFrame" if source == "DataFrame" else "the file"
     for t in range(1, len(dates)):
         if dates[t] <= dates[t - 1]:
-            (before, _), (line, _) = rows[t - 1], rows[t]
             what = "repeats" if dates[t] == dates[t - 1] else "goes back in time after"
-            raise DataError(f"{path}: {whose} are not in time order, one row a date: date "
-                            f"column {quote(date_column)}, line {line} ({cells[t]}) {what} "
-                            f"line {before} ({cells[t - 1]}); sort the file by {sort_by} "
+            raise DataError(f"{source}: {whose} are not in time order, one row a date: date "
+                            f"column {quote(date_column)}, {places[t]} ({cells[t]}) {what} "
+                            f"{places[t - 1]} ({cells[t - 1]}); sort {table} by {sort_by} "
                             f"and drop repeated rows")
+
+
+def lines(rows: list[tuple[int, list[str]]]) -> list[str]:
+    """``["line 2", "line 3", ...]``: the places of CSV rows ``(line number, cells)``."""
+    return [f"line {n}" for n, _ in rows]
 
 
 def column_cells(body: list[tuple[int, list[str]]], k: int) -> list[str]:
