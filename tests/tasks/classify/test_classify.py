@@ -211,6 +211,10 @@ def test_bad_labels_and_options(rng):
         SequenceClassifier(normalize="pixel").fit(X, ["a", "b"] * 3)
     with pytest.raises(DataError, match=r"must hold numbers.*TextClassifier"):
         SequenceClassifier(epochs=1).fit(np.asarray([["x", "y"]] * 6), ["a", "b"] * 3)
+    # aeon's / sktime's (n_cases, n_channels, n_timepoints) with one channel: a hint
+    with pytest.raises(DataError, match=r"\(6, 1, 4\) is read as \(N, T, D\): sequences of "
+                                        r"one step.*X\.transpose\(0, 2, 1\)"):
+        SequenceClassifier(epochs=1).fit(X.transpose(0, 2, 1), ["a", "b"] * 3)
 
 
 def test_auto_budget_numbers():

@@ -5,10 +5,12 @@
 >>> clf.score(X_test, y_test)      # accuracy
 >>> clf.evaluate(X_test, y_test)   # {"accuracy", "macro_f1", "confusion_matrix", ...}
 
-``X`` is an array (N, T, D) / (N, T) of equal-length sequences (any numeric dtype: raw
-uint8 images too), or a list of (T_i, D) arrays of different lengths (padded per batch,
-batches bucketed by length, the model reads ``lengths`` so padding never reaches the
-state). ``normalize`` sets the preprocessing that the saved model carries:
+``X`` is an array (N, T, D) / (N, T) of equal-length sequences (Keras' layout; aeon's and
+sktime's (n_cases, n_channels, n_timepoints) is ``X.transpose(0, 2, 1)``, and one channel
+(N, 1, T) is refused with that hint; any numeric dtype: raw uint8 images too), or a list of
+(T_i, D) arrays of different lengths (padded per batch, batches bucketed by length, the
+model reads ``lengths`` so padding never reaches the state). ``normalize`` sets the
+preprocessing that the saved model carries:
 
 - ``"series"`` (default): each sequence and feature z-normalised over its own steps (the
   usual UCR preprocessing): x' = (x - mean_t x) / std_t x;
@@ -135,6 +137,11 @@ def _as_list(X) -> list[np.ndarray]:
             raise DataError(f"X must have shape (N, T) or (N, T, D), got {X.shape}")
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"X must hold at least one sequence of one step, got {X.shape}")
+        if X.shape[1] == 1 and X.shape[2] > 1:
+            raise DataError(f"X of shape {X.shape} is read as (N, T, D): sequences of one step "
+                            f"with {X.shape[2]} features each; for aeon's / sktime's layout "
+                            f"(n_cases, n_channels, n_timepoints) pass X.transpose(0, 2, 1), "
+                            f"or X[:, 0] for one channel")
         return list(X)
     out = []
     for i, x in enumerate(X):
