@@ -292,19 +292,19 @@ class LSTMKernel(Kernel):
                       self._buf("var", (B,)), self.layer_norm)
         return Hs, Cs
 
-    def _ln_grads(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """dgamma, dbeta accumulators, zeroed: (4H,), the gradients themselves, for the whole
-        loop (rows 0), else (B, 4H), one row each, summed after the loop; (rows, 0) without
-        LN (unread)."""
-        width = 4 * self.hidden_size if self.layer_norm else 0
-        if rows == 0 and self.layer_norm:
-            dgamma, dbeta = self.grads[4], self.grads[5]
-        else:
-            dgamma = self._buf("dgamma", (rows, width))
-            dbeta = self._buf("dbeta", (rows, width))
-        dgamma[...] = 0
-        dbeta[...] = 0
-        return dgamma, dbeta
+    def _ln_grads(self, B: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Zeroed accumulators of LN's dgamma and dbeta: for the step loop (``B`` rows) one
+        (4H,) row per batch row, (B, 4H), summed after the loop; for the whole loop (None)
+        the gradients (4H,) themselves. Empty without LN (the passes never read them)."""
+        if not self.layer_norm:
+            shape = (0,) if B is None else (B, 0)
+            return np.empty(shape, self.dtype), np.empty(shape, self.dtype)
+        GH = 4 * self.hidden_size
+        pair = ((self.grads[4], self.grads[5]) if B is None
+                else (self._buf("dgamma", (B, GH)), self._buf("dbeta", (B, GH))))
+        for acc in pair:
+            acc[...] = 0
+        return pair
 
     def _backward_columns(self, dH: np.ndarray, dfinal):
         """The compiled whole loop's backward in the columns layout: dH (T, H, B); returns dX
@@ -314,12 +314,12 @@ class LSTMKernel(Kernel):
         W_ih, W_hh = self.params[0], self.params[1]
         dh = np.zeros((H, B), self.dtype)
         dc = np.zeros((H, B), self.dtype)
-        dgamma, dbeta = self._ln_grads(0)
+        dgamma, dbeta = self._ln_grads(None)
         dA = self._buf("dA", (T, 4 * H, B))
         got = self._buffers.get
         _backward_loop(dH, dh, dc, got("S"), got("TC"), got("Cs"), got("A"), got("R"),
-                       self._gamma(), self._buf("dy", (4 * H, B)), dA, dgamma.reshape(-1),
-                       dbeta.reshape(-1), np.ascontiguousarray(W_hh.T), self.step_ends.last,
+                       self._gamma(), self._buf("dy", (4 * H, B)), dA, dgamma, dbeta,
+                       np.ascontiguousarray(W_hh.T), self.step_ends.last,
                        *self._final_grads(dfinal), self._buf("mean", (B,)),
                        self._buf("var", (B,)), self.layer_norm)
         dX = columns.input_and_weight_grads(dA, X, got("Hs")[:-1], W_ih, self.grads)
