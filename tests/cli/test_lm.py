@@ -132,3 +132,11 @@ def test_predict_refuses_data_for_a_language_model(trained, tmp_path, capsys):
     assert main(["predict", "--model", str(trained / "model"), "--data",
                  str(tmp_path / "x.txt")]) == 2
     assert "give the text to continue with --prompt" in capsys.readouterr().err
+
+
+def test_data_is_another_name_for_text():
+    """``--data FILE``, the other commands' name for the input, reads the same file."""
+    from rnnkit.cli.main import build_parser
+
+    args = build_parser().parse_args(["lm", "train", "--data", "corpus.txt"])
+    assert args.text == "corpus.txt"

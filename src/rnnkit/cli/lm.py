@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train on a text file (default: Python's doc topics)",
                        description=__doc__.split("\n\n")[1],
                        formatter_class=DefaultsFormatter)
-    add(t, "--text", default=None, help="UTF-8 (or --encoding) text file; the default corpus "
-        "if omitted")
+    add(t, "--text", "--data", dest="text", default=None, help="UTF-8 (or --encoding) text "
+        "file (--data: the other commands' name for it); the default corpus if omitted")
     add(t, "--encoding", default="utf-8", help="text encoding of --text")
     add(t, "--limit", type=positive_int, default=None, help="use only the first N characters")
     add(t, "--level", default=d("level"), choices=("word", "char"), help="token level")
