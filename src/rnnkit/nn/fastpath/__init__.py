@@ -159,9 +159,9 @@ def unavailable(cell: Cell, x: Tensor, lengths: Tensor | None = None) -> str | N
 #: quiet (``benchmarks/layers.py --quick --threads 1``, two runs, training step /
 #: torch.nn.LSTM's): the kernel 0.58-0.66 / 0.73-0.81 / 0.86-0.92 / 0.94-0.98 at the four
 #: shapes above; scratch runs: 0.81 at (128, 104, 1, 32) (a forecast worker's), 0.93 at
-#: (128, 104, 4, 32), 0.97 at (32, 24, 1, 64). With two threads torch's oneDNN kernel keeps it
-#: (the kernel took 0.73-1.19x there in scratch runs, and another VM of this kind ran
-#: torch.nn.LSTM 1.3-2x faster than this one).
+#: (128, 104, 4, 32), 0.97 at (32, 24, 1, 64). With two threads torch's oneDNN kernel keeps it:
+#: the kernel took 0.79-0.93 and 0.85-1.05 there (two runs, the same shapes), but another VM
+#: of this kind ran torch.nn.LSTM 1.3-2x faster than this one, with the same times of ours.
 AUTO_KERNELS: dict[type, tuple[str, int]] = {GRUCell: ("x86_64", 2),
                                              SimpleRNNCell: ("x86_64", 2),
                                              LSTMCell: ("x86_64", 1)}
