@@ -128,11 +128,11 @@ def _blas_libraries() -> list:
 
 @contextlib.contextmanager
 def blas_threads(n: int) -> Iterator[None]:
-    """Inside: every BLAS product runs on at most ``n`` threads. For products in NumPy beside
-    torch's thread pool (``n = torch.get_num_threads()``, so that OpenBLAS starts no threads
-    of its own in a one-thread worker process), and for compiled loops that call ``np.dot``
-    between element-wise passes (``n = 1``): OpenBLAS' threads spin for a while after each
-    product and take the second core from the passes that follow. The user LSTM cell's
+    """Inside: every BLAS product runs on at most ``n`` threads. With ``n = 1``: for the
+    kernels' NumPy products in a one-thread process (:func:`numpy_products`; a forecast
+    worker, whose OpenBLAS would otherwise start threads of its own), and for compiled loops
+    that call ``np.dot`` between element-wise passes: OpenBLAS' threads spin for a while
+    after each product and take the second core from the passes that follow. The user LSTM cell's
     compiled forward loop at (64, 100, 64, 128) took 40 ms with OpenBLAS on two threads and
     18 ms on one (scratch runs, 2026-12-04, best of 5). Setting the count costs about 1 us a
     library."""
