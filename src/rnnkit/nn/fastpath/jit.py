@@ -127,24 +127,24 @@ def _blas_libraries() -> list:
 
 
 @contextlib.contextmanager
-def blas_threads(n: int) -> Iterator[None]:
-    """Inside: every BLAS product runs on at most ``n`` threads. With ``n = 1``: for the
-    kernels' NumPy products in a one-thread process (:func:`numpy_products`; a forecast
-    worker, whose OpenBLAS would otherwise start threads of its own), and for compiled loops
-    that call ``np.dot`` between element-wise passes: OpenBLAS' threads spin for a while
-    after each product and take the second core from the passes that follow. The user LSTM cell's
+def blas_on_one_thread() -> Iterator[None]:
+    """Inside: every BLAS product runs on the calling thread. For the kernels' NumPy
+    products in a one-thread process (:func:`numpy_products`; a forecast worker, whose
+    OpenBLAS would otherwise start threads of its own), and for compiled loops that call
+    ``np.dot`` between element-wise passes: OpenBLAS' threads spin for a while after each
+    product and take the second core from the passes that follow. The user LSTM cell's
     compiled forward loop at (64, 100, 64, 128) took 40 ms with OpenBLAS on two threads and
     18 ms on one (scratch runs, 2026-12-04, best of 5). Setting the count costs about 1 us a
     library."""
     libs = _blas_libraries()
     before = [lib.get_num_threads() for lib in libs]
     for lib in libs:
-        lib.set_num_threads(n)
+        lib.set_num_threads(1)
     try:
         yield
     finally:
-        for lib, k in zip(libs, before, strict=True):
-            lib.set_num_threads(k)
+        for lib, n in zip(libs, before, strict=True):
+            lib.set_num_threads(n)
 
 
 def numpy_products() -> bool:

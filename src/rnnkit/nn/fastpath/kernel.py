@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import blas_threads, numpy_products, whole_loop
+from rnnkit.nn.fastpath.jit import blas_on_one_thread, numpy_products, whole_loop
 from rnnkit.nn.fastpath.lengths import StepEnds
 
 
@@ -159,7 +159,7 @@ class Kernel:
     def _blas() -> contextlib.AbstractContextManager[None]:
         """OpenBLAS held to one thread where the products run in NumPy
         (:func:`~rnnkit.nn.fastpath.jit.numpy_products`)."""
-        return blas_threads(1) if numpy_products() else contextlib.nullcontext()
+        return blas_on_one_thread() if numpy_products() else contextlib.nullcontext()
 
     def _final_grads(self, dfinal: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """The final state's gradient for the compiled loops: ``state_parts`` C-contiguous

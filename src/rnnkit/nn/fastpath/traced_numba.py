@@ -14,7 +14,7 @@ Python or dispatch between the steps:
   is not stored at all (:class:`_Inline`), and the pieces of a concatenation are written into
   it in place. The LSTM's forward step is one product and one loop;
 - **products** (``mm``; ``addmm`` is a product and an add) call BLAS through Numba's
-  ``np.dot``, on one thread (:func:`~rnnkit.nn.fastpath.jit.blas_threads`); **layout
+  ``np.dot``, on one thread (:func:`~rnnkit.nn.fastpath.jit.blas_on_one_thread`); **layout
   ops** (view, permute, split, cat, ...) are NumPy calls, and a split along the last axis is
   read in place (an offset into the columns);
 - anything else (layer norm, erf, random numbers, integer values, ...) has no translation: the
@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor, fx
 
-from rnnkit.nn.fastpath.jit import blas_threads, on_two_threads
+from rnnkit.nn.fastpath.jit import blas_on_one_thread, on_two_threads
 
 aten = torch.ops.aten
 
@@ -582,7 +582,7 @@ class NumbaLoops:
         """p (B, T, P), state fields (B, H) -> hs (B, T, H), final fields, and the tape the
         backward reads."""
         p, hs, mask, K_np = _forward_arrays(p, state, K, valid)
-        with blas_threads(1):
+        with blas_on_one_thread():
             final, tape = self.run_forward(p, hs, mask, state, K_np)
         return hs, final, (p, mask, [tape])
 
@@ -592,7 +592,7 @@ class NumbaLoops:
         order."""
         p, mask, (half,) = tape
         dh, dp, F = _backward_arrays(p, mask, d_hs, self.frontier_shapes, self.frontier_is_dp)
-        with blas_threads(1):
+        with blas_on_one_thread():
             d0 = self.run_backward(half, p, mask, dh, dp, F, ds)
         return dp, d0, _frontier(dp, F, self.frontier_is_dp)
 
@@ -669,7 +669,7 @@ class SplitLoops:
         def half(loops: NumbaLoops, lo: int, hi: int | None):
             return loops.run_forward(p, hs, mask, state, K_np, lo, hi)
 
-        with blas_threads(1):
+        with blas_on_one_thread():
             done = on_two_threads(half, list(self.halves))
         final = [torch.cat(f) for f in zip(*(d[0] for d in done), strict=True)]
         return hs, final, (p, mask, [d[1] for d in done])
@@ -681,7 +681,7 @@ class SplitLoops:
         def half(loops: NumbaLoops, lo: int, hi: int | None, rows_tape):
             return loops.run_backward(rows_tape, p, mask, dh, dp, F, ds)
 
-        with blas_threads(1):
+        with blas_on_one_thread():
             done = on_two_threads(half, [(*h, t) for h, t in zip(self.halves, tapes,
                                                                   strict=True)])
         d0 = [torch.cat(d) for d in zip(*done, strict=True)]
