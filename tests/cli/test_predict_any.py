@@ -56,6 +56,45 @@ def test_ts_classifier(tmp_path, capsys, rng):
     _check_class_predictions(out / "model", load_ts(tmp_path / "test.ts").X, pred.read_text())
 
 
+def test_sequence_csv_classifier_predicts_on_rows_with_or_without_labels(tmp_path, capsys,
+                                                                         rng):
+    """A model trained on a sequence CSV (label last) predicts on new rows without labels
+    (every column a value) and on labelled rows (the last column's cells name its classes:
+    the accuracy is printed); ``--label-column none`` reads every column as a value."""
+    def rows(n: int) -> tuple[np.ndarray, list[str]]:
+        up = rng.integers(0, 2, n)
+        X = (np.where(up, 1, -1)[:, None] * np.linspace(0, 1, 8)
+             + 0.1 * rng.standard_normal((n, 8)))
+        return X, ["up" if u else "down" for u in up]
+
+    X, y = rows(40)
+    train = tmp_path / "train.csv"
+    train.write_text("".join(",".join(f"{v:.3f}" for v in x) + f",{c}\n" for x, c in zip(
+        X, y, strict=True)))
+    out = tmp_path / "seq"
+    assert main(["classify", "--data", str(train), *TINY, "--out", str(out)]) == 0
+    Xn, yn = rows(6)
+    new = tmp_path / "new.csv"
+    new.write_text("".join(",".join(f"{v:.3f}" for v in x) + "\n" for x in Xn))
+    pred = tmp_path / "pred.csv"
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model"), "--data", str(new), "--out",
+                 str(pred)]) == 0
+    assert "accuracy" not in capsys.readouterr().err
+    X3 = np.round(Xn, 3)[:, :, None]
+    _check_class_predictions(out / "model", X3, pred.read_text())
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("".join(",".join(f"{v:.3f}" for v in x) + f",{c}\n" for x, c in zip(
+        Xn, yn, strict=True)))
+    assert main(["predict", "--model", str(out / "model"), "--data", str(labelled),
+                 "--out", str(pred), "--overwrite"]) == 0
+    assert "accuracy on the labels" in capsys.readouterr().err
+    _check_class_predictions(out / "model", X3, pred.read_text())
+    assert main(["predict", "--model", str(out / "model"), "--data", str(new), "--out",
+                 str(pred), "--overwrite", "--label-column", "none"]) == 0
+    _check_class_predictions(out / "model", X3, pred.read_text())
+
+
 def test_mnist_classifier_reads_raw_images(tmp_path, capsys, rng):
     d = tmp_path / "mnist"
     d.mkdir()

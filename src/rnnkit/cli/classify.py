@@ -307,8 +307,31 @@ def _predict_inputs(est, args):
     name = Path(data).name.lower()
     if "idx" in name or "ubyte" in name:
         return load_idx(data), None
-    opts = {} if name.endswith(".ts") else {"label_column": _column(args.label_column, -1)}
-    te = load_labelled(data, encoding=args.encoding, **opts)
+    if name.endswith(".ts"):
+        te = load_labelled(data, encoding=args.encoding)
+        return te.X, np.asarray(te.classes)[te.y]
+    return _sequence_csv(est, data, args.label_column, args.encoding)
+
+
+def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
+    """``(sequences, labels or None)`` of a sequence CSV for ``rnnkit predict``: labels from
+    ``label_column`` (an index; "none": the file has none); by default from the last column
+    when every one of its cells names a class of the model, else none (every column a
+    value: new data to predict on)."""
+    from rnnkit.data.labelled import load_sequence_csv, load_sequence_rows
+    from rnnkit.tasks.classify.task import class_names
+
+    if label_column is not None and label_column.lower() == "none":
+        return load_sequence_rows(data, encoding=encoding), None
+    if label_column is None:
+        try:
+            te = load_sequence_csv(data, encoding=encoding)
+        except DataError:
+            te = None
+        if te is None or not set(te.classes) <= set(class_names(est.classes_)):
+            return load_sequence_rows(data, encoding=encoding), None
+    else:
+        te = load_sequence_csv(data, label_column=_column(label_column, -1), encoding=encoding)
     return te.X, np.asarray(te.classes)[te.y]
 
 

@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "seq2seq at most H)")
     g = p.add_argument_group("classifiers")
     add(g, "--label-column", default=None, help="label column of a CSV to drop before "
-        "predicting (name or index; the default: none for text, the last for sequences)")
+        "predicting (name or index, or 'none'; the default: none for text; for sequences "
+        "the last when its cells name the model's classes, else none)")
     add(g, "--text-column", default=None, help="text column of a text CSV (name or index; "
         "default: 'text' if present, else one text per line)")
     add(g, "--encoding", default="utf-8", help="text encoding of --data")

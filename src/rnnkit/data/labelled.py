@@ -171,6 +171,26 @@ def load_sequence_csv(
     numbers (``1.5`` is refused, never truncated).
     """
     p = Path(path)
+    seqs, labels, lines = _sequence_rows(p, label_column, header, variable_length, delimiter,
+                                         encoding)
+    check_numeric_labels(labels, lines, f"CSV file {str(p)!r}")
+    return _finish(seqs, labels, classes, p)
+
+
+def load_sequence_rows(path: str | os.PathLike, header: bool | None = None,
+                       delimiter: str | None = None, encoding: str = "utf-8"
+                       ) -> list[np.ndarray]:
+    """The sequences (T_i, 1) of a CSV with one univariate sequence per row and no label
+    (inputs to predict on): every column a value, rows of any length, read as
+    :func:`load_sequence_csv` reads the values."""
+    return _sequence_rows(Path(path), None, header, True, delimiter, encoding)[0]
+
+
+def _sequence_rows(p: Path, label_column: int | None, header: bool | None,
+                   variable_length: bool, delimiter: str | None, encoding: str
+                   ) -> tuple[list[np.ndarray], list[str], list[int]]:
+    """``(sequences (T_i, 1), labels, line numbers)`` of a sequence CSV (see
+    :func:`load_sequence_csv`); ``label_column`` None: no labels, every column a value."""
     what = f"CSV file {str(p)!r}"
     text = read_text(p, "CSV file", encoding)
     if delimiter is None:
@@ -179,19 +199,22 @@ def load_sequence_csv(
     if not rows:
         raise DataError(f"{what} is empty")
     width = len(rows[0][1])
-    if width < 2:
+    if label_column is None:
+        lab = None
+    elif width < 2:
         raise DataError(f"{what} needs a label and at least one value per row, got {width} "
                         f"column")
-    lab = label_column if label_column >= 0 else width + label_column
-    if not 0 <= lab < width:
-        raise ConfigError(f"label_column must index one of the {width} columns of {what}, "
-                          f"got {label_column}")
+    else:
+        lab = label_column if label_column >= 0 else width + label_column
+        if not 0 <= lab < width:
+            raise ConfigError(f"label_column must index one of the {width} columns of "
+                              f"{what}, got {label_column}")
     if header is None:  # a header names every value column (pandas leaves its index's name
         # empty); one bad number is a data row
         header = all((v.strip() and not _is_number(v)) or (j == 0 and not v.strip())
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
-    skip = {lab}
+    skip = set() if lab is None else {lab}
     if (header and lab != 0 and rows[0][1][0].strip().lower() in ("", "index", "unnamed: 0")
             and counts_steps(column_cells(body, 0))):
         skip.add(0)  # pandas' row index (to_csv): not a value of the sequence
@@ -201,7 +224,7 @@ def load_sequence_csv(
             raise DataError(f"{what} line {n}: ragged row with {len(row)} fields, expected "
                             f"{width} like line {body[0][0]} (pass variable_length=True for "
                             f"sequences of different length)")
-        if lab >= len(row):
+        if lab is not None and lab >= len(row):
             raise DataError(f"{what} line {n}: no label column {label_column}")
         fields = [v for j, v in enumerate(row) if j not in skip]
         end = len(fields)  # trailing missing cells are padding: the row ends before them
@@ -217,12 +240,12 @@ def load_sequence_csv(
                                 f"TextClassifier (rnnkit classify --text)") from None
             raise
         seqs.append(_sequence(values, place)[:, None])
-        labels.append(_check_label(row[lab].strip(), place))
+        if lab is not None:
+            labels.append(_check_label(row[lab].strip(), place))
         lines.append(n)
     if not seqs:
         raise DataError(f"{what} has a header but no data rows")
-    check_numeric_labels(labels, lines, what)
-    return _finish(seqs, labels, classes, p)
+    return seqs, labels, lines
 
 
 def encode_labels(labels: Sequence[str], classes: Sequence[str] | None,
@@ -340,5 +363,5 @@ def load_ucr(name: str, download: bool = True) -> tuple[LabelledSequences, Label
     return train, load_ts(test_path, classes=train.classes)
 
 
-__all__ = ["LabelledSequences", "from_arrays", "load_labelled", "load_sequence_csv", "load_ts",
-           "load_ucr"]
+__all__ = ["LabelledSequences", "from_arrays", "load_labelled", "load_sequence_csv",
+           "load_sequence_rows", "load_ts", "load_ucr"]
