@@ -125,3 +125,19 @@ def test_check_values():
     with pytest.raises(DataError, match=r"p at index \(1, 0\): 1e\+39 overflows float32"):
         check_values(np.array([[1.0], [1e39]]), "p")
     check_values(np.arange(3), "p")  # integers: nothing to check
+
+
+@pytest.mark.parametrize("cell", ["1,234", "1,5", "$5", "5.0%", "12 345", "1'234.5"])
+def test_numbers_written_with_separators_or_signs_get_a_hint(cell):
+    with pytest.raises(DataError, match=r"is not a number; it looks like a number written "
+                                        r"with separators or signs: write numbers plainly"):
+        parse_number(cell, "x.csv line 2")
+    with pytest.raises(DataError, match=r"value 2: .* looks like a number written"):
+        parse_values(["1", cell], "x.csv line 2")
+
+
+@pytest.mark.parametrize("cell", ["abc", "1.2.3", "-", "%"])
+def test_text_gets_no_number_hint(cell):
+    with pytest.raises(DataError) as err:
+        parse_number(cell, "x.csv line 2")
+    assert str(err.value).endswith("is not a number")

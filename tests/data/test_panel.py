@@ -145,3 +145,12 @@ def test_dataframe_dates_out_of_order_or_repeated_are_refused():
     with pytest.raises(DataError, match=r"rows of id 'b' .* row 3 \(2020-01-01\) repeats "
                                         r"row 2"):
         panel_from_frame(long, id_column="id")
+
+
+def test_wide_file_with_thousands_separators_gets_the_number_hint(tmp_path):
+    """A value column of numbers written with separators is not taken for a long file's id
+    column: the hint is about the numbers."""
+    path = write(tmp_path, 'm,revenue\n2020-01,"1,000"\n2020-02,"1,250"\n')
+    with pytest.raises(DataError, match=r"column 'revenue', line 2: '1,000' is not a number; "
+                                        r"it looks like a number written with separators"):
+        load_panel(path)

@@ -21,6 +21,7 @@ import csv
 import io
 import math
 import os
+import re
 import stat
 from collections.abc import Collection, Iterator, Sequence
 
@@ -203,9 +204,29 @@ def parse_number(cell: str, place: str) -> float:
     try:
         value = float(cell)
     except ValueError:
-        raise DataError(f"{place}: {quote(cell)} is not a number") from None
+        raise DataError(f"{place}: {quote(cell)} is not a number"
+                        f"{decorated_number_hint(cell)}") from None
     check_number(value, place, cell)
     return value
+
+
+_DECORATIONS = re.compile(r"[,\s%$€£¥_']")
+
+
+def decorated_number_hint(cell: str) -> str:
+    """``"; ..."``, a hint for a number written with thousands separators, a decimal comma, a
+    currency or a percent sign (``"1,234"``, ``"1,5"``, ``"$5"``, ``"5.0%"``), which ``float``
+    does not read; else ``""``."""
+    bare = _DECORATIONS.sub("", cell)
+    if not bare or bare == cell.strip():
+        return ""
+    try:
+        float(bare)
+    except ValueError:
+        return ""
+    return ("; it looks like a number written with separators or signs: write numbers "
+            "plainly, as 1234.5 (no thousands separators, decimal commas, currency or percent "
+            "signs)")
 
 
 def check_number(value: float, place: str, written: object = None) -> None:
@@ -231,7 +252,8 @@ def parse_values(cells: Sequence[str], place: str,
         try:
             out[i] = float(c)
         except ValueError:
-            raise DataError(f"{place}, value {i + 1}: {quote(c)} is not a number") from None
+            raise DataError(f"{place}, value {i + 1}: {quote(c)} is not a number"
+                            f"{decorated_number_hint(c)}") from None
     bad = ~(np.abs(out) <= FLOAT32_MAX) & ~np.isnan(out)  # inf and overflow, not NaN
     if bad.any():
         i = int(np.argmax(bad))
@@ -255,7 +277,25 @@ def check_values(values: np.ndarray, place: str, allow_nan: bool = False) -> Non
         check_number(float(a[index]), f"{place} at index {at}")
 
 
-__all__ = ["CSV_FIELD_LIMIT", "FLOAT32_MAX", "MAX_FILE_BYTES", "MISSING", "check_number",
-           "check_values", "csv_rows", "decode", "file_kind", "is_utf8", "open_regular",
-           "parse_number", "parse_values", "quote", "read_bytes", "read_text", "regular_file",
-           "shorten", "sniff_delimiter"]
+__all__ = [
+    "CSV_FIELD_LIMIT",
+    "FLOAT32_MAX",
+    "MAX_FILE_BYTES",
+    "MISSING",
+    "check_number",
+    "check_values",
+    "csv_rows",
+    "decode",
+    "decorated_number_hint",
+    "file_kind",
+    "is_utf8",
+    "open_regular",
+    "parse_number",
+    "parse_values",
+    "quote",
+    "read_bytes",
+    "read_text",
+    "regular_file",
+    "shorten",
+    "sniff_delimiter",
+]

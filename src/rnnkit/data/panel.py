@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.checks import quote
+from rnnkit.data.checks import decorated_number_hint, quote
 from rnnkit.data.series import (
     MISSING,
     check_column,
@@ -197,6 +197,10 @@ def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]
         try:
             float(cell)
         except ValueError:
+            hint = decorated_number_hint(cell)
+            if hint:
+                raise DataError(f"{path}: column {quote(name)}, line {line_no}: "
+                                f"{quote(cell)} is not a number{hint}") from None
             raise DataError(f"{path}: column {quote(name)} holds text ({quote(cell)} on line "
                             f"{line_no}), not numbers; a long file (rows of id, date, value) "
                             f"needs its id column named (--id-column {name} / "
