@@ -169,3 +169,14 @@ def test_numbers_out_of_order_are_values_not_dates(tmp_path):
     s = load_csv(path, date_column="auto")
     assert s.date_column is None and s.columns == ["a"]
     np.testing.assert_array_equal(s.values[:, 0], [2003, 1998, 2010])
+
+
+def test_a_file_without_header_row_keeps_its_first_row(tmp_path):
+    """A first row of numbers and dates is data, not column names: no value is lost."""
+    s = load_csv(write(tmp_path, "1\n2\n3\n", "one.csv"))
+    assert s.columns == ["value"] and s.values[:, 0].tolist() == [1, 2, 3]
+    dated = write(tmp_path, "2020-01,5\n2020-02,6\n2020-03,7\n", "dated.csv")
+    s = load_csv(dated, date_column="auto")
+    assert (s.date_column, s.columns) == ("column 1", ["column 2"])
+    assert s.dates == ["2020-01", "2020-02", "2020-03"] and len(s) == 3
+    assert csv_columns(dated) == ["column 1", "column 2"]

@@ -11,7 +11,6 @@ names the file, column and row, unless ``interpolate=True`` fills them linearly 
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 from dataclasses import dataclass
@@ -84,12 +83,9 @@ def _read(path: Path) -> str:
 
 
 def csv_columns(path: str | os.PathLike) -> list[str]:
-    """The column names in the header row of a CSV file (DataError if unreadable)."""
-    path = Path(path)
-    text = _read(path)
-    header = text.split("\n", 1)[0]
-    row = next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
-    return [h.strip() for h in row]
+    """The column names of a CSV file, as :func:`read_table` gives them (DataError if
+    unreadable)."""
+    return read_table(Path(path))[0]
 
 
 def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
@@ -141,17 +137,34 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
 
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header (stripped names) and the non-blank data rows ``(line number, cells)`` of a
-    CSV file (DataError when empty or without data rows)."""
+    CSV file (DataError when empty or without data rows). A file whose first row holds only
+    numbers and dates has no header: its columns are named ``value`` (one column) or
+    ``column 1``, ``column 2``, ... and every row is data."""
     text = _read(path)
     first = text.split("\n", 1)[0]
     if not first.strip():
         raise DataError(f"{path}: empty file, expected a header row and data rows")
     rows = list(csv_rows(text, path, delimiter=sniff_delimiter(first)))
     header = [h.strip() for h in rows[0][1]]
+    if all(_is_value(h) for h in header):  # no header row: the first row holds data
+        names = ["value"] if len(header) == 1 else [f"column {k + 1}" for k in range(len(header))]
+        return names, [(n, r) for n, r in rows if any(c.strip() for c in r)]
     body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
     if not body:
         raise DataError(f"{path}: no data rows after the header")
     return header, body
+
+
+def _is_value(cell: str) -> bool:
+    """Whether a cell is a number or a date (:func:`rnnkit.data.dates.read_dates`), so that a
+    first row of such cells is data, not names."""
+    from rnnkit.data.dates import read_dates
+
+    try:
+        float(cell)
+    except ValueError:
+        return read_dates([cell, cell]) is not None
+    return True
 
 
 def check_column(path: str | os.PathLike, name: str, header: list[str],
