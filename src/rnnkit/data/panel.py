@@ -61,7 +61,7 @@ from rnnkit.data.series import (
 from rnnkit.data.windowing import as_series_list
 from rnnkit.errors import DataError
 
-__all__ = ["Panel", "as_panel", "is_frame", "load_panel", "number_or_none",
+__all__ = ["Panel", "as_panel", "datetime_labels", "is_frame", "load_panel", "number_or_none",
            "panel_from_frame"]
 
 
@@ -311,6 +311,15 @@ def _typed(table: dict[str, list[Any]], names: list[str]) -> dict[str, list[floa
 def is_frame(obj: Any) -> bool:
     """Whether ``obj`` looks like a pandas DataFrame (checked without importing pandas)."""
     return hasattr(obj, "columns") and hasattr(obj, "to_numpy") and hasattr(obj, "iloc")
+
+
+def datetime_labels(obj: Any) -> list[str] | None:
+    """The datetime index of a pandas Series (or DataFrame) as text labels
+    (:func:`_labels`), or None when it has none."""
+    index = getattr(obj, "index", None)
+    if index is None or np.asarray(index).dtype.kind != "M":
+        return None
+    return _labels(index)
 
 
 def _labels(values: Any) -> list[str]:

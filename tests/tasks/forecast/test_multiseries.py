@@ -140,3 +140,24 @@ def test_a_past_covariate_helps_and_its_future_never_leaks():
     np.testing.assert_array_equal(a[0], b[0])  # its inputs end before o
     assert not np.allclose(a[1:], b[1:])  # later windows read the shuffled values as history
     np.testing.assert_array_equal(with_x.predict(both[:o]), with_x.predict(shuffled[:o]))
+
+
+def test_predict_frame_is_predict_as_a_long_table_with_the_dates_ahead():
+    """``predict_frame``: one row per series and step (id, date, forecast), the forecasts of
+    ``predict``; the dates continue a DataFrame's datetime index in its frequency, and are
+    the step numbers where the input has no dates."""
+    pd = pytest.importorskip("pandas")
+    idx = pd.date_range("2021-03-01", periods=120, freq="D")
+    t = np.arange(120)
+    df = pd.DataFrame({"a": 10 + np.sin(t / 3), "b": 50 + 5 * np.cos(t / 4)}, index=idx)
+    fc = Forecaster(model="linear", input_len=8, horizon=3, epochs=2, verbose=0).fit(df)
+    frame = fc.predict_frame(df)
+    assert list(frame.columns) == ["id", "date", "forecast"]
+    assert frame["id"].tolist() == ["a"] * 3 + ["b"] * 3
+    ahead = pd.date_range("2021-06-29", periods=3, freq="D").tolist()
+    assert frame["date"].tolist() == ahead * 2
+    np.testing.assert_allclose(frame["forecast"].to_numpy().reshape(2, 3), fc.predict(df))
+    plain = fc.predict_frame({"a": df["a"].to_numpy(), "b": df["b"].to_numpy()})
+    assert plain["date"].tolist() == [1, 2, 3] * 2
+    one = fc.predict_frame(df["a"].rename(None), ids=["a"])  # a pandas Series: its index
+    assert one["date"].tolist() == ahead and one["id"].tolist() == ["a"] * 3

@@ -538,6 +538,43 @@ class Forecaster(Estimator):
         out = self._unscale(self._predict_scaled(x, steps), scalers)  # (S, steps)
         return out[0] if len(out) == 1 else out
 
+    def predict_frame(self, series: Any = None, steps: int | None = None,
+                      ids: Sequence[str] | None = None, static_covariates: Any = None) -> Any:
+        """:meth:`predict` as a long pandas DataFrame, one row per series and step, as
+        statsforecast and NeuralForecast return forecasts: columns ``id``, ``date`` and
+        ``forecast``. ``date`` holds the dates of the steps ahead, in the frequency of the
+        dates of ``series`` (datetimes for a DataFrame's or a pandas Series' datetime index
+        or column, else the dates' own text form), or the step numbers 1..steps where there
+        are no dates (the training series, arrays). Needs pandas."""
+        from rnnkit.data.dates import future_dates
+        from rnnkit.data.panel import datetime_labels
+
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ConfigError("predict_frame needs pandas (pip install pandas); predict "
+                              "returns the same forecasts as arrays") from None
+        steps = self.horizon if steps is None else steps
+        out = np.asarray(self.predict(series, steps, ids, static_covariates)).reshape(-1, steps)
+        if series is None:
+            names, dates = list(ids or self.ids_), [None] * len(out)
+        else:
+            panel = as_panel(series, ids)
+            index = datetime_labels(series)  # a pandas Series' datetime index
+            names = list(panel.ids)
+            dates = panel.dates or [index] * len(names)
+        frames = []
+        for name, last, values in zip(names, dates, out, strict=True):
+            ahead = future_dates(last, steps) if last else []
+            if not ahead or ahead[0].startswith("+"):  # no dates, or no known frequency
+                when: Any = np.arange(1, steps + 1)
+            elif hasattr(series, "to_numpy"):  # pandas in, datetimes out
+                when = pd.to_datetime(ahead)
+            else:
+                when = ahead
+            frames.append(pd.DataFrame({"id": name, "date": when, "forecast": values}))
+        return pd.concat(frames, ignore_index=True)
+
     def predict_intervals(self, series: Any = None, n_samples: int = 100,
                           quantiles: Sequence[float] = (0.05, 0.95), seed: int | None = 0,
                           ids: Sequence[str] | None = None,
