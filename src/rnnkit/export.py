@@ -214,7 +214,6 @@ class ClassifierGraph(nn.Module):
             x = torch.where(valid & ~torch.isnan(x), x, torch.zeros_like(x))  # NaN -> 0
         return torch.softmax(self.net(x, lengths=lengths), dim=-1)  # (B, C)
 
-
     def _with_stats(self, x: Tensor, valid: Tensor) -> Tensor:
         """"series+stats": x (B, T, D) z-normalised, then each row's standardised level and
         log scale (:mod:`rnnkit.tasks.classify.series_stats`) at every step: (B, T, 3D)."""

@@ -93,6 +93,14 @@ def test_sequence_csv_classifier_predicts_on_rows_with_or_without_labels(tmp_pat
     assert main(["predict", "--model", str(out / "model"), "--data", str(new), "--out",
                  str(pred), "--overwrite", "--label-column", "none"]) == 0
     _check_class_predictions(out / "model", X3, pred.read_text())
+    # a text label the model never saw is still a label: accuracy on the known ones
+    unseen = tmp_path / "unseen.csv"
+    unseen.write_text("".join(",".join(f"{v:.3f}" for v in x) + f",{c}\n" for x, c in zip(
+        Xn, ["sideways", *yn[1:]], strict=True)))
+    assert main(["predict", "--model", str(out / "model"), "--data", str(unseen),
+                 "--out", str(pred), "--overwrite"]) == 0
+    assert "(5 labelled with known classes)" in capsys.readouterr().err
+    _check_class_predictions(out / "model", X3, pred.read_text())
 
 
 def test_mnist_classifier_reads_raw_images(tmp_path, capsys, rng):

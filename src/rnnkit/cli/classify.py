@@ -313,11 +313,19 @@ def _predict_inputs(est, args):
     return _sequence_csv(est, data, args.label_column, args.encoding)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
     """``(sequences, labels or None)`` of a sequence CSV for ``rnnkit predict``: labels from
     ``label_column`` (an index; "none": the file has none); by default from the last column
-    when every one of its cells names a class of the model, else none (every column a
-    value: new data to predict on)."""
+    when it holds text (labels: a value is a number) or numbers that all name classes of the
+    model, else none (every column a value: new data to predict on)."""
     from rnnkit.data.labelled import load_sequence_csv, load_sequence_rows
     from rnnkit.tasks.classify.task import class_names
 
@@ -328,7 +336,8 @@ def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
             te = load_sequence_csv(data, encoding=encoding)
         except DataError:
             te = None
-        if te is None or not set(te.classes) <= set(class_names(est.classes_)):
+        if te is None or (all(_is_number(c) for c in te.classes)
+                          and not set(te.classes) <= set(class_names(est.classes_))):
             return load_sequence_rows(data, encoding=encoding), None
     else:
         te = load_sequence_csv(data, label_column=_column(label_column, -1), encoding=encoding)

@@ -117,9 +117,11 @@ def parse_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
     """``(datetimes, form)`` if every text has the same accepted form and the dates strictly
     increase; else ``None``."""
     parsed = read_dates(texts)
-    if parsed is None or any(b <= a for a, b in itertools.pairwise(parsed[0])):
-        return None
-    return parsed
+    return parsed if parsed is not None and _increasing(parsed[0]) else None
+
+
+def _increasing(dates: list[datetime]) -> bool:
+    return all(b > a for a, b in itertools.pairwise(dates))
 
 
 def looks_like_dates(texts: Sequence[str]) -> bool:
@@ -127,8 +129,7 @@ def looks_like_dates(texts: Sequence[str]) -> bool:
     dates in any order of a form that numbers never take (``2024-01-05``, not ``2024`` or
     ``20240105``, which a column of values may hold)."""
     parsed = read_dates(texts)
-    return parsed is not None and (parsed[1] not in ("Y", "YMDc")
-                                   or parse_dates(texts) is not None)
+    return parsed is not None and (parsed[1] not in ("Y", "YMDc") or _increasing(parsed[0]))
 
 
 def _months_between(a: datetime, b: datetime) -> int:

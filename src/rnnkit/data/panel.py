@@ -397,10 +397,12 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                                      interpolate) for n, a in zip((value, *past), raw,
                                                                   strict=True)], axis=1)
                   for k, r in zip(ids, rows, strict=True)]  # S x (T_i, 1 + P)
-        dates = [[dates_all[i] for i in r] for r in rows] if dates_all is not None else None
-        for k, r, d in zip(ids, rows, dates or [], strict=False):
-            check_time_order("DataFrame", date_column, [f"row {i}" for i in r], d,
-                             f"the rows of id {quote(k)}", "id and date")
+        dates = None
+        if dates_all is not None:
+            dates = [[dates_all[i] for i in r] for r in rows]
+            for k, r, d in zip(ids, rows, dates, strict=True):
+                check_time_order("DataFrame", date_column, [f"row {i}" for i in r], d,
+                                 f"the rows of id {quote(k)}", "id and date")
         table = {k: [_constant([(f"row {i}", _cell(a[i])) for i in r],
                                f"DataFrame static covariate column {quote(n)}", k)
                      for n, a in zip(static, [col(n) for n in static], strict=True)]
@@ -410,8 +412,8 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
                      static_names=static)
     names = [column] if column is not None else [c for c in cols
                                                  if c != date_column and c not in past]
-    if dates_all is None and np.asarray(frame.index).dtype.kind == "M":
-        dates_all = _labels(frame.index)
+    if dates_all is None:
+        dates_all = datetime_labels(frame)
     if dates_all is not None:
         check_time_order("DataFrame", date_column or "index",
                          [f"row {i}" for i in range(len(dates_all))], dates_all)

@@ -11,6 +11,7 @@ names the file, column and row, unless ``interpolate=True`` fills them linearly 
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 from dataclasses import dataclass
@@ -83,9 +84,12 @@ def _read(path: Path) -> str:
 
 
 def csv_columns(path: str | os.PathLike) -> list[str]:
-    """The column names of a CSV file, as :func:`read_table` gives them (DataError if
-    unreadable)."""
-    return read_table(Path(path))[0]
+    """The column names of a CSV file, as :func:`read_table` gives them, from its first line
+    alone (DataError if unreadable)."""
+    text = _read(Path(path))
+    first = text.split("\n", 1)[0]
+    row = next(csv.reader([first], delimiter=sniff_delimiter(first)), [])
+    return _column_names([h.strip() for h in row])[0]
 
 
 def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
@@ -145,14 +149,22 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if not first.strip():
         raise DataError(f"{path}: empty file, expected a header row and data rows")
     rows = list(csv_rows(text, path, delimiter=sniff_delimiter(first)))
-    header = [h.strip() for h in rows[0][1]]
-    if all(_is_value(h) for h in header):  # no header row: the first row holds data
-        names = ["value"] if len(header) == 1 else [f"column {k + 1}" for k in range(len(header))]
-        return names, [(n, r) for n, r in rows if any(c.strip() for c in r)]
-    body = [(n, r) for n, r in rows[1:] if any(c.strip() for c in r)]
+    header, named = _column_names([h.strip() for h in rows[0][1]])
+    body = [(n, r) for n, r in rows[1 if named else 0:] if any(c.strip() for c in r)]
     if not body:
         raise DataError(f"{path}: no data rows after the header")
     return header, body
+
+
+def _column_names(first_row: list[str]) -> tuple[list[str], bool]:
+    """``(names, named)``: the cells of a CSV's first row and True, or, when they are all
+    numbers and dates (:func:`_is_value`: no header row, the row is data), ``value`` (one
+    column) or ``column 1``, ``column 2``, ... and False."""
+    if not first_row or not all(_is_value(h) for h in first_row):
+        return first_row, True
+    if len(first_row) == 1:
+        return ["value"], False
+    return [f"column {k + 1}" for k in range(len(first_row))], False
 
 
 def _is_value(cell: str) -> bool:

@@ -469,7 +469,7 @@ class SequenceClassifier(_Classifier):
         hidden = self.hidden_size
         if hidden == "auto":
             hidden = AUTO_HIDDEN[1] if has_frontend(self.model) else AUTO_HIDDEN[0]
-        width = self.n_features_ * (3 if self.normalize == "series+stats" else 1)
+        width = seqs[0].shape[1]  # the prepared inputs' (3D with series+stats)
         return RNNClassifier(width, len(self.classes_), self.model, hidden,
                              self.num_layers, self.dropout, pooling=self._pooling(),
                              conv_blocks=blocks, conv_channels=self.conv_channels,

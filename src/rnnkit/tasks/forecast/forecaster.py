@@ -565,8 +565,8 @@ class Forecaster(Estimator):
             dates = panel.dates or [index] * len(names)
         frames = []
         for name, last, values in zip(names, dates, out, strict=True):
-            ahead = future_dates(last, steps) if last else []
-            if not ahead or ahead[0].startswith("+"):  # no dates, or no known frequency
+            ahead = future_dates(last or [], steps)  # "+1", "+2", ... without a frequency
+            if ahead[0].startswith("+"):
                 when: Any = np.arange(1, steps + 1)
             elif hasattr(series, "to_numpy"):  # pandas in, datetimes out
                 when = pd.to_datetime(ahead)
