@@ -313,20 +313,12 @@ def _predict_inputs(est, args):
     return _sequence_csv(est, data, args.label_column, args.encoding)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
     """``(sequences, labels or None)`` of a sequence CSV for ``rnnkit predict``: labels from
     ``label_column`` (an index; "none": the file has none); by default from the last column
     when it holds text (labels: a value is a number) or numbers that all name classes of the
     model, else none (every column a value: new data to predict on)."""
-    from rnnkit.data.labelled import load_sequence_csv, load_sequence_rows
+    from rnnkit.data.labelled import is_number, load_sequence_csv, load_sequence_rows
     from rnnkit.tasks.classify.task import class_names
 
     if label_column is not None and label_column.lower() == "none":
@@ -336,7 +328,7 @@ def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
             te = load_sequence_csv(data, encoding=encoding)
         except DataError:
             te = None
-        if te is None or (all(_is_number(c) for c in te.classes)
+        if te is None or (all(is_number(c) for c in te.classes)
                           and not set(te.classes) <= set(class_names(est.classes_))):
             return load_sequence_rows(data, encoding=encoding), None
     else:

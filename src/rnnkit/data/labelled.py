@@ -103,7 +103,8 @@ def _sorted_classes(labels: Sequence[str]) -> list[str]:
         return sorted(uniq)
 
 
-def _is_number(s: str) -> bool:
+def is_number(s: str) -> bool:
+    """Whether ``float`` reads ``s``."""
     try:
         float(s)
     except ValueError:
@@ -130,7 +131,7 @@ def check_numeric_labels(labels: Sequence[str], lines: Sequence[int], what: str)
     """When every label is a number, the labels are class ids: each must be a whole number
     (``1`` or ``1.0``, not ``1.5``) and no two spellings may name the same number (``1`` and
     ``1.0``). DataError naming ``what`` and the line otherwise."""
-    if not labels or not all(_is_number(v) for v in labels):
+    if not labels or not all(is_number(v) for v in labels):
         return
     seen: dict[float, str] = {}
     for label, line in zip(labels, lines, strict=True):
@@ -211,7 +212,7 @@ def _sequence_rows(p: Path, label_column: int | None, header: bool | None,
                               f"{what}, got {label_column}")
     if header is None:  # a header names every value column (pandas leaves its index's name
         # empty); one bad number is a data row
-        header = all((v.strip() and not _is_number(v)) or (j == 0 and not v.strip())
+        header = all((v.strip() and not is_number(v)) or (j == 0 and not v.strip())
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
     skip = set() if lab is None else {lab}
@@ -363,5 +364,5 @@ def load_ucr(name: str, download: bool = True) -> tuple[LabelledSequences, Label
     return train, load_ts(test_path, classes=train.classes)
 
 
-__all__ = ["LabelledSequences", "from_arrays", "load_labelled", "load_sequence_csv",
-           "load_sequence_rows", "load_ts", "load_ucr"]
+__all__ = ["LabelledSequences", "from_arrays", "is_number", "load_labelled",
+           "load_sequence_csv", "load_sequence_rows", "load_ts", "load_ucr"]
