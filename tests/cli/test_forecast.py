@@ -216,6 +216,27 @@ def test_data_alone_detects_dates_frequency_and_season(tmp_path, capsys):
     assert rc == 0 and "other value columns: price" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("dates, horizon", [
+    ([str(1800 + i) for i in range(80)], "horizon 6 (auto)"),  # yearly
+    ([f"{1950 + i // 4}Q{i % 4 + 1}" for i in range(80)], "horizon 8 (auto)"),  # quarterly
+    ([str(i) for i in range(1, 81)], "horizon 12 (auto)"),  # steps: no frequency
+])
+def test_the_horizon_comes_from_the_frequency_unless_given(tmp_path, capsys, no_peers,
+                                                          dates, horizon):
+    y = 10 + np.sin(np.arange(80) / 3)
+    path = tmp_path / "s.csv"
+    path.write_text("date,y\n" + "".join(f"{d},{v:.4f}\n" for d, v in zip(dates, y,
+                                                                         strict=True)))
+    args = ["forecast", "--data", str(path), "--models", "naive", "--input-len", "8"]
+    assert main([*args, "--out", str(tmp_path / "auto")]) == 0
+    assert horizon in capsys.readouterr().err
+    n = int(horizon.split()[1])
+    metrics = json.loads((tmp_path / "auto" / "metrics.json").read_text())
+    assert metrics["horizon"] == n and len(metrics["forecast"]["labels"]) == n
+    assert main([*args, "--horizon", "3", "--out", str(tmp_path / "given")]) == 0
+    assert "horizon 3, " in capsys.readouterr().err
+
+
 def test_season_can_be_given(tmp_path, capsys):
     out = tmp_path / "w"
     rc = main(["forecast", "--data", str(weekly_csv(tmp_path)), "--horizon", "4",
@@ -422,8 +443,8 @@ def test_weekly_dates_give_an_input_length_of_a_season_and_the_horizon(tmp_path,
     assert main(["forecast", "--data", str(path), "--models", "naive", "--out",
                  str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
-    assert "weekly; season 52 (weekly); input_len 64 (auto: a whole season of 52 before " \
-           "every forecast step), horizon 12" in err
+    assert "weekly; season 52 (weekly); input_len 65 (auto: a whole season of 52 before " \
+           "every forecast step), horizon 13 (auto)" in err
 
 
 def test_a_shorter_split_is_chosen_when_the_default_would_leave_series_out(tmp_path, capsys,

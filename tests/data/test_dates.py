@@ -17,6 +17,15 @@ from rnnkit.data.dates import future_dates, infer_frequency, parse_dates, season
      ["2024-01-02T00:00", "2024-01-02T01:00"]),
     (["2024-01-01 23:00:00", "2024-01-02 00:00:00"], "hourly", 24,
      ["2024-01-02 01:00:00", "2024-01-02 02:00:00"]),
+    # below the hour: the season is the day
+    (["2024-01-01 23:00", "2024-01-01 23:30"], "half-hourly", 48,
+     ["2024-01-02 00:00", "2024-01-02 00:30"]),
+    (["2024-01-01T10:15", "2024-01-01T10:30"], "quarter-hourly", 96,
+     ["2024-01-01T10:45", "2024-01-01T11:00"]),
+    (["2024-01-01 10:50:00", "2024-01-01 10:55:00"], "5-minutely", 288,
+     ["2024-01-01 11:00:00", "2024-01-01 11:05:00"]),
+    (["2024-12-31 23:58", "2024-12-31 23:59"], "minutely", 1440,
+     ["2025-01-01 00:00", "2025-01-01 00:01"]),
     # spreadsheet forms: month first (US), day first when a first field exceeds 12
     (["01/30/2021", "01/31/2021", "02/01/2021"], "daily", 7, ["02/02/2021", "02/03/2021"]),
     (["30/01/2021", "31/01/2021", "01/02/2021"], "daily", 7, ["02/02/2021", "03/02/2021"]),
@@ -55,6 +64,7 @@ def test_trading_days_are_business_daily():
 
 def test_unknown_frequency_gives_offsets():
     assert infer_frequency(["2020-01-01", "2020-01-04", "2020-01-07"]) is None
+    assert infer_frequency(["2020-01-01 00:00", "2020-01-01 00:07"]) is None  # 7 minutes
     assert future_dates(["2020-01-01", "2020-01-04"], 2) == ["+1", "+2"]
     assert future_dates(None or [], 3) == ["+1", "+2", "+3"]
 

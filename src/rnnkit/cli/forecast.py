@@ -70,14 +70,6 @@ from rnnkit.train.distributed import launched
 DEFAULT_MODELS = ("naive", "seasonal_naive", "linear", "simple_rnn", "lstm", "gru")
 
 
-def season_arg(text: str) -> int | str:
-    """``--season``: "auto" or a positive int."""
-    return "auto" if text == "auto" else positive_int(text)
-
-
-season_arg.__name__ = "'auto' or a positive int"
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.forecast import Forecaster
     from rnnkit.tasks.forecast.compare import MAX_STEPS
@@ -117,7 +109,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dates; they must be in time order, one row a date)")
     add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
         "of failing")
-    add(p, "--horizon", type=positive_int, default=d("horizon"), help="steps to forecast, H")
+    add(p, "--horizon", type=auto_or_positive_int, default="auto", help="steps to forecast, "
+        "H: auto takes it from the dates' frequency (yearly 6, quarterly 8, monthly 12, weekly "
+        f"13, daily 14, business daily 10, hourly and below 48; {d('horizon')} when no dates "
+        "tell the frequency)")
     add(p, "--input-len", type=positive_int, default=None,
         help="input steps per window, L (default: 24, or season + horizon when that is "
              "longer and the series have room: a whole season before every forecast step)")
@@ -151,8 +146,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--scaler", default="auto", choices=("auto", "log", "standard", "minmax", "none"),
         help="value scaling fitted on the training part; auto: log (then standardised) when "
         "every value (and covariate) is positive, else standard")
-    add(p, "--season", type=season_arg, default="auto", help="season m of seasonal_naive "
-        "and the seasonal MASE; auto: from the dates' frequency, else from the "
+    add(p, "--season", type=auto_or_positive_int, default="auto", help="season m of "
+        "seasonal_naive and the seasonal MASE; auto: from the dates' frequency, else from the "
         "autocorrelation of the values")
     add(p, "--dropout", type=fraction, default=d("dropout"), help="input/recurrent dropout "
         "of the recurrent models (the same with or without --intervals)")
@@ -190,11 +185,28 @@ def _load(args: argparse.Namespace):
 
 
 def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray
-            ) -> tuple[int, str]:
-    """``(season, what was detected, in words)`` from one series' dates and values."""
-    from rnnkit.data.dates import infer_frequency, season_from_values
+            ) -> tuple[int, int, str]:
+    """``(season, horizon, what was detected, in words)`` from one series' dates and
+    values; the horizon is ``--horizon``, else the frequency's (:data:`HORIZONS`), else the
+    Forecaster's default."""
+    from rnnkit.data.dates import HORIZONS, infer_frequency
+    from rnnkit.tasks.forecast import Forecaster
 
     freq = infer_frequency(dates) if dates else None
+    if args.horizon != "auto":
+        horizon = args.horizon
+    else:
+        horizon = HORIZONS[freq.name] if freq else Forecaster.default("horizon")
+    season, words = _season(args, dates, freq, y)
+    return season, horizon, words
+
+
+def _season(args: argparse.Namespace, dates: list[str] | None, freq, y: np.ndarray
+            ) -> tuple[int, str]:
+    """``(season, what was detected, in words)``: ``--season``, else the frequency's, else
+    from the autocorrelation of ``y``."""
+    from rnnkit.data.dates import season_from_values
+
     words = []
     if dates:
         words.append(f"dates in {dates[0]}..{dates[-1]}"
@@ -322,13 +334,14 @@ def run(args: argparse.Namespace) -> int:
     panel = _load(args)
     past = list(panel.covariates)  # the file's columns; the calendar ones are made below
     described = panel.describe()
+    horizon_words = "" if args.horizon != "auto" else " (auto)"
+    season, args.horizon, detected = _detect(args, panel.dates[0] if panel.dates else None,
+                                             panel.values[0][:, 0])
+    H = args.horizon  # what follows reads the number
     with naming(panel.source):
-        panel = add_calendar(panel, args.calendar or [], args.horizon)
+        panel = add_calendar(panel, args.calendar or [], H)
     source = panel.source
     many = len(panel) > 1
-    H = args.horizon
-    season, detected = _detect(args, panel.dates[0] if panel.dates else None,
-                               panel.values[0][:, 0])
     lengths = [len(v) for v in panel.values]
     L, n_test, fold, shortened = auto_split(lengths, H, season, args.input_len, args.test,
                                             _n_fold(args, min(lengths)))
@@ -364,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
     auto = (f" (auto: a whole season of {season} before every forecast step)"
             if args.input_len is None and L == season + H > BASE_INPUT_LEN else "")
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}{auto}, "
-         f"horizon {H}, "
+         f"horizon {H}{horizon_words}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
          + (" per series" if many else "")
          + "".join(f"; {t}" for t in (shortened, short_note) if t))

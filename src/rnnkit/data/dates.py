@@ -12,6 +12,17 @@ and ``DD.MM.YYYY``. The frequency comes from the median gap between consecutive 
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
     season m        1          4       12      52      7               5      24
+    horizon H       6          8       12      13     14              10      48
+
+and below the hour (ISO date-times) every 30, 15, 10, 5 minutes or every minute: half-hourly,
+quarter-hourly, 10-minutely, 5-minutely, minutely, whose season is the day (48, 96, 144, 288,
+1440 steps; pandas' ``"30min"`` ... ``"min"``, GluonTS' seasonality of those frequencies) and
+default horizon 48 steps, as hourly data's.
+
+The default horizons (:data:`HORIZONS`, the ``rnnkit forecast`` command's ``--horizon auto``)
+are the M4 competition's (Makridakis et al., 2020: yearly 6, quarterly 8, weekly 13, daily
+14, hourly 48), except monthly data's 12, a year ahead as in the Box-Jenkins airline
+example (M4: 18), and business days' 10, two trading weeks (M4 had none).
 
 "business daily" is daily data with no Saturday or Sunday over at least a week of dates
 (trading days: a gap over each weekend, others over holidays); its season is the five-day
@@ -33,12 +44,19 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["SEASONS", "Frequency", "future_dates", "infer_frequency", "looks_like_dates",
-           "parse_dates", "read_dates", "season_from_values"]
+__all__ = ["HORIZONS", "SEASONS", "Frequency", "future_dates", "infer_frequency",
+           "looks_like_dates", "parse_dates", "read_dates", "season_from_values"]
 
-#: Default season of each frequency.
+#: Frequencies below the hour: minutes between dates -> name.
+MINUTELY = {30: "half-hourly", 15: "quarter-hourly", 10: "10-minutely", 5: "5-minutely",
+            1: "minutely"}
+#: Default season of each frequency (below the hour: the steps of a day).
 SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7,
-           "business daily": 5, "hourly": 24}
+           "business daily": 5, "hourly": 24,
+           **{name: 1440 // minutes for minutes, name in MINUTELY.items()}}
+#: Default forecast horizon of each frequency (module doc).
+HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 12, "weekly": 13, "daily": 14,
+            "business daily": 10, "hourly": 48, **dict.fromkeys(MINUTELY.values(), 48)}
 
 _FORMS = [
     ("Y", re.compile(r"^\d{4}(\.0+)?$")),
@@ -158,6 +176,10 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
             if name == "daily" and _weekdays_only(dates):
                 name = "business daily"
             return Frequency(name, SEASONS[name], form, delta=timedelta(days=days))
+    minutes = gap * 1440
+    for step, name in MINUTELY.items():
+        if abs(minutes - step) < 1e-6:
+            return Frequency(name, SEASONS[name], form, delta=timedelta(minutes=step))
     return None
 
 

@@ -248,3 +248,15 @@ def test_a_series_too_short_for_any_split_is_left_out_and_named():
                                         r"split needs .* the longest has 45"):
         compare({"a": y[:40], "b": y[:45]}, ["naive"], horizon=6, input_len=12, verbose=0,
                 peers=None)
+
+
+def test_seasonal_naive_fits_every_fold_that_the_networks_fit():
+    """80 values, H = 12, L = 8, season 19: test and folds of 12 leave the first fold 44
+    values, which hold seasonal naive's 19 + 12; with a validation part of 12 as well it had
+    failed the whole comparison."""
+    y = 10 + np.sin(np.arange(80) / 3)
+    res = compare(y, ["naive"], horizon=12, input_len=8, season=19, test=12, fold_len=12,
+                  peers=None)
+    rows = {r["model"]: r for r in res.rows}
+    assert rows["seasonal_naive"]["status"] == "ok"
+    assert np.isfinite(rows["seasonal_naive"]["test"]["mae"])

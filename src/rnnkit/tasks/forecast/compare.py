@@ -378,8 +378,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
 
     def make(name: str, **kw: Any) -> Forecaster | LocalForecaster:
         kw.setdefault("patience", patience)
-        if name in BASELINES:  # fixed point forecasts: no probabilistic head
-            kw["head"] = "point"
+        if name in BASELINES:  # fixed point forecasts: no probabilistic head, and no
+            kw.update(head="point", validation=0)  # validation part (seasonal naive's
+            # season + H values fit in a fold that the networks' L + H + fold fill)
         lag = max(L, season) if name == "seasonal_naive" else L
         fc = Forecaster(model=name, input_len=lag, horizon=H, season=season,
                         **{"epochs": epochs, **params, "batch_size": batch_size, **kw})

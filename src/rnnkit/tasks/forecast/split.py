@@ -100,7 +100,7 @@ BASE_INPUT_LEN = 24
 def auto_input_len(season: int, horizon: int, length: int, test: int | None = None,
                    fold_len: int | None = None) -> int:
     """The command's default input length L: :data:`BASE_INPUT_LEN`, or ``season + horizon``
-    when that is longer (weekly data, m = 52: 64 for H = 12), so that every window holds a
+    when that is longer (weekly data, m = 52: 65 for H = 13), so that every window holds a
     whole season before each step it forecasts; cut to what a series of ``length`` values
     leaves room for in a split (:func:`min_length`), never below the base.
 
