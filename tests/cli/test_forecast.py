@@ -237,6 +237,23 @@ def test_the_horizon_comes_from_the_frequency_unless_given(tmp_path, capsys, no_
     assert "horizon 3, " in capsys.readouterr().err
 
 
+def test_a_constant_series_has_no_mase_and_says_why(tmp_path, capsys, no_peers, recwarn):
+    path = tmp_path / "flat.csv"
+    path.write_text("month,y\n" + "".join(f"{2000 + i // 12}-{i % 12 + 1:02d},5\n"
+                                         for i in range(100)))
+    out = tmp_path / "run"
+    assert main(["forecast", "--data", str(path), "--models", "naive", "linear", "--epochs",
+                 "2", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "MASE undefined (-): the training part repeats itself every 12 steps" in captured.err
+    naive_row = next(line for line in captured.out.splitlines() if line.startswith("naive"))
+    assert naive_row.split()[4:6] == ["-", "-"]  # MASE, MASE1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["models"][0]["test"]["mase"] is None
+    assert any(n.startswith("MASE undefined (-)") for n in metrics["notes"])
+    assert not [w for w in recwarn if "matplotlib" in w.filename]  # the losses' axis: linear
+
+
 def test_season_can_be_given(tmp_path, capsys):
     out = tmp_path / "w"
     rc = main(["forecast", "--data", str(weekly_csv(tmp_path)), "--horizon", "4",

@@ -270,7 +270,7 @@ def _table(rows: list[dict], key: str = "mae") -> str:
             continue
         t = r["test"]
         cells.append([r["model"], _score(t["mae"]), _score(t["rmse"]), f"{t['smape']:.2f}",
-                      f"{t['mase']:.3f}", f"{t['mase1']:.3f}", _score(r["cv"][key]),
+                      _ratio(t["mase"]), _ratio(t["mase1"]), _score(r["cv"][key]),
                       _coverage(r), _crps(r), _coverage(r, "distribution"), str(r["epochs"]),
                       f"{r['train_seconds']:.1f}"])
     scored = [row for row in cells if len(row) == len(head)]
@@ -285,6 +285,11 @@ def _table(rows: list[dict], key: str = "mae") -> str:
 
     lines = [line(head), "-" * len(line(head))]
     return "\n".join(lines + [line(row) for row in cells[1:]])
+
+
+def _ratio(value: float) -> str:
+    """A MASE: three decimals, "-" where it is undefined (NaN: a scale of 0)."""
+    return "-" if np.isnan(value) else f"{value:.3f}"
 
 
 def _score(value: float) -> str:
@@ -464,7 +469,7 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
             "data": panel.source, "column": column, "date_column": panel.date_column,
             "n_values": len(y), "detected": detected, "split": plan.to_dict(), **settings,
             "best_model": best, "selected_by": f"{res.selection} (failed models excluded)",
-            "models": res.rows,
+            "models": res.rows, "notes": res.notes,
             "forecast": {"labels": labels, "values": [float(v) for v in future]}})
     return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",
             "losses.png", "metrics.png", "model/"]
@@ -528,6 +533,7 @@ def _write_many(args: argparse.Namespace, out: Path, panel, targets, res, info: 
                       **{i: p.to_dict() for i, p in zip(panel.ids, res.plans, strict=True)}},
             **settings, "best_model": best,
             "selected_by": f"{res.selection} (failed models excluded)", "models": res.rows,
+            "notes": res.notes,
             "forecast": {i: {"labels": future_labels(targets.dates[k] if targets.dates
                                                      else None, args.horizon),
                              "values": [float(v) for v in every[k]]}

@@ -177,7 +177,7 @@ def plot_losses(path: str | os.PathLike, histories: Mapping[str, Mapping[str, Se
                 title: str = "Training curves (scaled MSE)") -> None:
     """``loss`` (solid) and ``val_loss`` (dashed) per epoch for each model (log scale)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    drawn = False
+    drawn: list[float] = []
     for name, hist in histories.items():
         if not hist.get("loss"):
             continue
@@ -185,9 +185,10 @@ def plot_losses(path: str | os.PathLike, histories: Mapping[str, Mapping[str, Se
         if hist.get("val_loss"):
             ax.plot(np.arange(1, len(hist["val_loss"]) + 1), hist["val_loss"], ls="--",
                     color=line.get_color(), label=f"{name} (val)")
-        drawn = True
+        drawn += [*hist["loss"], *hist.get("val_loss", [])]
     if drawn:
-        ax.set_yscale("log")
+        if min(drawn) > 0:  # a loss of 0 (a constant series) has no place on a log axis
+            ax.set_yscale("log")
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "no trained model", ha="center", va="center",

@@ -260,3 +260,18 @@ def test_seasonal_naive_fits_every_fold_that_the_networks_fit():
     rows = {r["model"]: r for r in res.rows}
     assert rows["seasonal_naive"]["status"] == "ok"
     assert np.isfinite(rows["seasonal_naive"]["test"]["mae"])
+
+
+def test_a_constant_series_leaves_the_mase_means_to_the_others():
+    """A series whose training part is constant has no MASE (scale 0): its MASE is NaN, the
+    means and the selection are over the other series, and a note names it."""
+    t = np.arange(120)
+    panel = {"flat": np.full(120, 3.0), "wave": 10 + np.sin(2 * np.pi * t / 12) + 0.01 * t}
+    res = compare(panel, ["naive", "linear"], horizon=6, input_len=12, season=12, epochs=3,
+                  verbose=0, peers=None, ensemble=0)
+    for row in res.rows:
+        assert np.isnan(row["series"]["flat"]["mase"])
+        assert row["test"]["mase"] == pytest.approx(row["series"]["wave"]["mase"])
+        assert np.isfinite(row["cv"]["mase"])
+    assert any(n.startswith("MASE undefined (-) for flat: the training part repeats itself "
+                            "every 12 steps") for n in res.notes)

@@ -24,6 +24,12 @@ def test_mase_uses_the_training_naive_error():
                                                              "mase"}
 
 
+def test_mase_is_undefined_where_the_training_part_repeats_itself():
+    assert np.isnan(mase([5.0, 5.0], [5.0, 5.0 + 1e-15], np.full(10, 5.0)))
+    assert np.isnan(mase([1.0], [2.0], np.tile([1.0, 2.0], 5), season=2))
+    assert mase([1.0], [2.0], np.tile([1.0, 2.0], 5), season=1) == pytest.approx(1.0)
+
+
 def test_errors():
     with pytest.raises(ValueError, match="same shape"):
         mse(np.zeros(3), np.zeros(4))

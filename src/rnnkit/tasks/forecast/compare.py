@@ -234,8 +234,28 @@ def _per_series(y_true: np.ndarray, y_pred: np.ndarray, rows: np.ndarray,
 
 
 def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
-    """The mean over series of each score."""
-    return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+    """The mean over series of each score, over the series where it is defined (a MASE is
+    NaN where the series' training part repeats itself: :func:`_undefined_mase`); NaN when
+    it is defined for none."""
+    out = {}
+    for k in scores[0]:
+        v = np.array([s[k] for s in scores], dtype=np.float64)
+        out[k] = float(v[~np.isnan(v)].mean()) if not np.isnan(v).all() else float("nan")
+    return out
+
+
+def _undefined_mase(ids: Sequence[str], trains: Sequence[np.ndarray], season: int
+                    ) -> str | None:
+    """A note naming the series whose seasonal MASE is undefined (a training part whose
+    seasonal naive error is 0, e.g. constant), None when there is none."""
+    flat = [i for i, t in zip(ids, trains, strict=True)
+            if fmetrics.naive_scale(t, season if len(t) > season else 1) == 0]
+    if not flat:
+        return None
+    which = f" for {', '.join(map(str, flat))}" if len(ids) > 1 else ""
+    return (f"MASE undefined (-){which}: the training part repeats itself every {season} "
+            f"steps, so its seasonal naive error is 0"
+            + ("; the MASE means are over the other series" if len(flat) < len(ids) else ""))
 
 
 def _cv(fold_scores: list[dict[str, float]]) -> dict[str, Any]:
@@ -524,7 +544,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if not ok:
         raise TrainingFailed("every model failed: " + "; ".join(
             f"{r['model']}: {r['status']}" for r in rows))
-    for text in filter(None, (short_note, peer_note)):
+    flat_note = _undefined_mase(panel.ids, trains_all, season)
+    for text in filter(None, (short_note, peer_note, flat_note)):
         say(text)
         log.info(text)
     if peer_runs is None:
@@ -600,4 +621,5 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                                 "max_steps": max_steps, "mode": mode, "jobs": jobs, **params},
                       ids=list(panel.ids), plans=plans, series=np.asarray(test_rows),
                       cv_series=cv_series, selected_by=key,
-                      notes=[t for t in (short_note, peer_note) if t], selection=selection)
+                      notes=[t for t in (short_note, peer_note, flat_note) if t],
+                      selection=selection)

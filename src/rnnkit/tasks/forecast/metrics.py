@@ -76,9 +76,11 @@ def naive_scale(train: np.ndarray, season: int = 1) -> float:
 
 
 def mase(y_true: np.ndarray, y_pred: np.ndarray, train: np.ndarray, season: int = 1) -> float:
-    """Mean absolute scaled error: MAE / :func:`naive_scale` (inf if the scale is 0)."""
+    """Mean absolute scaled error: MAE / :func:`naive_scale`; NaN (undefined) when the scale
+    is 0, a training part that repeats itself every ``season`` steps (a constant series),
+    where any error, even a rounding error, would be infinitely many scales."""
     scale = naive_scale(train, season)
-    return float(mae(y_true, y_pred) / scale) if scale > 0 else float("inf")
+    return float(mae(y_true, y_pred) / scale) if scale > 0 else float("nan")
 
 
 METRICS = {"mse": mse, "rmse": rmse, "mae": mae, "smape": smape}
