@@ -59,3 +59,21 @@ def test_log_scaler():
     np.testing.assert_allclose(s.inverse_column(np.array([0.0]), 0), [np.e])
     with pytest.raises(ValueError, match="the log scaler needs positive values, got a minimum"):
         s.fit(np.array([1.0, 0.0]))
+
+
+def test_changes_scale_by_the_mean_absolute_step_within_each_series():
+    x = np.array([[1.0, 10.0], [3.0, 10.0], [2.0, 10.0], [6.0, 10.0]])  # |steps| 2, 1, 4; 0
+    s = StandardScaler(changes=True).fit(x)
+    np.testing.assert_allclose(s.shift_, [3.0, 10.0])
+    np.testing.assert_allclose(s.scale_, [7 / 3, 1.0])  # a constant column: 1
+    # many series: the steps are taken within each, never across the join
+    pooled = StandardScaler(changes=True).fit([np.array([0.0, 1.0]), np.array([100.0, 103.0])])
+    np.testing.assert_allclose(pooled.scale_, [2.0])
+    # log: the steps of log x; a trend of +1 a step in log x scales to steps of 1
+    log = make_scaler("log", changes=True).fit(np.exp(np.arange(5.0)))
+    np.testing.assert_allclose(np.diff(log.transform(np.exp(np.arange(5.0)))), np.ones(4))
+    back = scaler_from_dict(json.loads(json.dumps(log.to_dict())))
+    assert back.changes is True and back.scale_[0] == pytest.approx(1.0)
+    assert scaler_from_dict({"name": "standard", "shift": [0.0], "scale": [2.0]}).changes is False
+    with pytest.raises(ValueError, match="changes must be True or False"):
+        StandardScaler(changes=1)

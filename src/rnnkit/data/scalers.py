@@ -1,6 +1,7 @@
 """Per-column scalers fitted on the training part only, saved as JSON (no pickle).
 
-    standard:  z = (x - mean) / std          (std of a constant column is taken as 1)
+    standard:  z = (x - mean) / std          (std of a constant column is taken as 1);
+                                             changes=True: mean |x_t - x_{t-1}| for std
     log:       z = (log x - mean) / std      mean, std of log x; x must be > 0 (turns a
                                              multiplicative trend/season into an additive one)
     minmax:    z = (x - min) / (max - min) * (hi - lo) + lo     default range (0, 1)
@@ -101,17 +102,47 @@ class Scaler:
 
 
 class StandardScaler(Scaler):
-    """z = (x - mean) / std per column (population std; a zero std becomes 1)."""
+    """z = (x - mean) / s per column: s the population std, or with ``changes=True`` the mean
+    absolute change between consecutive values of each series, mean |x_t - x_{t-1}| (the
+    one-step naive forecast's in-sample error, MASE's scale), for models that read changes
+    (a forecaster's level "last"); an s of 0 becomes 1."""
 
     name = "standard"
 
+    def __init__(self, changes: bool = False) -> None:
+        super().__init__()
+        if not isinstance(changes, bool):
+            raise ConfigError(f"changes must be True or False, got {changes!r}")
+        self.changes = changes
+
+    def _values(self, x: np.ndarray) -> np.ndarray:
+        """The values standardised: ``x`` itself here."""
+        return x
+
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        std = x.std(axis=0)
-        return x.mean(axis=0), np.where(std > 0, std, 1.0)
+        v = self._values(x)
+        std = v.std(axis=0)
+        return v.mean(axis=0), np.where(std > 0, std, 1.0)
+
+    def fit(self, x: np.ndarray | Sequence[np.ndarray]) -> StandardScaler:
+        """Learn the mean and s of each column of the training values ``x`` (a list: many
+        series, whose changes are taken within each)."""
+        super().fit(x)
+        if self.changes:
+            parts = [_stack(p) for p in (x if isinstance(x, (list, tuple)) else [x])]
+            steps = np.concatenate([np.abs(np.diff(self._values(p), axis=0)) for p in parts])
+            if len(steps):
+                s = steps.mean(axis=0)
+                self.scale_ = np.where(s > 0, s, 1.0)
+        return self
+
+    def get_config(self) -> dict[str, Any]:
+        return {"changes": self.changes}
 
 
 class LogStandardScaler(StandardScaler):
-    """z = (log x - mean) / std per column, mean/std of log x; every x must be > 0."""
+    """z = (log x - mean) / s per column, mean and s (the std, or the mean absolute change)
+    of log x; every x must be > 0."""
 
     name = "log"
 
@@ -123,8 +154,9 @@ class LogStandardScaler(StandardScaler):
                              f"{float(np.min(x))}; use scaler 'standard'")
         return np.log(x)
 
-    def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return super()._stats(self._log(x))
+    def _values(self, x: np.ndarray) -> np.ndarray:
+        """The values standardised: ``log x``."""
+        return self._log(x)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         dtype = np.asarray(x).dtype

@@ -65,6 +65,23 @@ def test_scaler_sees_only_the_training_part():
     assert fc.scaler_.shift_[0] == pytest.approx(0.5)  # mean of the first 40 values
 
 
+def test_a_network_reading_changes_is_scaled_by_the_mean_absolute_step():
+    """Level "last" (the default): a trending series' steps reach the network in units of
+    its mean absolute step, not of its spread (which the trend inflates); level "none": the
+    spread."""
+    y = np.arange(100.0) * 2 + np.tile([0.0, 1.0], 50)  # steps 3, 1, 3, 1, ...
+    fc = Forecaster("naive", input_len=4, horizon=2, validation=0).fit(y)
+    assert fc.scaler_.changes is True
+    assert fc.scaler_.scale_[0] == pytest.approx((50 * 3 + 49) / 99)
+    assert fc.scaler_.shift_[0] == pytest.approx(y.mean())
+    flat = Forecaster("naive", input_len=4, horizon=2, validation=0, level="none").fit(y)
+    assert flat.scaler_.changes is False and flat.scaler_.scale_[0] == pytest.approx(y.std())
+    # a global model over several series keeps each series' std
+    both = Forecaster("naive", input_len=4, horizon=2, validation=0).fit({"a": y, "b": 3 * y})
+    assert [sc.changes for sc in both.scalers_.values()] == [False, False]
+    assert both.scalers_["b"].scale_[0] == pytest.approx(3 * y.std())
+
+
 def test_errors(tmp_path):
     with pytest.raises(DataError, match="fewer than input_len \\+ horizon = 10 \\+ 5 = 15"):
         Forecaster("linear", input_len=10, horizon=5).fit(np.arange(12.0))

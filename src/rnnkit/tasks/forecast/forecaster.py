@@ -108,6 +108,16 @@ class Forecaster(Estimator):
             layers' ``mc_dropout`` on for its stochastic passes.
         scaler: "standard" (default), "log" (log, then standardise; positive series with a
             multiplicative trend or season), "minmax" or "none"; fitted on the training part.
+            With level "last" the two standardising scalers divide by the mean absolute
+            one-step change, mean |x_t - x_{t-1}| (of log x for "log"), instead of the std:
+            the network reads changes, and a trend inflates the std, so that the steps of a
+            trending series reached it as tiny numbers (``StandardScaler(changes=True)``).
+            Over ``benchmarks/forecast_accuracy.py``'s 21 series (seeds 0 and 1) the selected
+            model's mean seasonal MASE went from 1.042 / 1.021 to 0.978 / 0.970. One series
+            only: a global model over several keeps the std, whose size tells the network
+            which series moves how much (on that benchmark's five macroeconomic series the
+            global selection scored 0.864 / 0.850 with the mean change against 0.741 / 0.744
+            with the std).
         scaling: "series" (default: one scaler per series id) or "pooled" (one scaler over
             all series); see the module doc.
         level: "last" (default) subtracts each window's last input value from its inputs and
@@ -227,8 +237,17 @@ class Forecaster(Estimator):
             log.warning("%d series not seen in training (%s): each is scaled by a scaler "
                         "fitted on the values given for it", len(new),
                         ", ".join(repr(k) for k in new[:5] if k is not None) or "unnamed")
-        return [self.scalers_[k] if k in self.scalers_ else make_scaler(self.scaler).fit(a)
+        return [self.scalers_[k] if k in self.scalers_ else
+                self._new_scaler(len(self.ids_)).fit(a)
                 for k, a in zip(keys, panel.values, strict=True)]
+
+    def _new_scaler(self, n_series: int) -> Scaler:
+        """An unfitted scaler of kind ``scaler`` for a model of ``n_series`` training series;
+        a standardising one divides by the mean absolute one-step change instead of the std
+        when one series' network reads changes (level "last"; see the class doc)."""
+        changes = (self.level == "last" and self.scaler in ("standard", "log")
+                   and n_series == 1)
+        return make_scaler(self.scaler, **({"changes": True} if changes else {}))
 
     @staticmethod
     def _scale(items: list[np.ndarray], scalers: list[Scaler]) -> list[np.ndarray]:
@@ -364,9 +383,9 @@ class Forecaster(Estimator):
                   for a in items]
         parts = [a[:s.train_end] for a, s in zip(items, splits, strict=True)]
         if self.scaling == "pooled":
-            scalers = [make_scaler(self.scaler).fit(parts)] * len(parts)
+            scalers = [self._new_scaler(len(parts)).fit(parts)] * len(parts)
         else:
-            scalers = [make_scaler(self.scaler).fit(part) for part in parts]
+            scalers = [self._new_scaler(len(parts)).fit(part) for part in parts]
         self.ids_ = list(panel.ids)
         self.scalers_ = dict(zip(self.ids_, scalers, strict=True))
         self._fit_static(panel, static_covariates)
