@@ -61,19 +61,23 @@ def test_log_scaler():
         s.fit(np.array([1.0, 0.0]))
 
 
-def test_changes_scale_by_the_mean_absolute_step_within_each_series():
+def test_changes_scale_by_the_mean_absolute_change_over_k_steps_within_each_series():
     x = np.array([[1.0, 10.0], [3.0, 10.0], [2.0, 10.0], [6.0, 10.0]])  # |steps| 2, 1, 4; 0
-    s = StandardScaler(changes=True).fit(x)
+    s = StandardScaler(changes=1).fit(x)
     np.testing.assert_allclose(s.shift_, [3.0, 10.0])
     np.testing.assert_allclose(s.scale_, [7 / 3, 1.0])  # a constant column: 1
-    # many series: the steps are taken within each, never across the join
-    pooled = StandardScaler(changes=True).fit([np.array([0.0, 1.0]), np.array([100.0, 103.0])])
-    np.testing.assert_allclose(pooled.scale_, [2.0])
-    # log: the steps of log x; a trend of +1 a step in log x scales to steps of 1
-    log = make_scaler("log", changes=True).fit(np.exp(np.arange(5.0)))
+    # k = 2: the mean of lag 1's 7/3 and lag 2's (|2 - 1| + |6 - 3|) / 2 = 2
+    np.testing.assert_allclose(StandardScaler(changes=2).fit(x).scale_, [(7 / 3 + 2) / 2, 1])
+    # many series: the changes are taken within each, never across the join; a lag longer
+    # than a series is taken from the series that hold it
+    pooled = StandardScaler(changes=2).fit([np.array([0.0, 1.0]), np.array([100.0, 103, 104])])
+    np.testing.assert_allclose(pooled.scale_, [(5 / 3 + 4) / 2])
+    # log: the changes of log x; a trend of +1 a step in log x scales to steps of 1
+    log = make_scaler("log", changes=1).fit(np.exp(np.arange(5.0)))
     np.testing.assert_allclose(np.diff(log.transform(np.exp(np.arange(5.0)))), np.ones(4))
     back = scaler_from_dict(json.loads(json.dumps(log.to_dict())))
-    assert back.changes is True and back.scale_[0] == pytest.approx(1.0)
-    assert scaler_from_dict({"name": "standard", "shift": [0.0], "scale": [2.0]}).changes is False
-    with pytest.raises(ValueError, match="changes must be True or False"):
-        StandardScaler(changes=1)
+    assert back.changes == 1 and back.scale_[0] == pytest.approx(1.0)
+    assert scaler_from_dict({"name": "standard", "shift": [0.0], "scale": [2.0]}).changes == 0
+    for bad in (True, -1, 1.5):
+        with pytest.raises(ValueError, match="changes must be an int >= 0"):
+            StandardScaler(changes=bad)

@@ -1,7 +1,8 @@
 """Per-column scalers fitted on the training part only, saved as JSON (no pickle).
 
     standard:  z = (x - mean) / std          (std of a constant column is taken as 1);
-                                             changes=True: mean |x_t - x_{t-1}| for std
+                                             changes=k: the mean |x_{t+j} - x_t| over
+                                             j = 1..k for the std
     log:       z = (log x - mean) / std      mean, std of log x; x must be > 0 (turns a
                                              multiplicative trend/season into an additive one)
     minmax:    z = (x - min) / (max - min) * (hi - lo) + lo     default range (0, 1)
@@ -102,17 +103,21 @@ class Scaler:
 
 
 class StandardScaler(Scaler):
-    """z = (x - mean) / s per column: s the population std, or with ``changes=True`` the mean
-    absolute change between consecutive values of each series, mean |x_t - x_{t-1}| (the
-    one-step naive forecast's in-sample error, MASE's scale), for models that read changes
-    (a forecaster's level "last"); an s of 0 becomes 1."""
+    """z = (x - mean) / s per column: s the population std, or with ``changes=k > 0`` the
+    mean absolute change over 1..k steps within each series,
+
+        s = (1/k) sum_{j=1..k} mean_t |x_{t+j} - x_t|
+
+    (k = 1: the one-step naive forecast's in-sample error, MASE's scale), for models that
+    read and forecast changes over up to k steps (a forecaster's level "last", k its
+    horizon); an s of 0 becomes 1."""
 
     name = "standard"
 
-    def __init__(self, changes: bool = False) -> None:
+    def __init__(self, changes: int = 0) -> None:
         super().__init__()
-        if not isinstance(changes, bool):
-            raise ConfigError(f"changes must be True or False, got {changes!r}")
+        if isinstance(changes, bool) or not isinstance(changes, int) or changes < 0:
+            raise ConfigError(f"changes must be an int >= 0, got {changes!r}")
         self.changes = changes
 
     def _values(self, x: np.ndarray) -> np.ndarray:
@@ -126,13 +131,17 @@ class StandardScaler(Scaler):
 
     def fit(self, x: np.ndarray | Sequence[np.ndarray]) -> StandardScaler:
         """Learn the mean and s of each column of the training values ``x`` (a list: many
-        series, whose changes are taken within each)."""
+        series, whose changes are taken within each; a lag longer than a series is taken
+        from those that hold it)."""
         super().fit(x)
         if self.changes:
-            parts = [_stack(p) for p in (x if isinstance(x, (list, tuple)) else [x])]
-            steps = np.concatenate([np.abs(np.diff(self._values(p), axis=0)) for p in parts])
-            if len(steps):
-                s = steps.mean(axis=0)
+            parts = [self._values(_stack(p)) for p in (x if isinstance(x, (list, tuple))
+                                                       else [x])]
+            lags = range(1, min(self.changes, max(len(p) for p in parts) - 1) + 1)
+            means = [np.concatenate([np.abs(p[j:] - p[:-j]) for p in parts if len(p) > j])
+                     .mean(axis=0) for j in lags]
+            if means:
+                s = np.mean(means, axis=0)
                 self.scale_ = np.where(s > 0, s, 1.0)
         return self
 

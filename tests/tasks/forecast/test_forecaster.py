@@ -65,20 +65,19 @@ def test_scaler_sees_only_the_training_part():
     assert fc.scaler_.shift_[0] == pytest.approx(0.5)  # mean of the first 40 values
 
 
-def test_a_network_reading_changes_is_scaled_by_the_mean_absolute_step():
-    """Level "last" (the default): a trending series' steps reach the network in units of
-    its mean absolute step, not of its spread (which the trend inflates); level "none": the
-    spread."""
-    y = np.arange(100.0) * 2 + np.tile([0.0, 1.0], 50)  # steps 3, 1, 3, 1, ...
+def test_one_series_network_reading_changes_is_scaled_by_its_changes_over_the_horizon():
+    """Level "last" (the default), one series: its changes reach the network in units of its
+    mean absolute change over 1..H steps, not of its spread (which a trend inflates); level
+    "none", or a global model over several series: the spread."""
+    y = np.arange(100.0) * 2 + np.tile([0.0, 1.0], 50)  # steps 3, 1, 3, ...; 2-steps 4, 4
     fc = Forecaster("naive", input_len=4, horizon=2, validation=0).fit(y)
-    assert fc.scaler_.changes is True
-    assert fc.scaler_.scale_[0] == pytest.approx((50 * 3 + 49) / 99)
+    assert fc.scaler_.changes == 2
+    assert fc.scaler_.scale_[0] == pytest.approx(((50 * 3 + 49) / 99 + 4) / 2)
     assert fc.scaler_.shift_[0] == pytest.approx(y.mean())
     flat = Forecaster("naive", input_len=4, horizon=2, validation=0, level="none").fit(y)
-    assert flat.scaler_.changes is False and flat.scaler_.scale_[0] == pytest.approx(y.std())
-    # a global model over several series keeps each series' std
+    assert flat.scaler_.changes == 0 and flat.scaler_.scale_[0] == pytest.approx(y.std())
     both = Forecaster("naive", input_len=4, horizon=2, validation=0).fit({"a": y, "b": 3 * y})
-    assert [sc.changes for sc in both.scalers_.values()] == [False, False]
+    assert [sc.changes for sc in both.scalers_.values()] == [0, 0]
     assert both.scalers_["b"].scale_[0] == pytest.approx(3 * y.std())
 
 
