@@ -175,7 +175,8 @@ def plot_series_scores(path: str | os.PathLike, scores: Mapping[str, Sequence[fl
 
 def plot_losses(path: str | os.PathLike, histories: Mapping[str, Mapping[str, Sequence[float]]],
                 title: str = "Training curves (scaled MSE)") -> None:
-    """``loss`` (solid) and ``val_loss`` (dashed) per epoch for each model (log scale)."""
+    """``loss`` (solid) and ``val_loss`` (dashed) per epoch for each model (log scale, or
+    linear when a loss is 0)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     drawn: list[float] = []
     for name, hist in histories.items():

@@ -253,8 +253,9 @@ def _undefined_mase(ids: Sequence[str], trains: Sequence[np.ndarray], season: in
     if not flat:
         return None
     which = f" for {', '.join(map(str, flat))}" if len(ids) > 1 else ""
-    return (f"MASE undefined (-){which}: the training part repeats itself every {season} "
-            f"steps, so its seasonal naive error is 0"
+    every = "step" if season == 1 else f"{season} steps"
+    return (f"MASE undefined (-){which}: the training part repeats itself every {every}, "
+            f"so its seasonal naive error is 0"
             + ("; the MASE means are over the other series" if len(flat) < len(ids) else ""))
 
 
