@@ -28,7 +28,7 @@ import numba
 import numpy as np
 import torch
 
-from rnnkit.nn.fastpath.jit import JIT, numpy_products, sigmoid
+from rnnkit.nn.fastpath.jit import JIT, sigmoid, weight_products
 from rnnkit.ref.layernorm import LN_EPS
 
 
@@ -163,15 +163,8 @@ def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
 
     dgi = side_by_side(dGI)
     dgh = dgi if dGH is None else side_by_side(dGH)
-    h_prev = side_by_side(H_prev)
-    if numpy_products():  # (:func:`~rnnkit.nn.fastpath.jit.numpy_products`)
-        np.dot(dgi.numpy(), X.reshape(T * B, -1), out=grads[0])  # dW_ih (G*H, D)
-        np.dot(dgh.numpy(), h_prev.numpy().T, out=grads[1])  # dW_hh (G*H, H)
-        dX = np.dot(dgi.numpy().T, W_ih)
-    else:
-        torch.mm(dgi, fn(X.reshape(T * B, -1)), out=fn(grads[0]))
-        torch.mm(dgh, h_prev.t(), out=fn(grads[1]))
-        dX = torch.mm(dgi.t(), fn(W_ih)).numpy()
+    dX = weight_products(dgi.numpy(), dgh.numpy(), X.reshape(T * B, -1),
+                         side_by_side(H_prev).numpy().T, W_ih, grads)
     torch.sum(dgi, 1, out=fn(grads[2]))  # db_ih
     torch.sum(dgh, 1, out=fn(grads[3]))  # db_hh
     return dX.reshape(T, B, -1)  # (T, B, D)

@@ -258,35 +258,43 @@ class StepProduct:
             torch.addmm(fn(add), fn(x), self.M, out=fn(out))
 
 
+def weight_products(gi: np.ndarray, gh: np.ndarray, x: np.ndarray, h_prev: np.ndarray,
+                    W_ih: np.ndarray, grads: list[np.ndarray]) -> np.ndarray:
+    """The three products of a backward pass over all steps: dW_ih = gi x into ``grads[0]``,
+    dW_hh = gh h_prev into ``grads[1]``, and dx = gi^T W_ih returned, ``(T*B, D)``; gi, gh
+    (G*H, T*B), x (T*B, D), h_prev (T*B, H), views of any (positive) strides. In NumPy on
+    one BLAS thread where :func:`numpy_products`, else in torch."""
+    if numpy_products():
+        np.dot(gi, x, out=grads[0])
+        np.dot(gh, h_prev, out=grads[1])
+        return np.dot(gi.T, W_ih)
+    fn = torch.from_numpy
+    torch.mm(fn(gi), fn(x), out=fn(grads[0]))
+    torch.mm(fn(gh), fn(h_prev), out=fn(grads[1]))
+    return torch.mm(fn(gi).t(), fn(W_ih)).numpy()
+
+
 def input_and_weight_grads(dGI: np.ndarray, X: np.ndarray, H_prev: np.ndarray,
                            W_ih: np.ndarray, grads: list[np.ndarray],
                            dGH: np.ndarray | None = None) -> np.ndarray:
-    """The products over all steps, in torch, for a step with input part gi = W_ih x + b_ih
-    and recurrent part gh = W_hh h_{t-1} + b_hh.
+    """The products over all steps for a step with input part gi = W_ih x + b_ih and
+    recurrent part gh = W_hh h_{t-1} + b_hh (:func:`weight_products`).
 
     From dgi (T, B, G*H), the gradient w.r.t. gi, dgh w.r.t. gh (None: the same as dgi, for
     cells whose pre-activation is the sum gi + gh: LN-RNN, LN-LSTM), x (T, B, D) and h_{t-1}
     (T, B, H), writes dW_ih = dgi^T x, dW_hh = dgh^T h_prev, db_ih = sum dgi and
     db_hh = sum dgh into ``grads[:4]``; returns dx = dgi W_ih (T, B, D)."""
     T, B, GH = dGI.shape
+    gi = dGI.reshape(T * B, GH)  # (T*B, G*H)
+    gh = gi if dGH is None else dGH.reshape(T * B, GH)
+    dX = weight_products(gi.T, gh.T, X.reshape(T * B, -1), H_prev.reshape(T * B, -1), W_ih,
+                         grads)
     fn = torch.from_numpy
-    dgi = fn(dGI).view(T * B, GH)  # (T*B, G*H)
-    dgh = dgi if dGH is None else fn(dGH).view(T * B, GH)
-    if numpy_products():  # NumPy on one BLAS thread, see there
-        gi = dGI.reshape(T * B, GH)
-        gh = gi if dGH is None else dGH.reshape(T * B, GH)
-        np.dot(gi.T, X.reshape(T * B, -1), out=grads[0])  # dW_ih (G*H, D)
-        np.dot(gh.T, H_prev.reshape(T * B, -1), out=grads[1])  # dW_hh (G*H, H)
-        dX = np.dot(gi, W_ih)
-    else:
-        torch.mm(dgi.t(), fn(X.reshape(T * B, -1)), out=fn(grads[0]))  # dW_ih (G*H, D)
-        torch.mm(dgh.t(), fn(H_prev.reshape(T * B, -1)), out=fn(grads[1]))  # dW_hh (G*H, H)
-        dX = torch.mm(dgi, fn(W_ih)).numpy()
-    torch.sum(dgi, 0, out=fn(grads[2]))  # db_ih
+    torch.sum(fn(gi), 0, out=fn(grads[2]))  # db_ih
     if dGH is None:
         grads[3][...] = grads[2]
     else:
-        torch.sum(dgh, 0, out=fn(grads[3]))  # db_hh
+        torch.sum(fn(gh), 0, out=fn(grads[3]))  # db_hh
     return dX.reshape(T, B, -1)  # (T, B, D)
 
 
