@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one series per group (nile, "
                    "austres, wineind, msft) and a budget of 300 optimiser steps per fit")
     p.add_argument("--max-steps", type=int, default=None, help="optimiser steps per fit "
-                   "(default: compare's 1500, or 300 with --quick)")
+                   "(default: compare's 1000, or 300 with --quick)")
     p.add_argument("--multi", action=argparse.BooleanOptionalAction, default=True,
                    help="run the multi-series part")
     p.add_argument("--id-embedding", type=int, default=0, metavar="K", help="multi-series "

@@ -48,6 +48,12 @@ MAE 0.5245 in every run of 2026-12-04 until 15:58 UTC):
   172.9 (more epochs before the folds stop early, and a noisier VM: the same run's two CPU
   times differ by 13 %); the mean one-step change as the scale (15:58, one run) had given
   0.6413, worse than seasonal naive, in 100.2 s.
+- 2026-12-04 17:17 UTC (a slower VM state: the command at its default horizon 13 with the
+  peers took 130.4 s at 16:52 against 90.8 s the evening before, the same forecasts), after
+  compare's step budget went from 1,500 to 1,000 a fit: 99.8 s wall, 189.8 CPU s, test MAE
+  0.5504 (the median of linear, GRU and LSTM); the command itself, with the same flags, 83.8 s
+  at 17:21. At the default horizon 13 with the peers: 130.4 s with 1,500 steps, 91.7 s with
+  1,000, 85.1 s once AutoARIMA's search used the approximate likelihood for this season.
 """
 
 from __future__ import annotations

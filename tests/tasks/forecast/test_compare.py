@@ -16,7 +16,7 @@ def test_auto_batch_and_epochs_follow_a_step_budget():
     assert auto_batch_epochs(80, max_steps=300) == (16, 60)
     batch, epochs = auto_batch_epochs(2000, max_steps=300)
     assert batch == 128 and epochs == 19  # ceil(300 / 16 steps per epoch)
-    assert auto_batch_epochs(2000) == (128, 94)  # the default budget: 1500 steps
+    assert auto_batch_epochs(2000) == (128, 63)  # the default budget: 1000 steps
     assert auto_batch_epochs(10**6) == (128, 5)
     assert auto_batch_epochs(2000, batch_size=32, max_steps=300) == (32, 5)
     assert auto_batch_epochs(2000, max_steps=None) == (128, 300)
