@@ -219,13 +219,14 @@ def _season(args: argparse.Namespace, dates: list[str] | None, freq, y: np.ndarr
     return m, "; ".join([*words, f"season {m} (from the autocorrelation)"])
 
 
-def _n_fold(args: argparse.Namespace, n: int) -> int | None:
+def _n_fold(args: argparse.Namespace, n: int, horizon: int) -> int | None:
+    """The values of a fold's block from ``--validation`` (a count or a fraction of ``n``)."""
     if args.validation is None:
         return None
     value = args.validation if isinstance(args.validation, int) else round(
         args.validation * n)
-    if value < args.horizon:
-        raise ConfigError(f"--validation must hold at least the horizon {args.horizon} "
+    if value < horizon:
+        raise ConfigError(f"--validation must hold at least the horizon {horizon} "
                           f"values, got {value}")
     return value
 
@@ -340,16 +341,15 @@ def run(args: argparse.Namespace) -> int:
     past = list(panel.covariates)  # the file's columns; the calendar ones are made below
     described = panel.describe()
     horizon_words = "" if args.horizon != "auto" else " (auto)"
-    season, args.horizon, detected = _detect(args, panel.dates[0] if panel.dates else None,
-                                             panel.values[0][:, 0])
-    H = args.horizon  # what follows reads the number
+    season, H, detected = _detect(args, panel.dates[0] if panel.dates else None,
+                                  panel.values[0][:, 0])
     with naming(panel.source):
         panel = add_calendar(panel, args.calendar or [], H)
     source = panel.source
     many = len(panel) > 1
     lengths = [len(v) for v in panel.values]
     L, n_test, fold, shortened = auto_split(lengths, H, season, args.input_len, args.test,
-                                            _n_fold(args, min(lengths)))
+                                            _n_fold(args, min(lengths), H))
     with naming(source):  # series too short for a split: left out, or one error line
         whole, (panel, short_note) = panel, long_enough(panel, H, L, n_test, fold)
     if short_note and not args.local:
@@ -441,7 +441,7 @@ def _write_one(args: argparse.Namespace, out: Path, panel, res, info: dict, sett
     best, fc, plan = res.best, res.model, res.plan
     y, column = panel.values[0][:, 0], panel.ids[0]
     dates = panel.dates[0] if panel.dates else None
-    H = args.horizon
+    H = fc.horizon
     with atomic_directory(out, overwrite=args.overwrite, what="forecast") as tmp:
         fc.save(tmp / "model", data_info=info)
         text, future, iv = forecast_csv(fc, panel.values[0], dates, args.intervals)
@@ -516,7 +516,7 @@ def _write_many(args: argparse.Namespace, out: Path, panel, targets, res, info: 
                                   f" of {len(past)} of {len(panel)} series (the first and the "
                                   f"worst by MASE)" if len(past) < len(panel) else ""))
         plot_series_backtests(tmp / "future.png", ahead,
-                              title=f"{best}: the next {args.horizon} steps")
+                              title=f"{best}: the next {fc.horizon} steps")
         plot_series_scores(tmp / "series_mase.png", {
             r["model"]: [r["series"][i]["mase"] for i in panel.ids] for r in ok})
         plot_losses(tmp / "losses.png", {name: f.history_ for name, f in res.fitted.items()})
@@ -535,7 +535,7 @@ def _write_many(args: argparse.Namespace, out: Path, panel, targets, res, info: 
             "selected_by": f"{res.selection} (failed models excluded)", "models": res.rows,
             "notes": res.notes,
             "forecast": {i: {"labels": future_labels(targets.dates[k] if targets.dates
-                                                     else None, args.horizon),
+                                                     else None, fc.horizon),
                              "values": [float(v) for v in every[k]]}
                          for k, i in enumerate(targets.ids)}})
     return ["metrics.json", "test_forecasts.csv", "forecast.csv", "backtest.png", "future.png",

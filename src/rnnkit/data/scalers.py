@@ -47,7 +47,9 @@ class Scaler:
         self.shift_: np.ndarray | None = None  # (D,)
         self.scale_: np.ndarray | None = None  # (D,)
 
-    def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _stats(self, x: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(shift, scale)``, each ``(D,)``, of the stacked values ``x (N, D)``, whose
+        series end at the rows ``ends`` (and at N)."""
         raise NotImplementedError
 
     def fit(self, x: np.ndarray | Sequence[np.ndarray]) -> Scaler:
@@ -57,7 +59,9 @@ class Scaler:
             raise DataError("x must hold at least one value to fit a scaler, got none")
         if not np.all(np.isfinite(arr)):
             raise DataError("x must be finite to fit a scaler, got NaN or inf")
-        self.shift_, self.scale_ = self._stats(arr)
+        many = isinstance(x, (list, tuple))
+        ends = np.cumsum([len(a) for a in x])[:-1] if many else np.zeros(0, dtype=int)
+        self.shift_, self.scale_ = self._stats(arr, ends)
         return self
 
     def _check(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,26 +128,19 @@ class StandardScaler(Scaler):
         """The values standardised: ``x`` itself here."""
         return x
 
-    def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = self._values(x)
-        std = v.std(axis=0)
-        return v.mean(axis=0), np.where(std > 0, std, 1.0)
-
-    def fit(self, x: np.ndarray | Sequence[np.ndarray]) -> StandardScaler:
-        """Learn the mean and s of each column of the training values ``x`` (a list: many
-        series, whose changes are taken within each; a lag longer than a series is taken
-        from those that hold it)."""
-        super().fit(x)
+    def _stats(self, x: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean and s of each column; the changes are taken within each series (a lag
+        longer than a series is taken from those that hold it), and with no change to take
+        (one value) s is the std."""
+        v = self._values(x)  # (N, D)
+        s = v.std(axis=0)
         if self.changes:
-            parts = [self._values(_stack(p)) for p in (x if isinstance(x, (list, tuple))
-                                                       else [x])]
+            parts = np.split(v, ends)
             lags = range(1, min(self.changes, max(len(p) for p in parts) - 1) + 1)
             means = [np.concatenate([np.abs(p[j:] - p[:-j]) for p in parts if len(p) > j])
-                     .mean(axis=0) for j in lags]
-            if means:
-                s = np.mean(means, axis=0)
-                self.scale_ = np.where(s > 0, s, 1.0)
-        return self
+                     .mean(axis=0) for j in lags]  # each (D,)
+            s = np.mean(means, axis=0) if means else s
+        return v.mean(axis=0), np.where(s > 0, s, 1.0)
 
     def get_config(self) -> dict[str, Any]:
         return {"changes": self.changes}
@@ -191,7 +188,7 @@ class MinMaxScaler(Scaler):
             raise ConfigError(f"feature_range must be (lo, hi) with lo < hi, got {feature_range}")
         self.feature_range = (float(lo), float(hi))
 
-    def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _stats(self, x: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.feature_range
         span = x.max(axis=0) - x.min(axis=0)
         scale = np.where(span > 0, span, 1.0) / (hi - lo)
@@ -206,7 +203,7 @@ class IdentityScaler(Scaler):
 
     name = "none"
 
-    def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _stats(self, x: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(x.shape[1]), np.ones(x.shape[1])
 
 

@@ -575,11 +575,12 @@ class Forecaster(Estimator):
             raise ConfigError("predict_frame needs pandas (pip install pandas); predict "
                               "returns the same forecasts as arrays") from None
         steps = self.horizon if steps is None else steps
-        out = np.asarray(self.predict(series, steps, ids, static_covariates)).reshape(-1, steps)
-        if series is None:
+        panel = None if series is None else as_panel(series, ids)  # ids name it now
+        out = np.asarray(self.predict(panel, steps, ids if panel is None else None,
+                                      static_covariates)).reshape(-1, steps)
+        if panel is None:
             names, dates = list(ids or self.ids_), [None] * len(out)
         else:
-            panel = as_panel(series, ids)
             index = datetime_labels(series)  # a pandas Series' datetime index
             names = list(panel.ids)
             dates = panel.dates or [index] * len(names)
