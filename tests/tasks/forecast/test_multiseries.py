@@ -21,7 +21,8 @@ def two_series():
 
 
 def fit(data, **kw):
-    return Forecaster("linear", input_len=L, horizon=H, epochs=100, verbose=0, patience=None,
+    kw = {"epochs": 100, **kw}
+    return Forecaster("linear", input_len=L, horizon=H, verbose=0, patience=None,
                       **kw).fit(data)
 
 
@@ -50,7 +51,7 @@ def test_scalers_are_per_id_and_survive_save_load(tmp_path):
         fc.scaler_  # noqa: B018
     both = fc.predict()  # (2, H)
     assert both.shape == (2, H)
-    np.testing.assert_allclose(fc.predict(ids=["big"]), both[1])
+    np.testing.assert_allclose(fc.predict(ids=["big"]), both[1], rtol=1e-6)  # float32
     fc.save(tmp_path / "m")
     back = Forecaster.load(tmp_path / "m")
     assert back.ids_ == ["small", "big"]
@@ -58,6 +59,31 @@ def test_scalers_are_per_id_and_survive_save_load(tmp_path):
     np.testing.assert_allclose(back.predict(), both, rtol=1e-5)
     with pytest.raises(ConfigError, match="'c' is not one of \\['small', 'big'\\]"):
         back.predict(ids=["c"])
+
+
+def test_a_global_network_reads_each_series_spread(tmp_path):
+    """Many series, each standardised by its own scaler, level "last": each scaler divides
+    by its series' mean absolute change over 1..H steps, and the network reads the spread
+    r = log(1 + std / c) of each training part as a side column, saved with the model; the
+    recursive strategy and pooled scaling keep the std and read none."""
+    small, big = two_series()
+    train = {"small": small[:-N_TEST], "big": big[:-N_TEST]}
+    fc = fit(train, validation=0, epochs=5)
+    for k, v in train.items():
+        c = np.mean([np.abs(v[j:] - v[:-j]).mean() for j in range(1, H + 1)])
+        assert fc.scalers_[k].changes == H and fc.scalers_[k].scale_[0] == pytest.approx(c)
+        assert fc.spread_[k] == pytest.approx(np.log1p(v.std() / c))
+    before = fc.predict()  # (2, H)
+    fc.save(tmp_path / "m")
+    back = Forecaster.load(tmp_path / "m")
+    assert back.spread_ == pytest.approx(fc.spread_)
+    np.testing.assert_allclose(back.predict(), before, rtol=1e-6)
+    back.spread_["small"] += 1.0  # the network reads it: another spread, another forecast
+    assert np.abs(back.predict(ids=["small"]) - before[0]).max() > 1e-3
+    np.testing.assert_allclose(back.predict(ids=["big"]), before[1], rtol=1e-6)
+    for kw in ({"strategy": "recursive"}, {"scaling": "pooled"}):
+        other = fit(train, validation=0, epochs=1, **kw)
+        assert other.spread_ == {} and {sc.changes for sc in other.scalers_.values()} == {0}
 
 
 def test_a_new_id_is_scaled_on_the_values_given(caplog):
