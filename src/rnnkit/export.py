@@ -57,9 +57,10 @@ Stateful layers export stateless (each call starts from zeros, or from the state
 After writing, the file is run with onnxruntime (when installed) on a fresh batch of another
 size (and length, where free) and compared with the model (the estimator's own predict for the
 forecaster and the sequence classifier). Seq2seq models are not exported (beam search and
-attention decoding are not one graph), nor forecasters with static covariates or an id
-embedding (their side inputs are not in the graph's one input), nor a local forecaster (one
-model per series: export a series' own folder).
+attention decoding are not one graph), nor forecasters with static covariates, an id
+embedding or a scaler per series (a global model: their side inputs and scalers are not in
+the graph's one input), nor a local forecaster (one model per series: export a series' own
+folder).
 """
 
 from __future__ import annotations
@@ -282,10 +283,11 @@ def _generator(seed: int = 0) -> torch.Generator:
 
 
 def _forecaster_plan(est: Any) -> _Plan:
-    if est._uses_side():
-        raise ConfigError("ONNX export of a forecaster with static covariates or an id "
-                          "embedding is not supported (the graph takes raw windows only); "
-                          "use rnnkit predict or Forecaster.predict")
+    if est._uses_side() or len({id(sc) for sc in est.scalers_.values()}) > 1:
+        raise ConfigError("ONNX export of a forecaster with static covariates, an id "
+                          "embedding or a scaler per series is not supported (the graph "
+                          "takes raw windows and one scaler only); use rnnkit predict or "
+                          "Forecaster.predict")
     L, D = est.input_len, est.n_features_
     scaler = est.scaler_
     shift = torch.as_tensor(scaler.shift_, dtype=torch.float64)

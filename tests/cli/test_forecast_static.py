@@ -102,8 +102,8 @@ def test_a_gru_with_static_covariates_round_trips_through_the_folder(tmp_path, c
     capsys.readouterr()
     rc = main(["export", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "m.onnx")])
     assert rc == 2
-    one_line_error(capsys, "ONNX export of a forecaster with static covariates or an id "
-                           "embedding is not supported")
+    one_line_error(capsys, "ONNX export of a forecaster with static covariates, an id "
+                           "embedding or a scaler per series is not supported")
 
 
 def one_line_error(capsys, message):
