@@ -52,8 +52,9 @@ MAE 0.5245 in every run of 2026-12-04 until 15:58 UTC):
   peers took 130.4 s at 16:52 against 90.8 s the evening before, the same forecasts), after
   compare's step budget went from 1,500 to 1,000 a fit: 99.8 s wall, 189.8 CPU s, test MAE
   0.5504 (the median of linear, GRU and LSTM); the command itself, with the same flags, 83.8 s
-  at 17:21; at 18:02, 101.0 s wall, 192.5 CPU s, the same forecasts. At the default horizon 13 with the peers: 130.4 s with 1,500 steps, 91.7 s with
-  1,000, 85.1 s once AutoARIMA's search used the approximate likelihood for this season.
+  at 17:21; at 18:02, 101.0 s wall, 192.5 CPU s, the same forecasts. At the default horizon 13
+  with the peers: 130.4 s with 1,500 steps, 91.7 s with 1,000, 85.1 s once AutoARIMA's search
+  used the approximate likelihood for this season, 79.9 s at 18:01.
 """
 
 from __future__ import annotations
