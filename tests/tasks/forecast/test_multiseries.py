@@ -100,6 +100,21 @@ def test_a_new_id_is_scaled_on_the_values_given(caplog):
                                rtol=1e-6)
 
 
+def test_an_ensemble_says_once_that_an_id_is_new(caplog):
+    from rnnkit.tasks.forecast.ensemble import EnsembleForecaster
+
+    small, big = two_series()
+    train = {"small": small[:-N_TEST], "big": big[:-N_TEST]}
+    ens = EnsembleForecaster({"linear": fit(train, validation=0, epochs=2),
+                              "naive": Forecaster("naive", input_len=L, horizon=H,
+                                                  validation=0).fit(train)})
+    with caplog.at_level(logging.WARNING, logger="rnnkit.tasks.forecast.forecaster"):
+        ens.predict({"new": small})
+        ens.predict({"newer": small})
+    assert caplog.text.count("not seen in training ('new')") == 1
+    assert caplog.text.count("not seen in training ('newer')") == 1
+
+
 def test_unnamed_arrays_match_training_series_by_position():
     small, big = two_series()
     fc = fit([small[:-N_TEST], big[:-N_TEST]], validation=0)

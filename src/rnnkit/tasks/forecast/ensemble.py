@@ -24,8 +24,10 @@ an ensemble (one graph per member: export ``member-<k>/``).
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,17 +93,21 @@ class EnsembleForecaster:
         if steps is not None and most is not None and steps > most:
             raise ConfigError(f"steps must be at most {most} for this ensemble (its members "
                               f"{list(self.members_)} forecast at most {most}), got {steps}")
-        return np.median([np.asarray(m.predict(series, steps=steps, ids=ids), dtype=np.float64)
-                          for m in self.members_.values()], axis=0)
+        with _said_once():
+            return np.median([np.asarray(m.predict(series, steps=steps, ids=ids),
+                                         dtype=np.float64)
+                              for m in self.members_.values()], axis=0)
 
     def predict_intervals(self, series: Any = None, n_samples: int = 100,
                           quantiles: Sequence[float] = (0.05, 0.95), seed: int | None = 0,
                           ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """MC-dropout summary (see :meth:`Forecaster.predict_intervals`) of the median of the
         members' draws, draw by draw (members without dropout draw the same forecast)."""
-        draws = np.median([m.predict_intervals(series, n_samples=n_samples, quantiles=quantiles,
-                                               seed=seed, ids=ids)["samples"]
-                           for m in self.members_.values()], axis=0)  # (S_draws, ...)
+        with _said_once():
+            draws = np.median([m.predict_intervals(series, n_samples=n_samples,
+                                                   quantiles=quantiles, seed=seed,
+                                                   ids=ids)["samples"]
+                               for m in self.members_.values()], axis=0)  # (S_draws, ...)
         out = summarise_samples(draws, quantiles)
         out["samples"] = draws
         return out
@@ -111,8 +117,9 @@ class EnsembleForecaster:
                          ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """As :meth:`Forecaster.backtest_windows`, over the windows every member forecasts
         (the same targets; ``start`` is where the longest input begins)."""
-        parts = [m.backtest_windows(series, target_start, target_stop, ids=ids)
-                 for m in self.members_.values()]
+        with _said_once():
+            parts = [m.backtest_windows(series, target_start, target_stop, ids=ids)
+                     for m in self.members_.values()]
         lens = [m.input_len for m in self.members_.values()]
         keys = [list(zip(p["series"].tolist(), (p["start"] + n).tolist(), strict=True))
                 for p, n in zip(parts, lens, strict=True)]
@@ -152,6 +159,24 @@ class EnsembleForecaster:
     def is_saved(path: str | os.PathLike) -> bool:
         """Whether ``path`` is a folder written by :meth:`save`."""
         return (Path(path) / INDEX).is_file()
+
+
+@contextmanager
+def _said_once() -> Iterator[None]:
+    """While the members forecast, each of the forecaster module's log messages (a series
+    not seen in training, ...) is logged once, not once per member."""
+    logger, seen = logging.getLogger(Forecaster.__module__), set()
+
+    def first(record: logging.LogRecord) -> bool:
+        new = record.getMessage() not in seen
+        seen.add(record.getMessage())
+        return new
+
+    logger.addFilter(first)
+    try:
+        yield
+    finally:
+        logger.removeFilter(first)
 
 
 def load_forecaster(path: str | os.PathLike, device: str = "cpu"
