@@ -216,6 +216,16 @@ def test_data_alone_detects_dates_frequency_and_season(tmp_path, capsys):
     assert rc == 0 and "other value columns: price" in capsys.readouterr().err
 
 
+def test_dates_missing_from_the_calendar_are_named(tmp_path, capsys, no_peers):
+    path = weekly_csv(tmp_path, compact=False)
+    rows = path.read_text().splitlines()
+    path.write_text("\n".join(rows[:11] + rows[13:]) + "\n")  # weeks 10 and 11 dropped
+    assert main(["forecast", "--data", str(path), "--column", "sales", "--horizon", "4",
+                 "--input-len", "8", "--models", "naive", "--out", str(tmp_path / "o")]) == 0
+    assert "2 weekly date(s) missing (the first after 2020-03-08): the rows are read as " \
+           "consecutive steps" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("dates, horizon", [
     ([str(1800 + i) for i in range(80)], "horizon 6 (auto)"),  # yearly
     ([f"{1950 + i // 4}Q{i % 4 + 1}" for i in range(80)], "horizon 8 (auto)"),  # quarterly

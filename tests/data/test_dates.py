@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from rnnkit.data.dates import future_dates, infer_frequency, parse_dates, season_from_values
+from rnnkit.data.dates import (
+    future_dates,
+    infer_frequency,
+    missing_steps,
+    parse_dates,
+    season_from_values,
+)
 
 
 @pytest.mark.parametrize("dates, name, season, nxt", [
@@ -60,6 +66,21 @@ def test_trading_days_are_business_daily():
     # fewer than seven days apart, or a weekend day among them: plain daily
     assert infer_frequency(["2024-03-11", "2024-03-12", "2024-03-13"]).name == "daily"
     assert infer_frequency([*days, "2024-03-30"]).name == "daily"
+
+
+def test_missing_steps_of_a_calendar_are_counted():
+    weekly = ["2024-01-07", "2024-01-14", "2024-02-04", "2024-02-11", "2024-02-18",
+              "2024-02-25", "2024-03-10", "2024-03-17"]  # no 01-21, 01-28; no 03-03
+    assert missing_steps(weekly, infer_frequency(weekly)) == (3, "2024-01-14")
+    monthly = ["2023-10", "2023-11", "2023-12", "2024-03", "2024-04"]
+    assert missing_steps(monthly, infer_frequency(monthly)) == (2, "2023-12")
+    whole = ["2024-01-07", "2024-01-14", "2024-01-21"]
+    assert missing_steps(whole, infer_frequency(whole)) == (0, None)
+    # trading days skip holidays by design: not counted
+    days = ["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05", "2024-07-08", "2024-07-09",
+            "2024-07-10"]
+    assert infer_frequency(days).business and missing_steps(days, infer_frequency(days)) == (
+        0, None)
 
 
 def test_unknown_frequency_gives_offsets():

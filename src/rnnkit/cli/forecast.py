@@ -205,12 +205,16 @@ def _season(args: argparse.Namespace, dates: list[str] | None, freq, y: np.ndarr
             ) -> tuple[int, str]:
     """``(season, what was detected, in words)``: ``--season``, else the frequency's, else
     from the autocorrelation of ``y``."""
-    from rnnkit.data.dates import season_from_values
+    from rnnkit.data.dates import missing_steps, season_from_values
 
     words = []
     if dates:
         words.append(f"dates in {dates[0]}..{dates[-1]}"
                      + (f", {freq.name}" if freq else ", frequency unknown"))
+        gaps, after = missing_steps(dates, freq) if freq else (0, None)
+        if gaps:
+            words.append(f"{gaps} {freq.name} date(s) missing (the first after {after}): "
+                         f"the rows are read as consecutive steps")
     if args.season != "auto":
         return args.season, "; ".join([*words, f"season {args.season} (--season)"])
     if freq is not None:

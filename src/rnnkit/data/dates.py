@@ -183,6 +183,25 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
     return None
 
 
+def missing_steps(texts: Sequence[str], frequency: Frequency) -> tuple[int, str | None]:
+    """``(steps missing, the date after which the first is missing)`` of dates ``texts`` of
+    ``frequency``: the calendar's steps between the first and the last date that no row
+    holds (``(0, None)`` when none is missing; business days are not checked, as a trading
+    calendar skips holidays by design)."""
+    parsed = parse_dates(texts)
+    if parsed is None or frequency.business:
+        return 0, None
+    dates = parsed[0]
+    if frequency.months:
+        steps = np.diff([d.year * 12 + d.month for d in dates]) / frequency.months
+    else:
+        steps = np.diff([d.timestamp() for d in dates]) / frequency.delta.total_seconds()
+    extra = np.maximum(np.round(steps).astype(int) - 1, 0)  # (T - 1,)
+    if not extra.any():
+        return 0, None
+    return int(extra.sum()), str(texts[int(np.argmax(extra > 0))]).strip()
+
+
 def _weekdays_only(dates: list[datetime]) -> bool:
     """Whether daily dates span at least a week and none falls on a Saturday or Sunday."""
     return (dates[-1] - dates[0]).days >= 7 and all(d.weekday() < 5 for d in dates)
