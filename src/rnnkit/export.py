@@ -283,7 +283,7 @@ def _generator(seed: int = 0) -> torch.Generator:
 
 
 def _forecaster_plan(est: Any) -> _Plan:
-    if est._uses_side() or len({id(sc) for sc in est.scalers_.values()}) > 1:
+    if est._uses_side() or est._shared_scaler() is None:
         raise ConfigError("ONNX export of a forecaster with static covariates, an id "
                           "embedding or a scaler per series is not supported (the graph "
                           "takes raw windows and one scaler only); use rnnkit predict or "

@@ -193,7 +193,8 @@ def missing_steps(texts: Sequence[str], frequency: Frequency) -> tuple[int, str 
         return 0, None
     dates = parsed[0]
     if frequency.months:
-        steps = np.diff([d.year * 12 + d.month for d in dates]) / frequency.months
+        steps = np.array([_months_between(a, b) for a, b in itertools.pairwise(dates)]
+                         ) / frequency.months
     else:
         steps = np.diff([d.timestamp() for d in dates]) / frequency.delta.total_seconds()
     extra = np.maximum(np.round(steps).astype(int) - 1, 0)  # (T - 1,)

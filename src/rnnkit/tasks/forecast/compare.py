@@ -115,8 +115,9 @@ log = logging.getLogger(__name__)
 
 #: Optimiser steps per fit when epochs are chosen from the data. 1,000: over the 21 series of
 #: ``benchmarks/forecast_accuracy.py`` (seeds 0 / 1) the selection scored 0.990 / 0.992
-#: against 1.004 / 0.985 with 1,500 (700: 1.012, seed 0), within the seed's noise, in 10 % less
-#: CPU time, and the long weekly series' networks fit in a third less.
+#: against 1.004 / 0.985 with 1,500 (700: 1.012, seed 0), within the seed's noise, in 9 % less
+#: CPU time (597 against 659 s, seed 0); on ``benchmarks/forecast_long.py``'s weekly series at
+#: the command's default horizon the three networks' fits took 95 s against 161 s.
 MAX_STEPS = 1000
 #: ``mode``: one model trained on all series, or one per series.
 MODES = ("global", "local")
@@ -191,10 +192,15 @@ def _best_epochs(fc: Forecaster) -> int | None:
 def _scores(y_true: np.ndarray, y_pred: np.ndarray, train: np.ndarray,
             season: int) -> dict[str, float]:
     out = fmetrics.evaluate_all(y_true, y_pred)
-    m = season if len(train) > season else 1
-    out["mase"] = fmetrics.mase(y_true, y_pred, train, m)
+    out["mase"] = fmetrics.mase(y_true, y_pred, train, _mase_season(train, season))
     out["mase1"] = fmetrics.mase(y_true, y_pred, train, 1)
     return out
+
+
+def _mase_season(train: np.ndarray, season: int) -> int:
+    """The season m of a series' seasonal MASE: ``season``, or 1 when its training part
+    holds no more than a season."""
+    return season if len(train) > season else 1
 
 
 def _sub(fit_kwargs: dict[str, Any], name: str) -> dict[str, Any]:
@@ -252,7 +258,7 @@ def _undefined_mase(ids: Sequence[str], trains: Sequence[np.ndarray], season: in
     """A note naming the series whose seasonal MASE is undefined (a training part whose
     seasonal naive error is 0, e.g. constant), None when there is none."""
     flat = [i for i, t in zip(ids, trains, strict=True)
-            if fmetrics.naive_scale(t, season if len(t) > season else 1) == 0]
+            if fmetrics.naive_scale(t, _mase_season(t, season)) == 0]
     if not flat:
         return None
     which = f" for {', '.join(map(str, flat))}" if len(ids) > 1 else ""

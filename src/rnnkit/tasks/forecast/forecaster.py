@@ -225,11 +225,16 @@ class Forecaster(Estimator):
         """The one scaler of a single-series or pooled model (ConfigError when each of
         several series has its own: use ``scalers_``)."""
         self._check_fitted()
-        first = self.scalers_[self.ids_[0]]
-        if any(sc is not first for sc in self.scalers_.values()):
+        shared = self._shared_scaler()
+        if shared is None:
             raise ConfigError(f"this forecaster has one scaler per series ({len(self.ids_)} "
                               f"ids); read scalers_[id]")
-        return first
+        return shared
+
+    def _shared_scaler(self) -> Scaler | None:
+        """The scaler every series shares, None when each has its own."""
+        first = self.scalers_[self.ids_[0]]
+        return first if all(sc is first for sc in self.scalers_.values()) else None
 
     def _keys(self, panel: Panel) -> list[str | None]:
         """The id each series of ``panel`` goes by (module doc): its own when named, else the
@@ -259,16 +264,20 @@ class Forecaster(Estimator):
         a standardising one divides by the mean absolute change over 1..H steps instead of
         the std when the network reads changes (level "last") of one series, or of many
         with their spreads (see the class doc)."""
-        changes = (self.level == "last" and self.scaler in ("standard", "log")
-                   and (n_series == 1 or self._reads_spread(n_series)))
+        changes = (n_series == 1 and self._reads_changes()) or self._reads_spread(n_series)
         return make_scaler(self.scaler, **({"changes": self.horizon} if changes else {}))
+
+    def _reads_changes(self) -> bool:
+        """Whether the network reads changes of standardised values: level "last" with a
+        standardising scaler."""
+        return self.level == "last" and self.scaler in ("standard", "log")
 
     def _reads_spread(self, n_series: int) -> bool:
         """Whether a model of ``n_series`` training series reads each one's spread r_i (the
         module doc): many series, each standardised by its own scaler, level "last", a
         strategy that reads side columns."""
-        return (n_series > 1 and self.scaling == "series" and self.level == "last"
-                and self.scaler in ("standard", "log") and self.strategy != "recursive")
+        return (n_series > 1 and self.scaling == "series" and self.strategy != "recursive"
+                and self._reads_changes())
 
     def _spread(self, values: np.ndarray, scaler: Scaler) -> float:
         """r = log(1 + std / c) of a series' target column ``values (T, D)``: the std of
@@ -317,10 +326,11 @@ class Forecaster(Estimator):
             return None
         enc, rows = self.static_encoder_, []
         unseen = [p for p, k in zip(pids, keys, strict=True) if k not in self.ids_]
-        if spreads is None and self.spread_:
-            spreads = [self.spread_[k] for k in keys]  # type: ignore[index]
         for n, (pid, key) in enumerate(zip(pids, keys, strict=True)):
-            parts: list[Any] = [[spreads[n]]] if self.spread_ else []  # type: ignore[index]
+            parts: list[Any] = []
+            if self.spread_:
+                parts.append([self.spread_[key] if spreads is None  # type: ignore[index]
+                              else spreads[n]])
             if enc is not None:
                 values = (given or {}).get(pid, self.static_.get(key))  # type: ignore[arg-type]
                 if values is None:
