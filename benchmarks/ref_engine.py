@@ -4,8 +4,7 @@ Compares ms per step (forward + backward, float32, gradients w.r.t. weights, bia
 of three implementations of the same LSTM at several (B, T, D, H):
 
 - ``rnnkit.ref.TimeLSTM``: one step's forward and backward written as the equations, in a
-  time-major loop, with one matrix product for the input projection of all steps and one for
-  each weight gradient over all steps;
+  time-major loop, each step making its own matrix products;
 - the classic per-step design of Deep Learning from Scratch 2 (``TimeLSTM`` holding one ``LSTM``
   step object per time step, ``np.dot`` per step, gradients summed step by step), written
   below for comparison;

@@ -24,7 +24,7 @@ from rnnkit.ref._checks import (
     check_size,
     resolve_dtype,
 )
-from rnnkit.ref.functional import sigmoid_
+from rnnkit.ref.functional import sigmoid
 
 
 class Layer:
@@ -184,7 +184,7 @@ class Sigmoid(Layer):
     """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y)."""
 
     def forward(self, x: Any) -> np.ndarray:
-        self._y = sigmoid_(np.array(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)))
+        self._y = sigmoid(np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)))
         return self._y
 
     def backward(self, dout: np.ndarray) -> np.ndarray:

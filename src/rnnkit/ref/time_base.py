@@ -4,15 +4,17 @@ A time layer runs a cell over T steps of a batch-first input ``xs`` (B, T, D) an
 hidden states ``hs`` (B, T, H). Subclasses (:class:`~rnnkit.ref.time_rnn.TimeRNN`,
 :class:`~rnnkit.ref.time_lstm.TimeLSTM`, :class:`~rnnkit.ref.time_gru.TimeGRU` and their
 layer-normalised versions) write one step's forward and one step's backward as the equations,
-the structure of Deep Learning from Scratch 2's ``TimeLSTM``:
+the per-step design of Deep Learning from Scratch 2's ``TimeLSTM``:
 
     _forward_tm(X (T, B, D), state0)  -> hs (T, B, H), final state    caches each step's values
-    _backward_tm(dH (T, B, H), dfinal) -> dX (T, B, D), dstate0        overwrites ``grads``
+    _backward_tm(dH (T, B, H), dfinal) -> dX (T, B, D), dstate0        adds to the zeroed ``grads``
 
-The only departures from the book's per-step design: the input projection W_ih x of all T steps
-is one matrix product before the loop, and the weight gradients of all steps are one product
-each after it (:meth:`TimeRecurrent._weight_grads`), instead of one per step. This base class
-converts batch-first arrays to time-major ones at the edges and checks arguments.
+Each step makes its own matrix products, forward (W_ih x_t, W_hh h_{t-1}) and backward (dx_t,
+dh_{t-1} and its share of the weight gradients, :meth:`TimeRecurrent._add_step_grads`), as the
+book does. One product over all T steps (the input projection before the loop, the weight
+gradients after it) was tried and measured slower: its (T, B, G*H) arrays are fresh memory at
+every call, and touching it cost more than the larger products saved. This base class converts
+batch-first arrays to time-major ones at the edges and checks arguments.
 
 Parameters (the contract shared with the PyTorch engine; G gate blocks: 1 RNN, 4 LSTM, 3 GRU):
 
@@ -179,6 +181,7 @@ class TimeRecurrent:
         else:
             zeros = np.zeros((B, self.hidden_size), self.dtype)
             s0 = (zeros, zeros.copy()) if self.state_parts == 2 else zeros
+        self._cache.clear()  # the previous call's arrays go first: this call reuses their memory
         X = np.ascontiguousarray(xs.transpose(1, 0, 2))  # (T, B, D)
         hs_tm, final = self._forward_tm(X, self._state_tuple(s0))  # (T, B, H)
         self._cache["shape"] = (B, T)
@@ -195,7 +198,7 @@ class TimeRecurrent:
         dfinal = None if dstate is None else self._state_tuple(self._check_state(dstate,
                                                                                  "dstate", B))
         dH = dhs.transpose(1, 0, 2)  # (T, B, H), a view: each step reads its rows once
-        for g in self.grads[4:]:  # dgamma, dbeta: summed step by step
+        for g in self.grads:  # summed step by step
             g[...] = 0
         dX, d0 = self._backward_tm(dH, dfinal)  # (T, B, D)
         self.dstate0 = self._state_public(d0)
@@ -204,31 +207,23 @@ class TimeRecurrent:
     __call__ = forward
 
     # ------------------------------------------------------------------ helpers for subclasses
-    @staticmethod
-    def _project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """X W^T for all steps at once: X (T, B, D), W (G*H, D) -> (T, B, G*H) (one 2-D
-        product; the biases are added step by step, where the rows are in cache)."""
-        T, B, D = X.shape
-        return (X.reshape(T * B, D) @ W.T).reshape(T, B, -1)
+    def _add_step_grads(self, dgi: np.ndarray, dgh: np.ndarray, x: np.ndarray,
+                        h_prev: np.ndarray) -> np.ndarray:
+        """Add one step's share of the weight and bias gradients to ``grads``; return dx_t.
 
-    def _weight_grads(self, dGI: np.ndarray, dGH: np.ndarray, X: np.ndarray,
-                      Hprev: np.ndarray) -> np.ndarray:
-        """Weight and bias gradients of all steps at once, written into ``grads``; returns dX.
+        With the step's gradients w.r.t. the input projection gi = W_ih x_t + b_ih and the
+        recurrent one gh = W_hh h_{t-1} + b_hh, dgi and dgh (B, G*H) (the same array for RNN and
+        LSTM), x_t (B, D) and h_{t-1} (B, H), summed over the batch:
 
-        With the gradients w.r.t. the input projection gi = W_ih x + b_ih and the recurrent one
-        gh = W_hh h_{t-1} + b_hh of every step, dGI and dGH (T, B, G*H), x (T, B, D) and
-        h_{t-1} (T, B, H), summed over (T, B):
-
-            dW_ih = sum dgi^T x,   dW_hh = sum dgh^T h_{t-1},   db_ih = sum dgi,
-            db_hh = sum dgh,       dx_t = dgi_t W_ih                       dX (T, B, D)
+            dW_ih += dgi^T x_t,   dW_hh += dgh^T h_{t-1},   db_ih += sum dgi,   db_hh += sum dgh,
+            dx_t = dgi W_ih                                                          (B, D)
         """
-        T, B, GH = dGI.shape
-        dgi, dgh = dGI.reshape(T * B, GH), dGH.reshape(T * B, GH)  # (T*B, G*H)
-        self.grads[0][...] = dgi.T @ X.reshape(T * B, -1)
-        self.grads[1][...] = dgh.T @ Hprev.reshape(T * B, -1)
-        self.grads[2][...] = dgi.sum(axis=0)
-        self.grads[3][...] = self.grads[2] if dGH is dGI else dgh.sum(axis=0)
-        return (dgi @ self.params[0]).reshape(T, B, -1)  # (T, B, D)
+        self.grads[0] += dgi.T @ x
+        self.grads[1] += dgh.T @ h_prev
+        db_ih = dgi.sum(axis=0)
+        self.grads[2] += db_ih
+        self.grads[3] += db_ih if dgh is dgi else dgh.sum(axis=0)
+        return dgi @ self.params[0]
 
     def _ln(self, a: np.ndarray, blocks: slice, G: int, cache: list) -> np.ndarray:
         """LayerNorm of the G gate blocks ``blocks`` of a pre-activation a (B, G*H); appends

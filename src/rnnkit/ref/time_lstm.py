@@ -11,14 +11,11 @@ Step equations (torch.nn.LSTM's; gate order of the stored weights i, f, g, o):
 Backward, step t (from T down to 1), with dh = dhs_t + dh_{t+1 -> t} and dc carried:
 
     dc  += dh * o * (1 - tanh(c_t)^2)
-    da_i = dc * g * i (1 - i)        da_f = dc * c_{t-1} * f (1 - f)
-    da_g = dc * i * (1 - g^2)        da_o = dh * tanh(c_t) * o (1 - o)
+    da   = [dc * g, dc * c_{t-1}, dc * i, dh * tanh(c_t)]        the gradient w.r.t. [i, f, g, o]
+         * [i (1 - i), f (1 - f), 1 - g^2, o (1 - o)]            times the activations' derivative
     (layer-normalised: da <- LN backward of da, see rnnkit.ref.layernorm)
+    dW_ih += da^T x_t,  dW_hh += da^T h_{t-1},  db += sum da,  dx_t = da @ W_ih
     dc_{t-1} = dc * f,   dh_{t-1} = da @ W_hh
-
-and after the loop, for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da,
-dx = da @ W_ih (:meth:`~rnnkit.ref.time_base.TimeRecurrent._weight_grads`). The input
-projection of all T steps is one matrix product before the loop.
 """
 
 from __future__ import annotations
@@ -42,45 +39,47 @@ class TimeLSTM(TimeRecurrent):
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
-        W_hhT = np.ascontiguousarray(W_hh.T)  # (H, G*H): the per-step product reads rows
+        W_ihT, W_hhT = W_ih.T.copy(), W_hh.T.copy()  # (D, 4H), (H, 4H): products read rows
+        b = b_ih + b_hh
         H = self.hidden_size
-        XW, b = self._project(X, W_ih), b_ih + b_hh  # (T, B, 4H): W_ih x_t of all steps
         h, c = s0  # (B, H) each
-        hs, steps = [s0[0]], []
-        for xw in XW:
+        hs, steps = [h], []
+        for x in X:
             ln: list = []
-            a = xw + h @ W_hhT + b  # (B, 4H)
+            a = x @ W_ihT + h @ W_hhT + b  # (B, 4H)
             if self.layer_norm:
                 a = self._ln(a, slice(None), 4, ln)
-            s = sigmoid(a)  # (B, 4H): one call for the three sigmoid gates (g's block unused)
-            i, f, o = (np.ascontiguousarray(s[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
+            s = sigmoid(a)  # (B, 4H): i, f and o in one call (g's block is not used)
+            i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
             g = np.tanh(a[:, 2 * H : 3 * H])
             c_next = f * c + i * g
             tc = np.tanh(c_next)
             h_next = o * tc
-            steps.append((c, i, f, g, o, tc, ln))
+            steps.append((c, s, g, tc, ln))
             hs.append(h_next)
             h, c = h_next, c_next
-        Hs = np.stack(hs)  # (T+1, B, H): h_0 .. h_T
-        self._cache.update(X=X, Hs=Hs, steps=steps)
-        return Hs[1:], (h, c)
+        self._cache.update(X=X, hs=hs, steps=steps)
+        return np.stack(hs[1:]), (h, c)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         W_hh = self.params[1]
         B, H = dH.shape[1:]
+        X, hs = self._cache["X"], self._cache["hs"]
         dh_next, dc = (np.zeros((B, H), self.dtype),) * 2 if dfinal is None else dfinal
-        dA = np.empty((*dH.shape[:2], 4 * H), self.dtype)  # (T, B, 4H)
+        dX = np.empty_like(X)  # (T, B, D)
         for t in reversed(range(len(dH))):
-            c_prev, i, f, g, o, tc, ln = self._cache["steps"][t]
+            c_prev, s, g, tc, ln = self._cache["steps"][t]
+            i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
             dh = dH[t] + dh_next
             dc = dc + dh * o * (1 - tc**2)
-            np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
-                            dc * i * (1 - g**2), dh * tc * o * (1 - o)], axis=1, out=dA[t])
+            deriv = s * (1 - s)  # (B, 4H): the sigmoid gates' derivatives ...
+            deriv[:, 2 * H : 3 * H] = 1 - g**2  # ... and tanh's for g
+            da = np.concatenate([dc * g, dc * c_prev, dc * i, dh * tc], axis=1) * deriv
             if self.layer_norm:
-                dA[t] = self._ln_backward(dA[t], slice(None), *ln[0])
-            dh_next = dA[t] @ W_hh  # (B, H)
+                da = self._ln_backward(da, slice(None), *ln[0])
+            dX[t] = self._add_step_grads(da, da, X[t], hs[t])
+            dh_next = da @ W_hh  # (B, H)
             dc = dc * f
-        dX = self._weight_grads(dA, dA, self._cache["X"], self._cache["Hs"][:-1])
         return dX, (dh_next, dc)
 
 

@@ -10,10 +10,8 @@ Backward, step t, with dh = dhs_t + dh_{t+1 -> t}:
 
     da = dh * (1 - h_t^2)   (tanh)   or   dh * [h_t > 0]   (relu)
     (layer-normalised: da <- LN backward of da)
-    dh_{t-1} = da @ W_hh
-
-and after the loop for all steps at once: dW_ih = da^T x, dW_hh = da^T h_prev, db = sum da,
-dx = da @ W_ih (:meth:`~rnnkit.ref.time_base.TimeRecurrent._weight_grads`).
+    dW_ih += da^T x_t,  dW_hh += da^T h_{t-1},  db += sum da
+    dx_t = da @ W_ih,   dh_{t-1} = da @ W_hh
 """
 
 from __future__ import annotations
@@ -47,37 +45,35 @@ class TimeRNN(TimeRecurrent):
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
-        W_hhT = np.ascontiguousarray(W_hh.T)  # (H, G*H): the per-step product reads rows
+        W_ihT, W_hhT = W_ih.T.copy(), W_hh.T.copy()  # (D, H), (H, H): products read rows
+        b = b_ih + b_hh
         act = relu if self.nonlinearity == "relu" else np.tanh
-        XW, b = self._project(X, W_ih), b_ih + b_hh  # (T, B, H): W_ih x_t of all steps
         (h,) = s0  # (B, H)
-        hs, lns = [s0[0]], []
-        for xw in XW:
+        hs, lns = [h], []
+        for x in X:
             ln: list = []
-            a = xw + h @ W_hhT + b  # (B, H)
+            a = x @ W_ihT + h @ W_hhT + b  # (B, H)
             if self.layer_norm:
                 a = self._ln(a, slice(None), 1, ln)
             h = act(a)
             hs.append(h)
             lns.append(ln)
-        Hs = np.stack(hs)  # (T+1, B, H): h_0 .. h_T
-        self._cache.update(X=X, Hs=Hs, lns=lns)
-        return Hs[1:], (h,)
+        self._cache.update(X=X, hs=hs, lns=lns)
+        return np.stack(hs[1:]), (h,)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
         W_hh = self.params[1]
-        Hs = self._cache["Hs"]
+        X, hs = self._cache["X"], self._cache["hs"]
         dh_next = np.zeros(dH.shape[1:], self.dtype) if dfinal is None else dfinal[0]
-        dA = np.empty_like(dH)  # (T, B, H)
+        dX = np.empty_like(X)  # (T, B, D)
         for t in reversed(range(len(dH))):
             dh = dH[t] + dh_next
-            h = Hs[t + 1]
+            h = hs[t + 1]
             da = dh * (h > 0) if self.nonlinearity == "relu" else dh * (1 - h**2)  # (B, H)
             if self.layer_norm:
                 da = self._ln_backward(da, slice(None), *self._cache["lns"][t][0])
-            dA[t] = da
+            dX[t] = self._add_step_grads(da, da, X[t], hs[t])
             dh_next = da @ W_hh  # (B, H)
-        dX = self._weight_grads(dA, dA, self._cache["X"], self._cache["Hs"][:-1])
         return dX, (dh_next,)
 
     def __repr__(self) -> str:
