@@ -1,8 +1,10 @@
 """TimeLSTM and TimeLNLSTM: an LSTM over T steps with hand-written BPTT.
 
-Step equations (torch.nn.LSTM's; gate order of the stored weights i, f, g, o):
+Step equations (torch.nn.LSTM's; gate order of the stored weights i, f, g, o), with the input
+and the previous hidden state side by side, [x_t, h_{t-1}] (B, D + H), and W = [W_ih, W_hh]
+(4H, D + H), so that a step makes one matrix product:
 
-    a  = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh            (B, 4H), blocks a_i, a_f, a_g, a_o
+    a  = [x_t, h_{t-1}] W^T + b_ih + b_hh                 (B, 4H), blocks a_i, a_f, a_g, a_o
     (layer-normalised: a_k <- LN_k(a_k) = gamma_k * (a_k - mean) / sqrt(var + 1e-5) + beta_k)
     i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
     c_t = f * c_{t-1} + i * g
@@ -14,8 +16,10 @@ Backward, step t (from T down to 1), with dh = dhs_t + dh_{t+1 -> t} and dc carr
     da   = [dc * g, dc * c_{t-1}, dc * i, dh * tanh(c_t)]        the gradient w.r.t. [i, f, g, o]
          * [i (1 - i), f (1 - f), 1 - g^2, o (1 - o)]            times the activations' derivative
     (layer-normalised: da <- LN backward of da, see rnnkit.ref.layernorm)
-    dW_ih += da^T x_t,  dW_hh += da^T h_{t-1},  db += sum da,  dx_t = da @ W_ih
-    dc_{t-1} = dc * f,   dh_{t-1} = da @ W_hh
+    dW += da^T [x_t, h_{t-1}],   db += sum da,   [dx_t, dh_{t-1}] = da W
+    dc_{t-1} = dc * f
+
+dW's first D columns are dW_ih, the last H dW_hh; db is both db_ih and db_hh.
 """
 
 from __future__ import annotations
@@ -39,14 +43,15 @@ class TimeLSTM(TimeRecurrent):
 
     def _forward_tm(self, X: np.ndarray, s0: tuple[np.ndarray, ...]):
         W_ih, W_hh, b_ih, b_hh = self.params[:4]
-        W_ihT, W_hhT = W_ih.T.copy(), W_hh.T.copy()  # (D, 4H), (H, 4H): products read rows
-        b = b_ih + b_hh
+        W = np.concatenate([W_ih, W_hh], axis=1)  # (4H, D + H)
+        WT, b = W.T.copy(), b_ih + b_hh  # (D + H, 4H): the product reads rows
         H = self.hidden_size
         h, c = s0  # (B, H) each
-        hs, steps = [h], []
+        hs, steps = [], []
         for x in X:
             ln: list = []
-            a = x @ W_ihT + h @ W_hhT + b  # (B, 4H)
+            xh = np.concatenate([x, h], axis=1)  # (B, D + H)
+            a = xh @ WT + b  # (B, 4H)
             if self.layer_norm:
                 a = self._ln(a, slice(None), 4, ln)
             s = sigmoid(a)  # (B, 4H): i, f and o in one call (g's block is not used)
@@ -55,20 +60,21 @@ class TimeLSTM(TimeRecurrent):
             c_next = f * c + i * g
             tc = np.tanh(c_next)
             h_next = o * tc
-            steps.append((c, s, g, tc, ln))
+            steps.append((xh, c, s, g, tc, ln))
             hs.append(h_next)
             h, c = h_next, c_next
-        self._cache.update(X=X, hs=hs, steps=steps)
-        return np.stack(hs[1:]), (h, c)
+        self._cache.update(W=W, steps=steps)
+        return np.stack(hs), (h, c)
 
     def _backward_tm(self, dH: np.ndarray, dfinal):
-        W_hh = self.params[1]
+        W = self._cache["W"]  # (4H, D + H)
         B, H = dH.shape[1:]
-        X, hs = self._cache["X"], self._cache["hs"]
+        D = self.input_size
+        dW, db = np.zeros_like(W), np.zeros(4 * H, self.dtype)
         dh_next, dc = (np.zeros((B, H), self.dtype),) * 2 if dfinal is None else dfinal
-        dX = np.empty_like(X)  # (T, B, D)
+        dX = np.empty((len(dH), B, D), self.dtype)  # (T, B, D)
         for t in reversed(range(len(dH))):
-            c_prev, s, g, tc, ln = self._cache["steps"][t]
+            xh, c_prev, s, g, tc, ln = self._cache["steps"][t]
             i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
             dh = dH[t] + dh_next
             dc = dc + dh * o * (1 - tc**2)
@@ -77,9 +83,13 @@ class TimeLSTM(TimeRecurrent):
             da = np.concatenate([dc * g, dc * c_prev, dc * i, dh * tc], axis=1) * deriv
             if self.layer_norm:
                 da = self._ln_backward(da, slice(None), *ln[0])
-            dX[t] = self._add_step_grads(da, da, X[t], hs[t])
-            dh_next = da @ W_hh  # (B, H)
+            dW += da.T @ xh
+            db += da.sum(axis=0)
+            dxh = da @ W  # (B, D + H)
+            dX[t], dh_next = dxh[:, :D], dxh[:, D:]
             dc = dc * f
+        self.grads[0][...], self.grads[1][...] = dW[:, :D], dW[:, D:]
+        self.grads[2][...] = self.grads[3][...] = db
         return dX, (dh_next, dc)
 
 
