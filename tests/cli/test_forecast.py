@@ -223,7 +223,16 @@ def test_dates_missing_from_the_calendar_are_named(tmp_path, capsys, no_peers):
     assert main(["forecast", "--data", str(path), "--column", "sales", "--horizon", "4",
                  "--input-len", "8", "--models", "naive", "--out", str(tmp_path / "o")]) == 0
     assert "2 weekly date(s) missing (the first after 2020-03-08): the rows are read as " \
-           "consecutive steps" in capsys.readouterr().err
+           "consecutive steps (--interpolate inserts them)" in capsys.readouterr().err
+    assert main(["forecast", "--data", str(path), "--column", "sales", "--horizon", "4",
+                 "--input-len", "8", "--models", "naive", "--interpolate", "--out",
+                 str(tmp_path / "filled")]) == 0
+    err = capsys.readouterr().err
+    assert "date(s) missing" not in err
+    assert "season 52 (weekly); 2 missing date(s) inserted, their values interpolated " \
+           "(--interpolate)" in err
+    metrics = json.loads((tmp_path / "filled" / "metrics.json").read_text())
+    assert metrics["n_values"] == 200
 
 
 @pytest.mark.parametrize("dates, horizon", [

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from rnnkit.data.dates import (
+    fill_missing_steps,
     future_dates,
     infer_frequency,
     missing_steps,
@@ -81,6 +82,29 @@ def test_missing_steps_of_a_calendar_are_counted():
             "2024-07-10"]
     assert infer_frequency(days).business and missing_steps(days, infer_frequency(days)) == (
         0, None)
+
+
+def test_skipped_dates_are_inserted_with_values_on_the_line():
+    weekly = ["20240107", "20240114", "20240204", "20240211"]  # no 01-21, 01-28
+    values = np.array([[1.0, 10.0], [2.0, 20.0], [8.0, 50.0], [9.0, 60.0]])  # (T, D)
+    dates, filled = fill_missing_steps(weekly, values)
+    assert dates == ["20240107", "20240114", "20240121", "20240128", "20240204", "20240211"]
+    np.testing.assert_allclose(filled, [[1, 10], [2, 20], [4, 30], [6, 40], [8, 50], [9, 60]])
+    quarterly = ["2023Q3", "2023Q4", "2024Q3"]
+    dates, filled = fill_missing_steps(quarterly, np.array([[0.0], [3.0], [15.0]]))
+    assert dates == ["2023Q3", "2023Q4", "2024Q1", "2024Q2", "2024Q3"]
+    np.testing.assert_allclose(filled[:, 0], [0, 3, 7, 11, 15])
+
+
+def test_nothing_is_inserted_without_a_gap_or_a_frequency():
+    values = np.arange(3.0)[:, None]
+    whole = ["2024-01-07", "2024-01-14", "2024-01-21"]
+    assert fill_missing_steps(whole, values) == (whole, values)
+    irregular = ["2020-01-01", "2020-01-04", "2020-01-07"]  # every 3 days: no frequency
+    assert fill_missing_steps(irregular, values)[0] == irregular
+    days = ["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05", "2024-07-08", "2024-07-09",
+            "2024-07-10"]  # trading days: a holiday is not a gap
+    assert fill_missing_steps(days, np.zeros((7, 1)))[0] == days
 
 
 def test_unknown_frequency_gives_offsets():

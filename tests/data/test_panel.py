@@ -46,6 +46,16 @@ def test_long_file_interpolates_within_each_series(tmp_path):
     np.testing.assert_array_equal(p.values[0][:, 0], [1, 2, 3])
 
 
+def test_interpolate_inserts_the_months_each_series_skips(tmp_path):
+    path = write(tmp_path, "id,month,y\na,2020-01,1\na,2020-02,2\na,2020-05,5\na,2020-06,6\n"
+                           "b,2020-01,10\nb,2020-02,20\nb,2020-03,30\n")
+    assert load_panel(path, id_column="id").inserted == 0  # read as they are without it
+    p = load_panel(path, id_column="id", interpolate=True)
+    assert p.dates[0] == ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06"]
+    np.testing.assert_array_equal(p.values[0][:, 0], [1, 2, 3, 4, 5, 6])
+    assert p.dates[1] == ["2020-01", "2020-02", "2020-03"] and p.inserted == 2
+
+
 def test_wide_file_makes_one_series_per_value_column(tmp_path):
     path = write(tmp_path, "day,x,y\n2020-01-01,1,10\n2020-01-02,2,20\n2020-01-03,3,30\n")
     p = load_panel(path)

@@ -39,6 +39,15 @@ def test_interpolation(tmp_path):
     np.testing.assert_array_equal(load_csv(p2, interpolate=True).column(), [2, 2, 4, 4])
 
 
+def test_interpolation_inserts_the_weeks_a_date_column_skips(tmp_path):
+    p = write(tmp_path, "week,y\n2024-01-07,1\n2024-01-14,2\n2024-02-04,5\n2024-02-11,6\n")
+    s = load_csv(p, date_column="week", interpolate=True)
+    assert s.dates == ["2024-01-07", "2024-01-14", "2024-01-21", "2024-01-28", "2024-02-04",
+                       "2024-02-11"]
+    np.testing.assert_array_equal(s.column(), [1, 2, 3, 4, 5, 6])
+    assert load_csv(p, date_column="week").dates[2] == "2024-02-04"  # not without it
+
+
 @pytest.mark.parametrize("text, kwargs, message", [
     ("y\n1\nabc\n", {}, r"column 'y', line 3: 'abc' is not a number"),
     ("y\n1\n2\n", {"column": "z"}, r"column 'z' not found; columns are \['y'\]"),

@@ -108,7 +108,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the season, the plots and the CSV files (default: the first column when it holds "
         "dates; they must be in time order, one row a date)")
     add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
-        "of failing")
+        "of failing, and insert the dates the date column's frequency skips (their values "
+        "interpolated)")
     add(p, "--horizon", type=auto_or_positive_int, default="auto", help="steps to forecast, "
         "H: auto takes it from the dates' frequency (yearly 6, quarterly 8, monthly 12, weekly "
         f"13, daily 14, business daily 10, hourly and below 48; {d('horizon')} when no dates "
@@ -214,7 +215,7 @@ def _season(args: argparse.Namespace, dates: list[str] | None, freq, y: np.ndarr
         gaps, after = missing_steps(dates, freq) if freq else (0, None)
         if gaps:
             words.append(f"{gaps} {freq.name} date(s) missing (the first after {after}): "
-                         f"the rows are read as consecutive steps")
+                         f"the rows are read as consecutive steps (--interpolate inserts them)")
     if args.season != "auto":
         return args.season, "; ".join([*words, f"season {args.season} (--season)"])
     if freq is not None:
@@ -347,6 +348,9 @@ def run(args: argparse.Namespace) -> int:
     horizon_words = "" if args.horizon != "auto" else " (auto)"
     season, H, detected = _detect(args, panel.dates[0] if panel.dates else None,
                                   panel.values[0][:, 0])
+    if panel.inserted:
+        detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
+                     f"(--interpolate)")
     with naming(panel.source):
         panel = add_calendar(panel, args.calendar or [], H)
     source = panel.source

@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trained with, if any)")
     add(g, "--ids", nargs="+", default=None, metavar="ID", help="forecast only these series "
         "of a many-series model (default: all in --data)")
-    add(g, "--interpolate", action="store_true", help="fill missing values linearly")
+    add(g, "--interpolate", action="store_true", help="fill missing values linearly and insert "
+        "the dates the date column's frequency skips")
     add(g, "--intervals", type=nonneg_int, default=0, metavar="N",
         help="add MC-dropout mean/std/5%%/95%% from N passes (model needs dropout)")
     add(g, "--origin", default=None, metavar="DATE", help="forecast the steps after this "

@@ -44,8 +44,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["HORIZONS", "SEASONS", "Frequency", "future_dates", "infer_frequency",
-           "looks_like_dates", "parse_dates", "read_dates", "season_from_values"]
+__all__ = ["HORIZONS", "SEASONS", "Frequency", "fill_missing_steps", "future_dates",
+           "infer_frequency", "looks_like_dates", "missing_steps", "parse_dates", "read_dates",
+           "season_from_values"]
 
 #: Frequencies below the hour: minutes between dates -> name.
 MINUTELY = {30: "half-hourly", 15: "quarter-hourly", 10: "10-minutely", 5: "5-minutely",
@@ -183,24 +184,55 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
     return None
 
 
-def missing_steps(texts: Sequence[str], frequency: Frequency) -> tuple[int, str | None]:
-    """``(steps missing, the date after which the first is missing)`` of dates ``texts`` of
-    ``frequency``: the calendar's steps between the first and the last date that no row
-    holds (``(0, None)`` when none is missing; business days are not checked, as a trading
-    calendar skips holidays by design)."""
+def _gaps(texts: Sequence[str], frequency: Frequency) -> np.ndarray | None:
+    """(T - 1,) the calendar steps of ``frequency`` missing between each pair of consecutive
+    dates ``texts`` (0 where none is), or None when they do not parse or are business days
+    (a trading calendar skips holidays by design, so they are not checked)."""
     parsed = parse_dates(texts)
     if parsed is None or frequency.business:
-        return 0, None
+        return None
     dates = parsed[0]
     if frequency.months:
         steps = np.array([_months_between(a, b) for a, b in itertools.pairwise(dates)]
                          ) / frequency.months
     else:
         steps = np.diff([d.timestamp() for d in dates]) / frequency.delta.total_seconds()
-    extra = np.maximum(np.round(steps).astype(int) - 1, 0)  # (T - 1,)
-    if not extra.any():
+    return np.maximum(np.round(steps).astype(int) - 1, 0)
+
+
+def missing_steps(texts: Sequence[str], frequency: Frequency) -> tuple[int, str | None]:
+    """``(steps missing, the date after which the first is missing)`` of dates ``texts`` of
+    ``frequency``: the calendar's steps between the first and the last date that no row
+    holds (``(0, None)`` when none is missing; business days are not checked)."""
+    extra = _gaps(texts, frequency)
+    if extra is None or not extra.any():
         return 0, None
     return int(extra.sum()), str(texts[int(np.argmax(extra > 0))]).strip()
+
+
+def fill_missing_steps(texts: Sequence[str], values: np.ndarray,
+                       frequency: Frequency | None = None) -> tuple[list[str], np.ndarray]:
+    """Insert the steps of the calendar that dates ``texts`` skip (:func:`missing_steps`):
+    their dates, in the form of the date before them, and their values (T, D) on the line
+    between the rows either side, ``v_a + (v_b - v_a) j / (k + 1)`` for the j-th of k
+    missing steps (pandas' ``asfreq`` then ``interpolate``, Darts' ``fill_missing_dates``).
+    Dates of unknown frequency, or none missing, come back as they are."""
+    texts = [str(t) for t in texts]
+    frequency = frequency or infer_frequency(texts)
+    extra = _gaps(texts, frequency) if frequency else None
+    if extra is None or not extra.any():
+        return texts, values
+    out_dates, out_values = [], []
+    for i, k in enumerate(extra):
+        out_dates.append(texts[i])
+        out_values.append(values[i : i + 1])
+        if k:
+            out_dates += future_dates(texts[: i + 1], int(k), frequency)
+            j = np.arange(1, k + 1)[:, None] / (k + 1)  # (k, 1)
+            out_values.append(values[i] + (values[i + 1] - values[i]) * j)  # (k, D)
+    out_dates.append(texts[-1])
+    out_values.append(values[-1:])
+    return out_dates, np.concatenate(out_values)
 
 
 def _weekdays_only(dates: list[datetime]) -> bool:

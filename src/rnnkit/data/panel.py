@@ -29,7 +29,10 @@ column; :mod:`rnnkit.tasks.forecast.static` encodes both for a model).
 
 Values are float64 ``(T_i, D)``: column 0 the target, then the P past covariates in the order
 named (D = 1 + P); missing values are an error naming the file, column and line unless
-``interpolate`` fills them linearly, within each series. pandas is never imported here: a
+``interpolate`` fills them linearly, within each series; it also inserts the dates that a
+series' calendar skips (a week without a row in weekly data), their values on the line
+between the rows either side (:func:`~rnnkit.data.dates.fill_missing_steps`), and counts
+them in ``Panel.inserted``. pandas is never imported here: a
 DataFrame is read through its ``columns`` and ``to_numpy``, so it stays an optional
 dependency.
 """
@@ -72,7 +75,8 @@ class Panel:
     ``layout`` is "long", "wide" or "arrays"; ``value_column`` the value column of a long
     table; ``named`` is False when the ids are positions made up for unnamed arrays;
     ``covariates`` names the columns after the target (past covariates); ``static`` maps
-    ids to their static covariates, named by ``static_names`` (see the module doc).
+    ids to their static covariates, named by ``static_names``; ``inserted`` counts the rows
+    that ``interpolate`` inserted for dates the calendar skips (see the module doc).
     """
 
     ids: list[str]
@@ -87,6 +91,7 @@ class Panel:
     covariates: list[str] = field(default_factory=list)
     static: dict[str, list[float | str]] | None = None
     static_names: list[str] = field(default_factory=list)
+    inserted: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -155,8 +160,9 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     for name in static:
         check_column(path, name, header, "static covariate column")
     if id_column is not None:
-        return _long(path, header, body, id_column, column, date_column, interpolate, past,
-                     static)
+        panel = _long(path, header, body, id_column, column, date_column, interpolate, past,
+                      static)
+        return _with_skipped_dates(panel) if interpolate else panel
     if static:
         raise DataError(f"{path}: static covariates ({', '.join(static)}) need a long file "
                         f"with its id column named (--id-column / id_column=): one value per "
@@ -182,8 +188,22 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
         check_time_order(path, date_column, lines(body), dates)
-    return Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
-                 "wide", None, date_column, covariates=past)
+    panel = Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
+                  "wide", None, date_column, covariates=past)
+    return _with_skipped_dates(panel) if interpolate else panel
+
+
+def _with_skipped_dates(panel: Panel) -> Panel:
+    """``panel`` with the dates each series' calendar skips inserted and their values
+    interpolated (:func:`~rnnkit.data.dates.fill_missing_steps`), counted in ``inserted``."""
+    from rnnkit.data.dates import fill_missing_steps
+
+    if panel.dates is None:
+        return panel
+    filled = [fill_missing_steps(d, v) for d, v in zip(panel.dates, panel.values, strict=True)]
+    inserted = sum(len(d) - len(d0) for (d, _), d0 in zip(filled, panel.dates, strict=True))
+    return replace(panel, dates=[d for d, _ in filled], values=[v for _, v in filled],
+                   inserted=inserted)
 
 
 def _refuse_text(path: Path, header: list[str], body: list[tuple[int, list[str]]],

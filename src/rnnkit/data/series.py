@@ -6,7 +6,9 @@ Infinite values and values beyond float32's range (|x| > 3.4e38, what the models
 in) are errors, as are a column with no values at all and a file with no data rows.
 Missing values (an empty cell, ``NA``, ``NaN``, ``null``) raise a :class:`DataError` that
 names the file, column and row, unless ``interpolate=True`` fills them linearly in time
-(values before the first / after the last known one take that nearest value).
+(values before the first / after the last known one take that nearest value) and inserts
+the dates that the calendar of a date column skips, their values on the line between the
+rows either side (:func:`rnnkit.data.dates.fill_missing_steps`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.checks import csv_rows, parse_number, quote, read_text, sniff_delimiter
+from rnnkit.data.dates import fill_missing_steps
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = [
@@ -105,7 +108,8 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
             first column when its cells are dates
             (:func:`rnnkit.data.dates.looks_like_dates`), else none. Dates must be in time
             order, each once (:func:`check_time_order`).
-        interpolate: fill missing values linearly instead of raising.
+        interpolate: fill missing values linearly instead of raising, and insert the
+            dates a date column's calendar skips (values interpolated).
 
     Raises:
         DataError: missing or non-regular file, unknown column, non-numeric cell, NaN,
@@ -135,6 +139,8 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
         check_time_order(path, date_column, lines(body), dates)
+        if interpolate:
+            dates, values = fill_missing_steps(dates, values)
     return Series(values=values, columns=names, dates=dates, source=str(path),
                   date_column=date_column)
 
