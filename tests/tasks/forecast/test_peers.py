@@ -51,3 +51,11 @@ def test_long_season_arima_uses_fourier_terms():
     _, test = peers.backtest("AutoARIMA", y, plan, horizon=5, season=26)
     truth = np.stack([y[o:o + 5] for o in range(plan.valid_end, len(y) - 4)])
     assert np.abs(test - truth).mean() < 0.1
+
+
+def test_arima_searches_on_the_approximate_likelihood_for_seasons_over_12():
+    pytest.importorskip("statsforecast")
+    monthly, hourly = peers.make_peer("AutoARIMA", 12), peers.make_peer("AutoARIMA", 24)
+    assert (monthly.season_length, monthly.approximation) == (12, False)
+    assert (hourly.season_length, hourly.approximation) == (24, True)
+    assert peers.make_peer("AutoARIMA", 52).seasonal is False  # Fourier terms instead

@@ -31,7 +31,10 @@ AutoARIMA  ``AutoARIMA(season_length=m)``: stepwise (p,d,q)(P,D,Q)_m search by A
            ``sin(2πkt/m), cos(2πkt/m)`` (t the row index) as regressors (a seasonal ARIMA
            with m = 52 takes minutes on 2,000 values), its search on the approximate
            likelihood as R's ``auto.arima`` does for such seasons (5.0-5.7 s a fit against
-           7.2-7.3 s on a weekly series of 2,200 values, the same orders chosen)
+           7.2-7.3 s on a weekly series of 2,200 values, the same orders chosen); for
+           12 < m <= 24 (hourly data) the seasonal search on the approximate likelihood,
+           R's rule for seasons over 12 (a generated hourly series of 404 values: 5.1 s a
+           fit against 38.3 s, test MAE 0.241 against 0.242)
 MSTL       ``MSTL(season_length=m)``: STL season, AutoETS on the seasonally adjusted
            values; a default peer when m > 24 (:data:`LONG_SEASON`)
 ========== ==================================================================================
@@ -48,8 +51,8 @@ import numpy as np
 
 from rnnkit.errors import ConfigError
 
-__all__ = ["FOURIER_K", "LONG_SEASON", "PEERS", "available", "backtest", "default_peers",
-           "fourier_terms", "make_peer", "missing_note"]
+__all__ = ["APPROXIMATE_SEASON", "FOURIER_K", "LONG_SEASON", "PEERS", "available", "backtest",
+           "default_peers", "fourier_terms", "make_peer", "missing_note"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ log = logging.getLogger(__name__)
 PEERS = ("AutoETS", "AutoARIMA", "MSTL")
 #: Seasons longer than this add MSTL to the default peers and give AutoARIMA Fourier terms.
 LONG_SEASON = 24
+#: Seasons longer than this search AutoARIMA's orders on the approximate likelihood.
+APPROXIMATE_SEASON = 12
 #: Fourier pairs of AutoARIMA's regressors for a long season.
 FOURIER_K = 5
 
@@ -87,6 +92,8 @@ def make_peer(name: str, season: int) -> Any:
         raise ConfigError(f"peer MSTL needs a season >= 2, got season={season}")
     if name == "AutoARIMA" and season > LONG_SEASON:
         return AutoARIMA(seasonal=False, approximation=True)
+    if name == "AutoARIMA":
+        return AutoARIMA(season_length=season, approximation=season > APPROXIMATE_SEASON)
     return {"AutoETS": AutoETS, "AutoARIMA": AutoARIMA, "MSTL": MSTL}[name](
         season_length=season)
 
