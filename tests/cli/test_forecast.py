@@ -99,6 +99,20 @@ def test_default_bundled_series_runs(tmp_path, capsys):
     assert metrics["n_values"] == 144 and metrics["forecast"]["labels"][0] == "1961-01"
 
 
+def test_a_short_series_gets_a_shorter_auto_horizon(tmp_path, capsys, no_peers):
+    data = tmp_path / "short.csv"
+    data.write_text("month,y\n" + "".join(f"{2020 + i // 12}-{i % 12 + 1:02d},{50 + i}\n"
+                                           for i in range(30)))
+    out = tmp_path / "out"
+    assert main(["forecast", "--data", str(data), "--models", "naive", "--out", str(out)]) == 0
+    assert ("horizon 6 (auto: 12 shortened to 6: a split of horizon 12 needs 60 values, the "
+            "series has 30)") in capsys.readouterr().err
+    assert json.loads((out / "metrics.json").read_text())["horizon"] == 6
+    assert main(["forecast", "--data", str(data), "--models", "naive", "--horizon", "12",
+                 "--out", str(tmp_path / "asked")]) == 2  # a horizon asked for is kept
+    assert "has 30 values; need at least" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("content, extra, message", [
     (None, ["--column", "y"], "file not found"),
     ("when,y\n2000,1\n", ["--column", "z"], "column 'z' not found"),

@@ -330,7 +330,14 @@ def _csv(rows: list[dict]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast.compare import compare
-    from rnnkit.tasks.forecast.split import BASE_INPUT_LEN, auto_split, long_enough, plan_split
+    from rnnkit.tasks.forecast.split import (
+        BASE_INPUT_LEN,
+        auto_horizon,
+        auto_split,
+        long_enough,
+        plan_split,
+        smallest_split,
+    )
 
     prepare_output(args)
     set_threads(args.threads)
@@ -351,6 +358,15 @@ def run(args: argparse.Namespace) -> int:
     if panel.inserted:
         detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
                      f"(--interpolate)")
+    if args.horizon == "auto" and args.validation is None:
+        lengths = [len(v) for v in panel.values]
+        fitted = auto_horizon(lengths, H, args.input_len, args.test)
+        if fitted < H:
+            has = (f"the series has {lengths[0]}" if len(lengths) == 1
+                   else "a quarter of the series have fewer")
+            horizon_words = (f" (auto: {H} shortened to {fitted}: a split of horizon {H} needs "
+                             f"{smallest_split(H, args.input_len, args.test)} values, {has})")
+            H = fitted
     with naming(panel.source):
         panel = add_calendar(panel, args.calendar or [], H)
     source = panel.source

@@ -3,7 +3,14 @@
 import pytest
 
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks.forecast.split import auto_input_len, auto_split, min_length, plan_split
+from rnnkit.tasks.forecast.split import (
+    auto_horizon,
+    auto_input_len,
+    auto_split,
+    min_length,
+    plan_split,
+    smallest_split,
+)
 
 
 def test_plan_folds_lie_before_the_test_part():
@@ -39,3 +46,13 @@ def test_the_commands_split_shortens_for_short_series_and_keeps_what_is_given():
     assert sum(n >= min_length(6, L, t, f) for n in lengths) == 7
     assert auto_split(lengths, 6, 1, input_len=12)[:3] == (12, 6, 6)  # a given L stays
     assert auto_split([80], 12, 12, test=24, fold_len=24) == (24, 24, 24, None)
+
+
+def test_the_auto_horizon_shortens_only_when_no_split_of_it_fits():
+    assert smallest_split(12) == 60 and smallest_split(12, input_len=24) == 72  # 5H; L + 4H
+    assert auto_horizon([144], 12) == 12  # room: the frequency's horizon stays
+    assert auto_horizon([30], 12) == 6  # 5 x 6 = 30 values
+    assert auto_horizon([30], 12, input_len=10) == 5  # 10 + 4 x 5 = 30
+    assert auto_horizon([4], 12) == 12  # not even H = 1 fits: the split's error names it
+    # many series: the one at the lower quartile decides
+    assert auto_horizon([20, 40, 100, 100], 12) == 8 and auto_horizon([20] + [100] * 7, 12) == 12

@@ -22,8 +22,8 @@ from typing import Any
 from rnnkit.data.panel import Panel
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["BASE_INPUT_LEN", "KEEP", "MAX_FOLDS", "Plan", "auto_input_len", "auto_split",
-           "long_enough", "min_length", "plan_split", "sizes"]
+__all__ = ["BASE_INPUT_LEN", "KEEP", "MAX_FOLDS", "Plan", "auto_horizon", "auto_input_len",
+           "auto_split", "long_enough", "min_length", "plan_split", "sizes", "smallest_split"]
 
 #: Most folds chosen when ``folds`` is None.
 MAX_FOLDS = 3
@@ -114,6 +114,24 @@ def auto_input_len(season: int, horizon: int, length: int, test: int | None = No
 
 #: The share of the series the command's split should keep (see :func:`auto_split`).
 KEEP = 0.75
+
+
+def smallest_split(horizon: int, input_len: int | None = None, test: int | None = None) -> int:
+    """The values of the smallest split :func:`auto_split` tries for ``horizon`` H: L, test
+    and folds of H (5H), or with the ``input_len`` and ``test`` given."""
+    H = horizon
+    return min_length(H, H if input_len is None else input_len, max(H, test or H), H)
+
+
+def auto_horizon(lengths: Sequence[int], horizon: int, input_len: int | None = None,
+                 test: int | None = None) -> int:
+    """The command's ``--horizon auto``: the frequency's ``horizon``, or, when the series at
+    the lower quartile of ``lengths`` is too short for even its :func:`smallest_split`, the
+    largest horizon whose smallest split it holds; ``horizon`` when none does (the split's
+    error then names the values it needs)."""
+    n = sorted(lengths)[int(len(lengths) * (1 - KEEP))]
+    return next((h for h in range(horizon, 0, -1) if smallest_split(h, input_len, test) <= n),
+                horizon)
 
 
 def auto_split(lengths: Sequence[int], horizon: int, season: int,
