@@ -180,3 +180,22 @@ def test_auto_options_parse(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(["classify", "--data", "x.csv", flag, value])
         assert "'auto' or a positive int" in capsys.readouterr().err
+
+
+def test_ucr_archive_tsv_needs_no_label_flag(tmp_path, capsys):
+    """The UCR archive's NAME_TRAIN.tsv: tab-separated, label first (whole numbers),
+    values after: read with no --label-column."""
+    rng = np.random.default_rng(0)
+    for name, n in (("Toy_TRAIN.tsv", 40), ("Toy_TEST.tsv", 10)):
+        rows = []
+        for i in range(n):
+            label = 1 + i % 2
+            x = np.linspace(0, 1, 12) * (1 if label == 1 else -1) + rng.normal(0, 0.1, 12)
+            rows.append("\t".join([str(label), *(f"{v:.3f}" for v in x)]))
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["classify", "--data", str(tmp_path / "Toy_TRAIN.tsv"), "--test",
+                 str(tmp_path / "Toy_TEST.tsv"), "--model", "gru", "--hidden", "8",
+                 "--epochs", "3", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["classes"] == ["1", "2"] and m["n_test"] == 10

@@ -162,8 +162,8 @@ def test_from_arrays():
 
 @pytest.mark.parametrize("text, message", [
     ("1,2,a\n3,4,\n", r"line 2: empty label"),
-    ("1,2,1\n3,4,1.5\n", r"line 2: label '1.5' is not a whole number; numeric class labels "
-                         r"must be integers"),
+    ("0.5,2,1\n3,4,1.5\n", r"line 2: label '1.5' is not a whole number; numeric class labels "
+                           r"must be integers"),
     ("1,2,1\n3,4,1.0\n", r"line 2: labels '1' and '1.0' name the same class 1"),
     ("1,2,a\n?,,b\n", r"line 2: the sequence has no values, all 2 are missing"),
     ("1,2,a\n3,1e39,b\n", r"line 2, value 2: '1e39' overflows float32"),
@@ -211,16 +211,34 @@ def test_ts_string_labels_bom_and_crlf(tmp_path):
 
 def test_tab_separated_ucr_file_with_the_label_first(tmp_path):
     """The UCR archive's own format: NAME_TRAIN.tsv, tab-separated, no header, the label in
-    the first column. The separator is detected; the default (last) label column gives a
-    hint naming the first."""
+    the first column. The separator and the label column are detected; where the first
+    column is not whole numbers, the last stays the label column and its error hints at the
+    first."""
     path = tmp_path / "Toy_TRAIN.tsv"
     path.write_text("1\t0.5\t-0.25\t1.5\n2\t-1.0\t0.75\t0.0\n1\t0.25\t0.5\t-2.0\n")
-    data = load_sequence_csv(path, label_column=0)
-    assert data.classes == ["1", "2"] and list(data.y) == [0, 1, 0]
-    np.testing.assert_array_equal(data.X[1][:, 0], [-1.0, 0.75, 0.0])
+    for data in (load_sequence_csv(path), load_sequence_csv(path, label_column=0)):
+        assert data.classes == ["1", "2"] and list(data.y) == [0, 1, 0]
+        np.testing.assert_array_equal(data.X[1][:, 0], [-1.0, 0.75, 0.0])
+    with pytest.raises(DataError, match=r"label '0.0' is not a whole number|label '1.5' is not"):
+        load_sequence_csv(path, label_column=-1)
+    odd = tmp_path / "odd.tsv"
+    odd.write_text("1.5\t0.5\t1.5\n2\t-1.0\t0.0\n")
     with pytest.raises(DataError, match=r"label '1.5' is not a whole number.*UCR archive's "
                                         r"\.tsv files put it first: label_column=0"):
-        load_sequence_csv(path)
+        load_sequence_csv(odd)
+
+
+def test_the_label_column_stays_the_last_unless_the_layout_is_the_ucr_archives(tmp_path):
+    counts = tmp_path / "counts.csv"  # whole numbers everywhere: the last column, as before
+    counts.write_text("3,4,5,0\n6,7,8,1\n")
+    assert load_sequence_csv(counts).classes == ["0", "1"]
+    named = tmp_path / "named.csv"  # text labels last
+    named.write_text("1,0.5,up\n2,0.25,down\n")
+    assert load_sequence_csv(named).classes == ["down", "up"]
+    padded = tmp_path / "Var_TEST.tsv"  # label first, whole-number values, NaN padding
+    padded.write_text("1\t3\t4\tNaN\n2\t5\t6\t7\n")
+    data = load_sequence_csv(padded)
+    assert data.classes == ["1", "2"] and [len(x) for x in data.X] == [2, 3]
 
 
 def test_trailing_missing_cells_end_the_sequence(tmp_path):

@@ -1,14 +1,15 @@
 """``rnnkit classify``: train a recurrent sequence classifier and score it on a test set.
 
-Data (``--data``): ``mnist`` (downloaded into the cache folder on first use, checksums
-checked) or ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of 28
-pixels; the test split is the 10,000 test images), ``ucr:NAME`` (a UCR/UEA set by name,
-downloaded into the cache on first use, with its own test split), a ``.ts`` file (UCR/UEA),
-a CSV with one sequence per row and the label in the last column (``--label-column 0`` for
-the first; comma, semicolon or tab separated: the UCR archive's ``.tsv`` files with
-``--label-column 0``), ``sentiment`` (3,000 labelled review sentences, downloaded on first
-use; implies ``--text``), or with ``--text`` a folder with one sub-folder of .txt files per
-label or a CSV with a label and a text column (``--label-column``, ``--text-column``).
+Data (``--data``): ``mnist`` (downloaded into the cache folder on first use, checksums checked)
+or ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of 28 pixels; the test
+split is the 10,000 test images), ``ucr:NAME`` (a UCR/UEA set by name, downloaded into the
+cache on first use, with its own test split), a ``.ts`` file (UCR/UEA), a CSV with one sequence
+per row and the label in the last column, or in the first when it holds whole numbers and the
+last other values (comma, semicolon or tab separated: the UCR archive's ``.tsv`` files need no
+flag; ``--label-column`` names the column), ``sentiment`` (3,000 labelled review sentences,
+downloaded on first use; implies ``--text``), or with ``--text`` a folder with one sub-folder
+of .txt files per label or a CSV with a label and a text column (``--label-column``,
+``--text-column``).
 ``--test`` gives the test file in the same format; without it the last ``--test-fraction``
 of the data (shuffled) is held out. A stratified ``--validation`` part of the training data
 drives early stopping (``auto``: 10 % when early stopping is on or on 1,000 sequences or
@@ -78,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--text", action="store_true", help="the data are labelled texts")
     add(p, "--encoding", default="utf-8", help="text encoding of the data files")
     add(p, "--label-column", default=None, help="label column: an index for a sequence CSV "
-        "(default -1, the last), a name or index for a text CSV (default 'label')")
+        "(default auto: the last, or the first in the UCR archive's .tsv layout: whole numbers "
+        "first, other values last), a name or index for a text CSV (default 'label')")
     add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
     add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
         f"default is {t('model')})")
@@ -190,7 +192,7 @@ def _load(args):
     if args.text_column is not None:
         raise ConfigError("--text-column needs --text (the data are labelled texts)")
     opts = {} if args.data.lower().endswith(".ts") else {
-        "label_column": _column(args.label_column, -1)}
+        "label_column": _column(args.label_column, "auto")}
     tr = load_labelled(args.data, encoding=args.encoding, **opts)
     ytr = np.asarray(tr.classes)[tr.y]
     if args.test:
@@ -332,7 +334,8 @@ def _sequence_csv(est, data: str, label_column: str | None, encoding: str):
                           and not set(te.classes) <= set(class_names(est.classes_))):
             return load_sequence_rows(data, encoding=encoding), None
     else:
-        te = load_sequence_csv(data, label_column=_column(label_column, -1), encoding=encoding)
+        te = load_sequence_csv(data, label_column=_column(label_column, "auto"),
+                               encoding=encoding)
     return te.X, np.asarray(te.classes)[te.y]
 
 

@@ -5,12 +5,14 @@ may differ), integer labels ``y`` (N,) and the class names, so ``classes[y[i]]``
 as written in the file. :meth:`LabelledSequences.padded` gives ``(N, T, D)`` plus lengths for
 masked/packed models.
 
-CSV: one sequence per row, the label in ``label_column`` (default the last column; ``0`` for
-the first). A header row is detected when none of its value fields is empty or a number (the
-first may be empty: pandas' index); a first column named "", ``index`` or ``Unnamed: 0``
-counting the rows (0, 1, 2, ...) after a header is a row index, not a value. Rows
-of different length are an error unless ``variable_length=True``, where empty trailing fields
-end a row.
+CSV: one sequence per row, the label in ``label_column``: an index, or ``"auto"`` (the
+default), the last column unless the first holds whole numbers and the last other numbers or
+missing cells, the layout of the UCR archive's ``.tsv`` files (label first, values after,
+NaN-padded), read then from the first. A header row is detected when none of its value fields
+is empty or a number (the first may be empty: pandas' index); a first column named "",
+``index`` or ``Unnamed: 0`` counting the rows (0, 1, 2, ...) after a header is a row index, not
+a value. Rows of different length are an error unless ``variable_length=True``, where empty
+trailing fields end a row.
 
 ``.ts`` (sktime / UEA archive): ``@`` header lines (``@problemName``, ``@univariate``,
 ``@dimensions``, ``@equalLength``, ``@seriesLength``, ``@classLabel true c1 c2 ...``,
@@ -149,7 +151,7 @@ def check_numeric_labels(labels: Sequence[str], lines: Sequence[int], what: str)
 
 def load_sequence_csv(
     path: str | os.PathLike,
-    label_column: int = -1,
+    label_column: int | str = "auto",
     header: bool | None = None,
     variable_length: bool = False,
     delimiter: str | None = None,
@@ -158,9 +160,10 @@ def load_sequence_csv(
 ) -> LabelledSequences:
     """Read a CSV with one univariate sequence per row and a label column.
 
-    ``delimiter=None`` takes the comma, semicolon or tab that the first line holds most
-    (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's tab-separated ``.tsv``
-    files, label first, read with ``label_column=0``).
+    ``label_column``: an index, or "auto" (see the module doc: the last column, or the first
+    in the UCR archive's layout). ``delimiter=None`` takes the comma, semicolon or tab that the
+    first line holds most (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's
+    tab-separated ``.tsv`` files).
 
     ``header=None`` detects a header; ``classes`` fixes the class list (pass the training set's
     ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing value
@@ -187,7 +190,22 @@ def load_sequence_rows(path: str | os.PathLike, header: bool | None = None,
     return _sequence_rows(Path(path), None, header, True, delimiter, encoding)[0]
 
 
-def _sequence_rows(p: Path, label_column: int | None, header: bool | None,
+def _auto_label_column(rows: list[tuple[int, list[str]]]) -> int:
+    """``label_column="auto"``: 0 when the first column holds whole numbers and the last holds
+    numbers (or missing cells) that are not all whole, the UCR archive's ``.tsv`` layout; else
+    -1 (read from the first 100 rows, after a header: a first row without a number)."""
+    header = not any(is_number(c) for c in rows[0][1])
+    sample = [r for _, r in rows[1 if header else 0 : 101]] or [rows[0][1]]
+
+    def whole(cell: str) -> bool:
+        return is_number(cell) and float(cell).is_integer()
+
+    first, last = [r[0].strip() for r in sample], [r[-1].strip() for r in sample]
+    values_last = all(is_number(c) or c.lower() in MISSING for c in last)
+    return 0 if all(map(whole, first)) and values_last and not all(map(whole, last)) else -1
+
+
+def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
                    variable_length: bool, delimiter: str | None, encoding: str
                    ) -> tuple[list[np.ndarray], list[str], list[int]]:
     """``(sequences (T_i, 1), labels, line numbers)`` of a sequence CSV (see
@@ -200,6 +218,8 @@ def _sequence_rows(p: Path, label_column: int | None, header: bool | None,
     if not rows:
         raise DataError(f"{what} is empty")
     width = len(rows[0][1])
+    if label_column == "auto":
+        label_column = _auto_label_column(rows)
     if label_column is None:
         lab = None
     elif width < 2:
