@@ -65,6 +65,18 @@ def test_wide_file_makes_one_series_per_value_column(tmp_path):
     assert load_panel(path, column="y").ids == ["y"]
 
 
+def test_a_wide_files_series_may_start_later_and_end_sooner(tmp_path):
+    path = write(tmp_path, "month,a,b\n2020-01,1,\n2020-02,2,\n2020-03,3,30\n2020-04,4,40\n"
+                           "2020-05,5,\n")
+    p = load_panel(path)
+    np.testing.assert_array_equal(p.values[1][:, 0], [30, 40])
+    assert p.dates == [["2020-01", "2020-02", "2020-03", "2020-04", "2020-05"],
+                       ["2020-03", "2020-04"]]
+    inside = write(tmp_path, "month,a,b\n2020-01,1,10\n2020-02,2,\n2020-03,3,30\n", "in.csv")
+    with pytest.raises(DataError, match="column 'b' has 1 missing value"):
+        load_panel(inside)  # a gap within a series is still missing
+
+
 def test_a_long_file_read_as_wide_hints_at_the_id_column(tmp_path):
     with pytest.raises(DataError, match=r"column 'store' holds text \('a' on line 2\).*"
                                         r"--id-column store"):

@@ -35,8 +35,11 @@ def test_interpolation(tmp_path):
     with pytest.raises(DataError, match=r"column 'y' has 1 missing value\(s\) \(first on line 4\)"):
         load_csv(p)
     np.testing.assert_array_equal(load_csv(p, interpolate=True).column(), [1, 2, 3, 4])
-    p2 = write(tmp_path, "y\nNA\n2\n4\nnan\n", "edges.csv")
-    np.testing.assert_array_equal(load_csv(p2, interpolate=True).column(), [2, 2, 4, 4])
+    # cells before the first value and after the last: the series starts later, ends sooner
+    p2 = write(tmp_path, "d,y\n2020,NA\n2021,2\n2022,4\n2023,nan\n", "edges.csv")
+    s = load_csv(p2, date_column="d")
+    np.testing.assert_array_equal(s.column(), [2, 4])
+    assert s.dates == ["2021", "2022"]
 
 
 def test_interpolation_inserts_the_weeks_a_date_column_skips(tmp_path):

@@ -10,8 +10,10 @@ Layouts and the rule that tells them apart:
            have different lengths and dates.
     wide   one row per time step (no ``id_column``): an optional date column and value
            columns; every value column is one series whose id is the column name, unless
-           ``column`` names the one (or the list) to read. A column of text is refused with
-           a hint at ``id_column``, since it is what a long file without it looks like.
+           ``column`` names the one (or the list) to read; a column's empty cells before its
+           first value and after its last are outside its series (it starts later or ends
+           sooner). A column of text is refused with a hint at ``id_column``, since it is
+           what a long file without it looks like.
     arrays ``(T,)``/``(T, D)`` is one series, ``(S, T, D)`` or a list are S series; their ids
            are the positions "0", "1", ... (``named`` is False); a dict maps ids to arrays.
 
@@ -60,6 +62,7 @@ from rnnkit.data.series import (
     index_column,
     lines,
     read_table,
+    value_span,
 )
 from rnnkit.data.windowing import as_series_list
 from rnnkit.errors import DataError
@@ -181,15 +184,16 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
         check_column(path, name, header)
         if column is None:
             _refuse_text(path, header, body, name)
-    shared = [column_values(path, header, body, n, interpolate) for n in past]  # P x (T,)
-    values = [np.stack([column_values(path, header, body, n, interpolate), *shared], axis=1)
-              for n in names]  # S x (T, 1 + P)
-    dates = None
     if date_column is not None:
-        dates = column_cells(body, header.index(date_column))
-        check_time_order(path, date_column, lines(body), dates)
-    panel = Panel(list(names), values, [dates] * len(names) if dates else None, str(path),
-                  "wide", None, date_column, covariates=past)
+        check_time_order(path, date_column, lines(body),
+                         column_cells(body, header.index(date_column)))
+    spans = [value_span(header, body, n) for n in names]  # each series' rows: first to last
+    values = [np.stack([column_values(path, header, rows, c, interpolate) for c in (n, *past)],
+                       axis=1) for n, rows in zip(names, spans, strict=True)]  # S x (T_i, 1 + P)
+    dates = (None if date_column is None else
+             [column_cells(rows, header.index(date_column)) for rows in spans])
+    panel = Panel(list(names), values, dates, str(path), "wide", None, date_column,
+                  covariates=past)
     return _with_skipped_dates(panel) if interpolate else panel
 
 

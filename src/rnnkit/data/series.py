@@ -4,11 +4,13 @@ A CSV file has a header row; one or more value columns are read as float64, an o
 date column is kept as strings (used for labels and plots, never parsed into the model).
 Infinite values and values beyond float32's range (|x| > 3.4e38, what the models compute
 in) are errors, as are a column with no values at all and a file with no data rows.
-Missing values (an empty cell, ``NA``, ``NaN``, ``null``) raise a :class:`DataError` that
-names the file, column and row, unless ``interpolate=True`` fills them linearly in time
-(values before the first / after the last known one take that nearest value) and inserts
-the dates that the calendar of a date column skips, their values on the line between the
-rows either side (:func:`rnnkit.data.dates.fill_missing_steps`).
+Empty cells before a series' first value and after its last are not missing values: the
+series starts later or ends sooner than the file (its rows are those in between,
+:func:`value_span`). Missing values within (an empty cell, ``NA``, ``NaN``, ``null``) raise a
+:class:`DataError` that names the file, column and row, unless ``interpolate=True`` fills them
+linearly in time (a covariate's values before its first / after its last known one take that
+nearest value) and inserts the dates that the calendar of a date column skips, their values on
+the line between the rows either side (:func:`rnnkit.data.dates.fill_missing_steps`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "load_csv",
     "read_table",
     "value_columns",
+    "value_span",
 ]
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "?"}
@@ -132,13 +135,16 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
         names = [column] if isinstance(column, str) else list(column)
     for name in names:
         check_column(path, name, header)
+    if date_column is not None:
+        check_time_order(path, date_column, lines(body), column_cells(
+            body, header.index(date_column)))
+    body = value_span(header, body, names[0])  # the rows where the first column has values
     values = np.stack([column_values(path, header, body, name, interpolate)
                        for name in names], axis=1)  # (T, D)
 
     dates = None
     if date_column is not None:
         dates = column_cells(body, header.index(date_column))
-        check_time_order(path, date_column, lines(body), dates)
         if interpolate:
             dates, values = fill_missing_steps(dates, values)
     return Series(values=values, columns=names, dates=dates, source=str(path),
@@ -192,6 +198,18 @@ def check_column(path: str | os.PathLike, name: str, header: list[str],
     if name not in header:
         raise DataError(f"{path}: {what} {quote(name)} not found; columns are "
                         f"{quote(header)}")
+
+
+def value_span(header: list[str], body: list[tuple[int, list[str]]], name: str
+               ) -> list[tuple[int, list[str]]]:
+    """The rows of ``body`` from the first to the last with a value in column ``name``: a
+    series of a wide file may start later or end sooner than the others, the cells before and
+    after it left empty (all of ``body`` when the column has no value)."""
+    k = header.index(name)
+    has = [(row[k].strip() if k < len(row) else "").lower() not in MISSING for _, row in body]
+    if not any(has):
+        return body
+    return body[has.index(True) : len(has) - has[::-1].index(True)]
 
 
 def column_values(path: str | os.PathLike, header: list[str],
