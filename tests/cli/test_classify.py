@@ -73,6 +73,12 @@ def test_bad_file_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ragged row" in err
     assert not (tmp_path / "o").exists()
+    named = tmp_path / "named.csv"
+    named.write_text("class,t0,t1\nup,1,2\ndown,2,1\n")
+    assert main(["classify", "--data", str(named), "--label-column", "kind", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "label column 'kind' not found; columns are" in err
     bad = tmp_path / "m"
     bad.mkdir()
     header = b"\x00\x00\x08\x03" + struct.pack(">3I", 2, 28, 28)

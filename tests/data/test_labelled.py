@@ -249,3 +249,24 @@ def test_trailing_missing_cells_end_the_sequence(tmp_path):
     data = load_sequence_csv(path, label_column=0)
     assert [len(x) for x in data.X] == [2, 4, 1]
     np.testing.assert_array_equal(data.X[1][:, 0], [3.0, np.nan, 4.0, 5.0])
+
+
+def test_the_label_column_by_header_name_or_text_first(tmp_path):
+    named = tmp_path / "named.csv"
+    named.write_text("t0,t1,class,t2\n0.5,1.5,run,2.5\n0.25,0.75,walk,1.25\n")
+    data = load_sequence_csv(named)  # a header naming "class"
+    assert data.classes == ["run", "walk"]
+    np.testing.assert_array_equal(data.X[0][:, 0], [0.5, 1.5, 2.5])
+    assert load_sequence_csv(named, label_column="class").classes == ["run", "walk"]
+    with pytest.raises(DataError, match=r"label column 'kind' not found; columns are "
+                                        r"\['t0', 't1', 'class', 't2'\]"):
+        load_sequence_csv(named, label_column="kind")
+    text_first = tmp_path / "first.csv"  # labels as words first, values after
+    text_first.write_text("run,0.5,1.5\nwalk,0.25,0.75\n")
+    assert load_sequence_csv(text_first).classes == ["run", "walk"]
+    ids_first = tmp_path / "ids.csv"  # an id first and whole-number labels last: the last
+    ids_first.write_text("s1,0.5,1.5,0\ns2,0.25,0.75,1\n")
+    with pytest.raises(DataError, match=r"'s1' is not a number"):
+        load_sequence_csv(ids_first)
+    with pytest.raises(DataError, match="no header row: give the label column's index"):
+        load_sequence_csv(ids_first, label_column="label")

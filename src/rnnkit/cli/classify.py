@@ -78,9 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--test-fraction", type=fraction, default=0.2, help="held out when no --test")
     add(p, "--text", action="store_true", help="the data are labelled texts")
     add(p, "--encoding", default="utf-8", help="text encoding of the data files")
-    add(p, "--label-column", default=None, help="label column: an index for a sequence CSV "
-        "(default auto: the last, or the first in the UCR archive's .tsv layout: whole numbers "
-        "first, other values last), a name or index for a text CSV (default 'label')")
+    add(p, "--label-column", default=None, help="label column, a name or an index: for a "
+        "sequence CSV default auto (a column named label, class, target or y; the first in the "
+        "UCR archive's .tsv layout, whole numbers first and other values last, or when the "
+        "first holds text; else the last), for a text CSV default 'label'")
     add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
     add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
         f"default is {t('model')})")

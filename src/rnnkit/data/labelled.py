@@ -5,14 +5,15 @@ may differ), integer labels ``y`` (N,) and the class names, so ``classes[y[i]]``
 as written in the file. :meth:`LabelledSequences.padded` gives ``(N, T, D)`` plus lengths for
 masked/packed models.
 
-CSV: one sequence per row, the label in ``label_column``: an index, or ``"auto"`` (the
-default), the last column unless the first holds whole numbers and the last other numbers or
-missing cells, the layout of the UCR archive's ``.tsv`` files (label first, values after,
-NaN-padded), read then from the first. A header row is detected when none of its value fields
-is empty or a number (the first may be empty: pandas' index); a first column named "",
-``index`` or ``Unnamed: 0`` counting the rows (0, 1, 2, ...) after a header is a row index, not
-a value. Rows of different length are an error unless ``variable_length=True``, where empty
-trailing fields end a row.
+CSV: one sequence per row, the label in ``label_column``: an index, a header's column name, or
+``"auto"`` (the default): the column a header names ``label``, ``class``, ``target`` or ``y``,
+else the first column when the last holds numbers (or missing cells) that are not all whole
+(no label) and the first holds text or whole numbers (the UCR archive's ``.tsv`` layout: label
+first, values after, NaN-padded), else the last column. A header row is detected when none of
+its value fields is empty or a number (the first may be empty: pandas' index); a first column
+named "", ``index`` or ``Unnamed: 0`` counting the rows (0, 1, 2, ...) after a header is a row
+index, not a value. Rows of different length are an error unless ``variable_length=True``,
+where empty trailing fields end a row.
 
 ``.ts`` (sktime / UEA archive): ``@`` header lines (``@problemName``, ``@univariate``,
 ``@dimensions``, ``@equalLength``, ``@seriesLength``, ``@classLabel true c1 c2 ...``,
@@ -160,8 +161,9 @@ def load_sequence_csv(
 ) -> LabelledSequences:
     """Read a CSV with one univariate sequence per row and a label column.
 
-    ``label_column``: an index, or "auto" (see the module doc: the last column, or the first
-    in the UCR archive's layout). ``delimiter=None`` takes the comma, semicolon or tab that the
+    ``label_column``: an index, a header's column name, or "auto" (see the module doc: a
+    column named label, class, target or y, the first in the UCR archive's layout, else the
+    last). ``delimiter=None`` takes the comma, semicolon or tab that the
     first line holds most (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's
     tab-separated ``.tsv`` files).
 
@@ -190,11 +192,26 @@ def load_sequence_rows(path: str | os.PathLike, header: bool | None = None,
     return _sequence_rows(Path(path), None, header, True, delimiter, encoding)[0]
 
 
-def _auto_label_column(rows: list[tuple[int, list[str]]]) -> int:
-    """``label_column="auto"``: 0 when the first column holds whole numbers and the last holds
-    numbers (or missing cells) that are not all whole, the UCR archive's ``.tsv`` layout; else
-    -1 (read from the first 100 rows, after a header: a first row without a number)."""
-    header = not any(is_number(c) for c in rows[0][1])
+#: Header names that ``label_column="auto"`` takes for the label column.
+LABEL_NAMES = ("label", "class", "target", "y")
+
+
+def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, what: str) -> int:
+    """The index of the label column: ``label_column`` an index, a header name, or "auto"
+    (the module doc). A header is a first row without a number."""
+    first_row = [c.strip() for c in rows[0][1]]
+    header = not any(is_number(c) for c in first_row)
+    if isinstance(label_column, int):
+        return label_column
+    if label_column != "auto":
+        if header and label_column in first_row:
+            return first_row.index(label_column)
+        raise DataError(f"{what}: label column {quote(label_column)} not found; "
+                        + (f"columns are {quote(first_row)}" if header else
+                           "the file has no header row: give the label column's index"))
+    named = [j for j, c in enumerate(first_row) if c.lower() in LABEL_NAMES] if header else []
+    if named:
+        return named[0]
     sample = [r for _, r in rows[1 if header else 0 : 101]] or [rows[0][1]]
 
     def whole(cell: str) -> bool:
@@ -202,7 +219,9 @@ def _auto_label_column(rows: list[tuple[int, list[str]]]) -> int:
 
     first, last = [r[0].strip() for r in sample], [r[-1].strip() for r in sample]
     values_last = all(is_number(c) or c.lower() in MISSING for c in last)
-    return 0 if all(map(whole, first)) and values_last and not all(map(whole, last)) else -1
+    text_first = not any(is_number(c) for c in first)
+    return 0 if (values_last and not all(map(whole, last))
+                 and (text_first or all(map(whole, first)))) else -1
 
 
 def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
@@ -218,8 +237,8 @@ def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
     if not rows:
         raise DataError(f"{what} is empty")
     width = len(rows[0][1])
-    if label_column == "auto":
-        label_column = _auto_label_column(rows)
+    if label_column is not None:
+        label_column = _label_index(rows, label_column, what)
     if label_column is None:
         lab = None
     elif width < 2:
