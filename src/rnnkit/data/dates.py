@@ -2,13 +2,14 @@
 extend the dates over the forecast steps, and find a season from the values when there are
 no dates.
 
-Accepted forms (one form per column): ``YYYY`` (or ``YYYY.0``, a year as pandas writes a
-float column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``,
-``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD``, ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with
-a space), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (spreadsheet exports: day first when a first field
-exceeds 12, month first when a second one does; when neither does, the reading whose
-day of the month never changes, as in monthly data, else month first as pandas reads them)
-and ``DD.MM.YYYY``. The frequency comes from the median gap between consecutive dates:
+Accepted forms (one form per column): ``YYYY`` (or ``YYYY.0``, a year as pandas writes a float
+column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``, ``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD``, ISO
+datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC offset, ``Z`` or
+``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (or with
+``-``; spreadsheet exports: day first when a first field exceeds 12, month first when a second
+one does; when neither does, the reading whose day of the month never changes, as in monthly
+data, else month first as pandas reads them) and ``DD.MM.YYYY``. The frequency comes from the
+median gap between consecutive dates:
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
     season m        1          4       12      52      7               5      24
@@ -66,14 +67,16 @@ _FORMS = [
     ("YMD", re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")),
     ("Y/M/D", re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$")),
     ("YMDc", re.compile(r"^\d{8}$")),
-    ("ISO", re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")),
+    ("ISO", re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                       r"(Z|[+-]\d{2}:\d{2})?$")),
     ("M/D/Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
+    ("M-D-Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
     ("D.M.Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
 ]
 #: the readings of a form whose fields may be in either order
-_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y")}
+_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y")}
 _STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", "M/D/Y": "%m/%d/%Y",
-             "D/M/Y": "%d/%m/%Y", "D.M.Y": "%d.%m.%Y"}
+             "D/M/Y": "%d/%m/%Y", "M-D-Y": "%m-%d-%Y", "D-M-Y": "%d-%m-%Y", "D.M.Y": "%d.%m.%Y"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def _parse(text: str, form: str) -> datetime:
         return datetime(int(m.group(1)), int(m.group(2)), 1)
     if form in _STRPTIME:
         return datetime.strptime(text, _STRPTIME[form])
-    return datetime.fromisoformat(text)
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
 
 
 def read_dates(texts: Sequence[str]) -> tuple[list[datetime], str] | None:
@@ -255,14 +258,16 @@ def _format(d: datetime, form: str, like: str) -> str:
         return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
     if form == "YM":
         return f"{d.year:04d}{like[4]}{d.month:02d}"
-    if form in ("M/D/Y", "D/M/Y", "D.M.Y"):  # zero-padded when the input is
+    if form in ("M/D/Y", "D/M/Y", "M-D-Y", "D-M-Y", "D.M.Y"):  # zero-padded when the input is
         text = d.strftime(_STRPTIME[form])
-        return text if like[:2].isdigit() else re.sub(r"(^|[/.])0(\d)", r"\1\2", text)
+        return text if like[:2].isdigit() else re.sub(r"(^|[/.-])0(\d)", r"\1\2", text)
     if form in _STRPTIME:
         return d.strftime(_STRPTIME[form])
-    sep = "T" if "T" in like else " "
-    text = d.isoformat(sep=sep)
-    return text[:16] if len(like) == 16 else text
+    minutes = like[16:17] in ("", "Z", "+", "-")  # no seconds in the input
+    text = d.isoformat(sep="T" if "T" in like else " ", timespec="minutes" if minutes else "auto")
+    if like.endswith("Z") and text.endswith("+00:00"):  # UTC written as ISO 8601's "Z"
+        return text[:-6] + "Z"
+    return text
 
 
 def future_dates(texts: Sequence[str], steps: int, frequency: Frequency | None = None
