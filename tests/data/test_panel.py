@@ -176,3 +176,15 @@ def test_wide_file_with_thousands_separators_gets_the_number_hint(tmp_path):
     with pytest.raises(DataError, match=r"column 'revenue', line 2: '1,000' is not a number; "
                                         r"it looks like a number written with separators"):
         load_panel(path)
+
+
+def test_a_wide_dataframes_series_may_start_later_and_end_sooner():
+    pd = pytest.importorskip("pandas")
+    idx = pd.date_range("2020-01-01", periods=5, freq="D")
+    frame = pd.DataFrame({"a": np.arange(5.0), "b": [np.nan, 1.0, 2.0, 3.0, np.nan]}, index=idx)
+    p = panel_from_frame(frame)
+    np.testing.assert_array_equal(p.values[1][:, 0], [1, 2, 3])
+    assert p.dates[1] == ["2020-01-02", "2020-01-03", "2020-01-04"] and len(p.dates[0]) == 5
+    frame.loc[idx[2], "b"] = np.nan
+    with pytest.raises(DataError, match=r"column 'b' has 1 missing value"):
+        panel_from_frame(frame)  # a gap within a series is still missing

@@ -441,18 +441,21 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
     if dates_all is not None:
         check_time_order("DataFrame", date_column or "index",
                          [f"row {i}" for i in range(len(dates_all))], dates_all)
-    values = []
+    values, dates = [], []
     for name in names:
         data = col(name)
         if np.asarray(data).dtype.kind not in "biuf":
             raise DataError(f"DataFrame: column {quote(name)} does not hold numbers (dtype "
                             f"{np.asarray(data).dtype}); a long table (rows of id, date, "
                             f"value) needs id_column=, or pick the value column with column=")
-        values.append(_numbers(data, f"DataFrame column {quote(name)}", interpolate))
-    shared = [_numbers(col(n), f"DataFrame column {quote(n)}", interpolate) for n in past]
-    values = [np.stack([v, *shared], axis=1) for v in values]  # S x (T, 1 + P)
-    return Panel(names, values, [dates_all] * len(names) if dates_all else None, "DataFrame",
-                 "wide", None, date_column, covariates=past)
+        present = np.flatnonzero(~np.isnan(np.asarray(data, dtype=np.float64)))
+        span = slice(present[0], present[-1] + 1) if present.size else slice(None)
+        values.append(np.stack([_numbers(col(n)[span], f"DataFrame column {quote(n)}",
+                                         interpolate) for n in (name, *past)],
+                               axis=1))  # (T_i, 1 + P): the rows from its first value to its last
+        dates.append(dates_all[span] if dates_all else None)
+    return Panel(names, values, dates if dates_all else None, "DataFrame", "wide", None,
+                 date_column, covariates=past)
 
 
 def _cell(value: Any) -> Any:
