@@ -8,8 +8,9 @@ datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC offset
 ``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (or with
 ``-``; spreadsheet exports: day first when a first field exceeds 12, month first when a second
 one does; when neither does, the reading whose day of the month never changes, as in monthly
-data, else month first as pandas reads them) and ``DD.MM.YYYY``. The frequency comes from the
-median gap between consecutive dates:
+data, else month first as pandas reads them), ``DD.MM.YYYY`` and months by their English name
+(``Jan 2024``, ``January-2024``, ``1949-Jan``). The frequency comes from the median gap between
+consecutive dates:
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
     season m        1          4       12      52      7               5      24
@@ -72,7 +73,12 @@ _FORMS = [
     ("M/D/Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
     ("M-D-Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
     ("D.M.Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
+    ("Mon Y", re.compile(r"^([A-Za-z]{3,9})([ -])(\d{4})$")),
+    ("Y Mon", re.compile(r"^(\d{4})([ -])([A-Za-z]{3,9})$")),
 ]
+#: English month names and their three-letter abbreviations -> month number
+_MONTHS = {name.lower(): k for names in (calendar.month_name, calendar.month_abbr)
+           for k, name in enumerate(names) if k}
 #: the readings of a form whose fields may be in either order
 _READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y")}
 _STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", "M/D/Y": "%m/%d/%Y",
@@ -107,6 +113,12 @@ def _parse(text: str, form: str) -> datetime:
     if form == "YM":
         m = _FORMS[2][1].match(text)
         return datetime(int(m.group(1)), int(m.group(2)), 1)
+    if form in ("Mon Y", "Y Mon"):
+        first, _, second = text.replace("-", " ").partition(" ")
+        year, name = (second, first) if form == "Mon Y" else (first, second)
+        if name.lower() not in _MONTHS:
+            raise ValueError(f"{name!r} is not a month")
+        return datetime(int(year), _MONTHS[name.lower()], 1)
     if form in _STRPTIME:
         return datetime.strptime(text, _STRPTIME[form])
     return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
@@ -258,6 +270,12 @@ def _format(d: datetime, form: str, like: str) -> str:
         return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
     if form == "YM":
         return f"{d.year:04d}{like[4]}{d.month:02d}"
+    if form in ("Mon Y", "Y Mon"):  # the name as written: "Jan", "JAN" or "January"
+        written = like[:-5] if form == "Mon Y" else like[5:]
+        name = (calendar.month_name if len(written) > 3 else calendar.month_abbr)[d.month]
+        name = name.upper() if written.isupper() else name
+        sep = like[-5] if form == "Mon Y" else like[4]
+        return f"{name}{sep}{d.year:04d}" if form == "Mon Y" else f"{d.year:04d}{sep}{name}"
     if form in ("M/D/Y", "D/M/Y", "M-D-Y", "D-M-Y", "D.M.Y"):  # zero-padded when the input is
         text = d.strftime(_STRPTIME[form])
         return text if like[:2].isdigit() else re.sub(r"(^|[/.-])0(\d)", r"\1\2", text)
