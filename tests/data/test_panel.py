@@ -188,3 +188,12 @@ def test_a_wide_dataframes_series_may_start_later_and_end_sooner():
     frame.loc[idx[2], "b"] = np.nan
     with pytest.raises(DataError, match=r"column 'b' has 1 missing value"):
         panel_from_frame(frame)  # a gap within a series is still missing
+
+
+def test_a_date_column_after_the_values_is_found(tmp_path):
+    path = write(tmp_path, "sales,price,day\n1,10,2020-01-01\n2,11,2020-01-02\n3,12,2020-01-03\n")
+    p = load_panel(path)
+    assert p.date_column == "day" and p.ids == ["sales", "price"]
+    assert p.dates[0][-1] == "2020-01-03"
+    years = write(tmp_path, "sales,count\n1,2001\n2,2002\n3,2003\n", "years.csv")
+    assert load_panel(years).date_column is None  # numbers that look like years stay values
