@@ -191,9 +191,9 @@ def test_a_wide_dataframes_series_may_start_later_and_end_sooner():
 
 
 def test_a_date_column_after_the_values_is_found(tmp_path):
-    path = write(tmp_path, "sales,price,day\n1,10,2020-01-01\n2,11,2020-01-02\n3,12,2020-01-03\n")
+    path = write(tmp_path, "sales,price,day\n5,10,2020-01-01\n7,11,2020-01-02\n6,12,2020-01-03\n")
     p = load_panel(path)
     assert p.date_column == "day" and p.ids == ["sales", "price"]
     assert p.dates[0][-1] == "2020-01-03"
-    years = write(tmp_path, "sales,count\n1,2001\n2,2002\n3,2003\n", "years.csv")
+    years = write(tmp_path, "sales,count\n5,2001\n7,2002\n6,2003\n", "years.csv")
     assert load_panel(years).date_column is None  # numbers that look like years stay values
