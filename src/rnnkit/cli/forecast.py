@@ -106,7 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "of one global model trained on all of them")
     add(p, "--date-column", default=None, help="column of dates, used for the frequency, "
         "the season, the plots and the CSV files (default: the first column when it holds "
-        "dates; they must be in time order, one row a date)")
+        "dates, else the first column of dates written as such, e.g. 2024-01-31; they must be "
+        "in time order, one row a date)")
     add(p, "--interpolate", action="store_true", help="fill missing values linearly instead "
         "of failing, and insert the dates the date column's frequency skips (their values "
         "interpolated)")

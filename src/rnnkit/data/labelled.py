@@ -163,9 +163,9 @@ def load_sequence_csv(
 
     ``label_column``: an index, a header's column name, or "auto" (see the module doc: a
     column named label, class, target or y, the first in the UCR archive's layout, else the
-    last). ``delimiter=None`` takes the comma, semicolon or tab that the
-    first line holds most (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's
-    tab-separated ``.tsv`` files).
+    last). ``delimiter=None`` takes the comma, semicolon or tab that the first line holds
+    most (:func:`~rnnkit.data.checks.sniff_delimiter`: the UCR archive's tab-separated
+    ``.tsv`` files).
 
     ``header=None`` detects a header; ``classes`` fixes the class list (pass the training set's
     ``classes`` when reading a test file). An empty cell, ``?`` or ``NaN`` is a missing value
@@ -199,10 +199,10 @@ LABEL_NAMES = ("label", "class", "target", "y")
 def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, what: str) -> int:
     """The index of the label column: ``label_column`` an index, a header name, or "auto"
     (the module doc). A header is a first row without a number."""
-    first_row = [c.strip() for c in rows[0][1]]
-    header = not any(is_number(c) for c in first_row)
     if isinstance(label_column, int):
         return label_column
+    first_row = [c.strip() for c in rows[0][1]]
+    header = not any(is_number(c) for c in first_row)
     if label_column != "auto":
         if header and label_column in first_row:
             return first_row.index(label_column)

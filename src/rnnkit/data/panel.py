@@ -148,11 +148,12 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
                static_covariates: Sequence[str] | None = None) -> Panel:
     """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
 
-    ``date_column="auto"`` takes, in a wide file, the first column when its cells are
-    dates, and in a long file the first column besides the id whose cells of the first id
-    are (:func:`~rnnkit.data.dates.looks_like_dates`); dates must be in time order, one row
-    a date (per id) (:func:`~rnnkit.data.series.check_time_order`). Errors name the file,
-    the column (and the choices) and the line.
+    ``date_column="auto"`` takes, in a wide file, the column
+    :func:`~rnnkit.data.series.detect_date_column` finds, and in a long file the first column
+    besides the id whose cells of the first id are
+    (:func:`~rnnkit.data.dates.looks_like_dates`); dates must be in time order, one row a date
+    (per id) (:func:`~rnnkit.data.series.check_time_order`). Errors name the file, the column
+    (and the choices) and the line.
     """
     path = Path(path)
     header, body = read_table(path)

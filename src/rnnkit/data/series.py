@@ -108,9 +108,8 @@ def load_csv(path: str | os.PathLike, column: str | list[str] | None = None,
         column: a value column name, a list of names, or ``None`` for the first column that
             is not ``date_column``.
         date_column: optional column of time labels, kept as strings; ``"auto"``: the
-            first column when its cells are dates
-            (:func:`rnnkit.data.dates.looks_like_dates`), else none. Dates must be in time
-            order, each once (:func:`check_time_order`).
+            column :func:`detect_date_column` finds (the first when its cells are dates),
+            else none. Dates must be in time order, each once (:func:`check_time_order`).
         interpolate: fill missing values linearly instead of raising, and insert the
             dates a date column's calendar skips (values interpolated).
 
