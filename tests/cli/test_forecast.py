@@ -111,6 +111,9 @@ def test_a_short_series_gets_a_shorter_auto_horizon(tmp_path, capsys, no_peers):
     assert main(["forecast", "--data", str(data), "--models", "naive", "--horizon", "12",
                  "--out", str(tmp_path / "asked")]) == 2  # a horizon asked for is kept
     assert "has 30 values; need at least" in capsys.readouterr().err
+    assert main(["forecast", "--data", str(data), "--models", "naive", "--test", "12",
+                 "--out", str(tmp_path / "split")]) == 2  # so is a split asked for
+    assert "has 30 values; need at least" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content, extra, message", [

@@ -359,20 +359,19 @@ def run(args: argparse.Namespace) -> int:
     if panel.inserted:
         detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
                      f"(--interpolate)")
-    if args.horizon == "auto" and args.validation is None:
-        lengths = [len(v) for v in panel.values]
-        fitted = auto_horizon(lengths, H, args.input_len, args.test)
+    lengths = [len(v) for v in panel.values]
+    if args.horizon == "auto" and args.test is None and args.validation is None:
+        fitted = auto_horizon(lengths, H, args.input_len)  # a split given is the user's
         if fitted < H:
             has = (f"the series has {lengths[0]}" if len(lengths) == 1
                    else "a quarter of the series have fewer")
             horizon_words = (f" (auto: {H} shortened to {fitted}: a split of horizon {H} needs "
-                             f"{smallest_split(H, args.input_len, args.test)} values, {has})")
+                             f"{smallest_split(H, args.input_len)} values, {has})")
             H = fitted
     with naming(panel.source):
         panel = add_calendar(panel, args.calendar or [], H)
     source = panel.source
     many = len(panel) > 1
-    lengths = [len(v) for v in panel.values]
     L, n_test, fold, shortened = auto_split(lengths, H, season, args.input_len, args.test,
                                             _n_fold(args, min(lengths), H))
     with naming(source):  # series too short for a split: left out, or one error line

@@ -173,7 +173,11 @@ def _months_between(a: datetime, b: datetime) -> int:
 def infer_frequency(texts: Sequence[str]) -> Frequency | None:
     """The frequency of a column of dates (``None`` if they do not parse or the gaps match
     no known frequency)."""
-    parsed = parse_dates(texts)
+    return _frequency(parse_dates(texts))
+
+
+def _frequency(parsed: tuple[list[datetime], str] | None) -> Frequency | None:
+    """:func:`infer_frequency` of dates already parsed (:func:`parse_dates`)."""
     if parsed is None:
         return None
     dates, form = parsed
@@ -199,11 +203,11 @@ def infer_frequency(texts: Sequence[str]) -> Frequency | None:
     return None
 
 
-def _gaps(texts: Sequence[str], frequency: Frequency) -> np.ndarray | None:
+def _gaps(parsed: tuple[list[datetime], str] | None, frequency: Frequency
+          ) -> np.ndarray | None:
     """(T - 1,) the calendar steps of ``frequency`` missing between each pair of consecutive
-    dates ``texts`` (0 where none is), or None when they do not parse or are business days
-    (a trading calendar skips holidays by design, so they are not checked)."""
-    parsed = parse_dates(texts)
+    dates ``parsed`` (:func:`parse_dates`; 0 where none is), or None when they did not parse
+    or are business days (a trading calendar skips holidays by design: not checked)."""
     if parsed is None or frequency.business:
         return None
     dates = parsed[0]
@@ -219,7 +223,7 @@ def missing_steps(texts: Sequence[str], frequency: Frequency) -> tuple[int, str 
     """``(steps missing, the date after which the first is missing)`` of dates ``texts`` of
     ``frequency``: the calendar's steps between the first and the last date that no row
     holds (``(0, None)`` when none is missing; business days are not checked)."""
-    extra = _gaps(texts, frequency)
+    extra = _gaps(parse_dates(texts), frequency)
     if extra is None or not extra.any():
         return 0, None
     return int(extra.sum()), str(texts[int(np.argmax(extra > 0))]).strip()
@@ -233,8 +237,9 @@ def fill_missing_steps(texts: Sequence[str], values: np.ndarray,
     missing steps (pandas' ``asfreq`` then ``interpolate``, Darts' ``fill_missing_dates``).
     Dates of unknown frequency, or none missing, come back as they are."""
     texts = [str(t) for t in texts]
-    frequency = frequency or infer_frequency(texts)
-    extra = _gaps(texts, frequency) if frequency else None
+    parsed = parse_dates(texts)
+    frequency = frequency or _frequency(parsed)
+    extra = _gaps(parsed, frequency) if frequency else None
     if extra is None or not extra.any():
         return texts, values
     out_dates, out_values = [], []

@@ -90,9 +90,9 @@ def make_peer(name: str, season: int) -> Any:
         raise ConfigError(f"peers must be names from {list(PEERS)}, got {name!r}")
     if name == "MSTL" and season < 2:
         raise ConfigError(f"peer MSTL needs a season >= 2, got season={season}")
-    if name == "AutoARIMA" and season > LONG_SEASON:
-        return AutoARIMA(seasonal=False, approximation=True)
     if name == "AutoARIMA":
+        if season > LONG_SEASON:  # Fourier terms instead (module doc)
+            return AutoARIMA(seasonal=False, approximation=True)
         return AutoARIMA(season_length=season, approximation=season > APPROXIMATE_SEASON)
     return {"AutoETS": AutoETS, "AutoARIMA": AutoARIMA, "MSTL": MSTL}[name](
         season_length=season)

@@ -116,22 +116,26 @@ def auto_input_len(season: int, horizon: int, length: int, test: int | None = No
 KEEP = 0.75
 
 
-def smallest_split(horizon: int, input_len: int | None = None, test: int | None = None) -> int:
-    """The values of the smallest split :func:`auto_split` tries for ``horizon`` H: L, test
-    and folds of H (5H), or with the ``input_len`` and ``test`` given."""
+def smallest_split(horizon: int, input_len: int | None = None) -> int:
+    """The values of the smallest split :func:`auto_split` tries for ``horizon`` H (its last
+    candidate, test and folds of H): L + 4H, L = H unless ``input_len`` is given."""
     H = horizon
-    return min_length(H, H if input_len is None else input_len, max(H, test or H), H)
+    return min_length(H, H if input_len is None else input_len, H, H)
 
 
-def auto_horizon(lengths: Sequence[int], horizon: int, input_len: int | None = None,
-                 test: int | None = None) -> int:
+def auto_horizon(lengths: Sequence[int], horizon: int, input_len: int | None = None) -> int:
     """The command's ``--horizon auto``: the frequency's ``horizon``, or, when the series at
     the lower quartile of ``lengths`` is too short for even its :func:`smallest_split`, the
     largest horizon whose smallest split it holds; ``horizon`` when none does (the split's
     error then names the values it needs)."""
-    n = sorted(lengths)[int(len(lengths) * (1 - KEEP))]
-    return next((h for h in range(horizon, 0, -1) if smallest_split(h, input_len, test) <= n),
+    n = _quartile_length(lengths)
+    return next((h for h in range(horizon, 0, -1) if smallest_split(h, input_len) <= n),
                 horizon)
+
+
+def _quartile_length(lengths: Sequence[int]) -> int:
+    """The length of the series at the lower quartile: :data:`KEEP` of them are as long."""
+    return sorted(lengths)[int(len(lengths) * (1 - KEEP))]
 
 
 def auto_split(lengths: Sequence[int], horizon: int, season: int,
@@ -147,15 +151,14 @@ def auto_split(lengths: Sequence[int], horizon: int, season: int,
     the series (:func:`min_length`) is taken, else the one that keeps the most (the earlier
     on a tie): short series left out of it are named by :func:`long_enough`."""
     H = horizon
-    order = sorted(lengths)
-    quartile = order[int(len(order) * (1 - KEEP))]
+    quartile = _quartile_length(lengths)
 
     def kept(split: tuple[int, int, int]) -> int:
         return sum(n >= min_length(H, *split) for n in lengths)
 
     tests = ([(2 * H, 2 * H), (H, H)] if test is None and fold_len is None
              else [sizes(H, test, fold_len)])
-    splits = [(input_len if input_len is not None else auto_input_len(season, H, order[0],
+    splits = [(input_len if input_len is not None else auto_input_len(season, H, min(lengths),
                                                                       t, f), t, f)
               for t, f in tests]
     if input_len is None and len(tests) == 2:
