@@ -40,6 +40,19 @@ def test_csv_written_by_pandas_with_its_row_index(tmp_path):
     np.testing.assert_allclose(load_sequence_csv(p).X[1][:, 0], [9, 2.5, 3.5])
 
 
+def test_csv_first_column_of_row_ids_is_left_out(tmp_path, caplog):
+    """A first column with a different text on every row names the rows (``s1, s2, ...``):
+    it is no value, and reading it as one failed with "'s1' is not a number"."""
+    p = tmp_path / "a.csv"
+    p.write_text("id,t0,t1,label\ns1,0.5,1.5,x\ns2,2.5,3.5,y\n")
+    ds = load_sequence_csv(p)
+    np.testing.assert_allclose(ds.X[1][:, 0], [2.5, 3.5])
+    assert "'id' holds a different text on every row" in caplog.text
+    p.write_text("s1,0.5,1.5,x\ns1,2.5,3.5,y\n")  # repeated: not ids, and not numbers
+    with pytest.raises(DataError, match="'s1' is not a number"):
+        load_sequence_csv(p)
+
+
 def test_csv_ragged_row_is_error(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("1,2,3,a\n4,5,a\n")
@@ -264,9 +277,10 @@ def test_the_label_column_by_header_name_or_text_first(tmp_path):
     text_first = tmp_path / "first.csv"  # labels as words first, values after
     text_first.write_text("run,0.5,1.5\nwalk,0.25,0.75\n")
     assert load_sequence_csv(text_first).classes == ["run", "walk"]
-    ids_first = tmp_path / "ids.csv"  # an id first and whole-number labels last: the last
+    ids_first = tmp_path / "ids.csv"  # ids first, whole-number labels last: the ids left out
     ids_first.write_text("s1,0.5,1.5,0\ns2,0.25,0.75,1\n")
-    with pytest.raises(DataError, match=r"'s1' is not a number"):
-        load_sequence_csv(ids_first)
+    data = load_sequence_csv(ids_first)
+    assert data.classes == ["0", "1"]
+    np.testing.assert_array_equal(data.X[1][:, 0], [0.25, 0.75])
     with pytest.raises(DataError, match="no header row: give the label column's index"):
         load_sequence_csv(ids_first, label_column="label")

@@ -23,6 +23,7 @@ label last; ``?`` is a missing value (NaN). Timestamped ``(t, v)`` data are not 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ import numpy as np
 from rnnkit.data.checks import MISSING, csv_rows, parse_values, quote, read_text, sniff_delimiter
 from rnnkit.data.series import column_cells, counts_steps
 from rnnkit.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -224,6 +227,21 @@ def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, wha
                  and (text_first or all(map(whole, first)))) else -1
 
 
+def _row_names(body: list[tuple[int, list[str]]], name: str | None) -> bool:
+    """Whether the first column names the rows rather than holding values: pandas' row index
+    (an unnamed, "index" or "Unnamed: 0" header over 0, 1, 2, ...) or a different text on
+    every row (ids such as ``s1, s2, ...``; logged, as the column is left out)."""
+    cells = column_cells(body, 0)
+    if name is not None and name.lower() in ("", "index", "unnamed: 0") and counts_steps(cells):
+        return True
+    if len(cells) < 2 or len(set(cells)) < len(cells) or any(map(is_number, cells)):
+        return False
+    log.warning("the first column%s holds a different text on every row (%s, ...): read as "
+                "the rows' names, not values", f" {quote(name)}" if name else "",
+                ", ".join(quote(c) for c in cells[:2]))
+    return True
+
+
 def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
                    variable_length: bool, delimiter: str | None, encoding: str
                    ) -> tuple[list[np.ndarray], list[str], list[int]]:
@@ -255,9 +273,8 @@ def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
     skip = set() if lab is None else {lab}
-    if (header and lab != 0 and rows[0][1][0].strip().lower() in ("", "index", "unnamed: 0")
-            and counts_steps(column_cells(body, 0))):
-        skip.add(0)  # pandas' row index (to_csv): not a value of the sequence
+    if lab != 0 and _row_names(body, rows[0][1][0].strip() if header else None):
+        skip.add(0)  # pandas' row index (to_csv) or the rows' ids: not values
     seqs, labels, lines = [], [], []
     for n, row in body:
         if len(row) != width and not variable_length:
