@@ -47,7 +47,7 @@ def test_csv_first_column_of_row_ids_is_left_out(tmp_path, caplog):
     p.write_text("id,t0,t1,label\ns1,0.5,1.5,x\ns2,2.5,3.5,y\n")
     ds = load_sequence_csv(p)
     np.testing.assert_allclose(ds.X[1][:, 0], [2.5, 3.5])
-    assert "'id' holds a different text on every row" in caplog.text
+    assert "'id' holds a different word on every row" in caplog.text
     p.write_text("s1,0.5,1.5,x\ns1,2.5,3.5,y\n")  # repeated: not ids, and not numbers
     with pytest.raises(DataError, match="'s1' is not a number"):
         load_sequence_csv(p)

@@ -70,6 +70,9 @@ def test_csv_errors(tmp_path):
     p.write_text("lab,txt\na,b\n")
     with pytest.raises(DataError, match=r"no label column 'label'; columns are \['lab', 'txt'\]: "
                        r"name it with label_column= \(rnnkit classify --label-column\)"):
+        load_text_csv(p, label_column="label")
+    p.write_text("text\nfine words\n")
+    with pytest.raises(DataError, match="needs a label and a text column, got the one column"):
         load_text_csv(p)
     p.write_text("label,text\na,ok\nb\n")
     with pytest.raises(DataError, match="line 3: 1 fields, needs a label"):
@@ -78,6 +81,22 @@ def test_csv_errors(tmp_path):
     with pytest.raises(DataError, match=r"t\.csv' is not valid utf-8: undecodable byte 0xe9"):
         load_text_csv(p)
     assert load_text_csv(p, encoding="latin-1").texts == ["café"]
+
+
+def test_csv_columns_auto(tmp_path, caplog):
+    """Columns not named label and text: the text is the column of the most words, the label
+    the other one with the fewest distinct values (an id column neither), each guess logged;
+    named columns win."""
+    p = tmp_path / "t.csv"
+    p.write_text("id,review,sentiment\n1,a fine film,pos\n2,dull and long,neg\n"
+                 "3,fine fine,pos\n")
+    data = load_text_csv(p)
+    assert data.texts == ["a fine film", "dull and long", "fine fine"]
+    assert data.classes == ["neg", "pos"] and list(data.y) == [1, 0, 1]
+    assert "text column 'review'" in caplog.text and "label column 'sentiment'" in caplog.text
+    p.write_text("Class,words,text\na,x y z w,b\nb,x y z w,c\n")
+    data = load_text_csv(p)
+    assert data.texts == ["b", "c"] and data.classes == ["a", "b"]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -81,8 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--label-column", default=None, help="label column, a name or an index: for a "
         "sequence CSV default auto (a column named label, class, target or y; the first in the "
         "UCR archive's .tsv layout, whole numbers first and other values last, or when the "
-        "first holds text; else the last), for a text CSV default 'label'")
-    add(p, "--text-column", default=None, help="text column of a text CSV (default 'text')")
+        "first holds text; else the last), for a text CSV default auto (a column named so, "
+        "else the column besides the text with the fewest distinct values)")
+    add(p, "--text-column", default=None, help="text column of a text CSV (default auto: "
+        "the column named text, else the one holding the most words)")
     add(p, "--model", default=d("model"), choices=MODELS, help="network (with --text the "
         f"default is {t('model')})")
     add(p, "--hidden", type=auto_or_positive_int, default=d("hidden_size"),
@@ -179,8 +181,8 @@ def _load(args):
             if Path(path).is_dir():
                 return load_text_folder(path, encoding=args.encoding)
             return load_text_csv(path, encoding=args.encoding,
-                                 label_column=_column(args.label_column, "label"),
-                                 text_column=_column(args.text_column, "text"))
+                                 label_column=_column(args.label_column, "auto"),
+                                 text_column=_column(args.text_column, "auto"))
 
         tr = read(args.data)
         ytr = np.asarray(tr.classes, dtype=object)[tr.y]
@@ -293,11 +295,11 @@ def _predict_inputs(est, args):
     if est.task == "text-classifier":
         if data.lower().endswith(".csv"):
             if args.label_column is None:
-                return load_text_column(data, _column(args.text_column, "text"),
+                return load_text_column(data, _column(args.text_column, "auto"),
                                         encoding=args.encoding), None
             te = load_text_csv(data, encoding=args.encoding,
-                               label_column=_column(args.label_column, "label"),
-                               text_column=_column(args.text_column, "text"))
+                               label_column=_column(args.label_column, "auto"),
+                               text_column=_column(args.text_column, "auto"))
             return te.texts, np.asarray(te.classes, dtype=object)[te.y]
         return read_lines(data, encoding=args.encoding), None
     if data == "mnist" or data.startswith("mnist:"):

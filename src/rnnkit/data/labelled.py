@@ -229,14 +229,16 @@ def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, wha
 
 def _row_names(body: list[tuple[int, list[str]]], name: str | None) -> bool:
     """Whether the first column names the rows rather than holding values: pandas' row index
-    (an unnamed, "index" or "Unnamed: 0" header over 0, 1, 2, ...) or a different text on
-    every row (ids such as ``s1, s2, ...``; logged, as the column is left out)."""
+    (an unnamed, "index" or "Unnamed: 0" header over 0, 1, 2, ...) or a different word on
+    every row, before at least two more columns (ids such as ``s1, s2, ...``; logged, as the
+    column is left out)."""
     cells = column_cells(body, 0)
     if name is not None and name.lower() in ("", "index", "unnamed: 0") and counts_steps(cells):
         return True
-    if len(cells) < 2 or len(set(cells)) < len(cells) or any(map(is_number, cells)):
+    if (len(cells) < 2 or len(set(cells)) < len(cells) or len(body[0][1]) < 3
+            or any(is_number(c) or len(c.split()) != 1 for c in cells)):
         return False
-    log.warning("the first column%s holds a different text on every row (%s, ...): read as "
+    log.warning("the first column%s holds a different word on every row (%s, ...): read as "
                 "the rows' names, not values", f" {quote(name)}" if name else "",
                 ", ".join(quote(c) for c in cells[:2]))
     return True

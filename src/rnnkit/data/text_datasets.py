@@ -17,6 +17,7 @@ fields may be of any length.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,8 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.checks import csv_rows, quote, read_text
-from rnnkit.data.labelled import check_numeric_labels, encode_labels
+from rnnkit.data.labelled import LABEL_NAMES, check_numeric_labels, encode_labels
 from rnnkit.errors import DataError
+
+log = logging.getLogger(__name__)
+
+#: Data rows that the "auto" columns of :func:`load_text_csv` look at.
+DETECT_ROWS = 200
 
 
 @dataclass
@@ -74,13 +80,17 @@ def load_text_folder(root: str | os.PathLike, encoding: str = "utf-8",
 
 
 def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
-                  label_column: str | int = "label", text_column: str | int = "text",
+                  label_column: str | int = "auto", text_column: str | int = "auto",
                   header: bool = True, delimiter: str = ",",
                   classes: Sequence[str] | None = None) -> LabelledTexts:
     """Read a CSV of labelled texts (quoted fields may hold commas and newlines).
 
-    With ``header=True`` columns are chosen by name (or index); without a header,
-    ``label_column`` and ``text_column`` must be indices (default 0 and 1 then).
+    With ``header=True`` columns are chosen by name or index, or "auto" (default): the text
+    column is the one named ``text``, else the one whose cells hold the most words; the label
+    column the one named label, class, target or y, else the other column with the fewest
+    distinct values (both over the first :data:`DETECT_ROWS` rows; a guess from the cells is
+    logged). Without a header, ``label_column`` and ``text_column`` must be indices
+    (default 0 and 1 then).
     """
     p = Path(path)
     text = read_text(p, "CSV file", encoding)
@@ -100,7 +110,11 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
                                 f"classify --{kind}-column)")
             return names.index(c)
 
-        li, ti = col(label_column, "label"), col(text_column, "text")
+        body = rows[1:DETECT_ROWS + 1]
+        ti = (text_index(names, body, what) if text_column == "auto"
+              else col(text_column, "text"))
+        li = (_label_index(names, body, ti, what) if label_column == "auto"
+              else col(label_column, "label"))
     else:
         li = label_column if isinstance(label_column, int) else 0
         ti = text_column if isinstance(text_column, int) else 1
@@ -121,6 +135,39 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
         raise DataError(f"{what} has no data rows")
     check_numeric_labels(labels, lines, what)
     return LabelledTexts(texts, *encode_labels(labels, classes, p))
+
+
+def _words(rows: list[tuple[int, list[str]]], k: int) -> float:
+    """The mean number of words in column ``k`` of ``rows`` (0 where a row is short)."""
+    return sum(len(r[k].split()) if k < len(r) else 0 for _, r in rows) / max(len(rows), 1)
+
+
+def text_index(names: list[str], body: list[tuple[int, list[str]]], what: str) -> int:
+    """The "auto" text column of a CSV with header ``names``: the one named ``text``, else
+    the one holding the most words per row in ``body`` (logged)."""
+    if "text" in names:
+        return names.index("text")
+    k = max(range(len(names)), key=lambda j: _words(body, j))
+    log.warning("%s: text column %s (the most words a row; --text-column chooses another)",
+                what, quote(names[k]))
+    return k
+
+
+def _label_index(names: list[str], body: list[tuple[int, list[str]]], text: int,
+                 what: str) -> int:
+    """The "auto" label column besides the ``text`` column: named label, class, target or y,
+    else the one with the fewest distinct values in ``body`` (logged)."""
+    others = [j for j in range(len(names)) if j != text]
+    if not others:
+        raise DataError(f"{what} needs a label and a text column, got the one column "
+                        f"{quote(names[text])}")
+    named = [j for j in others if names[j].lower() in LABEL_NAMES]
+    if named:
+        return named[0]
+    k = min(others, key=lambda j: len({r[j].strip() for _, r in body if j < len(r)}))
+    log.warning("%s: label column %s (the fewest distinct values; --label-column chooses "
+                "another)", what, quote(names[k]))
+    return k
 
 
 def load_texts(path: str | os.PathLike, encoding: str = "utf-8",

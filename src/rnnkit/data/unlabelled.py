@@ -21,9 +21,11 @@ def read_lines(path: str | os.PathLike, encoding: str = "utf-8",
     return lines
 
 
-def load_text_column(path: str | os.PathLike, column: str | int = "text",
+def load_text_column(path: str | os.PathLike, column: str | int = "auto",
                      encoding: str = "utf-8") -> list[str]:
-    """The texts of one column (a name from the header row, or an index) of a CSV file."""
+    """The texts of one column (a name from the header row, an index, or "auto": the column
+    named ``text``, else the one holding the most words, as
+    :func:`~rnnkit.data.text_datasets.load_text_csv` picks it) of a CSV file."""
     p = Path(path)
     what = f"CSV file {str(p)!r}"
     rows = [(n, row) for n, row in csv_rows(read_text(p, "CSV file", encoding), p) if row]
@@ -32,6 +34,10 @@ def load_text_column(path: str | os.PathLike, column: str | int = "text",
     names = [h.strip() for h in rows[0][1]]
     if isinstance(column, int):
         index = column
+    elif column == "auto":
+        from rnnkit.data.text_datasets import DETECT_ROWS, text_index
+
+        index = text_index(names, rows[1:DETECT_ROWS + 1], what)
     elif column in names:
         index = names.index(column)
     else:
