@@ -191,7 +191,8 @@ QUICK = ("nile", "austres", "wineind", "msft")
 def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: int = 3,
                models: tuple[str, ...] = MODELS, seed: int = 0) -> dict | None:
     """One comparison: ``{"name", "group", "source", "n", "selected", "mase": {row: MASE},
-    "coverage": {row: coverage}, "cpu_s"}``, or None when its package is missing."""
+    "cv": {row: mean fold score}, "coverage": {row: coverage}, "cpu_s"}``, or None when its
+    package is missing."""
     group, load, source = SERIES[name]
     try:
         y = load()
@@ -208,6 +209,7 @@ def run_series(name: str, max_steps: int, log: Callable[[str], None], ensemble: 
     out = {"name": name, "group": group, "source": source, "n": len(y), "season": m,
            "horizon": H, "input_len": L, "selected": res.best,
            "mase": {r["model"]: r["test"]["mase"] for r in ok},
+           "cv": {r["model"]: r["cv"][res.selected_by] for r in ok},
            "coverage": {r["model"]: r["interval"]["coverage"] for r in ok if "interval" in r},
            "failed": {r["model"]: r["status"] for r in res.rows if r["status"] != "ok"},
            "notes": res.notes, "cpu_s": round(time.process_time() - c0, 1)}

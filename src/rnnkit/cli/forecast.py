@@ -295,8 +295,8 @@ def _table(rows: list[dict], key: str = "mae") -> str:
 
 
 def _ratio(value: float) -> str:
-    """A MASE: three decimals, "-" where it is undefined (NaN: a scale of 0)."""
-    return "-" if np.isnan(value) else f"{value:.3f}"
+    """A MASE as :func:`_score` writes it, "-" where it is undefined (NaN: a scale of 0)."""
+    return "-" if np.isnan(value) else _score(value)
 
 
 def _score(value: float) -> str:

@@ -117,6 +117,21 @@ def test_a_failed_model_is_never_selected():
     assert set(rows["ensemble"]["members"]) == {"naive", "seasonal_naive"}  # never the failed
 
 
+def test_a_diverged_model_joins_no_ensemble():
+    """linear trained at lr 1e3 diverges to finite but huge errors: it is no member (the
+    median of three with two such members was as bad as they were), and a note says why."""
+    res = compare(seasonal(), ["linear", "naive"], horizon=6, input_len=12, epochs=20,
+                  lr=1e3, scaler="standard", verbose=0, peers=None, coverage=None)
+    rows = {r["model"]: r for r in res.rows}
+    assert rows["linear"]["status"] == "ok"
+    assert rows["linear"]["cv"]["mae"] > 10 * rows["seasonal_naive"]["cv"]["mae"]
+    assert rows["ensemble"]["members"] == ["seasonal_naive", "naive"]
+    assert any(n.startswith("linear: mean fold MAE over 10x") for n in res.notes)
+    res = compare(seasonal(), ["linear"], horizon=6, input_len=12, epochs=20, lr=1e3,
+                  scaler="standard", verbose=0, peers=None, coverage=None, ensemble=3)
+    assert res.best == "seasonal_naive" and "ensemble" not in res.test_pred  # one member left
+
+
 def test_many_series_of_different_lengths_align_folds_and_test_on_their_ends():
     y = seasonal()  # 120 values
     rng = np.random.default_rng(1)
