@@ -15,10 +15,14 @@ def seasonal(n=120, m=12, seed=0):
 def test_peers_are_rows_on_the_same_windows_never_selected():
     pytest.importorskip("statsforecast")
     y = seasonal()
+    lines = []
     res = compare(y, ["naive"], horizon=6, input_len=12, season=12, ensemble=2, verbose=0,
-                  peers=["AutoETS"])
+                  peers=["AutoETS"], progress=lines.append)
     rows = {r["model"]: r for r in res.rows}
     ets = rows["AutoETS"]
+    # the wait for the peers is said before it starts
+    wait = lines.index("[peer] AutoETS: fitting on the 3 folds and the test part ...")
+    assert lines[wait + 1].startswith("[peer] AutoETS          CV MAE")
     assert ets["peer"] and ets["status"] == "ok"
     assert res.test_pred["AutoETS"].shape == res.y_true.shape == (7, 6)
     # scored like every row: the MAE of its forecasts on the same test windows

@@ -31,6 +31,36 @@ def test_backtest_lines_up_with_the_plan_and_sees_only_the_past():
     assert not np.allclose(test2[4:], test[4:])
 
 
+def test_a_long_series_fits_and_filters_on_its_last_values(monkeypatch):
+    """MAX_HISTORY caps what a peer reads: a fit the last values before its fit end, a
+    forecast the last values before its origin (the Fourier regressors of the same rows)."""
+    pytest.importorskip("statsforecast")
+    seen = []
+    make = peers.make_peer
+
+    class Spy:
+        def __init__(self, model):
+            self.model = model
+
+        def fit(self, y, X=None):
+            seen.append(("fit", len(y), None if X is None else X[0, 0]))
+            self.model.fit(y, X=X)
+
+        def forward(self, y, h, X=None, X_future=None):
+            seen.append(("forward", len(y), None if X is None else X[0, 0]))
+            return self.model.forward(y, h, X=X, X_future=X_future)
+
+    monkeypatch.setattr(peers, "MAX_HISTORY", 100)
+    monkeypatch.setattr(peers, "make_peer", lambda name, m: Spy(make(name, m)))
+    t = np.arange(400)
+    y = 5.0 + np.sin(2 * np.pi * t / 30) + 0.01 * t  # (T,)
+    out = peers._forecasts("AutoARIMA", y, 300, range(300, 302), 6, 30)  # m > 24: Fourier X
+    assert out.shape == (2, 6)
+    sin_at = np.sin(2 * np.pi * np.array([200, 200, 201]) / 30)  # X[t0, 0] = sin(2 pi t0 / m)
+    assert [s[:2] for s in seen] == [("fit", 100), ("forward", 100), ("forward", 100)]
+    np.testing.assert_allclose([s[2] for s in seen], sin_at)
+
+
 def test_errors():
     pytest.importorskip("statsforecast")
     with pytest.raises(ConfigError, match="peers must be names from"):

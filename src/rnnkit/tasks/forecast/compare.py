@@ -515,6 +515,10 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             f"(about {left:.0f} s left)")
 
     peer_runs: list[tuple[str, Any, float]] | None = None
+    peers_wait = (f"[peer] {', '.join(peer_names)}: fitting on the {n_folds} folds and the "
+                  f"test part" + (f", each fit on at most the last {fpeers.MAX_HISTORY:,} values"
+                                  if max(map(len, values)) > fpeers.MAX_HISTORY else "")
+                  + " ...")
     with FitPool(jobs) as pool:
         # one fit at a time here, or one per worker; a model's refit first once its folds are
         # in. With workers, the peers and the costlier models (later in MODELS) start first,
@@ -560,6 +564,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                     fail(name, str(err))
                 if name in done_rows:
                     queue = deque(j for j in queue if j[0] != name)
+            if not queue and list(running.values()) == [("", PEERS_JOB)]:
+                say(peers_wait)  # the models are done: say what the wait is for
     rows = [done_rows[name] for name in names]
 
     ok = [r for r in rows if r["status"] == "ok"]
@@ -571,6 +577,8 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         say(text)
         log.info(text)
     if peer_runs is None:
+        if peer_names:
+            say(peers_wait)
         peer_runs = _run_peers(peer_names, values, plans, H, season)
     for name, per, seconds in peer_runs:
         row = {"model": name, "status": "ok", "peer": True}

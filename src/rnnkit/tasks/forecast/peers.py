@@ -10,6 +10,10 @@ For a :class:`~rnnkit.tasks.forecast.split.Plan` (folds ``[o_k, e_k)``, test par
     fold k   fit on y[:o_k]; forecast from every origin t in [o_k, e_k - H]
     test     fit on y[:valid_end]; forecast from every origin t in [valid_end, T - H]
 
+(on a series longer than :data:`MAX_HISTORY`, each fit reads the last MAX_HISTORY values of
+its part, and each forecast the last MAX_HISTORY before its origin: a statsforecast fit on
+tens of thousands of values takes minutes).
+
 At an origin t the fitted parameters are applied to ``y[:t]`` (statsforecast's
 ``forward``: the state is filtered through the values up to t, the parameters are not
 re-estimated), so a peer sees what an rnnkit model sees there (its L inputs: the values
@@ -51,8 +55,8 @@ import numpy as np
 
 from rnnkit.errors import ConfigError
 
-__all__ = ["APPROXIMATE_SEASON", "FOURIER_K", "LONG_SEASON", "PEERS", "available", "backtest",
-           "default_peers", "fourier_terms", "make_peer", "missing_note"]
+__all__ = ["APPROXIMATE_SEASON", "FOURIER_K", "LONG_SEASON", "MAX_HISTORY", "PEERS", "available",
+           "backtest", "default_peers", "fourier_terms", "make_peer", "missing_note"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,12 @@ LONG_SEASON = 24
 APPROXIMATE_SEASON = 12
 #: Fourier pairs of AutoARIMA's regressors for a long season.
 FOURIER_K = 5
+#: The most values a peer is fitted on (the last ones before its fit end). On a generated
+#: hourly series of 50,000 values (m = 24, H = 48, 49 origins) one fit and its forecasts took
+#: 9.4 s (AutoETS) and 24.3 s (AutoARIMA) on 5,000 values, 32.8 and 88.0 s on 20,000, and
+#: the peers of one comparison (four fits each) had not finished after ten minutes on all
+#: 50,000; no series of ``benchmarks/forecast_accuracy.py`` is this long.
+MAX_HISTORY = 5000
 
 
 def available() -> bool:
@@ -107,19 +117,25 @@ def fourier_terms(length: int, season: int, k: int = FOURIER_K) -> np.ndarray:
 
 def _forecasts(name: str, y: np.ndarray, fit_end: int, origins: range, horizon: int,
                season: int) -> np.ndarray:
-    """Fit on ``y[:fit_end]``, forecast H steps from each origin -> ``(N, H)``."""
+    """Fit on the last :data:`MAX_HISTORY` values of ``y[:fit_end]``, forecast H steps from
+    each origin t, the state filtered through the last MAX_HISTORY values before t ->
+    ``(N, H)``."""
     H = horizon
     model = make_peer(name, season)
     X = fourier_terms(len(y) + H, season) if name == "AutoARIMA" and (
-        season > LONG_SEASON) else None  # (T + H, 2K)
+        season > LONG_SEASON) else None  # (T + H, 2K), indexed by the row t
 
-    def cut(a: int, b: int) -> dict[str, np.ndarray]:
-        return {} if X is None else {"X": X[:a], "X_future": X[a:b]}
+    def since(t: int) -> int:
+        return max(0, t - MAX_HISTORY)
+
+    def regressors(t: int) -> dict[str, np.ndarray]:
+        return {} if X is None else {"X": X[since(t):t], "X_future": X[t:t + H]}
 
     with warnings.catch_warnings():  # statsforecast warns about its own fallbacks
         warnings.simplefilter("ignore")
-        model.fit(y[:fit_end], **({} if X is None else {"X": X[:fit_end]}))
-        out = [model.forward(y[:t], H, **cut(t, t + H))["mean"] for t in origins]
+        model.fit(y[since(fit_end):fit_end],
+                  **({} if X is None else {"X": X[since(fit_end):fit_end]}))
+        out = [model.forward(y[since(t):t], H, **regressors(t))["mean"] for t in origins]
     return np.asarray(out, dtype=np.float64).reshape(len(origins), H)  # (N, H)
 
 
