@@ -373,14 +373,26 @@ def test_a_long_file_is_many_series_saved_and_predicted_by_id(tmp_path, capsys, 
     np.testing.assert_allclose([float(r.split(",")[3]) for r in rows[1:]], want, rtol=1e-5)
 
 
+def test_a_long_file_needs_no_id_column_flag(tmp_path, capsys):
+    rc = main(["forecast", "--data", str(long_csv(tmp_path)), "--horizon", "3", "--input-len",
+               "6", "--models", "naive", "--peers", "none", "--out", str(tmp_path / "o")])
+    said = capsys.readouterr().err  # the opening line
+    assert rc == 0 and "3 series (long format: id column 'store', value column 'sales')" in said
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--id-column", "shop"], "id column 'shop' not found; columns are ['store', 'month', "
                               "'sales']"),
     (["--id-column", "store", "--column", "units"], "value column 'units' not found"),
-    ([], "column 'store' holds text ('a' on line 2), not numbers; a long file"),
+    ([], "column 'store' holds text ('b' on line 2), not numbers; a long file"),
 ])
 def test_bad_id_or_value_columns_are_one_line_errors(tmp_path, capsys, extra, message):
-    rc = main(["forecast", "--data", str(long_csv(tmp_path)), "--horizon", "3",
+    """The last case: rows in date order, so that no id fills a run of rows and the file is
+    read as wide (the id column is found only when each id's rows are together)."""
+    data = long_csv(tmp_path)
+    head, *rows = data.read_text().splitlines()
+    data.write_text("\n".join([head, *sorted(rows, key=lambda r: r.split(",")[1])]) + "\n")
+    rc = main(["forecast", "--data", str(data), "--horizon", "3",
                "--input-len", "6", "--models", "naive", "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and message in err[0]

@@ -77,10 +77,28 @@ def test_a_wide_files_series_may_start_later_and_end_sooner(tmp_path):
         load_panel(inside)  # a gap within a series is still missing
 
 
+def test_a_long_files_id_column_is_found(tmp_path):
+    """Without id_column: a column of text whose ids each fill a run of rows is the ids; so
+    is one of whole numbers named id (a whole-number value column is not)."""
+    p = load_panel(write(tmp_path, LONG))
+    assert p.layout == "long" and p.id_column == "store" and p.ids == ["a", "b"]
+    np.testing.assert_array_equal(p.values[1][:, 0], [100, 200])
+    numbered = "month,id,sales\n2020-01,7,1\n2020-02,7,2\n2020-01,9,5\n2020-02,9,6\n"
+    p = load_panel(write(tmp_path, numbered))
+    assert p.id_column == "id" and p.ids == ["7", "9"] and p.date_column == "month"
+    # as wide files: whole numbers not named as ids, a repeated category, a missing cell
+    counts = "month,n,sales\n2020-01,7,1\n2020-02,7,2\n2020-03,9,5\n2020-04,9,6\n"
+    assert load_panel(write(tmp_path, counts)).layout == "wide"
+    for text in ("month,day,sales\n2020-01,mon,1\n2020-02,tue,2\n2020-03,mon,3\n",
+                 "month,tag,sales\n2020-01,x,1\n2020-02,x,2\n2020-03,,3\n"):
+        with pytest.raises(DataError, match="holds text"):
+            load_panel(write(tmp_path, text))
+
+
 def test_a_long_file_read_as_wide_hints_at_the_id_column(tmp_path):
     with pytest.raises(DataError, match=r"column 'store' holds text \('a' on line 2\).*"
                                         r"--id-column store"):
-        load_panel(write(tmp_path, LONG))
+        load_panel(write(tmp_path, LONG), id_column=None)
 
 
 def test_arrays_and_dicts():

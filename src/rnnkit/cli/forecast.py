@@ -86,7 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--column", default=None, help="value column (default: every column but the date "
         "column, each one series; in a long file the first besides the id and date)")
     add(p, "--id-column", default=None, help="id column of a long file (rows of id, date, "
-        "value): every id is one series")
+        "value): every id is one series (default: found, a column of text ids, or of whole "
+        "numbers named id, unique_id, series_id, item_id or series, each id on consecutive "
+        "rows; none: a wide file)")
     add(p, "--past-covariates", nargs="+", default=None, metavar="COLUMN", help="columns the "
         "models read beside the target over each input window, never after the forecast "
         "origin (a long file: per id; a wide file: shared by every series, not series "
@@ -180,7 +182,7 @@ def _load(args: argparse.Namespace):
         series = load_bundled()
         return Panel(series.columns, [series.values], [series.dates],
                      "bundled airline_passengers.csv", "wide", None, series.date_column)
-    return load_panel(args.data, id_column=args.id_column, column=args.column,
+    return load_panel(args.data, id_column=args.id_column or "auto", column=args.column,
                       date_column=args.date_column or "auto", interpolate=args.interpolate,
                       past_covariates=args.past_covariates,
                       static_covariates=args.static_covariates)

@@ -141,12 +141,44 @@ class Panel:
         return f"{len(self)} series ({how}), {span} values each{past}"
 
 
-def load_panel(path: str | os.PathLike, id_column: str | None = None,
+#: Header names of whole-number id columns that ``id_column="auto"`` takes (a column of text
+#: ids needs no name).
+ID_NAMES = ("id", "unique_id", "series_id", "item_id", "series")
+
+
+def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
+    """The series-id column of a long file, or None (a wide file): the first column besides
+    dates whose values each fill one run of consecutive rows, with at least two ids and one
+    of them on several rows, no cell missing, that holds text (``s1``, ``store_a``) or whole
+    numbers under a name of :data:`ID_NAMES`."""
+    from itertools import groupby
+
+    from rnnkit.data.dates import looks_like_dates
+
+    for k, name in enumerate(header):
+        cells = column_cells(body, k)
+        runs = [key for key, _ in groupby(cells)]
+        if not 2 <= len(runs) < len(cells) or len(set(runs)) < len(runs):
+            continue
+        if any(c.lower() in MISSING for c in cells):
+            continue
+        numbers = [number_or_none(c) for c in cells]
+        text = any(x is None for x in numbers)
+        whole = not text and all(float(x).is_integer() for x in numbers)
+        if (text or (whole and name.strip().lower() in ID_NAMES)) and not looks_like_dates(
+                cells):
+            return name
+    return None
+
+
+def load_panel(path: str | os.PathLike, id_column: str | None = "auto",
                column: str | list[str] | None = None, date_column: str | None = "auto",
                interpolate: bool = False,
                past_covariates: Sequence[str] | None = None,
                static_covariates: Sequence[str] | None = None) -> Panel:
-    """Read a long (``id_column`` given) or wide CSV file into a :class:`Panel` (module doc).
+    """Read a long (``id_column`` given or found) or wide CSV file into a :class:`Panel`
+    (module doc). ``id_column="auto"`` (default) finds the id column of a long file
+    (:func:`detect_id_column`); None reads the file as wide.
 
     ``date_column="auto"`` takes, in a wide file, the column
     :func:`~rnnkit.data.series.detect_date_column` finds, and in a long file the first column
@@ -163,6 +195,8 @@ def load_panel(path: str | os.PathLike, id_column: str | None = None,
     static = list(static_covariates or [])
     for name in static:
         check_column(path, name, header, "static covariate column")
+    if id_column == "auto" and "auto" not in header:
+        id_column = detect_id_column(header, body)
     if id_column is not None:
         panel = _long(path, header, body, id_column, column, date_column, interpolate, past,
                       static)

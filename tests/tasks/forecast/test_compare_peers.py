@@ -69,3 +69,19 @@ def test_a_quantile_head_is_scored_on_its_own_band_and_crps():
     # a point forecast's CRPS is its MAE; a spread around the median that fits the noise
     # scores below it
     assert dist["crps"] < rows["linear"]["test"]["mae"]
+
+
+def test_peers_on_many_series_report_their_progress(monkeypatch):
+    """The peers' fits of a long panel are no silent wait: a line per series done (at most
+    every PEER_REPORT_SECONDS), not after the last one."""
+    import importlib
+
+    compare_module = importlib.import_module("rnnkit.tasks.forecast.compare")  # not the function
+    monkeypatch.setattr(compare_module, "PEER_REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(peers, "backtest", lambda name, v, p, h, m: ([], np.zeros((1, h))))
+    lines = []
+    out = compare_module._run_peers(["AutoETS"], [np.zeros(5)] * 3, [None] * 3, 2, 1,
+                                    lines.append)
+    assert [name for name, _, _ in out] == ["AutoETS"] and len(out[0][1]) == 3
+    assert [line.split(",")[0] for line in lines] == ["  AutoETS: 1/3 series",
+                                                      "  AutoETS: 2/3 series"]

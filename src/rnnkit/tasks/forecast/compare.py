@@ -133,6 +133,8 @@ MAX_STEPS = 1000
 FAILED_RATIO = 10.0
 #: ``mode``: one model trained on all series, or one per series.
 MODES = ("global", "local")
+#: Seconds between the progress lines of the peers' fits on many series.
+PEER_REPORT_SECONDS = 10.0
 #: The job number of the peers' fits in a comparison's queue of (model, fold) jobs.
 PEERS_JOB = -1
 
@@ -319,15 +321,24 @@ def _peer_names(peers: Sequence[str] | str | None, season: int) -> tuple[list[st
 
 
 def _run_peers(names: Sequence[str], values: Sequence[np.ndarray], plans: Sequence[Plan],
-               horizon: int, season: int) -> list[tuple[str, Any, float]]:
+               horizon: int, season: int, progress: Callable[[str], None] | None = None
+               ) -> list[tuple[str, Any, float]]:
     """``(peer, its per-series backtests or the error it raised, seconds)`` for each peer:
-    one statsforecast model per series, on that series' own plan."""
+    one statsforecast model per series, on that series' own plan. ``progress`` hears how
+    many series are done, at most every :data:`PEER_REPORT_SECONDS`."""
     out = []
     for name in names:
-        t0 = time.perf_counter()
+        t0 = reported = time.perf_counter()
+        per: Any = []
         try:
-            per: Any = [fpeers.backtest(name, v, p, horizon, season)
-                        for v, p in zip(values, plans, strict=True)]
+            for i, (v, p) in enumerate(zip(values, plans, strict=True)):
+                per.append(fpeers.backtest(name, v, p, horizon, season))
+                now = time.perf_counter()
+                if progress and now - reported >= PEER_REPORT_SECONDS and i + 1 < len(values):
+                    reported = now
+                    left = (now - t0) / (i + 1) * (len(values) - i - 1)
+                    progress(f"  {name}: {i + 1}/{len(values)} series, {now - t0:.0f} s "
+                             f"(about {left:.0f} s left for it)")
         except Exception as err:  # a third-party fit failing is a row
             per = err
         out.append((name, per, time.perf_counter() - t0))
@@ -515,10 +526,10 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             f"(about {left:.0f} s left)")
 
     peer_runs: list[tuple[str, Any, float]] | None = None
-    peers_wait = (f"[peer] {', '.join(peer_names)}: fitting on the {n_folds} folds and the "
-                  f"test part" + (f", each fit on at most the last {fpeers.MAX_HISTORY:,} values"
-                                  if max(map(len, values)) > fpeers.MAX_HISTORY else "")
-                  + " ...")
+    capped = (f", each fit on at most the last {fpeers.MAX_HISTORY:,} values"
+              if max(map(len, values)) > fpeers.MAX_HISTORY else "")
+    peers_wait = (f"[peer] {', '.join(peer_names)}: fitting on the {n_folds} fold"
+                  f"{'s' if n_folds > 1 else ''} and the test part{capped} ...")
     with FitPool(jobs) as pool:
         # one fit at a time here, or one per worker; a model's refit first once its folds are
         # in. With workers, the peers and the costlier models (later in MODELS) start first,
@@ -579,7 +590,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
     if peer_runs is None:
         if peer_names:
             say(peers_wait)
-        peer_runs = _run_peers(peer_names, values, plans, H, season)
+        peer_runs = _run_peers(peer_names, values, plans, H, season, say)
     for name, per, seconds in peer_runs:
         row = {"model": name, "status": "ok", "peer": True}
         if isinstance(per, Exception):  # a third-party fit failing is a row, not a crash
