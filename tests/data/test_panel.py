@@ -128,8 +128,12 @@ def test_pandas_long_and_wide():
                         index=pd.date_range("2021-03-01", periods=3, freq="D"))
     w = as_panel(wide)
     assert w.ids == ["x", "y"] and w.dates[0] == ["2021-03-01", "2021-03-02", "2021-03-03"]
+    # the id column found (text, or whole numbers named like statsforecast's unique_id)
+    assert as_panel(long.drop(columns="when")).ids == ["a", "b"]
+    numbered = long.rename(columns={"id": "unique_id"}).assign(unique_id=[4, 4, 7, 7, 7])
+    assert as_panel(numbered).ids == ["4", "7"] and as_panel(numbered).id_column == "unique_id"
     with pytest.raises(DataError, match=r"column 'id' does not hold numbers.*id_column="):
-        panel_from_frame(long.drop(columns="when"))
+        panel_from_frame(long.drop(columns="when"), id_column=None)
 
 
 def test_past_covariates_follow_the_target_column(tmp_path):

@@ -151,16 +151,11 @@ def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> st
     dates whose values each fill one run of consecutive rows, with at least two ids and one
     of them on several rows, no cell missing, that holds text (``s1``, ``store_a``) or whole
     numbers under a name of :data:`ID_NAMES`."""
-    from itertools import groupby
-
     from rnnkit.data.dates import looks_like_dates
 
     for k, name in enumerate(header):
         cells = column_cells(body, k)
-        runs = [key for key, _ in groupby(cells)]
-        if not 2 <= len(runs) < len(cells) or len(set(runs)) < len(runs):
-            continue
-        if any(c.lower() in MISSING for c in cells):
+        if not _fills_runs(cells) or any(c.lower() in MISSING for c in cells):
             continue
         numbers = [number_or_none(c) for c in cells]
         text = any(x is None for x in numbers)
@@ -169,6 +164,22 @@ def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> st
                 cells):
             return name
     return None
+
+
+def _frame_ids(a: np.ndarray, name: str) -> bool:
+    """Whether a DataFrame column ``a`` holds series ids (:func:`panel_from_frame`)."""
+    text = a.dtype.kind in "OUS" and all(isinstance(x, str) for x in a)
+    whole = a.dtype.kind in "iu" and name.strip().lower() in ID_NAMES
+    return (text or whole) and _fills_runs(a.tolist())
+
+
+def _fills_runs(values: Sequence[Any]) -> bool:
+    """Whether each distinct value of ``values`` fills one run of consecutive entries, with
+    at least two values and one of them repeated (a long table's ids, its rows by id)."""
+    from itertools import groupby
+
+    runs = [key for key, _ in groupby(values)]
+    return 2 <= len(runs) < len(values) and len(set(runs)) == len(runs)
 
 
 def load_panel(path: str | os.PathLike, id_column: str | None = "auto",
@@ -413,14 +424,17 @@ def _numbers(values: Any, where: str, interpolate: bool) -> np.ndarray:
     return arr
 
 
-def panel_from_frame(frame: Any, id_column: str | None = None, column: str | None = None,
+def panel_from_frame(frame: Any, id_column: str | None = "auto", column: str | None = None,
                      date_column: str | None = None, interpolate: bool = False,
                      past_covariates: Sequence[str] | None = None,
                      static_covariates: Sequence[str] | None = None) -> Panel:
     """A pandas DataFrame as a :class:`Panel`: long with ``id_column``, else wide (every
-    numeric column but the date and covariate columns is a series). The dates come from
-    ``date_column``, else from the first datetime column, else (wide) from a datetime
-    index. ``past_covariates``, ``static_covariates`` (long only): see the module doc."""
+    numeric column but the date and covariate columns is a series). ``id_column="auto"``
+    (default) takes the first column of text, or of whole numbers named as in
+    :data:`ID_NAMES` (statsforecast's ``unique_id``), whose ids each fill one run of rows;
+    None reads the frame as wide. The dates come from ``date_column``, else from the first
+    datetime column, else (wide) from a datetime index. ``past_covariates``,
+    ``static_covariates`` (long only): see the module doc."""
     cols = [str(c) for c in frame.columns]
     lookup = dict(zip(cols, frame.columns, strict=True))
 
@@ -429,6 +443,9 @@ def panel_from_frame(frame: Any, id_column: str | None = None, column: str | Non
             raise DataError(f"DataFrame: {what} {quote(name)} not found; columns are "
                             f"{quote(cols)}")
         return frame[lookup[name]].to_numpy()
+
+    if id_column == "auto" and "auto" not in cols:
+        id_column = next((c for c in cols if _frame_ids(col(c), c)), None)
 
     past = [str(c) for c in past_covariates or []]
     for name in past:
@@ -504,8 +521,9 @@ def _cell(value: Any) -> Any:
 
 def as_panel(data: Any, ids: Sequence[str] | None = None) -> Panel:
     """Any accepted input as a :class:`Panel` (see the module doc): a Panel, a DataFrame
-    (wide), a dict ``{id: (T,) or (T, D)}``, a loaded :class:`~rnnkit.data.series.Series`
-    (one series of its D columns), or arrays. ``ids`` names unnamed arrays."""
+    (long when :func:`panel_from_frame` finds an id column, else wide), a dict
+    ``{id: (T,) or (T, D)}``, a loaded :class:`~rnnkit.data.series.Series` (one series of
+    its D columns), or arrays. ``ids`` names unnamed arrays."""
     if isinstance(data, Panel):
         panel = data
     elif is_frame(data):

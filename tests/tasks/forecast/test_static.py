@@ -160,7 +160,8 @@ def test_a_long_file_gives_one_value_per_id_and_refuses_a_changing_one(tmp_path)
     with pytest.raises(DataError, match="static covariate column 'zone' not found"):
         load_panel(long_csv(tmp_path), id_column="store", static_covariates=["zone"])
     with pytest.raises(DataError, match="need a long file with its id column named"):
-        load_panel(long_csv(tmp_path), static_covariates=["size"])
+        load_panel(long_csv(tmp_path), id_column=None, static_covariates=["size"])
+    assert load_panel(long_csv(tmp_path), static_covariates=["size"]).id_column == "store"
 
 
 def test_a_long_frame_and_a_frame_of_static_values():
