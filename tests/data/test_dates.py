@@ -44,6 +44,11 @@ from rnnkit.data.dates import (
     (["1949-Oct", "1949-Nov", "1949-Dec"], "monthly", 12, ["1950-Jan", "1950-Feb"]),
     (["JANUARY-2024", "APRIL-2024", "JULY-2024"], "quarterly", 4, ["OCTOBER-2024",
                                                                   "JANUARY-2025"]),
+    # months and quarters before the year, as spreadsheets and reports write them
+    (["11/2023", "12/2023", "01/2024"], "monthly", 12, ["02/2024", "03/2024"]),
+    (["11-2023", "12-2023", "1-2024"], "monthly", 12, ["2-2024", "3-2024"]),
+    (["Q3 2023", "Q4 2023", "Q1 2024"], "quarterly", 4, ["Q2 2024", "Q3 2024"]),
+    (["q4-2023", "q1-2024"], "quarterly", 4, ["q2-2024", "q3-2024"]),
     # time-zone-aware dates as pandas and ISO 8601 write them: the offset is kept
     (["2024-01-01 22:00:00+00:00", "2024-01-01 23:00:00+00:00"], "hourly", 24,
      ["2024-01-02 00:00:00+00:00", "2024-01-02 01:00:00+00:00"]),
@@ -65,7 +70,9 @@ def test_frequency_season_and_future_dates(dates, name, season, nxt):
                                    ["Foo 2024", "Bar 2024"],
                                    ["1700.5", "1701.5"],
                                    ["20201340", "20201341"], ["2020-01", "2020-01-02"],
-                                   ["13/13/2020", "14/13/2020"], ["1/2/20", "1/3/20"]])
+                                   ["13/13/2020", "14/13/2020"], ["1/2/20", "1/3/20"],
+                                   ["11.2020", "12.2020"], ["13/2020", "14/2020"],
+                                   ["Q5 2020", "Q6 2020"]])
 def test_not_dates(cells):
     assert parse_dates(cells) is None
 

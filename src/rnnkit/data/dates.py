@@ -8,8 +8,9 @@ datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC offset
 ``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (or with
 ``-``; spreadsheet exports: day first when a first field exceeds 12, month first when a second
 one does; when neither does, the reading whose day of the month never changes, as in monthly
-data, else month first as pandas reads them), ``DD.MM.YYYY`` and months by their English name
-(``Jan 2024``, ``January-2024``, ``1949-Jan``). The frequency comes from the median gap between
+data, else month first as pandas reads them), ``DD.MM.YYYY``, ``MM/YYYY`` (or ``-``),
+``Qn YYYY`` (or ``Qn-YYYY``, ``QnYYYY``) and months by their English name (``Jan 2024``,
+``January-2024``, ``1949-Jan``). The frequency comes from the median gap between
 consecutive dates:
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
@@ -73,9 +74,12 @@ _FORMS = [
     ("M/D/Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
     ("M-D-Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
     ("D.M.Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
+    ("QY", re.compile(r"^Q([1-4])([ /-]?)(\d{4})$", re.IGNORECASE)),
+    ("MY", re.compile(r"^(\d{1,2})([/-])(\d{4})$")),  # not ".": 12.2024 may be a number
     ("Mon Y", re.compile(r"^([A-Za-z]{3,9})([ -])(\d{4})$")),
     ("Y Mon", re.compile(r"^(\d{4})([ -])([A-Za-z]{3,9})$")),
 ]
+_FORM_PATTERNS = dict(_FORMS)
 #: English month names and their three-letter abbreviations -> month number
 _MONTHS = {name.lower(): k for names in (calendar.month_name, calendar.month_abbr)
            for k, name in enumerate(names) if k}
@@ -113,6 +117,9 @@ def _parse(text: str, form: str) -> datetime:
     if form == "YM":
         m = _FORMS[2][1].match(text)
         return datetime(int(m.group(1)), int(m.group(2)), 1)
+    if form in ("QY", "MY"):
+        first, _, year = _FORM_PATTERNS[form].match(text).groups()
+        return datetime(int(year), 3 * int(first) - 2 if form == "QY" else int(first), 1)
     if form in ("Mon Y", "Y Mon"):
         first, _, second = text.replace("-", " ").partition(" ")
         year, name = (second, first) if form == "Mon Y" else (first, second)
@@ -183,7 +190,7 @@ def _frequency(parsed: tuple[list[datetime], str] | None) -> Frequency | None:
     dates, form = parsed
     if form == "Y":
         return Frequency("yearly", 1, form, months=12)
-    if form == "YQ":
+    if form in ("YQ", "QY"):
         return Frequency("quarterly", 4, form, months=3)
     gaps = np.diff([d.timestamp() for d in dates]) / 86400.0  # days
     gap = float(np.median(gaps))
@@ -275,6 +282,11 @@ def _format(d: datetime, form: str, like: str) -> str:
         return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
     if form == "YM":
         return f"{d.year:04d}{like[4]}{d.month:02d}"
+    if form == "QY":  # "Q1 2024", "q1-2024", "Q12024": the letter and separator as written
+        return f"{like[0]}{(d.month - 1) // 3 + 1}{like[2:-4]}{d.year:04d}"
+    if form == "MY":  # "01/2024" or "1-2024": zero-padded when the input is
+        month = f"{d.month:02d}" if like[:2].isdigit() else str(d.month)
+        return f"{month}{like[-5]}{d.year:04d}"
     if form in ("Mon Y", "Y Mon"):  # the name as written: "Jan", "JAN" or "January"
         written = like[:-5] if form == "Mon Y" else like[5:]
         name = (calendar.month_name if len(written) > 3 else calendar.month_abbr)[d.month]
