@@ -234,7 +234,7 @@ def test_options_are_checked_at_fit_not_in_init():
 
 
 def test_data_errors():
-    with pytest.raises(DataError, match="X is too short: 2 word tokens, 2 left for training"):
+    with pytest.raises(DataError, match="the text is too short: 2 word tokens, 2 left for"):
         LanguageModelTask(batch_size=32).fit("too short")
     with pytest.raises(DataError, match="holds out 1 token of 24; hold out none"):
         LanguageModelTask(**{**TINY, "validation": 1}).fit(SENTENCES)

@@ -166,7 +166,7 @@ class LanguageModelTask(Estimator):
         n_val = n_held_out(self.validation, len(tokens))
         n_train = len(tokens) - n_val
         if n_train < self.batch_size + 1:
-            raise DataError(f"X is too short: {len(tokens)} {self.level} tokens, {n_train} "
+            raise DataError(f"the text is too short: {len(tokens)} {self.level} tokens, {n_train} "
                             f"left for training after validation={self.validation!r}; "
                             f"batch_size={self.batch_size} streams need at least "
                             f"{self.batch_size + 1}")
