@@ -54,6 +54,10 @@ def test_tsv_word_level(tmp_path, capsys):
     assert code == 0
     assert "5 held-out pairs" in capsys.readouterr().out
     assert not (tmp_path / "o" / "attention.png").exists()
+    # without --test: a tenth of the file's pairs (the default of 5,000 refused a small file)
+    code = main(["seq2seq", "--data", str(p), "--level", "word", "--hidden", "8", "--epochs",
+                 "1", "--out", str(tmp_path / "o2"), "-q"])
+    assert code == 0 and "3 held-out pairs" in capsys.readouterr().out
 
 
 def test_help_shows_every_default(capsys):
@@ -61,8 +65,8 @@ def test_help_shows_every_default(capsys):
         main(["seq2seq", "--help"])
     assert exc.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    for default in ("(default: 5000)", "(default: dot)", "(default: True)", "(default: 0.1)",
-                    "(default: 3)", "(default: out/seq2seq)", "(default: 0.002)"):
+    for default in ("(default: 50000)", "(default: auto)", "(default: dot)", "(default: True)",
+                    "(default: 0.1)", "(default: 3)", "(default: out/seq2seq)", "(default: 0.002)"):
         assert default in text
 
 

@@ -2,11 +2,11 @@
 
 Tasks (``--task``): ``addition`` ("16+75" -> "91"), ``dates`` (human dates -> ISO),
 ``reversal``; or ``--data FILE.tsv`` with ``source<TAB>target`` lines (``--level word`` for
-word tokens). The last ``--test`` pairs are held out for the exact-match accuracy; a
-``--validation`` part of the others drives early stopping. The output folder (built
-atomically, default ``out/seq2seq``) gets ``metrics.json`` (accuracy, train and validation
-loss per epoch), ``samples.txt``, ``attention.png`` (with attention) and ``model/`` (use it
-with ``rnnkit predict --model DIR/model --data sources.txt``).
+word tokens). The last ``--test`` pairs (auto: a tenth, at most 5,000) are held out for the
+exact-match accuracy; a ``--validation`` part of the others drives early stopping. The output
+folder (built atomically, default ``out/seq2seq``) gets ``metrics.json`` (accuracy, train and
+validation loss per epoch), ``samples.txt``, ``attention.png`` (with attention) and
+``model/`` (use it with ``rnnkit predict --model DIR/model --data sources.txt``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rnnkit.cli.options import (
     add,
     add_output,
     add_training,
+    auto_or_positive_int,
     fraction,
     is_main_process,
     launch,
@@ -30,6 +31,9 @@ from rnnkit.cli.options import (
     training_kwargs,
 )
 from rnnkit.errors import ConfigError
+
+#: The most test pairs of ``--test auto`` (a tenth of the pairs below 50,000).
+TEST_PAIRS = 5_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--encoding", default="utf-8", help="text encoding of --data")
     add(p, "--level", default=d("level"), choices=("char", "word"), help="token level")
     add(p, "--n", type=positive_int, default=50_000, help="pairs to generate")
-    add(p, "--test", type=positive_int, default=5_000, help="held-out test pairs (the last "
-        "ones)")
+    add(p, "--test", type=auto_or_positive_int, default="auto", help="held-out test pairs "
+        f"(the last ones; auto: a tenth of the pairs, at most {TEST_PAIRS:,})")
     add(p, "--cell", default=d("cell"), choices=tuple(CELLS), help="recurrent cell")
     add(p, "--attention", default=d("attention") or "none", choices=("none", *KINDS),
         help="attention over the encoder outputs")
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return status
     est = _estimator(args)
     est._check_params()  # bad options fail before the data are read
-    if args.data is None and args.test >= args.n:
+    if args.data is None and args.test != "auto" and args.test >= args.n:
         raise ConfigError(f"--test must be smaller than --n ({args.n}) to leave training "
                           f"pairs, got {args.test}")
     if args.data:
@@ -100,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         name = args.task
         pairs = make_task(name, args.n, seed=args.seed)
-    if args.test >= len(pairs):
+    n_test = min(TEST_PAIRS, max(1, len(pairs) // 10)) if args.test == "auto" else args.test
+    if n_test >= len(pairs):
         raise ConfigError(f"--test must be smaller than the {len(pairs)} pairs of {name} to "
                           f"leave training pairs, got {args.test}")
-    train, test = pairs[:-args.test], pairs[-args.test:]
+    train, test = pairs[:-n_test], pairs[-n_test:]
     t0 = time.perf_counter()
     with naming(args.data or f"the {args.task} task"):
         est.fit(train, **resume_kwargs(args))
