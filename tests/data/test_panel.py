@@ -90,7 +90,8 @@ def test_a_long_files_id_column_is_found(tmp_path):
     counts = "month,n,sales\n2020-01,7,1\n2020-02,7,2\n2020-03,9,5\n2020-04,9,6\n"
     assert load_panel(write(tmp_path, counts)).layout == "wide"
     for text in ("month,day,sales\n2020-01,mon,1\n2020-02,tue,2\n2020-03,mon,3\n",
-                 "month,tag,sales\n2020-01,x,1\n2020-02,x,2\n2020-03,,3\n"):
+                 "month,tag,sales\n2020-01,x,1\n2020-02,x,2\n2020-03,,3\n",
+                 "month,sales\n2020-01,1\n2020-02,1\n2020-03,x\n2020-04,2\n"):
         with pytest.raises(DataError, match="holds text"):
             load_panel(write(tmp_path, text))
 

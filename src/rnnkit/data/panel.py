@@ -148,8 +148,8 @@ ID_NAMES = ("id", "unique_id", "series_id", "item_id", "series")
 
 def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
     """The series-id column of a long file, or None (a wide file): the first column besides
-    dates whose values each fill one run of consecutive rows, with at least two ids and one
-    of them on several rows, no cell missing, that holds text (``s1``, ``store_a``) or whole
+    dates whose values each fill one run of two or more consecutive rows, with at least two
+    ids, no cell missing, that holds text (``s1``, ``store_a``; no number among them) or whole
     numbers under a name of :data:`ID_NAMES`."""
     from rnnkit.data.dates import looks_like_dates
 
@@ -158,8 +158,8 @@ def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> st
         if not _fills_runs(cells) or any(c.lower() in MISSING for c in cells):
             continue
         numbers = [number_or_none(c) for c in cells]
-        text = any(x is None for x in numbers)
-        whole = not text and all(float(x).is_integer() for x in numbers)
+        text = all(x is None for x in numbers)
+        whole = all(x is not None and float(x).is_integer() for x in numbers)
         if (text or (whole and name.strip().lower() in ID_NAMES)) and not looks_like_dates(
                 cells):
             return name
@@ -174,12 +174,13 @@ def _frame_ids(a: np.ndarray, name: str) -> bool:
 
 
 def _fills_runs(values: Sequence[Any]) -> bool:
-    """Whether each distinct value of ``values`` fills one run of consecutive entries, with
-    at least two values and one of them repeated (a long table's ids, its rows by id)."""
+    """Whether each distinct value of ``values`` fills one run of two or more consecutive
+    entries, with at least two values (a long table's ids, its rows by id)."""
     from itertools import groupby
 
-    runs = [key for key, _ in groupby(values)]
-    return 2 <= len(runs) < len(values) and len(set(runs)) == len(runs)
+    runs = [(key, sum(1 for _ in group)) for key, group in groupby(values)]
+    return (len(runs) >= 2 and len({key for key, _ in runs}) == len(runs)
+            and min(n for _, n in runs) >= 2)
 
 
 def load_panel(path: str | os.PathLike, id_column: str | None = "auto",
