@@ -92,7 +92,7 @@ def test_a_long_files_id_column_is_found(tmp_path):
     for text in ("month,day,sales\n2020-01,mon,1\n2020-02,tue,2\n2020-03,mon,3\n",
                  "month,tag,sales\n2020-01,x,1\n2020-02,x,2\n2020-03,,3\n",
                  "month,sales\n2020-01,1\n2020-02,1\n2020-03,x\n2020-04,2\n"):
-        with pytest.raises(DataError, match="holds text|is not a number"):  # read as wide
+        with pytest.raises(DataError, match=r"holds text|is not a number"):  # read as wide
             load_panel(write(tmp_path, text))
 
 
