@@ -387,11 +387,14 @@ def test_a_long_file_needs_no_id_column_flag(tmp_path, capsys):
     ([], "column 'store' holds text ('b' on line 2), not numbers; a long file"),
 ])
 def test_bad_id_or_value_columns_are_one_line_errors(tmp_path, capsys, extra, message):
-    """The last case: rows in date order, so that no id fills a run of rows and the file is
-    read as wide (the id column is found only when each id's rows are together)."""
+    """The last case: no dates and the ids taking turns row by row, so that no id column is
+    found and the file is read as wide (ids are found in runs of rows, or taking turns by
+    date)."""
     data = long_csv(tmp_path)
-    head, *rows = data.read_text().splitlines()
-    data.write_text("\n".join([head, *sorted(rows, key=lambda r: r.split(",")[1])]) + "\n")
+    if not extra:
+        head, *rows = data.read_text().splitlines()
+        rows = sorted(rows, key=lambda r: r.split(",")[1])  # b, then a, b, c taking turns
+        data.write_text("\n".join(",".join(r.split(",")[::2]) for r in [head, *rows]) + "\n")
     rc = main(["forecast", "--data", str(data), "--horizon", "3",
                "--input-len", "6", "--models", "naive", "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err.strip().splitlines()

@@ -86,6 +86,11 @@ def test_a_long_files_id_column_is_found(tmp_path):
     numbered = "month,id,sales\n2020-01,7,1\n2020-02,7,2\n2020-01,9,5\n2020-02,9,6\n"
     p = load_panel(write(tmp_path, numbered))
     assert p.id_column == "id" and p.ids == ["7", "9"] and p.date_column == "month"
+    # rows in date order, the ids taking turns: each date once per id
+    turns = "month,store,sales\n2020-01,a,1\n2020-01,b,5\n2020-02,a,2\n2020-02,b,6\n"
+    p = load_panel(write(tmp_path, turns))
+    assert p.id_column == "store" and p.dates == [["2020-01", "2020-02"]] * 2
+    np.testing.assert_array_equal(p.values[1][:, 0], [5, 6])
     # as wide files: whole numbers not named as ids, a repeated category, a missing cell
     counts = "month,n,sales\n2020-01,7,1\n2020-02,7,2\n2020-03,9,5\n2020-04,9,6\n"
     assert load_panel(write(tmp_path, counts)).layout == "wide"
@@ -122,6 +127,7 @@ def test_pandas_long_and_wide():
                                                  "2020-01-02", "2020-01-03"]),
                          "v": [1.0, 2, 3, 4, 5]})
     p = panel_from_frame(long, id_column="id")
+    long_dates = p.dates
     assert p.ids == ["a", "b"] and p.date_column == "when" and p.value_column == "v"
     assert p.dates[1] == ["2020-01-01", "2020-01-02", "2020-01-03"]
     np.testing.assert_array_equal(p.values[1][:, 0], [3, 4, 5])
@@ -135,6 +141,8 @@ def test_pandas_long_and_wide():
     assert as_panel(numbered).ids == ["4", "7"] and as_panel(numbered).id_column == "unique_id"
     with pytest.raises(DataError, match=r"column 'id' does not hold numbers.*id_column="):
         panel_from_frame(long.drop(columns="when"), id_column=None)
+    by_date = long.sort_values("when", kind="stable")  # a, b, a, b, b: taking turns by date
+    assert as_panel(by_date).ids == ["a", "b"] and as_panel(by_date).dates == long_dates
 
 
 def test_past_covariates_follow_the_target_column(tmp_path):

@@ -42,6 +42,7 @@ dependency.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -147,30 +148,51 @@ ID_NAMES = ("id", "unique_id", "series_id", "item_id", "series")
 
 
 def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> str | None:
-    """The series-id column of a long file, or None (a wide file): the first column besides
-    dates whose values each fill one run of two or more consecutive rows, with at least two
-    ids, no cell missing, that holds text (``s1``, ``store_a``; no number among them) or whole
-    numbers under a name of :data:`ID_NAMES`."""
+    """The series-id column of a long file, or None (a wide file): a column besides dates,
+    with no cell missing, of text (``s1``, ``store_a``; no number among them) or of whole
+    numbers under a name of :data:`ID_NAMES`, whose values each fill one run of two or more
+    consecutive rows (the first such column), else whose values take turns row by row beside
+    a date column, each date once per id and some date on several rows (a file sorted by
+    date, :func:`_takes_turns`)."""
     from rnnkit.data.dates import looks_like_dates
 
-    for k, name in enumerate(header):
-        cells = column_cells(body, k)
-        if not _fills_runs(cells) or any(c.lower() in MISSING for c in cells):
+    columns = [column_cells(body, k) for k in range(len(header))]
+    interleaved = []  # text columns whose ids may take turns, row by row
+    for name, cells in zip(header, columns, strict=True):
+        if any(c.lower() in MISSING for c in cells) or looks_like_dates(cells):
             continue
         numbers = [number_or_none(c) for c in cells]
         text = all(x is None for x in numbers)
         whole = all(x is not None and float(x).is_integer() for x in numbers)
-        if (text or (whole and name.strip().lower() in ID_NAMES)) and not looks_like_dates(
-                cells):
+        if not (text or (whole and name.strip().lower() in ID_NAMES)):
+            continue
+        if _fills_runs(cells):
+            return name
+        interleaved.append((name, cells))
+    dates = [c for c in columns if looks_like_dates(c)] if interleaved else []
+    for name, cells in interleaved:  # rows in date order: each date once per id
+        if any(_takes_turns(cells, d) for d in dates):
             return name
     return None
 
 
-def _frame_ids(a: np.ndarray, name: str) -> bool:
-    """Whether a DataFrame column ``a`` holds series ids (:func:`panel_from_frame`)."""
+def _takes_turns(ids: list[str], dates: list[str]) -> bool:
+    """Whether ``ids`` name series whose rows take turns by date: at least two ids, each on
+    two or more rows, no (id, date) pair twice and some date on several rows."""
+    counts = Counter(ids)
+    return (len(counts) >= 2 and min(counts.values()) >= 2
+            and len(set(zip(ids, dates, strict=True))) == len(ids)
+            and len(set(dates)) < len(dates))
+
+
+def _frame_ids(a: np.ndarray, name: str, dates: list[str] | None) -> bool:
+    """Whether a DataFrame column ``a`` holds series ids (:func:`panel_from_frame`; the rule
+    of :func:`detect_id_column`, beside the frame's ``dates``)."""
     text = a.dtype.kind in "OUS" and all(isinstance(x, str) for x in a)
     whole = a.dtype.kind in "iu" and name.strip().lower() in ID_NAMES
-    return (text or whole) and _fills_runs(a.tolist())
+    ids = a.tolist()
+    return (text or whole) and (_fills_runs(ids) or (
+        dates is not None and _takes_turns([str(x) for x in ids], dates)))
 
 
 def _fills_runs(values: Sequence[Any]) -> bool:
@@ -432,10 +454,11 @@ def panel_from_frame(frame: Any, id_column: str | None = "auto", column: str | N
     """A pandas DataFrame as a :class:`Panel`: long with ``id_column``, else wide (every
     numeric column but the date and covariate columns is a series). ``id_column="auto"``
     (default) takes the first column of text, or of whole numbers named as in
-    :data:`ID_NAMES` (statsforecast's ``unique_id``), whose ids each fill one run of rows;
-    None reads the frame as wide. The dates come from ``date_column``, else from the first
-    datetime column, else (wide) from a datetime index. ``past_covariates``,
-    ``static_covariates`` (long only): see the module doc."""
+    :data:`ID_NAMES` (statsforecast's ``unique_id``), whose ids each fill one run of rows or
+    take turns by date (:func:`detect_id_column`); None reads the frame as wide. The dates
+    come from ``date_column``, else from the first datetime column, else (wide) from a
+    datetime index. ``past_covariates``, ``static_covariates`` (long only): see the module
+    doc."""
     cols = [str(c) for c in frame.columns]
     lookup = dict(zip(cols, frame.columns, strict=True))
 
@@ -445,9 +468,11 @@ def panel_from_frame(frame: Any, id_column: str | None = "auto", column: str | N
                             f"{quote(cols)}")
         return frame[lookup[name]].to_numpy()
 
+    if date_column is None:
+        date_column = next((c for c in cols if np.asarray(col(c)).dtype.kind == "M"), None)
+    dates_all = _labels(col(date_column, "date column")) if date_column is not None else None
     if id_column == "auto" and "auto" not in cols:
-        id_column = next((c for c in cols if _frame_ids(col(c), c)), None)
-
+        id_column = next((c for c in cols if _frame_ids(col(c), c, dates_all)), None)
     past = [str(c) for c in past_covariates or []]
     for name in past:
         col(name, "past covariate column")
@@ -457,9 +482,6 @@ def panel_from_frame(frame: Any, id_column: str | None = "auto", column: str | N
     if static and id_column is None:
         raise DataError(f"DataFrame: static covariates ({', '.join(static)}) need a long "
                         f"table and its id_column: one value per series id")
-    if date_column is None:
-        date_column = next((c for c in cols if np.asarray(col(c)).dtype.kind == "M"), None)
-    dates_all = _labels(col(date_column, "date column")) if date_column is not None else None
     if id_column is not None:
         keys = np.asarray([str(k) for k in col(id_column, "id column")])
         value = column or next((c for c in cols
