@@ -87,8 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "column, each one series; in a long file the first besides the id and date)")
     add(p, "--id-column", default=None, help="id column of a long file (rows of id, date, "
         "value): every id is one series (default: found, a column of text ids, or of whole "
-        "numbers named id, unique_id, series_id, item_id or series, each id on consecutive "
-        "rows; none: a wide file)")
+        "numbers named id, unique_id, series_id, item_id or series, each id's rows together "
+        "or taking turns by date; else the file is read as wide)")
     add(p, "--past-covariates", nargs="+", default=None, metavar="COLUMN", help="columns the "
         "models read beside the target over each input window, never after the forecast "
         "origin (a long file: per id; a wide file: shared by every series, not series "

@@ -80,6 +80,8 @@ _FORMS = [
     ("Y Mon", re.compile(r"^(\d{4})([ -])([A-Za-z]{3,9})$")),
 ]
 _FORM_PATTERNS = dict(_FORMS)
+#: Forms that a column of numbers may take too (``2024``, ``20240105``).
+NUMBER_FORMS = ("Y", "YMDc")
 #: English month names and their three-letter abbreviations -> month number
 _MONTHS = {name.lower(): k for names in (calendar.month_name, calendar.month_abbr)
            for k, name in enumerate(names) if k}
@@ -111,15 +113,10 @@ def _parse(text: str, form: str) -> datetime:
     text = text.strip()
     if form == "Y":
         return datetime(int(text.split(".")[0]), 1, 1)
-    if form == "YQ":
-        m = _FORMS[1][1].match(text)
-        return datetime(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
-    if form == "YM":
-        m = _FORMS[2][1].match(text)
-        return datetime(int(m.group(1)), int(m.group(2)), 1)
-    if form in ("QY", "MY"):
-        first, _, year = _FORM_PATTERNS[form].match(text).groups()
-        return datetime(int(year), 3 * int(first) - 2 if form == "QY" else int(first), 1)
+    if form in ("YQ", "YM", "QY", "MY"):  # a year and a quarter or month, either order
+        fields = _FORM_PATTERNS[form].match(text).groups()
+        year, part = (fields[0], fields[1]) if form[0] == "Y" else (fields[2], fields[0])
+        return datetime(int(year), 3 * int(part) - 2 if "Q" in form else int(part), 1)
     if form in ("Mon Y", "Y Mon"):
         first, _, second = text.replace("-", " ").partition(" ")
         year, name = (second, first) if form == "Mon Y" else (first, second)
@@ -170,7 +167,7 @@ def looks_like_dates(texts: Sequence[str]) -> bool:
     dates in any order of a form that numbers never take (``2024-01-05``, not ``2024`` or
     ``20240105``, which a column of values may hold)."""
     parsed = read_dates(texts)
-    return parsed is not None and (parsed[1] not in ("Y", "YMDc") or _increasing(parsed[0]))
+    return parsed is not None and (parsed[1] not in NUMBER_FORMS or _increasing(parsed[0]))
 
 
 def _months_between(a: datetime, b: datetime) -> int:

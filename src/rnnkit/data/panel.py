@@ -156,24 +156,32 @@ def detect_id_column(header: list[str], body: list[tuple[int, list[str]]]) -> st
     date, :func:`_takes_turns`)."""
     from rnnkit.data.dates import looks_like_dates
 
-    columns = [column_cells(body, k) for k in range(len(header))]
-    interleaved = []  # text columns whose ids may take turns, row by row
-    for name, cells in zip(header, columns, strict=True):
-        if any(c.lower() in MISSING for c in cells) or looks_like_dates(cells):
+    interleaved, dates = [], []  # columns whose ids may take turns row by row; date columns
+    for k, name in enumerate(header):
+        cells = column_cells(body, k)
+        if any(c.lower() in MISSING for c in cells):
+            continue
+        if looks_like_dates(cells):
+            dates.append(cells)
             continue
         numbers = [number_or_none(c) for c in cells]
-        text = all(x is None for x in numbers)
-        whole = all(x is not None and float(x).is_integer() for x in numbers)
-        if not (text or (whole and name.strip().lower() in ID_NAMES)):
+        if not _may_hold_ids(name, all(x is None for x in numbers),
+                             all(x is not None and float(x).is_integer() for x in numbers)):
             continue
         if _fills_runs(cells):
             return name
         interleaved.append((name, cells))
-    dates = [c for c in columns if looks_like_dates(c)] if interleaved else []
     for name, cells in interleaved:  # rows in date order: each date once per id
         if any(_takes_turns(cells, d) for d in dates):
             return name
     return None
+
+
+def _may_hold_ids(name: str, text: bool, whole: bool) -> bool:
+    """Whether a column named ``name`` of ``text`` (no number among its cells) or of
+    ``whole`` numbers may hold series ids: text under any name, whole numbers under a name
+    of :data:`ID_NAMES`."""
+    return text or (whole and name.strip().lower() in ID_NAMES)
 
 
 def _takes_turns(ids: list[str], dates: list[str]) -> bool:
@@ -189,9 +197,8 @@ def _frame_ids(a: np.ndarray, name: str, dates: list[str] | None) -> bool:
     """Whether a DataFrame column ``a`` holds series ids (:func:`panel_from_frame`; the rule
     of :func:`detect_id_column`, beside the frame's ``dates``)."""
     text = a.dtype.kind in "OUS" and all(isinstance(x, str) for x in a)
-    whole = a.dtype.kind in "iu" and name.strip().lower() in ID_NAMES
     ids = a.tolist()
-    return (text or whole) and (_fills_runs(ids) or (
+    return _may_hold_ids(name, text, a.dtype.kind in "iu") and (_fills_runs(ids) or (
         dates is not None and _takes_turns([str(x) for x in ids], dates)))
 
 

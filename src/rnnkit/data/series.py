@@ -290,14 +290,14 @@ def detect_date_column(header: list[str], body: list[tuple[int, list[str]]]) -> 
     are dates (:func:`rnnkit.data.dates.looks_like_dates`), else of the first column whose
     cells are dates in a form that numbers never take (``2024-01-05``, not ``2024``), else
     None."""
-    from rnnkit.data.dates import read_dates
+    from rnnkit.data.dates import NUMBER_FORMS, read_dates
 
     first = _first_columns(header, body)[0]
     if first is not None:
         return first
     for k, name in enumerate(header):
         parsed = read_dates(column_cells(body, k))
-        if parsed is not None and parsed[1] not in ("Y", "YMDc"):
+        if parsed is not None and parsed[1] not in NUMBER_FORMS:
             return name
     return None
 

@@ -110,10 +110,9 @@ def load_text_csv(path: str | os.PathLike, encoding: str = "utf-8",
                                 f"classify --{kind}-column)")
             return names.index(c)
 
-        body = rows[1:DETECT_ROWS + 1]
-        ti = (text_index(names, body, what) if text_column == "auto"
+        ti = (text_index(names, rows[1:], what) if text_column == "auto"
               else col(text_column, "text"))
-        li = (_label_index(names, body, ti, what) if label_column == "auto"
+        li = (_auto_label_index(names, rows[1:], ti, what) if label_column == "auto"
               else col(label_column, "label"))
     else:
         li = label_column if isinstance(label_column, int) else 0
@@ -144,19 +143,22 @@ def _words(rows: list[tuple[int, list[str]]], k: int) -> float:
 
 def text_index(names: list[str], body: list[tuple[int, list[str]]], what: str) -> int:
     """The "auto" text column of a CSV with header ``names``: the one named ``text``, else
-    the one holding the most words per row in ``body`` (logged)."""
+    the one holding the most words per row in the first :data:`DETECT_ROWS` rows of ``body``
+    (logged)."""
     if "text" in names:
         return names.index("text")
-    k = max(range(len(names)), key=lambda j: _words(body, j))
+    sample = body[:DETECT_ROWS]
+    k = max(range(len(names)), key=lambda j: _words(sample, j))
     log.warning("%s: text column %s (the most words a row; --text-column chooses another)",
                 what, quote(names[k]))
     return k
 
 
-def _label_index(names: list[str], body: list[tuple[int, list[str]]], text: int,
-                 what: str) -> int:
+def _auto_label_index(names: list[str], body: list[tuple[int, list[str]]], text: int,
+                      what: str) -> int:
     """The "auto" label column besides the ``text`` column: named label, class, target or y,
-    else the one with the fewest distinct values in ``body`` (logged)."""
+    else the one with the fewest distinct values in the first :data:`DETECT_ROWS` rows of
+    ``body`` (logged)."""
     others = [j for j in range(len(names)) if j != text]
     if not others:
         raise DataError(f"{what} needs a label and a text column, got the one column "
@@ -164,7 +166,8 @@ def _label_index(names: list[str], body: list[tuple[int, list[str]]], text: int,
     named = [j for j in others if names[j].lower() in LABEL_NAMES]
     if named:
         return named[0]
-    k = min(others, key=lambda j: len({r[j].strip() for _, r in body if j < len(r)}))
+    sample = body[:DETECT_ROWS]
+    k = min(others, key=lambda j: len({r[j].strip() for _, r in sample if j < len(r)}))
     log.warning("%s: label column %s (the fewest distinct values; --label-column chooses "
                 "another)", what, quote(names[k]))
     return k

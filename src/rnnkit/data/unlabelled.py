@@ -35,9 +35,9 @@ def load_text_column(path: str | os.PathLike, column: str | int = "auto",
     if isinstance(column, int):
         index = column
     elif column == "auto":
-        from rnnkit.data.text_datasets import DETECT_ROWS, text_index
+        from rnnkit.data.text_datasets import text_index
 
-        index = text_index(names, rows[1:DETECT_ROWS + 1], what)
+        index = text_index(names, rows[1:], what)
     elif column in names:
         index = names.index(column)
     else:
