@@ -87,6 +87,21 @@ Coffee 1.000 both (a first version, then the one shipped on the first three): 0.
 Window slicing again, on GRU-FCN (2026-12-04 22:47-22:58 UTC, one thread, seeds 0 and 1, a
 random crop of 80-100 % of each training series a batch, scratch): 0.905 / 0.946 / 0.680
 (0.844) against 0.920 / 0.948 / 0.720 (0.863) without, run beside it: dropped again.
+Then ``normalize="auto"``, the default since (2026-12-05, scratch ``/tmp/s15/mix.py``: each
+member trained alone, one thread, their test probabilities combined offline; PigCVP, PLAID,
+ACSF1 and OSULeaf train one network, which reads the series as before): an ensemble's
+members alternate "series" and "series+stats" inputs. PickupGestureWiimoteZ, three members,
+ensembles of seeds 0-3: the arithmetic mean of the members' probabilities 0.715 ("series"
+x3), 0.835 ("series+stats" x3), 0.770 (alternating), 0.845 (one "series", two
+"series+stats"); their normalised geometric mean 0.700 / 0.825 / 0.810 / 0.870; UnitTest,
+seeds 0 and 1: 0.909 for every mix under the geometric mean, 0.864 under the arithmetic one
+whenever two members read the statistics. The alternation keeps half the vote for the plain
+series, which few training series a class need (PigCVP, one network: 0.596 with the
+statistics against 0.716); the geometric mean lets a sure member outweigh unsure ones. The
+benchmark then (two threads, seeds 0-3): PickupGestureWiimoteZ 0.800 (0.760-0.860), Coffee
+1.000, UnitTest 0.909, in 47-50 / 31-34 / 23-27 s wall (the code before ran
+PickupGestureWiimoteZ in 50-51 s at the same hour, 46 s now: the VM was slower than on the
+day of the table in the README).
 """
 
 from __future__ import annotations

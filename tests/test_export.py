@@ -78,7 +78,7 @@ def test_forecaster_takes_raw_values_and_returns_raw_forecasts(model, strategy, 
 # ------------------------------------------------------------------------ classifiers
 @pytest.mark.parametrize(("model", "normalize"), [("lstm", "feature"), ("bigru", "series"),
                                                   ("gru", "series+stats"),
-                                                  ("my-lstm", "none")])
+                                                  ("gru", "auto"), ("my-lstm", "none")])
 def test_sequence_classifier_normalises_in_the_graph(model, normalize, tmp_path):
     from rnnkit.tasks.classify import SequenceClassifier
 
@@ -86,8 +86,9 @@ def test_sequence_classifier_normalises_in_the_graph(model, normalize, tmp_path)
     X = [5 + 3 * rng.standard_normal((int(rng.integers(3, 9)), 2)) for _ in range(40)]
     y = ["up" if x[:, 0].mean() > 5 else "down" for x in X]
     X[0][1, 0] = np.nan  # a missing value: 0 after scaling
+    members = 2 if normalize == "auto" else 1  # "auto": a "series" and a "series+stats" one
     est = SequenceClassifier(model=model, hidden_size=4, epochs=1, normalize=normalize,
-                             verbose=0).fit(X, y)
+                             ensemble=members, verbose=0).fit(X, y)
     est = _saved(est, tmp_path)
     result = export_onnx(est, tmp_path / "clf.onnx", seq_len=8)
     time_free = model != "my-lstm"  # a user cell's loop is unrolled over seq_len steps

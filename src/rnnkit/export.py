@@ -193,7 +193,7 @@ class ClassifierGraph(nn.Module):
         super().__init__()
         self.net = est.model_
         self.text = text
-        self.normalize = "none" if text else est.normalize
+        self.normalize = "none" if text else est.normalize_
         if self.normalize == "feature":
             self.register_buffer("mean", torch.as_tensor(est.mean_, dtype=torch.float32))
             self.register_buffer("std", torch.as_tensor(est.std_, dtype=torch.float32))
@@ -326,7 +326,7 @@ def _sequence_plan(est: Any, seq_len: int) -> _Plan:
 
     def make(B: int, T: int) -> dict[str, Tensor]:
         x = torch.randn(B, T, D, generator=_generator(B))
-        if est.normalize == "feature":
+        if est.normalize_ == "feature":
             x = x * torch.as_tensor(est.std_) + torch.as_tensor(est.mean_)
         return {"x": x.float(), "lengths": _lengths(B, T)}
 

@@ -100,7 +100,7 @@ def test_metrics_record_the_resolved_budget_and_warnings(tmp_path, capsys):
     printed = capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["params"]["batch_size"] == "auto" and m["resolved"]["batch_size"] == 8
-    assert m["params"]["normalize"] == "series" and m["resolved"]["pooling"] == "max"
+    assert m["params"]["normalize"] == "auto" and m["resolved"]["pooling"] == "max"
     assert m["early_stopping"]["max_epochs"] == 2 and m["resolved"]["validation"] == 0.0
     assert m["n_validation"] == 0 and "val_loss" not in m["history"]  # no early stopping
     assert m["warnings"] and "stayed near chance" in m["warnings"][0]

@@ -107,10 +107,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
-        help=f"numeric sequences: per-series z-normalisation, the same with each series' "
-        f"level and scale as extra channels (series+stats: for data whose amplitude tells "
-        f"the classes apart), per-feature standardisation learned on the training set, or "
-        f"none (default: {d('normalize')}; feature for mnist images)")
+        help=f"numeric sequences: auto (one network: series; an ensemble's members "
+        f"alternate series and series+stats), per-series z-normalisation (series), the same "
+        f"with each series' level and scale as extra channels (series+stats: for data whose "
+        f"amplitude tells the classes apart), per-feature standardisation learned on the "
+        f"training set, or none (default: {d('normalize')}; feature for mnist images)")
     add(p, "--limit", type=positive_int, default=None, help="use only the first N training "
         "samples (quick runs)")
     add(p, "--level", default=t("level"), choices=TEXT_LEVELS, help="text tokens (subword: "

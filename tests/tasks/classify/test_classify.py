@@ -288,7 +288,8 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
     assert clf.resolved_ == {"epochs": 3, "batch_size": 8, "patience": None,
                              "validation": 0.2, "mixup": 0.0, "ensemble": 3, "hidden_size": 4,
                              "pooling": "max", "conv_blocks": 1, "conv_norm": "batch",
-                             "epochs_run": [3, 3, 3]}
+                             "epochs_run": [3, 3, 3],
+                             "normalize": ["series", "series+stats", "series"]}
     assert isinstance(clf.model_, EnsembleNet)  # ensemble="auto": a quick fit, 3 members
     plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
     assert plain.resolved_["ensemble"] == 1  # plain recurrent models keep one network
@@ -324,10 +325,10 @@ def test_chance_warning(rng, caplog):
     assert "stayed near chance" in caplog.text
 
 
-def test_ensemble_averages_members_and_roundtrips(tmp_path, rng):
+def test_ensemble_takes_the_geometric_mean_of_its_members_and_roundtrips(tmp_path, rng):
     X, y = _toy(80, rng, variable=True)
     clf = SequenceClassifier(model="conv-gru", hidden_size=4, conv_channels=4, epochs=2,
-                             ensemble=2, verbose=0).fit(X, y)
+                             ensemble=2, normalize="series", verbose=0).fit(X, y)
     members = clf.model_.members
     assert len(members) == 2 and len(clf.member_histories_) == 2
     assert not torch.equal(members[0].head.weight, members[1].head.weight)  # two seeds
@@ -336,12 +337,48 @@ def test_ensemble_averages_members_and_roundtrips(tmp_path, rng):
 
     x, n = pad_sequences(clf._prepare(X[:5]))
     with torch.no_grad():
-        each = [torch.softmax(m(torch.from_numpy(x), lengths=torch.from_numpy(n)), -1)
-                for m in members]
-    np.testing.assert_allclose(proba, ((each[0] + each[1]) / 2).numpy(), rtol=1e-5, atol=1e-6)
+        p0, p1 = (torch.softmax(m(torch.from_numpy(x), lengths=torch.from_numpy(n)), -1)
+                  for m in members)
+    geometric = torch.sqrt(p0 * p1)  # (5, C): prod_i p_i^(1/k), k = 2
+    expected = (geometric / geometric.sum(dim=1, keepdim=True)).numpy()
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(proba, ((p0 + p1) / 2).numpy(), rtol=1e-5, atol=1e-6)
     clf.save(tmp_path / "e")
     again = SequenceClassifier.load(tmp_path / "e")
     np.testing.assert_allclose(again.predict_proba(X[:5]), proba, rtol=1e-6)
+
+
+def test_normalize_auto_alternates_the_members_inputs(tmp_path, rng):
+    X, y = _toy(80, rng, variable=True)
+    X = [x * s for x, s in zip(X, rng.uniform(0.5, 5.0, len(X)), strict=True)]  # levels differ
+    quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 2,
+             "verbose": 0}
+    clf = SequenceClassifier(ensemble=3, **quick).fit(X, y)
+    assert clf.normalize == "auto" and clf.normalize_ == "series+stats"
+    assert clf.resolved_["normalize"] == ["series", "series+stats", "series"]
+    even, odd, _ = clf.model_.members
+    assert (even.config["input_size"], even.first_features) == (1, 1)
+    assert (odd.config["input_size"], odd.first_features) == (3, None)
+    from rnnkit.data.batching import pad_sequences
+
+    x, n = pad_sequences(clf._prepare(X[:5]))  # (5, T, 3): the series, its level and scale
+    assert x.shape[2] == 3
+    x, n = torch.from_numpy(x), torch.from_numpy(n)
+    moved = x.clone()
+    moved[..., 1:] += 1.0  # other statistics: only the odd member sees them
+    with torch.no_grad():
+        assert torch.equal(even(x, lengths=n), even(moved, lengths=n))
+        assert not torch.allclose(odd(x, lengths=n), odd(moved, lengths=n))
+    clf.save(tmp_path / "a")
+    again = SequenceClassifier.load(tmp_path / "a")
+    assert again.normalize_ == "series+stats"
+    np.testing.assert_allclose(again.predict_proba(X[:5]), clf.predict_proba(X[:5]), rtol=1e-6)
+    one = SequenceClassifier(ensemble=1, **quick).fit(X, y)  # one network: as "series"
+    series = SequenceClassifier(ensemble=1, normalize="series", **quick).fit(X, y)
+    assert one.normalize_ == "series" and one.resolved_["normalize"] == ["series"]
+    assert not hasattr(one, "stats_mu_")
+    np.testing.assert_allclose(one.predict_proba(X[:5]), series.predict_proba(X[:5]),
+                               rtol=1e-6)
 
 
 def _words(n, rng):

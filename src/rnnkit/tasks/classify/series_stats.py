@@ -18,7 +18,9 @@ PickupGestureWiimoteZ's raw series against 0.78 on the same series z-normalised,
 against 0.894 on PLAID; on ACSF1, OSULeaf and Coffee, z-normalised in the archive, the two
 agree, and on PigCVP nearly (0.947 and 0.942; 2026-12-04, scratch).
 
-Not the default: it cuts both ways. The default GRU-FCN, seed 0, two threads, 2026-12-04
+It cuts both ways, so no network reads it alone by default: under ``normalize="auto"`` (the
+default) every second member of an ensemble reads it (:mod:`rnnkit.tasks.classify.task`). The
+default GRU-FCN, seed 0, two threads, 2026-12-04
 (``benchmarks/classify_accuracy.py --param normalize=series+stats``; "series" in brackets):
 PickupGestureWiimoteZ 0.880 (0.720), PLAID 0.898 (0.858), but PigCVP 0.596 (0.716), where two
 training series a class let the network lean on each pig's level; seed 1: 0.860, 0.892 and
