@@ -96,6 +96,21 @@ ensemble's fold error: 0.979; both levels' models as candidates of one ensemble,
 of the 3 / 5 / 6 best by the folds: 0.986 / 0.973 / 0.949; the mean of the two levels'
 ensembles 0.958 (realgdp 0.676, realcons 0.817, where the two levels' errors cancel). None is
 below AutoARIMA's 0.946 and each doubles the training, so the level stays "last".
+Then the two levels in turn, at no extra training (2026-12-05, scratch ``/tmp/s15``: each
+network trained at both levels, seeds 0 and 1, the same selection rule applied offline):
+with simple_rnn and gru reading values and linear and lstm changes 0.944 / 0.931 (every
+model on "last": 0.985 / 0.992); any two of the four networks on "none" 0.944-0.999 /
+0.931-0.990, one of them 0.971-1.001 / 0.956-0.985. Taken as ``level="auto"`` of compare, the
+default since (the models in turn in the order given, :func:`compare.model_levels`), and
+this benchmark rerun with it (00:57-01:06 UTC, two processes a seed, ``--no-multi``, merged
+with ``--from-json``): the selection 0.944 / 0.931 with seeds 0 / 1 against AutoARIMA 0.946
+and AutoETS 1.281; below seasonal naive in every group (yearly 0.731 / 0.747, quarterly
+0.887 / 0.873, monthly 0.745 / 0.759, sub-daily 1.111 / 1.028, daily 2.820 / 2.725; AutoARIMA
+0.660, 0.897, 0.736, 1.269, 2.701); mean rank 3.43 / 3.62 against AutoARIMA's 3.19 / 3.33;
+coverage 79.1 / 79.7 %. The multi-series part with the levels in turn for the global model
+too: global 0.837 / 0.820 against one model per series 0.751 / 0.772, so a global model over
+several series keeps "last" for every network (01:07-01:10 UTC: global 0.690 / 0.702, local
+0.751 / 0.772).
 """
 
 from __future__ import annotations

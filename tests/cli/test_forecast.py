@@ -26,7 +26,7 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
                "--hidden", "4", "--models", "naive", "linear", "gru", "--out", str(out),
                "--intervals", "5"])
     assert rc == 0
-    stdout = capsys.readouterr().out
+    stdout, stderr = capsys.readouterr()
     assert "model" in stdout and "MASE" in stdout and "gru" in stdout
     for name in ("metrics.json", "forecast.csv", "test_forecasts.csv", "backtest.png",
                  "future.png", "losses.png", "metrics.png", "model/ensemble.json",
@@ -41,6 +41,9 @@ def test_forecast_on_tiny_csv(tmp_path, capsys):
     assert metrics["split"] == {"train": [0, 54], "folds": [[42, 48], [45, 51], [48, 54]],
                                 "test": [54, 60]}
     assert metrics["season"] == 12 and "monthly" in metrics["detected"]
+    assert "; linear read changes; gru read values (--level auto)" in stderr
+    levels = {m["model"]: m.get("level") for m in metrics["models"]}
+    assert (levels["linear"], levels["gru"]) == ("last", "none")
     assert set(metrics["models"][0]["test"]) == {"mae", "rmse", "mse", "smape", "mase",
                                                  "mase1"}
     assert len(metrics["models"][0]["cv"]["folds_mae"]) == 3

@@ -72,7 +72,7 @@ DEFAULT_MODELS = ("naive", "seasonal_naive", "linear", "simple_rnn", "lstm", "gr
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.forecast import Forecaster
-    from rnnkit.tasks.forecast.compare import MAX_STEPS
+    from rnnkit.tasks.forecast.compare import LEVELS, MAX_STEPS
     from rnnkit.tasks.forecast.models import MODELS
     from rnnkit.tasks.forecast.peers import PEERS
 
@@ -143,6 +143,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--ensemble", type=nonneg_int, default=3, metavar="K", help="select the median "
         "forecast of the K best models by cross-validation (a row 'ensemble'; 0 or 1: select "
         "the single best model)")
+    add(p, "--level", default="auto", choices=LEVELS, help="what the trained models read: "
+        "changes from each window's last value (last), the scaled values (none), or auto: "
+        "the two in turn, in the order of --models (with the default models linear and lstm "
+        "read changes, simple_rnn and gru values; a global model over many series reads "
+        "changes)")
     add(p, "--hidden", type=positive_int, default=d("hidden"), help="units per recurrent "
         "layer")
     add(p, "--test", type=positive_int, default=None, help="test values at the end "
@@ -332,7 +337,8 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.forecast.compare import compare
+    from rnnkit.tasks.forecast.compare import compare, model_levels
+    from rnnkit.tasks.forecast.models import BASELINES
     from rnnkit.tasks.forecast.split import (
         BASE_INPUT_LEN,
         auto_horizon,
@@ -407,10 +413,15 @@ def run(args: argparse.Namespace) -> int:
                    f"series when --column is not given)" if others else "") + past_words)
     auto = (f" (auto: a whole season of {season} before every forecast step)"
             if args.input_len is None and L == season + H > BASE_INPUT_LEN else "")
+    levels = model_levels([m for m in dict.fromkeys(args.models) if m not in BASELINES],
+                          args.level, shared=many and not args.local)
+    reads = "; ".join(f"{', '.join(m for m in levels if levels[m] == lv)} {words}"
+                      for lv, words in (("last", "read changes"), ("none", "read values"))
+                      if lv in levels.values())
     note(args, f"rnnkit forecast: {source}: {what}; {detected}; input_len {L}{auto}, "
          f"horizon {H}{horizon_words}, "
          f"test {n_test}, strategy {args.strategy}, scaler {scaler}"
-         + (" per series" if many else "")
+         + (" per series" if many else "") + (f"; {reads} (--level {args.level})" if reads else "")
          + "".join(f"; {t}" for t in (shortened, short_note) if t))
     kw = training_kwargs(args)
     kw.pop("validation")
@@ -427,7 +438,7 @@ def run(args: argparse.Namespace) -> int:
                       strategy=args.strategy, hidden=args.hidden, dropout=args.dropout,
                       scaler=scaler, head=args.head, peers=_peers(args.peers),
                       id_embedding=args.id_embedding, jobs=1 if launched() else args.jobs,
-                      **kw)
+                      level=args.level, **kw)
     if not is_main_process():  # data-parallel: rank 0 scores, prints and writes
         return 0
     settings = {**res.settings, "scaler": scaler, "strategy": args.strategy}

@@ -136,7 +136,9 @@ class Forecaster(Estimator):
         level: "last" (default) subtracts each window's last input value from its inputs and
             targets (after scaling) and adds it back to the forecasts, so the network learns
             changes relative to the current level and trending series leave the scaler's
-            range less; "none" feeds the scaled values as they are.
+            range less; "none" feeds the scaled values as they are. ``rnnkit forecast``
+            and :func:`~rnnkit.tasks.forecast.compare.compare` give their models the two in
+            turn (``level="auto"``).
         validation: held-out part at the end of each series: a fraction, a count, or None
             (default: 2 x horizon values); 0 trains on everything.
         patience: early stopping on val_loss after this many epochs without improvement
