@@ -24,7 +24,8 @@ numeric sequences train for the whole budget (a ``--validation`` part given is
 monitored); texts stop after 5 epochs without a better validation loss on sets of 1,000
 texts or more. ``--ensemble auto``: on a set small enough for a quick fit, the convolutional
 models (the numeric default ``gru-fcn`` among them) train up to three networks from
-different seeds and average their probabilities. Torch runs on every core (``--threads
+different seeds and combine their probabilities (normalised geometric mean; every second
+member also reads each series' level and scale). Torch runs on every core (``--threads
 auto``; the other commands default to one thread).
 
 Prints progress and the test accuracy; the output folder (built atomically, default
@@ -99,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="numeric sequences: alpha of mixup on the training batches (0: off; auto: 0.2 "
         "below 1,000 training sequences, else off)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
-        help="train k networks (seeds seed..seed+k-1) and average their probabilities (auto: "
+        help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
         "up to 3 for conv-* and *-fcn models when their predicted time stays under 40 s, "
         "else 1)")
     add_training(p, SequenceClassifier)

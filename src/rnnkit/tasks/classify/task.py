@@ -51,7 +51,8 @@ are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, defa
 the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off;
 "auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the
 seeds' noise). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and
-averages their probabilities (one saved model); ``ensemble="auto"`` (the default) trains up
+combines their probabilities by their normalised geometric mean (one saved model;
+:class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default) trains up
 to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay
 under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no
 clock is read), else 1.
