@@ -176,7 +176,8 @@ def test_ucr_by_name(tmp_path, capsys, monkeypatch):
                             (tmp_path / "Toy.zip").read_bytes()))
     assert main(["classify", "--data", "ucr:Toy", "--hidden", "4", "--epochs", "1",
                  "--out", str(tmp_path / "o")]) == 0
-    assert "(10 test sequences, 3 x gru-fcn" in capsys.readouterr().out  # ensemble auto
+    assert ("(10 test sequences, 3 x gru-fcn reading series / series+stats / series, "
+            in capsys.readouterr().out)  # ensemble auto, normalize auto
     assert main(["classify", "--data", "ucr:Toy", "--test", "x.ts"]) == 2
     assert "comes with its own test split" in capsys.readouterr().err
 

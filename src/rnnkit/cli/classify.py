@@ -259,6 +259,9 @@ def run(args: argparse.Namespace) -> int:
     names = class_names(clf.classes_)
     runs = clf.resolved_["epochs_run"]
     model = clf.model if clf.ensemble_ == 1 else f"{clf.ensemble_} x {clf.model}"
+    inputs = clf.resolved_.get("normalize", [])
+    if len(set(inputs)) > 1:  # normalize "auto": the members read two views
+        model += f" reading {' / '.join(inputs)}"
     metrics = {"data": args.data, "test": args.test, "model": clf.model, "kind": kind,
                "n_train": clf.n_train_, "n_validation": clf.n_validation_,
                "n_test": len(yte), "train_seconds": round(seconds, 2),
