@@ -338,7 +338,6 @@ def _csv(rows: list[dict]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast.compare import compare, model_levels
-    from rnnkit.tasks.forecast.models import BASELINES
     from rnnkit.tasks.forecast.split import (
         BASE_INPUT_LEN,
         auto_horizon,
@@ -413,8 +412,8 @@ def run(args: argparse.Namespace) -> int:
                    f"series when --column is not given)" if others else "") + past_words)
     auto = (f" (auto: a whole season of {season} before every forecast step)"
             if args.input_len is None and L == season + H > BASE_INPUT_LEN else "")
-    levels = model_levels([m for m in dict.fromkeys(args.models) if m not in BASELINES],
-                          args.level, shared=many and not args.local)
+    # the series left after long_enough are those compare shares a global model among
+    levels = model_levels(args.models, args.level, shared=len(panel) > 1 and not args.local)
     reads = "; ".join(f"{', '.join(m for m in levels if levels[m] == lv)} {words}"
                       for lv, words in (("last", "read changes"), ("none", "read values"))
                       if lv in levels.values())

@@ -53,6 +53,8 @@ def test_level_auto_gives_the_trained_models_changes_and_values_in_turn():
     assert model_levels(["linear", "simple_rnn", "lstm", "gru"], "auto") == {
         "linear": "last", "simple_rnn": "none", "lstm": "last", "gru": "none"}
     assert model_levels(["gru", "linear"], "auto") == {"gru": "last", "linear": "none"}
+    assert model_levels(["naive", "gru", "seasonal_naive", "gru", "linear"], "auto") == {
+        "gru": "last", "linear": "none"}  # baselines and repeats take no turn
     assert model_levels(["gru", "linear"], "none") == {"gru": "none", "linear": "none"}
     assert model_levels(["gru", "linear"], "auto", shared=True) == {"gru": "last",
                                                                     "linear": "last"}

@@ -139,12 +139,18 @@ MODES = ("global", "local")
 #: ``level``: :class:`Forecaster`'s, or "auto" (:func:`model_levels`).
 LEVELS = ("auto", *FORECASTER_LEVELS)
 
+#: Seconds between the progress lines of the peers' fits on many series.
+PEER_REPORT_SECONDS = 10.0
+#: The job number of the peers' fits in a comparison's queue of (model, fold) jobs.
+PEERS_JOB = -1
 
-def model_levels(trained: Sequence[str], level: str, shared: bool = False) -> dict[str, str]:
-    """Each trained model's :class:`Forecaster` ``level``: ``level`` itself, or under "auto"
-    "last" and "none" in turn, in the order of ``trained`` (the first reads changes): with
-    the default models linear and lstm read changes, simple_rnn and gru scaled values; but
-    "last" for every model ``shared`` by several series (a global model).
+
+def model_levels(models: Sequence[str], level: str, shared: bool = False) -> dict[str, str]:
+    """The :class:`Forecaster` ``level`` of each trained model among ``models`` (the
+    baselines, which train nothing, and repeated names left out): ``level`` itself, or under
+    "auto" "last" and "none" in turn, in the order of ``models`` (the first reads changes):
+    with the default models linear and lstm read changes, simple_rnn and gru scaled values;
+    but "last" for every model ``shared`` by several series (a global model).
 
     Why "auto": the level suits a series or not, and the folds do not tell which. Over the 21
     series of ``benchmarks/forecast_accuracy.py`` (2026-12-05, scratch, each model trained at
@@ -154,22 +160,19 @@ def model_levels(trained: Sequence[str], level: str, shared: bool = False) -> di
     changes on trending ones (austres 0.159 against 1.177). With the two levels in turn the
     median of the three best by the folds mixes them where both fit: 0.944 / 0.931 (AutoARIMA
     0.946), and below seasonal naive in every frequency group; the benchmark with it, seeds 0 /
-    1 / 2: 0.944 / 0.931 / 0.949. Which two models read values
-    moves it (any two of the four: 0.944-0.999 / 0.931-0.990, one of them 0.971-1.001 /
-    0.956-0.985); this order was the best of the six pairs with both seeds.
+    1 / 2: 0.944 / 0.931 / 0.949. Which two models read values moves it (any two of the four:
+    0.944-0.999 / 0.931-0.990, one of them 0.971-1.001 / 0.956-0.985); this order was the
+    best of the six pairs with both seeds.
     A global model over several series reads each one's changes in units of its typical
     change (:class:`Forecaster`), which needs level "last": on the benchmark's five
     macroeconomic series the global selection scored 0.837 / 0.820 (seeds 0 / 1) with the
     levels in turn against 0.690 / 0.702 with "last" alone, where one comparison per series
     scored 0.751 / 0.772 with them in turn (0.743 / 0.777 with "last").
     """
+    trained = [name for name in dict.fromkeys(models) if name not in BASELINES]
     if level != "auto" or shared:
         return dict.fromkeys(trained, "last" if level == "auto" else level)
     return {name: ("last", "none")[i % 2] for i, name in enumerate(trained)}
-#: Seconds between the progress lines of the peers' fits on many series.
-PEER_REPORT_SECONDS = 10.0
-#: The job number of the peers' fits in a comparison's queue of (model, fold) jobs.
-PEERS_JOB = -1
 
 
 def auto_batch_epochs(n_windows: int, max_steps: int | None = MAX_STEPS,
@@ -456,7 +459,7 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
         epochs = auto_epochs if epochs is None else min(epochs, auto_epochs)
     say = progress or (lambda text: None)
     trained = [n for n in names if n not in BASELINES]
-    levels = model_levels(trained, level, shared=S > 1 and mode == "global")
+    levels = model_levels(names, level, shared=S > 1 and mode == "global")
     total_fits = len(trained) * (n_folds + 1)
     jobs = auto_jobs(jobs, n_windows * L, total_fits)
     # workers write progress lines, never bars (fitpool): verbose=1 asks for a bar
