@@ -53,6 +53,10 @@ faster (24 ms per training step either way at (64, 50, 1, 20)); inductor's kerne
 traced step graphs took 36 s to compile (a loaded machine) and were slower per call than the
 plain graphs.
 
+Beside the cells, :mod:`~rnnkit.nn.fastpath.norm_relu` runs the convolutional blocks' per-step
+layer norm, ReLU and padding mask (:mod:`rnnkit.tasks.classify.frontend`, channels first) in
+one compiled pass each way, where torch's layer norm needs transposing copies around it.
+
 When the kernels cannot run, the layer runs its autograd loop instead and records it
 (``layer.last_path == "loop"``; :func:`unavailable` says why): under a graph capture
 (``torch.compile``, ``torch.export`` / ``torch.onnx.export``, ``torch.jit.trace``; see

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from rnnkit.nn import Conv1D, LayerNorm
 from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import register
+from rnnkit.nn.fastpath.norm_relu import layer_norm_relu
 
 #: The normalisations a front-end block may use.
 NORMS = ("batch", "layer", "none")
@@ -45,15 +46,16 @@ def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
 def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Module) -> Tensor:
     """``relu(norm(conv(x * valid))) * valid`` channels first: (B, D, T) -> (B, C, T), padded
     steps 0 (a :class:`MaskedBatchNorm` reads the mask; a LayerNorm normalises each step's
-    C channels)."""
+    C channels, with the ReLU and the mask in one compiled pass where it can:
+    :func:`~rnnkit.nn.fastpath.norm_relu.layer_norm_relu`)."""
     mask = None if lengths is None else valid_steps(lengths, x.shape[2], x.device).transpose(1, 2)
     if mask is not None:
         x = x * mask  # (B, D, T); mask (B, 1, T)
     y = conv.channels_first(x)  # (B, C, T)
+    if isinstance(norm, LayerNorm):  # norm, ReLU and mask at once
+        return layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths)
     if isinstance(norm, MaskedBatchNorm):
         y = norm(y, mask)
-    elif isinstance(norm, LayerNorm):
-        y = norm(y.transpose(1, 2)).transpose(1, 2)
     x = torch.relu(y)
     return x if mask is None else x * mask
 

@@ -1,0 +1,142 @@
+"""The compiled channels-first layer norm + ReLU + mask (rnnkit.nn.fastpath.norm_relu).
+
+Expected values come from torch's own ops on the same tensors: F.layer_norm over the
+transposed channels, torch.relu and the mask multiply, differentiated by autograd; and from
+finite differences in float64 (gradcheck).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rnnkit.nn.fastpath import norm_relu
+
+pytest.importorskip("numba")  # the compiled passes need it (rnnkit[fast])
+
+from rnnkit.nn.fastpath import norm_relu_kernel
+from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows
+
+
+def torch_ops(y, w, b, eps, lengths):
+    """relu(LayerNorm over dim 1) * valid, written with torch ops and autograd only."""
+    z = torch.relu(F.layer_norm(y.transpose(1, 2), (y.shape[1],), w, b, eps)).transpose(1, 2)
+    if lengths is None:
+        return z
+    valid = torch.arange(y.shape[2])[None, :] < lengths[:, None]  # (B, T)
+    return z * valid[:, None, :].to(z.dtype)
+
+
+def inputs(B, C, T, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.randn(B, C, T, generator=g, dtype=dtype) * 2 + 0.5).requires_grad_()
+    w = (torch.rand(C, generator=g, dtype=dtype) + 0.5).requires_grad_()
+    b = (torch.rand(C, generator=g, dtype=dtype) - 0.5).requires_grad_()
+    return y, w, b
+
+
+def grads(fn, y, w, b, dz, lengths):
+    out = fn(y, w, b, 1e-5, lengths)
+    return (out, *torch.autograd.grad(out, (y, w, b), dz))
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request):
+    """torch's threads (the suite runs on one): two let the passes split the rows."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
+# (B, C, T): rows on one thread, and enough entries (B C T >= 16,384) for the threaded passes
+@pytest.mark.parametrize("shape", [(4, 5, 9), (16, 32, 40)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("padded", [False, True])
+def test_matches_torch_ops_forward_and_backward(shape, dtype, padded, threads,
+                                                monkeypatch) -> None:
+    """Every output entry is written: the kernels' arrays start as NaN here."""
+    B, C, T = shape
+    assert parallel_rows(B, C * T) == (threads > 1 and B * C * T >= PARALLEL_MIN)
+    monkeypatch.setattr(norm_relu_kernel, "_empty",
+                        lambda shape, dtype: np.full(shape, np.nan, dtype))
+    y, w, b = inputs(B, C, T, dtype)
+    lengths = torch.randint(1, T + 1, (B,), generator=torch.Generator().manual_seed(1))
+    lengths = lengths if padded else None
+    if padded:
+        lengths[0] = T
+    dz = torch.randn(B, C, T, dtype=dtype)
+    assert norm_relu.compiled(y, w)
+    got = grads(norm_relu.layer_norm_relu, y, w, b, dz, lengths)
+    want = grads(torch_ops, y, w, b, dz, lengths)
+    tol = {"atol": 1e-5, "rtol": 1e-4} if dtype == torch.float32 else {"atol": 1e-12, "rtol": 0}
+    for name, g, e in zip(("z", "dy", "dw", "db"), got, want, strict=True):
+        torch.testing.assert_close(g, e, **tol, msg=lambda m, n=name: f"{n}: {m}")
+    if padded:  # padded steps are zero and pass no gradient
+        z, dy = got[0], got[1]
+        for i, L in enumerate(lengths.tolist()):
+            assert not z[i, :, L:].any() and not dy[i, :, L:].any()
+
+
+def test_gradcheck_float64() -> None:
+    y, w, b = inputs(3, 4, 6, torch.float64, seed=2)
+    lengths = torch.tensor([6, 4, 1])
+
+    def f(y, w, b):
+        return norm_relu.layer_norm_relu(y, w, b, 1e-5, lengths)
+
+    assert torch.autograd.gradcheck(f, (y, w, b), eps=1e-6, atol=1e-7)
+
+
+def test_falls_back_to_torch_ops_where_the_passes_do_not_run() -> None:
+    y, w, b = inputs(2, 3, 5, torch.float32)
+    lengths = torch.tensor([5, 2])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not norm_relu.compiled(y, w)
+    assert not norm_relu.compiled(y.half(), w.half())
+    assert not norm_relu.compiled(y.double(), w)  # dtypes must match
+    half = norm_relu.layer_norm_relu(y.half(), w.half(), b.half(), 1e-5, lengths)
+    torch.testing.assert_close(half, torch_ops(y.half(), w.half(), b.half(), 1e-5, lengths))
+    assert half.dtype == torch.float16
+
+
+def test_double_backward_raises() -> None:
+    y, w, b = inputs(2, 3, 5, torch.float64)
+    z = norm_relu.layer_norm_relu(y, w, b, 1e-5)
+    (dy,) = torch.autograd.grad(z.sum(), y, create_graph=True)
+    with pytest.raises(RuntimeError):
+        dy.sum().backward()
+
+
+def test_frontend_blocks_run_it_and_keep_their_outputs(monkeypatch) -> None:
+    """A GRU-FCN with the per-step layer norm gives the same logits and gradients on the
+    compiled passes as on torch's ops (the fallback), with padded rows."""
+    from rnnkit.tasks.classify.model import RNNClassifier
+
+    torch.manual_seed(0)
+    net = RNNClassifier(2, 3, "gru-fcn", 8, conv_blocks=2, conv_channels=4, conv_norm="layer",
+                        fcn_channels=4, fcn_pool=1, pooling="max").double()
+    x = torch.randn(3, 20, 2, dtype=torch.float64)
+    lengths = torch.tensor([20, 11, 5])
+    x[1, 11:] = 0
+    x[2, 5:] = 0
+
+    def run():
+        net.zero_grad()
+        out = net(x, lengths=lengths)
+        out.square().sum().backward()
+        return out.detach(), [p.grad.clone() for p in net.parameters()]
+
+    calls = []
+    real = norm_relu._LayerNormReLU.apply
+    monkeypatch.setattr(norm_relu._LayerNormReLU, "apply",
+                        lambda *a: calls.append(1) or real(*a))
+    fast, fast_grads = run()
+    assert len(calls) == 5  # three FCN blocks and two front-end blocks
+    monkeypatch.setattr(norm_relu, "compiled", lambda y, w: False)
+    slow, slow_grads = run()
+    torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
+    for g, e in zip(fast_grads, slow_grads, strict=True):
+        torch.testing.assert_close(g, e, atol=1e-11, rtol=0)
