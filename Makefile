@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/ref_engine.py
 	$(PY) benchmarks/layers.py
+	$(PY) benchmarks/frontend.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

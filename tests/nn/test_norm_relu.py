@@ -20,13 +20,13 @@ from rnnkit.nn.fastpath import norm_relu_kernel
 from rnnkit.nn.fastpath.jit import PARALLEL_MIN, parallel_rows
 
 
-def torch_ops(y, w, b, eps, lengths):
-    """relu(LayerNorm over dim 1) * valid, written with torch ops and autograd only."""
+def torch_ops(y, w, b, eps, lengths, pool=1):
+    """maxpool(relu(LayerNorm over dim 1) * valid), with torch ops and autograd only."""
     z = torch.relu(F.layer_norm(y.transpose(1, 2), (y.shape[1],), w, b, eps)).transpose(1, 2)
-    if lengths is None:
-        return z
-    valid = torch.arange(y.shape[2])[None, :] < lengths[:, None]  # (B, T)
-    return z * valid[:, None, :].to(z.dtype)
+    if lengths is not None:
+        valid = torch.arange(y.shape[2])[None, :] < lengths[:, None]  # (B, T)
+        z = z * valid[:, None, :].to(z.dtype)
+    return F.max_pool1d(z, pool, pool, ceil_mode=True)
 
 
 def inputs(B, C, T, dtype, seed=0):
@@ -37,9 +37,10 @@ def inputs(B, C, T, dtype, seed=0):
     return y, w, b
 
 
-def grads(fn, y, w, b, dz, lengths):
-    out = fn(y, w, b, 1e-5, lengths)
-    return (out, *torch.autograd.grad(out, (y, w, b), dz))
+def grads(fn, y, w, b, lengths, pool):
+    out = fn(y, w, b, 1e-5, lengths, pool)
+    dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(3), dtype=out.dtype)
+    return (out, *torch.autograd.grad(out, (y, w, b), dout))
 
 
 @pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
@@ -55,37 +56,39 @@ def threads(request):
 @pytest.mark.parametrize("shape", [(4, 5, 9), (16, 32, 40)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("padded", [False, True])
-def test_matches_torch_ops_forward_and_backward(shape, dtype, padded, threads,
+@pytest.mark.parametrize("pool", [1, 4])  # 4 divides neither T: a short last window
+def test_matches_torch_ops_forward_and_backward(shape, dtype, padded, pool, threads,
                                                 monkeypatch) -> None:
     """Every output entry is written: the kernels' arrays start as NaN here."""
     B, C, T = shape
     assert parallel_rows(B, C * T) == (threads > 1 and B * C * T >= PARALLEL_MIN)
     monkeypatch.setattr(norm_relu_kernel, "_empty",
-                        lambda shape, dtype: np.full(shape, np.nan, dtype))
+                        lambda shape, dtype: np.full(shape, -1 if dtype == np.int32 else np.nan,
+                                                     dtype))
     y, w, b = inputs(B, C, T, dtype)
     lengths = torch.randint(1, T + 1, (B,), generator=torch.Generator().manual_seed(1))
     lengths = lengths if padded else None
     if padded:
         lengths[0] = T
-    dz = torch.randn(B, C, T, dtype=dtype)
     assert norm_relu.compiled(y, w)
-    got = grads(norm_relu.layer_norm_relu, y, w, b, dz, lengths)
-    want = grads(torch_ops, y, w, b, dz, lengths)
+    got = grads(norm_relu.layer_norm_relu, y, w, b, lengths, pool)
+    want = grads(torch_ops, y, w, b, lengths, pool)
     tol = {"atol": 1e-5, "rtol": 1e-4} if dtype == torch.float32 else {"atol": 1e-12, "rtol": 0}
-    for name, g, e in zip(("z", "dy", "dw", "db"), got, want, strict=True):
+    for name, g, e in zip(("out", "dy", "dw", "db"), got, want, strict=True):
         torch.testing.assert_close(g, e, **tol, msg=lambda m, n=name: f"{n}: {m}")
     if padded:  # padded steps are zero and pass no gradient
-        z, dy = got[0], got[1]
+        out, dy = got[0], got[1]
         for i, L in enumerate(lengths.tolist()):
-            assert not z[i, :, L:].any() and not dy[i, :, L:].any()
+            assert not out[i, :, -(-L // pool):].any() and not dy[i, :, L:].any()
 
 
-def test_gradcheck_float64() -> None:
-    y, w, b = inputs(3, 4, 6, torch.float64, seed=2)
-    lengths = torch.tensor([6, 4, 1])
+@pytest.mark.parametrize("pool", [1, 2])
+def test_gradcheck_float64(pool) -> None:
+    y, w, b = inputs(3, 4, 7, torch.float64, seed=2)
+    lengths = torch.tensor([7, 4, 1])
 
     def f(y, w, b):
-        return norm_relu.layer_norm_relu(y, w, b, 1e-5, lengths)
+        return norm_relu.layer_norm_relu(y, w, b, 1e-5, lengths, pool)
 
     assert torch.autograd.gradcheck(f, (y, w, b), eps=1e-6, atol=1e-7)
 

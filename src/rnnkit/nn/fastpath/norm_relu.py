@@ -1,22 +1,22 @@
-r"""``relu(LayerNorm_C(y)) * valid`` channels first, on compiled CPU passes where they run.
+r"""``maxpool(relu(LayerNorm_C(y)) * valid)`` channels first, on compiled CPU passes where they
+run.
 
 The convolutional blocks of :mod:`rnnkit.tasks.classify.frontend` keep their activations
 channels first, (B, C, T), as torch's convolutions want them; their layer norm (variable-length
 sets) normalises the C channels of each step. torch's layer norm takes the normalised axis
 last, so each block paid a transposing copy each way, forward and backward, around the norm,
-then a ReLU and a mask multiply, each one more pass over memory. :func:`layer_norm_relu` does
-the norm, the ReLU and the mask in one compiled pass forward and one backward
-(:mod:`~rnnkit.nn.fastpath.norm_relu_kernel`, the equations there), behind a
-``torch.autograd.Function``, zero-copy tensor <-> array.
+then a ReLU, a mask multiply and a max pool, each one more pass over memory. :func:`layer_norm_relu`
+does the norm, the ReLU and the mask in one compiled pass forward and one backward, and the
+max pool in one more each way (:mod:`~rnnkit.nn.fastpath.norm_relu_kernel`, the equations
+there), behind a ``torch.autograd.Function``, zero-copy tensor <-> array.
 
 Where it runs (else :func:`layer_norm_relu` computes the same with torch ops, the transposes
 included): CPU tensors, float32 or float64 alike, plain tensors, no graph capture
 (``torch.compile``, ``torch.export``, ``torch.jit.trace``), no autocast, Numba installed.
 
-Measured (2026-12-05, the 2-core VM, two torch threads, scratch): the default GRU-FCN's fit of
-8 epochs on PLAID (537 series of up to 1,344 steps, so the per-step layer norm) took
-4.93-5.51 s with these passes against 6.22-6.46 s with the torch ops (three runs each), and
-4.80-5.17 s with no norm at all.
+Measured (2026-12-05, the 2-core VM, two torch threads): a default GRU-FCN training step on 54
+series of up to 1,344 steps took 0.67-0.70x the time of the same step on torch's ops
+(``python benchmarks/frontend.py``, two runs).
 """
 
 from __future__ import annotations
@@ -41,17 +41,18 @@ def compiled(y: Tensor, weight: Tensor) -> bool:
 
 
 def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
-                    lengths: Tensor | None = None) -> Tensor:
-    """y (B, C, T) -> relu(LayerNorm over C at each step) (B, C, T), zero at each row's
-    steps from ``lengths`` (B,) on (every step valid when None)."""
+                    lengths: Tensor | None = None, pool: int = 1) -> Tensor:
+    """y (B, C, T) -> z = relu(LayerNorm over C at each step) (B, C, T), zero at each row's
+    steps from ``lengths`` (B,) on (every step valid when None), max-pooled by ``pool``
+    (1 <= pool <= T, ceil mode): (B, C, ceil(T / pool))."""
     if compiled(y, weight):
-        return _LayerNormReLU.apply(y, weight, bias, eps, lengths)
+        return _LayerNormReLU.apply(y, weight, bias, eps, lengths, pool)
     z = F.layer_norm(y.transpose(1, 2), (y.shape[1],), weight, bias, eps).transpose(1, 2)
     z = torch.relu(z)
-    if lengths is None:
-        return z
-    valid = torch.arange(y.shape[2], device=y.device) < lengths.to(y.device)[:, None]  # (B, T)
-    return z * valid[:, None, :].to(z.dtype)
+    if lengths is not None:
+        valid = torch.arange(y.shape[2], device=y.device) < lengths.to(y.device)[:, None]
+        z = z * valid[:, None, :].to(z.dtype)  # valid (B, T)
+    return z if pool == 1 else F.max_pool1d(z, pool, pool, ceil_mode=True)
 
 
 class _LayerNormReLU(torch.autograd.Function):
@@ -59,29 +60,32 @@ class _LayerNormReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y: Tensor, weight: Tensor, bias: Tensor, eps: float,
-                lengths: Tensor | None) -> Tensor:
+                lengths: Tensor | None, pool: int) -> Tensor:
         from rnnkit.nn.fastpath import norm_relu_kernel
 
         y = y.detach().contiguous()
         B, _, T = y.shape
         steps = (torch.full((B,), T, dtype=torch.int64) if lengths is None
                  else lengths.to("cpu", torch.int64).clamp(0, T).contiguous())
-        z, mean, rstd = norm_relu_kernel.forward(
-            y.numpy(), weight.detach().numpy(), bias.detach().numpy(), steps.numpy(), eps)
-        z, mean, rstd = (torch.from_numpy(a) for a in (z, mean, rstd))
+        out, arg, z, mean, rstd = norm_relu_kernel.forward(
+            y.numpy(), weight.detach().numpy(), bias.detach().numpy(), steps.numpy(), eps,
+            pool)
+        out, z, mean, rstd = (torch.from_numpy(a) for a in (out, z, mean, rstd))
         ctx.save_for_backward(y, z, weight, steps, mean, rstd)
-        return z
+        ctx.pool, ctx.arg = pool, arg  # arg: the pool's argmax offsets (NumPy), or None
+        return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, dz: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
+    def backward(ctx, dout: Tensor) -> tuple[Tensor | None, ...]:
         from rnnkit.nn.fastpath import norm_relu_kernel
 
         y, z, weight, steps, mean, rstd = ctx.saved_tensors
         dy, dw, db = norm_relu_kernel.backward(
-            dz.contiguous().numpy(), y.numpy(), z.numpy(), weight.detach().numpy(),
-            steps.numpy(), mean.numpy(), rstd.numpy())
-        return torch.from_numpy(dy), torch.from_numpy(dw), torch.from_numpy(db), None, None
+            dout.contiguous().numpy(), ctx.arg, y.numpy(), z.numpy(),
+            weight.detach().numpy(), steps.numpy(), mean.numpy(), rstd.numpy(), ctx.pool)
+        return (torch.from_numpy(dy), torch.from_numpy(dw), torch.from_numpy(db), None, None,
+                None)
 
 
 __all__ = ["compiled", "layer_norm_relu"]

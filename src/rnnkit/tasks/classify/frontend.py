@@ -43,38 +43,32 @@ def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
     return (steps < lengths.to(device)[:, None]).unsqueeze(-1).float()  # (B, T, 1)
 
 
-def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Module) -> Tensor:
-    """``relu(norm(conv(x * valid))) * valid`` channels first: (B, D, T) -> (B, C, T), padded
-    steps 0 (a :class:`MaskedBatchNorm` reads the mask; a LayerNorm normalises each step's
-    C channels, with the ReLU and the mask in one compiled pass where it can:
-    :func:`~rnnkit.nn.fastpath.norm_relu.layer_norm_relu`)."""
+def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Module,
+                 pool: int = 1) -> tuple[Tensor, Tensor | None]:
+    """``maxpool(relu(norm(conv(x * valid))) * valid, pool)`` channels first: (B, D, T) ->
+    (B, C, ceil(T / p)) with p = min(pool, T), ceil mode, and lengths -> ceil(lengths / p);
+    padded steps 0 (a :class:`MaskedBatchNorm` reads the mask; a LayerNorm normalises each
+    step's C channels, with the ReLU, the mask and the pool in compiled passes where they
+    run: :func:`~rnnkit.nn.fastpath.norm_relu.layer_norm_relu`). After the ReLU every value
+    is >= 0 and a padded step is 0, so it never wins a pooling window."""
     mask = None if lengths is None else valid_steps(lengths, x.shape[2], x.device).transpose(1, 2)
     if mask is not None:
         x = x * mask  # (B, D, T); mask (B, 1, T)
     y = conv.channels_first(x)  # (B, C, T)
-    if isinstance(norm, LayerNorm):  # norm, ReLU and mask at once
-        return layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths)
-    if isinstance(norm, MaskedBatchNorm):
-        y = norm(y, mask)
-    x = torch.relu(y)
-    return x if mask is None else x * mask
-
-
-def max_pool(x: Tensor, lengths: Tensor | None, p: int) -> tuple[Tensor, Tensor | None]:
-    """Max-pool by ``p`` (at most T) with ceil mode, channels first: (B, C, T) ->
-    (B, C, ceil(T / p)), and lengths -> ceil(lengths / p); ``x`` >= 0 with padded steps 0, so
-    they never win."""
-    p = min(p, x.shape[2])
-    if p <= 1:
-        return x, lengths
-    x = F.max_pool1d(x, p, p, ceil_mode=True)
-    return x, None if lengths is None else (lengths + p - 1) // p  # (B,)
+    p = max(1, min(pool, y.shape[2]))
+    if isinstance(norm, LayerNorm):  # norm, ReLU, mask and pool at once
+        x = layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths, p)
+    else:
+        x = torch.relu(norm(y, mask) if isinstance(norm, MaskedBatchNorm) else norm(y))
+        x = x if mask is None else x * mask
+        x = x if p == 1 else F.max_pool1d(x, p, p, ceil_mode=True)
+    return x, lengths if lengths is None or p == 1 else (lengths + p - 1) // p  # (B,)
 
 
 class _ConvBlocks(nn.Module):
     """Blocks b of Conv1D(``kernels[b]``, same) from ``widths[b]`` to ``widths[b + 1]``
-    channels -> norm -> ReLU -> MaxPool(``pools[b]``), padding masked (:func:`masked_block`,
-    :func:`max_pool`); the shared body of :class:`ConvFrontEnd` and :class:`FCNBranch`.
+    channels -> norm -> ReLU -> MaxPool(``pools[b]``), padding masked (:func:`masked_block`);
+    the shared body of :class:`ConvFrontEnd` and :class:`FCNBranch`.
     The blocks run channels first, (B, C, T), as torch's convolutions, batch norm and pooling
     do: channels-last blocks cost a transposing copy per layer in each direction (a profile
     of a default fit on a 1,460-step set spent 17 % of its time in such copies)."""
@@ -91,8 +85,7 @@ class _ConvBlocks(nn.Module):
         """x (B, T, D) -> (B, C, T') channels first, and the lengths after the pools."""
         x = x.transpose(1, 2)  # (B, D, T)
         for conv, norm, p in zip(self.convs, self.norms, self.pools, strict=True):
-            x = masked_block(x, lengths, conv, norm)  # (B, C_b, T)
-            x, lengths = max_pool(x, lengths, p)  # (B, C_b, ceil(T / p))
+            x, lengths = masked_block(x, lengths, conv, norm, p)  # (B, C_b, ceil(T / p))
         return x, lengths
 
 
@@ -253,4 +246,4 @@ def auto_blocks(length: int, target: int = 64, most: int = 6) -> int:
 
 
 __all__ = ["NORMS", "ConvFrontEnd", "FCNBranch", "MaskedBatchNorm", "auto_blocks",
-           "auto_fcn_pool", "masked_block", "max_pool", "valid_steps"]
+           "auto_fcn_pool", "masked_block", "valid_steps"]
