@@ -1,6 +1,7 @@
 r"""Compiled passes of :func:`~rnnkit.nn.fastpath.norm_relu.layer_norm_relu`: a layer norm
 over the C channels of each step, a ReLU and the padding mask, channels first, in one pass
-over memory each way.
+over memory each way; then a max pool by p in one more (windows of p steps, ceil mode; the
+pool's gradient goes to each window's first largest step, as torch's max pooling sends it).
 
 Row b of y (B, C, T) has L_b valid steps; for t < L_b (m: mean, r: reciprocal deviation, both
 (B, T))::
@@ -98,7 +99,8 @@ def _max_pool(z, p, out, arg):  # pragma: no cover - compiled
     """out[:, :, j] = max of z over steps j p ... min((j + 1) p, T) - 1, and arg the offset
     of its first largest step in the window (measured at (54, 64, 1,344), p = 4: 2.6 ms;
     loops over the windows for each offset, vectorised, took 1.4 ms for out alone but 10 ms
-    with arg; torch's max pool with indices 0.8-1.5 ms, its backward 11 ms)."""
+    with arg; torch's max pool with indices 0.8-1.5 ms, its backward 11 ms; scratch runs,
+    2026-12-05)."""
     B, C, T = z.shape
     n = out.shape[2]
     for i in numba.prange(B):
