@@ -100,6 +100,7 @@ def test_falls_back_to_torch_ops_where_the_passes_do_not_run() -> None:
         assert not norm_relu.compiled(y, w)
     assert not norm_relu.compiled(y.half(), w.half())
     assert not norm_relu.compiled(y.double(), w)  # dtypes must match
+    assert not norm_relu.compiled(y, w, b.double())
     half = norm_relu.layer_norm_relu(y.half(), w.half(), b.half(), 1e-5, lengths)
     torch.testing.assert_close(half, torch_ops(y.half(), w.half(), b.half(), 1e-5, lengths))
     assert half.dtype == torch.float16
@@ -138,7 +139,7 @@ def test_frontend_blocks_run_it_and_keep_their_outputs(monkeypatch) -> None:
                         lambda *a: calls.append(1) or real(*a))
     fast, fast_grads = run()
     assert len(calls) == 5  # three FCN blocks and two front-end blocks
-    monkeypatch.setattr(norm_relu, "compiled", lambda y, w: False)
+    monkeypatch.setattr(norm_relu, "compiled", lambda y, w, b=None: False)
     slow, slow_grads = run()
     torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
     for g, e in zip(fast_grads, slow_grads, strict=True):

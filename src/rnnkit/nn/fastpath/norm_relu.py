@@ -31,13 +31,15 @@ from rnnkit.nn.tracing import autocast_dtype, capture
 DTYPES = (torch.float32, torch.float64)
 
 
-def compiled(y: Tensor, weight: Tensor) -> bool:
-    """Whether the compiled passes can run for y (B, C, T) and the norm's ``weight`` (C,)."""
+def compiled(y: Tensor, weight: Tensor, bias: Tensor | None = None) -> bool:
+    """Whether the compiled passes can run for y (B, C, T) and the norm's ``weight`` and
+    ``bias`` (C,)."""
     from rnnkit.nn.fastpath import numba_available
 
-    return (y.device.type == "cpu" and y.dtype in DTYPES and weight.dtype == y.dtype
-            and type(y) is Tensor and type(weight.data) is Tensor and capture() is None
-            and autocast_dtype("cpu") is None and numba_available())
+    params = (weight,) if bias is None else (weight, bias)
+    return (y.device.type == "cpu" and y.dtype in DTYPES and type(y) is Tensor
+            and all(p.dtype == y.dtype and type(p.data) is Tensor for p in params)
+            and capture() is None and autocast_dtype("cpu") is None and numba_available())
 
 
 def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
@@ -45,7 +47,7 @@ def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
     """y (B, C, T) -> z = relu(LayerNorm over C at each step) (B, C, T), zero at each row's
     steps from ``lengths`` (B,) on (every step valid when None), max-pooled by ``pool``
     (1 <= pool <= T, ceil mode): (B, C, ceil(T / pool))."""
-    if compiled(y, weight):
+    if compiled(y, weight, bias):
         return _LayerNormReLU.apply(y, weight, bias, eps, lengths, pool)
     z = F.layer_norm(y.transpose(1, 2), (y.shape[1],), weight, bias, eps).transpose(1, 2)
     z = torch.relu(z)
