@@ -100,12 +100,35 @@ def test_fcn_branch_shapes_masking_and_auto_pool():
             assert z.shape == (2, 3) and (z >= 0).all()  # the mean of ReLU outputs
             torch.testing.assert_close(z[1], fcn(x[1:, :4])[0])
             torch.testing.assert_close(z[0], fcn(x[:1])[0])
+    for pool in (0, 3):  # pool_first: every halving after the first block
+        fcn = FCNBranch(2, channels=3, pool=pool, pool_first=True).double().eval()
+        assert fcn.pools == (2 ** pool, 1, 1)
+        assert fcn.get_config()["pool_first"] is True
+        x = torch.randn(2, 11, 2, dtype=torch.float64)
+        torch.testing.assert_close(fcn(x, torch.tensor([11, 4]))[1], fcn(x[1:, :4])[0])
+    assert "pool_first" not in FCNBranch(2, pool=3).get_config()
     assert [auto_fcn_pool(n) for n in (100, 256, 257, 512, 513, 1460, 10**5)] == [
         0, 0, 1, 1, 2, 3, 9]
     with pytest.raises(ValueError, match="pool must be an int >= 0, got -1"):
         FCNBranch(1, pool=-1)
     with pytest.raises(ValueError, match="norm must be one of"):
         FCNBranch(1, norm="group")
+
+
+def test_default_builds_pool_first_and_models_saved_before_keep_the_split(tmp_path):
+    """A new fit pools its FCN branch after the first block; a network whose saved config
+    has no fcn_pool_first (saved before the option) rebuilds the split pools."""
+    from rnnkit.nn.config import from_config, to_config
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 600, 1)).astype(np.float32)
+    clf = SequenceClassifier(epochs=1, ensemble=1, verbose=0).fit(X, np.arange(8) % 2)
+    assert clf.resolved_["fcn_pool"] == 2 and clf.model_.fcn.pools == (4, 1, 1)
+    config = to_config(clf.model_)
+    assert config["config"]["fcn_pool_first"] is True
+    assert from_config(config).fcn.pools == (4, 1, 1)
+    del config["config"]["fcn_pool_first"]
+    assert from_config(config).fcn.pools == (2, 2, 1)
 
 
 def test_model_errors():

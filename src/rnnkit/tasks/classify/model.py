@@ -16,9 +16,10 @@ before the option load as they were) halving the length each, before the (bi)GRU
 conv-lstm network above as the recurrent branch, and IN PARALLEL on the input an
 :class:`~rnnkit.tasks.classify.frontend.FCNBranch` (the FCN of Wang et al. 2017: three
 Conv1D -> norm -> ReLU blocks of ``fcn_channels``, 2 ``fcn_channels``, ``fcn_channels``
-filters, kernels 8, 5, 3, ``fcn_pool`` max-pool halvings split between the first two blocks,
-averaged over the valid steps); the two vectors are concatenated before the dropout and the
-softmax layer (``gru-fcn`` is :class:`~rnnkit.tasks.classify.SequenceClassifier`'s default)::
+filters, kernels 8, 5, 3, ``fcn_pool`` max-pool halvings, after the first block with
+``fcn_pool_first`` or else split between the first two blocks, averaged over the valid
+steps); the two vectors are concatenated before the dropout and the softmax layer
+(``gru-fcn`` is :class:`~rnnkit.tasks.classify.SequenceClassifier`'s default)::
 
     r = pool_t(GRU(ConvFrontEnd(x)))        # (B, H)
     f = mean_t(FCN(x))                      # (B, fcn_channels)
@@ -79,8 +80,9 @@ def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: i
 @register
 class RNNClassifier(nn.Module):
     """See the module doc. ``num_classes`` logits; ``vocab_size`` adds an Embedding;
-    ``conv_blocks`` (conv-* and *-fcn models) sets the front end's depth; ``fcn_channels``
-    and ``fcn_pool`` (*-fcn models only) the FCN branch's width and max-pools.
+    ``conv_blocks`` (conv-* and *-fcn models) sets the front end's depth; ``fcn_channels``,
+    ``fcn_pool`` and ``fcn_pool_first`` (*-fcn models only) the FCN branch's width and
+    max-pools (:class:`~rnnkit.tasks.classify.frontend.FCNBranch`).
     ``first_features=True``: x (B, T, D') may carry more than ``input_size`` features, and
     the network reads ``x[..., :input_size]`` (an ensemble member that leaves the series
     statistics of ``normalize="auto"`` to the other members)."""
@@ -90,7 +92,8 @@ class RNNClassifier(nn.Module):
                  vocab_size: int | None = None, embed_size: int = 100, pad_id: int = 0,
                  pooling: str = "last", conv_blocks: int = 0, conv_channels: int = 64,
                  conv_kernel: int = 7, conv_norm: str = "layer", fcn_channels: int = 64,
-                 fcn_pool: int = 0, first_features: bool = False):
+                 fcn_pool: int = 0, fcn_pool_first: bool = False,
+                 first_features: bool = False):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -114,6 +117,8 @@ class RNNClassifier(nn.Module):
                        "conv_norm": conv_norm}
         if fcn:  # only then, so the configs of the other models stay as they were
             self.config.update(fcn_channels=fcn_channels, fcn_pool=fcn_pool)
+            if fcn_pool_first:  # only then, as first_features below
+                self.config.update(fcn_pool_first=True)
         if first_features:  # the same
             if vocab_size is not None:
                 raise ValueError("first_features is for numeric inputs, not token ids")
@@ -125,7 +130,8 @@ class RNNClassifier(nn.Module):
             input_size = embed_size
         if input_size is None:
             raise ValueError("input_size must be given when vocab_size is None")
-        self.fcn = FCNBranch(input_size, fcn_channels, fcn_pool, conv_norm) if fcn else None
+        self.fcn = (FCNBranch(input_size, fcn_channels, fcn_pool, conv_norm, fcn_pool_first)
+                    if fcn else None)
         self.frontend = None
         if conv:
             self.frontend = ConvFrontEnd(input_size, conv_channels, conv_blocks, conv_kernel,

@@ -517,7 +517,8 @@ class SequenceClassifier(_Classifier):
                              self.num_layers, self.dropout, pooling=self._pooling(),
                              conv_blocks=blocks, conv_channels=self.conv_channels,
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
-                             fcn_pool=auto_fcn_pool(longest), first_features=first)
+                             fcn_pool=auto_fcn_pool(longest), fcn_pool_first=True,
+                             first_features=first)
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
