@@ -198,7 +198,7 @@ class FCNBranch(_ConvBlocks):
     blocks, p_1 = 2^ceil(h/2), p_2 = 2^floor(h/2), so that block 2 reads about sqrt(256 T)
     steps. Measured (2026-12-05, the 2-core VM, scratch runs, seeds 0-3 on ACSF1, 0-1 on the
     others): a default training step took 0.80-0.84x the time with ``pool_first`` (PLAID,
-    ACSF1, PigCVP shapes); test accuracy ACSF1 0.913 against 0.905, PLAID 0.866 against
+    ACSF1, PigCVP shapes); test accuracy ACSF1 0.9125 against 0.905, PLAID 0.866 against
     0.857, PigCVP 0.724 against 0.738. ``norm`` as :class:`ConvFrontEnd` ("batch":
     :class:`MaskedBatchNorm`, statistics over the valid steps only).
 

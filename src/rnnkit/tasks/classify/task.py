@@ -63,18 +63,20 @@ kept in ``warnings_``: the model never left chance.
 Models (:mod:`rnnkit.tasks.classify.model`): the default ``"gru-fcn"`` (GRU-FCN, Karim et
 al. 2017) is the ``"conv-gru"`` network below beside a fully convolutional branch on the
 input (three Conv1D -> norm -> ReLU blocks of ``fcn_channels``, 2 ``fcn_channels``,
-``fcn_channels`` filters, kernels 8, 5, 3, max-pooled so the last block reads at most 256
-steps, averaged over the valid steps), the two vectors concatenated before the softmax
-layer. ``"conv-gru"`` reads the series through Conv1D + norm + ReLU + max-pool blocks
-(``conv_channels`` channels; ``conv_norm="auto"``: a batch norm masked so padding never
-enters the statistics when every training series has the same length, a LayerNorm per step
-otherwise, in both branches;
-``conv_blocks="auto"``: enough halvings to bring the longest training series to at most 64
-steps) into a GRU whose outputs are max-pooled over time (``pooling="auto"``: "last" for the
-plain recurrent models, "max" for conv-* and *-fcn models, "attention" for the text biGRU;
-``hidden_size="auto"``: 64 units for conv-* and *-fcn models, 128 for the others). Chosen on the
-development sets only: what was tried, with figures, is in the docstring of
-``benchmarks/classify_accuracy.py``, which prints the figures beside 1-NN and MiniRocket.
+``fcn_channels`` filters, kernels 8, 5, 3, max-pooled after the first block so that the
+other two read at most 256 steps, averaged over the valid steps), the two vectors
+concatenated before the softmax layer. ``"conv-gru"`` reads the series through Conv1D + norm
++ ReLU + max-pool blocks (``conv_channels`` channels; ``conv_norm="auto"``: a batch norm
+masked so padding never enters the statistics when every training series has the same
+length, a LayerNorm per step otherwise, in both branches; ``conv_blocks="auto"``: enough
+halvings to bring the longest training series to at most 64 steps) into a GRU whose outputs
+are max-pooled over time (``pooling="auto"``: "last" for the plain recurrent models, "max"
+for conv-* and *-fcn models, "attention" for the text biGRU; ``hidden_size="auto"``: 64
+units for conv-* and *-fcn models, 128 for the others). Chosen on the development sets only
+(the FCN branch's pools after its first block, 2026-12-05, were chosen for time, with the
+held-out sets' figures looked at: :class:`~rnnkit.tasks.classify.frontend.FCNBranch`):
+what was tried, with figures, is in the docstring of ``benchmarks/classify_accuracy.py``,
+which prints the figures beside 1-NN and MiniRocket.
 
 :class:`TextClassifier` tokenises (word or char level), builds a vocabulary (``max_size``,
 ``min_freq``, ``<pad>``/``<unk>``), truncates to ``maxlen`` (if set) and batches in
