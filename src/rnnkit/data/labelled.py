@@ -227,21 +227,18 @@ def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, wha
                  and (text_first or all(map(whole, first)))) else -1
 
 
-def _row_names(body: list[tuple[int, list[str]]], name: str | None) -> bool:
-    """Whether the first column names the rows rather than holding values: pandas' row index
-    (an unnamed, "index" or "Unnamed: 0" header over 0, 1, 2, ...) or a different word on
-    every row, before at least two more columns (ids such as ``s1, s2, ...``; logged, as the
-    column is left out)."""
+def _row_names(body: list[tuple[int, list[str]]], name: str | None) -> str | None:
+    """How the first column names the rows rather than holding values, or None when it holds
+    values: "index" for pandas' row index (an unnamed, "index" or "Unnamed: 0" header over
+    0, 1, 2, ...), "ids" for a different word on every row before at least two more columns
+    (``s1, s2, ...``)."""
     cells = column_cells(body, 0)
     if name is not None and name.lower() in ("", "index", "unnamed: 0") and counts_steps(cells):
-        return True
+        return "index"
     if (len(cells) < 2 or len(set(cells)) < len(cells) or len(body[0][1]) < 3
             or any(is_number(c) or len(c.split()) != 1 for c in cells)):
-        return False
-    log.warning("the first column%s holds a different word on every row (%s, ...): read as "
-                "the rows' names, not values", f" {quote(name)}" if name else "",
-                ", ".join(quote(c) for c in cells[:2]))
-    return True
+        return None
+    return "ids"
 
 
 def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
@@ -275,8 +272,14 @@ def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
                      for j, v in enumerate(rows[0][1]) if j != lab)
     body = rows[1:] if header else rows
     skip = set() if lab is None else {lab}
-    if lab != 0 and _row_names(body, rows[0][1][0].strip() if header else None):
-        skip.add(0)  # pandas' row index (to_csv) or the rows' ids: not values
+    name = rows[0][1][0].strip() if header else None
+    names = None if lab == 0 else _row_names(body, name)
+    if names is not None:  # pandas' row index (to_csv) or the rows' ids: not values
+        skip.add(0)
+    if names == "ids":  # the user may not expect it: say so
+        log.warning("the first column%s holds a different word on every row (%s, ...): read "
+                    "as the rows' names, not values", f" {quote(name)}" if name else "",
+                    ", ".join(quote(c) for c in column_cells(body, 0)[:2]))
     seqs, labels, lines = [], [], []
     for n, row in body:
         if len(row) != width and not variable_length:
