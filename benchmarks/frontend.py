@@ -46,7 +46,8 @@ def main() -> None:
     torch.manual_seed(0)
     T = a.length
     net = RNNClassifier(1, 11, "gru-fcn", 64, pooling="max", conv_blocks=auto_blocks(T),
-                        conv_channels=32, conv_norm="layer", fcn_pool=auto_fcn_pool(T))
+                        conv_channels=32, conv_norm="layer", fcn_pool=auto_fcn_pool(T),
+                        fcn_pool_first=True)
     lengths = torch.linspace(T, T // 4, a.batch).long()  # (B,), the longest first
     x = torch.randn(a.batch, T, 1) * (torch.arange(T)[None, :, None] < lengths[:, None, None])
     y = torch.randint(0, 11, (a.batch,))

@@ -15,7 +15,7 @@ included): CPU tensors, float32 or float64 alike, plain tensors, no graph captur
 (``torch.compile``, ``torch.export``, ``torch.jit.trace``), no autocast, Numba installed.
 
 Measured (2026-12-05, the 2-core VM, two torch threads): a default GRU-FCN training step on 54
-series of up to 1,344 steps took 0.67-0.70x the time of the same step on torch's ops
+series of up to 1,344 steps took 0.59-0.70x the time of the same step on torch's ops
 (``python benchmarks/frontend.py``, two runs).
 """
 
@@ -26,16 +26,15 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
+from rnnkit.nn.fastpath import numba_available
+from rnnkit.nn.fastpath.numpy_function import DTYPES
+from rnnkit.nn.masking import valid_mask
 from rnnkit.nn.tracing import autocast_dtype, capture
-
-DTYPES = (torch.float32, torch.float64)
 
 
 def compiled(y: Tensor, weight: Tensor, bias: Tensor | None = None) -> bool:
     """Whether the compiled passes can run for y (B, C, T) and the norm's ``weight`` and
     ``bias`` (C,)."""
-    from rnnkit.nn.fastpath import numba_available
-
     params = (weight,) if bias is None else (weight, bias)
     return (y.device.type == "cpu" and y.dtype in DTYPES and type(y) is Tensor
             and all(p.dtype == y.dtype and type(p.data) is Tensor for p in params)
@@ -52,8 +51,7 @@ def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
     z = F.layer_norm(y.transpose(1, 2), (y.shape[1],), weight, bias, eps).transpose(1, 2)
     z = torch.relu(z)
     if lengths is not None:
-        valid = torch.arange(y.shape[2], device=y.device) < lengths.to(y.device)[:, None]
-        z = z * valid[:, None, :].to(z.dtype)  # valid (B, T)
+        z = z * valid_mask(lengths, y.shape[2], y.device)[:, None, :].to(z.dtype)  # (B, 1, T)
     return z if pool == 1 else F.max_pool1d(z, pool, pool, ceil_mode=True)
 
 

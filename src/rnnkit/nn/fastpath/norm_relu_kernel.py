@@ -97,10 +97,10 @@ def _backward(dz, y, z, w, lengths, mean, rstd, dy, dw_rows, db_rows):  # pragma
 
 def _max_pool(z, p, out, arg):  # pragma: no cover - compiled
     """out[:, :, j] = max of z over steps j p ... min((j + 1) p, T) - 1, and arg the offset
-    of its first largest step in the window (measured at (54, 64, 1,344), p = 4: 2.6 ms;
+    of its first largest step in the window (measured at (54, 64, 1,344), p = 4: 2.6-5.0 ms;
     loops over the windows for each offset, vectorised, took 1.4 ms for out alone but 10 ms
-    with arg; torch's max pool with indices 0.8-1.5 ms, its backward 11 ms; scratch runs,
-    2026-12-05)."""
+    with arg; torch's max pool with indices 0.6-1.5 ms forward, 12-16 ms forward and
+    backward; scratch runs, 2026-12-05)."""
     B, C, T = z.shape
     n = out.shape[2]
     for i in numba.prange(B):

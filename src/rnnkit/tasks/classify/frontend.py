@@ -32,6 +32,7 @@ from rnnkit.nn import Conv1D, LayerNorm
 from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import register
 from rnnkit.nn.fastpath.norm_relu import layer_norm_relu
+from rnnkit.nn.masking import valid_mask
 
 #: The normalisations a front-end block may use.
 NORMS = ("batch", "layer", "none")
@@ -39,8 +40,7 @@ NORMS = ("batch", "layer", "none")
 
 def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
     """(B, T, 1) float mask, 1 on each sequence's valid steps."""
-    steps = torch.arange(T, device=device)[None, :]  # (1, T)
-    return (steps < lengths.to(device)[:, None]).unsqueeze(-1).float()  # (B, T, 1)
+    return valid_mask(lengths, T, device).unsqueeze(-1).float()  # (B, T, 1)
 
 
 def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Module,
@@ -199,7 +199,8 @@ class FCNBranch(_ConvBlocks):
     steps. Measured (2026-12-05, the 2-core VM, scratch runs, seeds 0-3 on ACSF1, 0-1 on the
     others): a default training step took 0.80-0.84x the time with ``pool_first`` (PLAID,
     ACSF1, PigCVP shapes); test accuracy ACSF1 0.9125 against 0.905, PLAID 0.866 against
-    0.857, PigCVP 0.724 against 0.738. ``norm`` as :class:`ConvFrontEnd` ("batch":
+    0.857-0.868 (two runs of the split pools, in the benchmark's process and alone), PigCVP
+    0.724 against 0.738. ``norm`` as :class:`ConvFrontEnd` ("batch":
     :class:`MaskedBatchNorm`, statistics over the valid steps only).
 
     Shapes: x (B, T, D), lengths (B,) or None -> z (B, channels). Padded steps never change
