@@ -8,7 +8,9 @@ datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC offset
 ``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (or with
 ``-``; spreadsheet exports: day first when a first field exceeds 12, month first when a second
 one does; when neither does, the reading whose day of the month never changes, as in monthly
-data, else month first as pandas reads them), ``DD.MM.YYYY``, ``MM/YYYY`` (or ``-``),
+data, else month first as pandas reads them), ``DD.MM.YYYY``, the same three with two-digit
+years (``1/15/98``, ``15.01.98``: 69-99 are 1969-1999 and 00-68 are 2000-2068, the POSIX
+pivot of strptime's ``%y`` that pandas shares), ``MM/YYYY`` (or ``-``),
 ``Qn YYYY`` (or ``Qn-YYYY``, ``QnYYYY``) and months by their English name (``Jan 2024``,
 ``January-2024``, ``1949-Jan``). The frequency comes from the median gap between
 consecutive dates:
@@ -74,6 +76,9 @@ _FORMS = [
     ("M/D/Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
     ("M-D-Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
     ("D.M.Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
+    ("M/D/y", re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")),  # two-digit years
+    ("M-D-y", re.compile(r"^\d{1,2}-\d{1,2}-\d{2}$")),
+    ("D.M.y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$")),
     ("QY", re.compile(r"^Q([1-4])([ /-]?)(\d{4})$", re.IGNORECASE)),
     ("MY", re.compile(r"^(\d{1,2})([/-])(\d{4})$")),  # not ".": 12.2024 may be a number
     ("Mon Y", re.compile(r"^([A-Za-z]{3,9})([ -])(\d{4})$")),
@@ -86,9 +91,14 @@ NUMBER_FORMS = ("Y", "YMDc")
 _MONTHS = {name.lower(): k for names in (calendar.month_name, calendar.month_abbr)
            for k, name in enumerate(names) if k}
 #: the readings of a form whose fields may be in either order
-_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y")}
-_STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", "M/D/Y": "%m/%d/%Y",
-             "D/M/Y": "%d/%m/%Y", "M-D-Y": "%m-%d-%Y", "D-M-Y": "%d-%m-%Y", "D.M.Y": "%d.%m.%Y"}
+_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y"),
+             "M/D/y": ("M/D/y", "D/M/y"), "M-D-y": ("M-D-y", "D-M-y")}
+#: the forms with the year last, after a day and a month (``y``: two digits)
+_DAY_MONTH = {"M/D/Y": "%m/%d/%Y", "D/M/Y": "%d/%m/%Y", "M-D-Y": "%m-%d-%Y",
+              "D-M-Y": "%d-%m-%Y", "D.M.Y": "%d.%m.%Y", "M/D/y": "%m/%d/%y",
+              "D/M/y": "%d/%m/%y", "M-D-y": "%m-%d-%y", "D-M-y": "%d-%m-%y",
+              "D.M.y": "%d.%m.%y"}
+_STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", **_DAY_MONTH}
 
 
 @dataclass(frozen=True)
@@ -290,9 +300,12 @@ def _format(d: datetime, form: str, like: str) -> str:
         name = name.upper() if written.isupper() else name
         sep = like[-5] if form == "Mon Y" else like[4]
         return f"{name}{sep}{d.year:04d}" if form == "Mon Y" else f"{d.year:04d}{sep}{name}"
-    if form in ("M/D/Y", "D/M/Y", "M-D-Y", "D-M-Y", "D.M.Y"):  # zero-padded when the input is
+    if form in _DAY_MONTH:  # day and month zero-padded when the input's are, the year never
         text = d.strftime(_STRPTIME[form])
-        return text if like[:2].isdigit() else re.sub(r"(^|[/.-])0(\d)", r"\1\2", text)
+        if like[:2].isdigit():
+            return text
+        digits = 2 if form.endswith("y") else 4
+        return re.sub(r"(^|[/.-])0(\d)", r"\1\2", text[:-digits]) + text[-digits:]
     if form in _STRPTIME:
         return d.strftime(_STRPTIME[form])
     minutes = like[16:17] in ("", "Z", "+", "-")  # no seconds in the input
