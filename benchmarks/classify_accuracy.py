@@ -102,6 +102,15 @@ benchmark then (two threads, seeds 0-3): PickupGestureWiimoteZ 0.800 (0.760-0.86
 1.000, UnitTest 0.909, in 47-50 / 31-34 / 23-27 s wall (the code before ran
 PickupGestureWiimoteZ in 50-51 s at the same hour, 46 s now: the VM was slower than on the
 day of the table in the README).
+First differences as D more channels (``differences=True``, MultiRocket's second
+representation; 2026-12-05, two threads, seeds 0 and 1). A scratch run on the development
+sets (the difference 0 at the first step, seeds 0-3): ACSF1 0.9125 (0.9125 without),
+OSULeaf 0.990 (0.939), PickupGestureWiimoteZ 0.780 (0.815), 0.894 against 0.889, so it went
+in as the conv models' default; this benchmark then (04:37-04:49 UTC, the first difference
+missing): ACSF1 0.900, OSULeaf 0.990, PickupGestureWiimoteZ 0.760 (0.883 against the
+table's 0.902), and on the held-out sets Coffee 0.982, PigCVP 0.327 (0.724 without), UnitTest
+0.955, PLAID 0.833, Covid3Month_disc 0.656, Trace 1.000 (0.792 against 0.862): an option, not
+the default.
 """
 
 from __future__ import annotations

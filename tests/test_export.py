@@ -76,10 +76,10 @@ def test_forecaster_takes_raw_values_and_returns_raw_forecasts(model, strategy, 
 
 
 # ------------------------------------------------------------------------ classifiers
-@pytest.mark.parametrize(("model", "normalize"), [("lstm", "feature"), ("bigru", "series"),
-                                                  ("gru", "series+stats"),
-                                                  ("gru", "auto"), ("my-lstm", "none")])
-def test_sequence_classifier_normalises_in_the_graph(model, normalize, tmp_path):
+@pytest.mark.parametrize(("model", "normalize", "differences"), [
+    ("lstm", "feature", True), ("bigru", "series", False), ("gru", "series+stats", True),
+    ("gru", "auto", True), ("my-lstm", "none", False)])
+def test_sequence_classifier_normalises_in_the_graph(model, normalize, differences, tmp_path):
     from rnnkit.tasks.classify import SequenceClassifier
 
     rng = np.random.default_rng(1)
@@ -88,7 +88,7 @@ def test_sequence_classifier_normalises_in_the_graph(model, normalize, tmp_path)
     X[0][1, 0] = np.nan  # a missing value: 0 after scaling
     members = 2 if normalize == "auto" else 1  # "auto": a "series" and a "series+stats" one
     est = SequenceClassifier(model=model, hidden_size=4, epochs=1, normalize=normalize,
-                             ensemble=members, verbose=0).fit(X, y)
+                             differences=differences, ensemble=members, verbose=0).fit(X, y)
     est = _saved(est, tmp_path)
     result = export_onnx(est, tmp_path / "clf.onnx", seq_len=8)
     time_free = model != "my-lstm"  # a user cell's loop is unrolled over seq_len steps

@@ -194,6 +194,7 @@ class ClassifierGraph(nn.Module):
         self.net = est.model_
         self.text = text
         self.normalize = "none" if text else est.normalize_
+        self.differences = not text and est.differences_
         if self.normalize == "feature":
             self.register_buffer("mean", torch.as_tensor(est.mean_, dtype=torch.float32))
             self.register_buffer("std", torch.as_tensor(est.std_, dtype=torch.float32))
@@ -206,6 +207,9 @@ class ClassifierGraph(nn.Module):
         if not self.text:
             valid = (torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1))
             valid = valid.unsqueeze(-1)  # (B, T, 1)
+            if self.differences:  # x_t - x_{t-1}, missing at the first step: (B, T, 2D)
+                first = torch.full_like(x[:, :1], float("nan"))
+                x = torch.cat([x, torch.cat([first, x[:, 1:] - x[:, :-1]], dim=1)], dim=-1)
             if self.normalize == "feature":
                 x = (x - self.mean) / self.std  # (B, T, D)
             elif self.normalize == "series":
@@ -327,7 +331,7 @@ def _sequence_plan(est: Any, seq_len: int) -> _Plan:
     def make(B: int, T: int) -> dict[str, Tensor]:
         x = torch.randn(B, T, D, generator=_generator(B))
         if est.normalize_ == "feature":
-            x = x * torch.as_tensor(est.std_) + torch.as_tensor(est.mean_)
+            x = x * torch.as_tensor(est.std_[:D]) + torch.as_tensor(est.mean_[:D])
         return {"x": x.float(), "lengths": _lengths(B, T)}
 
     free = {"x": {0: "batch"}, "lengths": {0: "batch"}}

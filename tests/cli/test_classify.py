@@ -206,3 +206,15 @@ def test_ucr_archive_tsv_needs_no_label_flag(tmp_path, capsys):
                  "--epochs", "3", "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["classes"] == ["1", "2"] and m["n_test"] == 10
+
+
+def test_differences_flag_reaches_the_model(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    _csv(tmp_path / "train.csv", 40, rng)
+    out = tmp_path / "out"
+    assert main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "gru",
+                 "--hidden", "4", "--epochs", "1", "--differences", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["params"]["differences"] is True and m["resolved"]["differences"] is True
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["extra"]["state"]["differences"] is True

@@ -44,6 +44,7 @@ def test_help_shows_every_default(command):
     ("classify", "clip", "sequence-classifier", "clip_grad_norm"),
     ("classify", "hidden", "sequence-classifier", "hidden_size"),
     ("classify", "model", "sequence-classifier", "model"),
+    ("classify", "differences", "sequence-classifier", "differences"),
     ("lm train", "epochs", "language-model", "epochs"),
     ("lm train", "lr", "language-model", "lr"),
     ("seq2seq", "epochs", "seq2seq", "epochs"),

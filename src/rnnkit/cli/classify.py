@@ -113,6 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"with each series' level and scale as extra channels (series+stats: for data whose "
         f"amplitude tells the classes apart), per-feature standardisation learned on the "
         f"training set, or none (default: {d('normalize')}; feature for mnist images)")
+    add(p, "--differences", action="store_true", default=d("differences"),
+        help="numeric sequences: also read each feature's first difference x_t - x_{t-1} as "
+        "more channels (for smooth shapes; it hurts noisy and few-per-class sets)")
     add(p, "--limit", type=positive_int, default=None, help="use only the first N training "
         "samples (quick runs)")
     add(p, "--level", default=t("level"), choices=TEXT_LEVELS, help="text tokens (subword: "
@@ -228,7 +231,8 @@ def _estimator(args, kind: str):
                               embed_size=args.embed, vectors=args.vectors, **common)
     normalize = getattr(args, "normalize", None) or (
         "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
-    return SequenceClassifier(normalize=normalize, mixup=args.mixup, **common)
+    return SequenceClassifier(normalize=normalize, differences=args.differences,
+                              mixup=args.mixup, **common)
 
 
 def run(args: argparse.Namespace) -> int:

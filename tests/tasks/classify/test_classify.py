@@ -312,7 +312,8 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              "validation": 0.2, "mixup": 0.0, "ensemble": 3, "hidden_size": 4,
                              "pooling": "max", "conv_blocks": 1, "conv_norm": "batch",
                              "epochs_run": [3, 3, 3],
-                             "normalize": ["series", "series+stats", "series"]}
+                             "normalize": ["series", "series+stats", "series"],
+                             "differences": False}
     assert isinstance(clf.model_, EnsembleNet)  # ensemble="auto": a quick fit, 3 members
     plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
     assert plain.resolved_["ensemble"] == 1  # plain recurrent models keep one network
@@ -402,6 +403,40 @@ def test_normalize_auto_alternates_the_members_inputs(tmp_path, rng):
     assert not hasattr(one, "stats_mu_")
     np.testing.assert_allclose(one.predict_proba(X[:5]), series.predict_proba(X[:5]),
                                rtol=1e-6)
+
+
+def test_differences_are_read_beside_the_series(tmp_path, rng):
+    X, y = _toy(40, rng, variable=True)
+    X[0] = X[0].copy()
+    X[0][2, 0] = np.nan  # a missing step: its difference and the next one's are missing
+    quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 1,
+             "ensemble": 1, "verbose": 0}
+    clf = SequenceClassifier(normalize="series", differences=True, **quick).fit(X, y)
+    assert clf.resolved_["differences"] is True and clf.model_.config["input_size"] == 2
+    for x, got in zip(X[:6], clf._prepare(X[:6]), strict=True):
+        d = np.concatenate([[np.nan], np.diff(x[:, 0])])  # by hand: NaN first
+        z = (d - np.nanmean(d)) / np.nanstd(d)
+        np.testing.assert_allclose(got[:, 1], np.nan_to_num(z), rtol=1e-5, atol=1e-6)
+        v = x[:, 0]
+        np.testing.assert_allclose(got[:, 0], np.nan_to_num((v - np.nanmean(v)) / np.nanstd(v)),
+                                   rtol=1e-5, atol=1e-6)
+    assert np.isnan(np.concatenate([[np.nan], np.diff(X[0][:, 0])])[[0, 2, 3]]).all()
+    assert (clf._prepare(X[:1])[0][[0, 2, 3], 1] == 0).all()
+    clf.save(tmp_path / "m")
+    again = SequenceClassifier.load(tmp_path / "m")
+    assert again.differences_ is True
+    np.testing.assert_allclose(again.predict_proba(X[:5]), clf.predict_proba(X[:5]), rtol=1e-6)
+    state = clf._state()
+    del state["differences"]  # a model saved before the option: no differences
+    clf._set_state(state)
+    assert clf.differences_ is False and clf._prepare(X[:1])[0].shape[1] == 1
+    default = SequenceClassifier(**quick).fit(X, y)
+    assert default.differences_ is False and default.model_.config["input_size"] == 1
+    stats = SequenceClassifier(differences=True, **{**quick, "ensemble": 2}).fit(X, y)
+    even, odd = stats.model_.members  # series and differences; and their levels and scales
+    assert (even.config["input_size"], odd.config["input_size"]) == (2, 6)
+    with pytest.raises(ConfigError, match="differences"):
+        SequenceClassifier(differences="yes").fit(X, y)
 
 
 def _words(n, rng):

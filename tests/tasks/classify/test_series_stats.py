@@ -65,6 +65,6 @@ def test_a_damaged_saved_scaling_is_refused(tmp_path):
     est = SequenceClassifier(normalize="series+stats", epochs=1, ensemble=1, verbose=0)
     est.fit(X, y)
     state = est._state()
-    state["stats_sigma"] = [0.0] * 4
+    state["stats_sigma"] = [0.0] * len(state["stats_sigma"])
     with pytest.raises(ValueError, match="stats_sigma must be finite with sigma > 0"):
         est._set_state(state)

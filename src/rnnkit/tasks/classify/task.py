@@ -32,6 +32,19 @@ preprocessing that the saved model carries:
   row's level is information);
 - ``"none"``: values as given (cast to float32).
 
+``differences=True`` (off by default) appends each feature's first difference as D more
+channels before the normalisation, ``x'_t = [x_t, x_t - x_{t-1}]`` (T, 2D), the first
+step's difference missing (NaN, so 0 once scaled): the representation that MultiRocket (Tan
+et al., 2022) adds to MiniRocket's, normalised over its own steps like the series. It helped
+two sets and hurt six, PigCVP most, so it is not the default. Measured
+with it on (default GRU-FCN otherwise, seeds 0 and 1, two threads, 2026-12-05 04:37-04:49
+UTC, ``benchmarks/classify_accuracy.py --no-text --threads 2 --seeds 0 1 --extra DIR``; the
+default in brackets, from the README's table and, for Covid3Month_disc and Trace, a run at
+04:17): OSULeaf 0.990 (0.952), UnitTest 0.955 (0.909), ACSF1 0.900 (0.915),
+PickupGestureWiimoteZ 0.760 (0.840), Coffee 0.982 (1.000), PLAID 0.833 (0.866),
+Covid3Month_disc 0.656 (0.672), Trace 1.000 (1.000) and PigCVP, two training series a
+class, 0.327 (0.724).
+
 Missing values (NaN) become 0 after scaling. Labels are any hashable values (ints, strings);
 ``classes_`` holds them sorted, and ``predict`` returns them.
 
@@ -416,7 +429,7 @@ class SequenceClassifier(_Classifier):
                  num_layers: int = 1,
                  dropout: float = 0.0, pooling: str = "auto", conv_blocks: int | str = "auto",
                  conv_channels: int = 32, conv_norm: str = "auto", fcn_channels: int = 64,
-                 normalize: str = "auto",
+                 normalize: str = "auto", differences: bool = False,
                  epochs: int | str = "auto", batch_size: int | str = "auto", lr: float = 2e-3,
                  lr_schedule: str = "cosine", clip_grad_norm: float | None = 1.0,
                  ensemble: int | str = "auto", validation: float | int | str = "auto",
@@ -425,7 +438,7 @@ class SequenceClassifier(_Classifier):
                  precision: str = "fp32"):
         self.model, self.hidden_size, self.num_layers = model, hidden_size, num_layers
         self.dropout, self.pooling, self.normalize = dropout, pooling, normalize
-        self.mixup = mixup
+        self.differences, self.mixup = differences, mixup
         self.conv_blocks, self.conv_channels = conv_blocks, conv_channels
         self.conv_norm, self.fcn_channels = conv_norm, fcn_channels
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
@@ -437,6 +450,7 @@ class SequenceClassifier(_Classifier):
     def _check_params(self) -> None:
         super()._check_params()
         check_choice("normalize", self.normalize, NORMALIZE)
+        check_choice("differences", self.differences, (True, False))
         if self.mixup != "auto":
             try:
                 check_alpha(self.mixup)
@@ -460,6 +474,7 @@ class SequenceClassifier(_Classifier):
                 raise DataError(f"X[{i}] holds an infinite value (or one beyond float32)")
         if fit:
             self.n_features_ = seqs[0].shape[1]
+            self.differences_ = bool(self.differences)
             self.conv_norm_ = self.conv_norm
             if self.conv_norm == "auto":  # see the module doc
                 self.conv_norm_ = "batch" if len({len(s) for s in seqs}) == 1 else "layer"
@@ -467,6 +482,8 @@ class SequenceClassifier(_Classifier):
             if s.shape[1] != self.n_features_:
                 raise DataError(f"X[{i}] has {s.shape[1]} features; the model reads "
                                 f"{self.n_features_}")
+        if self.differences_:
+            seqs = [with_differences(s) for s in seqs]
         if fit:  # "auto" prepares both inputs until the members are known
             self.normalize_ = "series+stats" if self.normalize == "auto" else self.normalize
         if self.normalize_ == "feature":
@@ -489,23 +506,31 @@ class SequenceClassifier(_Classifier):
                               self.stats_mu_, self.stats_sigma_)
         return [np.nan_to_num(s, nan=0.0) for s in seqs]
 
+    @property
+    def n_channels_(self) -> int:
+        """Channels of a prepared sequence before any statistics' channels: D, or 2D with
+        ``differences``."""
+        return self.n_features_ * (2 if self.differences_ else 1)
+
     def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
         """``normalize="auto"`` with one network: the z-normalised series alone, as
         "series" (the statistics' channels dropped)."""
         if self.normalize == "auto" and self.ensemble_ == 1:
             self.normalize_ = "series"
             del self.stats_mu_, self.stats_sigma_
-            return [s[:, :self.n_features_] for s in seqs]
+            return [s[:, :self.n_channels_] for s in seqs]
         return seqs
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
-        """Each member's preprocessing, e.g. ["series", "series+stats", "series"]."""
+        """Each member's preprocessing, e.g. ["series", "series+stats", "series"], and
+        whether the inputs carry their differences."""
         return {"normalize": ["series" if m.first_features else self.normalize_
-                              for m in members]}
+                              for m in members], "differences": self.differences_}
 
     def _new_model(self, seqs: list[np.ndarray], member: int = 0) -> RNNClassifier:
         """Under ``normalize="auto"`` with statistics' channels, the even members read the
-        z-normalised series only (the first D features), the odd ones all 3D."""
+        z-normalised series only (the first :attr:`n_channels_` features), the odd ones all
+        of them."""
         blocks, longest = 0, max(len(s) for s in seqs)
         if has_frontend(self.model):
             blocks = auto_blocks(longest) if self.conv_blocks == "auto" else self.conv_blocks
@@ -514,7 +539,7 @@ class SequenceClassifier(_Classifier):
             hidden = AUTO_HIDDEN[1] if has_frontend(self.model) else AUTO_HIDDEN[0]
         width = seqs[0].shape[1]  # the prepared inputs' (3D with series+stats)
         first = self.normalize == "auto" and self.normalize_ == "series+stats" and member % 2 == 0
-        return RNNClassifier(self.n_features_ if first else width, len(self.classes_),
+        return RNNClassifier(self.n_channels_ if first else width, len(self.classes_),
                              self.model, hidden,
                              self.num_layers, self.dropout, pooling=self._pooling(),
                              conv_blocks=blocks, conv_channels=self.conv_channels,
@@ -530,7 +555,7 @@ class SequenceClassifier(_Classifier):
 
     def _state(self) -> dict[str, Any]:
         state = {**super()._state(), "n_features": self.n_features_,
-                 "normalize": self.normalize_}
+                 "normalize": self.normalize_, "differences": self.differences_}
         if self.normalize_ == "feature":
             state.update(mean=self.mean_.tolist(), std=self.std_.tolist())
         if self.normalize_ == "series+stats":
@@ -541,18 +566,28 @@ class SequenceClassifier(_Classifier):
         super()._set_state(state)
         self.n_features_ = int(state["n_features"])
         self.normalize_ = state.get("normalize", self.normalize)  # saved since "auto"
+        self.differences_ = state.get("differences", False)  # saved since "differences"
+        check_choice("state.differences", self.differences_, (True, False))
         check_choice("state.normalize", self.normalize_, NORMALIZE[1:])
         if self.normalize_ == "feature":
-            self.mean_ = np.asarray(state["mean"], dtype=np.float32).reshape(self.n_features_)
-            self.std_ = np.asarray(state["std"], dtype=np.float32).reshape(self.n_features_)
+            self.mean_ = np.asarray(state["mean"], dtype=np.float32).reshape(self.n_channels_)
+            self.std_ = np.asarray(state["std"], dtype=np.float32).reshape(self.n_channels_)
             if not (np.isfinite(self.mean_).all() and (self.std_ > 0).all()):
                 raise ValueError("state.mean/std must be finite with std > 0")
         if self.normalize_ == "series+stats":
-            shape = (2 * self.n_features_,)
+            shape = (2 * self.n_channels_,)
             self.stats_mu_ = np.asarray(state["stats_mu"], dtype=np.float64).reshape(shape)
             self.stats_sigma_ = np.asarray(state["stats_sigma"], dtype=np.float64).reshape(shape)
             if not (np.isfinite(self.stats_mu_).all() and (self.stats_sigma_ > 0).all()):
                 raise ValueError("state.stats_mu/stats_sigma must be finite with sigma > 0")
+
+
+def with_differences(s: np.ndarray) -> np.ndarray:
+    """(T, D) -> (T, 2D): ``s`` and its first differences ``s_t - s_{t-1}``, NaN at the
+    first step (see the module doc)."""
+    d = np.full_like(s, np.nan)
+    d[1:] = s[1:] - s[:-1]
+    return np.concatenate([s, d], axis=1)
 
 
 def _znorm(s: np.ndarray, moms: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
