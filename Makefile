@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[dev,fast]"
+	$(PY) -m rnnkit.warmup
 	touch $(STAMP)
 
 demo: $(STAMP)
