@@ -147,6 +147,16 @@ def test_a_failed_model_is_never_selected():
     assert set(rows["ensemble"]["members"]) == {"naive", "seasonal_naive"}  # never the failed
 
 
+def test_a_season_longer_than_a_folds_history_fails_its_row_not_the_run():
+    y = seasonal(20)  # monthly, 20 values: the first fold trains on 12, a season + H is 16
+    res = compare(y, ["naive", "linear"], horizon=4, input_len=4, season=12, test=4,
+                  fold_len=4, folds=1, epochs=2, ensemble=0, verbose=0, peers=None)
+    rows = {r["model"]: r for r in res.rows}
+    assert "fewer than input_len + horizon = 12 + 4" in rows["seasonal_naive"]["status"]
+    assert rows["naive"]["status"] == rows["linear"]["status"] == "ok"
+    assert res.best in ("naive", "linear")
+
+
 def test_a_diverged_model_joins_no_ensemble():
     """linear trained at lr 1e3 diverges to finite but huge errors: it is no member (the
     median of three with two such members was as bad as they were), and a note says why."""

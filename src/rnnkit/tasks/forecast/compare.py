@@ -399,7 +399,9 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
             :class:`~rnnkit.data.panel.Panel`, a dict ``{id: (T_i,)}``, a list or a DataFrame.
         models: names from :data:`~rnnkit.tasks.forecast.models.MODELS`; seasonal_naive is
             added when missing.
-        horizon, input_len: H and L of every model (seasonal_naive reads max(L, season)).
+        horizon, input_len: H and L of every model (seasonal_naive reads max(L, season);
+            where a fold's history holds fewer than that plus H values, its row fails with
+            the reason and the others go on).
         season: m of seasonal_naive and of the seasonal MASE.
         test, folds, fold_len: see :func:`plan_split` (of the shortest series).
         epochs: the most epochs per fit, capped by ``max_steps`` optimiser steps (None:
@@ -613,10 +615,10 @@ def compare(series: Any, models: Sequence[str], *, horizon: int, input_len: int,
                         refit_done(name, fc)
                 except TrainingFailed as err:
                     fail(name, str(err))
-                except ConfigError as err:
-                    if name != "seasonal_naive":
+                except (ConfigError, DataError) as err:  # a season longer than a fold's
+                    if name != "seasonal_naive":  # history: that row fails, not the run
                         raise
-                    fail(name, str(err))
+                    fail(name, f"{err} (season {season})")
                 if name in done_rows:
                     queue = deque(j for j in queue if j[0] != name)
             if not queue and list(running.values()) == [("", PEERS_JOB)]:
