@@ -214,6 +214,7 @@ def test_differences_flag_reaches_the_model(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "gru",
                  "--hidden", "4", "--epochs", "1", "--differences", "--out", str(out)]) == 0
+    assert "gru with first differences" in capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["params"]["differences"] is True and m["resolved"]["differences"] is True
     config = json.loads((out / "model" / "config.json").read_text())

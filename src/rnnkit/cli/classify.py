@@ -266,6 +266,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = clf.resolved_.get("normalize", [])
     if len(set(inputs)) > 1:  # normalize "auto": the members read two views
         model += f" reading {' / '.join(inputs)}"
+    if clf.resolved_.get("differences"):
+        model += " with first differences"
     metrics = {"data": args.data, "test": args.test, "model": clf.model, "kind": kind,
                "n_train": clf.n_train_, "n_validation": clf.n_validation_,
                "n_test": len(yte), "train_seconds": round(seconds, 2),
