@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[dev,fast]"
-	$(PY) -m rnnkit.warmup
+	-$(PY) -m rnnkit.warmup  # compiles the kernels ahead of a first fit; optional
 	touch $(STAMP)
 
 demo: $(STAMP)
