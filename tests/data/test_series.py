@@ -42,6 +42,15 @@ def test_interpolation(tmp_path):
     assert s.dates == ["2021", "2022"]
 
 
+def test_a_blank_line_inside_a_one_column_file_is_a_missing_value(tmp_path):
+    p = write(tmp_path, "y\n\n1\n2\n\n\n5\n\n")  # blank before, inside (two) and after
+    with pytest.raises(DataError, match=r"has 2 missing value\(s\) \(first on line 5\)"):
+        load_csv(p)
+    np.testing.assert_array_equal(load_csv(p, interpolate=True).column(), [1, 2, 3, 4, 5])
+    two = write(tmp_path, "d,y\n1,1\n\n2,2\n", "two.csv")  # a blank row of two columns:
+    np.testing.assert_array_equal(load_csv(two, date_column="d").column(), [1, 2])  # skipped
+
+
 def test_interpolation_inserts_the_weeks_a_date_column_skips(tmp_path):
     p = write(tmp_path, "week,y\n2024-01-07,1\n2024-01-14,2\n2024-02-04,5\n2024-02-11,6\n")
     s = load_csv(p, date_column="week", interpolate=True)

@@ -154,17 +154,22 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header (stripped names) and the non-blank data rows ``(line number, cells)`` of a
     CSV file (DataError when empty or without data rows). A file whose first row holds only
     numbers and dates has no header: its columns are named ``value`` (one column) or
-    ``column 1``, ``column 2``, ... and every row is data."""
+    ``column 1``, ``column 2``, ... and every row is data. In a one-column file a blank line
+    between two data rows is an empty cell, a missing value (a spreadsheet writes a blank
+    cell of one column so), not a line to skip, which would shift the steps after it."""
     text = _read(path)
     first = text.split("\n", 1)[0]
     if not first.strip():
         raise DataError(f"{path}: empty file, expected a header row and data rows")
     rows = list(csv_rows(text, path, delimiter=sniff_delimiter(first)))
     header, named = _column_names([h.strip() for h in rows[0][1]])
-    body = [(n, r) for n, r in rows[1 if named else 0:] if any(c.strip() for c in r)]
-    if not body:
+    rows = rows[1 if named else 0:]
+    filled = [k for k, (_, r) in enumerate(rows) if any(c.strip() for c in r)]
+    if not filled:
         raise DataError(f"{path}: no data rows after the header")
-    return header, body
+    if len(header) == 1:  # blank lines inside the data are missing values
+        return header, [(n, r or [""]) for n, r in rows[filled[0]:filled[-1] + 1]]
+    return header, [rows[k] for k in filled]
 
 
 def _column_names(first_row: list[str]) -> tuple[list[str], bool]:
