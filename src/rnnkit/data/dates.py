@@ -302,7 +302,7 @@ def _format(d: datetime, form: str, like: str) -> str:
         return f"{name}{sep}{d.year:04d}" if form == "Mon Y" else f"{d.year:04d}{sep}{name}"
     if form in _DAY_MONTH:  # day and month zero-padded when the input's are, the year never
         text = d.strftime(_STRPTIME[form])
-        if like[:2].isdigit():
+        if all(len(field) == 2 for field in re.split(r"[/.-]", like)[:2]):
             return text
         digits = 2 if form.endswith("y") else 4
         return re.sub(r"(^|[/.-])0(\d)", r"\1\2", text[:-digits]) + text[-digits:]
