@@ -52,6 +52,12 @@ from rnnkit.data.dates import (
     (["1949-Oct", "1949-Nov", "1949-Dec"], "monthly", 12, ["1950-Jan", "1950-Feb"]),
     (["JANUARY-2024", "APRIL-2024", "JULY-2024"], "quarterly", 4, ["OCTOBER-2024",
                                                                   "JANUARY-2025"]),
+    # spreadsheet and report forms: Excel's mmm-yy, dd-mmm-yyyy, a year and quarter spaced
+    (["Nov-99", "Dec-99", "Jan-00"], "monthly", 12, ["Feb-00", "Mar-00"]),
+    (["30-DEC-2020", "31-DEC-2020"], "daily", 7, ["01-JAN-2021", "02-JAN-2021"]),
+    (["8 January 2024", "9 January 2024"], "daily", 7, ["10 January 2024", "11 January 2024"]),
+    (["2023 Q4", "2024 Q1"], "quarterly", 4, ["2024 Q2", "2024 Q3"]),
+    (["2023q4", "2024q1"], "quarterly", 4, ["2024q2", "2024q3"]),
     # months and quarters before the year, as spreadsheets and reports write them
     (["11/2023", "12/2023", "01/2024"], "monthly", 12, ["02/2024", "03/2024"]),
     (["11-2023", "12-2023", "1-2024"], "monthly", 12, ["2-2024", "3-2024"]),
@@ -86,7 +92,9 @@ def test_two_digit_years_pivot_as_strptime():
                                    ["20201340", "20201341"], ["2020-01", "2020-01-02"],
                                    ["13/13/2020", "14/13/2020"], ["1/2/202", "1/3/202"],
                                    ["11.2020", "12.2020"], ["13/2020", "14/2020"],
-                                   ["Q5 2020", "Q6 2020"]])
+                                   ["Q5 2020", "Q6 2020"],
+                                   ["Jan 20", "Jan 21"],  # days without a year, perhaps
+                                   ["31 Feb 2020", "1 Mar 2020"], ["Foo-20", "Bar-20"]])
 def test_not_dates(cells):
     assert parse_dates(cells) is None
 

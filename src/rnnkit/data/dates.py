@@ -3,17 +3,18 @@ extend the dates over the forecast steps, and find a season from the values when
 no dates.
 
 Accepted forms (one form per column): ``YYYY`` (or ``YYYY.0``, a year as pandas writes a float
-column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn``, ``YYYY-MM-DD`` (or ``/``), ``YYYYMMDD``, ISO
-datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC offset, ``Z`` or
-``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (or with
-``-``; spreadsheet exports: day first when a first field exceeds 12, month first when a second
-one does; when neither does, the reading whose day of the month never changes, as in monthly
-data, else month first as pandas reads them), ``DD.MM.YYYY``, the same three with two-digit
-years (``1/15/98``, ``15.01.98``: 69-99 are 1969-1999 and 00-68 are 2000-2068, the POSIX
-pivot of strptime's ``%y`` that pandas shares), ``MM/YYYY`` (or ``-``),
+column), ``YYYY-MM``, ``YYYYQn`` / ``YYYY-Qn`` / ``YYYY Qn``, ``YYYY-MM-DD`` (or ``/``),
+``YYYYMMDD``, ISO datetimes (``YYYY-MM-DDTHH:MM[:SS]`` or with a space, and an optional UTC
+offset, ``Z`` or ``+01:00``, as pandas writes time-zone-aware dates), ``MM/DD/YYYY`` or
+``DD/MM/YYYY`` (or with ``-``; spreadsheet exports: day first when a first field exceeds 12,
+month first when a second one does; when neither does, the reading whose day of the month never
+changes, as in monthly data, else month first as pandas reads them), ``DD.MM.YYYY``, the same
+three with two-digit years (``1/15/98``, ``15.01.98``: 69-99 are 1969-1999 and 00-68 are
+2000-2068, the POSIX pivot of strptime's ``%y`` that pandas shares), ``MM/YYYY`` (or ``-``),
 ``Qn YYYY`` (or ``Qn-YYYY``, ``QnYYYY``) and months by their English name (``Jan 2024``,
-``January-2024``, ``1949-Jan``). The frequency comes from the median gap between
-consecutive dates:
+``January-2024``, ``1949-Jan``, Excel's ``Jan-24``, whose two-digit year pivots as above, and
+days ``05-Jan-2024`` / ``5 January 2024``; not ``Jan 24``, which may be a day without its
+year). The frequency comes from the median gap between consecutive dates:
 
     frequency  yearly  quarterly  monthly  weekly  daily  business daily  hourly
     season m        1          4       12      52      7               5      24
@@ -66,7 +67,7 @@ HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 12, "weekly": 13, "daily": 1
 
 _FORMS = [
     ("Y", re.compile(r"^\d{4}(\.0+)?$")),
-    ("YQ", re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)),
+    ("YQ", re.compile(r"^(\d{4})[ -]?Q([1-4])$", re.IGNORECASE)),
     ("YM", re.compile(r"^(\d{4})[-/](\d{1,2})$")),
     ("YMD", re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")),
     ("Y/M/D", re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$")),
@@ -83,8 +84,12 @@ _FORMS = [
     ("MY", re.compile(r"^(\d{1,2})([/-])(\d{4})$")),  # not ".": 12.2024 may be a number
     ("Mon Y", re.compile(r"^([A-Za-z]{3,9})([ -])(\d{4})$")),
     ("Y Mon", re.compile(r"^(\d{4})([ -])([A-Za-z]{3,9})$")),
+    ("Mon-y", re.compile(r"^([A-Za-z]{3,9})-(\d{2})$")),  # Excel's mmm-yy; not "Jan 20"
+    ("D Mon Y", re.compile(r"^(\d{1,2})([ -])([A-Za-z]{3,9})\2(\d{4})$")),
 ]
 _FORM_PATTERNS = dict(_FORMS)
+#: the forms with a month's name
+_NAMED = ("Mon Y", "Y Mon", "Mon-y", "D Mon Y")
 #: Forms that a column of numbers may take too (``2024``, ``20240105``).
 NUMBER_FORMS = ("Y", "YMDc")
 #: English month names and their three-letter abbreviations -> month number
@@ -127,11 +132,16 @@ def _parse(text: str, form: str) -> datetime:
         fields = _FORM_PATTERNS[form].match(text).groups()
         year, part = (fields[0], fields[1]) if form[0] == "Y" else (fields[2], fields[0])
         return datetime(int(year), 3 * int(part) - 2 if "Q" in form else int(part), 1)
-    if form in ("Mon Y", "Y Mon"):
-        first, _, second = text.replace("-", " ").partition(" ")
-        year, name = (second, first) if form == "Mon Y" else (first, second)
+    if form in _NAMED:  # a month's name, a year and perhaps a day
+        fields = _FORM_PATTERNS[form].match(text).groups()
+        name = fields[2] if form in ("Y Mon", "D Mon Y") else fields[0]
         if name.lower() not in _MONTHS:
             raise ValueError(f"{name!r} is not a month")
+        if form == "Mon-y":
+            return datetime(datetime.strptime(fields[1], "%y").year, _MONTHS[name.lower()], 1)
+        if form == "D Mon Y":
+            return datetime(int(fields[3]), _MONTHS[name.lower()], int(fields[0]))
+        year = fields[2] if form == "Mon Y" else fields[0]
         return datetime(int(year), _MONTHS[name.lower()], 1)
     if form in _STRPTIME:
         return datetime.strptime(text, _STRPTIME[form])
@@ -281,12 +291,18 @@ def _add_months(d: datetime, k: int) -> datetime:
     return d.replace(year=year, month=month, day=day)
 
 
+def _month_name(month: int, written: str) -> str:
+    """Month ``month``'s English name in the style of ``written``: abbreviated or not, upper
+    case or not."""
+    name = (calendar.month_name if len(written) > 3 else calendar.month_abbr)[month]
+    return name.upper() if written.isupper() else name
+
+
 def _format(d: datetime, form: str, like: str) -> str:
     if form == "Y":
         return f"{d.year:04d}{like[4:]}"  # "1700.0" -> "2009.0"
-    if form == "YQ":
-        sep = "-" if "-" in like else ""
-        return f"{d.year:04d}{sep}Q{(d.month - 1) // 3 + 1}"
+    if form == "YQ":  # "2024Q1", "2024-q1", "2024 Q1": the separator and letter as written
+        return f"{d.year:04d}{like[4:-2]}{like[-2]}{(d.month - 1) // 3 + 1}"
     if form == "YM":
         return f"{d.year:04d}{like[4]}{d.month:02d}"
     if form == "QY":  # "Q1 2024", "q1-2024", "Q12024": the letter and separator as written
@@ -294,12 +310,16 @@ def _format(d: datetime, form: str, like: str) -> str:
     if form == "MY":  # "01/2024" or "1-2024": zero-padded when the input is
         month = f"{d.month:02d}" if like[:2].isdigit() else str(d.month)
         return f"{month}{like[-5]}{d.year:04d}"
-    if form in ("Mon Y", "Y Mon"):  # the name as written: "Jan", "JAN" or "January"
-        written = like[:-5] if form == "Mon Y" else like[5:]
-        name = (calendar.month_name if len(written) > 3 else calendar.month_abbr)[d.month]
-        name = name.upper() if written.isupper() else name
-        sep = like[-5] if form == "Mon Y" else like[4]
-        return f"{name}{sep}{d.year:04d}" if form == "Mon Y" else f"{d.year:04d}{sep}{name}"
+    if form in _NAMED:  # the name as written: "Jan", "JAN" or "January"
+        fields = _FORM_PATTERNS[form].match(like).groups()
+        if form == "Mon-y":
+            return f"{_month_name(d.month, fields[0])}-{d.year % 100:02d}"
+        if form == "D Mon Y":  # "05-Jan-2024" or "5 Jan 2024": the day padded as written
+            day = f"{d.day:02d}" if len(fields[0]) == 2 else str(d.day)
+            return f"{day}{fields[1]}{_month_name(d.month, fields[2])}{fields[1]}{d.year:04d}"
+        if form == "Mon Y":
+            return f"{_month_name(d.month, fields[0])}{fields[1]}{d.year:04d}"
+        return f"{d.year:04d}{fields[1]}{_month_name(d.month, fields[2])}"
     if form in _DAY_MONTH:  # day and month zero-padded when the input's are, the year never
         text = d.strftime(_STRPTIME[form])
         if all(len(field) == 2 for field in re.split(r"[/.-]", like)[:2]):
