@@ -35,13 +35,16 @@ def test_classifier_warmup_compiles_the_default_fits_kernels():
 
 
 def test_main_says_what_it_did(capsys, monkeypatch):
+    import logging
+
     from rnnkit import warmup
 
     calls = []
     monkeypatch.setattr(warmup, "_classifier_fits", lambda: calls.append("classify"))
     monkeypatch.setattr(warmup, "_forecaster_fits", lambda: calls.append("forecast"))
-    threads = torch.get_num_threads()
+    threads, level = torch.get_num_threads(), logging.getLogger("rnnkit").level
     assert warmup.main() == 0
     assert calls == ["classify", "forecast"]
     assert torch.get_num_threads() == threads  # restored
+    assert logging.getLogger("rnnkit").level == level  # the warnings of later fits still show
     assert "kernels compiled and cached" in capsys.readouterr().out

@@ -25,8 +25,6 @@ import time
 import numpy as np
 import torch
 
-log = logging.getLogger(__name__)
-
 
 def _classifier_fits() -> None:
     from rnnkit.tasks.classify import SequenceClassifier
@@ -55,8 +53,9 @@ def main() -> int:
     if not numba_available():
         print("rnnkit.warmup: Numba is not installed; nothing to compile")
         return 0
-    logging.getLogger("rnnkit").setLevel(logging.ERROR)  # the tiny fits' chance warnings
-    threads = torch.get_num_threads()
+    logger = logging.getLogger("rnnkit")
+    level, threads = logger.level, torch.get_num_threads()
+    logger.setLevel(logging.ERROR)  # the tiny fits' chance warnings
     t0 = time.perf_counter()
     try:
         torch.set_num_threads(2)
@@ -65,6 +64,7 @@ def main() -> int:
         _forecaster_fits()
     finally:
         torch.set_num_threads(threads)
+        logger.setLevel(level)
     print(f"rnnkit.warmup: kernels compiled and cached in {time.perf_counter() - t0:.0f} s")
     return 0
 

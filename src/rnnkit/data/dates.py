@@ -96,13 +96,20 @@ NUMBER_FORMS = ("Y", "YMDc")
 _MONTHS = {name.lower(): k for names in (calendar.month_name, calendar.month_abbr)
            for k, name in enumerate(names) if k}
 #: the readings of a form whose fields may be in either order
-_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y"),
-             "M/D/y": ("M/D/y", "D/M/y"), "M-D-y": ("M-D-y", "D-M-y")}
-#: the forms with the year last, after a day and a month (``y``: two digits)
+_READINGS = {"M/D/Y": ("M/D/Y", "D/M/Y"), "M-D-Y": ("M-D-Y", "D-M-Y")}
+#: the forms with the year last, after a day and a month
 _DAY_MONTH = {"M/D/Y": "%m/%d/%Y", "D/M/Y": "%d/%m/%Y", "M-D-Y": "%m-%d-%Y",
-              "D-M-Y": "%d-%m-%Y", "D.M.Y": "%d.%m.%Y", "M/D/y": "%m/%d/%y",
-              "D/M/y": "%d/%m/%y", "M-D-y": "%m-%d-%y", "D-M-y": "%d-%m-%y",
-              "D.M.y": "%d.%m.%y"}
+              "D-M-Y": "%d-%m-%Y", "D.M.Y": "%d.%m.%Y"}
+
+
+def _two_digit(form: str) -> str:
+    """The two-digit-year twin of a form or strptime format: "M/D/Y" -> "M/D/y",
+    "%m/%d/%Y" -> "%m/%d/%y"."""
+    return form[:-1] + "y"
+
+
+_READINGS |= {_two_digit(f): tuple(map(_two_digit, r)) for f, r in _READINGS.items()}
+_DAY_MONTH |= {_two_digit(f): _two_digit(fmt) for f, fmt in _DAY_MONTH.items()}
 _STRPTIME = {"YMD": "%Y-%m-%d", "Y/M/D": "%Y/%m/%d", "YMDc": "%Y%m%d", **_DAY_MONTH}
 
 
@@ -135,14 +142,14 @@ def _parse(text: str, form: str) -> datetime:
     if form in _NAMED:  # a month's name, a year and perhaps a day
         fields = _FORM_PATTERNS[form].match(text).groups()
         name = fields[2] if form in ("Y Mon", "D Mon Y") else fields[0]
-        if name.lower() not in _MONTHS:
+        month = _MONTHS.get(name.lower())
+        if month is None:
             raise ValueError(f"{name!r} is not a month")
         if form == "Mon-y":
-            return datetime(datetime.strptime(fields[1], "%y").year, _MONTHS[name.lower()], 1)
+            return datetime(datetime.strptime(fields[1], "%y").year, month, 1)
         if form == "D Mon Y":
-            return datetime(int(fields[3]), _MONTHS[name.lower()], int(fields[0]))
-        year = fields[2] if form == "Mon Y" else fields[0]
-        return datetime(int(year), _MONTHS[name.lower()], 1)
+            return datetime(int(fields[3]), month, int(fields[0]))
+        return datetime(int(fields[2] if form == "Mon Y" else fields[0]), month, 1)
     if form in _STRPTIME:
         return datetime.strptime(text, _STRPTIME[form])
     return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
