@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -238,6 +240,27 @@ def test_bad_labels_and_options(rng):
     with pytest.raises(DataError, match=r"\(6, 1, 4\) is read as \(N, T, D\): sequences of "
                                         r"one step.*X\.transpose\(0, 2, 1\)"):
         SequenceClassifier(epochs=1).fit(X.transpose(0, 2, 1), ["a", "b"] * 3)
+
+
+def test_channels_first_arrays_are_a_warning(rng, caplog):
+    """(N, 3, 20) reads as 3 steps of 20 features: fit trains but warns, in the log and in
+    ``warnings_``, and so does a list of (3, 20) arrays; (N, 20, 3) does not, nor a list in
+    which one sequence has at least as many steps as features."""
+    y = ["a", "b"] * 4
+    X = rng.normal(size=(8, 20, 3))
+    small = {"model": "gru", "hidden_size": 4, "epochs": 1}
+    with caplog.at_level("WARNING", logger="rnnkit"):
+        clf = SequenceClassifier(**small).fit(X.transpose(0, 2, 1), y)
+    hint = r"\(8, 3, 20\) is read as \(N, T, D\): 3 steps of 20 features.*transpose\(0, 2, 1\)"
+    assert any(re.search(hint, w) for w in clf.warnings_), clf.warnings_
+    assert re.search(hint, caplog.text)
+    assert clf.n_features_ == 20
+    listed = SequenceClassifier(**small).fit(list(X.transpose(0, 2, 1)), y).warnings_
+    assert any(re.search(r"fewer steps than its 20 features.*\[x\.T for x in X\]", w)
+               for w in listed), listed
+    mixed = [x[:2] for x in X[:7]] + [X[7]]  # (2, 3) x 7 and one (20, 3): short sequences
+    for ok in (X, mixed):
+        assert not any("steps" in w for w in SequenceClassifier(**small).fit(ok, y).warnings_)
 
 
 def test_auto_budget_numbers():

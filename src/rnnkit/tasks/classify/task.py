@@ -71,7 +71,10 @@ under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the networ
 clock is read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
-kept in ``warnings_``: the model never left chance.
+kept in ``warnings_``: the model never left chance. So is an array X of shape (N, T, D) with
+fewer steps than features, 1 < T < D: most likely aeon's / sktime's (n_cases, n_channels,
+n_timepoints) read the wrong way round (a BasicMotions-like (40, 6, 100) is 6 steps of 100
+features to an (N, T, D) reader); one step of several features, T = 1, is refused.
 
 Models (:mod:`rnnkit.tasks.classify.model`): the default ``"gru-fcn"`` (GRU-FCN, Karim et
 al. 2017) is the ``"conv-gru"`` network below beside a fully convolutional branch on the
@@ -181,6 +184,23 @@ def _as_list(X) -> list[np.ndarray]:
     return out
 
 
+def _layout_warning(X, seqs: list[np.ndarray]) -> str | None:
+    """A warning when every (T_i, D) sequence of ``seqs`` (``X`` as :func:`_as_list` read
+    it) has fewer steps than features, 1 < T_i < D: aeon's / sktime's layout (n_cases,
+    n_channels, n_timepoints), or its list of (n_channels, n_timepoints_i) arrays, read the
+    other way round; else None. One step (T = 1) is refused by :func:`_as_list` instead."""
+    D = seqs[0].shape[1]
+    if not all(1 < len(s) < D for s in seqs):
+        return None
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        return (f"X of shape {X.shape} is read as (N, T, D): {X.shape[1]} steps of {D} "
+                f"features each; if it is aeon's / sktime's layout (n_cases, n_channels, "
+                f"n_timepoints), pass X.transpose(0, 2, 1)")
+    return (f"every sequence of X has fewer steps than its {D} features (X[0] is read as "
+            f"{seqs[0].shape[0]} steps); if they are (n_channels, n_timepoints) arrays, pass "
+            f"[x.T for x in X]")
+
+
 def _labels(y) -> np.ndarray:
     """Labels as an array; empty or missing ones are a DataError naming the sample."""
     y = np.asarray(y)
@@ -283,6 +303,7 @@ class _Classifier(Estimator):
         ids = ids.astype(np.int64)
         if len(self.classes_) < 2:
             raise DataError(f"y must hold at least 2 classes, got {self.classes_.tolist()}")
+        self.warnings_: list[str] = []
         seqs = self._prepare(X, fit=True)
         if len(seqs) != len(ids):
             raise DataError(f"X and y must have the same length, got {len(seqs)} and "
@@ -357,7 +378,6 @@ class _Classifier(Estimator):
 
     def _check_chance(self, seqs: list[np.ndarray], ids: np.ndarray) -> None:
         """Warn (log + ``warnings_``) when the training accuracy stayed near chance."""
-        self.warnings_: list[str] = []
         if len(seqs) > CHANCE_SAMPLE:
             pick = np.random.default_rng(self.seed).choice(len(seqs), CHANCE_SAMPLE,
                                                             replace=False)
@@ -473,6 +493,10 @@ class SequenceClassifier(_Classifier):
             if np.isinf(s).any():
                 raise DataError(f"X[{i}] holds an infinite value (or one beyond float32)")
         if fit:
+            layout = _layout_warning(X, seqs)
+            if layout:
+                log.warning("%s: %s", type(self).__name__, layout)
+                self.warnings_.append(layout)
             self.n_features_ = seqs[0].shape[1]
             self.differences_ = bool(self.differences)
             self.conv_norm_ = self.conv_norm
