@@ -73,8 +73,9 @@ clock is read), else 1.
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance. So is an array X of shape (N, T, D) with
 fewer steps than features, 1 < T < D: most likely aeon's / sktime's (n_cases, n_channels,
-n_timepoints) read the wrong way round (a BasicMotions-like (40, 6, 100) is 6 steps of 100
-features to an (N, T, D) reader); one step of several features, T = 1, is refused.
+n_timepoints) read the wrong way round (40 recordings of 6 sensor channels and 100 steps,
+(40, 6, 100) in that layout, are 6 steps of 100 features to an (N, T, D) reader); one step of
+several features, T = 1, is refused.
 
 Models (:mod:`rnnkit.tasks.classify.model`): the default ``"gru-fcn"`` (GRU-FCN, Karim et
 al. 2017) is the ``"conv-gru"`` network below beside a fully convolutional branch on the
