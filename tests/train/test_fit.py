@@ -41,7 +41,8 @@ def test_history_keys_lengths_and_values_match_independent_evaluation():
     ev = model.evaluate(Xv, yv, batch_size=3)
     assert ev["loss"] == pytest.approx(vmse, rel=1e-5)
     assert ev["rmse"] == pytest.approx(np.sqrt(vmse), rel=1e-5)  # sqrt of the overall mean
-    np.testing.assert_allclose(model.predict(Xv, batch_size=4), pv, rtol=1e-6)
+    # batches of 4 against one of 11: float32 sums in other orders
+    np.testing.assert_allclose(model.predict(Xv, batch_size=4), pv, rtol=1e-5)
 
 
 def test_training_reduces_loss_and_val_loss_is_end_of_epoch_value():

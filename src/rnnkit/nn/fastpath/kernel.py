@@ -35,6 +35,7 @@ no validation here.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -131,7 +132,7 @@ class Kernel:
         if self.columns:
             s0 = tuple(s.T for s in s0)  # (H, B) views
         run = self._forward_columns if self.columns else self._forward_tm
-        with self._blas():
+        with self._numpy_context():
             states = run(X, s0)  # (T+1, B, H) each, states[0][t] = h_t
         if self.columns:
             states = tuple(S.transpose(0, 2, 1) for S in states)  # (T+1, H, B) -> views
@@ -148,7 +149,7 @@ class Kernel:
         order = (1, 2, 0) if self.columns else (1, 0, 2)  # (T, H, B) or (T, B, H)
         dH = np.ascontiguousarray(np.asarray(dhs, self.dtype).transpose(order))
         run = self._backward_columns if self.columns else self._backward_tm
-        with self._blas():
+        with self._numpy_context():
             dX, d0 = run(dH, dfinal)  # (T, B, D)
         if self.columns:
             d0 = tuple(np.ascontiguousarray(d.T) for d in d0)  # (H, B) -> (B, H)
@@ -156,10 +157,17 @@ class Kernel:
         return np.ascontiguousarray(dX.transpose(1, 0, 2))  # (B, T, D)
 
     @staticmethod
-    def _blas() -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def _numpy_context() -> Iterator[None]:
         """OpenBLAS held to one thread where the products run in NumPy
-        (:func:`~rnnkit.nn.fastpath.jit.numpy_products`)."""
-        return blas_on_one_thread() if numpy_products() else contextlib.nullcontext()
+        (:func:`~rnnkit.nn.fastpath.jit.numpy_products`), and NumPy's overflow and invalid-
+        value warnings off: a diverging fit's inf and NaN go through the kernel as they go
+        through torch's ops, which never warn, and the trainer stops on the non-finite loss
+        (whether a BLAS product flags inf * 0 depends on the CPU's OpenBLAS kernel: an
+        AVX-512 Xeon's did where an EPYC's had not)."""
+        blas = blas_on_one_thread() if numpy_products() else contextlib.nullcontext()
+        with np.errstate(over="ignore", invalid="ignore"), blas:
+            yield
 
     def _final_grads(self, dfinal: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """The final state's gradient for the compiled loops: ``state_parts`` C-contiguous
