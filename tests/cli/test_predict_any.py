@@ -8,6 +8,7 @@ import csv
 import io
 
 import numpy as np
+import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.data.idx import write_idx
@@ -30,30 +31,46 @@ def _check_class_predictions(model_dir, X, text):
     np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-5, atol=1e-6)
 
 
-def _ts(path, n, rng):
-    lines = ["@problemName toy", "@univariate true", "@equalLength true", "@seriesLength 8",
-             "@classLabel true up down", "@data"]
+def _cases(n, rng):
+    """n series of 8 steps rising ("up") or falling ("down"), with their labels."""
     for _ in range(n):
         up = rng.integers(0, 2)
         v = (1 if up else -1) * np.linspace(0, 1, 8) + 0.1 * rng.standard_normal(8)
-        lines.append(",".join(f"{x:.3f}" for x in v) + ":" + ("up" if up else "down"))
+        yield ",".join(f"{x:.3f}" for x in v), "up" if up else "down"
+
+
+def _ts(path, n, rng):
+    lines = ["@problemName toy", "@univariate true", "@equalLength true", "@seriesLength 8",
+             "@classLabel true up down", "@data"]
+    lines += [f"{values}:{label}" for values, label in _cases(n, rng)]
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_ts_classifier(tmp_path, capsys, rng):
-    _ts(tmp_path / "train.ts", 40, rng)
-    _ts(tmp_path / "test.ts", 10, rng)
+def _arff(path, n, rng):
+    lines = ["@relation toy", *(f"@attribute att{t} numeric" for t in range(1, 9)),
+             "@attribute target {up,down}", "@data"]
+    lines += [f"{values},{label}" for values, label in _cases(n, rng)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".arff"])
+def test_archive_file_classifier(tmp_path, capsys, rng, suffix):
+    """The UCR/UEA archive's formats: no column flag to train on them or predict on them."""
+    write = _ts if suffix == ".ts" else _arff
+    train, test = tmp_path / f"train{suffix}", tmp_path / f"test{suffix}"
+    write(train, 40, rng)
+    write(test, 10, rng)
     out = tmp_path / "ucr"
-    assert main(["classify", "--data", str(tmp_path / "train.ts"), "--test",
-                 str(tmp_path / "test.ts"), *TINY, "--out", str(out)]) == 0
+    assert main(["classify", "--data", str(train), "--test", str(test), *TINY,
+                 "--out", str(out)]) == 0
     assert "epoch 2/2" in capsys.readouterr().err  # progress lines when not a terminal
     pred = tmp_path / "pred.csv"
-    assert main(["predict", "--model", str(out / "model"), "--data",
-                 str(tmp_path / "test.ts"), "--out", str(pred)]) == 0
+    assert main(["predict", "--model", str(out / "model"), "--data", str(test),
+                 "--out", str(pred)]) == 0
     assert "accuracy on the labels" in capsys.readouterr().err
-    from rnnkit.data.labelled import load_ts
+    from rnnkit.data.labelled import load_labelled
 
-    _check_class_predictions(out / "model", load_ts(tmp_path / "test.ts").X, pred.read_text())
+    _check_class_predictions(out / "model", load_labelled(test).X, pred.read_text())
 
 
 def test_sequence_csv_classifier_predicts_on_rows_with_or_without_labels(tmp_path, capsys,

@@ -3,18 +3,17 @@
 Data (``--data``): ``mnist`` (downloaded into the cache folder on first use, checksums checked)
 or ``mnist:DIR`` (MNIST IDX files, each image read row by row: 28 steps of 28 pixels; the test
 split is the 10,000 test images), ``ucr:NAME`` (a UCR/UEA set by name, downloaded into the
-cache on first use, with its own test split), a ``.ts`` file (UCR/UEA), a CSV with one sequence
-per row and the label in the last column, or in the first when it holds whole numbers and the
-last other values (comma, semicolon or tab separated: the UCR archive's ``.tsv`` files need no
-flag; ``--label-column`` names the column), ``sentiment`` (3,000 labelled review sentences,
-downloaded on first use; implies ``--text``), or with ``--text`` a folder with one sub-folder
-of .txt files per label or a CSV with a label and a text column (``--label-column``,
-``--text-column``).
-``--test`` gives the test file in the same format; without it the last ``--test-fraction``
-of the data (shuffled) is held out. A stratified ``--validation`` part of the training data
-drives early stopping (``auto``: 10 % when early stopping is on or on 1,000 sequences or
-more, else none, so a small set trains on every sequence). The cache folder is
-``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
+cache on first use, with its own test split), a ``.ts`` or ``.arff`` file (UCR/UEA), a CSV with
+one sequence per row and the label in the last column, or in the first when it holds whole
+numbers and the last other values (comma, semicolon or tab separated: the UCR archive's
+``.tsv`` files need no flag; ``--label-column`` names the column), ``sentiment`` (3,000
+labelled review sentences, downloaded on first use; implies ``--text``), or with ``--text`` a
+folder with one sub-folder of .txt files per label or a CSV with a label and a text column
+(``--label-column``, ``--text-column``). ``--test`` gives the test file in the same format;
+without it the last ``--test-fraction`` of the data (shuffled) is held out. A stratified
+``--validation`` part of the training data drives early stopping (``auto``: 10 % when early
+stopping is on or on 1,000 sequences or more, else none, so a small set trains on every
+sequence). The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
 
 The defaults train on any size of data: batch size and epochs come from the number of
 training sequences (a budget in optimiser steps), numeric series are z-normalised one by
@@ -70,11 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     d, t = SequenceClassifier.default, TextClassifier.default
     p = subparsers.add_parser(
-        "classify", help="train a sequence classifier (MNIST rows, CSV, .ts, text) and print "
-        "its test accuracy", description=__doc__.split("\n\n")[1],
+        "classify", help="train a sequence classifier (MNIST rows, CSV, .ts, .arff, text) and "
+        "print its test accuracy", description=__doc__.split("\n\n")[1],
         formatter_class=DefaultsFormatter)
-    add(p, "--data", required=True, help="mnist, mnist:DIR, ucr:NAME, FILE.ts, FILE.csv, "
-        "sentiment, or with --text a folder or CSV")
+    add(p, "--data", required=True, help="mnist, mnist:DIR, ucr:NAME, FILE.ts, FILE.arff, "
+        "FILE.csv, sentiment, or with --text a folder or CSV")
     add(p, "--test", default=None, help="test file/folder in the same format")
     add(p, "--test-fraction", type=fraction, default=0.2, help="held out when no --test")
     add(p, "--text", action="store_true", help="the data are labelled texts")
@@ -155,7 +154,7 @@ def _column(value: str | None, default: str | int) -> str | int:
 def _load(args):
     """-> (X_train, y_train, X_test, y_test, kind); labels as the file names them."""
     from rnnkit.data.idx import load_mnist
-    from rnnkit.data.labelled import load_labelled
+    from rnnkit.data.labelled import ARCHIVE_SUFFIXES, load_labelled
     from rnnkit.data.text_datasets import load_text_csv, load_text_folder
 
     if args.data == "mnist" or args.data.startswith("mnist:"):
@@ -199,7 +198,7 @@ def _load(args):
         return list(texts[a]), ytr[a], list(texts[b]), ytr[b], "text"
     if args.text_column is not None:
         raise ConfigError("--text-column needs --text (the data are labelled texts)")
-    opts = {} if args.data.lower().endswith(".ts") else {
+    opts = {} if args.data.lower().endswith(ARCHIVE_SUFFIXES) else {
         "label_column": _column(args.label_column, "auto")}
     tr = load_labelled(args.data, encoding=args.encoding, **opts)
     ytr = np.asarray(tr.classes)[tr.y]
@@ -298,7 +297,7 @@ def _predict_inputs(est, args):
     from pathlib import Path
 
     from rnnkit.data.idx import load_idx, load_mnist
-    from rnnkit.data.labelled import load_labelled
+    from rnnkit.data.labelled import ARCHIVE_SUFFIXES, load_labelled
     from rnnkit.data.text_datasets import load_text_csv
     from rnnkit.data.unlabelled import load_text_column, read_lines
 
@@ -323,7 +322,7 @@ def _predict_inputs(est, args):
     name = Path(data).name.lower()
     if "idx" in name or "ubyte" in name:
         return load_idx(data), None
-    if name.endswith(".ts"):
+    if name.endswith(ARCHIVE_SUFFIXES):
         te = load_labelled(data, encoding=args.encoding)
         return te.X, np.asarray(te.classes)[te.y]
     return _sequence_csv(est, data, args.label_column, args.encoding)

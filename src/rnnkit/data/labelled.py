@@ -408,9 +408,14 @@ def load_ts(path: str | os.PathLike, encoding: str = "utf-8",
 
 def load_labelled(path: str | os.PathLike, encoding: str = "utf-8",
                   classes: Sequence[str] | None = None, **csv_options) -> LabelledSequences:
-    """Dispatch on the suffix: ``.ts`` -> :func:`load_ts`, anything else -> CSV."""
+    """Dispatch on the suffix: ``.ts`` -> :func:`load_ts`, ``.arff`` ->
+    :func:`rnnkit.data.arff.load_arff`, anything else -> CSV."""
     if str(path).lower().endswith(".ts"):
         return load_ts(path, encoding=encoding, classes=classes)
+    if str(path).lower().endswith(".arff"):
+        from rnnkit.data.arff import load_arff  # it imports this module
+
+        return load_arff(path, encoding=encoding, classes=classes)
     return load_sequence_csv(path, encoding=encoding, classes=classes, **csv_options)
 
 
@@ -425,5 +430,8 @@ def load_ucr(name: str, download: bool = True) -> tuple[LabelledSequences, Label
     return train, load_ts(test_path, classes=train.classes)
 
 
-__all__ = ["LabelledSequences", "from_arrays", "is_number", "load_labelled",
+#: Suffixes of the UCR/UEA archive's own formats, which carry their labels (no column flags).
+ARCHIVE_SUFFIXES = (".ts", ".arff")
+
+__all__ = ["ARCHIVE_SUFFIXES", "LabelledSequences", "from_arrays", "is_number", "load_labelled",
            "load_sequence_csv", "load_sequence_rows", "load_ts", "load_ucr"]
