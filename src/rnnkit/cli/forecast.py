@@ -6,7 +6,9 @@ from 24 months of history. With ``--data FILE`` alone it detects a date column (
 column of increasing dates), the frequency and season from the dates (or the season from
 the autocorrelation when there are no dates), and forecasts every value column, each one
 series (``--column NAME`` picks one). A long file (rows of id, date, value) needs
-``--id-column``: every id is one series (:mod:`rnnkit.data.panel`). Many series are
+``--id-column``: every id is one series (:mod:`rnnkit.data.panel`); so is every row of a
+``.tsf`` file, the Monash forecasting archive's format, whose ``@horizon`` is the default
+horizon (:mod:`rnnkit.data.tsf`). Many series are
 forecast by one global model per name, each series scaled on its own (per-series scalers
 saved with the model), and scored per series and on average over the series. With a long
 file, ``--static-covariates COLUMN...`` gives the global models each id's constant values (a
@@ -81,8 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "forecast", help="train and compare forecasting models on a series (default: bundled "
         "airline passengers)", description=__doc__.split("\n\n")[1],
         formatter_class=DefaultsFormatter)
-    add(p, "--data", metavar="FILE.csv", default=None, help="CSV file with a header row "
-        "(default: the bundled airline-passengers series)")
+    add(p, "--data", metavar="FILE.csv", default=None, help="CSV file with a header row, or "
+        "a .tsf file (the Monash forecasting archive's: one series a row, its @horizon the "
+        "default horizon) (default: the bundled airline-passengers series)")
     add(p, "--column", default=None, help="value column (default: every column but the date "
         "column, each one series; in a long file the first besides the id and date)")
     add(p, "--id-column", default=None, help="id column of a long file (rows of id, date, "
@@ -193,17 +196,19 @@ def _load(args: argparse.Namespace):
                       static_covariates=args.static_covariates)
 
 
-def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray
-            ) -> tuple[int, int, str]:
+def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray,
+            file_horizon: int | None = None) -> tuple[int, int, str]:
     """``(season, horizon, what was detected, in words)`` from one series' dates and
-    values; the horizon is ``--horizon``, else the frequency's (:data:`HORIZONS`), else the
-    Forecaster's default."""
+    values; the horizon is ``--horizon``, else the one the file declares (a .tsf file's
+    ``@horizon``), else the frequency's (:data:`HORIZONS`), else the Forecaster's default."""
     from rnnkit.data.dates import HORIZONS, infer_frequency
     from rnnkit.tasks.forecast import Forecaster
 
     freq = infer_frequency(dates) if dates else None
     if args.horizon != "auto":
         horizon = args.horizon
+    elif file_horizon:
+        horizon = file_horizon
     else:
         horizon = HORIZONS[freq.name] if freq else Forecaster.default("horizon")
     season, words = _season(args, dates, freq, y)
@@ -360,9 +365,10 @@ def run(args: argparse.Namespace) -> int:
     panel = _load(args)
     past = list(panel.covariates)  # the file's columns; the calendar ones are made below
     described = panel.describe()
-    horizon_words = "" if args.horizon != "auto" else " (auto)"
+    horizon_words = ("" if args.horizon != "auto" else " (the file's @horizon)"
+                     if panel.horizon else " (auto)")
     season, H, detected = _detect(args, panel.dates[0] if panel.dates else None,
-                                  panel.values[0][:, 0])
+                                  panel.values[0][:, 0], panel.horizon)
     if panel.inserted:
         detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
                      f"(--interpolate)")
@@ -666,7 +672,7 @@ def _predict_many(fc, args: argparse.Namespace, info: dict) -> int:
     from rnnkit.data.panel import load_panel
     from rnnkit.data.series import csv_columns
 
-    present = csv_columns(args.data)
+    present = [] if str(args.data).lower().endswith(".tsf") else csv_columns(args.data)
     trained = info.get("id_column")
     id_column = args.id_column or (trained if trained in present else None)
     if trained and id_column is None:

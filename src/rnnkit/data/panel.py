@@ -80,7 +80,9 @@ class Panel:
     table; ``named`` is False when the ids are positions made up for unnamed arrays;
     ``covariates`` names the columns after the target (past covariates); ``static`` maps
     ids to their static covariates, named by ``static_names``; ``inserted`` counts the rows
-    that ``interpolate`` inserted for dates the calendar skips (see the module doc).
+    that ``interpolate`` inserted for dates the calendar skips (see the module doc);
+    ``horizon`` is the forecast horizon the file declares (a ``.tsf`` file's ``@horizon``),
+    else None.
     """
 
     ids: list[str]
@@ -96,6 +98,7 @@ class Panel:
     static: dict[str, list[float | str]] | None = None
     static_names: list[str] = field(default_factory=list)
     inserted: int = 0
+    horizon: int | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,6 +136,8 @@ class Panel:
                    f"{quote(self.value_column)}")
         elif self.layout == "wide":
             how = "wide format: one series per value column"
+        elif self.layout == "tsf":
+            how = "a .tsf file"
         else:
             how = "arrays"
         past = (f"; past covariates {', '.join(self.covariates)} (read up to each forecast "
@@ -229,6 +234,8 @@ def load_panel(path: str | os.PathLike, id_column: str | None = "auto",
     (and the choices) and the line.
     """
     path = Path(path)
+    if path.suffix.lower() == ".tsf":
+        return _tsf(path, column, interpolate, past_covariates, static_covariates)
     header, body = read_table(path)
     past = list(past_covariates or [])
     for name in past:
@@ -271,6 +278,18 @@ def load_panel(path: str | os.PathLike, id_column: str | None = "auto",
     panel = Panel(list(names), values, dates, str(path), "wide", None, date_column,
                   covariates=past)
     return _with_skipped_dates(panel) if interpolate else panel
+
+
+def _tsf(path: Path, column, interpolate: bool, past_covariates, static_covariates) -> Panel:
+    """:func:`rnnkit.data.tsf.load_tsf`, refusing the options of a CSV's columns."""
+    from rnnkit.data.tsf import load_tsf  # it imports this module
+
+    for option, given in (("column", column), ("past_covariates", past_covariates),
+                          ("static_covariates", static_covariates)):
+        if given:
+            raise DataError(f"{path}: a .tsf file holds one series a row and no columns; "
+                            f"{option} ({given!r}) does not apply")
+    return load_tsf(path, interpolate)  # its dates are made step by step: none is skipped
 
 
 def _with_skipped_dates(panel: Panel) -> Panel:

@@ -1,0 +1,146 @@
+"""Many series from a ``.tsf`` file, the format of the Monash forecasting archive (Godahewa et
+al., 2021; what sktime's ``load_tsf_to_dataframe`` and GluonTS read)::
+
+    # comment
+    @relation M
+    @attribute series_name string
+    @attribute start_timestamp date
+    @frequency monthly
+    @horizon 18
+    @missing false
+    @equallength false
+    @data
+    T1:1990-01-01 00-00-00:12.5,13.1,?,14.0
+    T2:1991-06-01 00-00-00:3,4,5
+
+Each data row holds the attributes' values, then the series, separated by ``:`` (the archive
+writes times as ``00-00-00`` so that no value holds a colon). The series' id is its first
+string attribute (else its position); with a ``date`` attribute and a known ``@frequency``
+each step gets its date, written in a form :mod:`rnnkit.data.dates` reads (``1990``,
+``1990 Q1``, ``1990-01``, ``1990-01-01``, ``1990-01-01 00:00``), so the season and the
+default horizon follow as for a CSV; other frequencies (``4_seconds``) and files without a
+start leave the dates out. ``@horizon`` is the file's forecast horizon
+(:attr:`~rnnkit.data.panel.Panel.horizon`), which ``rnnkit forecast`` takes unless
+``--horizon`` is given. ``?`` is a missing value: an error naming the series and its line,
+or filled linearly with ``interpolate``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.checks import parse_values, quote, read_text
+from rnnkit.data.dates import SEASONS, Frequency, future_dates
+from rnnkit.data.panel import Panel
+from rnnkit.data.series import fill_missing
+from rnnkit.errors import DataError
+
+#: ``@frequency`` -> (the frequency's name in :data:`~rnnkit.data.dates.SEASONS`, the dates'
+#: form, months between steps, time between steps).
+FREQUENCIES = {
+    "yearly": ("yearly", "Y", 12, None),
+    "quarterly": ("quarterly", "YQ", 3, None),
+    "monthly": ("monthly", "YM", 1, None),
+    "weekly": ("weekly", "YMD", 0, timedelta(days=7)),
+    "daily": ("daily", "YMD", 0, timedelta(days=1)),
+    "hourly": ("hourly", "ISO", 0, timedelta(hours=1)),
+    "half_hourly": ("half-hourly", "ISO", 0, timedelta(minutes=30)),
+    "10_minutes": ("10-minutely", "ISO", 0, timedelta(minutes=10)),
+    "minutely": ("minutely", "ISO", 0, timedelta(minutes=1)),
+}
+_START_FORMS = ("%Y-%m-%d %H-%M-%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+def _label(d: datetime, form: str) -> str:
+    """``d`` written in the dates' ``form``."""
+    return {"Y": f"{d.year}", "YQ": f"{d.year} Q{(d.month - 1) // 3 + 1}",
+            "YM": f"{d.year}-{d.month:02d}", "YMD": d.strftime("%Y-%m-%d"),
+            "ISO": d.strftime("%Y-%m-%d %H:%M")}[form]
+
+
+def _start(text: str, place: str) -> datetime:
+    for form in _START_FORMS:
+        try:
+            return datetime.strptime(text.strip(), form)
+        except ValueError:
+            continue
+    raise DataError(f"{place}: start {quote(text)} is not a date like 1990-01-01 00-00-00")
+
+
+def series_dates(start: datetime, steps: int, frequency: str) -> list[str] | None:
+    """The ``steps`` dates from ``start`` at the file's ``@frequency`` (None when the
+    frequency is not one of :data:`FREQUENCIES`)."""
+    if frequency not in FREQUENCIES:
+        return None
+    name, form, months, delta = FREQUENCIES[frequency]
+    first = _label(start, form)
+    later = future_dates([first], steps - 1,
+                         Frequency(name, SEASONS[name], form, months=months, delta=delta))
+    return [first, *later]
+
+
+def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
+    """Read a ``.tsf`` file (module doc) into a :class:`~rnnkit.data.panel.Panel` of
+    (T_i, 1) float64 series."""
+    p = Path(path)
+    text = read_text(p, ".tsf file", "utf-8")
+    attributes: list[tuple[str, str]] = []  # (name, type)
+    meta: dict[str, str] = {}
+    ids, values, dates, in_data = [], [], [], False
+    for n, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        place = f".tsf file {str(p)!r} line {n}"
+        if not in_data:
+            key, _, rest = s.partition(" ")
+            key = key.lower()
+            if key == "@data":
+                in_data = True
+            elif key == "@attribute":
+                name, _, kind = rest.strip().partition(" ")
+                attributes.append((name, kind.strip().lower()))
+            elif key.startswith("@"):
+                meta[key[1:]] = rest.strip().lower()
+            else:
+                raise DataError(f"{place}: expected an @ header line or @data before the "
+                                f"data, got {s[:30]!r}")
+            continue
+        parts = s.split(":", len(attributes))
+        if len(parts) != len(attributes) + 1:
+            raise DataError(f"{place}: expected {len(attributes)} attribute value(s) and the "
+                            f"series, separated by ':', got {len(parts)} field(s)")
+        fields = dict(zip((a for a, _ in attributes), parts, strict=False))
+        named = [a for a, kind in attributes if kind == "string"]
+        sid = fields[named[0]].strip() if named else str(len(ids))
+        y = parse_values(parts[-1].split(","), f"{place} (series {quote(sid)})")
+        if np.isnan(y).any():
+            if not interpolate:
+                k = int(np.argmax(np.isnan(y)))
+                raise DataError(f"{place}: series {quote(sid)} has a missing value ('?') at "
+                                f"step {k + 1}; --interpolate fills missing values linearly")
+            y = fill_missing(y)
+        starts = [a for a, kind in attributes if kind == "date"]
+        steps = (series_dates(_start(fields[starts[0]], place), len(y), meta.get("frequency"))
+                 if starts else None)
+        ids.append(sid)
+        values.append(y[:, None])
+        dates.append(steps)
+    if not in_data:
+        raise DataError(f".tsf file {str(p)!r} has no @data line")
+    if not ids:
+        raise DataError(f".tsf file {str(p)!r} has no series after @data")
+    repeated = sorted(i for i, k in Counter(ids).items() if k > 1)
+    if repeated:
+        raise DataError(f".tsf file {str(p)!r}: series names repeat ({quote(repeated[:3])})")
+    horizon = meta.get("horizon")
+    return Panel(ids, values, dates if all(d is not None for d in dates) else None, str(p),
+                 "tsf", horizon=int(horizon) if horizon and horizon.isdigit() else None)
+
+
+__all__ = ["FREQUENCIES", "load_tsf", "series_dates"]
