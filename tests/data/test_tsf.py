@@ -56,6 +56,17 @@ def test_without_names_or_start(tmp_path):
     assert panel.ids == ["0", "1"]  # positions
 
 
+def test_hierarchical_ids(tmp_path):
+    """Several string attributes (a group, then the name): the names alone when they are
+    unique, else group and name joined."""
+    head = ["@relation toy", "@attribute series_group string",
+            "@attribute series_name string", "@frequency yearly", "@data"]
+    unique = load_tsf(_write(tmp_path / "a.tsf", ["G1:T1:1,2", "G2:T2:3,4"], head=head))
+    assert unique.ids == ["T1", "T2"]
+    shared = load_tsf(_write(tmp_path / "b.tsf", ["G1:T1:1,2", "G2:T1:3,4"], head=head))
+    assert shared.ids == ["G1/T1", "G2/T1"]
+
+
 def test_missing_values_refused_or_interpolated(tmp_path):
     path = _write(tmp_path / "m.tsf", ["A:1990-01-01 00-00-00:1,?,3,?",
                                        "B:1990-01-01 00-00-00:4,5"])

@@ -14,8 +14,9 @@ al., 2021; what sktime's ``load_tsf_to_dataframe`` and GluonTS read)::
     T2:1991-06-01 00-00-00:3,4,5
 
 Each data row holds the attributes' values, then the series, separated by ``:`` (the archive
-writes times as ``00-00-00`` so that no value holds a colon). The series' id is its first
-string attribute (else its position); with a ``date`` attribute and a known ``@frequency``
+writes times as ``00-00-00`` so that no value holds a colon). The series' id is its
+``series_name`` when that is unique, else its string attributes joined by ``/`` (``G1/T1`` in
+a hierarchical file), else its position; with a ``date`` attribute and a known ``@frequency``
 each step gets its date, written in a form :mod:`rnnkit.data.dates` reads (``1990``,
 ``1990 Q1``, ``1990-01``, ``1990-01-01``, ``1990-01-01 00:00``), so the season and the
 default horizon follow as for a CSV; other frequencies (``4_seconds``) and files without a
@@ -84,6 +85,23 @@ def series_dates(start: datetime, steps: int, frequency: str) -> list[str] | Non
     return [first, *later]
 
 
+def _names(keys: list[tuple[str, ...]], attributes: list[str], p: Path) -> list[str]:
+    """The series' ids from their string attributes' ``keys``: ``series_name`` when the file
+    has it and it is unique, else all of them joined by ``/`` (``G1/T1`` in a hierarchical
+    file), else the positions when there are none."""
+    if not attributes:
+        return [str(i) for i in range(len(keys))]
+    if "series_name" in attributes:
+        names = [k[attributes.index("series_name")] for k in keys]
+        if len(set(names)) == len(names):
+            return names
+    names = ["/".join(k) for k in keys]
+    repeated = sorted(i for i, k in Counter(names).items() if k > 1)
+    if repeated:
+        raise DataError(f".tsf file {str(p)!r}: series names repeat ({quote(repeated[:3])})")
+    return names
+
+
 def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
     """Read a ``.tsf`` file (module doc) into a :class:`~rnnkit.data.panel.Panel` of
     (T_i, 1) float64 series."""
@@ -91,22 +109,22 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
     text = read_text(p, ".tsf file", "utf-8")
     attributes: list[tuple[str, str]] = []  # (name, type)
     meta: dict[str, str] = {}
-    ids, values, dates, in_data = [], [], [], False
+    keys, values, dates, in_data = [], [], [], False
     for n, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         place = f".tsf file {str(p)!r} line {n}"
         if not in_data:
-            key, _, rest = s.partition(" ")
-            key = key.lower()
-            if key == "@data":
+            word, _, rest = s.partition(" ")
+            word = word.lower()
+            if word == "@data":
                 in_data = True
-            elif key == "@attribute":
+            elif word == "@attribute":
                 name, _, kind = rest.strip().partition(" ")
                 attributes.append((name, kind.strip().lower()))
-            elif key.startswith("@"):
-                meta[key[1:]] = rest.strip().lower()
+            elif word.startswith("@"):
+                meta[word[1:]] = rest.strip().lower()
             else:
                 raise DataError(f"{place}: expected an @ header line or @data before the "
                                 f"data, got {s[:30]!r}")
@@ -115,32 +133,28 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
         if len(parts) != len(attributes) + 1:
             raise DataError(f"{place}: expected {len(attributes)} attribute value(s) and the "
                             f"series, separated by ':', got {len(parts)} field(s)")
-        fields = dict(zip((a for a, _ in attributes), parts, strict=False))
-        named = [a for a, kind in attributes if kind == "string"]
-        sid = fields[named[0]].strip() if named else str(len(ids))
-        y = parse_values(parts[-1].split(","), f"{place} (series {quote(sid)})")
+        fields = {a: v.strip() for (a, _), v in zip(attributes, parts, strict=False)}
+        key = tuple(fields[a] for a, kind in attributes if kind == "string")
+        shown = quote("/".join(key) or str(len(keys)))
+        y = parse_values(parts[-1].split(","), f"{place} (series {shown})")
         if np.isnan(y).any():
             if not interpolate:
                 k = int(np.argmax(np.isnan(y)))
-                raise DataError(f"{place}: series {quote(sid)} has a missing value ('?') at "
-                                f"step {k + 1}; --interpolate fills missing values linearly")
+                raise DataError(f"{place}: series {shown} has a missing value ('?') at step "
+                                f"{k + 1}; --interpolate fills missing values linearly")
             y = fill_missing(y)
         starts = [a for a, kind in attributes if kind == "date"]
-        steps = (series_dates(_start(fields[starts[0]], place), len(y), meta.get("frequency"))
-                 if starts else None)
-        ids.append(sid)
+        keys.append(key)
         values.append(y[:, None])
-        dates.append(steps)
+        dates.append(series_dates(_start(fields[starts[0]], place), len(y),
+                                  meta.get("frequency")) if starts else None)
     if not in_data:
         raise DataError(f".tsf file {str(p)!r} has no @data line")
-    if not ids:
+    if not keys:
         raise DataError(f".tsf file {str(p)!r} has no series after @data")
-    repeated = sorted(i for i, k in Counter(ids).items() if k > 1)
-    if repeated:
-        raise DataError(f".tsf file {str(p)!r}: series names repeat ({quote(repeated[:3])})")
-    horizon = meta.get("horizon")
+    ids = _names(keys, [a for a, kind in attributes if kind == "string"], p)
+    horizon = meta.get("horizon", "")
     return Panel(ids, values, dates if all(d is not None for d in dates) else None, str(p),
-                 "tsf", horizon=int(horizon) if horizon and horizon.isdigit() else None)
-
+                 "tsf", horizon=int(horizon) if horizon.isdigit() else None)
 
 __all__ = ["FREQUENCIES", "load_tsf", "series_dates"]
