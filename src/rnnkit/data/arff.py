@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.checks import parse_values, read_text
+from rnnkit.data.checks import content_lines, parse_values, read_text
 from rnnkit.data.labelled import LabelledSequences, encode_labels
 from rnnkit.errors import DataError
 
@@ -73,10 +73,7 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
     kinds: list[str] = []  # the top-level attributes' types (the relational one's own skipped)
     in_relational, in_data = False, False
     seqs, labels = [], []
-    for n, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        if not s or s.startswith("%"):
-            continue
+    for n, s in content_lines(text, "%"):
         place = f"ARFF file {str(p)!r} line {n}"
         if not in_data:
             low = s.lower()

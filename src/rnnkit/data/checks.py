@@ -168,6 +168,16 @@ def read_text(path: str | os.PathLike, what: str = "text file", encoding: str = 
     return decode(read_bytes(path, what, max_bytes), path, encoding, what)
 
 
+def content_lines(text: str, comment: str) -> Iterator[tuple[int, str]]:
+    """``(1-based line number, stripped line)`` for each line of ``text`` that is neither
+    blank nor a ``comment`` line (one starting with that mark): the header and data lines of
+    the archives' ARFF and .tsf files."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if s and not s.startswith(comment):
+            yield n, s
+
+
 def sniff_delimiter(first_line: str) -> str:
     """The field separator of a CSV file from its first line: whichever of comma, semicolon
     and tab it holds most (a comma when none: one column). The UCR archive's ``.tsv`` files

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.checks import parse_values, quote, read_text
+from rnnkit.data.checks import content_lines, parse_values, quote, read_text
 from rnnkit.data.dates import SEASONS, Frequency, future_dates
 from rnnkit.data.panel import Panel
 from rnnkit.data.series import fill_missing
@@ -110,10 +110,7 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
     attributes: list[tuple[str, str]] = []  # (name, type)
     meta: dict[str, str] = {}
     keys, values, dates, in_data = [], [], [], False
-    for n, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
+    for n, s in content_lines(text, "#"):
         place = f".tsf file {str(p)!r} line {n}"
         if not in_data:
             word, _, rest = s.partition(" ")
