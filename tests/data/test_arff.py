@@ -72,7 +72,8 @@ def test_multivariate_relational_matches_the_same_ts(tmp_path):
     (UNIVARIATE.replace("3,2,1,0,'b'", "?,?,?,?,b"), r"line 12: the case has no values"),
     (UNIVARIATE.replace("3,2,1,0,'b'", "3,2,1,0,?"), r"line 12: the label is missing"),
     (UNIVARIATE.replace("@data\n", ""), r"line 9: expected an @ header line or @data"),
-    (UNIVARIATE.split("@data")[0], r"no @attribute lines or no @data line"),
+    (UNIVARIATE.split("@data")[0], r"has no @data line"),
+    ("@relation x\n@data\n1,2,a\n", r"line 2: @data before any @attribute line"),
     (UNIVARIATE.split("1.5,")[0], r"no cases after @data"),
     (UNIVARIATE.replace("@attribute att2 numeric", "@attribute"), r"line 4: expected "
                                                                    r"'@attribute NAME TYPE'"),

@@ -53,14 +53,14 @@ def _without_padding(values: np.ndarray) -> np.ndarray:
     return values[: kept[-1] + 1] if kept.size else values[:0]
 
 
-def _relational_row(s: str, place: str) -> tuple[list[str], str]:
-    """``'c1\nc2...',label`` -> (the channels' text, the label)."""
+def _relational_row(s: str, place: str) -> tuple[list[list[str]], str]:
+    """``'c1\nc2...',label`` -> (each channel's cells, the label)."""
     quote = s[0]
     end = s.rfind(quote + ",")
     if quote not in "'\"" or end <= 0:
         raise DataError(f"{place}: expected a quoted relational value then the label "
                         f"('v,v\\nv,v',label), got {s[:40]!r}")
-    return s[1:end].split("\\n"), _unquote(s[end + 2:])
+    return [c.split(",") for c in s[1:end].split("\\n")], _unquote(s[end + 2:])
 
 
 def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
@@ -78,6 +78,8 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
         if not in_data:
             low = s.lower()
             if low.startswith("@data"):
+                if not kinds:
+                    raise DataError(f"{place}: @data before any @attribute line")
                 in_data = True
             elif low.startswith("@end"):
                 in_relational = False
@@ -100,10 +102,10 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
             if len(cells) != len(kinds):
                 raise DataError(f"{place}: {len(cells)} values, expected {len(kinds)} (one "
                                 f"a step, then the class)")
-            channels, label = [",".join(cells[:-1])], _unquote(cells[-1])
+            channels, label = [cells[:-1]], _unquote(cells[-1])
         if not label or label == "?":
             raise DataError(f"{place}: the label is missing")
-        dims = [_without_padding(parse_values(c.split(","), f"{place} channel {d + 1}"))
+        dims = [_without_padding(parse_values(c, f"{place} channel {d + 1}"))
                 for d, c in enumerate(channels)]
         if len({len(d) for d in dims}) > 1:
             raise DataError(f"{place}: channels of different lengths {[len(d) for d in dims]}")
@@ -114,8 +116,8 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
             raise DataError(f"{place}: the case has no values, all are missing")
         seqs.append(np.stack(dims, axis=1).astype(np.float32))  # (T, D)
         labels.append(label)
-    if not in_data or not kinds:
-        raise DataError(f"ARFF file {str(p)!r} has no @attribute lines or no @data line")
+    if not in_data:
+        raise DataError(f"ARFF file {str(p)!r} has no @data line")
     if not seqs:
         raise DataError(f"ARFF file {str(p)!r} has no cases after @data")
     declared = kinds[-1]
