@@ -115,3 +115,21 @@ def test_forecast_and_predict_on_a_tsf_file(tmp_path, capsys):
     assert future[1].startswith("S0,1,2003-01,")  # 36 months from 2000-01, then the next
     assert main(["predict", "--model", str(out / "model"), "--data", str(data)]) == 0
     assert "S2,3,2005-11," in capsys.readouterr().out  # 44 months from 2002-01, then 3 more
+
+
+def test_the_files_horizon_is_not_shortened(tmp_path, capsys):
+    """Half the series too short for a split of horizon 6: an "auto" horizon would be
+    shortened; the file's @horizon is kept, the short series forecast but not scored."""
+    rng = np.random.default_rng(1)
+    head = [h.replace("@horizon 3", "@horizon 6") for h in HEAD]
+    rows = [f"S{k}:1950-01-01 00-00-00:" + ",".join(
+        f"{v:.2f}" for v in 100 + np.cumsum(rng.normal(1, 1, 40 if k < 3 else 15)))
+        for k in range(6)]
+    data = _write(tmp_path / "y.tsf", rows, freq="yearly", head=head)
+    out = tmp_path / "out"
+    assert main(["forecast", "--data", str(data), "--models", "naive", "--peers", "none",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "horizon 6 (the file's @horizon)" in err and "shortened" not in err
+    future = (out / "forecast.csv").read_text().splitlines()
+    assert sum(r.startswith("S5,") for r in future) == 6  # a short series: 6 steps too

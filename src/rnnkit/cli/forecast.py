@@ -117,9 +117,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "of failing, and insert the dates the date column's frequency skips (their values "
         "interpolated)")
     add(p, "--horizon", type=auto_or_positive_int, default="auto", help="steps to forecast, "
-        "H: auto takes it from the dates' frequency (yearly 6, quarterly 8, monthly 12, weekly "
-        f"13, daily 14, business daily 10, hourly and below 48; {d('horizon')} when no dates "
-        "tell the frequency)")
+        "H: auto takes a .tsf file's @horizon, else the dates' frequency's (yearly 6, quarterly "
+        f"8, monthly 12, weekly 13, daily 14, business daily 10, hourly and below 48; "
+        f"{d('horizon')} when no dates tell the frequency)")
     add(p, "--input-len", type=positive_int, default=None,
         help="input steps per window, L (default: 24, or season + horizon when that is "
              "longer and the series have room: a whole season before every forecast step)")
@@ -373,8 +373,9 @@ def run(args: argparse.Namespace) -> int:
         detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
                      f"(--interpolate)")
     lengths = [len(v) for v in panel.values]
-    if args.horizon == "auto" and args.test is None and args.validation is None:
-        fitted = auto_horizon(lengths, H, args.input_len)  # a split given is the user's
+    if (args.horizon == "auto" and panel.horizon is None and args.test is None
+            and args.validation is None):  # a split given is the user's, a file's horizon binds
+        fitted = auto_horizon(lengths, H, args.input_len)
         if fitted < H:
             has = (f"the series has {lengths[0]}" if len(lengths) == 1
                    else "a quarter of the series have fewer")

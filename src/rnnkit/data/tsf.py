@@ -22,8 +22,9 @@ each step gets its date, written in a form :mod:`rnnkit.data.dates` reads (``199
 default horizon follow as for a CSV; other frequencies (``4_seconds``) and files without a
 start leave the dates out. ``@horizon`` is the file's forecast horizon
 (:attr:`~rnnkit.data.panel.Panel.horizon`), which ``rnnkit forecast`` takes unless
-``--horizon`` is given. ``?`` is a missing value: an error naming the series and its line,
-or filled linearly with ``interpolate``.
+``--horizon`` is given, and keeps as it keeps a ``--horizon``: it does not shorten it for
+short series (those too short for its split are forecast, unscored). ``?`` is a missing
+value: an error naming the series and its line, or filled linearly with ``interpolate``.
 """
 
 from __future__ import annotations
