@@ -197,19 +197,15 @@ def _load(args: argparse.Namespace):
 
 
 def _detect(args: argparse.Namespace, dates: list[str] | None, y: np.ndarray,
-            file_horizon: int | None = None) -> tuple[int, int, str]:
+            horizon: int | None) -> tuple[int, int, str]:
     """``(season, horizon, what was detected, in words)`` from one series' dates and
-    values; the horizon is ``--horizon``, else the one the file declares (a .tsf file's
-    ``@horizon``), else the frequency's (:data:`HORIZONS`), else the Forecaster's default."""
+    values; the horizon is ``horizon`` when given (``--horizon`` or the file's), else the
+    frequency's (:data:`HORIZONS`), else the Forecaster's default."""
     from rnnkit.data.dates import HORIZONS, infer_frequency
     from rnnkit.tasks.forecast import Forecaster
 
     freq = infer_frequency(dates) if dates else None
-    if args.horizon != "auto":
-        horizon = args.horizon
-    elif file_horizon:
-        horizon = file_horizon
-    else:
+    if horizon is None:
         horizon = HORIZONS[freq.name] if freq else Forecaster.default("horizon")
     season, words = _season(args, dates, freq, y)
     return season, horizon, words
@@ -365,16 +361,17 @@ def run(args: argparse.Namespace) -> int:
     panel = _load(args)
     past = list(panel.covariates)  # the file's columns; the calendar ones are made below
     described = panel.describe()
+    given = args.horizon if args.horizon != "auto" else panel.horizon  # None: from the dates
     horizon_words = ("" if args.horizon != "auto" else " (the file's @horizon)"
                      if panel.horizon else " (auto)")
     season, H, detected = _detect(args, panel.dates[0] if panel.dates else None,
-                                  panel.values[0][:, 0], panel.horizon)
+                                  panel.values[0][:, 0], given)
     if panel.inserted:
         detected += (f"; {panel.inserted} missing date(s) inserted, their values interpolated "
                      f"(--interpolate)")
     lengths = [len(v) for v in panel.values]
-    if (args.horizon == "auto" and panel.horizon is None and args.test is None
-            and args.validation is None):  # a split given is the user's, a file's horizon binds
+    if given is None and args.test is None and args.validation is None:
+        # a horizon or split given is the user's (or the file's): only "auto" is fitted
         fitted = auto_horizon(lengths, H, args.input_len)
         if fitted < H:
             has = (f"the series has {lengths[0]}" if len(lengths) == 1

@@ -71,7 +71,7 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
     p = Path(path)
     text = read_text(p, "ARFF file", encoding)
     kinds: list[str] = []  # the top-level attributes' types (the relational one's own skipped)
-    in_relational, in_data = False, False
+    in_relational, in_data, relational = False, False, False
     seqs, labels = [], []
     for n, s in content_lines(text, "%"):
         place = f"ARFF file {str(p)!r} line {n}"
@@ -80,7 +80,7 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
             if low.startswith("@data"):
                 if not kinds:
                     raise DataError(f"{place}: @data before any @attribute line")
-                in_data = True
+                in_data, relational = True, kinds[0].lower() == "relational"
             elif low.startswith("@end"):
                 in_relational = False
             elif low.startswith("@attribute"):
@@ -94,7 +94,6 @@ def load_arff(path: str | os.PathLike, encoding: str = "utf-8",
                 raise DataError(f"{place}: expected an @ header line or @data before the "
                                 f"data, got {s[:30]!r}")
             continue
-        relational = kinds[0].lower() == "relational"
         if relational:
             channels, label = _relational_row(s, place)
         else:

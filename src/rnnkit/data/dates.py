@@ -50,9 +50,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["HORIZONS", "SEASONS", "Frequency", "fill_missing_steps", "future_dates",
-           "infer_frequency", "looks_like_dates", "missing_steps", "parse_dates", "read_dates",
-           "season_from_values"]
+__all__ = ["HORIZONS", "SEASONS", "Frequency", "dates_from", "fill_missing_steps",
+           "future_dates", "infer_frequency", "looks_like_dates", "missing_steps", "parse_dates",
+           "read_dates", "season_from_values"]
 
 #: Frequencies below the hour: minutes between dates -> name.
 MINUTELY = {30: "half-hourly", 15: "quarter-hourly", 10: "10-minutely", 5: "5-minutely",
@@ -342,6 +342,21 @@ def _format(d: datetime, form: str, like: str) -> str:
     return text
 
 
+def dates_from(start: datetime, steps: int, frequency: Frequency, like: str) -> list[str]:
+    """``steps`` dates from ``start`` (included) at ``frequency``, written as ``like``, a
+    date of ``frequency.form``, is (separators, padding, case)."""
+    out, d = [], start
+    for k in range(steps):
+        if k and frequency.months:
+            d = _add_months(start, frequency.months * k)
+        elif k:
+            d = d + frequency.delta
+            while frequency.business and d.weekday() >= 5:
+                d = d + frequency.delta
+        out.append(_format(d, frequency.form, like))
+    return out
+
+
 def future_dates(texts: Sequence[str], steps: int, frequency: Frequency | None = None
                  ) -> list[str]:
     """The ``steps`` dates after the last of ``texts``, in the same form and frequency;
@@ -350,17 +365,7 @@ def future_dates(texts: Sequence[str], steps: int, frequency: Frequency | None =
     if frequency is None:
         return [f"+{k}" for k in range(1, steps + 1)]
     last_text = str(texts[-1]).strip()
-    last = _parse(last_text, frequency.form)
-    out, d = [], last
-    for k in range(1, steps + 1):
-        if frequency.months:
-            d = _add_months(last, frequency.months * k)
-        else:
-            d = d + frequency.delta
-            while frequency.business and d.weekday() >= 5:
-                d = d + frequency.delta
-        out.append(_format(d, frequency.form, last_text))
-    return out
+    return dates_from(_parse(last_text, frequency.form), steps + 1, frequency, last_text)[1:]
 
 
 def season_from_values(values: np.ndarray, max_lag: int | None = None,

@@ -410,9 +410,10 @@ def load_labelled(path: str | os.PathLike, encoding: str = "utf-8",
                   classes: Sequence[str] | None = None, **csv_options) -> LabelledSequences:
     """Dispatch on the suffix: ``.ts`` -> :func:`load_ts`, ``.arff`` ->
     :func:`rnnkit.data.arff.load_arff`, anything else -> CSV."""
-    if str(path).lower().endswith(".ts"):
+    suffix = Path(path).suffix.lower()
+    if suffix == ".ts":
         return load_ts(path, encoding=encoding, classes=classes)
-    if str(path).lower().endswith(".arff"):
+    if suffix == ".arff":
         from rnnkit.data.arff import load_arff  # it imports this module
 
         return load_arff(path, encoding=encoding, classes=classes)

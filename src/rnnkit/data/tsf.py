@@ -37,32 +37,26 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.checks import content_lines, parse_values, quote, read_text
-from rnnkit.data.dates import SEASONS, Frequency, future_dates
+from rnnkit.data.dates import SEASONS, Frequency, dates_from
 from rnnkit.data.panel import Panel
 from rnnkit.data.series import fill_missing
 from rnnkit.errors import DataError
 
-#: ``@frequency`` -> (the frequency's name in :data:`~rnnkit.data.dates.SEASONS`, the dates'
-#: form, months between steps, time between steps).
+#: ``@frequency`` -> its :class:`~rnnkit.data.dates.Frequency` (name, season, the dates' form,
+#: months or time between steps) and a date of that form, which the dates are written like.
 FREQUENCIES = {
-    "yearly": ("yearly", "Y", 12, None),
-    "quarterly": ("quarterly", "YQ", 3, None),
-    "monthly": ("monthly", "YM", 1, None),
-    "weekly": ("weekly", "YMD", 0, timedelta(days=7)),
-    "daily": ("daily", "YMD", 0, timedelta(days=1)),
-    "hourly": ("hourly", "ISO", 0, timedelta(hours=1)),
-    "half_hourly": ("half-hourly", "ISO", 0, timedelta(minutes=30)),
-    "10_minutes": ("10-minutely", "ISO", 0, timedelta(minutes=10)),
-    "minutely": ("minutely", "ISO", 0, timedelta(minutes=1)),
+    "yearly": (Frequency("yearly", SEASONS["yearly"], "Y", months=12), "2000"),
+    "quarterly": (Frequency("quarterly", SEASONS["quarterly"], "YQ", months=3), "2000 Q1"),
+    "monthly": (Frequency("monthly", SEASONS["monthly"], "YM", months=1), "2000-01"),
+    **{name: (Frequency(name, SEASONS[name], "YMD", delta=timedelta(days=days)), "2000-01-01")
+       for name, days in (("weekly", 7), ("daily", 1))},
+    **{tsf: (Frequency(name, SEASONS[name], "ISO", delta=timedelta(minutes=minutes)),
+             "2000-01-01 00:00")
+       for tsf, name, minutes in (("hourly", "hourly", 60), ("half_hourly", "half-hourly", 30),
+                                  ("10_minutes", "10-minutely", 10),
+                                  ("minutely", "minutely", 1))},
 }
 _START_FORMS = ("%Y-%m-%d %H-%M-%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
-
-
-def _label(d: datetime, form: str) -> str:
-    """``d`` written in the dates' ``form``."""
-    return {"Y": f"{d.year}", "YQ": f"{d.year} Q{(d.month - 1) // 3 + 1}",
-            "YM": f"{d.year}-{d.month:02d}", "YMD": d.strftime("%Y-%m-%d"),
-            "ISO": d.strftime("%Y-%m-%d %H:%M")}[form]
 
 
 def _start(text: str, place: str) -> datetime:
@@ -79,11 +73,7 @@ def series_dates(start: datetime, steps: int, frequency: str) -> list[str] | Non
     frequency is not one of :data:`FREQUENCIES`)."""
     if frequency not in FREQUENCIES:
         return None
-    name, form, months, delta = FREQUENCIES[frequency]
-    first = _label(start, form)
-    later = future_dates([first], steps - 1,
-                         Frequency(name, SEASONS[name], form, months=months, delta=delta))
-    return [first, *later]
+    return dates_from(start, steps, *FREQUENCIES[frequency])
 
 
 def _names(keys: list[tuple[str, ...]], attributes: list[str], p: Path) -> list[str]:
@@ -111,6 +101,8 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
     attributes: list[tuple[str, str]] = []  # (name, type)
     meta: dict[str, str] = {}
     keys, values, dates, in_data = [], [], [], False
+    named: list[int] = []  # positions of the string attributes (the id), set at @data
+    start: int | None = None  # position of the first date attribute (the start), or None
     for n, s in content_lines(text, "#"):
         place = f".tsf file {str(p)!r} line {n}"
         if not in_data:
@@ -118,6 +110,9 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
             word = word.lower()
             if word == "@data":
                 in_data = True
+                named = [k for k, (_, kind) in enumerate(attributes) if kind == "string"]
+                start = next((k for k, (_, kind) in enumerate(attributes) if kind == "date"),
+                             None)
             elif word == "@attribute":
                 name, _, kind = rest.strip().partition(" ")
                 attributes.append((name, kind.strip().lower()))
@@ -131,8 +126,7 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
         if len(parts) != len(attributes) + 1:
             raise DataError(f"{place}: expected {len(attributes)} attribute value(s) and the "
                             f"series, separated by ':', got {len(parts)} field(s)")
-        fields = {a: v.strip() for (a, _), v in zip(attributes, parts, strict=False)}
-        key = tuple(fields[a] for a, kind in attributes if kind == "string")
+        key = tuple(parts[k].strip() for k in named)
         shown = quote("/".join(key) or str(len(keys)))
         y = parse_values(parts[-1].split(","), f"{place} (series {shown})")
         if np.isnan(y).any():
@@ -141,18 +135,18 @@ def load_tsf(path: str | os.PathLike, interpolate: bool = False) -> Panel:
                 raise DataError(f"{place}: series {shown} has a missing value ('?') at step "
                                 f"{k + 1}; --interpolate fills missing values linearly")
             y = fill_missing(y)
-        starts = [a for a, kind in attributes if kind == "date"]
         keys.append(key)
         values.append(y[:, None])
-        dates.append(series_dates(_start(fields[starts[0]], place), len(y),
-                                  meta.get("frequency")) if starts else None)
+        dates.append(None if start is None else
+                     series_dates(_start(parts[start], place), len(y), meta.get("frequency")))
     if not in_data:
         raise DataError(f".tsf file {str(p)!r} has no @data line")
     if not keys:
         raise DataError(f".tsf file {str(p)!r} has no series after @data")
-    ids = _names(keys, [a for a, kind in attributes if kind == "string"], p)
+    ids = _names(keys, [attributes[k][0] for k in named], p)
     horizon = meta.get("horizon", "")
     return Panel(ids, values, dates if all(d is not None for d in dates) else None, str(p),
                  "tsf", horizon=int(horizon) if horizon.isdigit() else None)
+
 
 __all__ = ["FREQUENCIES", "load_tsf", "series_dates"]

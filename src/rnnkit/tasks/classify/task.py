@@ -39,8 +39,8 @@ et al., 2022) adds to MiniRocket's, normalised over its own steps like the serie
 two sets and hurt six, PigCVP most, so it is not the default. Measured
 with it on (default GRU-FCN otherwise, seeds 0 and 1, two threads, 2026-12-05 04:37-04:49
 UTC, ``benchmarks/classify_accuracy.py --no-text --threads 2 --seeds 0 1 --extra DIR``; the
-default in brackets, from the README's table and, for Covid3Month_disc and Trace, a run at
-04:17): OSULeaf 0.990 (0.952), UnitTest 0.955 (0.909), ACSF1 0.900 (0.915),
+default in brackets, from the runs of 02:39-03:37 UTC and, for Covid3Month_disc and Trace, a
+run at 04:17): OSULeaf 0.990 (0.952), UnitTest 0.955 (0.909), ACSF1 0.900 (0.915),
 PickupGestureWiimoteZ 0.760 (0.840), Coffee 0.982 (1.000), PLAID 0.833 (0.866),
 Covid3Month_disc 0.656 (0.672), Trace 1.000 (1.000) and PigCVP, two training series a
 class, 0.327 (0.724).
@@ -390,8 +390,13 @@ class _Classifier(Estimator):
             msg = (f"training accuracy {acc:.3f} stayed near chance (1/{C} = {1 / C:.3f}): "
                    f"the model did not learn; try more epochs, another lr, another "
                    f"normalize or model")
-            log.warning("%s: %s", type(self).__name__, msg)
-            self.warnings_.append(msg)
+            self._warn(msg)
+
+    def _warn(self, msg: str) -> None:
+        """Log ``msg`` as a warning and keep it in ``warnings_`` (metrics.json, the command's
+        stderr)."""
+        log.warning("%s: %s", type(self).__name__, msg)
+        self.warnings_.append(msg)
 
     def predict_proba(self, X, batch_size: int = 512) -> np.ndarray:
         """(N, C) class probabilities, columns in ``classes_`` order."""
@@ -494,10 +499,8 @@ class SequenceClassifier(_Classifier):
             if np.isinf(s).any():
                 raise DataError(f"X[{i}] holds an infinite value (or one beyond float32)")
         if fit:
-            layout = _layout_warning(X, seqs)
-            if layout:
-                log.warning("%s: %s", type(self).__name__, layout)
-                self.warnings_.append(layout)
+            if layout := _layout_warning(X, seqs):
+                self._warn(layout)
             self.n_features_ = seqs[0].shape[1]
             self.differences_ = bool(self.differences)
             self.conv_norm_ = self.conv_norm
