@@ -1,13 +1,16 @@
-"""Time the default GRU-FCN's training step with the compiled layer norm + ReLU + pool passes
+"""Time the default GRU-FCN's training step with the compiled norm + ReLU + pool passes
 (rnnkit.nn.fastpath.norm_relu) against the same step on torch's ops, side by side in one run.
 
-The network is what ``SequenceClassifier()`` builds for variable-length series (per-step layer
-norm in both convolutional branches): one channel, 11 classes, a padded batch of ``--batch``
-series of ``--length`` steps whose lengths spread down to a quarter of it (the padding mask
-is on). Rounds alternate the two ways, ``--repeats`` times; the best time of each is printed
-with the ratio compiled / torch (below 1: the compiled passes are faster).
+The network is what ``SequenceClassifier()`` builds for variable-length series: one channel,
+11 classes, a padded batch of ``--batch`` series of ``--length`` steps whose lengths spread
+down to ``--shortest`` of it (the padding mask is on), with the batch renormalisation over
+the valid steps in both convolutional branches (``--norm renorm``, the default since
+2026-12-05) or the per-step layer norm of the default before (``--norm layer``). Rounds
+alternate the two ways, ``--repeats`` times; the best time of each is printed with the ratio
+compiled / torch (below 1: the compiled passes are faster).
 
-    python benchmarks/frontend.py [--batch 54] [--length 1344] [--steps 5] [--repeats 5]
+    python benchmarks/frontend.py [--norm renorm] [--batch 54] [--length 1344]
+        [--shortest 0.25] [--steps 5] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def step_seconds(net: RNNClassifier, x: torch.Tensor, lengths: torch.Tensor, y: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--norm", choices=("renorm", "layer"), default="renorm")
+    ap.add_argument("--shortest", type=float, default=0.25)
     ap.add_argument("--batch", type=int, default=54)
     ap.add_argument("--length", type=int, default=1344)
     ap.add_argument("--steps", type=int, default=5)
@@ -46,9 +51,9 @@ def main() -> None:
     torch.manual_seed(0)
     T = a.length
     net = RNNClassifier(1, 11, "gru-fcn", 64, pooling="max", conv_blocks=auto_blocks(T),
-                        conv_channels=32, conv_norm="layer", fcn_pool=auto_fcn_pool(T),
+                        conv_channels=32, conv_norm=a.norm, fcn_pool=auto_fcn_pool(T),
                         fcn_pool_first=True)
-    lengths = torch.linspace(T, T // 4, a.batch).long()  # (B,), the longest first
+    lengths = torch.linspace(T, int(T * a.shortest), a.batch).long()  # (B,), the longest first
     x = torch.randn(a.batch, T, 1) * (torch.arange(T)[None, :, None] < lengths[:, None, None])
     y = torch.randint(0, 11, (a.batch,))
     if not norm_relu.compiled(x.transpose(1, 2), net.fcn.norms[0].weight):
@@ -64,7 +69,8 @@ def main() -> None:
     finally:
         norm_relu.compiled = real
     print(f"# {date.today()}  {platform.machine()}  torch {torch.__version__}  "
-          f"threads {a.threads}  batch {a.batch} x {T} steps (lengths {T // 4}-{T})")
+          f"threads {a.threads}  {a.norm}  batch {a.batch} x {T} steps "
+          f"(lengths {int(T * a.shortest)}-{T})")
     for way, s in best.items():
         print(f"{way:9s} {1e3 * s:8.1f} ms a training step (best of {a.repeats})")
     print(f"compiled / torch: {best['compiled'] / best['torch']:.2f}")

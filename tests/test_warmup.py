@@ -17,10 +17,11 @@ pytest.importorskip("numba")
 SCRIPT = """
 import torch
 from rnnkit import warmup
-from rnnkit.nn.fastpath import gru_kernel, norm_relu_kernel as k
+from rnnkit.nn.fastpath import gru_kernel, norm_relu_kernel as k, batch_norm_relu_kernel as b
 torch.set_num_threads(2)
 warmup._classifier_fits()
-pairs = [k._FORWARD, k._BACKWARD, k._MAX_POOL, k._MAX_UNPOOL]
+pairs = [b._SUMS, b._AFFINE_RELU, b._GATE_SUMS, b._INPUT_GRAD, k._MAX_POOL,
+         k._MAX_UNPOOL]
 print([len(f.signatures) for pair in pairs for f in pair])
 print([len(f.signatures) for f in (gru_kernel._forward_loop, gru_kernel._backward_loop)])
 """
@@ -30,7 +31,7 @@ def test_classifier_warmup_compiles_the_default_fits_kernels():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                          check=True, timeout=300).stdout.splitlines()
     norm_passes, gru_loops = ast.literal_eval(out[-2]), ast.literal_eval(out[-1])
-    assert len(norm_passes) == 8 and min(norm_passes) >= 1  # serial and threaded variants
+    assert len(norm_passes) == 12 and min(norm_passes) >= 1  # serial and threaded variants
     assert min(gru_loops) >= 1
 
 

@@ -5,9 +5,9 @@ the commands' defaults train, through the same code paths, so that every kernel 
 call is compiled and cached once per installation:
 
 - ``rnnkit classify``'s default GRU-FCN on two torch threads (the command's ``--threads
-  auto``), on equal-length series (batch-normalised blocks) and on variable-length ones (the
-  per-step layer-norm passes of :mod:`rnnkit.nn.fastpath.norm_relu`), with batches large
-  enough for the threaded variants;
+  auto``), on equal-length series (batch-normalised blocks, torch's kernel) and on
+  variable-length ones (the masked batch renormalisation passes of
+  :mod:`rnnkit.nn.fastpath.norm_relu`), with batches large enough for the threaded variants;
 - ``rnnkit forecast``'s recurrent models (SimpleRNN, LSTM, GRU) on one thread, its default.
 
 Without it, a new installation's first fit compiles them itself: on the 2-core VM of the

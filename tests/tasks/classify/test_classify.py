@@ -67,12 +67,13 @@ def test_my_gru_cell_equals_torch_gru_cell():
     ("my-gru", "last"), ("bigru", "mean"), ("lstm", "max"), ("my-gru", "attention"),
     ("conv-gru", "last"), ("conv-bigru", "attention"), ("conv-lstm", "max"),
     ("conv-gru-bn", "max"), ("gru-fcn", "max"), ("gru-fcn-bn", "max"),
-    ("lstm-fcn-bn", "last")])
+    ("lstm-fcn-bn", "last"), ("gru-fcn-rn", "max")])
 def test_masked_batch_equals_per_sequence(model, pooling):
     torch.manual_seed(0)
-    norm = "batch" if model.endswith("-bn") else "layer"
+    norm = {"-bn": "batch", "-rn": "renorm"}.get(model[-3:], "layer")
     fcn = {"fcn_channels": 3, "fcn_pool": 3} if "-fcn" in model else {}
-    net = RNNClassifier(2, 3, model=model.removesuffix("-bn"), hidden_size=5, pooling=pooling,
+    net = RNNClassifier(2, 3, model=model.removesuffix("-bn").removesuffix("-rn"),
+                        hidden_size=5, pooling=pooling,
                         conv_blocks=2, conv_channels=4, conv_norm=norm, **fcn).double().eval()
     seqs = [torch.randn(n, 2, dtype=torch.float64) for n in (9, 1, 5)]
     x = torch.zeros(3, 9, 2, dtype=torch.float64)
@@ -314,8 +315,8 @@ def test_gru_fcn_learns_a_toy_set_and_roundtrips(tmp_path, rng, variable):
                              epochs=8, lr=0.02, ensemble=1, verbose=0).fit(X[:80], y[:80])
     assert clf.score(X[80:], y[80:]) >= 0.9
     assert clf.resolved_["fcn_pool"] == 0 and clf.resolved_["pooling"] == "max"
-    assert clf.resolved_["conv_norm"] == ("layer" if variable else "batch")
-    assert clf._bucket() == variable  # batch norm: batches drawn at random
+    assert clf.resolved_["conv_norm"] == ("renorm" if variable else "batch")
+    assert clf._bucket() == variable  # batch norm: batches drawn at random; renorm: bucketed
     assert clf.model_.head.in_features == 4 + 4  # [GRU ; FCN]
     clf.save(tmp_path / "m")
     again = SequenceClassifier.load(tmp_path / "m")
@@ -560,6 +561,55 @@ def test_batch_norm_without_a_mask_is_the_masked_one_with_every_step_valid():
     torch.testing.assert_close(fast(x), masked(x, torch.ones(5, 1, 40)))
 
 
+def test_batch_renorm_is_the_running_statistics_forward_and_batch_norm_backward():
+    """Batch renormalisation (Ioffe 2017) against its formulas written out: in training the
+    output is the running statistics' normalisation (from before the batch) where the clips
+    do not bind, the clipped correction where they do, and the gradient is batch norm's with
+    r and d held constant; the running statistics move as batch norm's; eval is batch norm's."""
+    from rnnkit.tasks.classify.frontend import MaskedBatchNorm, valid_steps
+
+    torch.manual_seed(0)
+    x = (torch.randn(3, 4, 7) * 2 + 1).requires_grad_()  # (B, C, T)
+    mask = valid_steps(torch.tensor([7, 3, 5]), 7, x.device).transpose(1, 2)
+    renorm, plain = MaskedBatchNorm(4, renorm=True), MaskedBatchNorm(4)
+    with torch.no_grad():
+        for m in (renorm, plain):
+            m.weight.copy_(torch.tensor([1.0, 2.0, 0.5, -1.0]))
+            m.bias.copy_(torch.tensor([0.0, 0.1, -0.2, 0.3]))
+            m.running_mean.copy_(torch.tensor([1.2, 0.8, 1.0, 30.0]))  # channel 3: d clips
+            m.running_var.copy_(torch.tensor([3.0, 5.0, 100.0, 4.0]))  # channel 2: r clips
+    mu, var = renorm.running_mean.clone(), renorm.running_var.clone()
+    out = renorm(x, mask)
+    n = mask.sum()
+    mean = (x * mask).sum((0, 2)) / n
+    bvar = (((x - mean[:, None]) * mask) ** 2).sum((0, 2)) / n
+    s, sigma = torch.sqrt(bvar + 1e-5), torch.sqrt(var + 1e-5)
+    r = (s / sigma).detach().clamp(1 / 3, 3)
+    d = ((mean - mu) / sigma).detach().clamp(-5, 5)
+    assert r[2] == pytest.approx(1 / 3) and d[3] == pytest.approx(-5)  # the clips bind there
+    want = ((x - mean[:, None]) / s[:, None] * r[:, None] + d[:, None]) \
+        * renorm.weight[:, None] + renorm.bias[:, None]
+    valid = mask.expand_as(x).bool()
+    torch.testing.assert_close(out[valid], want[valid])
+    running = (x - mu[:, None]) / sigma[:, None] * renorm.weight[:, None] + renorm.bias[:, None]
+    torch.testing.assert_close(out[:, :2][valid[:, :2]], running[:, :2][valid[:, :2]])
+    g = torch.randn_like(out)
+    grad, = torch.autograd.grad((out * g * mask).sum(), x)
+    grad_want, = torch.autograd.grad((want * g * mask).sum(), x)
+    torch.testing.assert_close(grad, grad_want)
+    plain(x, mask)  # the running statistics move as batch norm's
+    torch.testing.assert_close(renorm.running_mean, plain.running_mean)
+    torch.testing.assert_close(renorm.running_var, plain.running_var)
+    renorm.eval()
+    plain.eval()
+    torch.testing.assert_close(renorm(x, mask), plain(x, mask))
+    a, b = MaskedBatchNorm(4, renorm=True), MaskedBatchNorm(4, renorm=True)
+    a.load_state_dict(renorm.state_dict())
+    b.load_state_dict(renorm.state_dict())
+    y = x.detach()[:, :, :3]  # without a mask every step is valid: the same formulas
+    torch.testing.assert_close(a(y), b(y, torch.ones(3, 1, 3)))
+
+
 def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     from rnnkit.data.batching import pad_sequences
     from rnnkit.nn import LayerNorm
@@ -580,9 +630,11 @@ def test_batch_norm_front_end_trains_repeatably_with_gradients(rng):
     assert norm.weight.grad.abs().sum() > 0
     assert not a._bucket()  # batch norm: batches drawn at random, not bucketed by length
     tiny = {"hidden_size": 2, "conv_channels": 2, "epochs": 1, "ensemble": 1, "verbose": 0}
-    auto = SequenceClassifier(**tiny).fit(X, y)  # conv_norm "auto": lengths differ -> layer
-    assert auto.resolved_["conv_norm"] == "layer" and auto._bucket()
-    assert isinstance(auto.model_.frontend.norms[0], LayerNorm)
+    auto = SequenceClassifier(**tiny).fit(X, y)  # conv_norm "auto": lengths differ -> renorm
+    assert auto.resolved_["conv_norm"] == "renorm" and auto._bucket()
+    assert auto.model_.frontend.norms[0].renorm
+    layer = SequenceClassifier(conv_norm="layer", **tiny).fit(X, y)
+    assert layer._bucket() and isinstance(layer.model_.frontend.norms[0], LayerNorm)
     X_eq, y_eq = _toy(20, rng)
     auto = SequenceClassifier(**tiny).fit(X_eq, y_eq)  # one length -> the batch norm
     assert auto.resolved_["conv_norm"] == "batch"

@@ -1,5 +1,5 @@
-r"""``maxpool(relu(LayerNorm_C(y)) * valid)`` channels first, on compiled CPU passes where they
-run.
+r"""``maxpool(relu(LayerNorm_C(y)) * valid)`` and ``maxpool(relu(BatchNorm(y)) * valid)``
+channels first, on compiled CPU passes where they run.
 
 The convolutional blocks of :mod:`rnnkit.tasks.classify.frontend` keep their activations
 channels first, (B, C, T), as torch's convolutions want them; their layer norm (variable-length
@@ -17,10 +17,17 @@ included): CPU tensors, float32 or float64 alike, plain tensors, no graph captur
 Measured (2026-12-05, the 2-core VM, two torch threads): a default GRU-FCN training step on 54
 series of up to 1,344 steps took 0.59-0.70x the time of the same step on torch's ops
 (``python benchmarks/frontend.py``, two runs).
+
+:func:`batch_norm_relu` is the same for a batch norm over the VALID steps of a padded batch in
+training (:class:`~rnnkit.tasks.classify.frontend.MaskedBatchNorm`, batch-renormalised or not;
+its statistics need a pass of their own, :mod:`~rnnkit.nn.fastpath.batch_norm_relu_kernel`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
@@ -53,6 +60,57 @@ def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
     if lengths is not None:
         z = z * valid_mask(lengths, y.shape[2], y.device)[:, None, :].to(z.dtype)  # (B, 1, T)
     return z if pool == 1 else F.max_pool1d(z, pool, pool, ceil_mode=True)
+
+
+def batch_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float, lengths: Tensor,
+                    pool: int = 1, correction: Callable | None = None
+                    ) -> tuple[Tensor, Tensor, Tensor]:
+    """On the compiled passes (where :func:`compiled`): y (B, C, T) -> ``(out, mean, var)``:
+    out = maxpool(relu(w (r xhat + d) + b) * valid, pool) (B, C, ceil(T / pool)) with xhat
+    the batch norm of y over the valid steps (``lengths`` (B,)), and that norm's mean and
+    biased variance (C,) in ``weight``'s dtype, without gradient, for the running statistics.
+    ``correction(mean, var) -> (r, d)`` (C,) gives batch renormalisation's constants; None:
+    r = 1, d = 0, batch norm."""
+    return _BatchNormReLU.apply(y, weight, bias, eps, lengths, pool, correction)
+
+
+class _BatchNormReLU(torch.autograd.Function):
+    """:func:`batch_norm_relu` (double backward raises)."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor, weight: Tensor, bias: Tensor, eps: float, lengths: Tensor,
+                pool: int, correction: Callable | None) -> tuple[Tensor, Tensor, Tensor]:
+        from rnnkit.nn.fastpath import batch_norm_relu_kernel as kernel
+
+        y = y.detach().contiguous()
+        T = y.shape[2]
+        steps = lengths.to("cpu", torch.int64).clamp(0, T).contiguous().numpy()
+        mean, var = kernel.statistics(y.numpy(), steps)  # (C,) float64
+        w = weight.detach().double().numpy()
+        r, d = np.ones_like(mean), np.zeros_like(mean)
+        stats = torch.from_numpy(mean).to(weight.dtype), torch.from_numpy(var).to(weight.dtype)
+        if correction is not None:
+            r, d = (t.double().numpy() for t in correction(*stats))
+        std = np.sqrt(var + eps)
+        a = w * r / std
+        k = bias.detach().double().numpy() + w * (d - r * mean / std)
+        out, arg, z = kernel.forward(y.numpy(), a.astype(y.numpy().dtype),
+                                     k.astype(y.numpy().dtype), steps, pool)
+        ctx.save_for_backward(y, torch.from_numpy(z))
+        ctx.arrays, ctx.pool, ctx.arg = (steps, mean, std, w, r, d), pool, arg
+        ctx.mark_non_differentiable(*stats)
+        return torch.from_numpy(out), *stats
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dout: Tensor, *_) -> tuple[Tensor | None, ...]:
+        from rnnkit.nn.fastpath import batch_norm_relu_kernel as kernel
+
+        y, z = ctx.saved_tensors
+        dy, dw, db = kernel.backward(dout.contiguous().numpy(), ctx.arg, y.numpy(), z.numpy(),
+                                     *ctx.arrays, ctx.pool)
+        return (torch.from_numpy(dy), torch.from_numpy(dw), torch.from_numpy(db), None, None,
+                None, None)
 
 
 class _LayerNormReLU(torch.autograd.Function):
@@ -88,4 +146,4 @@ class _LayerNormReLU(torch.autograd.Function):
                 None)
 
 
-__all__ = ["compiled", "layer_norm_relu"]
+__all__ = ["batch_norm_relu", "compiled", "layer_norm_relu"]

@@ -146,14 +146,33 @@ def forward(y: np.ndarray, w: np.ndarray, b: np.ndarray, lengths: np.ndarray, ep
     B, C, T = y.shape
     z = _empty(y.shape, y.dtype)
     mean, rstd = _empty((B, T), y.dtype), _empty((B, T), y.dtype)
-    threads = parallel_rows(B, C * T)
-    _FORWARD[threads](y, w, b, lengths, y.dtype.type(eps), z, mean, rstd)
-    if pool == 1:
-        return z, None, z, mean, rstd
-    out = _empty((B, C, -(-T // pool)), y.dtype)
-    arg = _empty(out.shape, np.int32)
-    _MAX_POOL[threads](z, pool, out, arg)
+    _FORWARD[parallel_rows(B, C * T)](y, w, b, lengths, y.dtype.type(eps), z, mean, rstd)
+    out, arg = max_pool(z, pool)
     return out, arg, z, mean, rstd
+
+
+def max_pool(z: np.ndarray, pool: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(out, arg)``: z (B, C, T) max-pooled by ``pool`` (windows of ``pool`` steps, the
+    last one shorter when ``pool`` does not divide T) and each window's argmax offset (int32);
+    ``(z, None)`` when ``pool`` is 1."""
+    if pool == 1:
+        return z, None
+    B, C, T = z.shape
+    out = _empty((B, C, -(-T // pool)), z.dtype)
+    arg = _empty(out.shape, np.int32)
+    _MAX_POOL[parallel_rows(B, C * T)](z, pool, out, arg)
+    return out, arg
+
+
+def max_unpool(dout: np.ndarray, arg: np.ndarray | None, pool: int, T: int) -> np.ndarray:
+    """The gradient (B, C, T) of :func:`max_pool`'s z for the gradient ``dout`` of its out:
+    each window's at its first largest step, as torch's max pooling sends it."""
+    if pool == 1:
+        return dout
+    B, C, _ = dout.shape
+    dz = _empty((B, C, T), dout.dtype)
+    _MAX_UNPOOL[parallel_rows(B, C * T)](dout, arg, pool, dz)
+    return dz
 
 
 def backward(dout: np.ndarray, arg: np.ndarray | None, y: np.ndarray, z: np.ndarray,
@@ -163,12 +182,8 @@ def backward(dout: np.ndarray, arg: np.ndarray | None, y: np.ndarray, z: np.ndar
     :func:`forward`'s out (C-contiguous), and what :func:`forward` took and returned. A
     window's gradient reaches its first largest step, as torch's max pooling does."""
     B, C, T = y.shape
-    threads = parallel_rows(B, C * T)
-    dz = dout
-    if pool > 1:
-        dz = _empty(y.shape, y.dtype)
-        _MAX_UNPOOL[threads](dout, arg, pool, dz)
+    dz = max_unpool(dout, arg, pool, T)
     dy = _empty(y.shape, y.dtype)
     dw_rows, db_rows = _empty((B, C), y.dtype), _empty((B, C), y.dtype)
-    _BACKWARD[threads](dz, y, z, w, lengths, mean, rstd, dy, dw_rows, db_rows)
+    _BACKWARD[parallel_rows(B, C * T)](dz, y, z, w, lengths, mean, rstd, dy, dw_rows, db_rows)
     return dy, dw_rows.sum(0), db_rows.sum(0)

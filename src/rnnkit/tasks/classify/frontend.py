@@ -17,7 +17,9 @@ and the same sequence in a padded batch give the same outputs, tested).
 ``norm``: "batch" (the FCN/ResNet blocks of Wang et al. 2017, conv -> batch norm -> ReLU):
 :class:`MaskedBatchNorm`, each channel standardised with its mean and variance over the
 batch and the VALID steps only (running averages in eval mode), so padding never enters
-the statistics; "layer": LayerNorm over the C channels of each step; "none".
+the statistics; "renorm": the same with batch renormalisation (Ioffe 2017), for batches
+that are not drawn at random (bucketed by length); "layer": LayerNorm over the C channels
+of each step; "none".
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from torch import Tensor, nn
 from rnnkit.nn import Conv1D, LayerNorm
 from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import register
-from rnnkit.nn.fastpath.norm_relu import layer_norm_relu
+from rnnkit.nn.fastpath import norm_relu
+from rnnkit.nn.fastpath.norm_relu import batch_norm_relu, layer_norm_relu
 from rnnkit.nn.masking import valid_mask
 
 #: The normalisations a front-end block may use.
-NORMS = ("batch", "layer", "none")
+NORMS = ("batch", "renorm", "layer", "none")
 
 
 def valid_steps(lengths: Tensor, T: int, device: torch.device) -> Tensor:
@@ -58,6 +61,8 @@ def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Modul
     p = max(1, min(pool, y.shape[2]))
     if isinstance(norm, LayerNorm):  # norm, ReLU, mask and pool at once
         x = layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths, p)
+    elif isinstance(norm, MaskedBatchNorm) and norm.fused(y, lengths):  # the same
+        x = norm.relu_pool(y, lengths, p)
     else:
         x = torch.relu(norm(y, mask) if isinstance(norm, MaskedBatchNorm) else norm(y))
         x = x if mask is None else x * mask
@@ -78,7 +83,8 @@ class _ConvBlocks(nn.Module):
         self.norm, self.pools = check_choice("norm", norm, NORMS), pools
         pairs = zip(widths[:-1], widths[1:], kernels, strict=True)  # in, out, kernel
         self.convs = nn.ModuleList(Conv1D(a, b, k, padding="same") for a, b, k in pairs)
-        make = {"batch": MaskedBatchNorm, "layer": LayerNorm}.get(norm)
+        make = {"batch": MaskedBatchNorm, "layer": LayerNorm,
+                "renorm": lambda w: MaskedBatchNorm(w, renorm=True)}.get(norm)
         self.norms = nn.ModuleList((make(w) if make else nn.Identity()) for w in widths[1:])
 
     def _blocks(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
@@ -132,10 +138,28 @@ class MaskedBatchNorm(nn.Module):
     step valid) the same is computed by torch's batch norm, about twice as fast forward and
     backward as the formulas above; its batch statistics come back from
     ``native_batch_norm`` for the running ones.
+
+    ``renorm=True``: batch renormalisation (Ioffe 2017, "Batch Renormalization: Towards
+    Reducing Minibatch Dependence in Batch-Normalized Models"), for batches that are not
+    drawn at random, such as batches of series bucketed by length, whose statistics differ
+    from the running ones that evaluation uses. In training, with the running statistics
+    (mu, sigma^2) from before the batch, s = sqrt(var + eps), sigma = sqrt(sigma^2 + eps)::
+
+        r = clip(s / sigma, 1 / R_MAX, R_MAX),   d = clip((mean - mu) / sigma, -D_MAX, D_MAX)
+        y = ((x - mean) / s * r + d) * weight + bias              (r, d: no gradient)
+
+    which is (x - mu) / sigma * weight + bias, the evaluation's output, wherever the clips do
+    not bind; the gradient still flows through the batch's mean and s as in batch norm.
+    R_MAX = 3, D_MAX = 5 (the paper's final values; its warm-up from 1 and 0 is left out:
+    the running statistics start at 0 and 1 and move by ``momentum`` every batch).
     """
 
-    def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
+    R_MAX, D_MAX = 3.0, 5.0
+
+    def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5,
+                 renorm: bool = False) -> None:
         super().__init__()
+        self.renorm = bool(renorm)
         self.weight = nn.Parameter(torch.ones(channels))  # (C,)
         self.bias = nn.Parameter(torch.zeros(channels))  # (C,)
         self.register_buffer("running_mean", torch.zeros(channels))
@@ -147,19 +171,46 @@ class MaskedBatchNorm(nn.Module):
         whatever ``x``'s dtype (as torch's batch norm under autocast), the result in ``x``'s
         dtype."""
         dtype, x = x.dtype, x.float()
-        if mask is None:
+        if mask is None and not self.renorm:
             return self._all_valid(x).to(dtype)
+        scale, shift = self.weight, self.bias  # (C,)
         if self.training:
-            mask = mask.float()
+            mask = x.new_ones(x.shape[0], 1, x.shape[2]) if mask is None else mask.float()
             n = mask.sum().clamp_min(1.0)
             mean = (x * mask).sum(dim=(0, 2)) / n  # (C,)
             var = (((x - mean[:, None]) * mask) ** 2).sum(dim=(0, 2)) / n
+            if self.renorm:
+                r, d = self._correction(mean, var)
+                scale, shift = scale * r, shift + self.weight * d
             self._track(mean, var)
         else:
             mean, var = self.running_mean, self.running_var
-        scale = self.weight / torch.sqrt(var + self.eps)  # (C,)
-        out = (x - mean[:, None]) * scale[:, None] + self.bias[:, None]
+        scale = scale / torch.sqrt(var + self.eps)  # (C,)
+        out = (x - mean[:, None]) * scale[:, None] + shift[:, None]
         return out.to(dtype)
+
+    def fused(self, y: Tensor, lengths: Tensor | None) -> bool:
+        """Whether :meth:`relu_pool` runs on compiled passes for a padded batch y (B, C, T)
+        in training (:func:`~rnnkit.nn.fastpath.norm_relu.batch_norm_relu`)."""
+        return (self.training and lengths is not None
+                and norm_relu.compiled(y, self.weight, self.bias))
+
+    def relu_pool(self, y: Tensor, lengths: Tensor, pool: int) -> Tensor:
+        """``maxpool(relu(self(y, mask)) * mask, pool)`` for y (B, C, T) and its ``lengths``
+        (B,), in training, on the compiled passes (where :meth:`fused`): the same
+        arithmetic in fewer passes over memory, the running statistics moved alike."""
+        out, mean, var = batch_norm_relu(y, self.weight, self.bias, self.eps, lengths, pool,
+                                         self._correction if self.renorm else None)
+        self._track(mean, var)
+        return out
+
+    def _correction(self, mean: Tensor, var: Tensor) -> tuple[Tensor, Tensor]:
+        """Batch renormalisation's (r, d) (C,) for the batch's (mean, biased var), from the
+        running statistics before they move; constants, no gradient (class doc)."""
+        sigma = torch.sqrt(self.running_var + self.eps)
+        r = (torch.sqrt(var.detach() + self.eps) / sigma).clamp(1 / self.R_MAX, self.R_MAX)
+        d = ((mean.detach() - self.running_mean) / sigma).clamp(-self.D_MAX, self.D_MAX)
+        return r, d
 
     def _all_valid(self, x: Tensor) -> Tensor:
         """The batch norm of ``x`` (B, C, T) float32 when every step is valid."""

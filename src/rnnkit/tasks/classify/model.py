@@ -9,8 +9,9 @@ model has an embedding; lengths (B,) for padded batches.
 (:mod:`rnnkit.tasks.classify.cells`) run by :class:`rnnkit.nn.recurrent.Recurrent`, and
 ``"conv-gru"`` / ``"conv-bigru"`` / ``"conv-lstm"``: a :class:`ConvFrontEnd` of
 ``conv_blocks`` Conv1D + max-pool blocks (``conv_channels`` channels, kernel
-``conv_kernel``, ``conv_norm`` "layer" / "batch" / "none"; "layer" here so that models saved
-before the option load as they were) halving the length each, before the (bi)GRU / LSTM.
+``conv_kernel``, ``conv_norm`` "layer" / "batch" / "renorm" / "none"; "layer" here so that
+models saved before the option load as they were) halving the length each, before the (bi)GRU
+/ LSTM.
 
 ``"gru-fcn"`` / ``"lstm-fcn"`` (GRU-FCN / LSTM-FCN, Karim et al. 2017): the conv-gru /
 conv-lstm network above as the recurrent branch, and IN PARALLEL on the input an

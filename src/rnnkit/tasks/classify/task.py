@@ -83,9 +83,11 @@ input (three Conv1D -> norm -> ReLU blocks of ``fcn_channels``, 2 ``fcn_channels
 ``fcn_channels`` filters, kernels 8, 5, 3, max-pooled after the first block so that the
 other two read at most 256 steps, averaged over the valid steps), the two vectors
 concatenated before the softmax layer. ``"conv-gru"`` reads the series through Conv1D + norm
-+ ReLU + max-pool blocks (``conv_channels`` channels; ``conv_norm="auto"``: a batch norm
-masked so padding never enters the statistics when every training series has the same
-length, a LayerNorm per step otherwise, in both branches; ``conv_blocks="auto"``: enough
++ ReLU + max-pool blocks (``conv_channels`` channels; ``conv_norm="auto"``, in both
+branches: a batch norm over batches drawn at random when every training series has the same
+length; otherwise ``"renorm"``, the batch norm over the valid steps of batches bucketed by
+length (little padding), renormalised (Ioffe 2017) so that a bucket's skewed statistics do
+not train the network for statistics that evaluation never uses; ``conv_blocks="auto"``: enough
 halvings to bring the longest training series to at most 64 steps) into a GRU whose outputs
 are max-pooled over time (``pooling="auto"``: "last" for the plain recurrent models, "max"
 for conv-* and *-fcn models, "attention" for the text biGRU; ``hidden_size="auto"``: 64
@@ -505,7 +507,7 @@ class SequenceClassifier(_Classifier):
             self.differences_ = bool(self.differences)
             self.conv_norm_ = self.conv_norm
             if self.conv_norm == "auto":  # see the module doc
-                self.conv_norm_ = "batch" if len({len(s) for s in seqs}) == 1 else "layer"
+                self.conv_norm_ = "batch" if len({len(s) for s in seqs}) == 1 else "renorm"
         for i, s in enumerate(seqs):
             if s.shape[1] != self.n_features_:
                 raise DataError(f"X[{i}] has {s.shape[1]} features; the model reads "
@@ -578,7 +580,7 @@ class SequenceClassifier(_Classifier):
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
         length: a batch of short series only would skew its statistics (see the module
-        doc)."""
+        doc); batch renormalisation ("renorm") corrects that skew, and buckets."""
         return not (has_frontend(self.model) and self.conv_norm_ == "batch")
 
     def _state(self) -> dict[str, Any]:
