@@ -155,14 +155,14 @@ few-shot cut, the same speed.
 Then a softmax layer on each branch beside the joint one (``branch_heads``, 2026-12-05
 10:00-10:24 UTC, two threads). First each branch alone on the cut (the other's vector zeroed
 before the joint layer; scratch): the FCN branch alone 0.595 / 0.824 / 0.350 (0.590) against
-0.645 / 0.504 / 0.620 for both (0.590): trained through one layer, one branch fits the cut and
-leaves the other's features unused, and not always the better one (OSULeaf needs the FCN,
-PickupGestureWiimoteZ the GRU). Three layers, each scored by its own cross-entropy and
-predicting by their geometric mean: the cut 0.655 / 0.622 / 0.580 (0.619); the full sets (this
-benchmark, seeds 0-3, 10:23 UTC) 0.912 / 0.934 / 0.835 (0.894 against 0.883). Kept: the default
-since. The held-out sets then (seeds 0-3, 10:09-10:21 UTC, this benchmark through a scratch
-wrapper whose arithmetic the committed code reproduces, checked on two fits): 0.854 against
-0.850, 5.5 points below MiniRocket.
+0.645 / 0.504 / 0.620 for both (0.590): the joint layer loses to one branch alone on OSULeaf
+while PickupGestureWiimoteZ needs the GRU (our reading, not measured: through one layer one
+branch fits the cut first and the other's features go unused). Three layers, each scored by its
+own cross-entropy and predicting by their geometric mean: the cut 0.655 / 0.622 / 0.580 (0.619);
+the full sets (this benchmark, seeds 0-3, 10:23 UTC) 0.912 / 0.934 / 0.835 (0.894 against
+0.883). Kept: the default since. The held-out sets then (seeds 0-3, 10:09-10:21 UTC, this
+benchmark through a scratch wrapper whose arithmetic the committed code reproduces, checked on
+two fits): 0.854 against 0.850, 5.5 points below MiniRocket.
 """
 
 from __future__ import annotations

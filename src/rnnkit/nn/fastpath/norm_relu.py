@@ -62,6 +62,15 @@ def layer_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float,
     return z if pool == 1 else F.max_pool1d(z, pool, pool, ceil_mode=True)
 
 
+def _steps(lengths: Tensor | None, y: Tensor) -> Tensor:
+    """Each row's valid steps (B,) int64 on the CPU for y (B, C, T): ``lengths`` clamped to
+    [0, T], every step (T) when None."""
+    B, _, T = y.shape
+    if lengths is None:
+        return torch.full((B,), T, dtype=torch.int64)
+    return lengths.to("cpu", torch.int64).clamp(0, T).contiguous()
+
+
 def batch_norm_relu(y: Tensor, weight: Tensor, bias: Tensor, eps: float, lengths: Tensor,
                     pool: int = 1, correction: Callable | None = None
                     ) -> tuple[Tensor, Tensor, Tensor]:
@@ -83,9 +92,8 @@ class _BatchNormReLU(torch.autograd.Function):
         from rnnkit.nn.fastpath import batch_norm_relu_kernel as kernel
 
         y = y.detach().contiguous()
-        T = y.shape[2]
-        steps = lengths.to("cpu", torch.int64).clamp(0, T).contiguous().numpy()
-        mean, var = kernel.statistics(y.numpy(), steps)  # (C,) float64
+        steps, values = _steps(lengths, y).numpy(), y.numpy()
+        mean, var = kernel.statistics(values, steps)  # (C,) float64
         w = weight.detach().double().numpy()
         r, d = np.ones_like(mean), np.zeros_like(mean)
         stats = torch.from_numpy(mean).to(weight.dtype), torch.from_numpy(var).to(weight.dtype)
@@ -94,8 +102,8 @@ class _BatchNormReLU(torch.autograd.Function):
         std = np.sqrt(var + eps)
         a = w * r / std
         k = bias.detach().double().numpy() + w * (d - r * mean / std)
-        out, arg, z = kernel.forward(y.numpy(), a.astype(y.numpy().dtype),
-                                     k.astype(y.numpy().dtype), steps, pool)
+        out, arg, z = kernel.forward(values, a.astype(values.dtype), k.astype(values.dtype),
+                                     steps, pool)
         ctx.save_for_backward(y, torch.from_numpy(z))
         ctx.arrays, ctx.pool, ctx.arg = (steps, mean, std, w, r, d), pool, arg
         ctx.mark_non_differentiable(*stats)
@@ -122,9 +130,7 @@ class _LayerNormReLU(torch.autograd.Function):
         from rnnkit.nn.fastpath import norm_relu_kernel
 
         y = y.detach().contiguous()
-        B, _, T = y.shape
-        steps = (torch.full((B,), T, dtype=torch.int64) if lengths is None
-                 else lengths.to("cpu", torch.int64).clamp(0, T).contiguous())
+        steps = _steps(lengths, y)
         out, arg, z, mean, rstd = norm_relu_kernel.forward(
             y.numpy(), weight.detach().numpy(), bias.detach().numpy(), steps.numpy(), eps,
             pool)

@@ -34,7 +34,6 @@ from rnnkit.nn import Conv1D, LayerNorm
 from rnnkit.nn._checks import check_choice, check_positive_int
 from rnnkit.nn.config import register
 from rnnkit.nn.fastpath import norm_relu
-from rnnkit.nn.fastpath.norm_relu import batch_norm_relu, layer_norm_relu
 from rnnkit.nn.masking import valid_mask
 
 #: The normalisations a front-end block may use.
@@ -60,7 +59,7 @@ def masked_block(x: Tensor, lengths: Tensor | None, conv: Conv1D, norm: nn.Modul
     y = conv.channels_first(x)  # (B, C, T)
     p = max(1, min(pool, y.shape[2]))
     if isinstance(norm, LayerNorm):  # norm, ReLU, mask and pool at once
-        x = layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths, p)
+        x = norm_relu.layer_norm_relu(y, norm.weight, norm.bias, norm.eps, lengths, p)
     elif isinstance(norm, MaskedBatchNorm) and norm.fused(y, lengths):  # the same
         x = norm.relu_pool(y, lengths, p)
     else:
@@ -199,8 +198,9 @@ class MaskedBatchNorm(nn.Module):
         """``maxpool(relu(self(y, mask)) * mask, pool)`` for y (B, C, T) and its ``lengths``
         (B,), in training, on the compiled passes (where :meth:`fused`): the same
         arithmetic in fewer passes over memory, the running statistics moved alike."""
-        out, mean, var = batch_norm_relu(y, self.weight, self.bias, self.eps, lengths, pool,
-                                         self._correction if self.renorm else None)
+        out, mean, var = norm_relu.batch_norm_relu(y, self.weight, self.bias, self.eps,
+                                                   lengths, pool,
+                                                   self._correction if self.renorm else None)
         self._track(mean, var)
         return out
 

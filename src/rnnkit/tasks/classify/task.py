@@ -83,7 +83,7 @@ Models (:mod:`rnnkit.tasks.classify.model`): the default ``"gru-fcn"`` (GRU-FCN,
 filters, kernels 8, 5, 3, max-pooled after the first block so that the other two read at most
 256 steps, averaged over the valid steps), the two vectors concatenated before the softmax
 layer, and a softmax layer on each branch's vector alone: in training each of the three layers
-is scored by its own cross-entropy, so neither branch can leave the training set to the other,
+is scored by its own cross-entropy, so that each branch must classify on its own,
 and they predict by the normalised geometric mean of their probabilities
 (:mod:`rnnkit.tasks.classify.heads`; 2026-12-05, seeds 0-3: the development sets 0.894 against
 0.883 with the joint layer alone, their cuts to two training series a class 0.619 against 0.590
