@@ -163,6 +163,25 @@ the full sets (this benchmark, seeds 0-3, 10:23 UTC) 0.912 / 0.934 / 0.835 (0.89
 0.883). Kept: the default since. The held-out sets then (seeds 0-3, 10:09-10:21 UTC, this
 benchmark through a scratch wrapper whose arithmetic the committed code reproduces, checked on
 two fits): 0.854 against 0.850, 5.5 points below MiniRocket.
+Then (2026-12-05 10:55-11:45 UTC, one thread per run, two runs side by side) snapshot ensembles
+(Huang et al. 2017: the cosine schedule restarted M times, the network's weights at the end of
+each cycle kept and combined as an ensemble; scratch) on the cut: M = 3 0.660 / 0.614 / 0.590
+(0.621), M = 2 0.650 / 0.599 / 0.610 (0.620), against 0.619: not kept. Then the three heads'
+test probabilities of the default networks, saved and combined offline in several ways (the cut,
+seeds 0-5; the whole sets, seeds 0-3): the geometric mean of the three (the default then) 0.612
+and 0.900; their arithmetic mean 0.634 and 0.883 (across members too) or 0.639 and 0.903 (within
+a network, members geometric); per-sample z-scores of the log-probabilities 0.638 and 0.886;
+Borda counts 0.596 and 0.902; the geometric mean of the two branch heads 0.624 and 0.902; their
+arithmetic mean 0.663 and 0.911 (0.642 / 0.713 / 0.633, whole sets 0.920 / 0.934 / 0.880); the
+same with networks trained without the joint head 0.641 and 0.903; each head alone: joint 0.573
+and 0.891, recurrent 0.553 and 0.860, FCN 0.585 and 0.852. Kept: the branch heads' arithmetic
+mean, the joint head trained but not voting (``rnnkit/tasks/classify/heads.py``). This benchmark
+then (seeds 0-3, 11:25-11:42 UTC): the development sets 0.910 / 0.934 / 0.870 (0.905 against
+0.894), the held-out sets 0.851 against 0.854 (PigCVP 0.712 against 0.730), 5.7 points below
+MiniRocket: the cuts' gain did not carry over to PigCVP. The head losses' sums over training (a
+validation-free estimate of how well a head generalises) were looked at too: the FCN head's
+training loss stayed the highest on OSULeaf's cut, where it is the best head, so they cannot
+choose the head.
 """
 
 from __future__ import annotations

@@ -31,13 +31,12 @@ steps); the two vectors are concatenated before the dropout and the softmax laye
 the front end). ``branch_heads=True`` (what :class:`~rnnkit.tasks.classify.SequenceClassifier`
 builds since 2026-12-05) adds a softmax layer on each branch's vector alone, W_r r + b_r and
 W_f f + b_f, beside the joint one; in training the network returns the three heads' logits
-(B, 3, C), each head trained on its own cross-entropy, and in evaluation their normalised
-geometric mean as log-probabilities (B, C) (:mod:`rnnkit.tasks.classify.heads`). Through
-the joint layer alone the network did worse than one of its branches: on OSULeaf cut to two
-training series a class the FCN branch alone (the GRU's vector zeroed) scored 0.824 where
-the concatenation scored 0.504, while on PickupGestureWiimoteZ's cut the FCN branch alone
-scored 0.350 against 0.620. Why was not measured; the reading behind the branch heads is
-that one branch fits the few training series first and the other's features go unused.
+(B, 3, C), each head trained on its own cross-entropy, and in evaluation the mixture of the two
+branch heads' probabilities as log-probabilities (B, C); the joint head is trained but does not
+vote (:mod:`rnnkit.tasks.classify.heads`, with the measurements). Through the joint layer alone
+the network did worse than one of its branches: on OSULeaf cut to two training series a class
+the FCN branch alone (the GRU's vector zeroed) scored 0.824 where the concatenation scored
+0.504, while on PickupGestureWiimoteZ's cut the FCN branch alone scored 0.350 against 0.620.
 
 ``pooling`` turns the recurrent outputs into one vector per sequence: ``"last"`` (the last
 VALID step; a bidirectional layer's backward half has read the whole valid sequence),
@@ -56,7 +55,7 @@ from rnnkit.nn import GRU, LSTM, Dense, Embedding, Recurrent, SimpleRNN
 from rnnkit.nn.config import from_config, register, to_config
 from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
 from rnnkit.tasks.classify.frontend import ConvFrontEnd, FCNBranch
-from rnnkit.tasks.classify.heads import combine
+from rnnkit.tasks.classify.heads import combine, heads_log_proba
 from rnnkit.tasks.classify.pooling import POOLINGS, TimePooling
 
 MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru", "conv-gru",
@@ -184,7 +183,7 @@ class RNNClassifier(nn.Module):
             return joint
         logits = torch.stack([joint, self.branch_heads[0](self.drop(out)),
                               self.branch_heads[1](self.drop(f))], dim=1)  # (B, 3, C)
-        return logits if self.training else combine(logits)  # (B, 3, C) or (B, C)
+        return logits if self.training else heads_log_proba(logits)  # (B, 3, C) or (B, C)
 
 
 @register
