@@ -175,7 +175,7 @@ Borda counts 0.596 and 0.902; the geometric mean of the two branch heads 0.624 a
 arithmetic mean 0.663 and 0.911 (0.642 / 0.713 / 0.633, whole sets 0.920 / 0.934 / 0.880); the
 same with networks trained without the joint head 0.641 and 0.903; each head alone: joint 0.573
 and 0.891, recurrent 0.553 and 0.860, FCN 0.585 and 0.852. On the development sets
-average-pooled to 85-91 steps (factors 16, 5, 4; seeds 0-3, 11:57-12:05 UTC) the branch heads'
+average-pooled to 85-91 steps (factors 16, 5, 4; seeds 0-3, 11:55-11:58 UTC) the branch heads'
 arithmetic mean 0.761, the geometric mean of the three 0.753. Kept: the branch heads' arithmetic
 mean, the joint head trained but not voting (``rnnkit/tasks/classify/heads.py``). This benchmark
 then (seeds 0-3, 11:25-11:42 UTC): the development sets 0.910 / 0.934 / 0.870 (0.905 against
