@@ -284,3 +284,13 @@ def test_the_label_column_by_header_name_or_text_first(tmp_path):
     np.testing.assert_array_equal(data.X[1][:, 0], [0.25, 0.75])
     with pytest.raises(DataError, match="no header row: give the label column's index"):
         load_sequence_csv(ids_first, label_column="label")
+
+
+def test_a_header_with_an_unnamed_column_is_named_in_the_error(tmp_path):
+    p = tmp_path / "blank.csv"  # column 2 of the header has no name: line 1 is read as data
+    p.write_text("t0,,t2,label\n0.5,1.5,2.5,run\n0.2,0.3,0.4,walk\n")
+    with pytest.raises(DataError, match=r"label column 'label' not found; line 1 is not read "
+                                        r"as a header: its column 2 has no name"):
+        load_sequence_csv(p, label_column="label")
+    p.write_text(",t0,t1,label\n0,0.5,1.5,x\n1,2.5,3.5,y\n")  # the first may be empty (pandas)
+    assert load_sequence_csv(p, label_column="label").classes == ["x", "y"]

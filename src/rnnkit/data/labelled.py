@@ -199,19 +199,26 @@ def load_sequence_rows(path: str | os.PathLike, header: bool | None = None,
 LABEL_NAMES = ("label", "class", "target", "y")
 
 
+def _is_header(row: list[str], label: int | None = None) -> bool:
+    """Whether a first ``row`` is a header: it names every column, so each field but the
+    label's (index ``label``) is a word, neither empty nor a number, save the first, which
+    may be empty (pandas leaves its index's name empty); one number makes it a data row."""
+    return all((v.strip() and not is_number(v)) or (j == 0 and not v.strip())
+               for j, v in enumerate(row) if j != label)
+
+
 def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, what: str) -> int:
     """The index of the label column: ``label_column`` an index, a header name, or "auto"
-    (the module doc). A header is a first row without a number."""
+    (the module doc); whether the first row is a header follows :func:`_is_header`."""
     if isinstance(label_column, int):
         return label_column
     first_row = [c.strip() for c in rows[0][1]]
-    header = not any(is_number(c) for c in first_row)
+    header = _is_header(first_row)
     if label_column != "auto":
         if header and label_column in first_row:
             return first_row.index(label_column)
         raise DataError(f"{what}: label column {quote(label_column)} not found; "
-                        + (f"columns are {quote(first_row)}" if header else
-                           "the file has no header row: give the label column's index"))
+                        + _why_not_found(first_row, header))
     named = [j for j, c in enumerate(first_row) if c.lower() in LABEL_NAMES] if header else []
     if named:
         return named[0]
@@ -225,6 +232,17 @@ def _label_index(rows: list[tuple[int, list[str]]], label_column: int | str, wha
     text_first = not any(is_number(c) for c in first)
     return 0 if (values_last and not all(map(whole, last))
                  and (text_first or all(map(whole, first)))) else -1
+
+
+def _why_not_found(first_row: list[str], header: bool) -> str:
+    """The end of the error for a label column name that ``first_row`` (stripped) lacks."""
+    if header:
+        return f"columns are {quote(first_row)}"
+    blank = [j + 1 for j, c in enumerate(first_row) if j and not c]
+    if blank and not any(is_number(c) for c in first_row):
+        return (f"line 1 is not read as a header: its column {blank[0]} has no name (a header "
+                f"names every column but the first)")
+    return "the file has no header row: give the label column's index"
 
 
 def _row_names(body: list[tuple[int, list[str]]], name: str | None) -> str | None:
@@ -266,10 +284,8 @@ def _sequence_rows(p: Path, label_column: int | str | None, header: bool | None,
         if not 0 <= lab < width:
             raise ConfigError(f"label_column must index one of the {width} columns of "
                               f"{what}, got {label_column}")
-    if header is None:  # a header names every value column (pandas leaves its index's name
-        # empty); one bad number is a data row
-        header = all((v.strip() and not is_number(v)) or (j == 0 and not v.strip())
-                     for j, v in enumerate(rows[0][1]) if j != lab)
+    if header is None:
+        header = _is_header(rows[0][1], lab)
     body = rows[1:] if header else rows
     skip = set() if lab is None else {lab}
     name = rows[0][1][0].strip() if header else None
