@@ -266,12 +266,7 @@ def minirocket(Xtr, ytr, Xte, yte):
 
 def first_per_class(data: LabelledSequences, k: int) -> LabelledSequences:
     """The first ``k`` sequences of each class, in the file's order (``--per-class``)."""
-    seen: dict[int, int] = {}
-    keep = []
-    for i, c in enumerate(data.y.tolist()):
-        seen[c] = seen.get(c, 0) + 1
-        if seen[c] <= k:
-            keep.append(i)
+    keep = np.sort(np.concatenate([np.flatnonzero(data.y == c)[:k] for c in np.unique(data.y)]))
     return LabelledSequences([data.X[i] for i in keep], data.y[keep], data.classes)
 
 

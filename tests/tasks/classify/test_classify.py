@@ -603,6 +603,7 @@ def test_batch_renorm_is_the_running_statistics_forward_and_batch_norm_backward(
     renorm.eval()
     plain.eval()
     torch.testing.assert_close(renorm(x, mask), plain(x, mask))
+    torch.testing.assert_close(renorm(x), plain(x))  # no mask: torch's kernel for both
     a, b = MaskedBatchNorm(4, renorm=True), MaskedBatchNorm(4, renorm=True)
     a.load_state_dict(renorm.state_dict())
     b.load_state_dict(renorm.state_dict())

@@ -170,7 +170,7 @@ class MaskedBatchNorm(nn.Module):
         whatever ``x``'s dtype (as torch's batch norm under autocast), the result in ``x``'s
         dtype."""
         dtype, x = x.dtype, x.float()
-        if mask is None and not self.renorm:
+        if mask is None and not (self.renorm and self.training):  # eval: renorm is batch norm
             return self._all_valid(x).to(dtype)
         scale, shift = self.weight, self.bias  # (C,)
         if self.training:
