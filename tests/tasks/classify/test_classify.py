@@ -20,6 +20,7 @@ from rnnkit.tasks.classify import (
 )
 from rnnkit.tasks.classify.metrics import classification_report
 from rnnkit.tasks.classify.model import EnsembleNet
+from rnnkit.tasks.classify.series_stats import STATS_PER_CLASS
 
 
 def test_confusion_and_macro_f1_by_hand():
@@ -421,11 +422,26 @@ def test_normalize_auto_alternates_the_members_inputs(tmp_path, rng):
     again = SequenceClassifier.load(tmp_path / "a")
     assert again.normalize_ == "series+stats"
     np.testing.assert_allclose(again.predict_proba(X[:5]), clf.predict_proba(X[:5]), rtol=1e-6)
-    one = SequenceClassifier(ensemble=1, **quick).fit(X, y)  # one network: as "series"
-    series = SequenceClassifier(ensemble=1, normalize="series", **quick).fit(X, y)
-    assert one.normalize_ == "series" and one.resolved_["normalize"] == ["series"]
-    assert not hasattr(one, "stats_mu_")
-    np.testing.assert_allclose(one.predict_proba(X[:5]), series.predict_proba(X[:5]),
+
+
+@pytest.mark.parametrize("per_class", [STATS_PER_CLASS - 1, STATS_PER_CLASS])
+def test_normalize_auto_gives_one_network_the_statistics_from_enough_series_a_class(rng,
+                                                                                    per_class):
+    X, y = _toy(200, rng, variable=True)
+    X = [x * s for x, s in zip(X, rng.uniform(0.5, 5.0, len(X)), strict=True)]
+    y = np.where(np.arange(len(y)) % 3 == 0, "odd", y)  # three classes
+    counts = {"down": per_class, "up": per_class + 10, "odd": per_class - 2}
+    keep = np.concatenate([np.flatnonzero(y == c)[:k] for c, k in counts.items()])
+    X, y = [X[i] for i in keep], y[keep]  # the median class has per_class series
+    quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 2,
+             "ensemble": 1, "verbose": 0}
+    one = SequenceClassifier(**quick).fit(X, y)
+    reads = "series+stats" if per_class >= STATS_PER_CLASS else "series"
+    alike = SequenceClassifier(normalize=reads, **quick).fit(X, y)
+    assert one.normalize_ == reads and one.resolved_["normalize"] == [reads]
+    assert one.model_.config["input_size"] == alike.model_.config["input_size"]
+    assert hasattr(one, "stats_mu_") == (reads == "series+stats")
+    np.testing.assert_allclose(one.predict_proba(X[:5]), alike.predict_proba(X[:5]),
                                rtol=1e-6)
 
 
@@ -453,7 +469,7 @@ def test_differences_are_read_beside_the_series(tmp_path, rng):
     del state["differences"]  # a model saved before the option: no differences
     clf._set_state(state)
     assert clf.differences_ is False and clf._prepare(X[:1])[0].shape[1] == 1
-    default = SequenceClassifier(**quick).fit(X, y)
+    default = SequenceClassifier(normalize="series", **quick).fit(X, y)
     assert default.differences_ is False and default.model_.config["input_size"] == 1
     stats = SequenceClassifier(differences=True, **{**quick, "ensemble": 2}).fit(X, y)
     even, odd = stats.model_.members  # series and differences; and their levels and scales

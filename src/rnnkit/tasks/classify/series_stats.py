@@ -18,9 +18,20 @@ PickupGestureWiimoteZ's raw series against 0.78 on the same series z-normalised,
 against 0.894 on PLAID; on ACSF1, OSULeaf and Coffee, z-normalised in the archive, the two
 agree, and on PigCVP nearly (0.947 and 0.942; 2026-12-04, scratch).
 
-It cuts both ways, so no network reads it alone by default: under ``normalize="auto"`` (the
-default) every second member of an ensemble reads it (:mod:`rnnkit.tasks.classify.task`). The
-default GRU-FCN, seed 0, two threads, 2026-12-04
+It cuts both ways, and which way depends on how many training series a class has. Under
+``normalize="auto"`` (the default; :mod:`rnnkit.tasks.classify.task`) every second member of an
+ensemble reads it, and one network reads it when the median class has at least
+:data:`STATS_PER_CLASS` training series. Chosen on PickupGestureWiimoteZ, the development set
+whose amplitude tells its classes apart, cut to its first k training series a class (one
+network, seeds 0-5, one thread, 2026-12-05 12:58-13:03 UTC, ``benchmarks/classify_accuracy.py
+--per-class k --param ensemble=1 --param normalize=...``): "series+stats" against "series" 0.283
+against 0.557 with two series a class (the network learns each training series' level by heart),
+0.640 against 0.657 with three, 0.637 against 0.640 with four, and on the whole set, five a
+class, 0.733 against 0.687 (better on each of the six seeds). With three members on the cut of
+two a class, the alternation scored 0.633 against 0.567 for three "series" members: a member
+that reads the statistics still helps the ensemble where alone it fails.
+
+Earlier figures, the default GRU-FCN, seed 0, two threads, 2026-12-04
 (``benchmarks/classify_accuracy.py --param normalize=series+stats``; "series" in brackets):
 PickupGestureWiimoteZ 0.880 (0.720), PLAID 0.898 (0.858), but PigCVP 0.596 (0.716), where two
 training series a class let the network lean on each pig's level; seed 1: 0.860, 0.892 and
@@ -35,6 +46,9 @@ import numpy as np
 
 #: Added to a standard deviation before its log (a constant feature's scale is log(EPS)).
 EPS = 1e-8
+#: Fewest training series in the median class for one network to read the statistics under
+#: ``normalize="auto"`` (see the module doc).
+STATS_PER_CLASS = 5
 #: Bound of a standardised statistic.
 CLIP = 5.0
 #: Floors of sigma: a level's, as a fraction of the median within-sequence std; a log scale's.
@@ -75,5 +89,5 @@ def with_stats(seqs: list[np.ndarray], stats: np.ndarray, mu: np.ndarray,
             for s, row in zip(seqs, z, strict=True)]
 
 
-__all__ = ["CLIP", "EPS", "LEVEL_FLOOR", "SCALE_FLOOR", "fit_scaling", "moments",
-           "series_stats", "with_stats"]
+__all__ = ["CLIP", "EPS", "LEVEL_FLOOR", "SCALE_FLOOR", "STATS_PER_CLASS", "fit_scaling",
+           "moments", "series_stats", "with_stats"]

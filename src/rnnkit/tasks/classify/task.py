@@ -12,16 +12,19 @@ sktime's (n_cases, n_channels, n_timepoints) is ``X.transpose(0, 2, 1)``, and on
 model reads ``lengths`` so padding never reaches the state). ``normalize`` sets the
 preprocessing that the saved model carries:
 
-- ``"auto"`` (default): one network reads the series as under "series"; the members of an
-  ensemble alternate: members 0, 2, ... read the series as under "series", members 1, 3, ...
-  as under "series+stats" (each network trained and saved as one model, its inputs carrying
-  the 3D channels of "series+stats" and the even members reading the first D). Where a
-  series' amplitude tells the classes apart, the members that read it are sure of the class
-  and outweigh the others in the ensemble's geometric mean; where it misleads (few training
-  series a class), they are half the vote. Measured (2026-12-05, scratch, one thread, three
-  members, seeds 0-3): PickupGestureWiimoteZ 0.810 against 0.700 for three "series" members
-  and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as three "series"
-  members (three "series+stats": 0.864);
+- ``"auto"`` (default): the members of an ensemble alternate: members 0, 2, ... read the series
+  as under "series", members 1, 3, ... as under "series+stats" (each network trained and saved
+  as one model, its inputs carrying the 3D channels of "series+stats" and the even members
+  reading the first D). Where a series' amplitude tells the classes apart, the members that read
+  it are sure of the class and outweigh the others in the ensemble's geometric mean; where it
+  misleads (few training series a class), they are half the vote. Measured (2026-12-05, scratch,
+  one thread, three members, seeds 0-3): PickupGestureWiimoteZ 0.810 against 0.700 for three
+  "series" members and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as
+  three "series" members (three "series+stats": 0.864). One network reads the series as under
+  "series+stats" when the median class has at least
+  :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (5) training series, else as under
+  "series": with two training series a class a network alone learns each one's level by heart
+  (figures in :mod:`rnnkit.tasks.classify.series_stats`);
 - ``"series"``: each sequence and feature z-normalised over its own steps (the usual UCR
   preprocessing): x' = (x - mean_t x) / std_t x;
 - ``"series+stats"``: the same, and 2D constant channels with each sequence's own level and
@@ -147,6 +150,7 @@ from rnnkit.tasks.classify.metrics import classification_report
 from rnnkit.tasks.classify.model import MODELS, EnsembleNet, RNNClassifier, has_frontend
 from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.series_stats import (
+    STATS_PER_CLASS,
     fit_scaling,
     moments,
     series_stats,
@@ -290,8 +294,9 @@ class _Classifier(Estimator):
         """A network for the prepared ``seqs``: ensemble member ``member`` (0 alone)."""
         raise NotImplementedError
 
-    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
-        """The prepared inputs once ``ensemble_`` is known (as they are, here)."""
+    def _settle_inputs(self, seqs: list[np.ndarray], ids: np.ndarray) -> list[np.ndarray]:
+        """The prepared inputs once ``ensemble_`` is known, ``ids`` (N_train,) the training
+        part's classes (the inputs as they are, here)."""
         return seqs
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
@@ -336,12 +341,13 @@ class _Classifier(Estimator):
         train_seqs = [seqs[i] for i in tr]
         self.ensemble_ = self.ensemble
         if self.ensemble == "auto":  # see rnnkit.tasks.classify.budget
-            self.ensemble_ = 1
-            if has_frontend(self.model):
+            if has_frontend(self.model):  # the work of an ensemble's member 0
                 steps = self.epochs_ * -(-len(tr) // self.batch_size_)
                 work = forward_flops(self._new_model(train_seqs), train_seqs)
                 self.ensemble_ = auto_ensemble(steps, work * self.epochs_ * len(tr))
-        seqs = self._settle_inputs(seqs)
+            else:
+                self.ensemble_ = 1
+        seqs = self._settle_inputs(seqs, ids[tr])
         train_seqs = [seqs[i] for i in tr]
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
@@ -548,10 +554,12 @@ class SequenceClassifier(_Classifier):
         ``differences``."""
         return self.n_features_ * (2 if self.differences_ else 1)
 
-    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
-        """``normalize="auto"`` with one network: the z-normalised series alone, as
-        "series" (the statistics' channels dropped)."""
-        if self.normalize == "auto" and self.ensemble_ == 1:
+    def _settle_inputs(self, seqs: list[np.ndarray], ids: np.ndarray) -> list[np.ndarray]:
+        """``normalize="auto"`` with one network and fewer than :data:`STATS_PER_CLASS`
+        training series in the median class: the z-normalised series alone, as "series"
+        (the statistics' channels dropped)."""
+        few = np.median(np.bincount(ids, minlength=len(self.classes_))) < STATS_PER_CLASS
+        if self.normalize == "auto" and self.ensemble_ == 1 and few:
             self.normalize_ = "series"
             del self.stats_mu_, self.stats_sigma_
             return [s[:, :self.n_channels_] for s in seqs]
@@ -564,9 +572,10 @@ class SequenceClassifier(_Classifier):
                               for m in members], "differences": self.differences_}
 
     def _new_model(self, seqs: list[np.ndarray], member: int = 0) -> RNNClassifier:
-        """Under ``normalize="auto"`` with statistics' channels, the even members read the
-        z-normalised series only (the first :attr:`n_channels_` features), the odd ones all
-        of them."""
+        """Under ``normalize="auto"`` with statistics' channels, the even members of an
+        ensemble read the z-normalised series only (the first :attr:`n_channels_` features),
+        the odd ones and a network alone all of them (``ensemble_`` is still "auto" while
+        ``fit`` counts member 0's work)."""
         blocks, longest = 0, max(len(s) for s in seqs)
         if has_frontend(self.model):
             blocks = auto_blocks(longest) if self.conv_blocks == "auto" else self.conv_blocks
@@ -574,7 +583,8 @@ class SequenceClassifier(_Classifier):
         if hidden == "auto":
             hidden = AUTO_HIDDEN[1] if has_frontend(self.model) else AUTO_HIDDEN[0]
         width = seqs[0].shape[1]  # the prepared inputs' (3D with series+stats)
-        first = self.normalize == "auto" and self.normalize_ == "series+stats" and member % 2 == 0
+        first = (self.normalize == "auto" and self.normalize_ == "series+stats"
+                 and self.ensemble_ != 1 and member % 2 == 0)
         return RNNClassifier(self.n_channels_ if first else width, len(self.classes_),
                              self.model, hidden,
                              self.num_layers, self.dropout, pooling=self._pooling(),
