@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
     from rnnkit.tasks.classify.model import MODELS
     from rnnkit.tasks.classify.pooling import POOLINGS
+    from rnnkit.tasks.classify.series_stats import STATS_PER_CLASS
     from rnnkit.tasks.classify.task import LR_SCHEDULES, NORMALIZE, TEXT_LEVELS
 
     d, t = SequenceClassifier.default, TextClassifier.default
@@ -107,11 +108,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
-        help=f"numeric sequences: auto (one network: series; an ensemble's members "
-        f"alternate series and series+stats), per-series z-normalisation (series), the same "
-        f"with each series' level and scale as extra channels (series+stats: for data whose "
-        f"amplitude tells the classes apart), per-feature standardisation learned on the "
-        f"training set, or none (default: {d('normalize')}; feature for mnist images)")
+        help=f"numeric sequences: auto (an ensemble's members alternate series and "
+        f"series+stats; one network reads series+stats when the median class has at least "
+        f"{STATS_PER_CLASS} training series, else series), per-series z-normalisation "
+        f"(series), the same with each series' level and scale as extra channels "
+        f"(series+stats: for data whose amplitude tells the classes apart), per-feature "
+        f"standardisation learned on the training set, or none (default: "
+        f"{d('normalize')}; feature for mnist images)")
     add(p, "--differences", action="store_true", default=d("differences"),
         help="numeric sequences: also read each feature's first difference x_t - x_{t-1} as "
         "more channels (it helped 2 of 9 benchmark sets and hurt 6, PigCVP most)")
