@@ -178,6 +178,9 @@ def test_ucr_by_name(tmp_path, capsys, monkeypatch):
                  "--out", str(tmp_path / "o")]) == 0
     assert ("(10 test sequences, 3 x gru-fcn reading series / series+stats / series, "
             in capsys.readouterr().out)  # ensemble auto, normalize auto
+    assert main(["classify", "--data", "ucr:Toy", "--hidden", "4", "--epochs", "1",
+                 "--ensemble", "1", "--out", str(tmp_path / "one")]) == 0
+    assert "(10 test sequences, gru-fcn reading series+stats, " in capsys.readouterr().out
     assert main(["classify", "--data", "ucr:Toy", "--test", "x.ts"]) == 2
     assert "comes with its own test split" in capsys.readouterr().err
 
@@ -214,7 +217,7 @@ def test_differences_flag_reaches_the_model(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "gru",
                  "--hidden", "4", "--epochs", "1", "--differences", "--out", str(out)]) == 0
-    assert "gru with first differences" in capsys.readouterr().out
+    assert "gru reading series with first differences" in capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["params"]["differences"] is True and m["resolved"]["differences"] is True
     config = json.loads((out / "model" / "config.json").read_text())

@@ -109,8 +109,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
         help=f"numeric sequences: auto (an ensemble's members alternate series and "
-        f"series+stats; one network reads series+stats when the median class has at least "
-        f"{STATS_PER_CLASS} training series, else series), per-series z-normalisation "
+        f"series+stats; one conv-* or *-fcn network reads series+stats when the median class "
+        f"has at least {STATS_PER_CLASS} training series, else series), per-series "
+        f"z-normalisation "
         f"(series), the same with each series' level and scale as extra channels "
         f"(series+stats: for data whose amplitude tells the classes apart), per-feature "
         f"standardisation learned on the training set, or none (default: "
@@ -266,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     runs = clf.resolved_["epochs_run"]
     model = clf.model if clf.ensemble_ == 1 else f"{clf.ensemble_} x {clf.model}"
     inputs = clf.resolved_.get("normalize", [])
-    if len(set(inputs)) > 1:  # normalize "auto": the members read two views
+    if getattr(clf, "normalize", None) == "auto" and inputs:  # what "auto" chose, a member
         model += f" reading {' / '.join(inputs)}"
     if clf.resolved_.get("differences"):
         model += " with first differences"

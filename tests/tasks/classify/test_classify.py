@@ -443,6 +443,8 @@ def test_normalize_auto_gives_one_network_the_statistics_from_enough_series_a_cl
     assert hasattr(one, "stats_mu_") == (reads == "series+stats")
     np.testing.assert_allclose(one.predict_proba(X[:5]), alike.predict_proba(X[:5]),
                                rtol=1e-6)
+    plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
+    assert plain.resolved_["normalize"] == ["series"]  # as the seeds' experiments read it
 
 
 def test_differences_are_read_beside_the_series(tmp_path, rng):

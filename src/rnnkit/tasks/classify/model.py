@@ -62,10 +62,15 @@ MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru", "conv-gr
           "conv-bigru", "conv-lstm", "gru-fcn", "lstm-fcn")
 
 
+def has_fcn_branch(model: str) -> bool:
+    """Whether a ``model`` name has a :class:`FCNBranch` beside its recurrent one (*-fcn)."""
+    return model.endswith("-fcn")
+
+
 def has_frontend(model: str) -> bool:
     """Whether a ``model`` name reads the series through a :class:`ConvFrontEnd` (conv-*
     and the *-fcn models, which are numeric-only)."""
-    return model.startswith("conv-") or model.endswith("-fcn")
+    return model.startswith("conv-") or has_fcn_branch(model)
 
 
 def recurrent_layer(model: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -113,7 +118,7 @@ class RNNClassifier(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        conv, fcn = has_frontend(model), model.endswith("-fcn")
+        conv, fcn = has_frontend(model), has_fcn_branch(model)
         if conv and (isinstance(conv_blocks, bool) or not isinstance(conv_blocks, int)
                      or conv_blocks < 1):
             raise ValueError(f"conv_blocks must be a positive int for model {model!r}, "
@@ -220,4 +225,5 @@ class EnsembleNet(nn.Module):
         return combine(torch.stack([m(x, lengths=lengths) for m in self.members]), dim=0)
 
 
-__all__ = ["MODELS", "EnsembleNet", "RNNClassifier", "has_frontend", "recurrent_layer"]
+__all__ = ["MODELS", "EnsembleNet", "RNNClassifier", "has_fcn_branch", "has_frontend",
+           "recurrent_layer"]

@@ -20,8 +20,9 @@ preprocessing that the saved model carries:
   misleads (few training series a class), they are half the vote. Measured (2026-12-05, scratch,
   one thread, three members, seeds 0-3): PickupGestureWiimoteZ 0.810 against 0.700 for three
   "series" members and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as
-  three "series" members (three "series+stats": 0.864). One network reads the series as under
-  "series+stats" when the median class has at least
+  three "series" members (three "series+stats": 0.864). One conv-* or *-fcn network reads the
+  series as under "series+stats" (a plain recurrent one always as under "series") when the
+  median class has at least
   :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (5) training series, else as under
   "series": with two training series a class a network alone learns each one's level by heart
   (figures in :mod:`rnnkit.tasks.classify.series_stats`);
@@ -147,7 +148,13 @@ from rnnkit.tasks.classify.budget import (
 from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
 from rnnkit.tasks.classify.heads import HEADS_ACCURACY, heads_cross_entropy
 from rnnkit.tasks.classify.metrics import classification_report
-from rnnkit.tasks.classify.model import MODELS, EnsembleNet, RNNClassifier, has_frontend
+from rnnkit.tasks.classify.model import (
+    MODELS,
+    EnsembleNet,
+    RNNClassifier,
+    has_fcn_branch,
+    has_frontend,
+)
 from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.series_stats import (
     STATS_PER_CLASS,
@@ -555,11 +562,13 @@ class SequenceClassifier(_Classifier):
         return self.n_features_ * (2 if self.differences_ else 1)
 
     def _settle_inputs(self, seqs: list[np.ndarray], ids: np.ndarray) -> list[np.ndarray]:
-        """``normalize="auto"`` with one network and fewer than :data:`STATS_PER_CLASS`
-        training series in the median class: the z-normalised series alone, as "series"
-        (the statistics' channels dropped)."""
+        """``normalize="auto"`` with one network, a plain recurrent one (as the seeds'
+        experiments read the series) or one with fewer than :data:`STATS_PER_CLASS` training
+        series in the median class: the z-normalised series alone, as "series" (the
+        statistics' channels dropped)."""
         few = np.median(np.bincount(ids, minlength=len(self.classes_))) < STATS_PER_CLASS
-        if self.normalize == "auto" and self.ensemble_ == 1 and few:
+        if self.normalize == "auto" and self.ensemble_ == 1 and (few or not has_frontend(
+                self.model)):
             self.normalize_ = "series"
             del self.stats_mu_, self.stats_sigma_
             return [s[:, :self.n_channels_] for s in seqs]
@@ -591,7 +600,7 @@ class SequenceClassifier(_Classifier):
                              conv_blocks=blocks, conv_channels=self.conv_channels,
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
                              fcn_pool=auto_fcn_pool(longest), fcn_pool_first=True,
-                             first_features=first, branch_heads=self.model.endswith("-fcn"))
+                             first_features=first, branch_heads=has_fcn_branch(self.model))
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
