@@ -20,7 +20,7 @@ from rnnkit.tasks.classify import (
 )
 from rnnkit.tasks.classify.metrics import classification_report
 from rnnkit.tasks.classify.model import EnsembleNet
-from rnnkit.tasks.classify.series_stats import STATS_PER_CLASS
+from rnnkit.tasks.classify.series_stats import STATS_DROPOUT, STATS_PER_CLASS
 
 
 def test_confusion_and_macro_f1_by_hand():
@@ -436,13 +436,17 @@ def test_normalize_auto_gives_one_network_the_statistics_from_enough_series_a_cl
     quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 2,
              "ensemble": 1, "verbose": 0}
     one = SequenceClassifier(**quick).fit(X, y)
-    reads = "series+stats" if per_class >= STATS_PER_CLASS else "series"
-    alike = SequenceClassifier(normalize=reads, **quick).fit(X, y)
-    assert one.normalize_ == reads and one.resolved_["normalize"] == [reads]
-    assert one.model_.config["input_size"] == alike.model_.config["input_size"]
-    assert hasattr(one, "stats_mu_") == (reads == "series+stats")
-    np.testing.assert_allclose(one.predict_proba(X[:5]), alike.predict_proba(X[:5]),
-                               rtol=1e-6)
+    if per_class < STATS_PER_CLASS:  # as "series"
+        series = SequenceClassifier(normalize="series", **quick).fit(X, y)
+        assert one.normalize_ == "series" and one.resolved_["normalize"] == ["series"]
+        assert not hasattr(one, "stats_mu_") and "statistics" not in one.model_.config
+        np.testing.assert_allclose(one.predict_proba(X[:5]), series.predict_proba(X[:5]),
+                                   rtol=1e-6)
+    else:  # the series, its level and scale, the two hidden from half the training series
+        assert one.normalize_ == "series+stats" and one.model_.config["input_size"] == 3
+        assert one.model_.config["statistics"] == [2, STATS_DROPOUT]
+        stats = SequenceClassifier(normalize="series+stats", **quick).fit(X, y)
+        assert "statistics" not in stats.model_.config  # asked for: read in every batch
     plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
     assert plain.resolved_["normalize"] == ["series"]  # as the seeds' experiments read it
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from rnnkit.tasks.base import load_estimator
 from rnnkit.tasks.classify import SequenceClassifier
 from rnnkit.tasks.classify.series_stats import (
     CLIP,
     EPS,
+    StatisticsDropout,
     fit_scaling,
     moments,
     series_stats,
@@ -68,3 +70,20 @@ def test_a_damaged_saved_scaling_is_refused(tmp_path):
     state["stats_sigma"] = [0.0] * len(state["stats_sigma"])
     with pytest.raises(ValueError, match="stats_sigma must be finite with sigma > 0"):
         est._set_state(state)
+
+
+def test_statistics_dropout_hides_whole_statistics_of_some_series_in_training_only():
+    torch.manual_seed(0)
+    x = torch.randn(4000, 5, 3) + 3.0  # (B, T, D + 2): the series, then two statistics
+    drop = StatisticsDropout(2, 0.5)
+    assert torch.equal(drop.eval()(x), x)  # evaluation reads them
+    y = drop.train()(x)
+    assert torch.equal(y[..., :1], x[..., :1])  # the series is never touched
+    hidden = (y[..., 1:] == 0).all(dim=(1, 2))  # (B,) whole statistics hidden
+    kept = (y[..., 1:] == x[..., 1:]).all(dim=(1, 2))  # kept as they are, not rescaled
+    assert bool((hidden | kept).all()) and 0.45 < hidden.float().mean().item() < 0.55
+    assert torch.equal(StatisticsDropout(2, 0.0).train()(x), x)
+    with pytest.raises(ValueError, match="channels"):
+        StatisticsDropout(0, 0.5)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
+        StatisticsDropout(2, 1.0)

@@ -57,6 +57,7 @@ from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
 from rnnkit.tasks.classify.frontend import ConvFrontEnd, FCNBranch
 from rnnkit.tasks.classify.heads import combine, heads_log_proba
 from rnnkit.tasks.classify.pooling import POOLINGS, TimePooling
+from rnnkit.tasks.classify.series_stats import StatisticsDropout
 
 MODELS = ("rnn", "lstm", "gru", "bilstm", "bigru", "my-lstm", "my-gru", "conv-gru",
           "conv-bigru", "conv-lstm", "gru-fcn", "lstm-fcn")
@@ -100,7 +101,9 @@ class RNNClassifier(nn.Module):
     max-pools (:class:`~rnnkit.tasks.classify.frontend.FCNBranch`).
     ``first_features=True``: x (B, T, D') may carry more than ``input_size`` features, and
     the network reads ``x[..., :input_size]`` (an ensemble member that leaves the series
-    statistics of ``normalize="auto"`` to the other members)."""
+    statistics of ``normalize="auto"`` to the other members). ``statistics=(k, p)``: the
+    last k input channels are a series' statistics, hidden from training batches' series
+    with probability p (:class:`~rnnkit.tasks.classify.series_stats.StatisticsDropout`)."""
 
     def __init__(self, input_size: int | None, num_classes: int, model: str = "lstm",
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
@@ -108,7 +111,8 @@ class RNNClassifier(nn.Module):
                  pooling: str = "last", conv_blocks: int = 0, conv_channels: int = 64,
                  conv_kernel: int = 7, conv_norm: str = "layer", fcn_channels: int = 64,
                  fcn_pool: int = 0, fcn_pool_first: bool = False,
-                 first_features: bool = False, branch_heads: bool = False):
+                 first_features: bool = False, branch_heads: bool = False,
+                 statistics: tuple[int, float] | list | None = None):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -142,6 +146,13 @@ class RNNClassifier(nn.Module):
             if vocab_size is not None:
                 raise ValueError("first_features is for numeric inputs, not token ids")
             self.config.update(first_features=True)
+        self.stats_dropout = None
+        if statistics is not None:  # the same
+            if first_features:
+                raise ValueError("statistics is for a network that reads them, not with "
+                                 "first_features")
+            self.stats_dropout = StatisticsDropout(*statistics)
+            self.config.update(statistics=list(statistics))
         self.first_features = input_size if first_features else None
         self.embedding = None
         if vocab_size is not None:
@@ -173,6 +184,8 @@ class RNNClassifier(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.first_features is not None:
             x = x[..., :self.first_features]  # (B, T, input_size)
+        if self.stats_dropout is not None:
+            x = self.stats_dropout(x)
         if self.embedding is not None:
             x = self.drop(self.embedding(x))  # (B, T) -> (B, T, E)
         f = None if self.fcn is None else self.fcn(x, lengths)  # (B, F) on the input

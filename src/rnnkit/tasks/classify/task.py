@@ -22,10 +22,11 @@ preprocessing that the saved model carries:
   "series" members and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as
   three "series" members (three "series+stats": 0.864). One conv-* or *-fcn network reads the
   series as under "series+stats" (a plain recurrent one always as under "series") when the
-  median class has at least
-  :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (5) training series, else as under
-  "series": with two training series a class a network alone learns each one's level by heart
-  (figures in :mod:`rnnkit.tasks.classify.series_stats`);
+  median class has at least :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (5)
+  training series, else as under "series": with two training series a class a network alone
+  learns each one's level by heart; in training such a network sees each series' statistics in a
+  batch with probability 1/2 (0 otherwise; figures in
+  :mod:`rnnkit.tasks.classify.series_stats`);
 - ``"series"``: each sequence and feature z-normalised over its own steps (the usual UCR
   preprocessing): x' = (x - mean_t x) / std_t x;
 - ``"series+stats"``: the same, and 2D constant channels with each sequence's own level and
@@ -157,6 +158,7 @@ from rnnkit.tasks.classify.model import (
 )
 from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.series_stats import (
+    STATS_DROPOUT,
     STATS_PER_CLASS,
     fit_scaling,
     moments,
@@ -592,15 +594,18 @@ class SequenceClassifier(_Classifier):
         if hidden == "auto":
             hidden = AUTO_HIDDEN[1] if has_frontend(self.model) else AUTO_HIDDEN[0]
         width = seqs[0].shape[1]  # the prepared inputs' (3D with series+stats)
-        first = (self.normalize == "auto" and self.normalize_ == "series+stats"
-                 and self.ensemble_ != 1 and member % 2 == 0)
+        auto = self.normalize == "auto" and self.normalize_ == "series+stats"
+        first = auto and self.ensemble_ != 1 and member % 2 == 0
+        alone = auto and self.ensemble_ == 1  # its statistics hidden from half the batches
+        stats = (2 * self.n_channels_, STATS_DROPOUT) if alone else None
         return RNNClassifier(self.n_channels_ if first else width, len(self.classes_),
                              self.model, hidden,
                              self.num_layers, self.dropout, pooling=self._pooling(),
                              conv_blocks=blocks, conv_channels=self.conv_channels,
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
                              fcn_pool=auto_fcn_pool(longest), fcn_pool_first=True,
-                             first_features=first, branch_heads=has_fcn_branch(self.model))
+                             first_features=first, branch_heads=has_fcn_branch(self.model),
+                             statistics=stats)
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
