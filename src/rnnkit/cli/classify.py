@@ -109,9 +109,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
         help=f"numeric sequences: auto (an ensemble's members alternate series and "
-        f"series+stats; one conv-* or *-fcn network reads series+stats when the median class "
-        f"has at least {STATS_PER_CLASS} training series, else series), per-series "
-        f"z-normalisation "
+        f"series+stats; one conv-* or *-fcn network reads series+stats, each series' "
+        f"statistics hidden from it in half the batches, when the median class has at least "
+        f"{STATS_PER_CLASS} training series, else series), per-series z-normalisation "
         f"(series), the same with each series' level and scale as extra channels "
         f"(series+stats: for data whose amplitude tells the classes apart), per-feature "
         f"standardisation learned on the training set, or none (default: "
