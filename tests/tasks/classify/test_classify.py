@@ -430,7 +430,7 @@ def test_normalize_auto_gives_one_network_the_statistics_from_enough_series_a_cl
     X, y = _toy(200, rng, variable=True)
     X = [x * s for x, s in zip(X, rng.uniform(0.5, 5.0, len(X)), strict=True)]
     y = np.where(np.arange(len(y)) % 3 == 0, "odd", y)  # three classes
-    counts = {"down": per_class, "up": per_class + 10, "odd": per_class - 2}
+    counts = {"down": per_class, "up": per_class + 10, "odd": max(per_class - 2, 1)}
     keep = np.concatenate([np.flatnonzero(y == c)[:k] for c, k in counts.items()])
     X, y = [X[i] for i in keep], y[keep]  # the median class has per_class series
     quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 2,

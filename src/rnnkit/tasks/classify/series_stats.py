@@ -35,10 +35,13 @@ A network alone that reads them has them hidden (set to 0, the training set's me
 training series of a batch with probability :data:`STATS_DROPOUT` (:class:`StatisticsDropout`),
 so that it cannot lean on them alone: on the whole PickupGestureWiimoteZ set (one network, seeds
 0-5, one thread, 2026-12-05 13:52 UTC, scratch) 0.783 against 0.733 with them in every batch
-(better on each seed) and 0.687 for "series"; on its cut of two a class 0.543 against 0.283
-(0.557 for "series"). The members of an ensemble that read them keep them in every batch: hidden
-there, three members scored 0.777 against 0.863 on the whole set (0.683 against 0.633 on the
-cut), since the member that reads them must be sure of the class to outweigh the others.
+(better on each seed) and 0.687 for "series"; on its cuts (14:25 UTC) 0.543 with two series a
+class, 0.753 with three, 0.760 with four, against 0.557, 0.657 and 0.640 for "series". Hence
+:data:`STATS_PER_CLASS` is 3 (it was 5 for the statistics in every batch, by the figures above):
+with two series a class the statistics, even hidden half the time, gain nothing. The members of
+an ensemble that read them keep them in every batch: hidden there, three members scored 0.777
+against 0.863 on the whole set (0.683 against 0.633 on the cut of two a class), since the member
+that reads them must be sure of the class to outweigh the others.
 
 Earlier figures, the default GRU-FCN, seed 0, two threads, 2026-12-04
 (``benchmarks/classify_accuracy.py --param normalize=series+stats``; "series" in brackets):
@@ -59,7 +62,7 @@ from torch import Tensor, nn
 EPS = 1e-8
 #: Fewest training series in the median class for one network to read the statistics under
 #: ``normalize="auto"`` (see the module doc).
-STATS_PER_CLASS = 5
+STATS_PER_CLASS = 3
 #: The probability with which :class:`StatisticsDropout` hides a series' statistics from a
 #: network alone under ``normalize="auto"`` (see the module doc).
 STATS_DROPOUT = 0.5

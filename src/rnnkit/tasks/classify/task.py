@@ -22,7 +22,7 @@ preprocessing that the saved model carries:
   "series" members and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as
   three "series" members (three "series+stats": 0.864). One conv-* or *-fcn network reads the
   series as under "series+stats" (a plain recurrent one always as under "series") when the
-  median class has at least :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (5)
+  median class has at least :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (3)
   training series, else as under "series": with two training series a class a network alone
   learns each one's level by heart; in training such a network sees each series' statistics in a
   batch with probability 1/2 (0 otherwise; figures in
