@@ -65,7 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
     from rnnkit.tasks.classify.model import MODELS
     from rnnkit.tasks.classify.pooling import POOLINGS
-    from rnnkit.tasks.classify.series_stats import STATS_PER_CLASS
     from rnnkit.tasks.classify.task import LR_SCHEDULES, NORMALIZE, TEXT_LEVELS
 
     d, t = SequenceClassifier.default, TextClassifier.default
@@ -109,12 +108,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "constant")
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
         help=f"numeric sequences: auto (an ensemble's members alternate series and "
-        f"series+stats; one conv-* or *-fcn network reads series+stats, each series' "
-        f"statistics hidden from it in half the batches, when the median class has at least "
-        f"{STATS_PER_CLASS} training series, else series), per-series z-normalisation "
-        f"(series), the same with each series' level and scale as extra channels "
-        f"(series+stats: for data whose amplitude tells the classes apart), per-feature "
-        f"standardisation learned on the training set, or none (default: "
+        f"series+stats; a conv-* or *-fcn network alone reads series+stats, each series' "
+        f"statistics hidden from it in 3 batches of 4; a plain recurrent one reads series), "
+        f"per-series z-normalisation (series), the same with each series' level and scale as "
+        f"extra channels (series+stats: for data whose amplitude tells the classes apart), "
+        f"per-feature standardisation learned on the training set, or none (default: "
         f"{d('normalize')}; feature for mnist images)")
     add(p, "--differences", action="store_true", default=d("differences"),
         help="numeric sequences: also read each feature's first difference x_t - x_{t-1} as "

@@ -20,13 +20,10 @@ preprocessing that the saved model carries:
   misleads (few training series a class), they are half the vote. Measured (2026-12-05, scratch,
   one thread, three members, seeds 0-3): PickupGestureWiimoteZ 0.810 against 0.700 for three
   "series" members and 0.825 for three "series+stats" ones; UnitTest (seeds 0 and 1) 0.909, as
-  three "series" members (three "series+stats": 0.864). One conv-* or *-fcn network reads the
-  series as under "series+stats" (a plain recurrent one always as under "series") when the
-  median class has at least :data:`~rnnkit.tasks.classify.series_stats.STATS_PER_CLASS` (3)
-  training series, else as under "series": with two training series a class a network alone
-  learns each one's level by heart; in training such a network sees each series' statistics in a
-  batch with probability 1/2 (0 otherwise; figures in
-  :mod:`rnnkit.tasks.classify.series_stats`);
+  three "series" members (three "series+stats": 0.864). A conv-* or *-fcn network alone reads the
+  series as under "series+stats", each series' statistics hidden from it (set to 0) in a
+  training batch with probability 3/4, so that it cannot lean on them alone; a plain recurrent
+  one as under "series" (figures in :mod:`rnnkit.tasks.classify.series_stats`);
 - ``"series"``: each sequence and feature z-normalised over its own steps (the usual UCR
   preprocessing): x' = (x - mean_t x) / std_t x;
 - ``"series+stats"``: the same, and 2D constant channels with each sequence's own level and
@@ -159,7 +156,6 @@ from rnnkit.tasks.classify.model import (
 from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.series_stats import (
     STATS_DROPOUT,
-    STATS_PER_CLASS,
     fit_scaling,
     moments,
     series_stats,
@@ -303,9 +299,8 @@ class _Classifier(Estimator):
         """A network for the prepared ``seqs``: ensemble member ``member`` (0 alone)."""
         raise NotImplementedError
 
-    def _settle_inputs(self, seqs: list[np.ndarray], ids: np.ndarray) -> list[np.ndarray]:
-        """The prepared inputs once ``ensemble_`` is known, ``ids`` (N_train,) the training
-        part's classes (the inputs as they are, here)."""
+    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        """The prepared inputs once ``ensemble_`` is known (as they are, here)."""
         return seqs
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
@@ -356,7 +351,7 @@ class _Classifier(Estimator):
                 self.ensemble_ = auto_ensemble(steps, work * self.epochs_ * len(tr))
             else:
                 self.ensemble_ = 1
-        seqs = self._settle_inputs(seqs, ids[tr])
+        seqs = self._settle_inputs(seqs)
         train_seqs = [seqs[i] for i in tr]
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
@@ -563,14 +558,11 @@ class SequenceClassifier(_Classifier):
         ``differences``."""
         return self.n_features_ * (2 if self.differences_ else 1)
 
-    def _settle_inputs(self, seqs: list[np.ndarray], ids: np.ndarray) -> list[np.ndarray]:
-        """``normalize="auto"`` with one network, a plain recurrent one (as the seeds'
-        experiments read the series) or one with fewer than :data:`STATS_PER_CLASS` training
-        series in the median class: the z-normalised series alone, as "series" (the
-        statistics' channels dropped)."""
-        few = np.median(np.bincount(ids, minlength=len(self.classes_))) < STATS_PER_CLASS
-        if self.normalize == "auto" and self.ensemble_ == 1 and (few or not has_frontend(
-                self.model)):
+    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        """``normalize="auto"`` with one plain recurrent network (as the seeds' experiments
+        read the series): the z-normalised series alone, as "series" (the statistics'
+        channels dropped)."""
+        if self.normalize == "auto" and self.ensemble_ == 1 and not has_frontend(self.model):
             self.normalize_ = "series"
             del self.stats_mu_, self.stats_sigma_
             return [s[:, :self.n_channels_] for s in seqs]
