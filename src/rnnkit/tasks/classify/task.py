@@ -588,7 +588,7 @@ class SequenceClassifier(_Classifier):
         width = seqs[0].shape[1]  # the prepared inputs' (3D with series+stats)
         auto = self.normalize == "auto" and self.normalize_ == "series+stats"
         first = auto and self.ensemble_ != 1 and member % 2 == 0
-        alone = auto and self.ensemble_ == 1  # its statistics hidden from half the batches
+        alone = auto and self.ensemble_ == 1  # its statistics hidden with p = STATS_DROPOUT
         stats = (2 * self.n_channels_, STATS_DROPOUT) if alone else None
         return RNNClassifier(self.n_channels_ if first else width, len(self.classes_),
                              self.model, hidden,
