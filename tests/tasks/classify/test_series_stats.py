@@ -8,6 +8,7 @@ import torch
 
 from rnnkit.tasks.base import load_estimator
 from rnnkit.tasks.classify import SequenceClassifier
+from rnnkit.tasks.classify.model import RNNClassifier
 from rnnkit.tasks.classify.series_stats import (
     CLIP,
     EPS,
@@ -87,3 +88,17 @@ def test_statistics_dropout_hides_whole_statistics_of_some_series_in_training_on
         StatisticsDropout(0, 0.5)
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
         StatisticsDropout(2, 1.0)
+
+
+def test_a_network_with_statistics_hides_them_in_training_only():
+    torch.manual_seed(0)
+    net = RNNClassifier(3, 4, "gru-fcn", 5, pooling="max", conv_blocks=1, conv_channels=3,
+                        conv_norm="batch", fcn_channels=3, branch_heads=True,
+                        statistics=(2, 0.999)).double()
+    x = torch.randn(6, 9, 3, dtype=torch.float64)
+    hidden = x.clone()
+    hidden[..., 1:] = 0.0  # what StatisticsDropout leaves of them (p = 0.999: every series)
+    torch.manual_seed(1)
+    torch.testing.assert_close(net.train()(x), net(hidden))
+    net.eval()
+    assert not torch.allclose(net(x), net(hidden))  # evaluation reads them
