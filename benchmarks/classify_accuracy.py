@@ -217,17 +217,19 @@ side; scratch patches of the committed code): an exponential moving average of t
 (torch's ``AveragedModel``, buffers averaged too) in place of the last weights, decay 0.995 a
 step: 0.535 / 0.291 / 0.440, and 0.999 left every set at chance (the average still held the
 first steps' weights); label smoothing 0.1 in every head's cross-entropy 0.655 against 0.678 for
-the same patch at 0 (the committed loss: the cut scored 0.642 on two threads and 0.678 on one,
-the same code: the threads' rounding alone moves the cut by 3.6 points, so a difference of that
-size between two runs of the cut is noise); each series' standardised log length as one more
-channel when the training lengths differ (a padded array tells MiniRocket and 1-NN the length;
-the length alone classifies PickupGestureWiimoteZ's test set at 0.40 by 1-NN): the whole
-PickupGestureWiimoteZ set 0.760 against 0.870 (seeds 0-3). None kept. Then a network alone reads
-the series' level and scale when the median class has at least five training series
-(``normalize="auto"``; chosen on PickupGestureWiimoteZ cut to k series a class, figures in
-:mod:`rnnkit.tasks.classify.series_stats`); this benchmark after it (seeds 0-3, 13:14-13:31
-UTC): the development sets 0.912 / 0.936 / 0.870 (0.906), the held-out sets 0.854 against 0.851
-(PLAID 0.899 against 0.861, Watch 0.821 against 0.843), 5.5 points below MiniRocket.
+the same patch at 0 (torch's cross-entropy of each head, one thread; the benchmark had scored
+0.642 on two threads at 12:09 UTC. The committed code of 14:50 UTC, run on the cut twice at
+once: 0.677 on one thread, 0.642 on two, so the threads' rounding alone moves the cut by 3.5
+points, and a difference of that size between two runs of the cut is noise); each series'
+standardised log length as one more channel when the training lengths differ (a padded array
+tells MiniRocket and 1-NN the length; the length alone classifies PickupGestureWiimoteZ's test
+set at 0.40 by 1-NN): the whole PickupGestureWiimoteZ set 0.760 against 0.870 (seeds 0-3). None
+kept. Then a network alone reads the series' level and scale when the median class has at least
+five training series (``normalize="auto"``; chosen on PickupGestureWiimoteZ cut to k series a
+class, figures in :mod:`rnnkit.tasks.classify.series_stats`); this benchmark after it (seeds
+0-3, 13:14-13:31 UTC): the development sets 0.912 / 0.936 / 0.870 (0.906), the held-out sets
+0.854 against 0.851 (PLAID 0.899 against 0.861, Watch 0.821 against 0.843), 5.5 points below
+MiniRocket.
 Then (13:38-13:56 UTC, PickupGestureWiimoteZ, seeds 0-5, one thread per run, two runs side by
 side, scratch): one network whose branches read different views (``normalize="series+stats"``,
 ``ensemble=1``), on the cut of two series a class: the FCN branch the series alone and the
