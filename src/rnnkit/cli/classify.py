@@ -63,6 +63,7 @@ from rnnkit.errors import ConfigError, DataError
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.cli.options import auto_or_positive_int
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
+    from rnnkit.tasks.classify.budget import HEAD_LR
     from rnnkit.tasks.classify.model import MODELS
     from rnnkit.tasks.classify.pooling import POOLINGS
     from rnnkit.tasks.classify.task import LR_SCHEDULES, NORMALIZE, TEXT_LEVELS
@@ -102,7 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
         "up to 3 for conv-* and *-fcn models when their predicted time stays under 40 s, "
         "else 1)")
-    add_training(p, SequenceClassifier)
+    add_training(p, SequenceClassifier, {
+        "lr": f"Adam learning rate (the softmax layers of conv-* and *-fcn models learn at "
+              f"{HEAD_LR:g}x it)"})
     add(p, "--lr-schedule", default=d("lr_schedule"), choices=LR_SCHEDULES,
         help="learning rate: warm-up then cosine decay, halve on a validation plateau, or "
         "constant")

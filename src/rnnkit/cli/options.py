@@ -111,7 +111,8 @@ def add_training(parser: argparse.ArgumentParser, est: type, desc: dict[str, str
     add(parser, "--batch-size", type=auto_or_positive_int if batch_auto else positive_int,
         default=d("batch_size"), help="samples per optimiser step"
         + ("; auto: from the number of training samples" * batch_auto))
-    add(parser, "--lr", type=positive_float, default=d("lr"), help="Adam learning rate")
+    add(parser, "--lr", type=positive_float, default=d("lr"),
+        help=desc.get("lr", "Adam learning rate"))
     validation_auto = d("validation") == "auto"
     add(parser, "--validation", type=auto_or_validation if validation_auto else validation,
         default=d("validation"),

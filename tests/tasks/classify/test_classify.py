@@ -309,6 +309,48 @@ def test_auto_budget_numbers():
     assert f(99) < 0.02 and f(52) == pytest.approx(0.505, abs=0.01)
 
 
+def test_the_softmax_layers_learn_at_head_lr_times_the_rate():
+    from torch.optim.lr_scheduler import LambdaLR
+
+    from rnnkit.tasks.classify.budget import HEAD_LR, WarmupCosine, adam_with_fast_heads
+
+    net = RNNClassifier(3, 4, model="gru-fcn", hidden_size=4, conv_blocks=1, conv_channels=4,
+                        fcn_channels=4, branch_heads=True)
+    opt = adam_with_fast_heads(net.head_parameters())(net.parameters(), lr=1e-3)
+    body, heads = opt.param_groups
+    assert body["lr"] == 1e-3 and heads["lr"] == pytest.approx(HEAD_LR * 1e-3)
+    softmax = [net.head, *net.branch_heads]
+    assert {id(p) for p in heads["params"]} == {id(p) for m in softmax for p in m.parameters()}
+    assert len(heads["params"]) == 6  # three Dense layers, weight and bias each
+    everything = body["params"] + heads["params"]  # each parameter in one group, once
+    assert sorted(map(id, everything)) == sorted(id(p) for p in net.parameters())
+    schedule = LambdaLR(opt, WarmupCosine(10))
+    for _ in range(4):
+        opt.step()
+        schedule.step()
+        assert heads["lr"] == pytest.approx(HEAD_LR * body["lr"])  # the schedule scales both
+
+
+def test_a_conv_network_trains_with_fast_heads_a_plain_one_without(rng, monkeypatch):
+    from rnnkit.tasks.classify import task
+
+    built, real = [], task.adam_with_fast_heads
+
+    def spy(heads):
+        built.append(list(heads))
+        return real(built[-1])
+
+    monkeypatch.setattr(task, "adam_with_fast_heads", spy)
+    X, y = _toy(20, rng, variable=False)
+    conv = SequenceClassifier(model="gru-fcn", hidden_size=4, conv_channels=4, fcn_channels=4,
+                              epochs=1, ensemble=2, verbose=0).fit(X, y)
+    assert len(built) == 2  # one optimiser a member, each on its own softmax layers
+    for member, heads in zip(conv.model_.members, built, strict=True):
+        assert [id(p) for p in heads] == [id(p) for p in member.head_parameters()]
+    SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
+    assert len(built) == 2  # the plain recurrent network: one rate
+
+
 @pytest.mark.parametrize("variable", [False, True])
 def test_gru_fcn_learns_a_toy_set_and_roundtrips(tmp_path, rng, variable):
     X, y = _toy(120, rng, variable)

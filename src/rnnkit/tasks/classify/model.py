@@ -46,6 +46,7 @@ VALID step; a bidirectional layer's backward half has read the whole valid seque
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -180,6 +181,12 @@ class RNNClassifier(nn.Module):
 
     def get_config(self) -> dict[str, Any]:
         return dict(self.config)
+
+    def head_parameters(self) -> Iterator[nn.Parameter]:
+        """The softmax layers' parameters: the joint head's, then the branch heads'."""
+        yield from self.head.parameters()
+        if self.branch_heads is not None:
+            yield from self.branch_heads.parameters()
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.first_features is not None:

@@ -57,8 +57,9 @@ every sequence), early stopping on its loss after
 ``patience`` epochs without improvement restores the best weights (``patience="auto"``:
 none for numeric sequences, whose cosine schedule ends the training; 5 epochs for texts on
 sets of 1,000 or more; measurements in :mod:`rnnkit.tasks.classify.budget`); Adam at
-``lr``, gradient norm clipped at ``clip_grad_norm``, autocast per ``precision`` ("fp32",
-"bf16", "fp16").
+``lr`` (the softmax layers of a conv-* or *-fcn network at 5 ``lr``,
+:data:`~rnnkit.tasks.classify.budget.HEAD_LR`), gradient norm clipped at
+``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
 ``epochs="auto"`` and ``batch_size="auto"`` (the defaults) set a budget in optimiser steps
 from the number of training sequences (:mod:`rnnkit.tasks.classify.budget`); the values used
 are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
@@ -134,6 +135,7 @@ from rnnkit.tasks.base import (
     n_held_out,
 )
 from rnnkit.tasks.classify.budget import (
+    adam_with_fast_heads,
     auto_batch_size,
     auto_ensemble,
     auto_epochs,
@@ -376,6 +378,8 @@ class _Classifier(Estimator):
                 net, train, val, loss=heads_cross_entropy, metrics=(HEADS_ACCURACY,),
                 epochs=self.epochs_, desc=desc, checkpoint=ckpt,
                 checkpoint_every=checkpoint_every, resume=resume,
+                optimizer=(adam_with_fast_heads(net.head_parameters())
+                           if has_frontend(self.model) else "adam"),
                 lr_schedule=scheduler_factory(self.lr_schedule, self.epochs_)))
             members.append(net)
         self.model_ = members[0] if self.ensemble_ == 1 else EnsembleNet(members).eval()

@@ -1,0 +1,124 @@
+"""Writes generated few-shot classification sets for ``classify_accuracy.py --extra DIR``:
+many classes, two or three training series a class, long series, the regime where the
+held-out gap to MiniRocket lies, built from random numbers alone so that defaults can be
+compared on it without touching a held-out set:
+
+    python benchmarks/generated_sets.py generated/
+    python benchmarks/classify_accuracy.py --no-text --seeds 0 1 --sets --extra generated/
+
+Each set becomes ``OUT/NAME/NAME_TRAIN.ts`` and ``NAME_TEST.ts`` (univariate, equal length;
+a set's seed fixes it):
+
+    set            classes  train / test a class  length  a class is
+    Bumps40        40       2 / 8                 1000    a template of 6 Gaussian bumps
+    Bumps12        12       2 / 20                600     the same
+    Shapelets20    20       3 / 15                500     2 random-walk shapes of 30 steps
+    Spectra30      30       2 / 10                800     3 sines of random frequencies
+
+- Bumps: bump i of class c at centre m_i ~ U(0.05, 0.95), width w_i ~ U(0.01, 0.05), height
+  a_i ~ N(0, 1); a series reads the template at t' = (t - 1/2) s + 1/2 + u (stretch
+  s ~ U(0.95, 1.05), shift u ~ U(-0.05, 0.05)), times U(0.8, 1.2), plus an offset N(0, 0.3),
+  smooth noise (a 20-step moving sum of N(0, 1), scaled by 0.3 / 8) and white noise N(0, 0.3).
+- Shapelets: a random walk (steps N(0, 0.3)) with the class's two shapes (cumulative sums of
+  30 N(0, 1) steps, centred, times U(0.8, 1.2)) added at random places, plus N(0, 0.2).
+- Spectra: three sines of the class's amplitudes U(0.3, 1) and frequencies U(2, 60) cycles a
+  series (each times U(0.97, 1.03)), random phases, plus N(0, 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from held_out_sets import write_ts
+
+Maker = Callable[[np.random.Generator, int, int], Callable[[int], np.ndarray]]
+
+
+def bumps(rng: np.random.Generator, classes: int, length: int, count: int = 6,
+          noise: float = 0.3) -> Callable[[int], np.ndarray]:
+    """A series of class k, (length,): see the module doc."""
+    t = np.linspace(0, 1, length)
+    templates = [(rng.uniform(0.05, 0.95, count), rng.uniform(0.01, 0.05, count),
+                  rng.normal(0, 1, count)) for _ in range(classes)]
+
+    def series(k: int) -> np.ndarray:
+        centre, width, height = templates[k]
+        shift, stretch = rng.uniform(-0.05, 0.05), rng.uniform(0.95, 1.05)
+        tt = (t - 0.5) * stretch + 0.5 + shift
+        y = (height[:, None] * np.exp(-((tt - centre[:, None]) / width[:, None]) ** 2 / 2)
+             ).sum(0)
+        y = y * rng.uniform(0.8, 1.2) + rng.normal(0, 0.3)
+        smooth = np.convolve(rng.normal(0, 1, length + 20), np.ones(20) / 20 ** 0.5,
+                             "valid")[:length]
+        return y + noise / 8 * smooth + noise * rng.normal(0, 1, length)
+    return series
+
+
+def shapelets(rng: np.random.Generator, classes: int, length: int, size: int = 30
+              ) -> Callable[[int], np.ndarray]:
+    """A series of class k, (length,): see the module doc."""
+    shapes = [[np.cumsum(rng.normal(0, 1, size)) for _ in range(2)] for _ in range(classes)]
+
+    def series(k: int) -> np.ndarray:
+        y = np.cumsum(rng.normal(0, 0.3, length))
+        for shape in shapes[k]:
+            scaled = (shape - shape.mean()) * rng.uniform(0.8, 1.2)
+            start = rng.integers(0, length - size)
+            y[start:start + size] += scaled
+        return y + rng.normal(0, 0.2, length)
+    return series
+
+
+def spectra(rng: np.random.Generator, classes: int, length: int
+            ) -> Callable[[int], np.ndarray]:
+    """A series of class k, (length,): see the module doc."""
+    freqs = [rng.uniform(2, 60, 3) for _ in range(classes)]
+    amps = [rng.uniform(0.3, 1, 3) for _ in range(classes)]
+    t = np.arange(length) / length
+
+    def series(k: int) -> np.ndarray:
+        f = freqs[k] * rng.uniform(0.97, 1.03, 3)
+        y = sum(a * np.sin(2 * np.pi * fi * t + rng.uniform(0, 2 * np.pi))
+                for a, fi in zip(amps[k], f, strict=True))
+        return y + rng.normal(0, 0.5, length)
+    return series
+
+
+#: name: (maker, classes, training and test series a class, length, seed)
+SETS: dict[str, tuple[Maker, int, int, int, int, int]] = {
+    "Bumps40": (bumps, 40, 2, 8, 1000, 1),
+    "Bumps12": (bumps, 12, 2, 20, 600, 2),
+    "Shapelets20": (shapelets, 20, 3, 15, 500, 3),
+    "Spectra30": (spectra, 30, 2, 10, 800, 4),
+}
+
+
+def write_set(out: Path, name: str) -> None:
+    """``out/name/name_{TRAIN,TEST}.ts``, training series first (the seed fixes both)."""
+    maker, classes, train, test, length, seed = SETS[name]
+    series = maker(np.random.default_rng(seed), classes, length)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [str(k) for k in range(classes)]
+    for part, n in (("TRAIN", train), ("TEST", test)):
+        labels = [k for k in range(classes) for _ in range(n)]
+        X = [series(k)[:, None] for k in labels]  # (length, 1) each
+        write_ts(folder / f"{name}_{part}.ts", name, (X, [names[k] for k in labels]), names)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path, help="folder to write NAME/NAME_{TRAIN,TEST}.ts into")
+    ap.add_argument("--sets", nargs="+", choices=sorted(SETS), default=list(SETS))
+    args = ap.parse_args(argv)
+    for name in args.sets:
+        write_set(args.out, name)
+        print(f"{name}: wrote {args.out / name}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
