@@ -14,6 +14,11 @@ a set's seed fixes it):
     Bumps12        12       2 / 20                600     the same
     Shapelets20    20       3 / 15                500     2 random-walk shapes of 30 steps
     Spectra30      30       2 / 10                800     3 sines of random frequencies
+    Bumps60        60       2 / 6                 1500    as Bumps40
+    Shapelets40    40       2 / 10                800     as Shapelets20
+
+(Bumps60 and Shapelets40 were added to check the few-shot epochs of
+:mod:`rnnkit.tasks.classify.budget` after they were chosen on the first four.)
 
 - Bumps: bump i of class c at centre m_i ~ U(0.05, 0.95), width w_i ~ U(0.01, 0.05), height
   a_i ~ N(0, 1); a series reads the template at t' = (t - 1/2) s + 1/2 + u (stretch
@@ -107,6 +112,8 @@ SETS: dict[str, tuple[Maker, int, int, int, int, int]] = {
     "Bumps12": (bumps, 12, 2, 20, 600, 2),
     "Shapelets20": (shapelets, 20, 3, 15, 500, 3),
     "Spectra30": (spectra, 30, 2, 10, 800, 4),
+    "Bumps60": (bumps, 60, 2, 6, 1500, 5),
+    "Shapelets40": (shapelets, 40, 2, 10, 800, 6),
 }
 
 

@@ -16,16 +16,16 @@ stopping is on or on 1,000 sequences or more, else none, so a small set trains o
 sequence). The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
 
 The defaults train on any size of data: batch size and epochs come from the number of
-training sequences (a budget in optimiser steps), numeric series are z-normalised one by
-one (MNIST images: per-feature scaling), the learning rate warms up then decays, and a
-model whose training accuracy stays near chance is reported as such. ``--patience auto``:
-numeric sequences train for the whole budget (a ``--validation`` part given is
-monitored); texts stop after 5 epochs without a better validation loss on sets of 1,000
-texts or more. ``--ensemble auto``: on a set small enough for a quick fit, the convolutional
-models (the numeric default ``gru-fcn`` among them) train up to three networks from
-different seeds and combine their probabilities (normalised geometric mean; every second
-member also reads each series' level and scale). Torch runs on every core (``--threads
-auto``; the other commands default to one thread).
+training sequences (a budget in optimiser steps; more epochs for few series a class),
+numeric series are z-normalised one by one (MNIST images: per-feature scaling), the learning
+rate warms up then decays, and a model whose training accuracy stays near chance is reported
+as such. ``--patience auto``: numeric sequences train for the whole budget (a
+``--validation`` part given is monitored); texts stop after 5 epochs without a better
+validation loss on sets of 1,000 texts or more. ``--ensemble auto``: on a set small enough
+for a quick fit, the convolutional models (the numeric default ``gru-fcn`` among them) train
+up to three networks from different seeds and combine their probabilities (normalised
+geometric mean; every second member also reads each series' level and scale). Torch runs on
+every core (``--threads auto``; the other commands default to one thread).
 
 Prints progress and the test accuracy; the output folder (built atomically, default
 ``out/classify``) gets ``metrics.json`` (accuracy, macro-F1, confusion matrix, train and
@@ -63,7 +63,7 @@ from rnnkit.errors import ConfigError, DataError
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.cli.options import auto_or_positive_int
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
-    from rnnkit.tasks.classify.budget import HEAD_LR
+    from rnnkit.tasks.classify.budget import AUTO_SECONDS, CLASS_PASSES, HEAD_LR
     from rnnkit.tasks.classify.model import MODELS
     from rnnkit.tasks.classify.pooling import POOLINGS
     from rnnkit.tasks.classify.task import LR_SCHEDULES, NORMALIZE, TEXT_LEVELS
@@ -101,9 +101,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "below 1,000 training sequences, else off)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
-        "up to 3 for conv-* and *-fcn models when their predicted time stays under 40 s, "
-        "else 1)")
+        f"up to 3 for conv-* and *-fcn models when their predicted time stays under "
+        f"{AUTO_SECONDS:g} s, else 1)")
     add_training(p, SequenceClassifier, {
+        "epochs": f"maximum training epochs (early stopping may end sooner; under auto, "
+                  f"conv-* and *-fcn models with few series a class get more: until each "
+                  f"class is read {CLASS_PASSES} times or the predicted time reaches "
+                  f"{AUTO_SECONDS:g} s)",
         "lr": f"Adam learning rate (the softmax layers of conv-* and *-fcn models learn at "
               f"{HEAD_LR:g}x it)"})
     add(p, "--lr-schedule", default=d("lr_schedule"), choices=LR_SCHEDULES,

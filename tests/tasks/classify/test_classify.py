@@ -274,6 +274,7 @@ def test_auto_budget_numbers():
         auto_mixup,
         auto_patience,
         auto_validation,
+        few_shot_epochs,
         forward_flops,
         predicted_seconds,
     )
@@ -292,6 +293,12 @@ def test_auto_budget_numbers():
     assert auto_ensemble(1000, 0.02e12) == 3  # 7 s: 5 would fit, at most 3
     assert auto_ensemble(1000, 0.2e12) == 2  # 16 s
     assert auto_ensemble(1000, 0.7e12) == 1  # 41 s: one, never none
+    # epochs raised towards 500 reads of each class's series (epochs x N / C), t_1 <= 40 s
+    assert few_shot_epochs(100, 80, 40, 10.0) == 250  # 2 a class: 250 epochs, 25 s
+    assert few_shot_epochs(100, 80, 40, 25.0) == 160  # the time binds: 160 epochs, 40 s
+    assert few_shot_epochs(100, 80, 40, 50.0) == 100  # already over the time: never fewer
+    assert few_shot_epochs(100, 100, 10, 1.0) == 100  # 10 a class: 1,000 reads already
+    assert few_shot_epochs(100, 40, 40, 1.0) == 500  # 1 a class: at most MAX_EPOCHS
     net = torch.nn.Sequential(torch.nn.Flatten(0), torch.nn.Linear(12, 5))  # (1, 4, 3) -> (5,)
     seqs = [np.ones((4, 3), np.float32)] * 20
     assert forward_flops(net, seqs) == 2 * 12 * 5  # one (1, 12) @ (12, 5) product a sequence
@@ -349,6 +356,29 @@ def test_a_conv_network_trains_with_fast_heads_a_plain_one_without(rng, monkeypa
         assert [id(p) for p in heads] == [id(p) for p in member.head_parameters()]
     SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
     assert len(built) == 2  # the plain recurrent network: one rate
+
+
+def test_a_conv_model_reads_few_series_a_class_more_times(rng, monkeypatch):
+    from rnnkit.tasks.classify import task
+
+    trained = []  # the epochs of each member's training
+
+    def record(self, net, *args, epochs, **kwargs):
+        trained.append(epochs)
+        return {"loss": [0.0] * epochs}
+
+    monkeypatch.setattr(task.SequenceClassifier, "_train", record)
+    X = rng.normal(size=(40, 16, 1))
+    y = np.repeat(np.arange(20), 2)  # 20 classes of 2: auto_epochs(40, 8) = 200, 400 reads
+    tiny = {"hidden_size": 4, "conv_channels": 4, "fcn_channels": 4, "verbose": 0}
+    conv = SequenceClassifier(model="gru-fcn", ensemble=1, **tiny).fit(X, y)
+    assert conv.resolved_["epochs"] == trained[-1] == 250  # 500 reads of each class's two
+    plain = SequenceClassifier(model="gru", hidden_size=4, verbose=0).fit(X, y)
+    assert plain.resolved_["epochs"] == trained[-1] == 200  # no time prediction: as it was
+    given = SequenceClassifier(model="gru-fcn", ensemble=1, epochs=7, **tiny).fit(X, y)
+    assert given.resolved_["epochs"] == trained[-1] == 7
+    many = SequenceClassifier(model="gru-fcn", ensemble=1, **tiny).fit(X, y % 2)
+    assert many.resolved_["epochs"] == trained[-1] == 200  # 20 a class: 4,000 reads
 
 
 @pytest.mark.parametrize("variable", [False, True])

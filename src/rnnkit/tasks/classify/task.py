@@ -61,8 +61,10 @@ sets of 1,000 or more; measurements in :mod:`rnnkit.tasks.classify.budget`); Ada
 :data:`~rnnkit.tasks.classify.budget.HEAD_LR`), gradient norm clipped at
 ``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
 ``epochs="auto"`` and ``batch_size="auto"`` (the defaults) set a budget in optimiser steps
-from the number of training sequences (:mod:`rnnkit.tasks.classify.budget`); the values used
-are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
+from the number of training sequences, and for a conv-* or *-fcn model with few training
+series a class more epochs, until each class's series are read 500 times or the fit's
+predicted time reaches 40 s (:mod:`rnnkit.tasks.classify.budget`); the values used are in
+``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
 "plateau" (halve on a validation-loss plateau) or "none". ``mixup`` (numeric sequences):
 the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off;
 "auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the
@@ -142,7 +144,9 @@ from rnnkit.tasks.classify.budget import (
     auto_mixup,
     auto_patience,
     auto_validation,
+    few_shot_epochs,
     forward_flops,
+    predicted_seconds,
     scheduler_factory,
 )
 from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
@@ -344,15 +348,7 @@ class _Classifier(Estimator):
         if n_val and len(va) == 0 and self.patience_ is not None:
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
-        train_seqs = [seqs[i] for i in tr]
-        self.ensemble_ = self.ensemble
-        if self.ensemble == "auto":  # see rnnkit.tasks.classify.budget
-            if has_frontend(self.model):  # the work of an ensemble's member 0
-                steps = self.epochs_ * -(-len(tr) // self.batch_size_)
-                work = forward_flops(self._new_model(train_seqs), train_seqs)
-                self.ensemble_ = auto_ensemble(steps, work * self.epochs_ * len(tr))
-            else:
-                self.ensemble_ = 1
+        self._auto_budget([seqs[i] for i in tr])
         seqs = self._settle_inputs(seqs)
         train_seqs = [seqs[i] for i in tr]
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
@@ -398,6 +394,26 @@ class _Classifier(Estimator):
         self.resolved_.update(self._resolved_inputs(members))
         self._check_chance(train_seqs, ids[tr])
         return self
+
+    def _auto_budget(self, train_seqs: list[np.ndarray]) -> None:
+        """Resolve ``ensemble_`` and, for a conv-* or *-fcn model, raise an "auto"
+        ``epochs_`` for few training series a class, both from the predicted time of a fit
+        (:func:`~rnnkit.tasks.classify.budget.few_shot_epochs`,
+        :func:`~rnnkit.tasks.classify.budget.auto_ensemble`)."""
+        self.ensemble_ = 1 if self.ensemble == "auto" else self.ensemble
+        if not has_frontend(self.model) or "auto" not in (self.epochs, self.ensemble):
+            return  # the prediction holds for the convolutional models only
+        n, per_epoch = len(train_seqs), -(-len(train_seqs) // self.batch_size_)
+        flops = forward_flops(self._new_model(train_seqs), train_seqs) * n  # an epoch's
+
+        def seconds(epochs: int) -> float:  # t_1 of a member trained for ``epochs``
+            return predicted_seconds(epochs * per_epoch, flops * epochs)
+
+        if self.epochs == "auto":
+            self.epochs_ = few_shot_epochs(self.epochs_, n, len(self.classes_),
+                                           seconds(self.epochs_))
+        if self.ensemble == "auto":
+            self.ensemble_ = auto_ensemble(self.epochs_ * per_epoch, flops * self.epochs_)
 
     def _check_chance(self, seqs: list[np.ndarray], ids: np.ndarray) -> None:
         """Warn (log + ``warnings_``) when the training accuracy stayed near chance."""
