@@ -205,6 +205,22 @@ def test_learning_rate_scheduler_and_torch_schedules():
                   callbacks=[LearningRateScheduler(lambda e, lr: 0)])
 
 
+def test_learning_rate_scheduler_keeps_the_ratio_of_parameter_groups():
+    X, y = regression_data(n=8)
+    model = Sequential([nn.Linear(6, 4), nn.Linear(4, 1)])
+
+    def fast_last(params, lr):  # the last layer at 5 lr, as a classifier's softmax layers
+        params = list(params)
+        return torch.optim.SGD([{"params": params[:2]}, {"params": params[2:], "lr": 5 * lr}],
+                               lr=lr)
+
+    model.compile(optimizer=fast_last, lr=0.1)
+    model.fit(X[..., 0], y, epochs=3, verbose=0,
+              callbacks=[LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))])
+    body, last = model.trainer.optimizer.param_groups
+    assert body["lr"] == pytest.approx(0.1 / 3) and last["lr"] == pytest.approx(0.5 / 3)
+
+
 def test_callback_argument_errors(tmp_path):
     with pytest.raises(ValueError, match=r"patience must be a non-negative int, got -1"):
         EarlyStopping(patience=-1)

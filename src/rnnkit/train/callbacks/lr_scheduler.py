@@ -1,7 +1,10 @@
 """``LearningRateScheduler``: set the learning rate from ``schedule(epoch, lr)`` each epoch.
 
-As in Keras: before epoch ``e`` (0-based) every parameter group's learning rate becomes
-``schedule(e, current_lr)``. For torch's own schedulers use ``compile(lr_schedule=...)``.
+As in Keras: before epoch ``e`` (0-based) the learning rate becomes ``schedule(e, lr)``, lr
+the first parameter group's rate; with several groups (an optimizer factory that gives some
+parameters their own rate) every group is scaled by the same factor, so that the groups keep
+their ratios, as torch's ``LambdaLR`` keeps them. For torch's own schedulers use
+``compile(lr_schedule=...)``.
 
     >>> LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch and epoch % 10 == 0 else lr)
 """
@@ -19,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate to ``schedule(epoch, lr)`` at the start of every epoch."""
+    """Set the learning rate to ``schedule(epoch, lr)`` at the start of every epoch (the
+    first parameter group's; the others keep their ratio to it)."""
 
     def __init__(self, schedule: Callable[[int, float], float]) -> None:
         if not callable(schedule):
@@ -30,13 +34,15 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         opt = self.trainer.optimizer
-        lr = self.schedule(epoch, current_lr(opt))
+        first = current_lr(opt)
+        lr = self.schedule(epoch, first)
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
             math.isfinite(lr) and lr > 0
         ):
             raise ValueError(f"schedule must return a positive number, got {lr!r} at epoch {epoch}")
-        for group in opt.param_groups:
-            group["lr"] = float(lr)
+        ratios = [float(group["lr"]) / first for group in opt.param_groups]  # the first's: 1
+        for group, ratio in zip(opt.param_groups, ratios, strict=True):
+            group["lr"] = float(lr) * ratio
         log.debug("epoch %d: learning rate %.6g", epoch, lr)
 
 
