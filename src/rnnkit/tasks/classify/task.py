@@ -405,13 +405,9 @@ class _Classifier(Estimator):
             return  # the prediction holds for the convolutional models only
         n, per_epoch = len(train_seqs), -(-len(train_seqs) // self.batch_size_)
         flops = forward_flops(self._new_model(train_seqs), train_seqs) * n  # an epoch's
-
-        def seconds(epochs: int) -> float:  # t_1 of a member trained for ``epochs``
-            return predicted_seconds(epochs * per_epoch, flops * epochs)
-
         if self.epochs == "auto":
-            self.epochs_ = few_shot_epochs(self.epochs_, n, len(self.classes_),
-                                           seconds(self.epochs_))
+            seconds = predicted_seconds(self.epochs_ * per_epoch, flops * self.epochs_)
+            self.epochs_ = few_shot_epochs(self.epochs_, n, len(self.classes_), seconds)
         if self.ensemble == "auto":
             self.ensemble_ = auto_ensemble(self.epochs_ * per_epoch, flops * self.epochs_)
 
