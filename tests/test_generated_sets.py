@@ -25,7 +25,7 @@ def generated():
     return module
 
 
-@pytest.mark.parametrize("name", ["Bumps12", "Shapelets20", "Spectra30"])
+@pytest.mark.parametrize("name", ["Bumps12", "Shapelets20", "Spectra30", "Pulses40"])
 def test_a_generated_set_reads_back_as_its_table_says(generated, tmp_path, name):
     _, classes, train, test, length, _ = generated.SETS[name]
     generated.main([str(tmp_path / "a"), "--sets", name])
