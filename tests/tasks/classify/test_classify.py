@@ -518,6 +518,25 @@ def test_normalize_auto_gives_one_network_the_statistics_hidden_most_of_the_time
     assert not hasattr(plain, "stats_mu_")
 
 
+def test_normalize_auto_drops_statistics_that_do_not_tell_the_classes_apart(rng):
+    t = np.linspace(0, 4 * np.pi, 24)
+    y = np.asarray(["sin", "cos"] * 20)
+    shapes = np.where(y[:, None] == "sin", np.sin(t), np.cos(t))  # (40, 24): the class
+    level, scale = rng.normal(0, 3, (40, 1)), rng.uniform(0.5, 5.0, (40, 1))  # not the class
+    X = (shapes * scale + level)[..., None]
+    quick = {"model": "conv-gru", "hidden_size": 4, "conv_channels": 4, "epochs": 1,
+             "verbose": 0}
+    for members in (1, 2):
+        clf = SequenceClassifier(ensemble=members, **quick).fit(X, y)
+        assert clf.resolved_["normalize"] == ["series"] * members
+        nets = clf.model_.members if members > 1 else [clf.model_]
+        assert [net.config["input_size"] for net in nets] == [1] * members  # the series
+        assert not hasattr(clf, "stats_mu_")
+    X_told = (shapes * np.where(y == "sin", 4.0, 1.0)[:, None])[..., None]  # scale = class
+    told = SequenceClassifier(ensemble=1, **quick).fit(X_told, y)
+    assert told.resolved_["normalize"] == ["series+stats"]
+
+
 def test_differences_are_read_beside_the_series(tmp_path, rng):
     X, y = _toy(40, rng, variable=True)
     X[0] = X[0].copy()

@@ -14,6 +14,7 @@ from rnnkit.tasks.classify.series_stats import (
     EPS,
     StatisticsDropout,
     fit_scaling,
+    misleading,
     moments,
     series_stats,
     with_stats,
@@ -102,3 +103,16 @@ def test_a_network_with_statistics_hides_them_in_training_only():
     torch.testing.assert_close(net.train()(x), net(hidden))
     net.eval()
     assert not torch.allclose(net(x), net(hidden))  # evaluation reads them
+
+
+def test_statistics_mislead_where_they_vary_without_telling_the_classes_apart():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 4)  # 5 classes of 4: chance 1/5
+    by_class = labels[:, None] + 0.1 * rng.normal(size=(20, 2))  # the level is the class
+    assert not misleading(by_class, labels)  # leave-one-out 1-NN 1.0 = 5x chance
+    assert misleading(rng.normal(size=(20, 2)), labels)  # noise: about chance
+    assert not misleading(np.zeros((20, 2)), labels)  # constant (z-normalised in the archive)
+    assert not misleading(1e-6 * rng.normal(size=(20, 2)), labels)  # the same, rounded
+    many = np.repeat(np.arange(3), 1000)  # a large set: judged on a sample of 2,000
+    assert not misleading(many[:, None] + 0.1 * rng.normal(size=(3000, 1)), many)
+    assert misleading(rng.normal(size=(3000, 1)), many)

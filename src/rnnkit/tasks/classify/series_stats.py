@@ -64,6 +64,15 @@ STATS_DROPOUT = 0.75
 CLIP = 5.0
 #: Floors of sigma: a level's, as a fraction of the median within-sequence std; a log scale's.
 LEVEL_FLOOR, SCALE_FLOOR = 0.1, 0.1
+#: How many times chance (1/C) the statistics' leave-one-out 1-NN accuracy must reach for
+#: ``normalize="auto"`` to read statistics that vary (:func:`misleading`).
+EVIDENCE = 1.5
+#: The least spread (max - min over the training set) of a standardised statistic that
+#: :func:`misleading` counts as varying: float32 rounding moves the statistics of a set
+#: z-normalised in the archive by about 1e-8.
+VARIES = 0.01
+#: Most training sequences :func:`misleading` compares (a seeded sample of a larger set).
+EVIDENCE_SAMPLE = 2000
 
 
 def moments(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +109,25 @@ def with_stats(seqs: list[np.ndarray], stats: np.ndarray, mu: np.ndarray,
             for s, row in zip(seqs, z, strict=True)]
 
 
+def misleading(z: np.ndarray, labels: np.ndarray, seed: int = 0) -> bool:
+    """Whether the standardised statistics ``z`` (N, 2D) of the training sequences vary
+    without telling their ``labels`` (N,) apart: some column of ``z`` spreads over at least
+    :data:`VARIES`, and the leave-one-out accuracy of 1-NN (Euclidean) on ``z`` alone stays
+    below :data:`EVIDENCE` times chance, 1/C for C classes (on at most
+    :data:`EVIDENCE_SAMPLE` sequences, drawn with ``seed``). Statistics that do not vary (a
+    set z-normalised in the archive) cannot mislead: False. See the module doc."""
+    if np.ptp(z, axis=0).max(initial=0.0) < VARIES:
+        return False
+    if len(z) > EVIDENCE_SAMPLE:
+        pick = np.random.default_rng(seed).choice(len(z), EVIDENCE_SAMPLE, replace=False)
+        z, labels = z[pick], labels[pick]
+    z = z.astype(np.float64)
+    d = (z ** 2).sum(1)[:, None] - 2 * z @ z.T + (z ** 2).sum(1)[None]  # (N, N) squared
+    np.fill_diagonal(d, np.inf)
+    accuracy = float(np.mean(labels[d.argmin(1)] == labels))
+    return accuracy * len(np.unique(labels)) < EVIDENCE
+
+
 class StatisticsDropout(nn.Module):
     """In training, each sequence's last ``channels`` channels (its statistics) are set to 0,
     the training set's mean once standardised, with probability ``p``, all of them at every
@@ -127,5 +155,6 @@ class StatisticsDropout(nn.Module):
         return f"channels={self.channels}, p={self.p}"
 
 
-__all__ = ["CLIP", "EPS", "LEVEL_FLOOR", "SCALE_FLOOR", "STATS_DROPOUT", "StatisticsDropout",
-           "fit_scaling", "moments", "series_stats", "with_stats"]
+__all__ = ["CLIP", "EPS", "EVIDENCE", "EVIDENCE_SAMPLE", "LEVEL_FLOOR", "SCALE_FLOOR",
+           "STATS_DROPOUT", "VARIES", "StatisticsDropout", "fit_scaling", "misleading",
+           "moments", "series_stats", "with_stats"]

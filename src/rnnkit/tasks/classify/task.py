@@ -163,6 +163,7 @@ from rnnkit.tasks.classify.pooling import POOLINGS
 from rnnkit.tasks.classify.series_stats import (
     STATS_DROPOUT,
     fit_scaling,
+    misleading,
     moments,
     series_stats,
     with_stats,
@@ -305,6 +306,12 @@ class _Classifier(Estimator):
         """A network for the prepared ``seqs``: ensemble member ``member`` (0 alone)."""
         raise NotImplementedError
 
+    def _choose_inputs(self, seqs: list[np.ndarray], train: np.ndarray, ids: np.ndarray
+                       ) -> list[np.ndarray]:
+        """The prepared inputs once the training part ``train`` (indices) and the class
+        ``ids`` are known (as they are, here)."""
+        return seqs
+
     def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
         """The prepared inputs once ``ensemble_`` is known (as they are, here)."""
         return seqs
@@ -348,6 +355,7 @@ class _Classifier(Estimator):
         if n_val and len(va) == 0 and self.patience_ is not None:
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
+        seqs = self._choose_inputs(seqs, tr, ids)
         self._auto_budget([seqs[i] for i in tr])
         seqs = self._settle_inputs(seqs)
         train_seqs = [seqs[i] for i in tr]
@@ -574,15 +582,31 @@ class SequenceClassifier(_Classifier):
         ``differences``."""
         return self.n_features_ * (2 if self.differences_ else 1)
 
+    def _choose_inputs(self, seqs: list[np.ndarray], train: np.ndarray, ids: np.ndarray
+                       ) -> list[np.ndarray]:
+        """``normalize="auto"`` where the statistics vary without telling the training
+        classes apart (:func:`~rnnkit.tasks.classify.series_stats.misleading`): the
+        z-normalised series alone, as "series", for every network."""
+        if self.normalize == "auto" and self.normalize_ == "series+stats":
+            z = np.stack([seqs[i][0, self.n_channels_:] for i in train])  # (N, 2D)
+            if misleading(z, ids[train], self.seed):
+                return self._series_only(seqs)
+        return seqs
+
     def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
         """``normalize="auto"`` with one plain recurrent network (as the seeds' experiments
-        read the series): the z-normalised series alone, as "series" (the statistics'
-        channels dropped)."""
-        if self.normalize == "auto" and self.ensemble_ == 1 and not has_frontend(self.model):
-            self.normalize_ = "series"
-            del self.stats_mu_, self.stats_sigma_
-            return [s[:, :self.n_channels_] for s in seqs]
+        read the series): the z-normalised series alone, as "series"."""
+        if (self.normalize == "auto" and self.normalize_ == "series+stats"
+                and self.ensemble_ == 1 and not has_frontend(self.model)):
+            return self._series_only(seqs)
         return seqs
+
+    def _series_only(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        """The inputs of "series" from those of "series+stats": the statistics' channels
+        dropped, and their scaling."""
+        self.normalize_ = "series"
+        del self.stats_mu_, self.stats_sigma_
+        return [s[:, :self.n_channels_] for s in seqs]
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
         """Each member's preprocessing, e.g. ["series", "series+stats", "series"], and
