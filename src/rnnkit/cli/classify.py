@@ -116,7 +116,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--normalize", default=argparse.SUPPRESS, choices=NORMALIZE,
         help=f"numeric sequences: auto (an ensemble's members alternate series and "
         f"series+stats; a conv-* or *-fcn network alone reads series+stats, each series' "
-        f"statistics hidden from it in 3 batches of 4; a plain recurrent one reads series), "
+        f"statistics hidden from it in 3 batches of 4; a plain recurrent one reads series; "
+        f"all read series where the statistics vary without telling the classes apart), "
         f"per-series z-normalisation (series), the same with each series' level and scale as "
         f"extra channels (series+stats: for data whose amplitude tells the classes apart), "
         f"per-feature standardisation learned on the training set, or none (default: "
