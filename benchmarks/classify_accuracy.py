@@ -280,8 +280,9 @@ Bumps40 0.881 against 0.854 (seeds 0-3), the development sets and their cuts unc
 held-out sets 0.860 (PigCVP 92 epochs instead of 91, 0.698 against 0.692), 4.9 points below
 MiniRocket (4.93 from the per-seed counts); seeds 4-7 on the same code 0.856 (PigCVP 0.665),
 5.26 below; seeds 0-7 0.858, 5.10 below. Then ``normalize="auto"`` reads "series" where the
-statistics vary without telling the training classes apart (:mod:`rnnkit.tasks.classify.
-series_stats`; the generated Pulses40 0.837 against 0.673, Shapelets20 0.323 against 0.232):
+statistics vary without telling the training classes apart
+(:mod:`rnnkit.tasks.classify.series_stats`; the generated Pulses40 0.837 against 0.673,
+Shapelets20 0.323 against 0.232):
 every development and held-out set keeps its inputs, and seeds 0-3 on the held-out sets gave
 the same figures to the digit (19:09-19:23 UTC).
 """
