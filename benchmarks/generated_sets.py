@@ -88,6 +88,12 @@ from held_out_sets import write_ts
 Maker = Callable[[np.random.Generator, int, int], Callable[[int], np.ndarray]]
 
 
+def gaussian_bumps(x: np.ndarray, centre: np.ndarray, width: np.ndarray, height: np.ndarray
+                   ) -> np.ndarray:
+    """sum_i height_i exp(-((x - centre_i) / width_i)^2 / 2) at each point of x: (n,) -> (n,)."""
+    return (height * np.exp(-((x[:, None] - centre) / width) ** 2 / 2)).sum(1)
+
+
 def bumps(rng: np.random.Generator, classes: int, length: int, count: int = 6,
           noise: float = 0.3) -> Callable[[int], np.ndarray]:
     """A series of class k, (length,): see the module doc."""
@@ -99,9 +105,7 @@ def bumps(rng: np.random.Generator, classes: int, length: int, count: int = 6,
         centre, width, height = templates[k]
         shift, stretch = rng.uniform(-0.05, 0.05), rng.uniform(0.95, 1.05)
         tt = (t - 0.5) * stretch + 0.5 + shift
-        y = (height[:, None] * np.exp(-((tt - centre[:, None]) / width[:, None]) ** 2 / 2)
-             ).sum(0)
-        y = y * rng.uniform(0.8, 1.2) + rng.normal(0, 0.3)
+        y = gaussian_bumps(tt, centre, width, height) * rng.uniform(0.8, 1.2) + rng.normal(0, 0.3)
         smooth = np.convolve(rng.normal(0, 1, length + 20), np.ones(20) / 20 ** 0.5,
                              "valid")[:length]
         return y + noise / 8 * smooth + noise * rng.normal(0, 1, length)
@@ -140,8 +144,7 @@ def pulses(rng: np.random.Generator, classes: int, length: int
             beat = period * (1 + rng.normal(0, 0.03))
             u = (t - onset) / beat
             inside = (u >= 0) & (u < 1)
-            y[inside] += (height * np.exp(-((u[inside, None] - centre) / width) ** 2 / 2)
-                          ).sum(1)
+            y[inside] += gaussian_bumps(u[inside], centre, width, height)
             onset += beat
         depth = rng.uniform(0.1, 0.3)
         breath = 1 + depth * np.sin(2 * np.pi * t / rng.uniform(300, 600) + rng.uniform(0, 6.3))

@@ -45,10 +45,11 @@ def _check_lr(lr: float | None) -> None:
 
 def get_optimizer(
     spec: str | torch.optim.Optimizer | Callable[..., torch.optim.Optimizer],
-    params: Iterable[torch.nn.Parameter],
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
     lr: float | None = None,
 ) -> torch.optim.Optimizer:
-    """Build (or adopt) the optimiser described by ``spec``; see the module docstring."""
+    """Build (or adopt) the optimiser described by ``spec`` over ``params``, parameters or
+    torch's parameter groups (dicts with their own options); see the module docstring."""
     _check_lr(lr)
     if isinstance(spec, torch.optim.Optimizer):
         if lr is not None:
@@ -115,4 +116,13 @@ def current_lr(optimizer: torch.optim.Optimizer) -> float:
     return float(lr.item() if isinstance(lr, torch.Tensor) else lr)
 
 
-__all__ = ["OPTIMIZERS", "current_lr", "get_optimizer", "get_scheduler"]
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the first parameter group's learning rate to ``lr`` and scale the others by the
+    same factor, so that the groups keep their ratios (as torch's ``LambdaLR`` does)."""
+    first = current_lr(optimizer)
+    ratios = [float(group["lr"]) / first for group in optimizer.param_groups]  # the first: 1
+    for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
+        group["lr"] = float(lr) * ratio
+
+
+__all__ = ["OPTIMIZERS", "current_lr", "get_optimizer", "get_scheduler", "set_lr"]

@@ -135,6 +135,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
+from rnnkit.train.optim import get_optimizer
+
 #: Fewest optimiser steps an "auto" budget gives (tiny sets get more epochs).
 MIN_STEPS = 1000
 #: Fewest and most epochs of an "auto" budget.
@@ -269,17 +271,17 @@ class WarmupCosine:
 
 
 def adam_with_fast_heads(heads: Iterable[torch.nn.Parameter], factor: float = HEAD_LR
-                         ) -> Callable[..., torch.optim.Adam]:
+                         ) -> Callable[..., torch.optim.Optimizer]:
     """``f(params, lr) -> Adam`` for the Trainer's ``optimizer``: the parameters in ``heads``
     at ``factor * lr``, the others at ``lr`` (two parameter groups, in that order: the
     others first)."""
     fast = {id(p) for p in heads}
 
-    def adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    def adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
         params = list(params)
-        return torch.optim.Adam([{"params": [p for p in params if id(p) not in fast]},
-                                 {"params": [p for p in params if id(p) in fast],
-                                  "lr": factor * lr}], lr=lr)
+        groups = [{"params": [p for p in params if id(p) not in fast]},
+                  {"params": [p for p in params if id(p) in fast], "lr": factor * lr}]
+        return get_optimizer("adam", groups, lr)
     return adam
 
 

@@ -311,11 +311,7 @@ class _Classifier(Estimator):
     def _choose_inputs(self, seqs: list[np.ndarray], train: np.ndarray, ids: np.ndarray
                        ) -> list[np.ndarray]:
         """The prepared inputs once the training part ``train`` (indices) and the class
-        ``ids`` are known (as they are, here)."""
-        return seqs
-
-    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
-        """The prepared inputs once ``ensemble_`` is known (as they are, here)."""
+        ``ids`` are known, before the budget counts a network's work (as they are, here)."""
         return seqs
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
@@ -358,9 +354,8 @@ class _Classifier(Estimator):
             log.warning("validation=%r holds out no sample of %d: training without early "
                         "stopping", self.validation, len(ids))
         seqs = self._choose_inputs(seqs, tr, ids)
-        self._auto_budget([seqs[i] for i in tr])
-        seqs = self._settle_inputs(seqs)
         train_seqs = [seqs[i] for i in tr]
+        self._auto_budget(train_seqs)
         train = self._loader(train_seqs, ids[tr], shuffle=True, seed=self.seed)
         val = (self._loader([seqs[i] for i in va], ids[va], shuffle=False) if len(va)
                else None)
@@ -586,26 +581,18 @@ class SequenceClassifier(_Classifier):
 
     def _choose_inputs(self, seqs: list[np.ndarray], train: np.ndarray, ids: np.ndarray
                        ) -> list[np.ndarray]:
-        """``normalize="auto"`` where the statistics vary without telling the training
-        classes apart (:func:`~rnnkit.tasks.classify.series_stats.misleading`): the
-        z-normalised series alone, as "series", for every network."""
-        if self.normalize == "auto" and self.normalize_ == "series+stats":
+        """``normalize="auto"`` reads the z-normalised series alone, as "series" (the
+        statistics' channels and their scaling dropped), with one plain recurrent network (as
+        the seeds' experiments read the series; ``ensemble="auto"`` trains one) and, for every
+        network, where the statistics vary without telling the training classes apart
+        (:func:`~rnnkit.tasks.classify.series_stats.misleading`)."""
+        if self.normalize != "auto" or self.normalize_ != "series+stats":
+            return seqs
+        plain_alone = not has_frontend(self.model) and self.ensemble in ("auto", 1)
+        if not plain_alone:
             z = np.stack([seqs[i][0, self.n_channels_:] for i in train])  # (N, 2D)
-            if misleading(z, ids[train], self.seed):
-                return self._series_only(seqs)
-        return seqs
-
-    def _settle_inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
-        """``normalize="auto"`` with one plain recurrent network (as the seeds' experiments
-        read the series): the z-normalised series alone, as "series"."""
-        if (self.normalize == "auto" and self.normalize_ == "series+stats"
-                and self.ensemble_ == 1 and not has_frontend(self.model)):
-            return self._series_only(seqs)
-        return seqs
-
-    def _series_only(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
-        """The inputs of "series" from those of "series+stats": the statistics' channels
-        dropped, and their scaling."""
+            if not misleading(z, ids[train], self.seed):
+                return seqs
         self.normalize_ = "series"
         del self.stats_mu_, self.stats_sigma_
         return [s[:, :self.n_channels_] for s in seqs]

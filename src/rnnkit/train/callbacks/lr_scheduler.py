@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 
 from rnnkit.train.callbacks.base import Callback
-from rnnkit.train.optim import current_lr
+from rnnkit.train.optim import current_lr, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,12 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         opt = self.trainer.optimizer
-        first = current_lr(opt)
-        lr = self.schedule(epoch, first)
+        lr = self.schedule(epoch, current_lr(opt))
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
             math.isfinite(lr) and lr > 0
         ):
             raise ValueError(f"schedule must return a positive number, got {lr!r} at epoch {epoch}")
-        ratios = [float(group["lr"]) / first for group in opt.param_groups]  # the first's: 1
-        for group, ratio in zip(opt.param_groups, ratios, strict=True):
-            group["lr"] = float(lr) * ratio
+        set_lr(opt, lr)
         log.debug("epoch %d: learning rate %.6g", epoch, lr)
 
 
