@@ -222,3 +222,22 @@ def test_differences_flag_reaches_the_model(tmp_path, capsys):
     assert m["params"]["differences"] is True and m["resolved"]["differences"] is True
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["extra"]["state"]["differences"] is True
+
+
+def test_crop_option(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    _csv(tmp_path / "train.csv", 40, rng)
+    out = tmp_path / "out"
+    code = main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "conv-gru",
+                 "--hidden", "4", "--epochs", "2", "--crop", "0.8", "--out", str(out)])
+    assert code == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["params"]["crop"] == 0.8
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert '"crop": 0.8' in json.dumps(config)  # the saved network crops in training
+    capsys.readouterr()
+    assert main(["classify", "--data", str(tmp_path / "train.csv"), "--model", "lstm",
+                 "--crop", "0.8", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "crop=0.8 is for a model that pools over time" in err
+    assert not (tmp_path / "o").exists()

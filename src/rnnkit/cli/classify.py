@@ -47,6 +47,7 @@ from rnnkit.cli.options import (
     add_output,
     add_training,
     auto_or_nonneg_float,
+    auto_or_share,
     fraction,
     is_main_process,
     launch,
@@ -99,6 +100,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--mixup", type=auto_or_nonneg_float, default=d("mixup"),
         help="numeric sequences: alpha of mixup on the training batches (0: off; auto: 0.2 "
         "below 1,000 training sequences, else off)")
+    add(p, "--crop", type=auto_or_share, default=d("crop"),
+        help="numeric sequences: train on a random window of this share of each series, "
+        "a new one every batch (window slicing; 1: whole series; auto: 0.9 for conv-* and "
+        "*-fcn models, else 1)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
         f"up to 3 for conv-* and *-fcn models when their predicted time stays under "
@@ -241,7 +246,7 @@ def _estimator(args, kind: str):
     normalize = getattr(args, "normalize", None) or (
         "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
     return SequenceClassifier(normalize=normalize, differences=args.differences,
-                              mixup=args.mixup, **common)
+                              mixup=args.mixup, crop=args.crop, **common)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,13 +31,14 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _number(kind: type, low: float, low_open: bool, high: float = math.inf,
-            what: str = "") -> Callable[[str], Any]:
+            what: str = "", high_open: bool = True) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        ok = math.isfinite(value) and (value > low if low_open else value >= low) and value < high
+        ok = (math.isfinite(value) and (value > low if low_open else value >= low)
+              and (value < high if high_open else value <= high))
         if not ok:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
@@ -51,6 +52,7 @@ nonneg_int = _number(int, 0, False, what="an int >= 0")
 positive_float = _number(float, 0.0, True, what="a positive number")
 nonneg_float = _number(float, 0.0, False, what="a number >= 0")
 fraction = _number(float, 0.0, False, 1.0, what="a number in [0, 1)")
+share = _number(float, 0.0, True, 1.0, what="a number in (0, 1]", high_open=False)
 
 
 def _auto_or(parse: Callable[[str], Any], expected: str) -> Callable[[str], Any]:
@@ -91,6 +93,7 @@ auto_or_positive_int = _auto_or(positive_int, "a positive int")
 auto_or_patience = _auto_or(patience, "an int >= 0")
 auto_or_validation = _auto_or(validation, "a fraction in [0, 1) or a count")
 auto_or_nonneg_float = _auto_or(nonneg_float, "a number >= 0")
+auto_or_share = _auto_or(share, "a number in (0, 1]")
 
 
 def add(parser: argparse.ArgumentParser, *flags: str, help: str, **kw: Any) -> None:

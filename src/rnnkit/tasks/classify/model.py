@@ -54,6 +54,7 @@ from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, Dense, Embedding, Recurrent, SimpleRNN
 from rnnkit.nn.config import from_config, register, to_config
+from rnnkit.tasks.classify.augment import RandomCrop
 from rnnkit.tasks.classify.cells import MyGRUCell, MyLSTMCell
 from rnnkit.tasks.classify.frontend import ConvFrontEnd, FCNBranch
 from rnnkit.tasks.classify.heads import combine, heads_log_proba
@@ -104,7 +105,10 @@ class RNNClassifier(nn.Module):
     the network reads ``x[..., :input_size]`` (an ensemble member that leaves the series
     statistics of ``normalize="auto"`` to the other members). ``statistics=(k, p)``: the
     last k input channels are a series' statistics, hidden from training batches' series
-    with probability p (:class:`~rnnkit.tasks.classify.series_stats.StatisticsDropout`)."""
+    with probability p (:class:`~rnnkit.tasks.classify.series_stats.StatisticsDropout`).
+    ``crop=r`` < 1: each training sequence is read through a random window of ceil(r L)
+    steps (:class:`~rnnkit.tasks.classify.augment.RandomCrop`; a model that pools over
+    time)."""
 
     def __init__(self, input_size: int | None, num_classes: int, model: str = "lstm",
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
@@ -113,7 +117,7 @@ class RNNClassifier(nn.Module):
                  conv_kernel: int = 7, conv_norm: str = "layer", fcn_channels: int = 64,
                  fcn_pool: int = 0, fcn_pool_first: bool = False,
                  first_features: bool = False, branch_heads: bool = False,
-                 statistics: tuple[int, float] | list | None = None):
+                 statistics: tuple[int, float] | list | None = None, crop: float = 1.0):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
@@ -154,6 +158,13 @@ class RNNClassifier(nn.Module):
                                  "first_features")
             self.stats_dropout = StatisticsDropout(*statistics)
             self.config.update(statistics=list(statistics))
+        self.crop = None
+        if crop != 1.0:  # the same
+            if pooling == "last":
+                raise ValueError("crop is for a model that pools over time, not with "
+                                 "pooling='last'")
+            self.crop = RandomCrop(crop)
+            self.config.update(crop=crop)
         self.first_features = input_size if first_features else None
         self.embedding = None
         if vocab_size is not None:
@@ -189,6 +200,8 @@ class RNNClassifier(nn.Module):
             yield from self.branch_heads.parameters()
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        if self.crop is not None:
+            x, lengths = self.crop(x, lengths)  # training: (B, T', D), a window of each
         if self.first_features is not None:
             x = x[..., :self.first_features]  # (B, T, input_size)
         if self.stats_dropout is not None:

@@ -69,13 +69,17 @@ predicted time reaches 40 s (:mod:`rnnkit.tasks.classify.budget`); the values us
 ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
 "plateau" (halve on a validation-loss plateau) or "none". ``mixup`` (numeric sequences):
 the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off;
-"auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the
-seeds' noise). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and
-combines their probabilities by their normalised geometric mean (one saved model;
+"auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the seeds'
+noise). ``crop`` (numeric sequences, models that pool over time): each training sequence is read
+through a random window of that share of its steps, a new one every batch, and evaluation reads
+whole sequences (window slicing, :mod:`rnnkit.tasks.classify.augment`; 1, the default: whole
+sequences; "auto": 0.9 for conv-* and *-fcn models; it lost on the development sets, figures
+there). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and combines their
+probabilities by their normalised geometric mean (one saved model;
 :class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default) trains up
-to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay
-under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no
-clock is read), else 1.
+to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay under 40
+s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no clock is
+read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance. So is an array X of shape (N, T, D) with
@@ -180,6 +184,9 @@ LR_SCHEDULES = ("cosine", "plateau", "none")
 TEXT_LEVELS = ("word", "char", "subword")
 #: hidden_size="auto" of SequenceClassifier: plain recurrent models, conv-* models.
 AUTO_HIDDEN = (128, 64)
+#: crop="auto" of a conv-* or *-fcn model: the window's share of each training sequence
+#: (:mod:`rnnkit.tasks.classify.augment`; Le Guennec et al. 2016's 90 %).
+AUTO_CROP = 0.9
 #: Most training sequences the chance check scores (a sample of larger sets).
 CHANCE_SAMPLE = 5000
 
@@ -499,11 +506,11 @@ class SequenceClassifier(_Classifier):
                  lr_schedule: str = "cosine", clip_grad_norm: float | None = 1.0,
                  ensemble: int | str = "auto", validation: float | int | str = "auto",
                  patience: int | str | None = "auto", mixup: float | str = 0.0,
-                 seed: int = 0, device: str = "cpu", verbose: int | str = "auto",
-                 precision: str = "fp32"):
+                 crop: float | str = 1.0, seed: int = 0, device: str = "cpu",
+                 verbose: int | str = "auto", precision: str = "fp32"):
         self.model, self.hidden_size, self.num_layers = model, hidden_size, num_layers
         self.dropout, self.pooling, self.normalize = dropout, pooling, normalize
-        self.differences, self.mixup = differences, mixup
+        self.differences, self.mixup, self.crop = differences, mixup, crop
         self.conv_blocks, self.conv_channels = conv_blocks, conv_channels
         self.conv_norm, self.fcn_channels = conv_norm, fcn_channels
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
@@ -526,6 +533,12 @@ class SequenceClassifier(_Classifier):
         check_int("conv_channels", self.conv_channels)
         check_choice("conv_norm", self.conv_norm, ("auto", *NORMS))
         check_int("fcn_channels", self.fcn_channels)
+        if self.crop != "auto":
+            check_float("crop", self.crop, 0.0, 1.0, high_open=False)
+            if self.crop < 1 and self._pooling() == "last":
+                raise ConfigError(f"crop={self.crop!r} is for a model that pools over time; "
+                                  f"model {self.model!r} reads its last step (pooling "
+                                  f"'last'): use crop=1 or another pooling")
 
     def _prepare(self, X, fit: bool = False) -> list[np.ndarray]:
         seqs = _as_list(X)
@@ -626,7 +639,14 @@ class SequenceClassifier(_Classifier):
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
                              fcn_pool=auto_fcn_pool(longest), fcn_pool_first=True,
                              first_features=first, branch_heads=has_fcn_branch(self.model),
-                             statistics=stats)
+                             statistics=stats, crop=self._crop())
+
+    def _crop(self) -> float:
+        """``crop`` with "auto" resolved: :data:`AUTO_CROP` for a conv-* or *-fcn model, 1
+        (whole sequences) for the others."""
+        if self.crop != "auto":
+            return float(self.crop)
+        return AUTO_CROP if has_frontend(self.model) else 1.0
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
