@@ -242,16 +242,19 @@ class FCNBranch(_ConvBlocks):
         z = sum_{t < L'} x_t / L'
 
     ``pool`` = h halvings in all (h = 0: none, Wang's FCN). ``pool_first=True`` (what
-    :class:`~rnnkit.tasks.classify.SequenceClassifier` builds since 2026-12-05): all after
-    the first block, p_1 = 2^h, p_2 = 1; with h from :func:`auto_fcn_pool`, blocks 2 and 3
-    read at most 256 steps, and only block 1, from the D input channels, grows with a long
-    series' length. ``pool_first=False`` (models saved before): split between the first two
-    blocks, p_1 = 2^ceil(h/2), p_2 = 2^floor(h/2), so that block 2 reads about sqrt(256 T)
-    steps. Measured (2026-12-05, the 2-core VM, scratch runs, seeds 0-3 on ACSF1, 0-1 on the
-    others): a default training step took 0.80-0.84x the time with ``pool_first`` (PLAID,
-    ACSF1, PigCVP shapes); test accuracy ACSF1 0.9125 against 0.905, PLAID 0.866 against
-    0.857-0.868 (two runs of the split pools, in the benchmark's process and alone), PigCVP
-    0.724 against 0.738. ``norm`` as :class:`ConvFrontEnd` ("batch":
+    :class:`~rnnkit.tasks.classify.SequenceClassifier` builds since 2026-12-05): all after the
+    first block, p_1 = 2^h, p_2 = 1; with h from :func:`auto_fcn_pool`, blocks 2 and 3 read at
+    most 256 steps, and only block 1, from the D input channels, grows with a long series'
+    length. ``pool_first=False`` (models saved before): split between the first two blocks, p_1
+    = 2^ceil(h/2), p_2 = 2^floor(h/2), so that block 2 reads about sqrt(256 T) steps. Measured
+    (2026-12-05, the 2-core VM, scratch runs, seeds 0-3 on ACSF1, 0-1 on the others): a default
+    training step took 0.80-0.84x the time with ``pool_first`` (PLAID, ACSF1, PigCVP shapes);
+    test accuracy ACSF1 0.9125 against 0.905, PLAID 0.866 against 0.857-0.868 (two runs of the
+    split pools, in the benchmark's process and alone), PigCVP 0.724 against 0.738. Tried and
+    dropped (2026-12-05 20:05-20:10 UTC, one thread, seeds 0-3, a scratch patch, two runs side
+    by side): the mean and the maximum over the valid steps side by side (2 ``channels``
+    features, so that a pattern in one place is not averaged away): ACSF1 0.893 against 0.920,
+    OSULeaf 0.923 against 0.951. ``norm`` as :class:`ConvFrontEnd` ("batch":
     :class:`MaskedBatchNorm`, statistics over the valid steps only).
 
     Shapes: x (B, T, D), lengths (B,) or None -> z (B, channels). Padded steps never change
