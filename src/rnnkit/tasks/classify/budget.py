@@ -85,8 +85,8 @@ side by side): where the few-shot epochs do not fit the 40 s, an FCN branch of h
 channels), whose fewer FLOPs let more epochs fit. Bumps40 ran 244 epochs instead of 149 and scored
 0.871 against 0.881, Bumps60 157 instead of 105 and 0.852 against 0.936, Pulses40 184 instead of
 125 and 0.801 against 0.833; and the narrower fits ran 53-62 s at one thread, longer than the
-wider ones' 47-57 s, which the prediction, counting FLOPs, did not foresee. The width, not the
-epochs, held those sets back.
+wider ones' 47-57 s, which the prediction, counting FLOPs, did not foresee. On those sets halving
+the width lost more than the added epochs won.
 
 Tried and dropped (2026-12-04): the same prediction capping ``epochs="auto"`` at 50 s. On
 generated sets of 1,000 series of 500 steps (5 classes of noisy sines) the capped fit ran 25
