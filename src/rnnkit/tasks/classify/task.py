@@ -619,8 +619,8 @@ class SequenceClassifier(_Classifier):
     def _new_model(self, seqs: list[np.ndarray], member: int = 0) -> RNNClassifier:
         """Under ``normalize="auto"`` with statistics' channels, the even members of an
         ensemble read the z-normalised series only (the first :attr:`n_channels_` features),
-        the odd ones and a network alone all of them (``ensemble_`` is still "auto" while
-        ``fit`` counts member 0's work)."""
+        the odd ones and a network alone all of them (``fit`` counts the work of a network
+        alone, ``ensemble_`` 1, before it knows the members)."""
         blocks, longest = 0, max(len(s) for s in seqs)
         if has_frontend(self.model):
             blocks = auto_blocks(longest) if self.conv_blocks == "auto" else self.conv_blocks
