@@ -241,3 +241,24 @@ def test_crop_option(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "crop=0.8 is for a model that pools over time" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_options_of_the_other_kind_of_data_are_refused(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    _csv(tmp_path / "train.csv", 20, rng)
+    (tmp_path / "texts.csv").write_text("label,text\n" + "".join(
+        f"{'ab'[i % 2]},word{i % 2} and more\n" for i in range(20)))
+    cases = [(["--data", str(tmp_path / "train.csv"), "--vectors", "glove.vec"],
+              "--vectors is for texts (--text); the data are numeric sequences"),
+             (["--data", str(tmp_path / "train.csv"), "--level", "char"],
+              "--level is for texts (--text)"),
+             (["--text", "--data", str(tmp_path / "texts.csv"), "--crop", "0.9"],
+              "--crop is for numeric sequences; the data are texts (--text)"),
+             (["--text", "--data", str(tmp_path / "texts.csv"), "--normalize", "series"],
+              "--normalize is for numeric sequences"),
+             (["--data", "sentiment", "--mixup", "0.2"], "--mixup is for numeric sequences")]
+    for argv, message in cases:
+        assert main(["classify", *argv, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+        assert not (tmp_path / "o").exists()

@@ -13,7 +13,9 @@ folder with one sub-folder of .txt files per label or a CSV with a label and a t
 without it the last ``--test-fraction`` of the data (shuffled) is held out. A stratified
 ``--validation`` part of the training data drives early stopping (``auto``: 10 % when early
 stopping is on or on 1,000 sequences or more, else none, so a small set trains on every
-sequence). The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``.
+sequence). The cache folder is ``$RNNKIT_CACHE`` or ``~/.cache/rnnkit``. An option of the
+other kind of data (``--crop`` with texts, ``--vectors`` with numeric sequences) is an error,
+not ignored.
 
 The defaults train on any size of data: batch size and epochs come from the number of
 training sequences (a budget in optimiser steps; more epochs for few series a class),
@@ -234,6 +236,7 @@ def _kind(args) -> str:
 def _estimator(args, kind: str):
     from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
 
+    _check_applies(args, kind)
     common = {"model": args.model, "hidden_size": args.hidden, "num_layers": args.layers,
               "dropout": args.dropout, "pooling": args.pooling, "ensemble": args.ensemble,
               "lr_schedule": args.lr_schedule, **training_kwargs(args)}
@@ -247,6 +250,32 @@ def _estimator(args, kind: str):
         "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
     return SequenceClassifier(normalize=normalize, differences=args.differences,
                               mixup=args.mixup, crop=args.crop, **common)
+
+
+#: Options of numeric sequences only: flag -> SequenceClassifier's parameter (the attribute).
+NUMERIC_ONLY = {"--normalize": "normalize", "--differences": "differences", "--mixup": "mixup",
+                "--crop": "crop"}
+#: Options of texts only: flag -> (the attribute, TextClassifier's parameter).
+TEXT_ONLY = {"--level": ("level", "level"), "--max-vocab": ("max_vocab", "max_size"),
+             "--maxlen": ("maxlen", "maxlen"), "--embed": ("embed", "embed_size"),
+             "--vectors": ("vectors", "vectors")}
+
+
+def _check_applies(args: argparse.Namespace, kind: str) -> None:
+    """ConfigError for an option given away from its default that the ``kind`` of data
+    does not read (a text option with numeric sequences, or the other way round), rather
+    than training as if it had not been given."""
+    from rnnkit.tasks.classify import SequenceClassifier, TextClassifier
+
+    if kind == "text":
+        for flag, attr in NUMERIC_ONLY.items():
+            if getattr(args, attr, None) not in (None, SequenceClassifier.default(attr)):
+                raise ConfigError(f"{flag} is for numeric sequences; the data are texts "
+                                  f"(--text)")
+        return
+    for flag, (attr, param) in TEXT_ONLY.items():
+        if getattr(args, attr) != TextClassifier.default(param):
+            raise ConfigError(f"{flag} is for texts (--text); the data are numeric sequences")
 
 
 def run(args: argparse.Namespace) -> int:
