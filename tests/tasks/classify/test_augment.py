@@ -84,12 +84,12 @@ def _bumps(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_classifier_resolves_auto_and_refuses_last_step(tmp_path):
     X, y = _bumps()
     clf = SequenceClassifier(crop="auto", epochs=3, ensemble=1, verbose=0).fit(X, y)
-    assert clf.model_.crop.ratio == 0.9  # a *-fcn model
+    assert clf.model_.crop.ratio == 0.9 and clf.resolved_["crop"] == 0.9  # a *-fcn model
     path = clf.save(tmp_path / "m")
     np.testing.assert_allclose(load_estimator(path).predict_proba(X), clf.predict_proba(X),
                                rtol=1e-5, atol=1e-6)
     plain = SequenceClassifier("lstm", crop="auto", epochs=1, verbose=0).fit(X, y)
-    assert plain.model_.crop is None  # a plain recurrent model reads whole sequences
+    assert plain.model_.crop is None and plain.resolved_["crop"] == 1.0  # whole sequences
     with pytest.raises(ConfigError, match=r"crop=0\.5 is for a model that pools over time"):
         SequenceClassifier("lstm", crop=0.5).fit(X, y)
     with pytest.raises(ConfigError, match=r"crop must be a number in \(0, 1\]"):

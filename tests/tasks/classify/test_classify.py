@@ -410,7 +410,7 @@ def test_auto_values_are_resolved_and_recorded(tmp_path, rng):
                              "pooling": "max", "conv_blocks": 1, "conv_norm": "batch",
                              "epochs_run": [3, 3, 3],
                              "normalize": ["series", "series+stats", "series"],
-                             "differences": False}
+                             "differences": False, "crop": 1.0}
     assert isinstance(clf.model_, EnsembleNet)  # ensemble="auto": a quick fit, 3 members
     plain = SequenceClassifier(model="gru", hidden_size=4, epochs=1, verbose=0).fit(X, y)
     assert plain.resolved_["ensemble"] == 1  # plain recurrent models keep one network

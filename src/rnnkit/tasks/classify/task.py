@@ -77,8 +77,8 @@ sequences; "auto": 0.9 for conv-* and *-fcn models; it lost on the development s
 there). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and combines their
 probabilities by their normalised geometric mean (one saved model;
 :class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default) trains up
-to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay under 40
-s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no clock is
+to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay under
+40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no clock is
 read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
@@ -611,10 +611,11 @@ class SequenceClassifier(_Classifier):
         return [s[:, :self.n_channels_] for s in seqs]
 
     def _resolved_inputs(self, members: list[RNNClassifier]) -> dict[str, Any]:
-        """Each member's preprocessing, e.g. ["series", "series+stats", "series"], and
-        whether the inputs carry their differences."""
+        """Each member's preprocessing, e.g. ["series", "series+stats", "series"], whether
+        the inputs carry their differences, and the training windows' share (``crop``)."""
         return {"normalize": ["series" if m.first_features else self.normalize_
-                              for m in members], "differences": self.differences_}
+                              for m in members], "differences": self.differences_,
+                "crop": self._crop()}
 
     def _new_model(self, seqs: list[np.ndarray], member: int = 0) -> RNNClassifier:
         """Under ``normalize="auto"`` with statistics' channels, the even members of an
