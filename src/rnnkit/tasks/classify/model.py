@@ -37,6 +37,14 @@ vote (:mod:`rnnkit.tasks.classify.heads`, with the measurements). Through the jo
 the network did worse than one of its branches: on OSULeaf cut to two training series a class
 the FCN branch alone (the GRU's vector zeroed) scored 0.824 where the concatenation scored
 0.504, while on PickupGestureWiimoteZ's cut the FCN branch alone scored 0.350 against 0.620.
+Tried and dropped (2026-12-05 20:26-20:45 UTC, one thread, a scratch patch, two runs side by
+side): dropout on the recurrent branch's vector r before its heads, as LSTM-FCN puts it after
+its LSTM (rate 0.8 there). At 0.8 the development sets held (seeds 0-3: 0.911 against 0.910;
+ACSF1 0.893 against 0.920, OSULeaf 0.965 against 0.951, PickupGestureWiimoteZ 0.875 against
+0.860) and so did their cuts to two series a class (0.664 against 0.662), but the generated
+few-shot sets lost (seeds 0 and 1: Bumps12 0.813 against 0.871, Bumps40 0.733 against 0.889,
+Bumps60 0.829 against 0.926, Pulses40 0.796 against 0.837); at 0.5 the development sets lost
+(0.901).
 
 ``pooling`` turns the recurrent outputs into one vector per sequence: ``"last"`` (the last
 VALID step; a bidirectional layer's backward half has read the whole valid sequence),
