@@ -62,6 +62,14 @@ from rnnkit.cli.options import (
 )
 from rnnkit.errors import ConfigError, DataError
 
+#: Options of numeric sequences only: flag -> SequenceClassifier's parameter (the attribute).
+NUMERIC_ONLY = {"--normalize": "normalize", "--differences": "differences", "--mixup": "mixup",
+                "--crop": "crop"}
+#: Options of texts only: flag -> (the attribute, TextClassifier's parameter).
+TEXT_ONLY = {"--level": ("level", "level"), "--max-vocab": ("max_vocab", "max_size"),
+             "--maxlen": ("maxlen", "maxlen"), "--embed": ("embed", "embed_size"),
+             "--vectors": ("vectors", "vectors")}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rnnkit.cli.options import auto_or_positive_int
@@ -250,15 +258,6 @@ def _estimator(args, kind: str):
         "feature" if kind == "mnist" else SequenceClassifier.default("normalize"))
     return SequenceClassifier(normalize=normalize, differences=args.differences,
                               mixup=args.mixup, crop=args.crop, **common)
-
-
-#: Options of numeric sequences only: flag -> SequenceClassifier's parameter (the attribute).
-NUMERIC_ONLY = {"--normalize": "normalize", "--differences": "differences", "--mixup": "mixup",
-                "--crop": "crop"}
-#: Options of texts only: flag -> (the attribute, TextClassifier's parameter).
-TEXT_ONLY = {"--level": ("level", "level"), "--max-vocab": ("max_vocab", "max_size"),
-             "--maxlen": ("maxlen", "maxlen"), "--embed": ("embed", "embed_size"),
-             "--vectors": ("vectors", "vectors")}
 
 
 def _check_applies(args: argparse.Namespace, kind: str) -> None:
