@@ -250,6 +250,8 @@ def test_options_of_the_other_kind_of_data_are_refused(tmp_path, capsys):
         f"{'ab'[i % 2]},word{i % 2} and more\n" for i in range(20)))
     cases = [(["--data", str(tmp_path / "train.csv"), "--vectors", "glove.vec"],
               "--vectors is for texts (--text); the data are numeric sequences"),
+             (["--data", str(tmp_path / "train.csv"), "--text-column", "text"],
+              "--text-column is for texts (--text); the data are numeric sequences"),
              (["--data", str(tmp_path / "train.csv"), "--level", "char"],
               "--level is for texts (--text)"),
              (["--text", "--data", str(tmp_path / "texts.csv"), "--crop", "0.9"],

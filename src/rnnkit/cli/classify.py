@@ -65,8 +65,10 @@ from rnnkit.errors import ConfigError, DataError
 #: Options of numeric sequences only: flag -> SequenceClassifier's parameter (the attribute).
 NUMERIC_ONLY = {"--normalize": "normalize", "--differences": "differences", "--mixup": "mixup",
                 "--crop": "crop"}
-#: Options of texts only: flag -> (the attribute, TextClassifier's parameter).
-TEXT_ONLY = {"--level": ("level", "level"), "--max-vocab": ("max_vocab", "max_size"),
+#: Options of texts only: flag -> (the attribute, TextClassifier's parameter; None: the
+#: option's default is None).
+TEXT_ONLY = {"--text-column": ("text_column", None), "--level": ("level", "level"),
+             "--max-vocab": ("max_vocab", "max_size"),
              "--maxlen": ("maxlen", "maxlen"), "--embed": ("embed", "embed_size"),
              "--vectors": ("vectors", "vectors")}
 
@@ -113,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(p, "--crop", type=auto_or_share, default=d("crop"),
         help="numeric sequences: train on a random window of this share of each series, "
         "a new one every batch (window slicing; 1: whole series; auto: 0.9 for conv-* and "
-        "*-fcn models, else 1)")
+        "*-fcn models that pool over time, else 1)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
         f"up to 3 for conv-* and *-fcn models when their predicted time stays under "
@@ -221,8 +223,6 @@ def _load(args):
         a, b = _split(len(tr), args.test_fraction, args.seed)
         texts = np.asarray(tr.texts, dtype=object)
         return list(texts[a]), ytr[a], list(texts[b]), ytr[b], "text"
-    if args.text_column is not None:
-        raise ConfigError("--text-column needs --text (the data are labelled texts)")
     opts = {} if args.data.lower().endswith(ARCHIVE_SUFFIXES) else {
         "label_column": _column(args.label_column, "auto")}
     tr = load_labelled(args.data, encoding=args.encoding, **opts)
@@ -273,7 +273,7 @@ def _check_applies(args: argparse.Namespace, kind: str) -> None:
                                   f"(--text)")
         return
     for flag, (attr, param) in TEXT_ONLY.items():
-        if getattr(args, attr) != TextClassifier.default(param):
+        if getattr(args, attr) != (param and TextClassifier.default(param)):
             raise ConfigError(f"{flag} is for texts (--text); the data are numeric sequences")
 
 

@@ -90,6 +90,9 @@ def test_classifier_resolves_auto_and_refuses_last_step(tmp_path):
                                rtol=1e-5, atol=1e-6)
     plain = SequenceClassifier("lstm", crop="auto", epochs=1, verbose=0).fit(X, y)
     assert plain.model_.crop is None and plain.resolved_["crop"] == 1.0  # whole sequences
+    last = SequenceClassifier("conv-gru", pooling="last", crop="auto", epochs=1, ensemble=1,
+                              verbose=0).fit(X, y)
+    assert last.resolved_["crop"] == 1.0  # a conv model that reads its last step: whole
     with pytest.raises(ConfigError, match=r"crop=0\.5 is for a model that pools over time"):
         SequenceClassifier("lstm", crop=0.5).fit(X, y)
     with pytest.raises(ConfigError, match=r"crop must be a number in \(0, 1\]"):
@@ -101,4 +104,5 @@ def test_cropped_training_fits_variable_lengths():
     seqs = [x[: 40 + 2 * i] for i, x in enumerate(X)]  # 24 lengths, 40 .. 86 steps
     clf = SequenceClassifier(crop=0.9, epochs=30, ensemble=1, verbose=0, seed=0).fit(seqs, y)
     assert clf.resolved_["conv_norm"] == "renorm"  # the padded path
+    assert clf.model_.crop.ratio == 0.9  # the windows were drawn
     assert clf.score(seqs, y) >= 0.9

@@ -16,9 +16,10 @@ Shapes: x (B, T, D), lengths (B,) or None (every sequence T steps) -> x' (B, T',
 T' = max_i K_i, lengths' (B,) or None (equal windows of equal sequences need none).
 
 :class:`~rnnkit.tasks.classify.SequenceClassifier` leaves it off (``crop=1``; ``crop="auto"``:
-r = 0.9 for conv-* and *-fcn models, the paper's ratio). Measured (2026-12-05 19:50-20:07 UTC,
-the 2-core VM, ``benchmarks/classify_accuracy.py --no-text --threads 1 --seeds 0 1 2 3``, the
-default GRU-FCN with and without ``--param crop=0.9``, two runs side by side), test accuracy:
+r = 0.9 for conv-* and *-fcn models that pool over time, the paper's ratio). Measured (2026-12-05
+19:50-20:05 UTC, the 2-core VM, ``benchmarks/classify_accuracy.py --no-text --threads 1 --seeds
+0 1 2 3``, the default GRU-FCN with and without ``--param crop=0.9``, two runs side by side),
+test accuracy:
 
 ======================  ===========  ===========
 development set         r = 0.9      whole
@@ -36,8 +37,6 @@ two sets and the generated sets were not run.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor, nn
@@ -57,11 +56,11 @@ class RandomCrop(nn.Module):
         if not self.training or self.ratio == 1.0:
             return x, lengths
         B, T, D = x.shape
-        full = torch.full((B,), T, dtype=torch.long, device=x.device)
-        span = full if lengths is None else lengths.to(x.device, torch.long)  # L_i
-        keep = torch.ceil(span * self.ratio).long().clamp_min(1)  # K_i
+        span = (torch.full((B,), T, device=x.device) if lengths is None
+                else lengths.to(x.device, torch.long))  # L_i
+        keep = torch.ceil(span.double() * self.ratio).long().clamp_min(1)  # K_i, as math.ceil
         start = (torch.rand(B, device=x.device) * (span - keep + 1)).long()  # s_i
-        width = int(keep.max()) if lengths is not None else math.ceil(T * self.ratio)
+        width = int(keep.max())  # T'
         steps = torch.arange(width, device=x.device)  # (T',)
         index = (start[:, None] + steps).clamp_max(T - 1)  # (B, T')
         out = x.gather(1, index[..., None].expand(B, width, D))  # (B, T', D)

@@ -80,13 +80,14 @@ everywhere: ACSF1 0.895, OSULeaf 0.935, Bumps40 0.767, Shapelets20 0.207, Spectr
 training series a class) read a class fewer than 500 times, and its predicted time binds at
 once: 92 epochs instead of 91 (t_1 39.5 s).
 
-Tried and dropped (2026-12-05 20:16-20:25 UTC, one thread, seeds 0-3, a scratch patch, two runs
+Tried and dropped (2026-12-05 20:11-20:24 UTC, one thread, seeds 0-3, a scratch patch, two runs
 side by side): where the few-shot epochs do not fit the 40 s, an FCN branch of half the width (32
 channels), whose fewer FLOPs let more epochs fit. Bumps40 ran 244 epochs instead of 149 and scored
 0.871 against 0.881, Bumps60 157 instead of 105 and 0.852 against 0.936, Pulses40 184 instead of
-125 and 0.801 against 0.833; and the narrower fits ran 53-62 s at one thread, longer than the
-wider ones' 47-57 s, which the prediction, counting FLOPs, did not foresee. On those sets halving
-the width lost more than the added epochs won.
+125 and 0.801 against 0.833; and the narrower fits ran longer at one thread, which the
+prediction, counting FLOPs, did not foresee (Bumps40 53-55 s against 44-49 s, Bumps60 60-62 s
+against 53-57 s, Pulses40 61-63 s against 55-59 s). On those sets halving the width lost more
+than the added epochs won.
 
 Tried and dropped (2026-12-04): the same prediction capping ``epochs="auto"`` at 50 s. On
 generated sets of 1,000 series of 500 steps (5 classes of noisy sines) the capped fit ran 25

@@ -251,7 +251,7 @@ class FCNBranch(_ConvBlocks):
     training step took 0.80-0.84x the time with ``pool_first`` (PLAID, ACSF1, PigCVP shapes);
     test accuracy ACSF1 0.9125 against 0.905, PLAID 0.866 against 0.857-0.868 (two runs of the
     split pools, in the benchmark's process and alone), PigCVP 0.724 against 0.738. Tried and
-    dropped (2026-12-05 20:05-20:10 UTC, one thread, seeds 0-3, a scratch patch, two runs side
+    dropped (2026-12-05 19:59-20:08 UTC, one thread, seeds 0-3, a scratch patch, two runs side
     by side): the mean and the maximum over the valid steps side by side (2 ``channels``
     features, so that a pattern in one place is not averaged away): ACSF1 0.893 against 0.920,
     OSULeaf 0.923 against 0.951. ``norm`` as :class:`ConvFrontEnd` ("batch":

@@ -73,13 +73,13 @@ the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the de
 noise). ``crop`` (numeric sequences, models that pool over time): each training sequence is read
 through a random window of that share of its steps, a new one every batch, and evaluation reads
 whole sequences (window slicing, :mod:`rnnkit.tasks.classify.augment`; 1, the default: whole
-sequences; "auto": 0.9 for conv-* and *-fcn models; it lost on the development sets, figures
-there). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k - 1``) and combines their
-probabilities by their normalised geometric mean (one saved model;
-:class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default) trains up
-to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay under
-40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no clock is
-read), else 1.
+sequences; "auto": 0.9 for conv-* and *-fcn models that pool over time; it lost on the
+development sets, figures there). ``ensemble=k`` trains k networks (seeds ``seed`` ..
+``seed + k - 1``) and combines their probabilities by their normalised geometric mean (one saved
+model; :class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default)
+trains up to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to
+stay under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs;
+no clock is read), else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance. So is an array X of shape (N, T, D) with
@@ -535,10 +535,10 @@ class SequenceClassifier(_Classifier):
         check_int("fcn_channels", self.fcn_channels)
         if self.crop != "auto":
             check_float("crop", self.crop, 0.0, 1.0, high_open=False)
-            if self.crop < 1 and self._pooling() == "last":
-                raise ConfigError(f"crop={self.crop!r} is for a model that pools over time; "
-                                  f"model {self.model!r} reads its last step (pooling "
-                                  f"'last'): use crop=1 or another pooling")
+        if self._crop() < 1 and self._pooling() == "last":
+            raise ConfigError(f"crop={self.crop!r} is for a model that pools over time; "
+                              f"model {self.model!r} reads its last step (pooling "
+                              f"'last'): use crop=1 or another pooling")
 
     def _prepare(self, X, fit: bool = False) -> list[np.ndarray]:
         seqs = _as_list(X)
@@ -643,11 +643,11 @@ class SequenceClassifier(_Classifier):
                              statistics=stats, crop=self._crop())
 
     def _crop(self) -> float:
-        """``crop`` with "auto" resolved: :data:`AUTO_CROP` for a conv-* or *-fcn model, 1
-        (whole sequences) for the others."""
+        """``crop`` with "auto" resolved: :data:`AUTO_CROP` for a conv-* or *-fcn model that
+        pools over time, 1 (whole sequences) for the others."""
         if self.crop != "auto":
             return float(self.crop)
-        return AUTO_CROP if has_frontend(self.model) else 1.0
+        return AUTO_CROP if has_frontend(self.model) and self._pooling() != "last" else 1.0
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
