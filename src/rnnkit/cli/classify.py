@@ -114,8 +114,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "below 1,000 training sequences, else off)")
     add(p, "--crop", type=auto_or_share, default=d("crop"),
         help="numeric sequences: train on a random window of this share of each series, "
-        "a new one every batch (window slicing; 1: whole series; auto: 0.9 for conv-* and "
-        "*-fcn models that pool over time, else 1)")
+        "a new one every batch (window slicing; 1: whole series; auto: whole series, except "
+        "for a conv-* or *-fcn model whose few-shot epochs the predicted time cuts short: "
+        "windows of max(0.5, epochs / wanted) and the epochs counted again)")
     add(p, "--ensemble", type=auto_or_positive_int, default=d("ensemble"),
         help="train k networks (seeds seed..seed+k-1) and combine their probabilities (auto: "
         f"up to 3 for conv-* and *-fcn models when their predicted time stays under "

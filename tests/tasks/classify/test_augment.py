@@ -81,16 +81,16 @@ def _bumps(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.exp(-0.5 * ((t - centre) / width) ** 2) + 0.05 * rng.normal(size=(24, 60)), y
 
 
-def test_classifier_resolves_auto_and_refuses_last_step(tmp_path):
+def test_classifier_saves_crop_and_refuses_it_for_the_last_step(tmp_path):
     X, y = _bumps()
-    clf = SequenceClassifier(crop="auto", epochs=3, ensemble=1, verbose=0).fit(X, y)
-    assert clf.model_.crop.ratio == 0.9 and clf.resolved_["crop"] == 0.9  # a *-fcn model
+    clf = SequenceClassifier(crop=0.9, epochs=3, ensemble=1, verbose=0).fit(X, y)
+    assert clf.model_.crop.ratio == 0.9 and clf.resolved_["crop"] == 0.9
     path = clf.save(tmp_path / "m")
     np.testing.assert_allclose(load_estimator(path).predict_proba(X), clf.predict_proba(X),
                                rtol=1e-5, atol=1e-6)
-    plain = SequenceClassifier("lstm", crop="auto", epochs=1, verbose=0).fit(X, y)
+    plain = SequenceClassifier("lstm", epochs=1, verbose=0).fit(X, y)  # crop="auto"
     assert plain.model_.crop is None and plain.resolved_["crop"] == 1.0  # whole sequences
-    last = SequenceClassifier("conv-gru", pooling="last", crop="auto", epochs=1, ensemble=1,
+    last = SequenceClassifier("conv-gru", pooling="last", epochs=1, ensemble=1,
                               verbose=0).fit(X, y)
     assert last.resolved_["crop"] == 1.0  # a conv model that reads its last step: whole
     with pytest.raises(ConfigError, match=r"crop=0\.5 is for a model that pools over time"):
@@ -106,3 +106,48 @@ def test_cropped_training_fits_variable_lengths():
     assert clf.resolved_["conv_norm"] == "renorm"  # the padded path
     assert clf.model_.crop.ratio == 0.9  # the windows were drawn
     assert clf.score(seqs, y) >= 0.9
+
+
+def _budget_only(monkeypatch, seconds: float) -> None:
+    """Fits resolve their budget and build their networks without training them, under an
+    AUTO_SECONDS of ``seconds``."""
+    from rnnkit.tasks.classify import budget
+
+    monkeypatch.setattr(budget, "AUTO_SECONDS", seconds)
+    monkeypatch.setattr(SequenceClassifier, "_train", lambda self, net, *a, **k: {"loss": []})
+    monkeypatch.setattr(SequenceClassifier, "_check_chance", lambda self, *a: None)
+
+
+def _few_shot(per_class: int, classes: int = 40, steps: int = 200) -> tuple[np.ndarray, ...]:
+    """``classes`` of ``per_class`` random series of ``steps`` steps (two a class: 80 series
+    in batches of 8, 100 epochs of 18 s predicted, 250 wanted)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(classes), per_class)
+    return rng.normal(size=(len(y), steps)).astype(np.float32), y
+
+
+@pytest.mark.parametrize("seconds", [25.0, 40.0])
+def test_auto_windows_where_the_time_binds_the_few_shot_epochs(monkeypatch, seconds):
+    from rnnkit.tasks.classify.budget import MIN_WINDOW, wanted_epochs
+
+    _budget_only(monkeypatch, seconds)
+    X, y = _few_shot(2)
+    whole = SequenceClassifier(crop=1.0, verbose=0).fit(X, y)  # the epochs of whole series
+    wanted = wanted_epochs(len(y), 40)  # 250
+    assert whole.epochs_ < wanted  # the time binds
+    clf = SequenceClassifier(verbose=0).fit(X, y)  # crop="auto"
+    assert clf.crop_ == max(MIN_WINDOW, whole.epochs_ / wanted) < 1
+    assert clf.resolved_["crop"] == clf.crop_ and clf.model_.crop.ratio == clf.crop_
+    assert whole.epochs_ < clf.epochs_ <= wanted  # the windows' cheaper epochs: more of them
+
+
+def test_auto_reads_whole_series_where_the_time_does_not_bind(monkeypatch):
+    _budget_only(monkeypatch, 1e6)
+    X, y = _few_shot(2)  # few series a class, time to spare
+    clf = SequenceClassifier(ensemble=1, verbose=0).fit(X, y)
+    assert clf.crop_ == 1.0 and clf.model_.crop is None
+    _budget_only(monkeypatch, 25.0)
+    X, y = _few_shot(40, classes=2)  # the step budget already reads each class enough
+    clf = SequenceClassifier(ensemble=1, verbose=0).fit(X, y)
+    assert clf.crop_ == 1.0 and clf.model_.crop is None
+    assert SequenceClassifier(epochs=5, verbose=0).fit(X, y).crop_ == 1.0  # epochs given

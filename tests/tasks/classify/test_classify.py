@@ -275,8 +275,10 @@ def test_auto_budget_numbers():
         auto_patience,
         auto_validation,
         few_shot_epochs,
+        few_shot_window,
         forward_flops,
         predicted_seconds,
+        wanted_epochs,
     )
 
     assert auto_validation(999, None) == 0.0 and auto_validation(1000, None) == 0.1
@@ -299,6 +301,10 @@ def test_auto_budget_numbers():
     assert few_shot_epochs(100, 80, 40, 50.0) == 100  # already over the time: never fewer
     assert few_shot_epochs(100, 100, 10, 1.0) == 100  # 10 a class: 1,000 reads already
     assert few_shot_epochs(100, 40, 40, 1.0) == 500  # 1 a class: at most MAX_EPOCHS
+    assert wanted_epochs(80, 40) == 250 and wanted_epochs(40, 40) == 500  # MAX_EPOCHS
+    # where the time binds, windows of epochs / wanted of each series, at least half
+    assert few_shot_window(160, 250) == 0.64 and few_shot_window(100, 250) == 0.5
+    assert few_shot_window(250, 250) == 1.0 and few_shot_window(300, 250) == 1.0
     net = torch.nn.Sequential(torch.nn.Flatten(0), torch.nn.Linear(12, 5))  # (1, 4, 3) -> (5,)
     seqs = [np.ones((4, 3), np.float32)] * 20
     assert forward_flops(net, seqs) == 2 * 12 * 5  # one (1, 12) @ (12, 5) product a sequence

@@ -15,11 +15,13 @@ and *-fcn models do, reads any length). ``r = 1`` reads whole sequences in train
 Shapes: x (B, T, D), lengths (B,) or None (every sequence T steps) -> x' (B, T', D) with
 T' = max_i K_i, lengths' (B,) or None (equal windows of equal sequences need none).
 
-:class:`~rnnkit.tasks.classify.SequenceClassifier` leaves it off (``crop=1``; ``crop="auto"``:
-r = 0.9 for conv-* and *-fcn models that pool over time, the paper's ratio). Measured (2026-12-05
-19:50-20:05 UTC, the 2-core VM, ``benchmarks/classify_accuracy.py --no-text --threads 1 --seeds
-0 1 2 3``, the default GRU-FCN with and without ``--param crop=0.9``, two runs side by side),
-test accuracy:
+:class:`~rnnkit.tasks.classify.SequenceClassifier`'s ``crop="auto"`` (the default) builds it only
+where the predicted time of a conv-* or *-fcn model's fit binds its few-shot epochs, with the r
+that lets about the wanted epochs fit (:func:`~rnnkit.tasks.classify.budget.few_shot_window`, with
+the figures); elsewhere it reads whole series. As augmentation alone, for every set, at the
+paper's ratio r = 0.9, it lost (2026-12-05 19:50-20:05 UTC, the 2-core VM,
+``benchmarks/classify_accuracy.py --no-text --threads 1 --seeds 0 1 2 3``, the default GRU-FCN
+with and without ``--param crop=0.9``, two runs side by side), test accuracy:
 
 ======================  ===========  ===========
 development set         r = 0.9      whole

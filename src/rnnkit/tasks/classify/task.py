@@ -72,9 +72,11 @@ the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the de
 "auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the seeds'
 noise). ``crop`` (numeric sequences, models that pool over time): each training sequence is read
 through a random window of that share of its steps, a new one every batch, and evaluation reads
-whole sequences (window slicing, :mod:`rnnkit.tasks.classify.augment`; 1, the default: whole
-sequences; "auto": 0.9 for conv-* and *-fcn models that pool over time; it lost on the
-development sets, figures there). ``ensemble=k`` trains k networks (seeds ``seed`` ..
+whole sequences (window slicing, :mod:`rnnkit.tasks.classify.augment`; 1: whole sequences;
+"auto", the default: whole sequences, except for a conv-* or *-fcn model that pools over time
+whose few-shot epochs the predicted time cuts short: windows of r = max(0.5, epochs / wanted)
+of each series, and the epochs counted again for the windows' work,
+:func:`~rnnkit.tasks.classify.budget.few_shot_window`; ``crop_`` holds the share used). ``ensemble=k`` trains k networks (seeds ``seed`` ..
 ``seed + k - 1``) and combines their probabilities by their normalised geometric mean (one saved
 model; :class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default)
 trains up to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to
@@ -125,6 +127,7 @@ a local file, never downloaded).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -151,9 +154,11 @@ from rnnkit.tasks.classify.budget import (
     auto_patience,
     auto_validation,
     few_shot_epochs,
+    few_shot_window,
     forward_flops,
     predicted_seconds,
     scheduler_factory,
+    wanted_epochs,
 )
 from rnnkit.tasks.classify.frontend import NORMS, auto_blocks, auto_fcn_pool
 from rnnkit.tasks.classify.heads import HEADS_ACCURACY, heads_cross_entropy
@@ -184,9 +189,6 @@ LR_SCHEDULES = ("cosine", "plateau", "none")
 TEXT_LEVELS = ("word", "char", "subword")
 #: hidden_size="auto" of SequenceClassifier: plain recurrent models, conv-* models.
 AUTO_HIDDEN = (128, 64)
-#: crop="auto" of a conv-* or *-fcn model: the window's share of each training sequence
-#: (:mod:`rnnkit.tasks.classify.augment`; Le Guennec et al. 2016's 90 %).
-AUTO_CROP = 0.9
 #: Most training sequences the chance check scores (a sample of larger sets).
 CHANCE_SAMPLE = 5000
 
@@ -411,17 +413,33 @@ class _Classifier(Estimator):
         """Resolve ``ensemble_`` and, for a conv-* or *-fcn model, raise an "auto"
         ``epochs_`` for few training series a class, both from the predicted time of a fit
         (:func:`~rnnkit.tasks.classify.budget.few_shot_epochs`,
-        :func:`~rnnkit.tasks.classify.budget.auto_ensemble`)."""
+        :func:`~rnnkit.tasks.classify.budget.auto_ensemble`); where that time binds the
+        epochs, :meth:`_window` may shorten the training windows, and the epochs are counted
+        again for the windows' work."""
         self.ensemble_ = 1 if self.ensemble == "auto" else self.ensemble
         if not has_frontend(self.model) or "auto" not in (self.epochs, self.ensemble):
             return  # the prediction holds for the convolutional models only
-        n, per_epoch = len(train_seqs), -(-len(train_seqs) // self.batch_size_)
-        flops = forward_flops(self._new_model(train_seqs), train_seqs) * n  # an epoch's
+        n, C = len(train_seqs), len(self.classes_)
+        per_epoch = -(-n // self.batch_size_)  # optimiser steps
+        net = self._new_model(train_seqs)
+        flops = forward_flops(net, train_seqs) * n  # an epoch's forward work
         if self.epochs == "auto":
-            seconds = predicted_seconds(self.epochs_ * per_epoch, flops * self.epochs_)
-            self.epochs_ = few_shot_epochs(self.epochs_, n, len(self.classes_), seconds)
+            epochs = self.epochs_
+            self.epochs_ = few_shot_epochs(
+                epochs, n, C, predicted_seconds(epochs * per_epoch, flops * epochs))
+            share = self._window(self.epochs_, wanted_epochs(n, C))
+            if share < 1:  # the same count for windows of the series
+                windows = [s[:math.ceil(share * len(s))] for s in train_seqs]
+                flops = forward_flops(net, windows) * n
+                self.epochs_ = few_shot_epochs(
+                    epochs, n, C, predicted_seconds(epochs * per_epoch, flops * epochs))
         if self.ensemble == "auto":
             self.ensemble_ = auto_ensemble(self.epochs_ * per_epoch, flops * self.epochs_)
+
+    def _window(self, epochs: int, wanted: int) -> float:
+        """The share of each training sequence that a batch reads where the predicted time
+        allows ``epochs`` of the ``wanted`` ones: 1 (whole sequences), here."""
+        return 1.0
 
     def _check_chance(self, seqs: list[np.ndarray], ids: np.ndarray) -> None:
         """Warn (log + ``warnings_``) when the training accuracy stayed near chance."""
@@ -506,7 +524,7 @@ class SequenceClassifier(_Classifier):
                  lr_schedule: str = "cosine", clip_grad_norm: float | None = 1.0,
                  ensemble: int | str = "auto", validation: float | int | str = "auto",
                  patience: int | str | None = "auto", mixup: float | str = 0.0,
-                 crop: float | str = 1.0, seed: int = 0, device: str = "cpu",
+                 crop: float | str = "auto", seed: int = 0, device: str = "cpu",
                  verbose: int | str = "auto", precision: str = "fp32"):
         self.model, self.hidden_size, self.num_layers = model, hidden_size, num_layers
         self.dropout, self.pooling, self.normalize = dropout, pooling, normalize
@@ -535,7 +553,7 @@ class SequenceClassifier(_Classifier):
         check_int("fcn_channels", self.fcn_channels)
         if self.crop != "auto":
             check_float("crop", self.crop, 0.0, 1.0, high_open=False)
-        if self._crop() < 1 and self._pooling() == "last":
+        if self.crop != "auto" and self.crop < 1 and self._pooling() == "last":
             raise ConfigError(f"crop={self.crop!r} is for a model that pools over time; "
                               f"model {self.model!r} reads its last step (pooling "
                               f"'last'): use crop=1 or another pooling")
@@ -556,6 +574,7 @@ class SequenceClassifier(_Classifier):
             self.n_features_ = seqs[0].shape[1]
             self.differences_ = bool(self.differences)
             self.conv_norm_ = self.conv_norm
+            self.crop_ = 1.0 if self.crop == "auto" else float(self.crop)  # see _window
             if self.conv_norm == "auto":  # see the module doc
                 self.conv_norm_ = "batch" if len({len(s) for s in seqs}) == 1 else "renorm"
         for i, s in enumerate(seqs):
@@ -615,7 +634,7 @@ class SequenceClassifier(_Classifier):
         the inputs carry their differences, and the training windows' share (``crop``)."""
         return {"normalize": ["series" if m.first_features else self.normalize_
                               for m in members], "differences": self.differences_,
-                "crop": self._crop()}
+                "crop": self.crop_}
 
     def _new_model(self, seqs: list[np.ndarray], member: int = 0) -> RNNClassifier:
         """Under ``normalize="auto"`` with statistics' channels, the even members of an
@@ -640,14 +659,18 @@ class SequenceClassifier(_Classifier):
                              conv_norm=self.conv_norm_, fcn_channels=self.fcn_channels,
                              fcn_pool=auto_fcn_pool(longest), fcn_pool_first=True,
                              first_features=first, branch_heads=has_fcn_branch(self.model),
-                             statistics=stats, crop=self._crop())
+                             statistics=stats, crop=self.crop_)
 
-    def _crop(self) -> float:
-        """``crop`` with "auto" resolved: :data:`AUTO_CROP` for a conv-* or *-fcn model that
-        pools over time, 1 (whole sequences) for the others."""
-        if self.crop != "auto":
-            return float(self.crop)
-        return AUTO_CROP if has_frontend(self.model) and self._pooling() != "last" else 1.0
+    def _window(self, epochs: int, wanted: int) -> float:
+        """``crop="auto"``, for a conv-* or *-fcn model that pools over time whose predicted
+        time allows ``epochs`` of the ``wanted`` few-shot ones: the share r of each training
+        series that a batch reads, :func:`~rnnkit.tasks.classify.budget.few_shot_window`
+        (1 where the time does not bind), kept in ``crop_``; an explicit ``crop`` is not
+        counted (the prediction reads whole series)."""
+        if self.crop == "auto" and has_frontend(self.model) and self._pooling() != "last":
+            self.crop_ = few_shot_window(epochs, wanted)
+            return self.crop_
+        return 1.0
 
     def _bucket(self) -> bool:
         """Batches of a front end with batch norm are drawn at random, not bucketed by
