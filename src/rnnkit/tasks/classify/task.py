@@ -52,36 +52,34 @@ class, 0.327 (0.724).
 Missing values (NaN) become 0 after scaling. Labels are any hashable values (ints, strings);
 ``classes_`` holds them sorted, and ``predict`` returns them.
 
-Training (:meth:`rnnkit.tasks.base.Estimator._train`): a stratified ``validation`` part of
-the training data is held out (fraction or count; 0: none; "auto", the default: 10 % when
-early stopping is on or on 1,000 sequences or more, else none, so a small set trains on
-every sequence), early stopping on its loss after
-``patience`` epochs without improvement restores the best weights (``patience="auto"``:
-none for numeric sequences, whose cosine schedule ends the training; 5 epochs for texts on
-sets of 1,000 or more; measurements in :mod:`rnnkit.tasks.classify.budget`); Adam at
-``lr`` (the softmax layers of a conv-* or *-fcn network at 5 ``lr``,
-:data:`~rnnkit.tasks.classify.budget.HEAD_LR`), gradient norm clipped at
-``clip_grad_norm``, autocast per ``precision`` ("fp32", "bf16", "fp16").
-``epochs="auto"`` and ``batch_size="auto"`` (the defaults) set a budget in optimiser steps
-from the number of training sequences, and for a conv-* or *-fcn model with few training
-series a class more epochs, until each class's series are read 500 times or the fit's
-predicted time reaches 40 s (:mod:`rnnkit.tasks.classify.budget`); the values used are in
-``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
-"plateau" (halve on a validation-loss plateau) or "none". ``mixup`` (numeric sequences):
-the alpha of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off;
-"auto": 0.2 below 1,000 training sequences, else off; its measured gain is within the seeds'
-noise). ``crop`` (numeric sequences, models that pool over time): each training sequence is read
-through a random window of that share of its steps, a new one every batch, and evaluation reads
-whole sequences (window slicing, :mod:`rnnkit.tasks.classify.augment`; 1: whole sequences;
-"auto", the default: whole sequences, except for a conv-* or *-fcn model that pools over time
-whose few-shot epochs the predicted time cuts short: windows of r = max(0.5, epochs / wanted)
-of each series, and the epochs counted again for the windows' work,
-:func:`~rnnkit.tasks.classify.budget.few_shot_window`; ``crop_`` holds the share used). ``ensemble=k`` trains k networks (seeds ``seed`` ..
-``seed + k - 1``) and combines their probabilities by their normalised geometric mean (one saved
-model; :class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default)
-trains up to 3 for a conv-* or *-fcn model on a set small enough for their predicted time to
-stay under 40 s (:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs;
-no clock is read), else 1.
+Training (:meth:`rnnkit.tasks.base.Estimator._train`): a stratified ``validation`` part of the
+training data is held out (fraction or count; 0: none; "auto", the default: 10 % when early
+stopping is on or on 1,000 sequences or more, else none, so a small set trains on every sequence),
+early stopping on its loss after ``patience`` epochs without improvement restores the best weights
+(``patience="auto"``: none for numeric sequences, whose cosine schedule ends the training; 5
+epochs for texts on sets of 1,000 or more; measurements in :mod:`rnnkit.tasks.classify.budget`);
+Adam at ``lr`` (the softmax layers of a conv-* or *-fcn network at 5 ``lr``,
+:data:`~rnnkit.tasks.classify.budget.HEAD_LR`), gradient norm clipped at ``clip_grad_norm``,
+autocast per ``precision`` ("fp32", "bf16", "fp16"). ``epochs="auto"`` and ``batch_size="auto"``
+(the defaults) set a budget in optimiser steps from the number of training sequences, and for a
+conv-* or *-fcn model with few training series a class more epochs, until each class's series are
+read 500 times or the fit's predicted time reaches 40 s (:mod:`rnnkit.tasks.classify.budget`); the
+values used are in ``resolved_``. ``lr_schedule``: "cosine" (warm-up then cosine decay, default),
+"plateau" (halve on a validation-loss plateau) or "none". ``mixup`` (numeric sequences): the alpha
+of mixup on the training batches (:mod:`rnnkit.train.mixup`; 0, the default: off; "auto": 0.2
+below 1,000 training sequences, else off; its measured gain is within the seeds' noise). ``crop``
+(numeric sequences, models that pool over time): each training sequence is read through a random
+window of that share of its steps, a new one every batch, and evaluation reads whole sequences
+(window slicing, :mod:`rnnkit.tasks.classify.augment`; 1: whole sequences; "auto", the default:
+whole sequences, except for a conv-* or *-fcn model that pools over time whose few-shot epochs the
+predicted time cuts short: windows of r = max(0.5, epochs / wanted) of each series, and the epochs
+counted again for the windows' work, :func:`~rnnkit.tasks.classify.budget.few_shot_window`;
+``crop_`` holds the share used). ``ensemble=k`` trains k networks (seeds ``seed`` .. ``seed + k -
+1``) and combines their probabilities by their normalised geometric mean (one saved model;
+:class:`~rnnkit.tasks.classify.model.EnsembleNet`); ``ensemble="auto"`` (the default) trains up to
+3 for a conv-* or *-fcn model on a set small enough for their predicted time to stay under 40 s
+(:func:`~rnnkit.tasks.classify.budget.auto_ensemble`, from the network's FLOPs; no clock is read),
+else 1.
 
 After ``fit``, a training accuracy below ``1/C + 0.1`` (C classes) is a warning, logged and
 kept in ``warnings_``: the model never left chance. So is an array X of shape (N, T, D) with
