@@ -423,14 +423,17 @@ class _Classifier(Estimator):
         flops = forward_flops(net, train_seqs) * n  # an epoch's forward work
         if self.epochs == "auto":
             epochs = self.epochs_
-            self.epochs_ = few_shot_epochs(
-                epochs, n, C, predicted_seconds(epochs * per_epoch, flops * epochs))
+
+            def raised(flops: float) -> int:  # the few-shot epochs an epoch's work allows
+                seconds = predicted_seconds(epochs * per_epoch, flops * epochs)
+                return few_shot_epochs(epochs, n, C, seconds)
+
+            self.epochs_ = raised(flops)
             share = self._window(self.epochs_, wanted_epochs(n, C))
             if share < 1:  # the same count for windows of the series
                 windows = [s[:math.ceil(share * len(s))] for s in train_seqs]
                 flops = forward_flops(net, windows) * n
-                self.epochs_ = few_shot_epochs(
-                    epochs, n, C, predicted_seconds(epochs * per_epoch, flops * epochs))
+                self.epochs_ = raised(flops)
         if self.ensemble == "auto":
             self.ensemble_ = auto_ensemble(self.epochs_ * per_epoch, flops * self.epochs_)
 
@@ -660,12 +663,13 @@ class SequenceClassifier(_Classifier):
                              statistics=stats, crop=self.crop_)
 
     def _window(self, epochs: int, wanted: int) -> float:
-        """``crop="auto"``, for a conv-* or *-fcn model that pools over time whose predicted
-        time allows ``epochs`` of the ``wanted`` few-shot ones: the share r of each training
-        series that a batch reads, :func:`~rnnkit.tasks.classify.budget.few_shot_window`
-        (1 where the time does not bind), kept in ``crop_``; an explicit ``crop`` is not
-        counted (the prediction reads whole series)."""
-        if self.crop == "auto" and has_frontend(self.model) and self._pooling() != "last":
+        """``crop="auto"``, for a model that pools over time (:meth:`_auto_budget` asks for
+        conv-* and *-fcn models only) whose predicted time allows ``epochs`` of the ``wanted``
+        few-shot ones: the share r of each training series that a batch reads,
+        :func:`~rnnkit.tasks.classify.budget.few_shot_window` (1 where the time does not
+        bind), kept in ``crop_``; an explicit ``crop`` is not counted (the prediction reads
+        whole series)."""
+        if self.crop == "auto" and self._pooling() != "last":
             self.crop_ = few_shot_window(epochs, wanted)
             return self.crop_
         return 1.0
